@@ -1,0 +1,3 @@
+module github.com/teamtrack/api-gateway
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/teamtrack/team-simulator
+
+go 1.26

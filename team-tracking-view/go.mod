@@ -1,0 +1,3 @@
+module github.com/teamtrack/team-tracking-view
+
+go 1.26

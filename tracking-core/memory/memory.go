@@ -1,0 +1,206 @@
+package memory
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// Backend plays the broker: it holds subscriptions and last known positions.
+type Backend struct {
+	mu   sync.RWMutex
+	subs map[string]map[*subscription]struct{}
+	last map[string]map[string]tracking.Message
+}
+
+// NewBackend returns an empty shared backend.
+func NewBackend() *Backend {
+	return &Backend{
+		subs: make(map[string]map[*subscription]struct{}),
+		last: make(map[string]map[string]tracking.Message),
+	}
+}
+
+// Config tunes a memory Broadcaster.
+type Config struct {
+	// StaleAfter is how long a last known position is served. Default 10 minutes.
+	StaleAfter time.Duration
+}
+
+// Broadcaster is one replica's view of a Backend.
+type Broadcaster struct {
+	backend    *Backend
+	staleAfter time.Duration
+
+	mu     sync.Mutex
+	closed bool
+	subs   map[*subscription]struct{}
+	wg     sync.WaitGroup
+}
+
+var _ tracking.Broadcaster = (*Broadcaster)(nil)
+
+// New returns a Broadcaster on backend.
+func New(backend *Backend, cfg Config) *Broadcaster {
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 10 * time.Minute
+	}
+	return &Broadcaster{backend: backend, staleAfter: cfg.StaleAfter, subs: make(map[*subscription]struct{})}
+}
+
+// Publish delivers msgs synchronously: the handlers it calls do not block.
+func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) error {
+	if b.isClosed() {
+		return tracking.ErrClosed
+	}
+	be := b.backend
+	be.mu.Lock()
+	for _, m := range msgs {
+		team := be.last[m.Team]
+		if team == nil {
+			team = make(map[string]tracking.Message)
+			be.last[m.Team] = team
+		}
+		if prev, ok := team[m.Worker]; !ok || prev.Time <= m.Time {
+			team[m.Worker] = m
+		}
+	}
+	be.mu.Unlock()
+
+	// Deliver under the read lock so that Unsubscribe (write lock) waits for
+	// deliveries in progress.
+	be.mu.RLock()
+	defer be.mu.RUnlock()
+	for start := 0; start < len(msgs); {
+		end := start + 1
+		for end < len(msgs) && msgs[end].Team == msgs[start].Team {
+			end++
+		}
+		for s := range be.subs[msgs[start].Team] {
+			s.h(msgs[start:end])
+		}
+		start = end
+	}
+	return nil
+}
+
+// Subscribe registers h for team until ctx is done or the subscription ends.
+func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Handler) (tracking.Subscription, error) {
+	if err := tracking.ValidTeam(team); err != nil {
+		return nil, err
+	}
+	s := &subscription{b: b, team: team, h: h, done: make(chan struct{}), stop: make(chan struct{})}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil, tracking.ErrClosed
+	}
+	b.subs[s] = struct{}{}
+	b.wg.Add(1)
+	b.mu.Unlock()
+
+	be := b.backend
+	be.mu.Lock()
+	if be.subs[team] == nil {
+		be.subs[team] = make(map[*subscription]struct{})
+	}
+	be.subs[team][s] = struct{}{}
+	be.mu.Unlock()
+
+	go func() {
+		defer b.wg.Done()
+		select {
+		case <-ctx.Done():
+		case <-s.stop:
+		}
+		s.end()
+	}()
+	return s, nil
+}
+
+// Last returns the fresh last known positions of team.
+func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message, error) {
+	if b.isClosed() {
+		return nil, tracking.ErrClosed
+	}
+	cutoff := time.Now().Add(-b.staleAfter).UnixNano()
+	be := b.backend
+	be.mu.RLock()
+	defer be.mu.RUnlock()
+	out := make([]tracking.Message, 0, len(be.last[team]))
+	for _, m := range be.last[team] {
+		if m.Time >= cutoff {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// Ready is nil until Close.
+func (b *Broadcaster) Ready(ctx context.Context) error {
+	if b.isClosed() {
+		return tracking.ErrClosed
+	}
+	return nil
+}
+
+// Close ends every subscription and waits for their goroutines.
+func (b *Broadcaster) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	subs := make([]*subscription, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	for _, s := range subs {
+		s.Unsubscribe()
+	}
+	b.wg.Wait()
+	return nil
+}
+
+func (b *Broadcaster) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
+}
+
+type subscription struct {
+	b        *Broadcaster
+	team     string
+	h        tracking.Handler
+	stopOnce sync.Once
+	stop     chan struct{}
+	endOnce  sync.Once
+	done     chan struct{}
+}
+
+func (s *subscription) Unsubscribe() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+}
+
+func (s *subscription) Done() <-chan struct{} { return s.done }
+
+func (s *subscription) end() {
+	s.endOnce.Do(func() {
+		be := s.b.backend
+		be.mu.Lock()
+		delete(be.subs[s.team], s)
+		if len(be.subs[s.team]) == 0 {
+			delete(be.subs, s.team)
+		}
+		be.mu.Unlock()
+		s.b.mu.Lock()
+		delete(s.b.subs, s)
+		s.b.mu.Unlock()
+		close(s.done)
+	})
+}

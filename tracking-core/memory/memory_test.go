@@ -1,0 +1,20 @@
+package memory_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/broadcasttest"
+	"github.com/teamtrack/tracking-core/memory"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestConformance(t *testing.T) {
+	broadcasttest.Run(t, broadcasttest.Features{}, func(t *testing.T) func() tracking.Broadcaster {
+		backend := memory.NewBackend()
+		return func() tracking.Broadcaster { return memory.New(backend, memory.Config{}) }
+	})
+}

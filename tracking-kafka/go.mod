@@ -1,0 +1,3 @@
+module github.com/teamtrack/tracking-kafka
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/teamtrack/tracking-redis
+
+go 1.26

@@ -1,0 +1,15 @@
+# shellcheck shell=bash
+# Chromium: only has to be installed (Debian's package); tests start it
+# themselves in headless mode. Nothing to start or stop.
+
+chromium_packages() {
+	[ -x /usr/bin/chromium ] || echo chromium
+}
+
+chromium_install() {
+	local pkgs
+	pkgs=$(chromium_packages)
+	# shellcheck disable=SC2086
+	[ -z "$pkgs" ] || apt_install $pkgs
+	[ -x /usr/bin/chromium ] || die "chromium: /usr/bin/chromium missing after apt-get install"
+}

@@ -1,0 +1,189 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// Config tunes a Hub.
+type Config struct {
+	// Logger receives the hub's logs. Default: discard.
+	Logger *slog.Logger
+	// Registerer receives the hub's metrics. Default: none.
+	Registerer prometheus.Registerer
+}
+
+// Hub is the local fan-out of one replica.
+type Hub struct {
+	b      tracking.Broadcaster
+	log    *slog.Logger
+	m      *metrics
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	teams  map[string]*team
+	closed bool
+}
+
+type team struct {
+	name    string
+	refs    int // guarded by Hub.mu
+	ready   chan struct{}
+	err     error // set before ready is closed
+	sub     tracking.Subscription
+	queues  atomic.Pointer[[]*Queue]
+	writeMu sync.Mutex // serialises copy-on-write updates of queues
+	m       *metrics
+}
+
+// New returns a hub over b.
+func New(b tracking.Broadcaster, cfg Config) *Hub {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{b: b, log: cfg.Logger, m: newMetrics(cfg.Registerer), ctx: ctx, cancel: cancel, teams: make(map[string]*team)}
+}
+
+// Watch adds q to team's recipients, subscribing to the team at the broker if q
+// is its first local watcher, and primes q with the team's last known positions.
+// The returned leave removes q; the broker subscription ends with the last one.
+func (h *Hub) Watch(ctx context.Context, teamName string, q *Queue) (leave func(), err error) {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, tracking.ErrClosed
+	}
+	t := h.teams[teamName]
+	first := t == nil
+	if first {
+		t = &team{name: teamName, ready: make(chan struct{}), m: h.m}
+		t.queues.Store(&[]*Queue{})
+		h.teams[teamName] = t
+		h.m.teams.Inc()
+	}
+	t.refs++
+	h.mu.Unlock()
+
+	var once sync.Once
+	leave = func() { once.Do(func() { h.leave(t, q) }) }
+
+	if first {
+		sub, err := h.b.Subscribe(h.ctx, teamName, t.deliver)
+		t.sub, t.err = sub, err
+		close(t.ready)
+		if err != nil {
+			h.log.Warn("subscribe failed", "team", teamName, "err", err)
+		}
+	}
+	select {
+	case <-t.ready:
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
+	if t.err != nil {
+		leave()
+		return nil, fmt.Errorf("watch team %s: %w", teamName, t.err)
+	}
+	t.add(q)
+	h.m.queues.Inc()
+
+	snapshot, err := h.b.Last(ctx, teamName)
+	if err != nil {
+		leave()
+		return nil, fmt.Errorf("snapshot of team %s: %w", teamName, err)
+	}
+	q.Prime(snapshot)
+	return leave, nil
+}
+
+func (h *Hub) leave(t *team, q *Queue) {
+	if t.remove(q) {
+		h.m.queues.Dec()
+	}
+	h.mu.Lock()
+	t.refs--
+	last := t.refs == 0
+	if last && h.teams[t.name] == t {
+		delete(h.teams, t.name)
+		h.m.teams.Dec()
+	}
+	h.mu.Unlock()
+	if last {
+		<-t.ready
+		if t.sub != nil {
+			t.sub.Unsubscribe()
+		}
+	}
+}
+
+// Teams returns the number of teams this replica subscribes to.
+func (h *Hub) Teams() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.teams)
+}
+
+// Close ends every broker subscription. Queues stop receiving; their owners
+// are expected to leave on their own (httpapi closes its streams first).
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	teams := make([]*team, 0, len(h.teams))
+	for _, t := range h.teams {
+		teams = append(teams, t)
+	}
+	h.mu.Unlock()
+	h.cancel()
+	for _, t := range teams {
+		<-t.ready
+		if t.sub != nil {
+			t.sub.Unsubscribe()
+		}
+	}
+}
+
+func (t *team) deliver(msgs []tracking.Message) {
+	queues := *t.queues.Load()
+	for _, q := range queues {
+		q.Push(msgs)
+	}
+	t.m.deliveries.Add(float64(len(msgs) * len(queues)))
+}
+
+func (t *team) add(q *Queue) {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	old := *t.queues.Load()
+	next := make([]*Queue, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, q)
+	t.queues.Store(&next)
+}
+
+func (t *team) remove(q *Queue) bool {
+	t.writeMu.Lock()
+	defer t.writeMu.Unlock()
+	old := *t.queues.Load()
+	next := make([]*Queue, 0, len(old))
+	for _, x := range old {
+		if x != q {
+			next = append(next, x)
+		}
+	}
+	t.queues.Store(&next)
+	return len(next) != len(old)
+}

@@ -1,0 +1,159 @@
+package hub
+
+import (
+	"sync"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// Queue is one manager's pending positions. The hub pushes into it from the
+// broker's delivery goroutine; the manager's writer drains it. While the writer
+// keeps up, every position is kept in order. Past the soft limit the queue is
+// compacted to the latest position per worker (per-worker order is kept, only
+// superseded positions go). When even that exceeds the hard limit, the queue
+// overflows: it stops accepting and the writer should drop the connection.
+type Queue struct {
+	mu        sync.Mutex
+	items     []tracking.Message
+	compactAt int
+	soft      int
+	hard      int
+	floor     map[string]int64 // per worker: time of the snapshot position sent
+	overflow  bool
+	ready     chan struct{}
+
+	conflated int // positions dropped as superseded, since the last Drain
+}
+
+// NewQueue returns a queue that compacts past soft pending positions and
+// overflows past hard distinct workers.
+func NewQueue(soft, hard int) *Queue {
+	if soft <= 0 {
+		soft = 1024
+	}
+	if hard < soft {
+		hard = soft
+	}
+	return &Queue{soft: soft, hard: hard, compactAt: soft, ready: make(chan struct{}, 1)}
+}
+
+// Ready receives a value when the queue becomes non-empty or overflows.
+func (q *Queue) Ready() <-chan struct{} { return q.ready }
+
+func (q *Queue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// Push appends msgs. It never blocks on the reader.
+func (q *Queue) Push(msgs []tracking.Message) {
+	q.mu.Lock()
+	if q.overflow {
+		q.mu.Unlock()
+		return
+	}
+	for _, m := range msgs {
+		if len(q.floor) > 0 && q.belowFloor(m) {
+			continue
+		}
+		q.items = append(q.items, m)
+	}
+	if len(q.items) > q.compactAt {
+		q.compact()
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+// belowFloor drops a live position not newer than the snapshot position already
+// queued for its worker, so that a worker never appears to move backwards.
+func (q *Queue) belowFloor(m tracking.Message) bool {
+	t, ok := q.floor[m.Worker]
+	if !ok {
+		return false
+	}
+	if m.Time <= t {
+		return true
+	}
+	delete(q.floor, m.Worker)
+	return false
+}
+
+// compact keeps the latest position of each worker, in the order of those
+// latest positions. Called with mu held.
+func (q *Queue) compact() {
+	latest := make(map[string]int, len(q.items)/2)
+	for i, m := range q.items {
+		latest[m.Worker] = i
+	}
+	kept := q.items[:0]
+	for i, m := range q.items {
+		if latest[m.Worker] == i {
+			kept = append(kept, m)
+		}
+	}
+	q.conflated += len(q.items) - len(kept)
+	clear(q.items[len(kept):]) // release the JSON of dropped positions
+	q.items = kept
+	if len(q.items) > q.hard {
+		q.overflow = true
+		q.items = nil
+		return
+	}
+	q.compactAt = max(q.soft, 2*len(q.items))
+}
+
+// Prime puts the snapshot at the head of the queue: for each worker with no
+// position queued yet, its last known one. Live positions of such a worker that
+// are not newer than the snapshot one are dropped from then on.
+func (q *Queue) Prime(snapshot []tracking.Message) {
+	if len(snapshot) == 0 {
+		return
+	}
+	q.mu.Lock()
+	queued := make(map[string]struct{}, len(q.items))
+	for _, m := range q.items {
+		queued[m.Worker] = struct{}{}
+	}
+	head := make([]tracking.Message, 0, len(snapshot)+len(q.items))
+	if q.floor == nil {
+		q.floor = make(map[string]int64, len(snapshot))
+	}
+	for _, m := range snapshot {
+		if _, ok := queued[m.Worker]; ok {
+			continue
+		}
+		head = append(head, m)
+		q.floor[m.Worker] = m.Time
+	}
+	q.items = append(head, q.items...)
+	q.mu.Unlock()
+	q.signal()
+}
+
+// Drain moves every pending position to dst and returns it with the number of
+// positions conflated since the last Drain, and whether the queue overflowed.
+func (q *Queue) Drain(dst []tracking.Message) (out []tracking.Message, conflated int, overflow bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.overflow {
+		return dst, q.conflated, true
+	}
+	dst = append(dst, q.items...)
+	clear(q.items)
+	q.items = q.items[:0]
+	if cap(q.items) > 4*q.soft {
+		q.items = nil // a burst grew it: give the memory back
+	}
+	conflated, q.conflated = q.conflated, 0
+	return dst, conflated, false
+}
+
+// Len is the number of pending positions.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}

@@ -12,12 +12,9 @@ import (
 // JSON, and so that one broker message can carry a batch.
 const frameVersion = 1
 
-// AppendFrame appends the encoding of msgs to dst, starting a new payload when dst
-// is empty.
+// AppendFrame appends one payload holding msgs to dst.
 func AppendFrame(dst []byte, msgs ...Message) []byte {
-	if len(dst) == 0 {
-		dst = append(dst, frameVersion)
-	}
+	dst = append(dst, frameVersion)
 	for _, m := range msgs {
 		dst = binary.AppendUvarint(dst, uint64(len(m.Worker)))
 		dst = append(dst, m.Worker...)

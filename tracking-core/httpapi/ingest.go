@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// ingestor accepts records of one transport: decode, validate, publish, count.
+type ingestor struct {
+	a        *API
+	accepted prometheus.Counter
+	rejected *prometheus.CounterVec
+	label    string
+}
+
+func (a *API) ingestor(transport string) *ingestor {
+	return &ingestor{a: a, accepted: a.m.records.WithLabelValues(transport, "accepted"), rejected: a.m.records, label: transport}
+}
+
+// accept publishes one record, or returns why not with the record id if known.
+func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err error) {
+	p, err := tracking.DecodePosition(rec, time.Now())
+	if err == nil {
+		err = in.a.b.Publish(ctx, p.Message())
+	}
+	if err != nil {
+		in.reject(err)
+		return p.ID, err
+	}
+	in.accepted.Inc()
+	return p.ID, nil
+}
+
+func (in *ingestor) reject(err error) {
+	in.rejected.WithLabelValues(in.label, string(tracking.ErrorCode(err))).Inc()
+}
+
+// ingestSummary is the answer to a POST once its body ends.
+type ingestSummary struct {
+	Accepted  int         `json:"accepted"`
+	Rejected  int         `json:"rejected"`
+	Errors    []errorBody `json:"errors"`
+	Reconnect bool        `json:"reconnect,omitempty"` // the replica is draining: reconnect to send the rest
+}
+
+// handleIngest reads a streaming body of NDJSON or concatenated records and
+// publishes each valid record as it arrives.
+func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
+	if !a.beginStream() {
+		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
+		return
+	}
+	defer a.streams.Done()
+	conns := a.m.connections.WithLabelValues("worker_post")
+	conns.Inc()
+	defer conns.Dec()
+
+	// On drain, unblock the body read so that the summary goes out.
+	rc := http.NewResponseController(w)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-a.drain:
+			_ = rc.SetReadDeadline(time.Now())
+		case <-stop:
+		}
+	}()
+
+	in := a.ingestor("post")
+	sum := ingestSummary{Errors: []errorBody{}}
+	sc := tracking.NewRecordScanner(r.Body, a.cfg.MaxRecordSize)
+	for {
+		rec, err := sc.Next()
+		var id string
+		if err == nil {
+			id, err = in.accept(r.Context(), rec)
+			if err == nil {
+				sum.Accepted++
+				continue
+			}
+		} else if te := (*tracking.Error)(nil); errors.As(err, &te) {
+			in.reject(err)
+		} else {
+			if !errors.Is(err, io.EOF) {
+				sum.Reconnect = a.Draining()
+				if !sum.Reconnect {
+					a.log.Debug("ingest body ended", "err", err)
+				}
+			}
+			break
+		}
+		sum.Rejected++
+		if len(sum.Errors) < a.cfg.MaxErrorsReported {
+			e := newErrorBody(err)
+			e.ID, e.Record = id, sc.Record()
+			sum.Errors = append(sum.Errors, e)
+		}
+	}
+	writeJSON(w, http.StatusOK, sum)
+}

@@ -1,0 +1,82 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// handleManagerWS streams a team over a WebSocket: batches of positions as
+// {"type":"positions","positions":[...]} messages, the snapshot first.
+func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request) {
+	if !a.beginStream() {
+		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
+		return
+	}
+	defer a.streams.Done()
+	team := r.PathValue("team")
+	if err := tracking.ValidTeam(team); err != nil {
+		writeError(w, err)
+		return
+	}
+	conn, err := a.accept(w, r)
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	// The client sends nothing; this reads control frames (pongs, close).
+	ctx := conn.CloseRead(r.Context())
+	s := &wsSink{conn: conn, timeout: a.cfg.WriteTimeout}
+	q, leave, err := a.watch(ctx, team)
+	if err != nil {
+		a.sendWS(conn, errorMessage(err, ""))
+		_ = conn.Close(websocket.StatusTryAgainLater, "cannot watch team")
+		return
+	}
+	defer leave()
+	conns := a.m.connections.WithLabelValues("manager_ws")
+	conns.Inc()
+	defer conns.Dec()
+	a.pump(ctx, q, s)
+}
+
+type wsSink struct {
+	conn    *websocket.Conn
+	timeout time.Duration
+	buf     []byte
+}
+
+func (s *wsSink) positions(batch []tracking.Message) error {
+	b := append(s.buf[:0], `{"type":"positions","positions":[`...)
+	for i, m := range batch {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, m.JSON...)
+	}
+	b = append(b, "]}"...)
+	s.buf = b
+	return s.write(b)
+}
+
+func (s *wsSink) heartbeat() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	return s.conn.Ping(ctx)
+}
+
+func (s *wsSink) reconnect(reason string) error {
+	err := s.write(reconnectMessage(reason))
+	_ = s.conn.Close(websocket.StatusServiceRestart, reason)
+	return err
+}
+
+func (s *wsSink) write(b []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	return s.conn.Write(ctx, websocket.MessageText, b)
+}

@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// handleReady answers 200 when the broker is reachable and the replica is not
+// draining: Consul's check and the gateway route only to ready replicas.
+func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
+	if a.Draining() {
+		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "draining"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.b.Ready(ctx); err != nil {
+		writeError(w, &tracking.Error{Code: tracking.CodeUnavailable, Message: "broker unreachable: " + err.Error(), Err: err})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func metricsHandler(g prometheus.Gatherer) http.Handler {
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{})
+}
+
+// handlePositions answers the last known position of each worker of the team.
+func (a *API) handlePositions(w http.ResponseWriter, r *http.Request) {
+	team := r.PathValue("team")
+	if err := tracking.ValidTeam(team); err != nil {
+		writeError(w, err)
+		return
+	}
+	msgs, err := a.b.Last(r.Context(), team)
+	if err != nil {
+		writeError(w, &tracking.Error{Code: tracking.CodeUnavailable, Message: "last positions unavailable", Err: err})
+		return
+	}
+	buf := make([]byte, 0, 2+len(msgs)*200)
+	buf = append(buf, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, m.JSON...)
+	}
+	buf = append(buf, ']', '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf)
+}

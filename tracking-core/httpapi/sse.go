@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// handleSSE streams a team as Server-Sent Events: the snapshot, then live
+// positions, one unnamed data event each.
+func (a *API) handleSSE(w http.ResponseWriter, r *http.Request) {
+	if !a.beginStream() {
+		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
+		return
+	}
+	defer a.streams.Done()
+	q, leave, err := a.watch(r.Context(), r.PathValue("team"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer leave()
+	conns := a.m.connections.WithLabelValues("manager_sse")
+	conns.Inc()
+	defer conns.Dec()
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // tell proxies not to buffer
+	w.WriteHeader(http.StatusOK)
+	s := &sseSink{w: w, rc: http.NewResponseController(w), timeout: a.cfg.WriteTimeout}
+	if err := s.write(append(s.buf[:0], "retry: "+strconv.FormatInt(a.cfg.RetryHint.Milliseconds(), 10)+"\n\n"...)); err != nil {
+		return
+	}
+	a.pump(r.Context(), q, s)
+}
+
+type sseSink struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+	buf     []byte
+}
+
+func (s *sseSink) positions(batch []tracking.Message) error {
+	b := s.buf[:0]
+	for _, m := range batch {
+		b = append(b, "data: "...)
+		b = append(b, m.JSON...)
+		b = append(b, '\n', '\n')
+	}
+	s.buf = b
+	return s.write(b)
+}
+
+func (s *sseSink) heartbeat() error { return s.write(append(s.buf[:0], ": hb\n\n"...)) }
+
+func (s *sseSink) reconnect(reason string) error {
+	return s.write(append(s.buf[:0], "event: reconnect\ndata: {\"reason\":\""+reason+"\"}\n\n"...))
+}
+
+func (s *sseSink) write(b []byte) error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	if _, err := s.w.Write(b); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}

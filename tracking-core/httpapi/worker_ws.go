@@ -1,0 +1,150 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// wsReadLimit is the largest WebSocket message read at all; messages between
+// MaxRecordSize and it are answered with too_large, larger ones close the
+// connection (the protocol gives no cheaper way to skip them).
+const wsReadLimit = 4 << 20
+
+func (a *API) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+	return websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
+}
+
+// handleWorkerWS reads records, one per text message or a JSON array of them.
+// Bad records are answered with an error message; the connection stays.
+func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
+	if !a.beginStream() {
+		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
+		return
+	}
+	defer a.streams.Done()
+	conn, err := a.accept(w, r)
+	if err != nil {
+		return // Accept has answered
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(wsReadLimit)
+	conns := a.m.connections.WithLabelValues("worker_ws")
+	conns.Inc()
+	defer conns.Dec()
+
+	// Lifetime and drain are told from the side: the hint and the close frame
+	// are written concurrently with the read loop, which then ends.
+	ctx, cancel := context.WithCancel(r.Context())
+	watcher := make(chan struct{})
+	defer func() {
+		cancel()
+		<-watcher
+	}()
+	go func() {
+		defer close(watcher)
+		lifetime := time.NewTimer(a.lifetime())
+		defer lifetime.Stop()
+		var why string
+		select {
+		case <-lifetime.C:
+			why = "lifetime"
+		case <-a.drain:
+			why = "shutdown"
+		case <-ctx.Done():
+			return
+		}
+		a.m.reconnects.WithLabelValues(why).Inc()
+		a.sendWS(conn, reconnectMessage(why))
+		_ = conn.Close(websocket.StatusServiceRestart, why)
+	}()
+
+	in := a.ingestor("ws")
+	buf := make([]byte, 0, 1024)
+	for {
+		buf, err = a.readMessage(ctx, conn, buf[:0])
+		if err != nil {
+			var te *tracking.Error
+			if errors.As(err, &te) {
+				in.reject(err)
+				a.sendWS(conn, errorMessage(err, ""))
+				continue
+			}
+			break
+		}
+		a.ingestMessage(ctx, conn, in, buf)
+	}
+}
+
+// readMessage reads one text message into buf; a too large one is skipped and
+// reported as a *tracking.Error.
+func (a *API) readMessage(ctx context.Context, conn *websocket.Conn, buf []byte) ([]byte, error) {
+	typ, rd, err := conn.Reader(ctx)
+	if err != nil {
+		return buf, err
+	}
+	limit := int64(a.cfg.MaxRecordSize)
+	b := bytes.NewBuffer(buf)
+	n, err := b.ReadFrom(io.LimitReader(rd, limit+1))
+	if err != nil {
+		return buf, err
+	}
+	if n > limit {
+		if _, err := io.Copy(io.Discard, rd); err != nil {
+			return buf, err
+		}
+		return buf, tracking.Errorf(tracking.CodeTooLarge, "message larger than %d bytes", limit)
+	}
+	if typ != websocket.MessageText {
+		return buf, tracking.Errorf(tracking.CodeInvalidJSON, "binary messages are not accepted; send JSON text")
+	}
+	return b.Bytes(), nil
+}
+
+// ingestMessage publishes a record or an array of records.
+func (a *API) ingestMessage(ctx context.Context, conn *websocket.Conn, in *ingestor, msg []byte) {
+	msg = bytes.TrimSpace(msg)
+	if len(msg) > 0 && msg[0] == '[' {
+		var recs []json.RawMessage
+		if err := json.Unmarshal(msg, &recs); err != nil {
+			err = tracking.Errorf(tracking.CodeInvalidJSON, "malformed JSON array of records")
+			in.reject(err)
+			a.sendWS(conn, errorMessage(err, ""))
+			return
+		}
+		for _, rec := range recs {
+			if id, err := in.accept(ctx, rec); err != nil {
+				a.sendWS(conn, errorMessage(err, id))
+			}
+		}
+		return
+	}
+	if id, err := in.accept(ctx, msg); err != nil {
+		a.sendWS(conn, errorMessage(err, id))
+	}
+}
+
+func (a *API) sendWS(conn *websocket.Conn, msg []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.WriteTimeout)
+	defer cancel()
+	_ = conn.Write(ctx, websocket.MessageText, msg)
+}
+
+func errorMessage(err error, id string) []byte {
+	e := newErrorBody(err)
+	e.Type, e.ID = "error", id
+	b, _ := json.Marshal(e)
+	return b
+}
+
+func reconnectMessage(reason string) []byte {
+	return []byte(`{"type":"reconnect","reason":"` + reason + `"}`)
+}

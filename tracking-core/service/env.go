@@ -1,0 +1,107 @@
+package service
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Env reads configuration from environment variables, collecting every error
+// so that a misconfigured process reports them all at once.
+type Env struct {
+	Lookup func(string) (string, bool) // default os.LookupEnv
+	errs   []string
+}
+
+func (e *Env) lookup(name string) (string, bool) {
+	if e.Lookup == nil {
+		e.Lookup = os.LookupEnv
+	}
+	v, ok := e.Lookup(name)
+	return strings.TrimSpace(v), ok && strings.TrimSpace(v) != ""
+}
+
+// String returns the variable or def.
+func (e *Env) String(name, def string) string {
+	if v, ok := e.lookup(name); ok {
+		return v
+	}
+	return def
+}
+
+// List returns the comma-separated variable or def.
+func (e *Env) List(name string, def []string) []string {
+	v, ok := e.lookup(name)
+	if !ok {
+		return def
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Int returns the variable or def.
+func (e *Env) Int(name string, def int) int {
+	v, ok := e.lookup(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Sprintf("%s=%q is not an integer", name, v))
+		return def
+	}
+	return n
+}
+
+// Duration returns the variable (a Go duration such as 500ms, or a number of
+// milliseconds) or def.
+func (e *Env) Duration(name string, def time.Duration) time.Duration {
+	v, ok := e.lookup(name)
+	if !ok {
+		return def
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(n) * time.Millisecond
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.errs = append(e.errs, fmt.Sprintf("%s=%q is not a duration (e.g. 500ms, 15s)", name, v))
+		return def
+	}
+	return d
+}
+
+// Level returns the slog level in the variable (debug, info, warn, error).
+func (e *Env) Level(name string) slog.Level {
+	v, _ := e.lookup(name)
+	var l slog.Level
+	if v == "" {
+		return slog.LevelInfo
+	}
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		e.errs = append(e.errs, fmt.Sprintf("%s=%q is not a log level (debug, info, warn, error)", name, v))
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// Err returns every problem found so far, or nil.
+func (e *Env) Err() error {
+	if len(e.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("configuration: %s", strings.Join(e.errs, "; "))
+}
+
+// NewLogger returns a JSON logger on stderr at level.
+func NewLogger(level slog.Level, service string) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("service", service)
+}

@@ -1,0 +1,146 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/httpapi"
+	"github.com/teamtrack/tracking-core/hub"
+)
+
+// Config of one replica.
+type Config struct {
+	// HTTPAddr is the listen address. Default ":8081".
+	HTTPAddr string
+	// ShutdownTimeout bounds the drain of connections on shutdown. Default 15s.
+	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout bounds the reading of request headers. Default 10s.
+	ReadHeaderTimeout time.Duration
+	// API tunes the handlers; its Logger and metrics are filled in here.
+	API httpapi.Config
+	// Register, when set, is called once the listener is up, with its address;
+	// the function it returns deregisters and is called first on shutdown.
+	Register func(ctx context.Context, addr *net.TCPAddr) (deregister func(context.Context) error, err error)
+	// Logger receives the service's logs. Default: discard.
+	Logger *slog.Logger
+	// Registry receives every metric of the replica and serves /metrics.
+	// Default: a new registry with the Go and process collectors.
+	Registry *prometheus.Registry
+}
+
+// Service is one running replica.
+type Service struct {
+	cfg Config
+	b   tracking.Broadcaster
+	ln  net.Listener
+	hub *hub.Hub
+	api *httpapi.API
+	srv *http.Server
+	log *slog.Logger
+}
+
+// New listens on cfg.HTTPAddr and prepares the replica over b, which the
+// Service owns from now on (Run closes it).
+func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = ":8081"
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = NewRegistry()
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	h := hub.New(b, hub.Config{Logger: cfg.Logger, Registerer: cfg.Registry})
+	apiCfg := cfg.API
+	apiCfg.Logger = cfg.Logger
+	apiCfg.Registerer = cfg.Registry
+	apiCfg.Gatherer = cfg.Registry
+	api := httpapi.New(apiCfg, b, h)
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return &Service{cfg: cfg, b: b, ln: ln, hub: h, api: api, srv: srv, log: cfg.Logger}, nil
+}
+
+// NewRegistry returns a registry with the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// Addr is the address the replica listens on.
+func (s *Service) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
+
+// Handler is the replica's HTTP handler (for in-process tests).
+func (s *Service) Handler() http.Handler { return s.api }
+
+// Run serves until ctx is done, then shuts down in order: deregister, tell
+// clients to reconnect and drain them, stop the HTTP server, end the broker
+// subscriptions, close the broadcaster.
+func (s *Service) Run(ctx context.Context) error {
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.srv.Serve(s.ln) }()
+	s.log.Info("listening", "addr", s.Addr().String())
+
+	var deregister func(context.Context) error
+	if s.cfg.Register != nil {
+		var err error
+		if deregister, err = s.cfg.Register(ctx, s.Addr()); err != nil {
+			s.log.Error("register in discovery", "err", err)
+		}
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = fmt.Errorf("serve: %w", err)
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if deregister != nil {
+		if err := deregister(sctx); err != nil {
+			s.log.Warn("deregister", "err", err)
+		}
+	}
+	if err := s.api.Shutdown(sctx); err != nil {
+		s.log.Warn("drain connections", "err", err)
+	}
+	if err := s.srv.Shutdown(sctx); err != nil {
+		s.log.Warn("stop http server", "err", err)
+		_ = s.srv.Close()
+	}
+	s.hub.Close()
+	if err := s.b.Close(); err != nil {
+		s.log.Warn("close broadcaster", "err", err)
+	}
+	if runErr != nil && !errors.Is(runErr, http.ErrServerClosed) {
+		return runErr
+	}
+	s.log.Info("stopped")
+	return nil
+}

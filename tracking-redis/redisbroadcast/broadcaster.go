@@ -1,0 +1,217 @@
+package redisbroadcast
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// Broadcaster is the Redis strategy's tracking.Broadcaster.
+type Broadcaster struct {
+	cfg Config
+	rdb *redis.Client
+	ps  *redis.PubSub
+	log *slog.Logger
+	m   *metrics
+
+	queue     chan tracking.Message
+	closing   chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+
+	// subscriptions, see subscribe.go
+	subMu   sync.RWMutex // write-held to change subs; read-held while dispatching
+	subs    map[string]map[*subscription]struct{}
+	pending map[string]chan struct{} // channel -> closed when Redis confirms the SUBSCRIBE
+	ready   map[string]chan struct{} // team -> its channel's confirmation, while subscribed
+}
+
+var _ tracking.Broadcaster = (*Broadcaster)(nil)
+
+// New connects to Redis and starts the sender and the reader. It does not fail
+// when Redis is down: Ready reports it, and the goroutines reconnect.
+func New(cfg Config) (*Broadcaster, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	rdb := redis.NewClient(&redis.Options{
+		Addr:            cfg.Addr,
+		Password:        cfg.Password,
+		DB:              cfg.DB,
+		DialTimeout:     2 * time.Second,
+		ReadTimeout:     3 * time.Second,
+		WriteTimeout:    3 * time.Second,
+		MaxRetries:      1,
+		MinRetryBackoff: 50 * time.Millisecond,
+		MaxRetryBackoff: 500 * time.Millisecond,
+		PoolSize:        8,
+		DisableIdentity: true, // CLIENT SETINFO is noise in older servers' logs
+	})
+	b := &Broadcaster{
+		cfg:     cfg,
+		rdb:     rdb,
+		ps:      rdb.Subscribe(context.Background()),
+		log:     cfg.Logger,
+		queue:   make(chan tracking.Message, cfg.QueueSize),
+		closing: make(chan struct{}),
+		subs:    make(map[string]map[*subscription]struct{}),
+		pending: make(map[string]chan struct{}),
+		ready:   make(map[string]chan struct{}),
+	}
+	b.m = newMetrics(cfg.Registerer, func() float64 { return float64(len(b.queue)) })
+	b.wg.Add(2)
+	go b.send()
+	go b.read()
+	return b, nil
+}
+
+func (b *Broadcaster) channel(team string) string { return b.cfg.ChannelPrefix + team }
+func (b *Broadcaster) lastKey(team string) string { return b.cfg.ChannelPrefix + "last:" + team }
+
+// Publish queues msgs for the sender; it never waits for Redis.
+func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) error {
+	select {
+	case <-b.closing:
+		return tracking.ErrClosed
+	default:
+	}
+	for _, m := range msgs {
+		select {
+		case b.queue <- m:
+		default:
+			return tracking.ErrOverloaded
+		}
+	}
+	return nil
+}
+
+// send drains the queue into pipelines until Close, then flushes what is left.
+func (b *Broadcaster) send() {
+	defer b.wg.Done()
+	batch := make([]tracking.Message, 0, b.cfg.MaxBatch)
+	p := newPipeliner(b)
+	for {
+		select {
+		case m := <-b.queue:
+			batch = append(batch[:0], m)
+		case <-b.closing:
+			b.flushOnClose(p, batch)
+			return
+		}
+	fill:
+		for len(batch) < b.cfg.MaxBatch {
+			select {
+			case m := <-b.queue:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		p.send(batch)
+	}
+}
+
+func (b *Broadcaster) flushOnClose(p *pipeliner, batch []tracking.Message) {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) {
+		batch = batch[:0]
+	fill:
+		for len(batch) < b.cfg.MaxBatch {
+			select {
+			case m := <-b.queue:
+				batch = append(batch, m)
+			default:
+				break fill
+			}
+		}
+		if len(batch) == 0 {
+			return
+		}
+		p.send(batch)
+	}
+	if n := len(b.queue); n > 0 {
+		b.m.publishErrors.Add(float64(n))
+		b.log.Warn("positions not sent at close", "count", n)
+	}
+}
+
+// Last returns the fresh last known positions of team and removes stale ones.
+func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message, error) {
+	select {
+	case <-b.closing:
+		return nil, tracking.ErrClosed
+	default:
+	}
+	key := b.lastKey(team)
+	all, err := b.rdb.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("last positions of team %s: %w", team, err)
+	}
+	cutoff := time.Now().Add(-b.cfg.StaleAfter).UnixMilli()
+	out := make([]tracking.Message, 0, len(all))
+	var stale []string
+	for worker, v := range all {
+		seen, msg, err := decodeLast(team, v)
+		if err != nil || seen < cutoff {
+			stale = append(stale, worker)
+			continue
+		}
+		out = append(out, msg)
+	}
+	if len(stale) > 0 {
+		if err := b.rdb.HDel(ctx, key, stale...).Err(); err != nil {
+			b.log.Debug("remove stale positions", "team", team, "err", err)
+		}
+	}
+	return out, nil
+}
+
+// encodeLast is a last-known value: the receive time (Unix ms, 8 bytes) and the frame.
+func encodeLast(dst []byte, now int64, m tracking.Message) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(now))
+	return tracking.AppendFrame(dst, m)
+}
+
+func decodeLast(team, v string) (int64, tracking.Message, error) {
+	if len(v) < 9 {
+		return 0, tracking.Message{}, fmt.Errorf("short last-position value")
+	}
+	seen := int64(binary.BigEndian.Uint64([]byte(v[:8])))
+	msgs, err := tracking.DecodeFrame(nil, team, []byte(v[8:]))
+	if err != nil || len(msgs) != 1 {
+		return 0, tracking.Message{}, fmt.Errorf("bad last-position value: %v", err)
+	}
+	return seen, msgs[0], nil
+}
+
+// Ready pings Redis.
+func (b *Broadcaster) Ready(ctx context.Context) error {
+	select {
+	case <-b.closing:
+		return tracking.ErrClosed
+	default:
+	}
+	return b.rdb.Ping(ctx).Err()
+}
+
+// Close flushes the queue (2s at most), ends every subscription and closes the
+// connections. It is idempotent.
+func (b *Broadcaster) Close() error {
+	b.closeOnce.Do(func() {
+		b.subMu.Lock()
+		close(b.closing)
+		b.subMu.Unlock()
+		_ = b.ps.Close() // unblocks the reader
+		b.wg.Wait()
+		b.endAll()
+		_ = b.rdb.Close()
+	})
+	return nil
+}

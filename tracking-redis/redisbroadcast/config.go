@@ -1,0 +1,59 @@
+package redisbroadcast
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config of a Redis Broadcaster.
+type Config struct {
+	// Addr of the Redis server. Default "localhost:6379".
+	Addr string
+	// Password for AUTH. Default none.
+	Password string
+	// DB number. Default 0.
+	DB int
+	// ChannelPrefix prefixes team channels and last-position keys. Default "TRACKING_".
+	ChannelPrefix string
+	// StaleAfter is how long a worker's last position is kept. Default 10m.
+	StaleAfter time.Duration
+	// QueueSize bounds the positions waiting to be sent. Default 16384.
+	QueueSize int
+	// MaxBatch bounds the positions sent in one pipeline. Default 512.
+	MaxBatch int
+	// Logger receives the broadcaster's logs. Default: discard.
+	Logger *slog.Logger
+	// Registerer receives its metrics. Default: none.
+	Registerer prometheus.Registerer
+}
+
+func (c *Config) setDefaults() error {
+	if c.Addr == "" {
+		c.Addr = "localhost:6379"
+	}
+	if c.ChannelPrefix == "" {
+		c.ChannelPrefix = "TRACKING_"
+	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = 10 * time.Minute
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = 16384
+	}
+	if c.MaxBatch == 0 {
+		c.MaxBatch = 512
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case c.StaleAfter < time.Second:
+		return fmt.Errorf("redis config: StaleAfter %s is shorter than 1s", c.StaleAfter)
+	case c.QueueSize < 1 || c.MaxBatch < 1:
+		return fmt.Errorf("redis config: QueueSize and MaxBatch must be positive")
+	}
+	return nil
+}

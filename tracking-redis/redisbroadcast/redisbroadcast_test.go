@@ -1,0 +1,63 @@
+package redisbroadcast_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/broadcasttest"
+	"github.com/teamtrack/tracking-redis/redisbroadcast"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// redisAddr is the real redis-server the test scripts started.
+func redisAddr(t *testing.T) string {
+	addr := os.Getenv("TEST_REDIS_ADDR")
+	if addr == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("TEST_REDIS_ADDR is not set: run the tests through scripts/test.sh")
+		}
+		t.Skip("TEST_REDIS_ADDR not set: start redis with scripts/test-services.sh up redis")
+	}
+	return addr
+}
+
+func prefix(t *testing.T) string {
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	return fmt.Sprintf("T%s_%d_", name, rand.Uint32())
+}
+
+func TestConformance(t *testing.T) {
+	addr := redisAddr(t)
+	features := broadcasttest.Features{RestartBroker: restartRedis}
+	broadcasttest.Run(t, features, func(t *testing.T) func() tracking.Broadcaster {
+		p := prefix(t)
+		return func() tracking.Broadcaster {
+			b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p})
+			if err != nil {
+				t.Fatalf("new broadcaster: %v", err)
+			}
+			return b
+		}
+	})
+}
+
+// restartRedis stops and starts the test redis-server on the same port.
+func restartRedis(t *testing.T) {
+	stop, start := os.Getenv("TEST_REDIS_STOP_CMD"), os.Getenv("TEST_REDIS_START_CMD")
+	if stop == "" || start == "" {
+		t.Fatal("TEST_REDIS_STOP_CMD / TEST_REDIS_START_CMD not set")
+	}
+	for _, cmd := range []string{stop, start} {
+		if out, err := exec.Command("sh", "-c", cmd).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
+		}
+	}
+}

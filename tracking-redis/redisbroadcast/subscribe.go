@@ -1,0 +1,223 @@
+package redisbroadcast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/redis/go-redis/v9"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// subscribeTimeout bounds the wait for Redis to confirm a SUBSCRIBE.
+const subscribeTimeout = 5 * time.Second
+
+type subscription struct {
+	b        *Broadcaster
+	team     string
+	h        tracking.Handler
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+	endOnce  sync.Once
+}
+
+func (s *subscription) Unsubscribe() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
+}
+
+func (s *subscription) Done() <-chan struct{} { return s.done }
+
+// Subscribe adds h for team; the first local subscription of a team
+// SUBSCRIBEs its channel and waits for Redis to confirm it.
+func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Handler) (tracking.Subscription, error) {
+	if err := tracking.ValidTeam(team); err != nil {
+		return nil, err
+	}
+	s := &subscription{b: b, team: team, h: h, stop: make(chan struct{}), done: make(chan struct{})}
+	ch := b.channel(team)
+
+	b.subMu.Lock()
+	select {
+	case <-b.closing:
+		b.subMu.Unlock()
+		return nil, tracking.ErrClosed
+	default:
+	}
+	first := len(b.subs[team]) == 0
+	if first {
+		b.subs[team] = make(map[*subscription]struct{})
+		b.pending[ch] = make(chan struct{})
+	}
+	b.subs[team][s] = struct{}{}
+	confirmed := b.ready[team]
+	if first {
+		confirmed = b.pending[ch]
+		b.ready[team] = confirmed
+	}
+	b.wg.Add(1) // under subMu, so that Close cannot have begun its Wait
+	b.subMu.Unlock()
+
+	var err error
+	if first {
+		b.m.channels.Inc()
+		err = b.ps.Subscribe(ctx, ch)
+	}
+	if err == nil {
+		// Every caller waits for the confirmation, not only the first: a
+		// position published after Subscribe returns must be delivered.
+		timer := time.NewTimer(subscribeTimeout)
+		select {
+		case <-confirmed:
+		case <-timer.C:
+			err = errors.New("no confirmation from redis")
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-b.closing:
+			err = tracking.ErrClosed
+		}
+		timer.Stop()
+	}
+	if err != nil {
+		s.end()
+		b.wg.Done()
+		return nil, fmt.Errorf("subscribe team %s: %w", team, err)
+	}
+
+	go func() {
+		defer b.wg.Done()
+		select {
+		case <-ctx.Done():
+		case <-s.stop:
+		case <-b.closing:
+		}
+		s.end()
+	}()
+	return s, nil
+}
+
+// end removes s; the last subscription of a team UNSUBSCRIBEs its channel.
+// Taking subMu for writing waits for a dispatch in progress, so h is not
+// called once end returns.
+func (s *subscription) end() {
+	s.endOnce.Do(func() {
+		b := s.b
+		b.subMu.Lock()
+		delete(b.subs[s.team], s)
+		last := len(b.subs[s.team]) == 0
+		if last {
+			delete(b.subs, s.team)
+			delete(b.ready, s.team)
+			delete(b.pending, b.channel(s.team))
+		}
+		b.subMu.Unlock()
+		if last {
+			b.m.channels.Dec()
+			select {
+			case <-b.closing: // the connection is going away anyway
+			default:
+				ctx, cancel := context.WithTimeout(context.Background(), subscribeTimeout)
+				if err := b.ps.Unsubscribe(ctx, b.channel(s.team)); err != nil {
+					b.log.Debug("unsubscribe", "team", s.team, "err", err)
+				}
+				cancel()
+			}
+		}
+		close(s.done)
+	})
+}
+
+// endAll ends every subscription (Close).
+func (b *Broadcaster) endAll() {
+	b.subMu.RLock()
+	var all []*subscription
+	for _, subs := range b.subs {
+		for s := range subs {
+			all = append(all, s)
+		}
+	}
+	b.subMu.RUnlock()
+	for _, s := range all {
+		s.end()
+	}
+}
+
+// read receives from the pub/sub connection until Close, dispatching each
+// batch to the team's handlers. go-redis reconnects and resubscribes on the
+// next receive after an error; the loop backs off while Redis is unreachable.
+func (b *Broadcaster) read() {
+	defer b.wg.Done()
+	ctx := context.Background()
+	var msgs []tracking.Message
+	backoff := 50 * time.Millisecond
+	for {
+		v, err := b.ps.ReceiveTimeout(ctx, 30*time.Second)
+		if err != nil {
+			select {
+			case <-b.closing:
+				return
+			default:
+			}
+			var nerr interface{ Timeout() bool }
+			if errors.As(err, &nerr) && nerr.Timeout() {
+				_ = b.ps.Ping(ctx) // an idle connection: check it is alive
+				continue
+			}
+			b.log.Warn("redis pub/sub receive", "err", err, "retry_in", backoff.String())
+			select {
+			case <-time.After(backoff):
+			case <-b.closing:
+				return
+			}
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch v := v.(type) {
+		case *redis.Message:
+			msgs = b.dispatch(v, msgs[:0])
+		case *redis.Subscription:
+			if v.Kind == "subscribe" {
+				b.confirm(v.Channel)
+			}
+		}
+	}
+}
+
+func (b *Broadcaster) confirm(ch string) {
+	b.subMu.Lock()
+	if w, ok := b.pending[ch]; ok {
+		close(w)
+		delete(b.pending, ch)
+	}
+	b.subMu.Unlock()
+}
+
+func (b *Broadcaster) dispatch(v *redis.Message, msgs []tracking.Message) []tracking.Message {
+	team, ok := strings.CutPrefix(v.Channel, b.cfg.ChannelPrefix)
+	if !ok {
+		return msgs
+	}
+	// The payload string is never modified: alias it instead of copying.
+	payload := unsafe.Slice(unsafe.StringData(v.Payload), len(v.Payload))
+	msgs, err := tracking.DecodeFrame(msgs, team, payload)
+	if err != nil {
+		b.log.Warn("undecodable payload on channel", "channel", v.Channel, "err", err)
+		return msgs
+	}
+	b.m.received.Add(float64(len(msgs)))
+	b.m.receivedBytes.Add(float64(len(payload)))
+	b.subMu.RLock()
+	for s := range b.subs[team] {
+		s.h(msgs)
+	}
+	b.subMu.RUnlock()
+	clear(msgs)
+	return msgs
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/teamtrack/tracking-core/httpapi"
 )
 
 // Env reads configuration from environment variables, collecting every error
@@ -104,4 +106,26 @@ func (e *Env) Err() error {
 // NewLogger returns a JSON logger on stderr at level.
 func NewLogger(level slog.Level, service string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("service", service)
+}
+
+// ServiceFromEnv reads what every tracking replica shares: HTTP_ADDR (default
+// defAddr), SHUTDOWN_TIMEOUT, and the stream tuning of httpapi.Config
+// (STREAM_HEARTBEAT, STREAM_MAX_LIFETIME, STREAM_FLUSH_INTERVAL,
+// STREAM_WRITE_TIMEOUT, STREAM_QUEUE_SOFT_LIMIT, STREAM_QUEUE_HARD_LIMIT,
+// MAX_RECORD_SIZE, WS_ALLOWED_ORIGINS).
+func ServiceFromEnv(e *Env, defAddr string) Config {
+	return Config{
+		HTTPAddr:        e.String("HTTP_ADDR", defAddr),
+		ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		API: httpapi.Config{
+			Heartbeat:      e.Duration("STREAM_HEARTBEAT", 15*time.Second),
+			MaxLifetime:    e.Duration("STREAM_MAX_LIFETIME", 15*time.Minute),
+			FlushInterval:  e.Duration("STREAM_FLUSH_INTERVAL", 10*time.Millisecond),
+			WriteTimeout:   e.Duration("STREAM_WRITE_TIMEOUT", 10*time.Second),
+			QueueSoftLimit: e.Int("STREAM_QUEUE_SOFT_LIMIT", 1024),
+			QueueHardLimit: e.Int("STREAM_QUEUE_HARD_LIMIT", 20000),
+			MaxRecordSize:  e.Int("MAX_RECORD_SIZE", 64<<10),
+			AllowedOrigins: e.List("WS_ALLOWED_ORIGINS", []string{"*"}),
+		},
+	}
 }

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace (go vet, then go test -race on every module
+# of go.work) against real servers: redis-server, Apache Kafka (KRaft), Consul
+# and headless Chromium, installed when missing and started on free loopback
+# ports by scripts/test-services.sh, and stopped again at the end.
+#
+# Usage: scripts/test.sh [extra go test flags]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$root"
+
+# A state dir of this run's own, so that it never touches servers a developer
+# started by hand with scripts/test-services.sh.
+export TEST_SERVICES_DIR="${TEST_SERVICES_DIR:-$(mktemp -d /tmp/teamtrack-test-run.XXXXXX)}"
+cleanup() { scripts/test-services.sh down >/dev/null 2>&1 || true; }
+trap cleanup EXIT INT TERM
+
+scripts/test-services.sh up redis kafka consul chromium
+# shellcheck disable=SC1091
+. "$TEST_SERVICES_DIR/env"
+
+if [ -x team-tracking-view/build.sh ]; then
+	echo "[test] building the view"
+	team-tracking-view/build.sh
+fi
+
+mapfile -t modules < <(go work edit -json | python3 -c 'import json,sys; [print(u["DiskPath"]) for u in json.load(sys.stdin)["Use"]]')
+pkgs=()
+for m in "${modules[@]}"; do pkgs+=("$m/..."); done
+
+echo "[test] go vet"
+go vet "${pkgs[@]}"
+echo "[test] go test -race"
+go test -race -count=1 -timeout 20m "$@" "${pkgs[@]}"

@@ -167,6 +167,7 @@ func (a *API) routes() *http.ServeMux {
 	mux.HandleFunc("POST /tracking/{$}", a.handleIngest)
 	mux.HandleFunc("GET /tracking/ws", a.handleWorkerWS)
 	mux.HandleFunc("GET /tracking/{team}", a.handleSSE)
+	mux.HandleFunc("GET /tracking/{team}/{$}", a.handleSSE)
 	mux.HandleFunc("GET /tracking/{team}/ws", a.handleManagerWS)
 	mux.HandleFunc("GET /tracking/{team}/positions", a.handlePositions)
 	mux.HandleFunc("GET /healthz", a.handleHealth)

@@ -12,6 +12,7 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/broadcasttest"
+	"github.com/teamtrack/tracking-core/servicetest"
 	"github.com/teamtrack/tracking-redis/redisbroadcast"
 )
 
@@ -60,4 +61,19 @@ func restartRedis(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", cmd, err, out)
 		}
 	}
+}
+
+// TestScenarios runs the end-to-end scenarios with two replicas on real Redis.
+func TestScenarios(t *testing.T) {
+	addr := redisAddr(t)
+	servicetest.Run(t, servicetest.Features{RestartBroker: restartRedis}, func(t *testing.T) func() tracking.Broadcaster {
+		p := prefix(t)
+		return func() tracking.Broadcaster {
+			b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p})
+			if err != nil {
+				t.Fatalf("new broadcaster: %v", err)
+			}
+			return b
+		}
+	})
 }

@@ -77,7 +77,6 @@ func (r *Replica) Counter(t *testing.T, name string) float64 {
 	return sum
 }
 
-
 func waitReady(t *testing.T, base string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)

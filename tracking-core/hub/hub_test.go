@@ -1,0 +1,126 @@
+package hub_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/hub"
+	"github.com/teamtrack/tracking-core/memory"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// counting wraps a Broadcaster and counts live subscriptions per team.
+type counting struct {
+	tracking.Broadcaster
+	mu   sync.Mutex
+	live map[string]int
+}
+
+func (c *counting) Subscribe(ctx context.Context, team string, h tracking.Handler) (tracking.Subscription, error) {
+	sub, err := c.Broadcaster.Subscribe(ctx, team, h)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.live[team]++
+	c.mu.Unlock()
+	go func() {
+		<-sub.Done()
+		c.mu.Lock()
+		c.live[team]--
+		c.mu.Unlock()
+	}()
+	return sub, nil
+}
+
+func (c *counting) subscriptions(team string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.live[team]
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(time.Millisecond) // polling a counter updated by another goroutine
+	}
+}
+
+func TestSubscribesOnlyWhileWatched(t *testing.T) {
+	b := &counting{Broadcaster: memory.New(memory.NewBackend(), memory.Config{}), live: map[string]int{}}
+	defer b.Close()
+	h := hub.New(b, hub.Config{})
+	defer h.Close()
+
+	q1, q2 := hub.NewQueue(0, 0), hub.NewQueue(0, 0)
+	leave1, err := h.Watch(context.Background(), "team_a", q1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leave2, err := h.Watch(context.Background(), "team_a", q2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := b.subscriptions("team_a"); n != 1 {
+		t.Fatalf("two watchers of one team hold %d broker subscriptions, want 1", n)
+	}
+	if n := b.subscriptions("team_b"); n != 0 {
+		t.Fatalf("an unwatched team has %d subscriptions", n)
+	}
+	_ = b.Publish(context.Background(), tracking.Message{Team: "team_a", Worker: "w", Time: 1, JSON: []byte("{}")})
+	for _, q := range []*hub.Queue{q1, q2} {
+		if got, _, _ := q.Drain(nil); len(got) != 1 {
+			t.Fatalf("watcher got %d positions, want 1", len(got))
+		}
+	}
+	leave1()
+	if n := b.subscriptions("team_a"); n != 1 {
+		t.Fatalf("subscription ended while a watcher remains (%d)", n)
+	}
+	leave2()
+	leave2() // idempotent
+	waitFor(t, func() bool { return b.subscriptions("team_a") == 0 })
+	if h.Teams() != 0 {
+		t.Fatalf("hub still lists %d teams", h.Teams())
+	}
+}
+
+func TestSlowWatcherDoesNotBlockOthers(t *testing.T) {
+	b := memory.New(memory.NewBackend(), memory.Config{})
+	defer b.Close()
+	h := hub.New(b, hub.Config{})
+	defer h.Close()
+	slow, fast := hub.NewQueue(16, 100), hub.NewQueue(1000, 1000)
+	for _, q := range []*hub.Queue{slow, fast} {
+		leave, err := h.Watch(context.Background(), "t", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer leave()
+	}
+	var got atomic.Int64
+	for i := 1; i <= 10000; i++ {
+		_ = b.Publish(context.Background(), tracking.Message{Team: "t", Worker: "w" + string(rune('a'+i%10)), Time: int64(i), JSON: []byte("{}")})
+		if i%100 == 0 {
+			out, _, _ := fast.Drain(nil)
+			got.Add(int64(len(out)))
+		}
+	}
+	if got.Load() != 10000 {
+		t.Fatalf("fast watcher got %d of 10000", got.Load())
+	}
+	if l := slow.Len(); l > 32 {
+		t.Fatalf("slow watcher holds %d positions for 10 workers", l)
+	}
+}

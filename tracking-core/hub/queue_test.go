@@ -1,0 +1,89 @@
+package hub
+
+import (
+	"fmt"
+	"testing"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+func msg(worker string, t int64) tracking.Message {
+	return tracking.Message{Team: "t", Worker: worker, Time: t, JSON: []byte(fmt.Sprintf(`{"w":%q,"t":%d}`, worker, t))}
+}
+
+func drain(q *Queue) []tracking.Message {
+	out, _, _ := q.Drain(nil)
+	return out
+}
+
+func TestQueueKeepsEverythingUnderTheSoftLimit(t *testing.T) {
+	q := NewQueue(100, 1000)
+	for i := 1; i <= 50; i++ {
+		q.Push([]tracking.Message{msg("a", int64(i)), msg("b", int64(i))})
+	}
+	got := drain(q)
+	if len(got) != 100 {
+		t.Fatalf("kept %d of 100", len(got))
+	}
+	for i, m := range got {
+		if m.Time != int64(i/2+1) {
+			t.Fatalf("position %d out of order: %+v", i, m)
+		}
+	}
+}
+
+func TestQueueConflatesToLatestPerWorkerWhenBehind(t *testing.T) {
+	q := NewQueue(10, 1000)
+	for i := 1; i <= 1000; i++ {
+		q.Push([]tracking.Message{msg(fmt.Sprintf("w%d", i%5), int64(i))})
+		if l := q.Len(); l > 20 {
+			t.Fatalf("queue grew to %d with 5 workers and a soft limit of 10", l)
+		}
+	}
+	got, conflated, overflow := q.Drain(nil)
+	if overflow || conflated == 0 {
+		t.Fatalf("conflated %d overflow %v", conflated, overflow)
+	}
+	latest := map[string]int64{}
+	for _, m := range got {
+		if m.Time <= latest[m.Worker] {
+			t.Fatalf("worker %s went backwards", m.Worker)
+		}
+		latest[m.Worker] = m.Time
+	}
+	for w, want := range map[string]int64{"w0": 1000, "w1": 996, "w2": 997, "w3": 998, "w4": 999} {
+		if latest[w] != want {
+			t.Fatalf("worker %s latest %d, want %d (the latest is never skipped)", w, latest[w], want)
+		}
+	}
+}
+
+func TestQueueOverflowsPastTheHardLimit(t *testing.T) {
+	q := NewQueue(10, 50)
+	for i := 0; i < 200; i++ {
+		q.Push([]tracking.Message{msg(fmt.Sprintf("w%d", i), 1)})
+	}
+	if _, _, overflow := q.Drain(nil); !overflow {
+		t.Fatal("200 distinct workers over a hard limit of 50 did not overflow")
+	}
+	if q.Len() != 0 {
+		t.Fatal("an overflowed queue still holds positions")
+	}
+}
+
+func TestQueuePrimeSnapshotFirstAndNoGoingBack(t *testing.T) {
+	q := NewQueue(100, 1000)
+	q.Push([]tracking.Message{msg("live", 10)})
+	q.Prime([]tracking.Message{msg("live", 5), msg("snap", 7)})
+	q.Push([]tracking.Message{msg("snap", 6), msg("snap", 7), msg("snap", 8)})
+	got := drain(q)
+	want := []string{"snap/7", "live/10", "snap/8"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i, m := range got {
+		if fmt.Sprintf("%s/%d", m.Worker, m.Time) != want[i] {
+			t.Fatalf("item %d = %s/%d, want %s", i, m.Worker, m.Time, want[i])
+		}
+	}
+}

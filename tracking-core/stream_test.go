@@ -1,0 +1,67 @@
+package tracking_test
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+type scanned struct {
+	rec  string
+	code tracking.Code
+}
+
+func scanAll(t *testing.T, in string, max int) []scanned {
+	t.Helper()
+	sc := tracking.NewRecordScanner(strings.NewReader(in), max)
+	var out []scanned
+	for {
+		rec, err := sc.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		var e *tracking.Error
+		if errors.As(err, &e) {
+			out = append(out, scanned{code: e.Code})
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, scanned{rec: string(rec)})
+	}
+}
+
+func TestScannerSplitsNDJSONAndConcatenated(t *testing.T) {
+	in := "{\"a\":1}\n{\"b\":\"}{\\\"\"}{\"c\":[{\"d\":2}]}\r\n\n  {\"e\":3}"
+	got := scanAll(t, in, 0)
+	want := []string{`{"a":1}`, `{"b":"}{\""}`, `{"c":[{"d":2}]}`, `{"e":3}`}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i].rec != want[i] {
+			t.Fatalf("record %d = %q, want %q", i, got[i].rec, want[i])
+		}
+	}
+}
+
+func TestScannerResynchronises(t *testing.T) {
+	in := "garbage here\n{\"a\":1}\n{\"broken\":\n{\"b\":2}\n{\"big\":\"" + strings.Repeat("x", 100) + "\"}\n{\"c\":3}\n{\"tail\":"
+	got := scanAll(t, in, 64)
+	want := []scanned{
+		{code: tracking.CodeInvalidJSON}, {rec: `{"a":1}`}, {code: tracking.CodeInvalidJSON},
+		{rec: `{"b":2}`}, {code: tracking.CodeTooLarge}, {rec: `{"c":3}`}, {code: tracking.CodeInvalidJSON},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("item %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

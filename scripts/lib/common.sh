@@ -15,6 +15,13 @@ die() {
 
 # sq STRING -> STRING single-quoted for POSIX sh (safe for `sh -c` and `.`).
 sq() {
+	case "$1" in
+	'' | *[!A-Za-z0-9_./:=@%+,-]*) ;;
+	*)
+		printf '%s' "$1"
+		return 0
+		;;
+	esac
 	local s=${1//\'/\'\\\'\'}
 	printf "'%s'" "$s"
 }
@@ -128,6 +135,7 @@ spawn() {
 	rm -f "$pidfile"
 	# The inner shell writes its own pid and then execs the server, so the
 	# pid file holds the server's pid (= its process group id).
+	# shellcheck disable=SC2016 # $$ and $@ are for the inner shell
 	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
 		</dev/null >>"$STATE_DIR/$name.log" 2>&1 9>&- &
 	local i

@@ -13,7 +13,8 @@ consul_install() {
 	grep -q "github.com/hashicorp/consul v$CONSUL_VERSION" "$CONSUL_WRAPPER_DIR/go.mod" ||
 		die "consul: $CONSUL_WRAPPER_DIR/go.mod does not pin consul v$CONSUL_VERSION"
 	mkdir -p "$(dirname "$CONSUL_BIN")"
-	local build_log="$(dirname "$CONSUL_BIN")/build.log"
+	local build_log
+	build_log="$(dirname "$CONSUL_BIN")/build.log"
 	log "building consul v$CONSUL_VERSION from source into $CONSUL_BIN"
 	log "  (one time; a cold build takes ~10 minutes on 2 cores, log: $build_log)"
 	local start=$SECONDS
@@ -53,7 +54,7 @@ consul_healthy() {
 	[ -n "$port" ] && [ -n "$(service_pid consul)" ] && consul_has_leader "$port"
 }
 
-consul_start() {
+consul_launch() {
 	local http serf_lan serf_wan server grpc
 	http=$(read_state consul http-port)
 	serf_lan=$(read_state consul serf-lan-port)
@@ -77,6 +78,11 @@ consul_start() {
 		-data-dir "$STATE_DIR/consul-data" \
 		-log-level info \
 		-hcl 'disable_update_check = true'
+}
+
+consul_wait() {
+	local http
+	http=$(read_state consul http-port)
 	wait_ready consul 60 consul_has_leader "$http"
 	log "consul ready on 127.0.0.1:$http"
 }

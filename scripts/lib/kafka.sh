@@ -92,11 +92,27 @@ EOF
 
 kafka_java() {
 	java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:-UsePerfData \
-		-XX:TieredStopAtLevel=1 -Xshare:auto \
+		-XX:TieredStopAtLevel=1 \
 		-Djava.awt.headless=true \
 		-Dlog4j2.configurationFile="$KAFKA_HOME/log4j2.properties" \
 		-Dkafka.logs.dir="$STATE_DIR/kafka-applogs" \
 		-cp "$KAFKA_JARS/*" "$@"
+}
+
+# A Kafka cluster id: 16 random bytes, base64url without padding, not
+# starting with '-' (what StorageTool random-uuid prints, minus a JVM start).
+kafka_cluster_id() {
+	local id
+	if have python3; then
+		while :; do
+			id=$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')
+			case "$id" in -*) ;; *) break ;; esac
+		done
+		echo "$id"
+	else
+		kafka_java kafka.tools.StorageTool random-uuid 2>>"$STATE_DIR/kafka.log" 9>&- ||
+			fail_start kafka "StorageTool random-uuid failed"
+	fi
 }
 
 # New ports, fresh config and freshly formatted storage; called by `up`.
@@ -137,8 +153,7 @@ num.recovery.threads.per.data.dir=1
 log.retention.hours=1
 EOF
 	local cluster_id
-	cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>>"$STATE_DIR/kafka.log" 9>&-) ||
-		fail_start kafka "StorageTool random-uuid failed"
+	cluster_id=$(kafka_cluster_id)
 	log "formatting kafka storage (cluster id $cluster_id)"
 	kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$STATE_DIR/kafka.properties" \
 		</dev/null >>"$STATE_DIR/kafka.log" 2>&1 9>&- ||
@@ -157,20 +172,27 @@ kafka_healthy() {
 	[ -n "$port" ] && [ -n "$(service_pid kafka)" ] && port_open "$port"
 }
 
-kafka_start() {
+kafka_launch() {
 	local port
 	port=$(read_state kafka port)
-	[ -n "$port" ] && [ -f "$STATE_DIR/kafka.properties" ] ||
+	if [ -z "$port" ] || [ ! -f "$STATE_DIR/kafka.properties" ]; then
 		die "kafka: not configured; run '$TS_SCRIPT up kafka' first"
-	local offset
-	offset=$(log_size "$STATE_DIR/kafka.log")
+	fi
+	save_state kafka log-offset "$(log_size "$STATE_DIR/kafka.log")"
 	log "starting kafka $KAFKA_VERSION on 127.0.0.1:$port (controller :$(read_state kafka controller-port))"
 	spawn kafka java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:-UsePerfData \
 		-Djava.awt.headless=true \
 		-Dlog4j2.configurationFile="$KAFKA_HOME/log4j2.properties" \
 		-Dkafka.logs.dir="$STATE_DIR/kafka-applogs" \
 		-cp "$KAFKA_JARS/*" kafka.Kafka "$STATE_DIR/kafka.properties"
-	wait_ready kafka 90 kafka_started_since "$offset" "$port"
+}
+
+# Ready = the PLAINTEXT port accepts connections and this start logged
+# "Kafka Server started" (KRaft brokers log that only once unfenced).
+kafka_wait() {
+	local port
+	port=$(read_state kafka port)
+	wait_ready kafka 120 kafka_started_since "$(read_state kafka log-offset)" "$port"
 	log "kafka ready on 127.0.0.1:$port"
 }
 

@@ -35,7 +35,7 @@ redis_healthy() {
 	[ -n "$port" ] && [ -n "$(service_pid redis)" ] && redis_ping "$port"
 }
 
-redis_start() {
+redis_launch() {
 	local port
 	port=$(read_state redis port)
 	[ -n "$port" ] || die "redis: no port recorded; run '$TS_SCRIPT up redis' first"
@@ -43,6 +43,7 @@ redis_start() {
 	rm -f "$STATE_DIR/redis.pid"
 	log "starting redis on 127.0.0.1:$port"
 	# --daemonize: redis forks, calls setsid() and writes its own pid file.
+	# shellcheck disable=SC2094 # early errors (before --logfile is open) go to the same log
 	redis-server --bind 127.0.0.1 --port "$port" --protected-mode yes \
 		--save '' --appendonly no \
 		--dir "$STATE_DIR/redis-data" \
@@ -51,6 +52,11 @@ redis_start() {
 		--logfile "$STATE_DIR/redis.log" \
 		</dev/null >>"$STATE_DIR/redis.log" 2>&1 9>&- ||
 		fail_start redis "redis-server exited with an error"
+}
+
+redis_wait() {
+	local port
+	port=$(read_state redis port)
 	wait_ready redis 30 redis_ping "$port"
 	log "redis ready on 127.0.0.1:$port"
 }

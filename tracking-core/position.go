@@ -2,7 +2,6 @@ package tracking
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -35,80 +34,15 @@ type Position struct {
 	Heading   *float64  `json:"heading,omitempty"`  // degrees clockwise from north, [0, 360]
 }
 
-// wireRecord is a record as clients send it; each field is parsed by hand so that
-// legacy forms are accepted and errors name the field.
-type wireRecord struct {
-	ID        json.RawMessage `json:"id"`
-	WorkerID  json.RawMessage `json:"workerId"`
-	Team      json.RawMessage `json:"team"`
-	Location  json.RawMessage `json:"location"`
-	TimeStamp json.RawMessage `json:"timeStamp"`
-	Accuracy  json.RawMessage `json:"accuracy"`
-	Speed     json.RawMessage `json:"speed"`
-	Heading   json.RawMessage `json:"heading"`
-}
-
-type wireLocation struct {
-	Latitude  json.RawMessage `json:"latitude"`
-	Longitude json.RawMessage `json:"longitude"`
-}
-
 // DecodePosition parses one JSON record in the canonical or the legacy form,
 // assigns an id when it has none, and validates it against now. The error, an
 // *Error, names the offending field.
 func DecodePosition(data []byte, now time.Time) (Position, error) {
-	var p Position
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
-		return p, Errorf(CodeInvalidJSON, "a record must be a JSON object")
+		return Position{}, Errorf(CodeInvalidJSON, "a record must be a JSON object")
 	}
-	var w wireRecord
-	if err := json.Unmarshal(data, &w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return p, Errorf(CodeInvalidJSON, "a record must be a JSON object")
-		}
-		return p, &Error{Code: CodeInvalidJSON, Message: "malformed JSON: " + jsonErrorText(err), Err: err}
-	}
-	var err error
-	if p.ID, err = optionalString("id", w.ID); err != nil {
-		return p, err
-	}
-	if p.WorkerID, err = requiredString("workerId", w.WorkerID); err != nil {
-		return p, err
-	}
-	if p.Team, err = requiredString("team", w.Team); err != nil {
-		return p, err
-	}
-	if isNull(w.Location) {
-		return p, fieldError("location", "is required")
-	}
-	var loc wireLocation
-	if err := json.Unmarshal(w.Location, &loc); err != nil {
-		return p, fieldError("location", "must be an object with latitude and longitude")
-	}
-	if p.Location.Latitude, err = requiredNumber("location.latitude", loc.Latitude); err != nil {
-		return p, err
-	}
-	if p.Location.Longitude, err = requiredNumber("location.longitude", loc.Longitude); err != nil {
-		return p, err
-	}
-	if p.TimeStamp, err = parseTimeStamp(w.TimeStamp, now); err != nil {
-		return p, err
-	}
-	if p.Accuracy, err = optionalNumber("accuracy", w.Accuracy); err != nil {
-		return p, err
-	}
-	if p.Speed, err = optionalNumber("speed", w.Speed); err != nil {
-		return p, err
-	}
-	if p.Heading, err = optionalNumber("heading", w.Heading); err != nil {
-		return p, err
-	}
-	if p.ID == "" {
-		p.ID = NewID()
-	}
-	return p, p.Validate(now)
+	return decodePosition(data, now) // position_decode.go
 }
 
 // Validate checks p against the rules of the contract.
@@ -181,83 +115,16 @@ func truncateRune(s string) string {
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
-func isNull(raw json.RawMessage) bool {
-	return len(raw) == 0 || string(raw) == "null"
-}
-
-func requiredString(field string, raw json.RawMessage) (string, error) {
-	if isNull(raw) {
-		return "", fieldError(field, "is required")
-	}
-	return optionalString(field, raw)
-}
-
-func optionalString(field string, raw json.RawMessage) (string, error) {
-	if isNull(raw) {
-		return "", nil
-	}
-	if raw[0] != '"' {
-		return "", fieldError(field, "must be a string")
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", fieldError(field, "must be a string")
-	}
-	return s, nil
-}
-
-// requiredNumber accepts a JSON number or, in the legacy form, a string holding one.
-func requiredNumber(field string, raw json.RawMessage) (float64, error) {
-	if isNull(raw) {
-		return 0, fieldError(field, "is required")
-	}
-	text := string(raw)
-	if raw[0] == '"' {
-		if err := json.Unmarshal(raw, &text); err != nil {
-			return 0, fieldError(field, "must be a number")
-		}
-		text = strings.TrimSpace(text)
-	} else if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
-		return 0, fieldError(field, "must be a number or a numeric string")
-	}
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil || !finite(f) {
-		return 0, fieldError(field, "must be a finite number, got %q", clip(text, 32))
-	}
-	return f, nil
-}
-
-func optionalNumber(field string, raw json.RawMessage) (*float64, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	f, err := requiredNumber(field, raw)
-	if err != nil {
-		return nil, err
-	}
-	return &f, nil
-}
-
-// parseTimeStamp accepts RFC 3339 or the legacy dd/MM/yyyy HH:mm:ss (UTC). A record
-// with no timestamp is stamped with the time it was received.
-func parseTimeStamp(raw json.RawMessage, now time.Time) (time.Time, error) {
-	if isNull(raw) {
-		return now.UTC(), nil
-	}
-	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return time.Time{}, fieldError("timeStamp", "must be a string (RFC 3339 or dd/MM/yyyy HH:mm:ss)")
-	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
+// parseLegacyTimeStamp parses s, which is not RFC 3339, as dd/MM/yyyy HH:mm:ss (UTC).
+func parseLegacyTimeStamp(s string) (time.Time, error) {
 	t, err := time.Parse(LegacyTimeLayout, s)
 	if err != nil {
+		v := strings.Clone(s) // s may be on the caller's stack: only a copy may escape
 		var pe *time.ParseError
 		if errors.As(err, &pe) && pe.Message != "" {
-			return time.Time{}, fieldError("timeStamp", "%q is not a valid date%s", clip(s, 40), pe.Message)
+			return time.Time{}, fieldError("timeStamp", "%q is not a valid date%s", clip(v, 40), pe.Message)
 		}
-		return time.Time{}, fieldError("timeStamp", "%q is neither RFC 3339 nor dd/MM/yyyy HH:mm:ss", clip(s, 40))
+		return time.Time{}, fieldError("timeStamp", "%q is neither RFC 3339 nor dd/MM/yyyy HH:mm:ss", clip(v, 40))
 	}
 	return t, nil
 }
@@ -267,14 +134,6 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-func jsonErrorText(err error) string {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return se.Error() + " at offset " + strconv.FormatInt(se.Offset, 10)
-	}
-	return err.Error()
 }
 
 // NewID returns a random UUID (version 4) string.
@@ -288,21 +147,24 @@ func NewID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	const hexdigits = "0123456789abcdef"
-	out := make([]byte, 0, 36)
+	var out [36]byte
+	j := 0
 	for i, c := range b {
 		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out = append(out, '-')
+			out[j] = '-'
+			j++
 		}
-		out = append(out, hexdigits[c>>4], hexdigits[c&0x0f])
+		out[j], out[j+1] = hexdigits[c>>4], hexdigits[c&0x0f]
+		j += 2
 	}
-	return string(out)
+	return string(out[:])
 }
 
 // AppendJSON appends the canonical JSON of p to dst. Fields are written in a fixed
 // order; ids are validated, so they need no escaping.
 func (p *Position) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
-	dst = strconv.AppendQuote(dst, p.ID)
+	dst = appendQuotedID(dst, p.ID)
 	dst = append(dst, `,"workerId":"`...)
 	dst = append(dst, p.WorkerID...)
 	dst = append(dst, `","team":"`...)
@@ -312,12 +174,45 @@ func (p *Position) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"longitude":`...)
 	dst = strconv.AppendFloat(dst, p.Location.Longitude, 'f', -1, 64)
 	dst = append(dst, `},"timeStamp":"`...)
-	dst = p.TimeStamp.UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
+	dst = appendTimeStamp(dst, p.TimeStamp)
 	dst = append(dst, '"')
 	dst = appendOptional(dst, `,"accuracy":`, p.Accuracy)
 	dst = appendOptional(dst, `,"speed":`, p.Speed)
 	dst = appendOptional(dst, `,"heading":`, p.Heading)
 	return append(dst, '}')
+}
+
+// appendQuotedID is strconv.AppendQuote, without its rune-by-rune walk when
+// there is nothing to escape (always, for a validated id).
+func appendQuotedID(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return strconv.AppendQuote(dst, s)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// timeStampLayout is how AppendJSON writes timeStamp, always in UTC.
+const timeStampLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// appendTimeStamp is t.UTC().AppendFormat(dst, timeStampLayout), without
+// interpreting the layout for years 0 to 9999.
+func appendTimeStamp(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, timeStampLayout)
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6 // truncated, as the layout's .000 does
+	return append(dst,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':', byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.', byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
 }
 
 func appendOptional(dst []byte, key string, v *float64) []byte {
@@ -328,12 +223,17 @@ func appendOptional(dst []byte, key string, v *float64) []byte {
 	return strconv.AppendFloat(dst, *v, 'f', -1, 64)
 }
 
-// Message returns p as it travels between replicas: serialised once.
+// Message returns p as it travels between replicas: serialised once, into a
+// slice of exactly the right size (it may be queued for a while).
 func (p *Position) Message() Message {
+	var buf [512]byte // more than any valid record needs
+	b := p.AppendJSON(buf[:0])
+	out := make([]byte, len(b))
+	copy(out, b)
 	return Message{
 		Team:   p.Team,
 		Worker: p.WorkerID,
 		Time:   p.TimeStamp.UnixNano(),
-		JSON:   p.AppendJSON(make([]byte, 0, 192)),
+		JSON:   out,
 	}
 }

@@ -1,0 +1,35 @@
+package browsertest
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// Check runs the browser check for a test: it skips without Chromium (fails
+// when CI is set), logs progress, console messages and the screenshot path,
+// and fails the test on the first failed expectation.
+func Check(t testing.TB, baseURL string, exp Expectations) *Report {
+	t.Helper()
+	if exp.ChromiumPath == "" {
+		exp.ChromiumPath = RequireChromium(t)
+	}
+	if exp.Logf == nil {
+		exp.Logf = t.Logf
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, baseURL, exp)
+	if rep != nil {
+		for _, m := range rep.Console {
+			t.Logf("browser console: %s", m)
+		}
+		if rep.Screenshot != "" {
+			t.Logf("screenshot: %s", rep.Screenshot)
+		}
+	}
+	if err != nil {
+		t.Fatalf("browser check of %s: %v", baseURL, err)
+	}
+	return rep
+}

@@ -1,0 +1,98 @@
+package browsertest
+
+import (
+	"errors"
+	"net/url"
+	"time"
+)
+
+// Expectations say what the map must show, and how to look at it.
+type Expectations struct {
+	// Strategy and Team are opened first. Defaults: "redis", "team_one".
+	Strategy string
+	Team     string
+	// Workers is how many workers the team has. The view must show exactly
+	// this many (test hook, side panel and markers) within Timeout of the
+	// navigation. Required.
+	Workers int
+	// MinMoving is how many markers must move within Timeout after they all
+	// appeared. Default: half of Workers, at least 1.
+	MinMoving int
+
+	// SwitchTeam, if set, is chosen next through the page's team form (and
+	// SwitchStrategy through its strategy picker; default: Strategy). The
+	// view must then show SwitchWorkers workers whose ids are not the first
+	// team's ids, and the page URL must name the new team.
+	SwitchTeam     string
+	SwitchStrategy string
+	SwitchWorkers  int
+
+	// AllowConsole, if set, accepts console errors it returns true for
+	// (given as "error: text (url:line)"); any other console error or
+	// uncaught exception fails the check.
+	AllowConsole func(msg string) bool
+
+	// Query is added to the page URL. Default: tiles=none, because a test
+	// machine may have no internet and a failed tile request is a console
+	// error. Pass an empty non-nil url.Values to load the configured tiles.
+	Query url.Values
+	// Timeout bounds each wait. Default: 5 s.
+	Timeout time.Duration
+	// Screenshot, if set, is the path of a PNG of the page, taken after the
+	// first team's checks (or when a check fails, to show why).
+	Screenshot string
+	// FrameSample, if positive, measures animation frames for this long
+	// after the first team's checks (Report.Frames). Nothing is asserted on
+	// the timings: they depend on the machine.
+	FrameSample time.Duration
+
+	// ChromiumPath is the browser. Default: ChromiumPath().
+	ChromiumPath string
+	// WindowWidth and WindowHeight are the browser window size. Default:
+	// 1280x800.
+	WindowWidth, WindowHeight int
+	// Logf, if set, receives progress messages (t.Logf fits).
+	Logf func(format string, args ...any)
+}
+
+func (e Expectations) withDefaults() (Expectations, error) {
+	if e.Strategy == "" {
+		e.Strategy = "redis"
+	}
+	if e.Team == "" {
+		e.Team = "team_one"
+	}
+	if e.Workers <= 0 {
+		return e, errors.New("browsertest: Expectations.Workers must be positive")
+	}
+	if e.MinMoving == 0 {
+		e.MinMoving = max(1, e.Workers/2)
+	}
+	if e.SwitchTeam != "" {
+		if e.SwitchStrategy == "" {
+			e.SwitchStrategy = e.Strategy
+		}
+		if e.SwitchWorkers <= 0 {
+			return e, errors.New("browsertest: Expectations.SwitchWorkers must be positive with SwitchTeam")
+		}
+	}
+	if e.Query == nil {
+		e.Query = url.Values{"tiles": {"none"}}
+	}
+	if e.Timeout <= 0 {
+		e.Timeout = 5 * time.Second
+	}
+	if e.ChromiumPath == "" {
+		e.ChromiumPath = ChromiumPath()
+		if e.ChromiumPath == "" {
+			return e, errors.New("browsertest: no Chromium found (set CHROMIUM_PATH or install chromium)")
+		}
+	}
+	if e.WindowWidth <= 0 || e.WindowHeight <= 0 {
+		e.WindowWidth, e.WindowHeight = 1280, 800
+	}
+	if e.Logf == nil {
+		e.Logf = func(string, ...any) {}
+	}
+	return e, nil
+}

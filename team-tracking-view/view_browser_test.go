@@ -1,0 +1,129 @@
+package view_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	view "github.com/teamtrack/team-tracking-view"
+	"github.com/teamtrack/team-tracking-view/browsertest"
+)
+
+// requireBuilt skips the browser tests when the view is not built, or fails
+// them when CI is set (CI runs build.sh before the tests).
+func requireBuilt(t *testing.T) {
+	t.Helper()
+	if view.Built() {
+		return
+	}
+	const msg = "the view is not built: run " + view.BuildCommand + " before go test"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + " (CI is set, so this fails instead of skipping)")
+	}
+	t.Skip(msg + "; skipping the browser test")
+}
+
+// screenshotPath is where a test's screenshot goes: $VIEW_SCREENSHOT_DIR,
+// else the temporary directory, so CI can keep it and people can look.
+func screenshotPath(name string) string {
+	dir := os.Getenv("VIEW_SCREENSHOT_DIR")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "team-tracking-view-"+name+".png")
+}
+
+// startServer serves the embedded view at / and the fake stream, as the
+// api-gateway does with the real one.
+func startServer(t *testing.T, fake *fakeTracking) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/", view.Handler())
+	fake.register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(fake.stop) // runs first: the streams end, then the server closes
+	return srv
+}
+
+func TestBrowserView(t *testing.T) {
+	requireBuilt(t)
+	browsertest.RequireChromium(t)
+	fake := newFakeTracking(200*time.Millisecond, map[string]fakeTeam{
+		"team_one": {prefix: "one-w", workers: 12, lat: -23.55052, lng: -46.633308},
+		"team_two": {prefix: "two-w", workers: 7, lat: -23.5874, lng: -46.6576},
+	})
+	fake.reconnectFirst = true
+	srv := startServer(t, fake)
+
+	rep := browsertest.Check(t, srv.URL, browsertest.Expectations{
+		Strategy:      "redis",
+		Team:          "team_one",
+		Workers:       12,
+		SwitchTeam:    "team_two",
+		SwitchWorkers: 7,
+		Screenshot:    screenshotPath("browser"),
+	})
+
+	// The first stream ended with `event: reconnect` right after the
+	// snapshot; markers could only move on a second connection.
+	if got := fake.connections("team_one"); got < 2 {
+		t.Errorf("team_one stream connections = %d, want >= 2 (reconnect after event: reconnect)", got)
+	}
+	if rep.Connections < 2 {
+		t.Errorf("the view counted %d connections for team_one, want >= 2", rep.Connections)
+	}
+}
+
+// TestBrowserReconnectWithBackoff: the stream is refused (503) three times;
+// the view keeps retrying with backoff and shows the team once it answers.
+func TestBrowserReconnectWithBackoff(t *testing.T) {
+	requireBuilt(t)
+	browsertest.RequireChromium(t)
+	fake := newFakeTracking(200*time.Millisecond, map[string]fakeTeam{
+		"team_one": {prefix: "one-w", workers: 4, lat: 51.5072, lng: -0.1276},
+	})
+	fake.failFirst = 3
+	srv := startServer(t, fake)
+
+	browsertest.Check(t, srv.URL, browsertest.Expectations{
+		Workers: 4,
+		// Backoff after three failures: about 0.5 + 1 + 2 s at most.
+		Timeout: 10 * time.Second,
+		// The browser logs each refused EventSource connection itself.
+		AllowConsole: func(msg string) bool {
+			return strings.Contains(msg, "/tracking/redis/team_one") && strings.Contains(msg, "503")
+		},
+	})
+	if got := fake.connections("team_one"); got < 4 {
+		t.Errorf("stream connections = %d, want >= 4 (3 refused, then one that works)", got)
+	}
+}
+
+// TestBrowserManyWorkers loads a team of 500 workers reporting every 550 ms
+// (the simulator's pace) and logs how smoothly the page animates. The
+// timings are logged, not asserted: they depend on the machine.
+func TestBrowserManyWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("500-worker browser test skipped in -short mode")
+	}
+	requireBuilt(t)
+	browsertest.RequireChromium(t)
+	fake := newFakeTracking(550*time.Millisecond, map[string]fakeTeam{
+		"team_big": {prefix: "big-w", workers: 500, lat: 48.8566, lng: 2.3522},
+	})
+	srv := startServer(t, fake)
+
+	rep := browsertest.Check(t, srv.URL, browsertest.Expectations{
+		Team:        "team_big",
+		Workers:     500,
+		Timeout:     10 * time.Second, // a load test: the 5 s bound is TestBrowserView's
+		FrameSample: 2 * time.Second,
+		Screenshot:  screenshotPath("500-workers"),
+	})
+	t.Logf("500 workers: %s", rep.Frames)
+}

@@ -1,0 +1,62 @@
+// Bundles the view into ../dist, which the Go package embeds:
+//   dist/index.html          from index.html, with the hashed asset names filled in
+//   dist/assets/main-*.js    src/main.ts and Leaflet, one ES module
+//   dist/assets/styles-*.css styles.css and Leaflet's CSS
+//   dist/assets/*            images that Leaflet's CSS refers to, source maps
+// Every asset name carries a content hash, so the Go handler can serve them
+// as immutable; index.html is the only file that must be revalidated.
+import * as esbuild from "esbuild";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const webDir = path.dirname(fileURLToPath(import.meta.url));
+const distDir = path.resolve(webDir, "..", "dist");
+const assetsDir = path.join(distDir, "assets");
+
+// Empty dist/ but keep the committed placeholder (.gitkeep) that lets
+// `go build` embed the directory on a fresh clone.
+await mkdir(distDir, { recursive: true });
+for (const name of await readdir(distDir)) {
+  if (name !== ".gitkeep") {
+    await rm(path.join(distDir, name), { recursive: true, force: true });
+  }
+}
+
+const result = await esbuild.build({
+  absWorkingDir: webDir,
+  entryPoints: { main: "src/main.ts", styles: "styles.css" },
+  outdir: assetsDir,
+  entryNames: "[name]-[hash]",
+  assetNames: "[name]-[hash]",
+  bundle: true,
+  format: "esm",
+  target: ["es2022", "chrome100", "firefox100", "safari15"],
+  minify: process.env.VIEW_MINIFY !== "0",
+  sourcemap: "linked",
+  loader: { ".png": "file", ".svg": "file" },
+  metafile: true,
+  logLevel: "warning",
+});
+
+// Map each entry point to its output file name, relative to dist/.
+const outputs = {};
+for (const [file, meta] of Object.entries(result.metafile.outputs)) {
+  if (meta.entryPoint) {
+    outputs[meta.entryPoint] = path.relative(distDir, path.resolve(webDir, file)).split(path.sep).join("/");
+  }
+}
+const js = outputs["src/main.ts"];
+const css = outputs["styles.css"];
+if (!js || !css) {
+  throw new Error(`build: missing entry outputs in ${JSON.stringify(outputs)}`);
+}
+
+let html = await readFile(path.join(webDir, "index.html"), "utf8");
+for (const [placeholder, value] of [["__STYLES_CSS__", css], ["__MAIN_JS__", js]]) {
+  if (!html.includes(placeholder)) {
+    throw new Error(`build: index.html lacks the placeholder ${placeholder}`);
+  }
+  html = html.replaceAll(placeholder, value);
+}
+await writeFile(path.join(distDir, "index.html"), html);

@@ -1,0 +1,125 @@
+// What the view shows, from three sources, later ones winning:
+//   1. built-in defaults;
+//   2. the server's config, a JSON <meta name="tracking-view-config"> that
+//      the Go handler fills (tile URL, default strategy and team, teams);
+//   3. the page URL's query: ?strategy=redis&team=team_one&tiles=none&trails=1&labels=0
+// The URL is kept in step with the choices, so a view can be shared.
+
+import { isValidId } from "./position";
+
+export type Strategy = "redis" | "kafka";
+export const STRATEGIES: readonly Strategy[] = ["redis", "kafka"];
+
+export const OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+export const OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
+
+export interface ViewConfig {
+  strategy: Strategy;
+  team: string;
+  /** Leaflet tile URL template, or "none" for the coordinate grid only. */
+  tiles: string;
+  attribution: string;
+  /** Teams suggested in the team picker. */
+  teams: string[];
+  trails: boolean;
+  labels: boolean;
+}
+
+/** The JSON of the meta tag, as the Go package writes it (view.Config). */
+interface ServerConfig {
+  tileURL?: string;
+  tileAttribution?: string;
+  defaultStrategy?: string;
+  defaultTeam?: string;
+  teams?: string[];
+}
+
+export function isStrategy(s: string | null | undefined): s is Strategy {
+  return s === "redis" || s === "kafka";
+}
+
+function serverConfig(doc: Document): ServerConfig {
+  const content = doc.querySelector<HTMLMetaElement>('meta[name="tracking-view-config"]')?.content;
+  if (!content) {
+    return {};
+  }
+  try {
+    const v: unknown = JSON.parse(content);
+    return typeof v === "object" && v !== null ? (v as ServerConfig) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The defaults of this deployment: built-in, then the server's config. */
+export function defaults(doc: Document): ViewConfig {
+  const s = serverConfig(doc);
+  const teams = Array.isArray(s.teams) ? s.teams.filter((t) => typeof t === "string" && isValidId(t)) : [];
+  return {
+    strategy: isStrategy(s.defaultStrategy) ? s.defaultStrategy : "redis",
+    team: typeof s.defaultTeam === "string" && isValidId(s.defaultTeam) ? s.defaultTeam : "team_one",
+    tiles: typeof s.tileURL === "string" && s.tileURL !== "" ? s.tileURL : OSM_TILES,
+    attribution: typeof s.tileAttribution === "string" ? s.tileAttribution : OSM_ATTRIBUTION,
+    teams: teams.length > 0 ? teams : ["team_one", "team_two"],
+    trails: false,
+    labels: true,
+  };
+}
+
+/** The configuration for this page: defaults overridden by the query. */
+export function fromURL(search: string, base: ViewConfig): ViewConfig {
+  const q = new URLSearchParams(search);
+  const cfg = { ...base };
+  const strategy = q.get("strategy");
+  if (isStrategy(strategy)) {
+    cfg.strategy = strategy;
+  }
+  const team = q.get("team");
+  if (team !== null && isValidId(team)) {
+    cfg.team = team;
+  }
+  const tiles = q.get("tiles");
+  if (tiles !== null && tiles !== "" && tiles !== base.tiles) {
+    cfg.tiles = tiles;
+    // Another tile server has its own terms; say whose tiles they are if
+    // told. Leaflet shows attributions as HTML: escape what a link brings.
+    cfg.attribution = escapeHTML(q.get("attribution") ?? "");
+  }
+  cfg.trails = flag(q.get("trails"), base.trails);
+  cfg.labels = flag(q.get("labels"), base.labels);
+  return cfg;
+}
+
+function escapeHTML(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function flag(v: string | null, fallback: boolean): boolean {
+  if (v === null) {
+    return fallback;
+  }
+  return v === "1" || v === "true" || v === "on";
+}
+
+/**
+ * The query for a configuration: strategy and team always (so the address
+ * says what is shown), other settings only when they differ from the
+ * defaults. Parameters the view does not know are kept.
+ */
+export function toSearch(cfg: ViewConfig, base: ViewConfig, current: string): string {
+  const q = new URLSearchParams(current);
+  q.set("strategy", cfg.strategy);
+  q.set("team", cfg.team);
+  setOrDelete(q, "tiles", cfg.tiles !== base.tiles ? cfg.tiles : null);
+  setOrDelete(q, "trails", cfg.trails !== base.trails ? (cfg.trails ? "1" : "0") : null);
+  setOrDelete(q, "labels", cfg.labels !== base.labels ? (cfg.labels ? "1" : "0") : null);
+  return `?${q.toString()}`;
+}
+
+function setOrDelete(q: URLSearchParams, key: string, value: string | null): void {
+  if (value === null) {
+    q.delete(key);
+  } else {
+    q.set(key, value);
+  }
+}

@@ -1,0 +1,288 @@
+// Wires the view together: configuration from the URL, the stream of the
+// chosen team, the state, the map (updated once per animation frame) and
+// the side panel (rendered at most four times a second).
+
+import { defaults, fromURL, isStrategy, toSearch, type ViewConfig } from "./config";
+import { TrackingMap } from "./map";
+import { Panel } from "./panel";
+import { isValidId, parsePosition } from "./position";
+import { TeamState } from "./state";
+import { TeamStream, streamURL, type ConnectionInfo } from "./stream";
+import { installTestHook } from "./testhook";
+
+/** The panel re-renders at this pace (at most 4 times a second). */
+const PANEL_INTERVAL_MS = 250;
+/**
+ * For this long after the first marker appears, new markers (the rest of
+ * the snapshot) fit the map to the team again, unless the user moved it.
+ */
+const AUTO_FIT_WINDOW_MS = 1_500;
+
+function byId<T extends HTMLElement>(id: string): T {
+  const el = document.getElementById(id);
+  if (el === null) {
+    throw new Error(`team-tracking-view: #${id} is missing from index.html`);
+  }
+  return el as T;
+}
+
+class App {
+  private readonly base: ViewConfig;
+  private cfg: ViewConfig;
+  private state: TeamState;
+  private stream: TeamStream | null = null;
+  private readonly map: TrackingMap;
+  private readonly panel: Panel;
+  private frameRequested = false;
+  /** Frame time until which new markers re-fit the map; 0: no marker yet. */
+  private autoFitUntil = 0;
+  private userMovedMap = false;
+
+  private readonly form = byId<HTMLFormElement>("watch-form");
+  private readonly strategyInput = byId<HTMLSelectElement>("strategy");
+  private readonly teamInput = byId<HTMLInputElement>("team");
+  private readonly connection = byId<HTMLElement>("connection");
+  private readonly connectionText = byId<HTMLElement>("connection-text");
+  private readonly notice = byId<HTMLElement>("map-notice");
+  private readonly trailsInput = byId<HTMLInputElement>("trails");
+  private readonly labelsInput = byId<HTMLInputElement>("labels");
+
+  constructor() {
+    this.base = defaults(document);
+    this.cfg = fromURL(location.search, this.base);
+    this.state = new TeamState(this.cfg.team);
+
+    this.map = new TrackingMap(byId("map"), {
+      tiles: this.cfg.tiles,
+      attribution: this.cfg.attribution,
+      labels: this.cfg.labels,
+      trails: this.cfg.trails,
+      onTilesUnavailable: () => this.showNotice("Map tiles could not be loaded: showing a coordinate grid."),
+    });
+    document.body.dataset.tiles = this.cfg.tiles === "none" ? "none" : "tiles";
+
+    this.panel = new Panel(
+      {
+        count: byId("worker-count"),
+        rate: byId("rate"),
+        live: byId("count-live"),
+        idle: byId("count-idle"),
+        offline: byId("count-offline"),
+        list: byId<HTMLOListElement>("workers"),
+        empty: byId("empty"),
+      },
+      (id) => this.map.focus(id),
+    );
+
+    this.bindControls();
+    this.installHook();
+    window.setInterval(() => this.renderPanel(), PANEL_INTERVAL_MS);
+    this.watch(this.cfg, "replace");
+  }
+
+  /** Shows a team: stops the old stream, clears the map, opens the new one. */
+  private watch(cfg: ViewConfig, history: "push" | "replace" | "none"): void {
+    this.stream?.stop();
+    this.cfg = cfg;
+    this.state = new TeamState(cfg.team);
+    this.map.clear();
+    this.panel.clear();
+    this.autoFitUntil = 0;
+    this.userMovedMap = false;
+
+    this.strategyInput.value = cfg.strategy;
+    this.teamInput.value = cfg.team;
+    this.trailsInput.checked = cfg.trails;
+    this.labelsInput.checked = cfg.labels;
+    this.map.setTrails(cfg.trails);
+    this.map.setLabels(cfg.labels);
+    this.teamInput.setCustomValidity("");
+    document.body.dataset.strategy = cfg.strategy;
+    document.body.dataset.team = cfg.team;
+    document.title = `${cfg.team} (${cfg.strategy}) · Team tracking`;
+    const search = toSearch(cfg, this.base, location.search);
+    if (history === "push" && search !== location.search) {
+      window.history.pushState(null, "", search);
+    } else if (history !== "none" && search !== location.search) {
+      window.history.replaceState(null, "", search);
+    }
+
+    const state = this.state;
+    this.stream = new TeamStream(streamURL(cfg.strategy, cfg.team), {
+      onData: (data) => this.onData(state, data),
+      onStateChange: (info) => this.showConnection(info),
+    });
+    this.stream.start();
+    this.renderPanel();
+  }
+
+  private onData(state: TeamState, data: string): void {
+    if (state !== this.state) {
+      return; // a late event of a team no longer shown
+    }
+    const now = Date.now();
+    const p = parsePosition(data, now);
+    if (p === null || !state.apply(p, now)) {
+      return;
+    }
+    this.requestFrame();
+  }
+
+  private requestFrame(): void {
+    if (!this.frameRequested) {
+      this.frameRequested = true;
+      window.requestAnimationFrame(this.onFrame);
+    }
+  }
+
+  /** Applies the changed workers to the map and advances the animations. */
+  private readonly onFrame = (t: number): void => {
+    this.frameRequested = false;
+    let added = false;
+    for (const w of this.state.takeDirty()) {
+      added = this.map.update(w, t) || added;
+    }
+    if (added && !this.userMovedMap) {
+      if (this.autoFitUntil === 0) {
+        this.autoFitUntil = t + AUTO_FIT_WINDOW_MS;
+      }
+      if (t <= this.autoFitUntil) {
+        this.map.fitToTeam(false);
+      }
+    }
+    if (this.map.frame(t)) {
+      this.requestFrame();
+    }
+  };
+
+  private renderPanel(): void {
+    const now = Date.now();
+    const changes = this.panel.render(this.state, now);
+    if (changes.length > 0) {
+      this.map.setStatuses(changes);
+    }
+    this.renderConnection(now);
+  }
+
+  private showConnection(info: ConnectionInfo): void {
+    this.connection.dataset.state = info.state;
+    document.body.dataset.connection = info.state;
+    this.renderConnection(Date.now());
+  }
+
+  private renderConnection(now: number): void {
+    const info = this.stream?.info;
+    if (info === undefined) {
+      return;
+    }
+    let text: string;
+    switch (info.state) {
+      case "open":
+        text = "Live";
+        break;
+      case "connecting":
+        text = info.failures > 0 ? `Reconnecting (attempt ${info.failures + 1})…` : "Connecting…";
+        break;
+      case "waiting": {
+        const secs = Math.max(0, Math.ceil(((info.retryAt ?? now) - now) / 1000));
+        text = info.failures > 0 ? `Disconnected: retrying in ${secs}s` : "Reconnecting…";
+        break;
+      }
+      case "stopped":
+        text = "Stopped";
+        break;
+    }
+    if (this.connectionText.textContent !== text) {
+      this.connectionText.textContent = text;
+    }
+    this.connection.title = `${streamURL(this.cfg.strategy, this.cfg.team)} (${info.state})`;
+  }
+
+  private showNotice(text: string): void {
+    this.notice.textContent = text;
+    this.notice.hidden = false;
+  }
+
+  private bindControls(): void {
+    this.teamInput.addEventListener("input", () => {
+      const team = this.teamInput.value.trim();
+      this.teamInput.setCustomValidity(isValidId(team) ? "" : "1-64 characters: letters, digits, _ . : -");
+    });
+    this.form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const team = this.teamInput.value.trim();
+      const strategy = this.strategyInput.value;
+      if (!isValidId(team) || !isStrategy(strategy)) {
+        this.form.reportValidity();
+        return;
+      }
+      if (team !== this.cfg.team || strategy !== this.cfg.strategy) {
+        this.watch({ ...this.cfg, team, strategy }, "push");
+      }
+    });
+    this.strategyInput.addEventListener("change", () => {
+      const strategy = this.strategyInput.value;
+      if (isStrategy(strategy) && strategy !== this.cfg.strategy) {
+        this.watch({ ...this.cfg, strategy }, "push");
+      }
+    });
+    window.addEventListener("popstate", () => {
+      this.watch(fromURL(location.search, this.base), "none");
+    });
+
+    const suggestions = byId<HTMLDataListElement>("team-suggestions");
+    for (const team of this.base.teams) {
+      const option = document.createElement("option");
+      option.value = team;
+      suggestions.append(option);
+    }
+
+    // Once the user moves the map, new workers no longer re-fit it.
+    const mapElement = this.map.map.getContainer();
+    for (const type of ["pointerdown", "wheel", "keydown"]) {
+      mapElement.addEventListener(type, () => (this.userMovedMap = true), { passive: true });
+    }
+    byId<HTMLButtonElement>("fit").addEventListener("click", () => this.map.fitToTeam());
+    this.trailsInput.addEventListener("change", () => {
+      this.cfg = { ...this.cfg, trails: this.trailsInput.checked };
+      this.map.setTrails(this.cfg.trails);
+      window.history.replaceState(null, "", toSearch(this.cfg, this.base, location.search));
+    });
+    this.labelsInput.addEventListener("change", () => {
+      this.cfg = { ...this.cfg, labels: this.labelsInput.checked };
+      this.map.setLabels(this.cfg.labels);
+      window.history.replaceState(null, "", toSearch(this.cfg, this.base, location.search));
+    });
+  }
+
+  private installHook(): void {
+    const app = this;
+    installTestHook({
+      get connected() {
+        return app.stream?.info.state === "open";
+      },
+      get connection() {
+        return app.stream?.info.state ?? "stopped";
+      },
+      get strategy() {
+        return app.cfg.strategy;
+      },
+      get team() {
+        return app.cfg.team;
+      },
+      workerCount: () => app.state.workers.size,
+      markerCount: () => app.map.markerCount,
+      markerPositions: () => app.map.markerPositions(),
+      workerIds: () => [...app.state.workers.keys()].sort(),
+      connections: () => app.stream?.connections ?? 0,
+      received: () => app.state.received,
+      tilesActive: () => app.map.tilesActive,
+      mapView: () => {
+        const c = app.map.map.getCenter();
+        return { zoom: app.map.map.getZoom(), lat: c.lat, lng: c.lng };
+      },
+    });
+  }
+}
+
+new App();

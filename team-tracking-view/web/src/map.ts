@@ -1,0 +1,302 @@
+// The map: base layer (tiles, with the coordinate grid as fallback), one
+// marker per worker (see markers.ts), smooth movement between positions,
+// optional trails, a tooltip on hover, fit to team.
+
+import * as L from "leaflet";
+import { CoordinateGrid } from "./grid";
+import { WorkerLayer, type Sprite } from "./markers";
+import { formatAge, type Status, type Worker } from "./state";
+
+export interface MapOptions {
+  /** Leaflet URL template of the tiles, or "none" for the grid only. */
+  tiles: string;
+  attribution: string;
+  labels: boolean;
+  trails: boolean;
+  /** Called once when the tiles fail and the map falls back to the grid. */
+  onTilesUnavailable(): void;
+}
+
+/** Animations never run longer than this, so a silent worker does not creep. */
+const MAX_ANIMATION_MS = 2_000;
+/** Jumps longer than this (in degrees, roughly 5 km) are not animated. */
+const MAX_ANIMATED_JUMP = 0.05;
+/** Tile errors before any tile loaded that make the map give up on tiles. */
+const TILE_ERRORS_BEFORE_FALLBACK = 2;
+
+/** A worker on the map: its sprite, its movement and its trail. */
+interface View {
+  readonly sprite: Sprite;
+  readonly worker: Worker;
+  fromLat: number;
+  fromLng: number;
+  toLat: number;
+  toLng: number;
+  start: number;
+  duration: number;
+  trail: L.Polyline | null;
+}
+
+export class TrackingMap {
+  readonly map: L.Map;
+  private readonly views = new Map<string, View>();
+  private readonly animating = new Set<View>();
+  private readonly workerLayer = new WorkerLayer();
+  private readonly trailLayer = L.layerGroup();
+  private readonly trailRenderer = L.canvas({ padding: 0.2 });
+  private readonly tooltip = L.tooltip({ direction: "top", offset: [0, -12], opacity: 0.95 });
+  private hovered: View | null = null;
+  private tileLayer: L.TileLayer | null = null;
+  private trails: boolean;
+
+  constructor(element: HTMLElement, private readonly options: MapOptions) {
+    this.map = L.map(element, {
+      center: [20, 0],
+      zoom: 2,
+      minZoom: 2,
+      maxZoom: 19,
+      worldCopyJump: true,
+      preferCanvas: true,
+    });
+    this.map.attributionControl.setPrefix(false);
+    new CoordinateGrid().addTo(this.map);
+    if (options.tiles !== "none") {
+      this.addTiles(options.tiles, options.attribution);
+    }
+    this.trails = options.trails;
+    this.trailLayer.addTo(this.map);
+    this.workerLayer.addTo(this.map);
+    this.workerLayer.setLabels(options.labels);
+    this.map.on("mousemove", (e: L.LeafletMouseEvent) => this.hover(e.layerPoint));
+    this.map.on("mouseout", () => this.hover(null));
+  }
+
+  /** Whether the tile layer is in use (false: grid only). */
+  get tilesActive(): boolean {
+    return this.tileLayer !== null;
+  }
+
+  private addTiles(url: string, attribution: string): void {
+    let loaded = 0;
+    let failed = 0;
+    const layer = L.tileLayer(url, { maxZoom: 19, attribution, zIndex: 1 });
+    layer.on("tileload", () => {
+      loaded++;
+    });
+    layer.on("tileerror", () => {
+      failed++;
+      // Nothing ever loaded: treat the tile server as unreachable and stop
+      // asking it (each failed request is a network error in the console).
+      if (loaded === 0 && failed >= TILE_ERRORS_BEFORE_FALLBACK && this.tileLayer === layer) {
+        this.map.removeLayer(layer);
+        this.tileLayer = null;
+        this.options.onTilesUnavailable();
+      }
+    });
+    layer.addTo(this.map);
+    this.tileLayer = layer;
+  }
+
+  /**
+   * Moves the worker's marker to its latest position, creating it on first
+   * sight (returns true then). The marker glides there over the worker's
+   * observed update interval, from where it is drawn now.
+   */
+  update(w: Worker, now: number): boolean {
+    let v = this.views.get(w.id);
+    const created = v === undefined;
+    if (v === undefined) {
+      const sprite: Sprite = {
+        id: w.id,
+        colour: w.colour,
+        lat: w.lat,
+        lng: w.lng,
+        heading: w.heading,
+        status: "live",
+        x: 0,
+        y: 0,
+        px: 0,
+        py: 0,
+        drawn: null,
+        arrow: null,
+        arrowKey: "",
+        label: null,
+        labelKey: "",
+      };
+      v = { sprite, worker: w, fromLat: w.lat, fromLng: w.lng, toLat: w.lat, toLng: w.lng, start: now, duration: 0, trail: null };
+      this.views.set(w.id, v);
+      this.workerLayer.add(sprite);
+    } else {
+      const s = v.sprite;
+      const jump = Math.hypot(w.lat - s.lat, w.lng - s.lng);
+      v.fromLat = s.lat;
+      v.fromLng = s.lng;
+      v.toLat = w.lat;
+      v.toLng = w.lng;
+      v.start = now;
+      v.duration = jump > MAX_ANIMATED_JUMP ? 0 : Math.min(Math.max(w.interval, 100), MAX_ANIMATION_MS);
+      v.sprite.heading = w.heading;
+    }
+    this.animating.add(v);
+    if (this.trails) {
+      this.updateTrail(v);
+    }
+    return created;
+  }
+
+  /**
+   * Advances the animations to now and redraws the markers; returns whether
+   * an animation is still running.
+   */
+  frame(now: number): boolean {
+    if (this.animating.size === 0) {
+      return false;
+    }
+    for (const v of this.animating) {
+      const t = v.duration <= 0 ? 1 : Math.max(0, (now - v.start) / v.duration);
+      if (t >= 1) {
+        v.sprite.lat = v.toLat;
+        v.sprite.lng = v.toLng;
+        this.animating.delete(v);
+      } else {
+        v.sprite.lat = v.fromLat + (v.toLat - v.fromLat) * t;
+        v.sprite.lng = v.fromLng + (v.toLng - v.fromLng) * t;
+      }
+    }
+    this.workerLayer.draw();
+    if (this.hovered !== null) {
+      this.tooltip.setLatLng([this.hovered.sprite.lat, this.hovered.sprite.lng]);
+    }
+    return this.animating.size > 0;
+  }
+
+  /** Sets the statuses that changed; redraws once. */
+  setStatuses(changes: [string, Status][]): void {
+    let changed = false;
+    for (const [id, status] of changes) {
+      const v = this.views.get(id);
+      if (v !== undefined && v.sprite.status !== status) {
+        v.sprite.status = status;
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.workerLayer.invalidate();
+      this.workerLayer.draw();
+    }
+  }
+
+  /** Removes every marker and trail (another team was chosen). */
+  clear(): void {
+    this.hover(null);
+    this.workerLayer.clear();
+    this.trailLayer.clearLayers();
+    this.views.clear();
+    this.animating.clear();
+  }
+
+  setLabels(on: boolean): void {
+    this.workerLayer.setLabels(on);
+  }
+
+  setTrails(on: boolean): void {
+    this.trails = on;
+    if (!on) {
+      this.trailLayer.clearLayers();
+      for (const v of this.views.values()) {
+        v.trail = null;
+      }
+      return;
+    }
+    for (const v of this.views.values()) {
+      this.updateTrail(v);
+    }
+  }
+
+  /** Zooms to show every worker; returns false when there is none. */
+  fitToTeam(animate = true): boolean {
+    const points: L.LatLngTuple[] = [];
+    for (const v of this.views.values()) {
+      points.push([v.toLat, v.toLng]);
+    }
+    if (points.length === 0) {
+      return false;
+    }
+    const bounds = L.latLngBounds(points);
+    if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
+      this.map.setView(bounds.getCenter(), 16, { animate });
+    } else {
+      this.map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17, animate });
+    }
+    return true;
+  }
+
+  /** Centres the map on a worker and shows its tooltip. */
+  focus(id: string): void {
+    const v = this.views.get(id);
+    if (v !== undefined) {
+      this.map.setView([v.sprite.lat, v.sprite.lng], Math.max(this.map.getZoom(), 15));
+      this.showTooltip(v);
+    }
+  }
+
+  /** Where each marker is drawn now, for the test hook. */
+  markerPositions(): Record<string, { lat: number; lng: number }> {
+    const out: Record<string, { lat: number; lng: number }> = {};
+    for (const [id, v] of this.views) {
+      out[id] = { lat: v.sprite.lat, lng: v.sprite.lng };
+    }
+    return out;
+  }
+
+  get markerCount(): number {
+    return this.views.size;
+  }
+
+  private hover(p: L.Point | null): void {
+    const s = p === null ? null : this.workerLayer.hit(p);
+    const v = s === null ? null : (this.views.get(s.id) ?? null);
+    if (v === this.hovered) {
+      return;
+    }
+    this.map.getContainer().classList.toggle("over-worker", v !== null);
+    if (v === null) {
+      this.hovered = null;
+      this.map.closeTooltip(this.tooltip);
+      return;
+    }
+    this.showTooltip(v);
+  }
+
+  private showTooltip(v: View): void {
+    this.hovered = v;
+    const w = v.worker;
+    const parts = [`<strong>${w.id}</strong>`, `seen ${formatAge(Date.now() - w.lastSeen)} ago`];
+    if (w.speed !== undefined) {
+      parts.push(`${w.speed.toFixed(1)} m/s`);
+    }
+    if (w.heading !== null) {
+      parts.push(`heading ${Math.round(w.heading)}°`);
+    }
+    if (w.accuracy !== undefined) {
+      parts.push(`±${Math.round(w.accuracy)} m`);
+    }
+    this.tooltip.setContent(parts.join("<br>")).setLatLng([v.sprite.lat, v.sprite.lng]);
+    this.map.openTooltip(this.tooltip);
+  }
+
+  private updateTrail(v: View): void {
+    const w = v.worker;
+    if (v.trail === null) {
+      v.trail = L.polyline(w.trail, {
+        renderer: this.trailRenderer,
+        color: w.colour,
+        weight: 2,
+        opacity: 0.6,
+        interactive: false,
+      }).addTo(this.trailLayer);
+    } else {
+      v.trail.setLatLngs(w.trail);
+    }
+  }
+}

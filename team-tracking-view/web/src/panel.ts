@@ -1,0 +1,123 @@
+// The side panel: worker count, status counts, positions per second and the
+// list of workers with their last-seen age and status. The caller renders it
+// a few times a second at most; rows are kept per worker and only the text
+// that changed is written, so 500 workers cost little.
+
+import { formatAge, statusOf, type Status, type TeamState, type Worker } from "./state";
+
+export interface PanelElements {
+  count: HTMLElement;
+  rate: HTMLElement;
+  live: HTMLElement;
+  idle: HTMLElement;
+  offline: HTMLElement;
+  list: HTMLOListElement;
+  empty: HTMLElement;
+}
+
+interface Row {
+  readonly li: HTMLLIElement;
+  readonly age: HTMLElement;
+  readonly status: HTMLElement;
+  ageText: string;
+  statusValue: Status | "";
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
+export class Panel {
+  private readonly rows = new Map<string, Row>();
+
+  constructor(
+    private readonly el: PanelElements,
+    private readonly onSelect: (workerId: string) => void,
+  ) {
+    el.list.addEventListener("click", (ev) => {
+      const li = (ev.target as Element).closest<HTMLElement>("li[data-worker-id]");
+      if (li?.dataset.workerId !== undefined) {
+        this.onSelect(li.dataset.workerId);
+      }
+    });
+  }
+
+  /**
+   * Brings the panel up to date. It returns the workers whose status changed
+   * since the last render (the map dims idle and offline markers).
+   */
+  render(state: TeamState, now: number): [string, Status][] {
+    const changes: [string, Status][] = [];
+    let added = false;
+    const counts = { live: 0, idle: 0, offline: 0 };
+    for (const w of state.workers.values()) {
+      let row = this.rows.get(w.id);
+      if (row === undefined) {
+        row = this.createRow(w);
+        this.rows.set(w.id, row);
+        added = true;
+      }
+      const status = statusOf(w, now);
+      counts[status]++;
+      if (row.statusValue !== status) {
+        row.statusValue = status;
+        row.li.dataset.status = status;
+        row.status.textContent = status;
+        changes.push([w.id, status]);
+      }
+      const age = formatAge(now - w.lastSeen);
+      if (row.ageText !== age) {
+        row.ageText = age;
+        row.age.textContent = age;
+      }
+    }
+    if (added) {
+      // Keep the list sorted by id; appending moves the existing nodes.
+      const ids = [...this.rows.keys()].sort(collator.compare);
+      const fragment = document.createDocumentFragment();
+      for (const id of ids) {
+        fragment.append(this.rows.get(id)!.li);
+      }
+      this.el.list.append(fragment);
+    }
+    const n = state.workers.size;
+    setText(this.el.count, String(n));
+    this.el.count.dataset.count = String(n);
+    setText(this.el.live, String(counts.live));
+    setText(this.el.idle, String(counts.idle));
+    setText(this.el.offline, String(counts.offline));
+    const rate = state.positionsPerSecond(now);
+    setText(this.el.rate, rate.toFixed(1));
+    this.el.rate.dataset.rate = rate.toFixed(2);
+    this.el.empty.hidden = n > 0;
+    return changes;
+  }
+
+  clear(): void {
+    this.rows.clear();
+    this.el.list.replaceChildren();
+  }
+
+  private createRow(w: Worker): Row {
+    const li = document.createElement("li");
+    li.className = "worker";
+    li.dataset.workerId = w.id;
+    li.style.setProperty("--c", w.colour);
+    li.title = `Show ${w.id} on the map`;
+    const swatch = document.createElement("span");
+    swatch.className = "worker-swatch";
+    const id = document.createElement("span");
+    id.className = "worker-id";
+    id.textContent = w.id;
+    const age = document.createElement("span");
+    age.className = "worker-age";
+    const status = document.createElement("span");
+    status.className = "worker-status";
+    li.append(swatch, id, age, status);
+    return { li, age, status, ageText: "", statusValue: "" };
+  }
+}
+
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) {
+    el.textContent = text;
+  }
+}

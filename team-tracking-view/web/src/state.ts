@@ -1,0 +1,200 @@
+// The team as the view knows it: the last position of each worker, a short
+// trail, and the counters the panel shows. Records are applied here as they
+// arrive (cheap); the map and the panel read the state at their own pace.
+
+import { workerColour } from "./colour";
+import type { Position } from "./position";
+
+export type Status = "live" | "idle" | "offline";
+
+/** A worker is idle after this long without a position. */
+export const IDLE_AFTER_MS = 5_000;
+/** A worker is offline after this long without a position. */
+export const OFFLINE_AFTER_MS = 60_000;
+/** Positions kept per worker for its trail. */
+export const TRAIL_LENGTH = 40;
+
+export interface Worker {
+  readonly id: string;
+  readonly colour: string;
+  lat: number;
+  lng: number;
+  /** Degrees clockwise from north; null while unknown. */
+  heading: number | null;
+  speed?: number;
+  accuracy?: number;
+  /** Time of the last record, ms since the epoch (record clock). */
+  time: number;
+  /**
+   * When the worker was last seen, on the browser clock: the record time,
+   * but never later than the moment the record arrived (a record stamped in
+   * the future by a skewed clock must not look fresher than it is).
+   */
+  lastSeen: number;
+  /** Browser time of the last applied record. */
+  receivedAt: number;
+  /** Observed ms between this worker's records; the map animates over it. */
+  interval: number;
+  /** Recent positions, oldest first, [lat, lng]. */
+  readonly trail: [number, number][];
+}
+
+export class TeamState {
+  readonly workers = new Map<string, Worker>();
+  private readonly dirty = new Set<Worker>();
+  private readonly rate = new RateMeter();
+  /** Records received, applied or not. */
+  received = 0;
+
+  constructor(readonly team: string) {}
+
+  /**
+   * Applies one position. Records of another team and records older than the
+   * worker's last one (a repeated snapshot after a reconnect, out-of-order
+   * delivery) change nothing. Returns whether the worker changed.
+   */
+  apply(p: Position, now: number): boolean {
+    this.received++;
+    this.rate.add(now);
+    if (p.team !== "" && p.team !== this.team) {
+      return false;
+    }
+    let w = this.workers.get(p.workerId);
+    if (w === undefined) {
+      w = {
+        id: p.workerId,
+        colour: workerColour(p.workerId),
+        lat: p.lat,
+        lng: p.lng,
+        heading: p.heading ?? null,
+        speed: p.speed,
+        accuracy: p.accuracy,
+        time: p.time,
+        lastSeen: Math.min(p.time, now),
+        receivedAt: now,
+        interval: 0,
+        trail: [[p.lat, p.lng]],
+      };
+      this.workers.set(w.id, w);
+      this.dirty.add(w);
+      return true;
+    }
+    if (p.time < w.time || (p.time === w.time && p.lat === w.lat && p.lng === w.lng)) {
+      return false;
+    }
+    const heading = p.heading ?? bearing(w.lat, w.lng, p.lat, p.lng) ?? w.heading;
+    // Smooth the interval so one late record does not stall the animation.
+    const gap = now - w.receivedAt;
+    w.interval = w.interval === 0 ? gap : 0.7 * w.interval + 0.3 * gap;
+    w.lat = p.lat;
+    w.lng = p.lng;
+    w.heading = heading;
+    w.speed = p.speed;
+    w.accuracy = p.accuracy;
+    w.time = p.time;
+    w.lastSeen = Math.min(p.time, now);
+    w.receivedAt = now;
+    w.trail.push([p.lat, p.lng]);
+    if (w.trail.length > TRAIL_LENGTH) {
+      w.trail.splice(0, w.trail.length - TRAIL_LENGTH);
+    }
+    this.dirty.add(w);
+    return true;
+  }
+
+  /** The workers changed since the last call. */
+  takeDirty(): Worker[] {
+    if (this.dirty.size === 0) {
+      return [];
+    }
+    const out = [...this.dirty];
+    this.dirty.clear();
+    return out;
+  }
+
+  hasDirty(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /** Received positions per second over the last few seconds. */
+  positionsPerSecond(now: number): number {
+    return this.rate.perSecond(now);
+  }
+}
+
+export function statusOf(w: Worker, now: number): Status {
+  const age = now - w.lastSeen;
+  if (age >= OFFLINE_AFTER_MS) {
+    return "offline";
+  }
+  return age >= IDLE_AFTER_MS ? "idle" : "live";
+}
+
+/** "3s", "4m", "2h", "5d": how long ago, compactly. */
+export function formatAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) {
+    return `${s}s`;
+  }
+  if (s < 3600) {
+    return `${Math.floor(s / 60)}m`;
+  }
+  if (s < 86400) {
+    return `${Math.floor(s / 3600)}h`;
+  }
+  return `${Math.floor(s / 86400)}d`;
+}
+
+/**
+ * Bearing in degrees clockwise from north from one point to another, or null
+ * when they are too close (under about a metre) for a meaningful direction.
+ */
+export function bearing(lat1: number, lng1: number, lat2: number, lng2: number): number | null {
+  const rad = Math.PI / 180;
+  const dLat = lat2 - lat1;
+  const dLng = (lng2 - lng1) * Math.cos(((lat1 + lat2) / 2) * rad);
+  if (Math.hypot(dLat, dLng) < 1e-5) {
+    return null;
+  }
+  const y = Math.sin((lng2 - lng1) * rad) * Math.cos(lat2 * rad);
+  const x = Math.cos(lat1 * rad) * Math.sin(lat2 * rad) - Math.sin(lat1 * rad) * Math.cos(lat2 * rad) * Math.cos((lng2 - lng1) * rad);
+  return ((Math.atan2(y, x) / rad) + 360) % 360;
+}
+
+/** Counts events in one-second buckets and reports the recent rate. */
+class RateMeter {
+  private static readonly windowSeconds = 5;
+  private readonly counts = new Float64Array(RateMeter.windowSeconds + 1);
+  private readonly seconds = new Float64Array(RateMeter.windowSeconds + 1).fill(-1);
+  private first = -1;
+
+  add(now: number): void {
+    if (this.first < 0) {
+      this.first = now;
+    }
+    const s = Math.floor(now / 1000);
+    const i = s % this.counts.length;
+    if (this.seconds[i] !== s) {
+      this.seconds[i] = s;
+      this.counts[i] = 0;
+    }
+    this.counts[i]++;
+  }
+
+  /** Events per second over the last full seconds plus the current one. */
+  perSecond(now: number): number {
+    const s = Math.floor(now / 1000);
+    let total = 0;
+    for (let k = 0; k <= RateMeter.windowSeconds; k++) {
+      const i = (s - k) % this.counts.length;
+      if (this.seconds[i] === s - k) {
+        total += this.counts[i];
+      }
+    }
+    // Over the window, or since the first event if that is more recent (but
+    // at least a second, so the first burst does not read as a huge rate).
+    const window = RateMeter.windowSeconds + (now % 1000) / 1000;
+    const since = this.first < 0 ? 0 : (now - this.first) / 1000;
+    return total / Math.max(1, Math.min(window, since));
+  }
+}

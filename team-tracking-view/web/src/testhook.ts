@@ -1,0 +1,40 @@
+// A small, stable surface for automated browser tests (see browsertest/ in
+// the Go module): window.__tracking. It reads the view's state; it changes
+// nothing. The DOM carries the same facts as data attributes:
+// #worker-count[data-count], #rate[data-rate], body[data-connection],
+// body[data-team], body[data-strategy], body[data-tiles].
+
+export interface TrackingHook {
+  /** Whether the position stream is open now. */
+  readonly connected: boolean;
+  /** "connecting" | "open" | "waiting" | "stopped". */
+  readonly connection: string;
+  readonly strategy: string;
+  readonly team: string;
+  /** Workers with a known position in the team shown. */
+  workerCount(): number;
+  /** Markers on the map (equals workerCount once a frame has run). */
+  markerCount(): number;
+  /** Where each worker's marker is drawn now, by worker id. */
+  markerPositions(): Record<string, { lat: number; lng: number }>;
+  /** Worker ids, sorted. */
+  workerIds(): string[];
+  /** Stream connections that opened since the team was chosen. */
+  connections(): number;
+  /** Position records received since the team was chosen. */
+  received(): number;
+  /** Whether map tiles are in use (false: coordinate grid only). */
+  tilesActive(): boolean;
+  /** The map's zoom and centre. */
+  mapView(): { zoom: number; lat: number; lng: number };
+}
+
+declare global {
+  interface Window {
+    __tracking?: TrackingHook;
+  }
+}
+
+export function installTestHook(hook: TrackingHook): void {
+  window.__tracking = hook;
+}

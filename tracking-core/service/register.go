@@ -4,17 +4,30 @@ import (
 	"context"
 	"log/slog"
 	"net"
+
+	"github.com/teamtrack/tracking-core/discovery"
 )
 
-// ConsulRegistration returns the Register hook for Config: nil (no discovery)
-// when consulAddr is empty.
-func ConsulRegistration(consulAddr, serviceName string, log *slog.Logger) func(context.Context, *net.TCPAddr) (func(context.Context) error, error) {
+// ConsulRegistration returns the Register hook for Config: it registers the
+// replica as serviceName in the Consul agent at consulAddr, reachable at
+// advertiseHost (default: see discovery.RegisterConfig.Address) on the port
+// it listens on. It returns nil (no discovery) when consulAddr is empty.
+func ConsulRegistration(consulAddr, serviceName, advertiseHost string, log *slog.Logger) func(context.Context, *net.TCPAddr) (func(context.Context) error, error) {
 	if consulAddr == "" {
 		return nil
 	}
 	return func(ctx context.Context, addr *net.TCPAddr) (func(context.Context) error, error) {
-		// Wired to tracking-core/discovery once it lands.
-		log.Warn("consul registration not available in this build", "consul", consulAddr)
-		return nil, nil
+		reg, err := discovery.Register(ctx, discovery.RegisterConfig{
+			ConsulAddr: consulAddr,
+			Service:    serviceName,
+			Address:    advertiseHost,
+			Port:       addr.Port,
+			Logger:     log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		log.Info("registered in consul", "consul", consulAddr, "service", serviceName, "id", reg.ID())
+		return reg.Deregister, nil
 	}
 }

@@ -34,6 +34,7 @@ func run() error {
 		StaleAfter:    env.Duration("POSITION_STALE_AFTER", 10*time.Minute),
 	}
 	consulAddr := env.String("CONSUL_HTTP_ADDR", "")
+	advertiseHost := env.String("ADVERTISE_HOST", "")
 	level := env.Level("LOG_LEVEL")
 	if err := env.Err(); err != nil {
 		return err
@@ -43,7 +44,7 @@ func run() error {
 	cfg.Registry = service.NewRegistry()
 	rcfg.Logger = log
 	rcfg.Registerer = cfg.Registry
-	cfg.Register = service.ConsulRegistration(consulAddr, serviceName, log)
+	cfg.Register = service.ConsulRegistration(consulAddr, serviceName, advertiseHost, log)
 
 	b, err := redisbroadcast.New(rcfg)
 	if err != nil {

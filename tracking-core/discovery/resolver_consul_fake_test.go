@@ -1,0 +1,159 @@
+package discovery
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeConsul answers /v1/health/service/{svc} like an agent, with blocking
+// queries, and can be told to fail. It lets the resolver's error handling be
+// tested without a real agent.
+type fakeConsul struct {
+	*httptest.Server
+	mu      sync.Mutex
+	index   uint64
+	entries []map[string]any
+	failing bool
+	changed chan struct{}
+}
+
+func newFakeConsul(t *testing.T) *fakeConsul {
+	f := &fakeConsul{index: 10, changed: make(chan struct{})}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeConsul) set(failing bool, addrs ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failing = failing
+	f.entries = nil
+	for i, a := range addrs {
+		host, port, _ := splitHostPort(a)
+		f.entries = append(f.entries, map[string]any{
+			"Node":    map[string]any{"Address": "10.9.9.9"},
+			"Service": map[string]any{"ID": fmt.Sprintf("id-%d", i), "Service": "svc", "Address": host, "Port": port},
+			"Checks":  []any{},
+		})
+	}
+	f.index++
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func splitHostPort(a string) (string, int, error) {
+	for i := len(a) - 1; i >= 0; i-- {
+		if a[i] == ':' {
+			p, err := strconv.Atoi(a[i+1:])
+			return a[:i], p, err
+		}
+	}
+	return a, 0, fmt.Errorf("no port in %q", a)
+}
+
+func (f *fakeConsul) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/v1/health/service/svc" || r.URL.Query().Get("passing") == "" {
+		http.NotFound(w, r)
+		return
+	}
+	want, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
+	f.mu.Lock()
+	if want != 0 && want == f.index && !f.failing {
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-r.Context().Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+		f.mu.Lock()
+	}
+	defer f.mu.Unlock()
+	if f.failing {
+		http.Error(w, "No cluster leader", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("X-Consul-Index", strconv.FormatUint(f.index, 10))
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(f.entries)
+}
+
+func TestConsulResolverFollowsAndKeepsLastKnownSet(t *testing.T) {
+	fake := newFakeConsul(t)
+	fake.set(false, "127.0.0.1:1001", "127.0.0.1:1002")
+	rec := &logRecorder{}
+	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
+		MaxBackoff: 100 * time.Millisecond, Logger: slog.New(rec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if got := r.Instances("other"); got != nil {
+		t.Fatalf("Instances(other) = %v", got)
+	}
+	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001", "127.0.0.1:1002")
+	if err := r.Ready(); err != nil {
+		t.Fatalf("Ready: %v", err)
+	}
+
+	// A change arrives through the blocking query.
+	fake.set(false, "127.0.0.1:1002")
+	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1002")
+
+	// Consul fails: the last known set stays.
+	fake.set(true)
+	rec.waitFor(t, "consul unreachable", 5*time.Second)
+	if got := addresses(r.Instances("svc")); len(got) != 1 || got[0] != "127.0.0.1:1002" {
+		t.Fatalf("while consul fails: %v, want the last known set", got)
+	}
+	if err := r.Ready(); err != nil {
+		t.Fatalf("Ready while consul fails: %v", err)
+	}
+
+	// Consul is back: the resolver follows again.
+	fake.set(false, "127.0.0.1:1003")
+	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1003")
+	rec.waitFor(t, "consul reachable again", 5*time.Second)
+
+	// An empty set is a real answer too.
+	fake.set(false)
+	waitInstances(t, r, "svc", 5*time.Second)
+
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-r.Changed()
+}
+
+func TestConsulResolverNotReadyUntilLearnt(t *testing.T) {
+	r, err := NewConsul(ConsulConfig{Addr: freeAddr(t), Services: []string{"a", "b"},
+		MaxBackoff: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Ready(); err == nil {
+		t.Fatal("Ready with no answer from consul")
+	}
+	if got := r.Instances("a"); got != nil {
+		t.Fatalf("Instances(a) = %v", got)
+	}
+}
+
+func TestNewConsulNeedsServices(t *testing.T) {
+	if _, err := NewConsul(ConsulConfig{Addr: "127.0.0.1:1"}); err == nil {
+		t.Fatal("NewConsul accepted no services")
+	}
+}

@@ -1,0 +1,65 @@
+package discovery
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestConsulStoppedKeepsLastKnownSet stops the real agent, checks that the
+// resolver keeps serving the last known set, then starts it again (a -dev
+// agent comes back empty) and checks that the registration is restored and
+// the resolver follows it.
+func TestConsulStoppedKeepsLastKnownSet(t *testing.T) {
+	addr := testConsulAddr(t)
+	stopCmd, startCmd := os.Getenv("TEST_CONSUL_STOP_CMD"), os.Getenv("TEST_CONSUL_START_CMD")
+	if stopCmd == "" || startCmd == "" {
+		msg := "TEST_CONSUL_STOP_CMD / TEST_CONSUL_START_CMD are not set (see scripts/test-services.sh)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	svc := uniqueName("tt-test-stop")
+	inst := newReadyServer(t)
+	reg, err := Register(t.Context(), RegisterConfig{
+		ConsulAddr: addr, Service: svc, Port: inst.port(t), Address: "127.0.0.1",
+		CheckInterval: time.Second, ResyncInterval: 300 * time.Millisecond, Logger: testLogger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Deregister(context.Background())
+	rec := &logRecorder{}
+	r, err := NewConsul(ConsulConfig{Addr: addr, Services: []string{svc},
+		MaxBackoff: 500 * time.Millisecond, Logger: slog.New(rec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	want := inst.Listener.Addr().String()
+	waitInstances(t, r, svc, 15*time.Second, want)
+
+	stopped := true
+	runShell(t, stopCmd)
+	// Whatever happens below, leave the agent running for the other tests.
+	defer func() {
+		if stopped {
+			runShell(t, startCmd)
+		}
+	}()
+	rec.waitFor(t, "consul unreachable", 10*time.Second)
+	if got := addresses(r.Instances(svc)); len(got) != 1 || got[0] != want {
+		t.Fatalf("while consul is stopped: %v, want the last known [%s]", got, want)
+	}
+	if err := r.Ready(); err != nil {
+		t.Fatalf("Ready while consul is stopped: %v", err)
+	}
+
+	runShell(t, startCmd)
+	stopped = false
+	rec.waitFor(t, "consul reachable again", 30*time.Second)
+	waitInstances(t, r, svc, 30*time.Second, want)
+}

@@ -1,0 +1,221 @@
+package kafkabroadcast
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// lastStall bounds the wait for the next record while reading LastTopic up to
+// its high-water mark: the records are there, so a longer wait means the
+// broker is not answering.
+const lastStall = 5 * time.Second
+
+// Last returns the fresh last known positions of team. For a team watched on
+// this replica they come from its cache (filled by one read of LastTopic and
+// kept current by the live records); otherwise Last reads the team's
+// partition of LastTopic up to its high-water mark.
+func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message, error) {
+	if err := tracking.ValidTeam(team); err != nil {
+		return nil, err
+	}
+	if !b.begin() {
+		return nil, tracking.ErrClosed
+	}
+	defer b.ops.Done()
+	cutoff := time.Now().Add(-b.cfg.StaleAfter).UnixNano()
+	if r, ts := b.watched(team); ts != nil {
+		return b.cachedLast(ctx, r, ts, cutoff)
+	}
+	last, err := b.readLast(ctx, team)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tracking.Message, 0, len(last))
+	for _, m := range last {
+		if m.Time >= cutoff {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// watched returns the reader and state of team if it is watched here.
+func (b *Broadcaster) watched(team string) (*reader, *teamState) {
+	b.mu.Lock()
+	r := b.readers[partitionOf(team, b.nPos)]
+	b.mu.Unlock()
+	if r == nil {
+		return nil, nil
+	}
+	select {
+	case <-r.ready:
+	default:
+		return nil, nil
+	}
+	if r.err != nil {
+		return nil, nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r, r.teams[team]
+}
+
+// cachedLast answers from ts's cache, reading LastTopic into it first when it
+// has not been read yet. A read that began within lastSettle of the team
+// becoming watched can miss a throttled write still on its way (positions
+// published just before the live records were followed), so the first Last
+// after that reads once more.
+func (b *Broadcaster) cachedLast(ctx context.Context, r *reader, ts *teamState, cutoff int64) ([]tracking.Message, error) {
+	select {
+	case ts.loading <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-b.quit:
+		return nil, tracking.ErrClosed
+	}
+	defer func() { <-ts.loading }()
+
+	now := time.Now()
+	settled := ts.watchedAt.Add(b.cfg.LastInterval + time.Second)
+	r.mu.Lock()
+	current := !ts.loadedAt.IsZero() && (!ts.loadedAt.Before(settled) || now.Before(settled))
+	r.mu.Unlock()
+	if !current {
+		read, err := b.readLast(ctx, ts.name)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		for _, m := range read {
+			ts.rememberOne(m)
+		}
+		ts.loadedAt = now
+		r.mu.Unlock()
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]tracking.Message, 0, len(ts.last))
+	for w, m := range ts.last {
+		if m.Time < cutoff {
+			delete(ts.last, w)
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// remember keeps the newest of msgs per worker. The caller holds the reader's lock.
+func (ts *teamState) remember(msgs []tracking.Message) {
+	for _, m := range msgs {
+		ts.rememberOne(m)
+	}
+}
+
+func (ts *teamState) rememberOne(m tracking.Message) {
+	if prev, ok := ts.last[m.Worker]; !ok || prev.Time <= m.Time {
+		ts.last[m.Worker] = m
+	}
+}
+
+// readLast reads team's partition of LastTopic from its oldest record up to
+// the high-water mark taken when it starts, and returns the newest position of
+// each worker of team.
+func (b *Broadcaster) readLast(ctx context.Context, team string) (map[string]tracking.Message, error) {
+	topic, p := b.cfg.LastTopic, partitionOf(team, b.nLast)
+	fail := func(err error) (map[string]tracking.Message, error) {
+		return nil, fmt.Errorf("last known positions of team %s: %w", team, unavailable("cannot read "+topic, err))
+	}
+	hwm, err := b.offset(topic, p, sarama.OffsetNewest)
+	if err != nil {
+		return fail(err)
+	}
+	oldest, err := b.offset(topic, p, sarama.OffsetOldest)
+	if err != nil {
+		return fail(err)
+	}
+	out := make(map[string]tracking.Message)
+	if hwm <= oldest {
+		return out, nil
+	}
+
+	// A consumer of its own: concurrent reads of one partition must not
+	// collide, and it goes away with the read.
+	c, err := sarama.NewConsumerFromClient(b.control)
+	if err != nil {
+		return fail(err)
+	}
+	defer c.Close()
+	pc, err := c.ConsumePartition(topic, p, oldest)
+	if errors.Is(err, sarama.ErrOffsetOutOfRange) { // retention deleted the head meanwhile
+		pc, err = c.ConsumePartition(topic, p, sarama.OffsetOldest)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		pc.AsyncClose()
+		drainConsumer(pc.Messages(), pc.Errors(), nil)
+	}()
+
+	prefix := []byte(team + "/")
+	stall := time.NewTimer(lastStall)
+	defer stall.Stop()
+	var (
+		decoded []tracking.Message
+		records int
+		at      = oldest // offset of the next record expected
+		lastErr error
+	)
+	defer func() { b.m.lastRecords.Add(float64(records)) }()
+	msgs, errs := pc.Messages(), pc.Errors()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-b.quit:
+			return nil, tracking.ErrClosed
+		case err, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			lastErr = err.Err
+		case <-stall.C:
+			if lastErr == nil {
+				lastErr = errors.New("no record for " + lastStall.String())
+			}
+			return fail(fmt.Errorf("stalled at offset %d of %d: %w", at, hwm, lastErr))
+		case rec, ok := <-msgs:
+			if !ok {
+				return fail(errors.New("partition consumer stopped"))
+			}
+			records++
+			at = rec.Offset + 1
+			if bytes.HasPrefix(rec.Key, prefix) {
+				decoded, err = tracking.DecodeFrame(decoded[:0], team, bytes.Clone(rec.Value))
+				if err != nil {
+					b.m.consumeErrors.Inc()
+					b.log.Warn("undecodable last position record", "topic", topic, "partition", p, "offset", rec.Offset, "err", err)
+				}
+				for _, m := range decoded {
+					if prev, ok := out[m.Worker]; !ok || prev.Time <= m.Time {
+						out[m.Worker] = m
+					}
+				}
+			}
+			if rec.Offset >= hwm-1 {
+				return out, nil
+			}
+			stall.Reset(lastStall)
+		}
+	}
+}

@@ -1,0 +1,112 @@
+package kafkabroadcast_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/broadcasttest"
+	"github.com/teamtrack/tracking-kafka/kafkabroadcast"
+)
+
+// lastSeqs returns worker -> sequence number of Last(team).
+func lastSeqs(t *testing.T, b *kafkabroadcast.Broadcaster, team string) map[string]int {
+	t.Helper()
+	msgs, err := b.Last(context.Background(), team)
+	if err != nil {
+		t.Fatalf("Last(%s): %v", team, err)
+	}
+	got := make(map[string]int)
+	for _, m := range msgs {
+		var id string
+		fmt.Sscanf(string(m.JSON), `{"id":%q`, &id)
+		var seq int
+		fmt.Sscanf(id[len(m.Worker)+1:], "%d", &seq)
+		if _, dup := got[m.Worker]; dup || m.Team != team {
+			t.Fatalf("Last(%s) returned %s of team %s twice or of another team", team, m.Worker, m.Team)
+		}
+		got[m.Worker] = seq
+	}
+	return got
+}
+
+func waitLast(t *testing.T, b *kafkabroadcast.Broadcaster, team string, want map[string]int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := lastSeqs(t, b, team)
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Last(%s) = %v, want %v", team, got, want)
+		}
+		time.Sleep(20 * time.Millisecond) // polling until the throttled write lands
+	}
+}
+
+// Last of a team watched on the replica: positions from before the watch come
+// from LastTopic, later ones from the live records; stale ones are left out,
+// watched or not.
+func TestLastOfWatchedTeam(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LastInterval = 100 * time.Millisecond
+	cfg.StaleAfter = time.Minute
+	a := newReplica(t, cfg, nil)
+	const team = "team_watched"
+	stale := broadcasttest.Msg(team, "w_old", 1)
+	stale.Time = time.Now().Add(-2 * time.Minute).UnixNano()
+	publishRetry(t, a, broadcasttest.Msg(team, "w1", 1), broadcasttest.Msg(team, "w2", 1), stale)
+
+	b := newReplica(t, cfg, nil)
+	waitLast(t, b, team, map[string]int{"w1": 1, "w2": 1}) // unwatched: read from LastTopic
+
+	c := broadcasttest.NewCollector()
+	sub, err := b.Subscribe(context.Background(), team, c.Handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishRetry(t, a, broadcasttest.Msg(team, "w1", 2), broadcasttest.Msg(team, "w3", 1))
+	if !c.WaitCount(10*time.Second, 2) {
+		t.Fatalf("got %d of 2 live positions", len(c.Messages()))
+	}
+	// The live records are in the cache as soon as they are delivered.
+	want := map[string]int{"w1": 2, "w2": 1, "w3": 1}
+	if got := lastSeqs(t, b, team); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Last of the watched team = %v, want %v", got, want)
+	}
+	sub.Unsubscribe()
+	waitLast(t, b, team, want) // unwatched again: from LastTopic
+}
+
+// A replica that starts after the positions were published serves the
+// snapshot of a team with many workers; the time it takes is logged.
+func TestLastOnNewReplica(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LastInterval = 100 * time.Millisecond
+	a := newReplica(t, cfg, nil)
+	const team, workers = "team_big", 500
+	want := make(map[string]int, workers)
+	for round := 1; round <= 3; round++ {
+		msgs := make([]tracking.Message, 0, workers)
+		for w := 0; w < workers; w++ {
+			worker := fmt.Sprintf("w%03d", w)
+			msgs = append(msgs, broadcasttest.Msg(team, worker, round))
+			want[worker] = round
+		}
+		publishRetry(t, a, msgs...)
+		time.Sleep(150 * time.Millisecond) // let each round be its own throttled write
+	}
+	waitLast(t, a, team, want)
+
+	start := time.Now()
+	b := newReplica(t, cfg, nil)
+	started := time.Since(start)
+	got := lastSeqs(t, b, team)
+	t.Logf("new replica: New %v, first Last %v (%d workers)", started, time.Since(start)-started, len(got))
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Last on a new replica: %d workers, want %d", len(got), len(want))
+	}
+}

@@ -1,0 +1,109 @@
+package kafkabroadcast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// Subscribe delivers team's positions to h from the partition reader of the
+// team's partition, starting that reader if this is the partition's first
+// subscription on this replica. The reader starts at the partition's current
+// end before Subscribe returns, so a position published afterwards is
+// delivered. h runs on the reader's goroutine with the reader's lock held: it
+// must not block, nor call back into the Broadcaster.
+func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Handler) (tracking.Subscription, error) {
+	if err := tracking.ValidTeam(team); err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, errors.New("kafkabroadcast: subscribe with a nil handler")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !b.begin() {
+		return nil, tracking.ErrClosed
+	}
+	defer b.ops.Done()
+
+	p := partitionOf(team, b.nPos)
+	b.mu.Lock()
+	r := b.readers[p]
+	starter := r == nil
+	if starter {
+		r = newReader(b, p, b.prev[p])
+		b.readers[p] = r
+	}
+	r.refs++
+	b.mu.Unlock()
+
+	if starter {
+		r.err = r.start()
+		close(r.ready)
+	}
+	<-r.ready
+	if r.err != nil {
+		b.release(r)
+		return nil, fmt.Errorf("subscribe team %s: %w", team, unavailable("cannot read partition of the team", r.err))
+	}
+
+	s := &subscription{b: b, r: r, team: team, h: h, done: make(chan struct{})}
+	r.add(s)
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	// Close waits for this call before it ends subscriptions, so stopCtx is
+	// set before anyone can call Unsubscribe.
+	s.stopCtx = context.AfterFunc(ctx, s.end)
+	return s, nil
+}
+
+// release drops one reference to r, stopping it with the last.
+func (b *Broadcaster) release(r *reader) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r.refs--
+	if r.refs > 0 {
+		return
+	}
+	if b.readers[r.p] == r {
+		delete(b.readers, r.p)
+		b.prev[r.p] = r
+	}
+	r.stopReader()
+}
+
+type subscription struct {
+	b       *Broadcaster
+	r       *reader
+	team    string
+	h       tracking.Handler
+	stopCtx func() bool // stops the context.AfterFunc that ends s with its ctx
+	endOnce sync.Once
+	done    chan struct{}
+}
+
+// Unsubscribe ends the subscription; once it returns, h is not called again.
+func (s *subscription) Unsubscribe() {
+	s.stopCtx()
+	s.end()
+}
+
+func (s *subscription) Done() <-chan struct{} { return s.done }
+
+// end runs once, from Unsubscribe, the end of the ctx given to Subscribe, or
+// Close; concurrent callers wait until it has finished.
+func (s *subscription) end() {
+	s.endOnce.Do(func() {
+		s.r.remove(s)
+		s.b.mu.Lock()
+		delete(s.b.subs, s)
+		s.b.mu.Unlock()
+		s.b.release(s.r)
+		close(s.done)
+	})
+}

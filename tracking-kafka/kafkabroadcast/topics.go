@@ -1,0 +1,113 @@
+package kafkabroadcast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// LastTopic settings: compaction keeps one record per worker; a short segment
+// and a low dirty ratio keep the uncompacted head (which every snapshot read
+// scans) to about a minute of throttled writes.
+const (
+	lastSegmentMS      = "60000"
+	lastDirtyRatio     = "0.1"
+	positionsSegmentMS = "600000" // lets retention.ms delete within ten minutes of its due
+)
+
+// ensureTopics creates the positions and last topics if they do not exist and
+// waits until every partition of both has a leader. It returns their partition
+// counts, which may differ from cfg.Partitions for topics made elsewhere.
+func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (positions, last int32, err error) {
+	admin, err := sarama.NewClusterAdminFromClient(client)
+	if err != nil {
+		return 0, 0, fmt.Errorf("cluster admin: %w", err)
+	}
+	// admin.Close would close client, which the Broadcaster still uses; the
+	// admin holds nothing else.
+	str := func(s string) *string { return &s }
+	ms := func(d time.Duration) *string { return str(strconv.FormatInt(d.Milliseconds(), 10)) }
+	topics := []struct {
+		name   string
+		config map[string]*string
+	}{
+		{cfg.Topic, map[string]*string{
+			"cleanup.policy": str("delete"),
+			"retention.ms":   ms(cfg.Retention),
+			"segment.ms":     str(positionsSegmentMS),
+		}},
+		{cfg.LastTopic, map[string]*string{
+			// Compacted, and also deleted by age: a worker silent for three
+			// staleness windows is never served again, so its record only
+			// lengthens snapshot reads.
+			"cleanup.policy":            str("compact,delete"),
+			"retention.ms":              ms(3 * cfg.StaleAfter),
+			"segment.ms":                str(lastSegmentMS),
+			"min.cleanable.dirty.ratio": str(lastDirtyRatio),
+		}},
+	}
+	counts := make([]int32, len(topics))
+	for i, t := range topics {
+		err := admin.CreateTopic(t.name, &sarama.TopicDetail{
+			NumPartitions:     cfg.Partitions,
+			ReplicationFactor: cfg.ReplicationFactor,
+			ConfigEntries:     t.config,
+		}, false)
+		switch {
+		case err == nil:
+			cfg.Logger.Info("created topic", "topic", t.name, "partitions", cfg.Partitions)
+		case errors.Is(err, sarama.ErrTopicAlreadyExists):
+		default:
+			return 0, 0, fmt.Errorf("create topic %s: %w", t.name, err)
+		}
+		if counts[i], err = waitForLeaders(ctx, client, t.name); err != nil {
+			return 0, 0, err
+		}
+		if counts[i] != cfg.Partitions {
+			cfg.Logger.Warn("topic exists with another partition count; using it",
+				"topic", t.name, "partitions", counts[i], "configured", cfg.Partitions)
+		}
+	}
+	return counts[0], counts[1], nil
+}
+
+// waitForLeaders polls until every partition of topic has a leader that
+// answers offset look-ups: a topic just created is neither writable nor
+// readable before, and its leaders may show in metadata a moment before they
+// answer.
+func waitForLeaders(ctx context.Context, client sarama.Client, topic string) (int32, error) {
+	for {
+		n, err := leaders(client, topic)
+		if err == nil {
+			return n, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("wait for leaders of topic %s: %w (last: %w)", topic, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func leaders(client sarama.Client, topic string) (int32, error) {
+	if err := client.RefreshMetadata(topic); err != nil {
+		return 0, err
+	}
+	parts, err := client.Partitions(topic)
+	if err != nil {
+		return 0, err
+	}
+	if len(parts) == 0 {
+		return 0, sarama.ErrUnknownTopicOrPartition
+	}
+	for _, p := range parts {
+		if _, err := client.GetOffset(topic, p, sarama.OffsetNewest); err != nil {
+			return 0, err
+		}
+	}
+	return int32(len(parts)), nil
+}

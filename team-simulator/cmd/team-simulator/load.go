@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	simulator "github.com/teamtrack/team-simulator"
+)
+
+// loadConfig reads the load-mode settings: environment first, flags over it.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (simulator.LoadConfig, *common, string, error) {
+	e := &env{get: getenv}
+	fs := flag.NewFlagSet("team-simulator load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: team-simulator load [flags]\n\n"+
+			"N workers over T teams send positions; M managers per team watch their team and\n"+
+			"measure latency; a summary table goes to stdout, a JSON report to -report.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	c := &common{}
+	c.register(fs, e)
+	var cfg simulator.LoadConfig
+	fs.IntVar(&cfg.Workers, "workers", 2000, "simulated workers, one connection each")
+	fs.IntVar(&cfg.Teams, "teams", 200, "teams the workers are spread over")
+	fs.IntVar(&cfg.ManagersPerTeam, "managers-per-team", 1, "managers watching each team (0: workers only)")
+	fs.Float64Var(&cfg.Rate, "rate", 10, "positions per second per worker")
+	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "measurement window")
+	fs.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "warm-up after the ramp, before the window")
+	fs.DurationVar(&cfg.Drain, "drain", 5*time.Second, "longest wait for managers to catch up after the workers stop")
+	fs.StringVar(&cfg.Strategy, "strategy", "redis", "redis or kafka: picks the gateway path for the default URLs")
+	var workerURLs, managerURLs listValue
+	fs.Var(&workerURLs, "worker-url", "base URL(s) workers connect to, comma separated or repeated, round robin\n(default http://HOST:PORT + REDIS_PATH or KAFKA_PATH), e.g. replica A: http://127.0.0.1:8081/tracking/")
+	fs.Var(&managerURLs, "manager-url", "base URL(s) managers connect to (default: the worker URLs), e.g. replica B")
+	managerTransport := fs.String("manager-transport", "sse", "manager stream: sse or ws")
+	fs.StringVar(&cfg.TeamPrefix, "team-prefix", "load-", "prefix of the load teams' names")
+	var pids listValue
+	fs.Var(&pids, "pids", "server process ids (replicas, broker) to report CPU and peak RSS of, comma separated")
+	report := fs.String("report", "", "write the JSON report to this file")
+	if err := e.err(); err != nil {
+		return cfg, nil, "", err
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, nil, "", err
+	}
+	if fs.NArg() > 0 {
+		return cfg, nil, "", fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if cfg.Teams <= 0 || cfg.Workers <= 0 {
+		return cfg, nil, "", fmt.Errorf("-workers and -teams must be > 0")
+	}
+	if len(workerURLs) == 0 {
+		u, err := c.strategyURL(cfg.Strategy)
+		if err != nil {
+			return cfg, nil, "", err
+		}
+		workerURLs = listValue{u}
+	}
+	for _, p := range pids {
+		pid, err := strconv.Atoi(p)
+		if err != nil || pid <= 0 {
+			return cfg, nil, "", fmt.Errorf("-pids: %q is not a process id", p)
+		}
+		cfg.PIDs = append(cfg.PIDs, pid)
+	}
+	cfg.WorkerURLs, cfg.ManagerURLs = workerURLs, managerURLs
+	cfg.WorkerTransport = simulator.Transport(c.transport)
+	cfg.ManagerTransport = simulator.ManagerTransport(strings.ToLower(*managerTransport))
+	cfg.Movement, cfg.Seed, cfg.Ramp = c.movement(), c.seedOrRandom(), c.ramp
+	return cfg, c, *report, nil
+}
+
+func runLoad(ctx context.Context, args []string, getenv func(string) string, out output) int {
+	cfg, c, reportPath, err := loadConfig(args, getenv, out.stderr)
+	if err != nil {
+		return usageError(out, err)
+	}
+	log, err := out.logger(c)
+	if err != nil {
+		return usageError(out, err)
+	}
+	cfg.Logger = log
+	cfg.Status = out.status(c)
+	stopProfile, err := profile(c, log)
+	if err != nil {
+		return usageError(out, err)
+	}
+	defer stopProfile()
+	r, err := simulator.RunLoad(ctx, cfg)
+	if err != nil {
+		return usageError(out, err)
+	}
+	fmt.Fprintln(out.stdout)
+	if err := r.WriteTable(out.stdout); err != nil {
+		log.Error("write report", "err", err)
+		return 1
+	}
+	if reportPath != "" {
+		if err := r.WriteJSON(reportPath); err != nil {
+			log.Error("write report", "err", err)
+			return 1
+		}
+		log.Info("report written", "path", reportPath)
+	}
+	return 0
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	simulator "github.com/teamtrack/team-simulator"
+	"github.com/teamtrack/tracking-core/httpapi"
+	"github.com/teamtrack/tracking-core/memory"
+	"github.com/teamtrack/tracking-core/servicetest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// syncBuffer is a bytes.Buffer safe for the status goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func countPositions(t *testing.T, u string) int {
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var recs []json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&recs); err != nil {
+		t.Fatal(err)
+	}
+	return len(recs)
+}
+
+// The command, configured by the reference environment only, starts the
+// number of workers the environment says and streams to both teams.
+func TestCommandWorkersFromEnv(t *testing.T) {
+	backend := memory.NewBackend()
+	r := servicetest.StartReplica(t, memory.New(backend, memory.Config{}), httpapi.Config{})
+	u, _ := url.Parse(r.URL)
+	vars := map[string]string{
+		"HOST": u.Hostname(), "PORT": u.Port(), "REDIS_PATH": "/tracking/", "KAFKA_PATH": "/tracking",
+		"REDIS_WORKERS": "6", "KAFKA_WORKERS": "4", "REDIS_UPDATE_DELAY": "20", "KAFKA_UPDATE_DELAY": "20",
+		"RAMP": "50ms", "LOG_LEVEL": "warn",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, nil, getenv(vars), output{stdout: &stdout, stderr: &stderr}) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for countPositions(t, r.URL+"/tracking/team_one/positions") != 6 || countPositions(t, r.URL+"/tracking/team_two/positions") != 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("workers did not all report; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling the service
+	}
+	cancel() // Ctrl-C
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+}
+
+// team-simulator load, workers on replica A and managers on replica B, writes
+// its table and a JSON report.
+func TestCommandLoad(t *testing.T) {
+	backend := memory.NewBackend()
+	a := servicetest.StartReplica(t, memory.New(backend, memory.Config{}), httpapi.Config{})
+	b := servicetest.StartReplica(t, memory.New(backend, memory.Config{}), httpapi.Config{})
+	report := filepath.Join(t.TempDir(), "report.json")
+	args := []string{"load", "-workers", "8", "-teams", "2", "-managers-per-team", "2", "-rate", "20",
+		"-duration", "700ms", "-warmup", "100ms", "-ramp", "100ms",
+		"-worker-url", a.URL + "/tracking/", "-manager-url", b.URL + "/tracking/",
+		"-pids", "1", "-report", report, "-log-level", "warn"}
+	var stdout, stderr syncBuffer
+	if code := run(context.Background(), args, getenv(nil), output{stdout: &stdout, stderr: &stderr}); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"latency", "p99", "missed latest", "process 1", "generator"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r simulator.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Sent == 0 || r.Received == 0 || r.Latency.Count == 0 || r.MissedLatest != 0 || len(r.Servers) != 1 || r.Servers[0].PID != 1 {
+		t.Fatalf("report %s", data)
+	}
+}

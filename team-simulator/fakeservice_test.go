@@ -1,0 +1,301 @@
+package simulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// fakeService speaks the wire formats of docs/API.md with an in-memory
+// fan-out, and can misbehave on purpose: delay deliveries, reject records, and
+// ask workers to reconnect. The end-to-end tests against the real handlers
+// (e2e_test.go) cover the happy path; this one covers what a real replica only
+// does under duress.
+type fakeService struct {
+	// Delay holds every delivery to managers back by this long.
+	Delay time.Duration
+	// RejectWorker: records of this worker are answered with an error.
+	RejectWorker string
+	// KickAfter: a worker WebSocket is told to reconnect after this many records.
+	KickAfter int
+	// KickManagersAfter: a manager stream is told to reconnect after this many
+	// deliveries.
+	KickManagersAfter int
+
+	srv    *httptest.Server
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu   sync.Mutex
+	last map[string]map[string][]byte // team -> worker -> canonical JSON
+	subs map[string]map[*fakeSub]bool
+
+	Accepted  atomic.Int64
+	Rejected  atomic.Int64
+	WorkerWS  atomic.Int64 // worker WebSocket connections accepted
+	WSClean   atomic.Int64 // worker WebSockets the client closed with 1000
+	Posts     atomic.Int64 // streaming POSTs started
+	PostsDone atomic.Int64 // streaming POSTs answered
+}
+
+type fakeDelivery struct {
+	at   time.Time
+	json []byte
+}
+
+type fakeSub struct{ ch chan fakeDelivery }
+
+func startFake(t *testing.T, configure func(*fakeService)) *fakeService {
+	t.Helper()
+	f := &fakeService{last: map[string]map[string][]byte{}, subs: map[string]map[*fakeSub]bool{}}
+	if configure != nil {
+		configure(f)
+	}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /tracking/{$}", f.ingest)
+	mux.HandleFunc("GET /tracking/ws", f.workerWS)
+	mux.HandleFunc("GET /tracking/{team}", f.sse)
+	mux.HandleFunc("GET /tracking/{team}/ws", f.managerWS)
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(func() {
+		f.cancel()
+		f.srv.CloseClientConnections()
+		f.srv.Close()
+	})
+	return f
+}
+
+// URL is the base URL of the API.
+func (f *fakeService) URL() string { return f.srv.URL + "/tracking/" }
+
+func (f *fakeService) accept(rec []byte) (string, error) {
+	p, err := tracking.DecodePosition(rec, time.Now())
+	if err == nil && p.WorkerID == f.RejectWorker {
+		err = tracking.Errorf(tracking.CodeRateLimited, "worker %s is rate limited", p.WorkerID)
+	}
+	if err != nil {
+		f.Rejected.Add(1)
+		return p.ID, err
+	}
+	f.Accepted.Add(1)
+	js := p.AppendJSON(nil)
+	d := fakeDelivery{at: time.Now().Add(f.Delay), json: js}
+	f.mu.Lock()
+	if f.last[p.Team] == nil {
+		f.last[p.Team] = map[string][]byte{}
+	}
+	f.last[p.Team][p.WorkerID] = js
+	for s := range f.subs[p.Team] {
+		select {
+		case s.ch <- d:
+		default: // a fake may drop; the tests size the buffers generously
+		}
+	}
+	f.mu.Unlock()
+	return p.ID, nil
+}
+
+func (f *fakeService) ingest(w http.ResponseWriter, r *http.Request) {
+	f.Posts.Add(1)
+	defer f.PostsDone.Add(1)
+	sc := tracking.NewRecordScanner(r.Body, 0)
+	var accepted, rejected int
+	var errs []map[string]any
+	for {
+		rec, err := sc.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var te *tracking.Error
+		if err != nil && !errors.As(err, &te) {
+			return // the client went away
+		}
+		id := ""
+		if err == nil {
+			id, err = f.accept(rec)
+		}
+		if err != nil {
+			rejected++
+			errs = append(errs, map[string]any{"record": sc.Record(), "code": tracking.ErrorCode(err), "message": tracking.ErrorMessage(err), "id": id})
+			continue
+		}
+		accepted++
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(map[string]any{"accepted": accepted, "rejected": rejected, "errors": errs})
+}
+
+func (f *fakeService) workerWS(w http.ResponseWriter, r *http.Request) {
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	f.WorkerWS.Add(1)
+	ctx := f.ctx
+	n := 0
+	for {
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusNormalClosure {
+				f.WSClean.Add(1)
+			}
+			return
+		}
+		recs := [][]byte{msg}
+		if bytes.HasPrefix(bytes.TrimSpace(msg), []byte("[")) {
+			recs = recs[:0]
+			eachObject(msg, func(o []byte) { recs = append(recs, bytes.Clone(o)) })
+		}
+		for _, rec := range recs {
+			id, err := f.accept(rec)
+			if err != nil {
+				b, _ := json.Marshal(map[string]string{"type": "error", "code": string(tracking.ErrorCode(err)), "message": tracking.ErrorMessage(err), "id": id})
+				if c.Write(ctx, websocket.MessageText, b) != nil {
+					return
+				}
+			}
+			n++
+		}
+		if f.KickAfter > 0 && n >= f.KickAfter {
+			c.Write(ctx, websocket.MessageText, []byte(`{"type":"reconnect","reason":"lifetime"}`))
+			c.Close(websocket.StatusServiceRestart, "lifetime")
+			return
+		}
+	}
+}
+
+// watch subscribes to team and returns the snapshot.
+func (f *fakeService) watch(team string) (*fakeSub, [][]byte, func()) {
+	s := &fakeSub{ch: make(chan fakeDelivery, 1<<14)}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.subs[team] == nil {
+		f.subs[team] = map[*fakeSub]bool{}
+	}
+	f.subs[team][s] = true
+	var snap [][]byte
+	for _, js := range f.last[team] {
+		snap = append(snap, js)
+	}
+	return s, snap, func() {
+		f.mu.Lock()
+		delete(f.subs[team], s)
+		f.mu.Unlock()
+	}
+}
+
+// next waits for the next delivery and holds it until it is due.
+func (f *fakeService) next(ctx context.Context, s *fakeSub) ([]byte, bool) {
+	select {
+	case <-ctx.Done():
+		return nil, false
+	case d := <-s.ch:
+		if wait := time.Until(d.at); wait > 0 && !sleep(ctx.Done(), wait) {
+			return nil, false
+		}
+		return d.json, true
+	}
+}
+
+func (f *fakeService) sse(w http.ResponseWriter, r *http.Request) {
+	s, snap, leave := f.watch(r.PathValue("team"))
+	defer leave()
+	ctx, cancel := mergeDone(r.Context(), f.ctx)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl := w.(http.Flusher)
+	fmt.Fprint(w, "retry: 2000\n\n: hb\n\n")
+	for _, js := range snap {
+		fmt.Fprintf(w, "data: %s\n\n", js)
+	}
+	fl.Flush()
+	for n := 0; ; n++ {
+		if f.KickManagersAfter > 0 && n >= f.KickManagersAfter {
+			fmt.Fprint(w, "event: reconnect\ndata: {\"reason\":\"lifetime\"}\n\n")
+			return
+		}
+		js, ok := f.next(ctx, s)
+		if !ok {
+			return
+		}
+		if _, err := fmt.Fprintf(w, "data: %s\n\n", js); err != nil {
+			return
+		}
+		fl.Flush()
+	}
+}
+
+func (f *fakeService) managerWS(w http.ResponseWriter, r *http.Request) {
+	s, snap, leave := f.watch(r.PathValue("team"))
+	defer leave()
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	ctx, cancel := mergeDone(c.CloseRead(r.Context()), f.ctx)
+	defer cancel()
+	write := func(recs [][]byte) bool {
+		msg := []byte(`{"type":"positions","positions":[`)
+		msg = append(msg, bytes.Join(recs, []byte(","))...)
+		msg = append(msg, "]}"...)
+		return c.Write(ctx, websocket.MessageText, msg) == nil
+	}
+	if len(snap) > 0 && !write(snap) {
+		return
+	}
+	for n := 0; ; n++ {
+		if f.KickManagersAfter > 0 && n >= f.KickManagersAfter {
+			c.Write(ctx, websocket.MessageText, []byte(`{"type":"reconnect","reason":"lifetime"}`))
+			c.Close(websocket.StatusServiceRestart, "lifetime")
+			return
+		}
+		js, ok := f.next(ctx, s)
+		if !ok {
+			return
+		}
+		batch := [][]byte{js}
+		for len(s.ch) > 0 && len(batch) < 64 {
+			if js, ok = f.next(ctx, s); !ok {
+				return
+			}
+			batch = append(batch, js)
+		}
+		if !write(batch) {
+			return
+		}
+	}
+}
+
+// mergeDone returns a context done when either a or b is.
+func mergeDone(a, b context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(a)
+	stop := context.AfterFunc(b, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// lastOf returns the last known record of each worker of team.
+func (f *fakeService) lastOf(team string) map[string][]byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string][]byte{}
+	for w, js := range f.last[team] {
+		out[w] = js
+	}
+	return out
+}

@@ -1,0 +1,136 @@
+package simulator
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// LoadConfig configures a load run (RunLoad).
+type LoadConfig struct {
+	// Workers is the number of simulated workers, each with its own
+	// connection. Required.
+	Workers int
+	// Teams the workers are spread over, round robin. Default: 1.
+	Teams int
+	// ManagersPerTeam watch each team's stream; 0 runs workers only.
+	ManagersPerTeam int
+	// Rate is the positions per second of each worker. Default: 10.
+	Rate float64
+	// Duration of the measurement window. Default: 60s.
+	Duration time.Duration
+	// Ramp spreads the workers' connects (and send phases) over at least this
+	// long. Default: 1ms per worker, at least 2s.
+	Ramp time.Duration
+	// Warmup runs after the ramp, before the window opens. Default: 3s.
+	Warmup time.Duration
+	// Drain is the longest wait, once workers stop, for managers to see the
+	// last positions. Default: 5s.
+	Drain time.Duration
+	// WorkerURLs are the base URLs of the tracking API that workers connect to
+	// (round robin), e.g. replica A: http://127.0.0.1:8081/tracking/. Required.
+	WorkerURLs []string
+	// ManagerURLs are the base URLs managers connect to (round robin), e.g.
+	// replica B. Default: WorkerURLs.
+	ManagerURLs []string
+	// WorkerTransport: TransportWebSocket (default) or TransportNDJSON.
+	WorkerTransport Transport
+	// ManagerTransport: ManagerSSE (default) or ManagerWebSocket.
+	ManagerTransport ManagerTransport
+	// TeamPrefix names the teams: prefix + "t000", ... Default: "load-".
+	TeamPrefix string
+	// PIDs of the server processes (replicas, broker) whose CPU time over the
+	// window and peak RSS the report gives.
+	PIDs []int
+	// Strategy is recorded in the report (redis or kafka); it changes nothing.
+	Strategy string
+	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger and HTTPClient are
+	// as in Config.
+	Movement      Movement
+	Seed          uint64
+	Backoff       Backoff
+	Status        Status
+	ShutdownGrace time.Duration
+	Logger        *slog.Logger
+	HTTPClient    *http.Client
+}
+
+func (c LoadConfig) withDefaults() LoadConfig {
+	c.Movement = c.Movement.withDefaults()
+	c.Backoff = c.Backoff.withDefaults()
+	c.Status = c.Status.withDefaults()
+	if c.Teams == 0 {
+		c.Teams = 1
+	}
+	if c.Rate == 0 {
+		c.Rate = 10
+	}
+	if c.Duration == 0 {
+		c.Duration = 60 * time.Second
+	}
+	if c.Ramp == 0 {
+		c.Ramp = max(2*time.Second, time.Duration(c.Workers)*time.Millisecond)
+	}
+	if c.Warmup == 0 {
+		c.Warmup = 3 * time.Second
+	}
+	if c.Drain == 0 {
+		c.Drain = 5 * time.Second
+	}
+	if len(c.ManagerURLs) == 0 {
+		c.ManagerURLs = c.WorkerURLs
+	}
+	if c.WorkerTransport == "" {
+		c.WorkerTransport = TransportWebSocket
+	}
+	if c.ManagerTransport == "" {
+		c.ManagerTransport = ManagerSSE
+	}
+	if c.TeamPrefix == "" {
+		c.TeamPrefix = "load-"
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 5 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c *LoadConfig) validate() error {
+	switch {
+	case c.Workers <= 0:
+		return errors.New("load: workers must be > 0")
+	case c.Teams < 0 || c.Teams > c.Workers:
+		return fmt.Errorf("load: %d teams for %d workers", c.Teams, c.Workers)
+	case c.ManagersPerTeam < 0:
+		return errors.New("load: managers per team must be >= 0")
+	case !(c.Rate > 0) || c.Rate > 1000:
+		return fmt.Errorf("load: rate %v must be in (0, 1000] positions/s", c.Rate)
+	case c.Duration < 0 || c.Ramp < 0 || c.Warmup < 0 || c.Drain < 0:
+		return errors.New("load: durations must be >= 0")
+	case len(c.WorkerURLs) == 0:
+		return errors.New("load: no worker URL")
+	}
+	var err error
+	for i, u := range c.WorkerURLs {
+		if c.WorkerURLs[i], err = normalizeBaseURL(u); err != nil {
+			return fmt.Errorf("load: worker URL: %w", err)
+		}
+	}
+	for i, u := range c.ManagerURLs {
+		if c.ManagerURLs[i], err = normalizeBaseURL(u); err != nil {
+			return fmt.Errorf("load: manager URL: %w", err)
+		}
+	}
+	if err := c.WorkerTransport.validate(); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if err := c.ManagerTransport.validate(); err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	return c.Movement.validate()
+}

@@ -1,0 +1,220 @@
+package simulator
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// ManagerTransport is how a simulated manager watches its team.
+type ManagerTransport string
+
+const (
+	// ManagerSSE: GET {base}{team}, Server-Sent Events.
+	ManagerSSE ManagerTransport = "sse"
+	// ManagerWebSocket: GET {base}{team}/ws, batches of positions.
+	ManagerWebSocket ManagerTransport = "ws"
+)
+
+func (t ManagerTransport) validate() error {
+	switch t {
+	case ManagerSSE, ManagerWebSocket:
+		return nil
+	}
+	return fmt.Errorf("unknown manager transport %q (want sse or ws)", t)
+}
+
+// loadTeam is one team of a load run.
+type loadTeam struct {
+	name    string
+	workers []*worker
+	index   map[string]int // workerId -> index in workers; read-only once built
+}
+
+// manager is one simulated manager: it watches its team's stream, keeps per
+// worker the newest position it has seen, and records the latency of each new
+// position from the record's own timeStamp.
+type manager struct {
+	n         int // for logs
+	team      *loadTeam
+	url       string
+	transport ManagerTransport
+	lr        *loadRun
+	env       *runEnv
+
+	// seen[i]: highest seq of team.workers[i] seen; read by the drain check
+	// while the manager runs.
+	seen []atomic.Uint64
+	// got[i]: positions of team.workers[i] seen; manager goroutine only.
+	got  []int64
+	buf  []byte
+	data []byte
+
+	connectedBefore bool // manager goroutine only
+}
+
+// connected counts a stream that is up; the streams call it once per
+// connection and undo it with the returned function.
+func (m *manager) connected() (disconnected func()) {
+	if m.connectedBefore {
+		m.env.c.managerReconnects.Add(1)
+	}
+	m.connectedBefore = true
+	m.env.c.managersConnected.Add(1)
+	return func() { m.env.c.managersConnected.Add(-1) }
+}
+
+func newManager(n int, t *loadTeam, base string, tr ManagerTransport, lr *loadRun) *manager {
+	url := base + t.name
+	if tr == ManagerWebSocket {
+		url += "/ws"
+	}
+	return &manager{
+		n: n, team: t, url: url, transport: tr, lr: lr,
+		seen: make([]atomic.Uint64, len(t.workers)),
+		got:  make([]int64, len(t.workers)),
+	}
+}
+
+// run watches the team, reconnecting like a worker does, until ctx is done.
+func (m *manager) run(ctx context.Context) {
+	c := m.env.c
+	c.managers.Add(1)
+	attempt := 0
+	for {
+		started := time.Now()
+		var cause error
+		if m.transport == ManagerWebSocket {
+			cause = m.streamWS(ctx)
+		} else {
+			cause = m.streamSSE(ctx)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		var delay time.Duration
+		if isHint(cause) {
+			attempt = 0
+			delay = m.env.backoff.HintDelay()
+			m.env.log.Debug("manager reconnecting on server request", "manager", m.n, "team", m.team.name, "reason", cause)
+		} else {
+			c.managerErrors.Add(1)
+			c.fail(cause)
+			if time.Since(started) >= m.env.backoff.ResetAfter {
+				attempt = 0
+			}
+			delay = m.env.backoff.Delay(attempt)
+			attempt++
+			m.env.log.Debug("manager stream failed", "manager", m.n, "team", m.team.name, "err", cause, "retry_in", delay)
+		}
+		if !sleep(ctx.Done(), delay) {
+			return
+		}
+	}
+}
+
+// handle takes one record received at now.
+func (m *manager) handle(rec []byte, now time.Time) {
+	c := m.env.c
+	r, ok := scanRecord(rec)
+	if !ok || !bytes.Equal(r.run, m.lr.run) {
+		c.foreign.Add(1)
+		return
+	}
+	i, ok := m.team.index[string(r.worker)]
+	if !ok {
+		c.foreign.Add(1)
+		return
+	}
+	if r.seq <= m.seen[i].Load() {
+		c.duplicates.Add(1) // a snapshot after a reconnect repeats what was seen
+		return
+	}
+	m.seen[i].Store(r.seq)
+	m.got[i]++
+	c.received.Add(1)
+	if m.lr.inWindow(r.stamp) {
+		m.lr.latency.Record(now.Sub(r.stamp))
+	}
+}
+
+// caughtUp reports whether m has seen the last position each worker of its
+// team sent.
+func (m *manager) caughtUp() bool {
+	for i, w := range m.team.workers {
+		if m.seen[i].Load() < w.lastSent.Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// eachObject calls fn with each object of the JSON array at the start of b
+// (whitespace allowed), without decoding them. It reports false if b is not
+// such an array.
+func eachObject(b []byte, fn func(obj []byte)) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return false
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case ']':
+			return true
+		case ',':
+			i++
+			continue
+		case '{':
+		default:
+			return false
+		}
+		end := objectEnd(b, i)
+		if end < 0 {
+			return false
+		}
+		fn(b[i:end])
+		i = end
+	}
+}
+
+// objectEnd returns the index just past the JSON object starting at b[i], or -1.
+func objectEnd(b []byte, i int) int {
+	depth, inString, escaped := 0, false, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			if c == '\\' {
+				escaped = true
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}

@@ -1,0 +1,247 @@
+package simulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is the outcome of a load run. Rates are per second of the
+// measurement window; latency is a manager's receive time minus the record's
+// timeStamp (stamped by the worker just before sending, with millisecond
+// precision, so figures overstate by up to 1 ms).
+type Report struct {
+	Started           time.Time    `json:"started"`
+	WindowSeconds     float64      `json:"windowSeconds"`
+	Interrupted       bool         `json:"interrupted,omitempty"`
+	Config            ReportConfig `json:"config"`
+	Sent              int64        `json:"sent"`              // positions written by workers in the window
+	SentPerSecond     float64      `json:"sentPerSecond"`     // in/s
+	Received          int64        `json:"received"`          // new positions seen by managers in the window
+	ReceivedPerSecond float64      `json:"receivedPerSecond"` // deliveries/s
+	// ExpectedPerSecond is SentPerSecond × managers per team: the deliveries
+	// a stream that skips nothing would make.
+	ExpectedPerSecond float64 `json:"expectedPerSecond"`
+	Latency           Latency `json:"latency"`
+	// MissedLatest counts (manager, worker) pairs where the manager never saw
+	// the worker's last position, out of Pairs: a stream may skip superseded
+	// positions, never the latest.
+	MissedLatest int64 `json:"missedLatest"`
+	Pairs        int64 `json:"pairs"`
+	// Skipped counts positions a manager never saw but saw a newer one of the
+	// same worker (conflation, allowed), over the whole run.
+	Skipped           int64           `json:"skipped"`
+	Duplicates        int64           `json:"duplicates"`
+	Foreign           int64           `json:"foreign"`
+	WorkerReconnects  int64           `json:"workerReconnects"`
+	ManagerReconnects int64           `json:"managerReconnects"`
+	WorkerErrors      int64           `json:"workerErrors"`
+	ManagerErrors     int64           `json:"managerErrors"`
+	LastError         string          `json:"lastError,omitempty"`
+	Servers           []ProcessReport `json:"servers,omitempty"`
+	// ServerCPUSeconds is the CPU time of every server process over the window.
+	ServerCPUSeconds float64 `json:"serverCpuSeconds,omitempty"`
+	// DeliveriesPerServerCPUSecond = Received / ServerCPUSeconds.
+	DeliveriesPerServerCPUSecond float64       `json:"deliveriesPerServerCpuSecond,omitempty"`
+	Generator                    ProcessReport `json:"generator"`
+}
+
+// ReportConfig is the shape of the run.
+type ReportConfig struct {
+	Workers          int      `json:"workers"`
+	Teams            int      `json:"teams"`
+	ManagersPerTeam  int      `json:"managersPerTeam"`
+	Rate             float64  `json:"rate"`
+	Strategy         string   `json:"strategy,omitempty"`
+	WorkerTransport  string   `json:"workerTransport"`
+	ManagerTransport string   `json:"managerTransport"`
+	WorkerURLs       []string `json:"workerUrls"`
+	ManagerURLs      []string `json:"managerUrls"`
+	Seed             uint64   `json:"seed"`
+}
+
+// Latency summarises the latency histogram, in milliseconds.
+type Latency struct {
+	Count  uint64  `json:"count"`
+	P50Ms  float64 `json:"p50Ms"`
+	P95Ms  float64 `json:"p95Ms"`
+	P99Ms  float64 `json:"p99Ms"`
+	MaxMs  float64 `json:"maxMs"`
+	MeanMs float64 `json:"meanMs"`
+}
+
+// ProcessReport is one process's resource use over the window.
+type ProcessReport struct {
+	PID          int     `json:"pid"`
+	Name         string  `json:"name,omitempty"`
+	CPUSeconds   float64 `json:"cpuSeconds"`
+	Cores        float64 `json:"cores"` // CPUSeconds / window
+	PeakRSSBytes int64   `json:"peakRssBytes"`
+	Error        string  `json:"error,omitempty"`
+}
+
+type reportInput struct {
+	started, windowStart, windowEnd time.Time
+	before, after                   Stats
+	procStart, procEnd              map[int]procSample
+	interrupted                     bool
+}
+
+func (lr *loadRun) report(in reportInput) *Report {
+	cfg := lr.cfg
+	window := in.windowEnd.Sub(in.windowStart).Seconds()
+	per := func(n int64) float64 {
+		if window <= 0 {
+			return 0
+		}
+		return float64(n) / window
+	}
+	r := &Report{
+		Started:       in.started,
+		WindowSeconds: round(window, 1000),
+		Interrupted:   in.interrupted,
+		Config: ReportConfig{
+			Workers: cfg.Workers, Teams: cfg.Teams, ManagersPerTeam: cfg.ManagersPerTeam, Rate: cfg.Rate,
+			Strategy: cfg.Strategy, WorkerTransport: string(cfg.WorkerTransport), ManagerTransport: string(cfg.ManagerTransport),
+			WorkerURLs: cfg.WorkerURLs, ManagerURLs: cfg.ManagerURLs, Seed: cfg.Seed,
+		},
+		Sent:     in.after.Sent - in.before.Sent,
+		Received: in.after.Received - in.before.Received,
+	}
+	r.SentPerSecond = round(per(r.Sent), 10)
+	r.ReceivedPerSecond = round(per(r.Received), 10)
+	r.ExpectedPerSecond = round(per(r.Sent)*float64(cfg.ManagersPerTeam), 10)
+	h := &lr.latency
+	r.Latency = Latency{
+		Count: h.Count(), P50Ms: ms(h.Quantile(0.50)), P95Ms: ms(h.Quantile(0.95)),
+		P99Ms: ms(h.Quantile(0.99)), MaxMs: ms(h.Max()), MeanMs: ms(h.Mean()),
+	}
+	for _, m := range lr.managers {
+		for i, w := range m.team.workers {
+			last := w.lastSent.Load()
+			if last == 0 {
+				continue
+			}
+			r.Pairs++
+			if seen := m.seen[i].Load(); seen < last {
+				r.MissedLatest++
+				if r.MissedLatest <= 10 {
+					cfg.Logger.Debug("manager never saw a worker's latest position",
+						"manager", m.n, "team", m.team.name, "worker", w.id, "last_sent", last, "last_seen", seen)
+				}
+			}
+			r.Skipped += max(0, w.sent.Load()-m.got[i])
+		}
+	}
+	end := lr.c.snapshot()
+	r.Duplicates, r.Foreign = end.Duplicates, end.Foreign
+	r.WorkerReconnects, r.ManagerReconnects = end.Reconnects, end.ManagerReconnects
+	r.WorkerErrors, r.ManagerErrors, r.LastError = end.Errors, end.ManagerErrors, end.LastError
+
+	var serverCPU float64
+	for _, pid := range cfg.PIDs {
+		p := processReport(pid, in.procStart[pid], in.procEnd[pid], window)
+		serverCPU += p.CPUSeconds
+		r.Servers = append(r.Servers, p)
+	}
+	if len(cfg.PIDs) > 0 {
+		r.ServerCPUSeconds = round(serverCPU, 100)
+		if serverCPU > 0 {
+			r.DeliveriesPerServerCPUSecond = math.Round(float64(r.Received) / serverCPU)
+		}
+	}
+	self := os.Getpid()
+	r.Generator = processReport(self, in.procStart[self], in.procEnd[self], window)
+	return r
+}
+
+func processReport(pid int, start, end procSample, window float64) ProcessReport {
+	p := ProcessReport{PID: pid, Name: end.Name, PeakRSSBytes: end.PeakRSS}
+	switch {
+	case start.err != nil:
+		p.Error = start.err.Error()
+	case end.err != nil:
+		p.Error = end.err.Error()
+	default:
+		p.CPUSeconds = round((end.CPU - start.CPU).Seconds(), 100)
+		if window > 0 {
+			p.Cores = round(p.CPUSeconds/window, 100)
+		}
+	}
+	return p
+}
+
+func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 1000) }
+
+func fmtMs(d time.Duration) string {
+	return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+}
+
+// WriteJSON writes r, indented, to path.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// WriteTable writes r as a human-readable summary.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	c := r.Config
+	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
+	transports := c.WorkerTransport
+	if c.ManagersPerTeam > 0 {
+		transports += " -> " + c.ManagerTransport
+	}
+	row("shape", "%d workers, %d teams, %d managers/team, %g positions/s per worker (%s)",
+		c.Workers, c.Teams, c.ManagersPerTeam, c.Rate, transports)
+	if c.Strategy != "" {
+		row("strategy", "%s", c.Strategy)
+	}
+	suffix := ""
+	if r.Interrupted {
+		suffix = " (interrupted)"
+	}
+	row("window", "%.1fs%s", r.WindowSeconds, suffix)
+	row("sent", "%d (%.0f/s)", r.Sent, r.SentPerSecond)
+	if c.ManagersPerTeam > 0 {
+		row("received", "%d (%.0f/s of %.0f/s expected)", r.Received, r.ReceivedPerSecond, r.ExpectedPerSecond)
+		l := r.Latency
+		row("latency", "p50 %.1fms  p95 %.1fms  p99 %.1fms  max %.1fms  mean %.1fms  (n=%d)", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs, l.MeanMs, l.Count)
+		row("missed latest", "%d of %d manager-worker pairs", r.MissedLatest, r.Pairs)
+		row("skipped (conflated)", "%d", r.Skipped)
+		row("duplicates / foreign", "%d / %d", r.Duplicates, r.Foreign)
+	}
+	row("reconnects", "workers %d, managers %d", r.WorkerReconnects, r.ManagerReconnects)
+	row("errors", "workers %d, managers %d", r.WorkerErrors, r.ManagerErrors)
+	if r.LastError != "" {
+		row("last error", "%s", r.LastError)
+	}
+	for _, p := range append(append([]ProcessReport(nil), r.Servers...), r.Generator) {
+		label := fmt.Sprintf("process %d (%s)", p.PID, p.Name)
+		if p.PID == r.Generator.PID {
+			label = fmt.Sprintf("generator %d", p.PID)
+		}
+		if p.Error != "" {
+			row(label, "error: %s", p.Error)
+			continue
+		}
+		row(label, "cpu %.2fs (%.2f cores)  peak rss %.1f MiB", p.CPUSeconds, p.Cores, float64(p.PeakRSSBytes)/(1<<20))
+	}
+	switch {
+	case len(r.Servers) > 0 && c.ManagersPerTeam > 0:
+		row("server cpu", "%.2fs; %.0f deliveries per server cpu-second", r.ServerCPUSeconds, r.DeliveriesPerServerCPUSecond)
+	case len(r.Servers) > 0:
+		row("server cpu", "%.2fs", r.ServerCPUSeconds)
+	}
+	return tw.Flush()
+}

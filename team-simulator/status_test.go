@@ -1,0 +1,84 @@
+package simulator
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// On a terminal the status is one line redrawn in place; the last one stays.
+func TestStatusLineOnTerminal(t *testing.T) {
+	var c counters
+	c.workers.Store(10)
+	c.workersConnected.Store(9)
+	c.errors.Store(2)
+	c.fail(errStreamClosed)
+	var out lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		runStatus(ctx, Status{Terminal: true, Out: &out, Interval: time.Millisecond}, nil, &c, nil)
+		close(done)
+	}()
+	eventually(t, 5*time.Second, "a redraw", func() bool { return strings.Count(out.String(), "\r") >= 2 })
+	cancel()
+	<-done
+	s := out.String()
+	if !strings.HasPrefix(s, "\r\x1b[K") || !strings.HasSuffix(s, "\n") || strings.Count(s, "\n") != 1 {
+		t.Fatalf("status output %q", s)
+	}
+	last := s[strings.LastIndex(s, "\r\x1b[K")+4:]
+	for _, want := range []string{"workers 9/10", "positions/s 0", "errors 2", "reconnects 0"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("status line %q lacks %q", last, want)
+		}
+	}
+}
+
+// Elsewhere (stdout is not a terminal) the status is a structured log line.
+func TestStatusLogged(t *testing.T) {
+	var c counters
+	c.workers.Store(3)
+	c.managers.Store(1)
+	var out lockedBuffer
+	log := slog.New(slog.NewTextHandler(&out, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		runStatus(ctx, Status{Interval: time.Millisecond}, log, &c, func() []slog.Attr { return []slog.Attr{slog.String("phase", "measuring")} })
+		close(done)
+	}()
+	eventually(t, 5*time.Second, "a status log line", func() bool { return strings.Contains(out.String(), "msg=status") })
+	cancel()
+	<-done
+	line := strings.SplitN(out.String(), "\n", 2)[0]
+	for _, want := range []string{"workers=0/3", "positions_per_s=0", "managers=0/1", "received_per_s=0", "phase=measuring"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("status log %q lacks %q", line, want)
+		}
+	}
+	if strings.Contains(out.String(), "\r") {
+		t.Error("a carriage return in the logs")
+	}
+}

@@ -1,0 +1,143 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Transport is how a worker sends its positions.
+type Transport string
+
+const (
+	// TransportWebSocket: GET {base}ws, one text message per record.
+	TransportWebSocket Transport = "ws"
+	// TransportNDJSON: one long-lived chunked POST {base} per worker, one
+	// record per line.
+	TransportNDJSON Transport = "ndjson"
+)
+
+func (t Transport) validate() error {
+	switch t {
+	case TransportWebSocket, TransportNDJSON:
+		return nil
+	}
+	return fmt.Errorf("unknown transport %q (want ws or ndjson)", t)
+}
+
+// dialTimeout bounds connection set-up; closeTimeout bounds a clean close.
+const (
+	dialTimeout  = 10 * time.Second
+	closeTimeout = 5 * time.Second
+)
+
+// conn is one worker's connection to the tracking service. send is called by
+// the worker goroutine only; close may be called once, by the same goroutine.
+type conn interface {
+	// send writes one record; rec is only valid during the call.
+	send(rec []byte) error
+	// done is closed when the connection has ended on its own (the server
+	// closed it, or it broke); err then says why.
+	done() <-chan struct{}
+	// err is a *reconnectHint when the server asked the client to reconnect.
+	err() error
+	// close ends the connection cleanly, within closeTimeout, and waits for its
+	// goroutines.
+	close()
+	// abort cuts the connection at once, releasing a blocked send; it may be
+	// called from any goroutine, and close must still be called.
+	abort()
+}
+
+// reconnectHint is why a connection ended when the server asked the client to
+// come back (typically to another replica).
+type reconnectHint struct{ reason string }
+
+func (h *reconnectHint) Error() string { return "server asked to reconnect: " + h.reason }
+
+func isHint(err error) bool {
+	var h *reconnectHint
+	return errors.As(err, &h)
+}
+
+// errStreamClosed is the error of a send on a connection that has ended.
+var errStreamClosed = errors.New("stream closed")
+
+// runEnv is what every worker and manager of one run shares.
+type runEnv struct {
+	client  *http.Client
+	c       *counters
+	log     *slog.Logger
+	backoff Backoff
+	now     func() time.Time
+	// hard is cancelled once a clean shutdown has had its grace: it forcibly
+	// closes connections that a blocked write or a silent peer keeps open.
+	hard context.Context
+}
+
+// newHTTPClient returns a client for many long-lived connections to few hosts:
+// no per-host limit, no compression (it would buffer SSE), no overall timeout
+// (streams live as long as the run).
+func newHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       30 * time.Second,
+		DisableCompression:    true,
+		ResponseHeaderTimeout: 0,
+		ExpectContinueTimeout: time.Second,
+	}}
+}
+
+// dial opens a worker connection to the API at base (ending in '/').
+func dial(ctx context.Context, env *runEnv, t Transport, base string) (conn, error) {
+	if t == TransportNDJSON {
+		return dialNDJSON(ctx, env, base)
+	}
+	return dialWS(ctx, env, base+"ws")
+}
+
+// normalizeBaseURL checks that u is an http(s) or ws(s) URL and makes it end
+// in '/', so that paths are appended to it.
+func normalizeBaseURL(u string) (string, error) {
+	u = strings.TrimSpace(u)
+	switch {
+	case strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "https://"):
+	case strings.HasPrefix(u, "ws://"):
+		u = "http://" + u[len("ws://"):]
+	case strings.HasPrefix(u, "wss://"):
+		u = "https://" + u[len("wss://"):]
+	default:
+		return "", fmt.Errorf("base URL %q: want http(s)://host:port/path/", u)
+	}
+	if !strings.HasSuffix(u, "/") {
+		u += "/"
+	}
+	return u, nil
+}
+
+// readAll reads r to the end into buf, reusing its storage.
+func readAll(buf []byte, r io.Reader) ([]byte, error) {
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			if err == io.EOF {
+				return buf, nil
+			}
+			return buf, err
+		}
+	}
+}

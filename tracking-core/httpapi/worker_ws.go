@@ -19,6 +19,10 @@ import (
 // connection (the protocol gives no cheaper way to skip them).
 const wsReadLimit = 4 << 20
 
+// closeGrace is how long a worker told to reconnect may keep sending before
+// the server closes the connection itself.
+const closeGrace = 5 * time.Second
+
 func (a *API) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
 	return websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
 }
@@ -64,6 +68,15 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 		}
 		a.m.reconnects.WithLabelValues(why).Inc()
 		a.sendWS(conn, reconnectMessage(why))
+		// Keep reading while the worker winds down: records it sent before it
+		// saw the hint are still published. Close only if it does not go.
+		grace := time.NewTimer(closeGrace)
+		defer grace.Stop()
+		select {
+		case <-ctx.Done():
+			return
+		case <-grace.C:
+		}
 		_ = conn.Close(websocket.StatusServiceRestart, why)
 	}()
 

@@ -117,6 +117,7 @@ func ServiceFromEnv(e *Env, defAddr string) Config {
 	return Config{
 		HTTPAddr:        e.String("HTTP_ADDR", defAddr),
 		ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		DebugAddr:       e.String("DEBUG_ADDR", ""),
 		API: httpapi.Config{
 			Heartbeat:      e.Duration("STREAM_HEARTBEAT", 15*time.Second),
 			MaxLifetime:    e.Duration("STREAM_MAX_LIFETIME", 15*time.Minute),

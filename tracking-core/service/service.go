@@ -30,6 +30,9 @@ type Config struct {
 	// Register, when set, is called once the listener is up, with its address;
 	// the function it returns deregisters and is called first on shutdown.
 	Register func(ctx context.Context, addr *net.TCPAddr) (deregister func(context.Context) error, err error)
+	// DebugAddr, when set, serves net/http/pprof on its own listener (keep it
+	// on loopback). Default: off.
+	DebugAddr string
 	// Logger receives the service's logs. Default: discard.
 	Logger *slog.Logger
 	// Registry receives every metric of the replica and serves /metrics.
@@ -103,6 +106,10 @@ func (s *Service) Handler() http.Handler { return s.api }
 func (s *Service) Run(ctx context.Context) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.srv.Serve(s.ln) }()
+	if s.cfg.DebugAddr != "" {
+		stopDebug := serveDebug(s.cfg.DebugAddr, s.log)
+		defer stopDebug()
+	}
 	s.log.Info("listening", "addr", s.Addr().String())
 
 	var deregister func(context.Context) error

@@ -21,7 +21,7 @@ type Broadcaster struct {
 	log *slog.Logger
 	m   *metrics
 
-	queue     chan tracking.Message
+	queues    []chan tracking.Message // one per sender; a team always goes to the same one
 	closing   chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -59,15 +59,20 @@ func New(cfg Config) (*Broadcaster, error) {
 		rdb:     rdb,
 		ps:      rdb.Subscribe(context.Background()),
 		log:     cfg.Logger,
-		queue:   make(chan tracking.Message, cfg.QueueSize),
+		queues:  make([]chan tracking.Message, cfg.Senders),
 		closing: make(chan struct{}),
 		subs:    make(map[string]map[*subscription]struct{}),
 		pending: make(map[string]chan struct{}),
 		ready:   make(map[string]chan struct{}),
 	}
-	b.m = newMetrics(cfg.Registerer, func() float64 { return float64(len(b.queue)) })
-	b.wg.Add(2)
-	go b.send()
+	for i := range b.queues {
+		b.queues[i] = make(chan tracking.Message, max(1, cfg.QueueSize/cfg.Senders))
+	}
+	b.m = newMetrics(cfg.Registerer, b.queued)
+	b.wg.Add(1 + len(b.queues))
+	for _, q := range b.queues {
+		go b.send(q)
+	}
 	go b.read()
 	return b, nil
 }
@@ -75,7 +80,7 @@ func New(cfg Config) (*Broadcaster, error) {
 func (b *Broadcaster) channel(team string) string { return b.cfg.ChannelPrefix + team }
 func (b *Broadcaster) lastKey(team string) string { return b.cfg.ChannelPrefix + "last:" + team }
 
-// Publish queues msgs for the sender; it never waits for Redis.
+// Publish queues msgs for their senders; it never waits for Redis.
 func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) error {
 	select {
 	case <-b.closing:
@@ -84,7 +89,7 @@ func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) err
 	}
 	for _, m := range msgs {
 		select {
-		case b.queue <- m:
+		case b.queues[senderOf(m.Team, len(b.queues))] <- m:
 		default:
 			return tracking.ErrOverloaded
 		}
@@ -92,23 +97,43 @@ func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) err
 	return nil
 }
 
-// send drains the queue into pipelines until Close, then flushes what is left.
-func (b *Broadcaster) send() {
+// senderOf picks the sender of a team (FNV-1a): one team, one sender, so a
+// worker's positions stay in order.
+func senderOf(team string, n int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(team); i++ {
+		h = (h ^ uint32(team[i])) * 16777619
+	}
+	return int(h % uint32(n))
+}
+
+func (b *Broadcaster) queued() float64 {
+	n := 0
+	for _, q := range b.queues {
+		n += len(q)
+	}
+	return float64(n)
+}
+
+// send drains its queue into pipelines until Close, then flushes what is
+// left. Several senders keep several pipelines in flight: a lone one waiting
+// for Redis behind thousands of busy connection goroutines starves.
+func (b *Broadcaster) send(queue chan tracking.Message) {
 	defer b.wg.Done()
 	batch := make([]tracking.Message, 0, b.cfg.MaxBatch)
 	p := newPipeliner(b)
 	for {
 		select {
-		case m := <-b.queue:
+		case m := <-queue:
 			batch = append(batch[:0], m)
 		case <-b.closing:
-			b.flushOnClose(p, batch)
+			b.flushOnClose(queue, p, batch)
 			return
 		}
 	fill:
 		for len(batch) < b.cfg.MaxBatch {
 			select {
-			case m := <-b.queue:
+			case m := <-queue:
 				batch = append(batch, m)
 			default:
 				break fill
@@ -118,14 +143,14 @@ func (b *Broadcaster) send() {
 	}
 }
 
-func (b *Broadcaster) flushOnClose(p *pipeliner, batch []tracking.Message) {
+func (b *Broadcaster) flushOnClose(queue chan tracking.Message, p *pipeliner, batch []tracking.Message) {
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
 		batch = batch[:0]
 	fill:
 		for len(batch) < b.cfg.MaxBatch {
 			select {
-			case m := <-b.queue:
+			case m := <-queue:
 				batch = append(batch, m)
 			default:
 				break fill
@@ -136,7 +161,7 @@ func (b *Broadcaster) flushOnClose(p *pipeliner, batch []tracking.Message) {
 		}
 		p.send(batch)
 	}
-	if n := len(b.queue); n > 0 {
+	if n := len(queue); n > 0 {
 		b.m.publishErrors.Add(float64(n))
 		b.log.Warn("positions not sent at close", "count", n)
 	}

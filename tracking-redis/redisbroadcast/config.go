@@ -22,8 +22,12 @@ type Config struct {
 	StaleAfter time.Duration
 	// QueueSize bounds the positions waiting to be sent. Default 16384.
 	QueueSize int
-	// MaxBatch bounds the positions sent in one pipeline. Default 512.
+	// MaxBatch bounds the positions sent in one pipeline. Default 4096: the
+	// longer Redis takes to answer, the more the next pipeline carries.
 	MaxBatch int
+	// Senders is the number of pipelines in flight at once; each team is sent
+	// by one of them. Default 4.
+	Senders int
 	// Logger receives the broadcaster's logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives its metrics. Default: none.
@@ -44,7 +48,10 @@ func (c *Config) setDefaults() error {
 		c.QueueSize = 16384
 	}
 	if c.MaxBatch == 0 {
-		c.MaxBatch = 512
+		c.MaxBatch = 4096
+	}
+	if c.Senders == 0 {
+		c.Senders = 4
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -52,8 +59,8 @@ func (c *Config) setDefaults() error {
 	switch {
 	case c.StaleAfter < time.Second:
 		return fmt.Errorf("redis config: StaleAfter %s is shorter than 1s", c.StaleAfter)
-	case c.QueueSize < 1 || c.MaxBatch < 1:
-		return fmt.Errorf("redis config: QueueSize and MaxBatch must be positive")
+	case c.QueueSize < 1 || c.MaxBatch < 1 || c.Senders < 1:
+		return fmt.Errorf("redis config: QueueSize, MaxBatch and Senders must be positive")
 	}
 	return nil
 }

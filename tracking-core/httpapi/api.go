@@ -31,7 +31,7 @@ type Config struct {
 	// WriteTimeout bounds each write to a client. Default 10s.
 	WriteTimeout time.Duration
 	// FlushInterval is the shortest time between two writes to one manager: what
-	// arrives meanwhile goes out in one batch. Default 10ms; negative disables.
+	// arrives meanwhile goes out in one batch. Default 50ms; negative disables.
 	FlushInterval time.Duration
 	// QueueSoftLimit is the number of pending positions of a manager beyond which
 	// they are conflated to the latest per worker. Default 1024.
@@ -72,7 +72,7 @@ func (c *Config) setDefaults() {
 		c.WriteTimeout = 10 * time.Second
 	}
 	if c.FlushInterval == 0 {
-		c.FlushInterval = 10 * time.Millisecond
+		c.FlushInterval = 50 * time.Millisecond
 	}
 	if c.QueueSoftLimit <= 0 {
 		c.QueueSoftLimit = 1024

@@ -121,7 +121,7 @@ func ServiceFromEnv(e *Env, defAddr string) Config {
 		API: httpapi.Config{
 			Heartbeat:      e.Duration("STREAM_HEARTBEAT", 15*time.Second),
 			MaxLifetime:    e.Duration("STREAM_MAX_LIFETIME", 15*time.Minute),
-			FlushInterval:  e.Duration("STREAM_FLUSH_INTERVAL", 10*time.Millisecond),
+			FlushInterval:  e.Duration("STREAM_FLUSH_INTERVAL", 50*time.Millisecond),
 			WriteTimeout:   e.Duration("STREAM_WRITE_TIMEOUT", 10*time.Second),
 			QueueSoftLimit: e.Int("STREAM_QUEUE_SOFT_LIMIT", 1024),
 			QueueHardLimit: e.Int("STREAM_QUEUE_HARD_LIMIT", 20000),

@@ -120,15 +120,37 @@ func (b *Broadcaster) queued() float64 {
 // for Redis behind thousands of busy connection goroutines starves.
 func (b *Broadcaster) send(queue chan tracking.Message) {
 	defer b.wg.Done()
-	batch := make([]tracking.Message, 0, b.cfg.MaxBatch)
+	batch := make([]tracking.Message, 0, 256)
 	p := newPipeliner(b)
+	var linger *time.Timer
+	if b.cfg.Linger > 0 {
+		linger = time.NewTimer(time.Hour)
+		linger.Stop()
+		defer linger.Stop()
+	}
 	for {
 		select {
 		case m := <-queue:
 			batch = append(batch[:0], m)
 		case <-b.closing:
-			b.flushOnClose(queue, p, batch)
+			b.flushOnClose(queue, p, batch[:0])
 			return
+		}
+		if linger != nil {
+			// Let a few more positions join: fewer, fuller pipelines and
+			// PUBLISH payloads cost Redis, this replica and the receivers less.
+			linger.Reset(b.cfg.Linger)
+		wait:
+			for len(batch) < b.cfg.MaxBatch {
+				select {
+				case m := <-queue:
+					batch = append(batch, m)
+				case <-linger.C:
+					break wait
+				case <-b.closing:
+					break wait
+				}
+			}
 		}
 	fill:
 		for len(batch) < b.cfg.MaxBatch {

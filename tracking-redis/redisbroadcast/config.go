@@ -25,8 +25,11 @@ type Config struct {
 	// MaxBatch bounds the positions sent in one pipeline. Default 4096: the
 	// longer Redis takes to answer, the more the next pipeline carries.
 	MaxBatch int
+	// Linger is how long a sender waits after the first queued position for
+	// more to join its pipeline. Default 2ms; negative: no wait.
+	Linger time.Duration
 	// Senders is the number of pipelines in flight at once; each team is sent
-	// by one of them. Default 4.
+	// by one of them. Default 2.
 	Senders int
 	// Logger receives the broadcaster's logs. Default: discard.
 	Logger *slog.Logger
@@ -50,8 +53,11 @@ func (c *Config) setDefaults() error {
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 4096
 	}
+	if c.Linger == 0 {
+		c.Linger = 2 * time.Millisecond
+	}
 	if c.Senders == 0 {
-		c.Senders = 4
+		c.Senders = 2
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -32,6 +32,8 @@ func run() error {
 		DB:            env.Int("REDIS_DB", 0),
 		ChannelPrefix: env.String("REDIS_CHANNEL_PREFIX", "TRACKING_"),
 		StaleAfter:    env.Duration("POSITION_STALE_AFTER", 10*time.Minute),
+		Senders:       env.Int("REDIS_SENDERS", 2),
+		Linger:        env.Duration("REDIS_LINGER", 2*time.Millisecond),
 	}
 	consulAddr := env.String("CONSUL_HTTP_ADDR", "")
 	advertiseHost := env.String("ADVERTISE_HOST", "")

@@ -83,7 +83,10 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 	in := a.ingestor("ws")
 	buf := make([]byte, 0, 1024)
 	for {
-		buf, err = a.readMessage(ctx, conn, buf[:0])
+		// A context that is never done spares the websocket library a
+		// context.AfterFunc per message; the read ends when the connection
+		// closes (client gone, lifetime or drain close it above).
+		buf, err = a.readMessage(context.Background(), conn, buf[:0])
 		if err != nil {
 			var te *tracking.Error
 			if errors.As(err, &te) {

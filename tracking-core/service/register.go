@@ -27,7 +27,6 @@ func ConsulRegistration(consulAddr, serviceName, advertiseHost string, log *slog
 		if err != nil {
 			return nil, err
 		}
-		log.Info("registered in consul", "consul", consulAddr, "service", serviceName, "id", reg.ID())
 		return reg.Deregister, nil
 	}
 }

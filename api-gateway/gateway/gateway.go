@@ -1,0 +1,77 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	tracking "github.com/teamtrack/tracking-core"
+)
+
+// Gateway is the gateway's HTTP handler. It is safe for concurrent use.
+type Gateway struct {
+	cfg      Config
+	engine   *gin.Engine
+	proxy    *proxy
+	draining atomic.Bool
+}
+
+var _ http.Handler = (*Gateway)(nil)
+
+// New returns a Gateway. It does not own cfg.Resolver: the caller closes it
+// after the server has stopped.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg}
+	g.proxy = newProxy(&g.cfg, newMetrics(cfg.Registry))
+
+	e := gin.New()
+	// Paths are the API's: no redirects to a "fixed" path, /tracking/redis
+	// and /tracking/redis/ are both routes.
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.HandleMethodNotAllowed = false
+	e.ContextWithFallback = true
+	e.Use(requestID, accessLog(cfg.Logger), recovery(cfg.Logger), cors(cfg.AllowedOrigins))
+
+	e.GET("/healthz", healthz)
+	e.HEAD("/healthz", healthz)
+	e.GET("/readyz", g.readyz)
+	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	e.Any("/tracking/:strategy", g.proxy.serve)
+	e.Any("/tracking/:strategy/*rest", g.proxy.serve)
+	e.NoRoute(g.fallback)
+	g.engine = e
+	return g, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.engine.ServeHTTP(w, r) }
+
+// SetDraining makes /readyz answer 503, so that a load balancer in front
+// stops sending new clients while the server shuts down.
+func (g *Gateway) SetDraining() { g.draining.Store(true) }
+
+// Close drops idle upstream connections. Call it after the server stopped.
+func (g *Gateway) Close() {
+	if t, ok := g.cfg.Transport.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
+}
+
+// fallback serves the view, and a JSON 404 under /tracking (no strategy).
+func (g *Gateway) fallback(c *gin.Context) {
+	p := c.Request.URL.Path
+	if p == "/tracking" || strings.HasPrefix(p, "/tracking/") || g.cfg.View == nil {
+		writeError(c.Writer, c.Request, http.StatusNotFound, tracking.CodeNotFound,
+			"no route for "+c.Request.Method+" "+p+"; the API is under /tracking/{"+strategyList(g.cfg.Services)+"}/", 0)
+		return
+	}
+	c.Status(http.StatusOK) // gin preset 404 for NoRoute; the view decides
+	g.cfg.View.ServeHTTP(c.Writer, c.Request)
+}

@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/teamtrack/tracking-core/discovery"
+)
+
+const (
+	redisSvc = "tracking-redis-service"
+	kafkaSvc = "tracking-kafka-service"
+)
+
+// testGateway is a Gateway behind an httptest server, with a client of its own.
+type testGateway struct {
+	*Gateway
+	srv    *httptest.Server
+	client *http.Client
+	reg    *prometheus.Registry
+	logs   *syncBuffer
+}
+
+// newTestGateway starts a gateway over a static resolver (service -> addresses).
+func newTestGateway(t *testing.T, instances map[string][]string) *testGateway {
+	t.Helper()
+	res, err := discovery.NewStatic(instances)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newTestGatewayWith(t, Config{Resolver: res})
+}
+
+func newTestGatewayWith(t *testing.T, cfg Config) *testGateway {
+	t.Helper()
+	logs := &syncBuffer{}
+	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})) // New adds redaction
+	cfg.Registry = NewRegistry()
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	tr := &http.Transport{DisableCompression: true}
+	tg := &testGateway{Gateway: g, srv: srv, client: &http.Client{Transport: tr}, reg: cfg.Registry, logs: logs}
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		tr.CloseIdleConnections()
+		g.Close()
+		_ = cfg.Resolver.Close()
+		if t.Failed() {
+			t.Logf("gateway logs:\n%s", logs.String())
+		}
+	})
+	return tg
+}
+
+func (g *testGateway) url(path string) string { return g.srv.URL + path }
+
+func (g *testGateway) get(t *testing.T, path string) (*http.Response, string) {
+	t.Helper()
+	res, err := g.client.Get(g.url(path))
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return res, readAll(t, res)
+}
+
+func readAll(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return string(b)
+}
+
+// counter returns the sum of the series of a counter or gauge of the
+// gateway's registry that carry labels.
+func (g *testGateway) counter(t *testing.T, name string, labels prometheus.Labels) float64 {
+	t.Helper()
+	mfs, err := g.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				have[lp.GetName()] = lp.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// upstream is a tracking instance stand-in that records what it received.
+type upstream struct {
+	*httptest.Server
+	name string
+	mu   sync.Mutex
+	hits []*http.Request
+}
+
+func newUpstream(t *testing.T, name string, h http.HandlerFunc) *upstream {
+	t.Helper()
+	u := &upstream{name: name}
+	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.mu.Lock()
+		u.hits = append(u.hits, r.Clone(r.Context()))
+		u.mu.Unlock()
+		w.Header().Set("X-Upstream", name)
+		if h != nil {
+			h(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, r.Method+" "+r.URL.RequestURI())
+	}))
+	t.Cleanup(func() {
+		u.CloseClientConnections()
+		u.Close()
+	})
+	return u
+}
+
+func (u *upstream) addr() string { return u.Listener.Addr().String() }
+
+func (u *upstream) count() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.hits)
+}
+
+func (u *upstream) last() *http.Request {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.hits) == 0 {
+		return nil
+	}
+	return u.hits[len(u.hits)-1]
+}
+
+// deadAddr returns a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) contains(sub string) bool { return strings.Contains(s.String(), sub) }
+
+// waitFor polls cond until it holds, for up to 5s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

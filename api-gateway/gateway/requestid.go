@@ -1,0 +1,46 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+
+	"github.com/gin-gonic/gin"
+)
+
+const requestIDHeader = "X-Request-ID"
+
+// requestID makes sure every request has an X-Request-ID: the client's when
+// it is sane, else a new one. It is set on the request (so the upstream gets
+// it) and on the response.
+func requestID(c *gin.Context) {
+	id := c.GetHeader(requestIDHeader)
+	if !validRequestID(id) {
+		id = newRequestID()
+		c.Request.Header.Set(requestIDHeader, id)
+	}
+	c.Header(requestIDHeader, id)
+	c.Next()
+}
+
+// validRequestID accepts 1-128 characters of [A-Za-z0-9._:-]: enough for
+// UUIDs and trace ids, nothing that could forge a log line.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		b := id[i]
+		switch {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '.', b == '_', b == ':', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

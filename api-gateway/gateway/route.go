@@ -1,0 +1,101 @@
+package gateway
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Kind classifies a proxied request by who makes it, which decides how an
+// upstream is chosen. Its string is the metrics' route label.
+type Kind string
+
+const (
+	KindPublish   Kind = "publish"   // POST /tracking: a worker's NDJSON stream
+	KindWorkerWS  Kind = "worker_ws" // GET /tracking/ws: a worker's WebSocket
+	KindTeamSSE   Kind = "team_sse"  // GET /tracking/{team}: a manager's SSE stream
+	KindTeamWS    Kind = "team_ws"   // GET /tracking/{team}/ws: a manager's WebSocket
+	KindPositions Kind = "positions" // GET /tracking/{team}/positions
+	KindOther     Kind = "other"     // anything else under /tracking
+)
+
+// route is a request under /tracking/{strategy}, once matched.
+type route struct {
+	Strategy string
+	Service  string
+	Kind     Kind
+	Team     string // for the team kinds
+	Path     string // upstream path: the prefix /tracking/{strategy} rewritten to /tracking
+	RawPath  string // upstream RawPath, when the request had one
+}
+
+// byTeam reports whether the route is a team's stream, sent to the team's
+// rendezvous instance.
+func (r route) byTeam() bool {
+	return r.Kind == KindTeamSSE || r.Kind == KindTeamWS || r.Kind == KindPositions
+}
+
+const trackingPrefix = "/tracking/"
+
+// splitStrategy returns the strategy of a /tracking/{strategy}[/...] path and
+// the rest after it ("" or "/..."); ok is false for other paths.
+func splitStrategy(path string) (strategy, rest string, ok bool) {
+	if !strings.HasPrefix(path, trackingPrefix) {
+		return "", "", false
+	}
+	s := path[len(trackingPrefix):]
+	strategy, rest = s, ""
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		strategy, rest = s[:i], s[i:]
+	}
+	return strategy, rest, strategy != ""
+}
+
+// rewrite maps /tracking/{strategy}{rest} to /tracking{rest}, keeping a
+// trailing slash: /tracking/redis -> /tracking, /tracking/redis/ -> /tracking/.
+func rewrite(rest string) string { return "/tracking" + rest }
+
+// parseRoute matches u against the strategies (strategy -> service name). It
+// returns ok=false with the strategy for an unknown one.
+func parseRoute(method string, u *url.URL, services map[string]string) (r route, ok bool) {
+	strategy, rest, matched := splitStrategy(u.Path)
+	if !matched {
+		return route{}, false
+	}
+	svc, known := services[strategy]
+	if !known {
+		return route{Strategy: strategy}, false
+	}
+	r = route{Strategy: strategy, Service: svc, Path: rewrite(rest)}
+	if u.RawPath != "" {
+		if _, rawRest, ok := splitStrategy(u.RawPath); ok {
+			r.RawPath = rewrite(rawRest)
+		}
+	}
+	r.Kind, r.Team = classify(method, rest)
+	return r, true
+}
+
+// classify tells the kind of an upstream path /tracking{rest}.
+func classify(method, rest string) (Kind, string) {
+	rest = strings.TrimPrefix(rest, "/")
+	if rest == "" {
+		if method == http.MethodPost {
+			return KindPublish, ""
+		}
+		return KindOther, ""
+	}
+	if rest == "ws" {
+		return KindWorkerWS, ""
+	}
+	team, sub, _ := strings.Cut(rest, "/")
+	switch sub {
+	case "":
+		return KindTeamSSE, team
+	case "ws":
+		return KindTeamWS, team
+	case "positions":
+		return KindPositions, team
+	}
+	return KindOther, ""
+}

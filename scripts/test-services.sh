@@ -18,7 +18,7 @@
 #   TEST_SERVICES_DIR  state: pids, ports, data, logs (<name>.log), env file
 #                      (default /tmp/teamtrack-test-services)
 #   TEAMTRACK_CACHE    downloads and builds (default ~/.cache/teamtrack)
-#   KAFKA_VERSION      Apache Kafka version from Maven Central (default 4.1.2)
+#   TEAMTRACK_KAFKA_VERSION  Apache Kafka version from Maven Central (default 4.1.2)
 set -euo pipefail
 
 TS_SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)/$(basename "${BASH_SOURCE[0]}")"
@@ -28,17 +28,16 @@ CACHE_DIR=${TEAMTRACK_CACHE:-${HOME:-/root}/.cache/teamtrack}
 mkdir -p "$STATE_DIR" "$CACHE_DIR"
 STATE_DIR="$(cd "$STATE_DIR" && pwd -P)"
 CACHE_DIR="$(cd "$CACHE_DIR" && pwd -P)"
-export CI=${CI:-}
 
-# shellcheck source=lib/common.sh
+# shellcheck source=SCRIPTDIR/lib/common.sh
 . "$TS_ROOT/scripts/lib/common.sh"
-# shellcheck source=lib/redis.sh
+# shellcheck source=SCRIPTDIR/lib/redis.sh
 . "$TS_ROOT/scripts/lib/redis.sh"
-# shellcheck source=lib/kafka.sh
+# shellcheck source=SCRIPTDIR/lib/kafka.sh
 . "$TS_ROOT/scripts/lib/kafka.sh"
-# shellcheck source=lib/consul.sh
+# shellcheck source=SCRIPTDIR/lib/consul.sh
 . "$TS_ROOT/scripts/lib/consul.sh"
-# shellcheck source=lib/chromium.sh
+# shellcheck source=SCRIPTDIR/lib/chromium.sh
 . "$TS_ROOT/scripts/lib/chromium.sh"
 
 ALL_SERVICES=(redis kafka consul chromium)
@@ -46,7 +45,7 @@ SERVERS=(redis kafka consul) # the ones with a process
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$TS_SCRIPT" >&2
-	exit 2
+	exit "${1:-2}"
 }
 
 is_server() {
@@ -104,7 +103,11 @@ cmd_up() {
 	for s in "${services[@]}"; do check_name "$s"; done
 	lock_state
 	local t0=$SECONDS
+	# The cache may be shared by runs with other state dirs: install one at a time.
+	exec 8>"$CACHE_DIR/.install.lock"
+	flock -w 3600 8 || die "another test-services.sh is installing into $CACHE_DIR"
 	install_all "${services[@]}"
+	exec 8>&-
 
 	# Fresh (re)start of every requested server that is not already healthy.
 	local to_start=()
@@ -129,8 +132,9 @@ cmd_up() {
 
 cmd_down() {
 	lock_state
-	local s
-	for s in "${SERVERS[@]}"; do "${s}_stop"; done
+	REAP_WAIT=1
+	# All at once; Kafka's controlled shutdown takes the longest.
+	stop_services 60 "${SERVERS[@]}"
 	# Strays from a lost pid file (e.g. state dir partly deleted).
 	local p
 	for p in $(pgrep -f -- "$STATE_DIR/kafka.properties" || true) \
@@ -139,9 +143,14 @@ cmd_down() {
 		log "stopping stray process $p"
 		kill_tree "$p" 30
 	done
-	rm -rf "$STATE_DIR/redis-data" "$STATE_DIR/kafka-data" "$STATE_DIR/kafka-applogs" \
-		"$STATE_DIR/consul-data" "$STATE_DIR/kafka.properties" "$STATE_DIR/env"
-	rm -f "$STATE_DIR"/*.pid "$STATE_DIR"/*-port "$STATE_DIR"/*.port "$STATE_DIR"/*.log-offset "$STATE_DIR"/env.tmp.*
+	# Everything we created but the logs (only known names: TEST_SERVICES_DIR
+	# might point somewhere shared).
+	local s2
+	for s2 in "${SERVERS[@]}"; do
+		rm -rf "${STATE_DIR:?}/$s2-data" "$STATE_DIR/$s2".{pid,pidstart,port,log-offset,properties} \
+			"$STATE_DIR/$s2".*-port
+	done
+	rm -rf "$STATE_DIR/kafka-applogs" "$STATE_DIR/env" "$STATE_DIR"/env.tmp.*
 	log "down (logs kept in $STATE_DIR)"
 }
 
@@ -193,7 +202,7 @@ main() {
 	down) cmd_down ;;
 	stop-one | start-one | restart-one) cmd_one "$cmd" "$@" ;;
 	status) cmd_status ;;
-	-h | --help | help) usage ;;
+	-h | --help | help) usage 0 ;;
 	*) usage ;;
 	esac
 }

@@ -3,7 +3,8 @@
 # themselves in headless mode. Nothing to start or stop.
 
 chromium_packages() {
-	[ -x /usr/bin/chromium ] || echo chromium
+	# --no-install-recommends would leave out the fonts pages render with.
+	[ -x /usr/bin/chromium ] || echo chromium fonts-liberation
 }
 
 chromium_install() {

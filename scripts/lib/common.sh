@@ -49,52 +49,70 @@ apt_install() {
 		APT_UPDATED=1
 	fi
 	log "apt-get install $*"
-	"${sudo[@]}" apt-get "${apt_opts[@]}" install --no-install-recommends "$@" >>"$STATE_DIR/apt.log" 2>&1 ||
-		{ tail -n 50 "$STATE_DIR/apt.log" >&2; die "apt-get install $* failed"; }
+	# Keep package scripts from starting services (redis-server's own
+	# instance on 6379, ...) while we install: the standard policy-rc.d
+	# switch, only added when none exists and removed right after.
+	local policy=/usr/sbin/policy-rc.d added_policy=0 rc=0
+	if [ ! -e "$policy" ] && [ "$(id -u)" -eq 0 ]; then
+		printf '#!/bin/sh\n# temporary, from teamtrack scripts/test-services.sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		added_policy=1
+	fi
+	"${sudo[@]}" apt-get "${apt_opts[@]}" install --no-install-recommends "$@" >>"$STATE_DIR/apt.log" 2>&1 || rc=$?
+	if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi
+	if [ "$rc" != 0 ]; then
+		tail -n 50 "$STATE_DIR/apt.log" >&2
+		die "apt-get install $* failed"
+	fi
 }
 
 # ---------------------------------------------------------------- ports
 
 # Ports handed out during this invocation, so two picks never collide.
-PICKED_PORTS=" "
+PICKED_PORTS=""
 
-# free_port -> prints a TCP port on 127.0.0.1 that is free right now.
-# Picks from 20000-32767, below Linux's ephemeral range, so an outgoing
-# client connection cannot grab it between stop-one and start-one.
-free_port() {
-	local p i
-	for i in $(seq 1 200); do
-		: "$i"
-		p=$((20000 + RANDOM % 12768))
-		case "$PICKED_PORTS" in *" $p "*) continue ;; esac
-		if port_is_free "$p"; then
-			PICKED_PORTS="$PICKED_PORTS$p "
-			echo "$p"
-			return 0
-		fi
-	done
-	die "could not find a free TCP port"
+# The system python (the pyenv shim on PATH costs ~0.5s per call).
+python3_bin() {
+	if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi
 }
 
-# port_is_free PORT: true when nothing listens on / is bound to 127.0.0.1:PORT
-# (TCP, and UDP too since consul's serf ports use both).
-port_is_free() {
-	if have python3; then
-		python3 - "$1" <<'PY' 2>/dev/null
-import socket, sys
-p = int(sys.argv[1])
-for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, kind)
-    try:
-        s.bind(("127.0.0.1", p))
-    except OSError:
-        sys.exit(1)
-    finally:
-        s.close()
+# free_ports N: set FREE_PORTS to N distinct ports that are free right now
+# on 127.0.0.1 for TCP and UDP (consul's serf ports use both). Picked at
+# random from 20000-32767, below Linux's ephemeral range, so an outgoing
+# client connection cannot grab one between stop-one and start-one.
+free_ports() {
+	local py out
+	py=$(python3_bin) || die "python3 is needed to pick free ports"
+	# Not in a subshell: PICKED_PORTS must remember the picks.
+	# shellcheck disable=SC2086
+	out=$("$py" - "$1" $PICKED_PORTS <<'PY'
+import random, socket, sys
+want, taken = int(sys.argv[1]), {int(p) for p in sys.argv[2:]}
+def free(p):
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+got = []
+for _ in range(2000):
+    p = random.randint(20000, 32767)
+    if p not in taken and p not in got and free(p):
+        got.append(p)
+        if len(got) == want:
+            break
+if len(got) < want:
+    sys.exit("no free ports")
+print(" ".join(map(str, got)))
 PY
-	else
-		! port_open "$1"
-	fi
+	) || die "could not find $1 free TCP ports"
+	read -r -a FREE_PORTS <<<"$out"
+	[ "${#FREE_PORTS[@]}" = "$1" ] || die "could not pick $1 free ports (got '$out')"
+	PICKED_PORTS="$PICKED_PORTS $out"
 }
 
 # port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
@@ -117,11 +135,25 @@ pid_alive() {
 	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null
 }
 
-# The pid recorded for service NAME, if that process is still alive.
+# pid_start PID -> the process's start time (clock ticks since boot), to
+# tell our server from an unrelated process that reused its pid.
+pid_start() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	# Fields after "pid (comm) ": starttime is the 20th of them.
+	stat=${stat##*) }
+	echo "$stat" | cut -d' ' -f20
+}
+
+# The pid recorded for service NAME, if that very process is still alive
+# (and not just a zombie waiting to be reaped).
 service_pid() {
-	local pid
+	local pid start
 	pid=$(read_state "$1" pid)
-	if pid_alive "$pid"; then echo "$pid"; fi
+	pid_alive "$pid" || return 0
+	! is_zombie "$pid" || return 0
+	start=$(read_state "$1" pidstart)
+	if [ -z "$start" ] || [ "$start" = "$(pid_start "$pid")" ]; then echo "$pid"; fi
 	return 0
 }
 
@@ -132,17 +164,20 @@ spawn() {
 	local name=$1
 	shift
 	local pidfile="$STATE_DIR/$name.pid"
-	rm -f "$pidfile"
+	rm -f "$pidfile" "$STATE_DIR/$name.pidstart"
 	# The inner shell writes its own pid and then execs the server, so the
 	# pid file holds the server's pid (= its process group id).
 	# shellcheck disable=SC2016 # $$ and $@ are for the inner shell
 	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
-		</dev/null >>"$STATE_DIR/$name.log" 2>&1 9>&- &
+		</dev/null >>"$STATE_DIR/$name.log" 2>&1 8>&- 9>&- &
 	local i
-	for i in $(seq 1 50); do
-		[ -s "$pidfile" ] && return 0
+	for i in $(seq 1 100); do
 		: "$i"
-		sleep 0.1
+		if [ -s "$pidfile" ]; then
+			save_state "$name" pidstart "$(pid_start "$(cat "$pidfile")")"
+			return 0
+		fi
+		sleep 0.05
 	done
 	die "$name: process did not start (no pid file)"
 }
@@ -150,31 +185,57 @@ spawn() {
 # kill_tree PID [TIMEOUT_S]: SIGTERM the process group PID leads and all
 # descendants of PID, wait for them to exit, SIGKILL after TIMEOUT_S.
 kill_tree() {
-	local pid=$1 timeout=${2:-30}
+	local pid=$1
 	pid_alive "$pid" || return 0
 	local pids
-	pids="$pid $(descendants "$pid")"
+	pids=$(term_tree "$pid")
 	# shellcheck disable=SC2086
-	kill -TERM -- "-$pid" 2>/dev/null || true
+	wait_gone "${2:-30}" $pids
+}
+
+# term_tree PID: SIGTERM PID's process group and descendants; prints the
+# pids to wait for.
+term_tree() {
+	local pids
+	pids="$1 $(descendants "$1")"
+	kill -TERM -- "-$1" 2>/dev/null || true
 	# shellcheck disable=SC2086
 	kill -TERM $pids 2>/dev/null || true
+	echo "$pids"
+}
+
+# wait_gone TIMEOUT_S PID...: wait until all PIDs exited; SIGKILL (their
+# groups too) after TIMEOUT_S.
+wait_gone() {
+	local timeout=$1
+	shift
 	local deadline=$((SECONDS + timeout)) p alive
 	while :; do
 		alive=""
-		for p in $pids; do
+		for p in "$@"; do
 			if pid_alive "$p" && ! is_zombie "$p"; then alive="$alive $p"; fi
 		done
-		[ -z "$alive" ] && return 0
+		[ -n "$alive" ] || break
 		if [ "$SECONDS" -ge "$deadline" ]; then
 			log "still running after ${timeout}s, sending SIGKILL to$alive"
-			kill -KILL -- "-$pid" 2>/dev/null || true
+			for p in $alive; do kill -KILL -- "-$p" 2>/dev/null || true; done
 			# shellcheck disable=SC2086
 			kill -KILL $alive 2>/dev/null || true
 			sleep 0.5
-			return 0
+			break
 		fi
-		sleep 0.2
+		sleep 0.1
 	done
+	# Exited (ports are free). For `down`, also give the parent (init, for
+	# servers started by an earlier run; it reaps about once a second) a
+	# moment to reap the zombies, so `pgrep` is clean afterwards.
+	if [ "${REAP_WAIT:-0}" = 1 ]; then
+		local zdeadline=$((SECONDS + 3))
+		for p in "$@"; do
+			while pid_alive "$p" && [ "$SECONDS" -lt "$zdeadline" ]; do sleep 0.1; done
+		done
+	fi
+	return 0
 }
 
 descendants() {
@@ -191,15 +252,32 @@ is_zombie() {
 	case "$st" in Z*) return 0 ;; *) return 1 ;; esac
 }
 
+# stop_services TIMEOUT_S NAME...: stop several servers at once (SIGTERM
+# all, then wait for all).
+stop_services() {
+	local timeout=$1 name pid pids=""
+	shift
+	for name in "$@"; do
+		pid=$(service_pid "$name")
+		if [ -n "$pid" ]; then
+			log "stopping $name (pid $pid)"
+			pids="$pids $(term_tree "$pid")"
+		fi
+	done
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || wait_gone "$timeout" $pids
+	for name in "$@"; do rm -f "$STATE_DIR/$name.pid" "$STATE_DIR/$name.pidstart"; done
+}
+
 # stop_service NAME [TIMEOUT_S]: stop the process recorded in NAME.pid.
 stop_service() {
 	local name=$1 pid
-	pid=$(read_state "$name" pid)
-	if pid_alive "$pid"; then
+	pid=$(service_pid "$name")
+	if [ -n "$pid" ]; then
 		log "stopping $name (pid $pid)"
 		kill_tree "$pid" "${2:-30}"
 	fi
-	rm -f "$STATE_DIR/$name.pid"
+	rm -f "$STATE_DIR/$name.pid" "$STATE_DIR/$name.pidstart"
 }
 
 # ---------------------------------------------------------------- waiting
@@ -232,7 +310,7 @@ wait_ready() {
 	while :; do
 		if "$@" >/dev/null 2>&1; then return 0; fi
 		pid=$(read_state "$name" pid)
-		if [ -n "$pid" ] && ! pid_alive "$pid"; then
+		if [ -n "$pid" ] && [ -z "$(service_pid "$name")" ]; then
 			fail_start "$name" "server process $pid exited during startup"
 		fi
 		if [ "$SECONDS" -ge "$deadline" ]; then

@@ -32,11 +32,12 @@ consul_install() {
 
 # New ports + empty data dir; called by `up` before the first start.
 consul_prepare() {
-	save_state consul http-port "$(free_port)"
-	save_state consul serf-lan-port "$(free_port)"
-	save_state consul serf-wan-port "$(free_port)"
-	save_state consul server-port "$(free_port)"
-	save_state consul grpc-port "$(free_port)"
+	free_ports 5
+	save_state consul http-port "${FREE_PORTS[0]}"
+	save_state consul serf-lan-port "${FREE_PORTS[1]}"
+	save_state consul serf-wan-port "${FREE_PORTS[2]}"
+	save_state consul server-port "${FREE_PORTS[3]}"
+	save_state consul grpc-port "${FREE_PORTS[4]}"
 	rm -rf "$STATE_DIR/consul-data"
 	mkdir -p "$STATE_DIR/consul-data"
 }

@@ -2,21 +2,68 @@
 # Kafka: a real Apache Kafka broker (KRaft, combined broker+controller,
 # single node) run with the machine's Java 17 from jars that Maven resolves
 # from Maven Central into the cache.
+#
+# Startup speed: the JVMs run C1-only with SerialGC and an AppCDS archive
+# (class data sharing) that is trained once per JVM build at install time;
+# together that cuts the broker's startup CPU to about a third.
 
-KAFKA_VERSION=${KAFKA_VERSION:-4.1.2}
+# Overridable from the environment (TEAMTRACK_KAFKA_VERSION=4.4.0 works too;
+# kafka-tools is then left out as Maven Central lacks it).
+KAFKA_VERSION=${TEAMTRACK_KAFKA_VERSION:-4.1.2}
 # Kafka 4.1 pulls log4j 2.25.x; the slf4j 1.x binding must match it.
-KAFKA_LOG4J_VERSION=${KAFKA_LOG4J_VERSION:-2.25.3}
+KAFKA_LOG4J_VERSION=${TEAMTRACK_KAFKA_LOG4J_VERSION:-2.25.3}
+KAFKA_JAVA=${TEAMTRACK_KAFKA_JAVA:-java}
+# 0 disables the class data sharing archives.
+KAFKA_CDS=${TEAMTRACK_KAFKA_CDS:-1}
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 KAFKA_JARS="$KAFKA_HOME/jars"
 
 kafka_packages() {
 	local pkgs=()
-	have java || pkgs+=(openjdk-17-jre-headless)
+	have "$KAFKA_JAVA" || pkgs+=(openjdk-17-jre-headless)
 	have mvn || pkgs+=(maven)
 	echo "${pkgs[@]}"
 }
 
 kafka_install() {
+	kafka_fetch_jars
+	kafka_log_configs
+	kafka_train_cds
+	kafka_format_template
+}
+
+kafka_log_configs() {
+	[ ! -f "$KAFKA_HOME/log4j2.properties" ] || [ ! -f "$KAFKA_HOME/log4j2-tools.properties" ] || return 0
+	# Broker: everything to stdout (-> kafka.log), INFO for kafka itself.
+	cat >"$KAFKA_HOME/log4j2.properties" <<'EOF'
+status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = WARN
+EOF
+	# Command line tools (StorageTool, TopicCommand): warnings only, to stderr.
+	cat >"$KAFKA_HOME/log4j2-tools.properties" <<'EOF'
+status = warn
+appender.console.type = Console
+appender.console.name = STDERR
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = STDERR
+EOF
+}
+
+kafka_fetch_jars() {
 	if [ -f "$KAFKA_HOME/.complete" ]; then return 0; fi
 	local pkgs
 	pkgs=$(kafka_packages)
@@ -25,6 +72,38 @@ kafka_install() {
 	log "resolving Apache Kafka $KAFKA_VERSION jars from Maven Central (one time, ~1 min)"
 	rm -rf "$KAFKA_HOME"
 	mkdir -p "$KAFKA_HOME"
+	# kafka-tools (TopicCommand, console producer/consumer; handy for manual
+	# checks) is not published for every version: retry without it.
+	if ! kafka_mvn_copy 1; then
+		log "kafka: resolving without kafka-tools"
+		kafka_mvn_copy 0 || {
+			tail -n 50 "$KAFKA_HOME/mvn.log" >&2
+			die "mvn could not resolve Kafka $KAFKA_VERSION (log: $KAFKA_HOME/mvn.log)"
+		}
+	fi
+	[ -f "$KAFKA_JARS/kafka_2.13-$KAFKA_VERSION.jar" ] || die "kafka_2.13-$KAFKA_VERSION.jar missing after mvn"
+	touch "$KAFKA_HOME/.complete"
+	log "kafka: $(find "$KAFKA_JARS" -name '*.jar' | wc -l) jars cached in $KAFKA_JARS"
+}
+
+# kafka_mvn_copy WITH_TOOLS(1|0): write the pom and copy the runtime jars.
+kafka_mvn_copy() {
+	local tools=""
+	if [ "$1" = 1 ]; then
+		tools="
+    <!-- TopicCommand etc. for manual checks; Connect is not needed. -->
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka-tools</artifactId>
+      <version>$KAFKA_VERSION</version>
+      <exclusions>
+        <exclusion>
+          <groupId>org.apache.kafka</groupId>
+          <artifactId>connect-runtime</artifactId>
+        </exclusion>
+      </exclusions>
+    </dependency>"
+	fi
 	cat >"$KAFKA_HOME/pom.xml" <<EOF
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -39,19 +118,7 @@ kafka_install() {
       <groupId>org.apache.kafka</groupId>
       <artifactId>kafka_2.13</artifactId>
       <version>$KAFKA_VERSION</version>
-    </dependency>
-    <!-- TopicCommand etc. for checks; Connect is not needed. -->
-    <dependency>
-      <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka-tools</artifactId>
-      <version>$KAFKA_VERSION</version>
-      <exclusions>
-        <exclusion>
-          <groupId>org.apache.kafka</groupId>
-          <artifactId>connect-runtime</artifactId>
-        </exclusion>
-      </exclusions>
-    </dependency>
+    </dependency>$tools
     <!-- slf4j 1.x -> log4j2 binding, so the broker actually logs. -->
     <dependency>
       <groupId>org.apache.logging.log4j</groupId>
@@ -61,80 +128,143 @@ kafka_install() {
   </dependencies>
 </project>
 EOF
-	if ! (cd "$KAFKA_HOME" && mvn -B -q -f pom.xml dependency:copy-dependencies \
-		-DincludeScope=runtime -DoutputDirectory=jars) >"$KAFKA_HOME/mvn.log" 2>&1 9>&-; then
-		tail -n 50 "$KAFKA_HOME/mvn.log" >&2
-		die "mvn could not resolve Kafka $KAFKA_VERSION (log: $KAFKA_HOME/mvn.log)"
-	fi
-	[ -f "$KAFKA_JARS/kafka_2.13-$KAFKA_VERSION.jar" ] || die "kafka_2.13-$KAFKA_VERSION.jar missing after mvn"
-	cat >"$KAFKA_HOME/log4j2.properties" <<'EOF'
-# Everything to stdout (which test-services.sh sends to kafka.log), INFO for
-# kafka itself, WARN for chatty internals.
-status = warn
-appender.console.type = Console
-appender.console.name = STDOUT
-appender.console.layout.type = PatternLayout
-appender.console.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.stdout.ref = STDOUT
-logger.kafka.name = kafka
-logger.kafka.level = INFO
-logger.request.name = kafka.request.logger
-logger.request.level = WARN
-logger.state.name = state.change.logger
-logger.state.level = WARN
-logger.clients.name = org.apache.kafka.clients
-logger.clients.level = WARN
-EOF
-	touch "$KAFKA_HOME/.complete"
-	log "kafka: $(find "$KAFKA_JARS" -name '*.jar' | wc -l) jars cached in $KAFKA_JARS"
+	rm -rf "$KAFKA_JARS"
+	(cd "$KAFKA_HOME" && mvn -B -q -f pom.xml dependency:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory=jars) >>"$KAFKA_HOME/mvn.log" 2>&1 8>&- 9>&-
 }
 
-kafka_java() {
-	java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:-UsePerfData \
-		-XX:TieredStopAtLevel=1 \
-		-Djava.awt.headless=true \
-		-Dlog4j2.configurationFile="$KAFKA_HOME/log4j2.properties" \
-		-Dkafka.logs.dir="$STATE_DIR/kafka-applogs" \
-		-cp "$KAFKA_JARS/*" "$@"
+# ---------------------------------------------------------------- JVM
+
+# Directory of the CDS archives for the JVM that `java` runs now: archives
+# only work with the exact JVM build that wrote them.
+kafka_cds_dir() {
+	local java_home key
+	java_home=$(dirname "$(dirname "$(readlink -f "$(command -v "$KAFKA_JAVA")")")")
+	key=$({
+		echo "$java_home"
+		cat "$java_home/release" 2>/dev/null
+		stat -c '%s %Y' "$java_home/lib/server/libjvm.so" 2>/dev/null
+	} | cksum | cut -d' ' -f1)
+	echo "$KAFKA_HOME/cds-$key"
 }
+
+# kafka_jvm_cmd ROLE [JVM_FLAG...] MAIN_CLASS ARGS... : set KAFKA_CMD to the
+# java command line for ROLE (broker|tools): our JVM flags, the role's CDS
+# archive when there is one, the cached classpath, then the given words.
+kafka_jvm_cmd() {
+	local role=$1
+	shift
+	KAFKA_CMD=("$KAFKA_JAVA" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData
+		-Djava.awt.headless=true)
+	if [ "$role" = broker ]; then
+		KAFKA_CMD+=(-Xms256m -Xmx512m
+			-Dlog4j2.configurationFile="$KAFKA_HOME/log4j2.properties"
+			-Dkafka.logs.dir="$STATE_DIR/kafka-applogs")
+	else
+		KAFKA_CMD+=(-Xmx256m -Dlog4j2.configurationFile="$KAFKA_HOME/log4j2-tools.properties")
+	fi
+	local jsa
+	jsa="$(kafka_cds_dir)/$role.jsa"
+	if [ "$KAFKA_CDS" = 1 ] && [ -f "$jsa" ]; then
+		KAFKA_CMD+=(-XX:SharedArchiveFile="$jsa")
+	fi
+	KAFKA_CMD+=(-cp "$KAFKA_JARS/*" "$@")
+}
+
+# Train the CDS archives once (per Kafka version and JVM build): format a
+# throw-away log dir and start + stop a throw-away broker with
+# -XX:ArchiveClassesAtExit. Best effort: without archives Kafka just starts
+# slower.
+kafka_train_cds() {
+	[ "$KAFKA_CDS" = 1 ] || return 0
+	local cds
+	cds=$(kafka_cds_dir)
+	if [ -f "$cds/broker.jsa" ] || [ -f "$cds/.failed" ]; then return 0; fi
+	log "kafka: training a class-data-sharing archive for faster JVM starts (one time, ~30s)"
+	local tmp port ctl pid rc=0
+	tmp=$(mktemp -d "$KAFKA_HOME/cds-train.XXXXXX")
+	free_ports 2
+	port=${FREE_PORTS[0]}
+	ctl=${FREE_PORTS[1]}
+	kafka_write_properties "$tmp/server.properties" "$port" "$ctl" "$tmp/data"
+	# KAFKA_CDS=0 while training: never load an archive while writing one.
+	KAFKA_CDS=0 kafka_jvm_cmd tools -XX:ArchiveClassesAtExit="$tmp/tools.jsa" \
+		kafka.tools.StorageTool format -t "$(kafka_cluster_id)" -c "$tmp/server.properties"
+	"${KAFKA_CMD[@]}" </dev/null >"$tmp/train.log" 2>&1 9>&- || rc=1
+	if [ "$rc" = 0 ]; then
+		KAFKA_CDS=0 kafka_jvm_cmd broker -XX:ArchiveClassesAtExit="$tmp/broker.jsa" \
+			-Dkafka.logs.dir="$tmp" kafka.Kafka "$tmp/server.properties"
+		"${KAFKA_CMD[@]}" </dev/null >>"$tmp/train.log" 2>&1 8>&- 9>&- &
+		pid=$!
+		local deadline=$((SECONDS + 180))
+		until grep -q 'Kafka Server started' "$tmp/train.log"; do
+			if ! pid_alive "$pid" || [ "$SECONDS" -ge "$deadline" ]; then
+				rc=1
+				break
+			fi
+			sleep 0.2
+		done
+		# SIGTERM -> clean shutdown -> the JVM writes the archive on exit.
+		kill -TERM "$pid" 2>/dev/null || true
+		deadline=$((SECONDS + 180))
+		while pid_alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
+		if pid_alive "$pid"; then
+			kill -KILL "$pid" 2>/dev/null || true
+			rc=1
+		fi
+		wait "$pid" 2>/dev/null || true
+	fi
+	# A broken archive must never be used: check each maps with -Xshare:on.
+	local role
+	for role in tools broker; do
+		[ "$rc" = 0 ] || break
+		if [ ! -s "$tmp/$role.jsa" ]; then
+			rc=1
+			break
+		fi
+		KAFKA_CDS=0 kafka_jvm_cmd "$role" -XX:SharedArchiveFile="$tmp/$role.jsa" -Xshare:on -version
+		"${KAFKA_CMD[@]}" >>"$tmp/train.log" 2>&1 9>&- || rc=1
+	done
+	mkdir -p "$cds"
+	if [ "$rc" = 0 ]; then
+		mv -f "$tmp/tools.jsa" "$cds/tools.jsa"
+		mv -f "$tmp/broker.jsa" "$cds/broker.jsa"
+		rm -rf "$tmp"
+		log "kafka: CDS archives in $cds"
+	else
+		cp -f "$tmp/train.log" "$cds/train.log" 2>/dev/null || true
+		touch "$cds/.failed"
+		rm -rf "$tmp"
+		log "WARNING: kafka CDS training failed (see $cds/train.log); continuing without it"
+	fi
+}
+
+# ---------------------------------------------------------------- config
 
 # A Kafka cluster id: 16 random bytes, base64url without padding, not
-# starting with '-' (what StorageTool random-uuid prints, minus a JVM start).
+# starting with '-' (what `StorageTool random-uuid` prints, minus a JVM).
 kafka_cluster_id() {
 	local id
-	if have python3; then
-		while :; do
-			id=$(python3 -c 'import base64,os; print(base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("="))')
-			case "$id" in -*) ;; *) break ;; esac
-		done
-		echo "$id"
-	else
-		kafka_java kafka.tools.StorageTool random-uuid 2>>"$STATE_DIR/kafka.log" 9>&- ||
-			fail_start kafka "StorageTool random-uuid failed"
-	fi
+	while :; do
+		id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+		case "$id" in -*) ;; *) break ;; esac
+	done
+	echo "$id"
 }
 
-# New ports, fresh config and freshly formatted storage; called by `up`.
-kafka_prepare() {
-	local port ctl_port
-	port=$(free_port)
-	ctl_port=$(free_port)
-	save_state kafka port "$port"
-	save_state kafka controller-port "$ctl_port"
-	rm -rf "$STATE_DIR/kafka-data" "$STATE_DIR/kafka-applogs"
-	mkdir -p "$STATE_DIR/kafka-data" "$STATE_DIR/kafka-applogs"
-	cat >"$STATE_DIR/kafka.properties" <<EOF
-# Generated by scripts/test-services.sh
+# kafka_write_properties FILE PORT CONTROLLER_PORT LOG_DIR
+kafka_write_properties() {
+	cat >"$1" <<EOF
+# Generated by scripts/test-services.sh: single node KRaft, broker+controller.
 process.roles=broker,controller
 node.id=1
-controller.quorum.voters=1@127.0.0.1:$ctl_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$ctl_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.quorum.voters=1@127.0.0.1:$3
+listeners=PLAINTEXT://127.0.0.1:$2,CONTROLLER://127.0.0.1:$3
+advertised.listeners=PLAINTEXT://127.0.0.1:$2
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-log.dirs=$STATE_DIR/kafka-data
+log.dirs=$4
 num.partitions=1
 default.replication.factor=1
 auto.create.topics.enable=true
@@ -147,18 +277,67 @@ transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# Faster registration/unfencing after a (re)start; fine for one local node.
+broker.heartbeat.interval.ms=500
 num.network.threads=2
 num.io.threads=2
 num.recovery.threads.per.data.dir=1
 log.retention.hours=1
 EOF
+}
+
+# A log dir formatted once by the real StorageTool (per Kafka version):
+# `up` copies it and gives the copy fresh ids, which saves a JVM start
+# (1-4s) per `up`. With static controller.quorum.voters the formatted files
+# do not depend on ports or paths.
+kafka_format_template() {
+	local tpl="$KAFKA_HOME/format-template"
+	if [ -f "$tpl/meta.properties" ]; then return 0; fi
+	local tmp
+	tmp=$(mktemp -d "$KAFKA_HOME/format-template.XXXXXX")
+	free_ports 2
+	kafka_write_properties "$tmp/server.properties" "${FREE_PORTS[0]}" "${FREE_PORTS[1]}" "$tmp/data"
+	kafka_jvm_cmd tools kafka.tools.StorageTool format -t "$(kafka_cluster_id)" -c "$tmp/server.properties"
+	if "${KAFKA_CMD[@]}" </dev/null >"$tmp/format.log" 2>&1 9>&- && [ -f "$tmp/data/meta.properties" ]; then
+		rm -rf "$tpl"
+		mv "$tmp/data" "$tpl"
+		rm -rf "$tmp"
+	else
+		cat "$tmp/format.log" >&2
+		rm -rf "$tmp"
+		die "kafka: StorageTool format failed"
+	fi
+}
+
+# New ports, fresh config and freshly formatted storage; called by `up`.
+# start-one/restart-one never come here: they reuse log dir and ports.
+kafka_prepare() {
+	local port ctl_port
+	free_ports 2
+	port=${FREE_PORTS[0]}
+	ctl_port=${FREE_PORTS[1]}
+	save_state kafka port "$port"
+	save_state kafka controller-port "$ctl_port"
+	rm -rf "$STATE_DIR/kafka-data" "$STATE_DIR/kafka-applogs"
+	mkdir -p "$STATE_DIR/kafka-applogs"
+	kafka_write_properties "$STATE_DIR/kafka.properties" "$port" "$ctl_port" "$STATE_DIR/kafka-data"
 	local cluster_id
 	cluster_id=$(kafka_cluster_id)
-	log "formatting kafka storage (cluster id $cluster_id)"
-	kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$STATE_DIR/kafka.properties" \
-		</dev/null >>"$STATE_DIR/kafka.log" 2>&1 9>&- ||
-		fail_start kafka "StorageTool format failed"
+	if [ -f "$KAFKA_HOME/format-template/meta.properties" ]; then
+		cp -R "$KAFKA_HOME/format-template" "$STATE_DIR/kafka-data"
+		sed -i -e "s/^cluster\.id=.*/cluster.id=$cluster_id/" \
+			-e "s/^directory\.id=.*/directory.id=$(kafka_cluster_id)/" \
+			"$STATE_DIR/kafka-data/meta.properties"
+		echo "[test-services] storage formatted from template, cluster id $cluster_id" >>"$STATE_DIR/kafka.log"
+	else
+		log "formatting kafka storage (cluster id $cluster_id)"
+		kafka_jvm_cmd tools kafka.tools.StorageTool format -t "$cluster_id" -c "$STATE_DIR/kafka.properties"
+		"${KAFKA_CMD[@]}" </dev/null >>"$STATE_DIR/kafka.log" 2>&1 9>&- ||
+			fail_start kafka "StorageTool format failed"
+	fi
 }
+
+# ---------------------------------------------------------------- run
 
 kafka_started_since() {
 	local offset=$1 port=$2
@@ -180,15 +359,12 @@ kafka_launch() {
 	fi
 	save_state kafka log-offset "$(log_size "$STATE_DIR/kafka.log")"
 	log "starting kafka $KAFKA_VERSION on 127.0.0.1:$port (controller :$(read_state kafka controller-port))"
-	spawn kafka java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:-UsePerfData \
-		-Djava.awt.headless=true \
-		-Dlog4j2.configurationFile="$KAFKA_HOME/log4j2.properties" \
-		-Dkafka.logs.dir="$STATE_DIR/kafka-applogs" \
-		-cp "$KAFKA_JARS/*" kafka.Kafka "$STATE_DIR/kafka.properties"
+	kafka_jvm_cmd broker kafka.Kafka "$STATE_DIR/kafka.properties"
+	spawn kafka "${KAFKA_CMD[@]}"
 }
 
 # Ready = the PLAINTEXT port accepts connections and this start logged
-# "Kafka Server started" (KRaft brokers log that only once unfenced).
+# "Kafka Server started" (a KRaft broker logs that only once unfenced).
 kafka_wait() {
 	local port
 	port=$(read_state kafka port)

@@ -20,13 +20,14 @@ redis_install() {
 
 # New ports + empty data dir; called by `up` before the first start.
 redis_prepare() {
-	save_state redis port "$(free_port)"
+	free_ports 1
+	save_state redis port "${FREE_PORTS[0]}"
 	rm -rf "$STATE_DIR/redis-data"
 	mkdir -p "$STATE_DIR/redis-data"
 }
 
 redis_ping() {
-	[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]
+	[ "$(timeout 3 redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]
 }
 
 redis_healthy() {
@@ -40,18 +41,14 @@ redis_launch() {
 	port=$(read_state redis port)
 	[ -n "$port" ] || die "redis: no port recorded; run '$TS_SCRIPT up redis' first"
 	mkdir -p "$STATE_DIR/redis-data"
-	rm -f "$STATE_DIR/redis.pid"
 	log "starting redis on 127.0.0.1:$port"
-	# --daemonize: redis forks, calls setsid() and writes its own pid file.
-	# shellcheck disable=SC2094 # early errors (before --logfile is open) go to the same log
-	redis-server --bind 127.0.0.1 --port "$port" --protected-mode yes \
+	# Run in the foreground under spawn (not --daemonize) so a failed start
+	# is noticed at once and the pid file always names the live server.
+	spawn redis redis-server --bind 127.0.0.1 --port "$port" --protected-mode yes \
 		--save '' --appendonly no \
 		--dir "$STATE_DIR/redis-data" \
-		--daemonize yes \
-		--pidfile "$STATE_DIR/redis.pid" \
-		--logfile "$STATE_DIR/redis.log" \
-		</dev/null >>"$STATE_DIR/redis.log" 2>&1 9>&- ||
-		fail_start redis "redis-server exited with an error"
+		--daemonize no \
+		--logfile "$STATE_DIR/redis.log"
 }
 
 redis_wait() {

@@ -1,0 +1,6 @@
+// Package platform runs the whole tracking platform on one machine with one
+// command: embedded brokers when no real ones are configured, two replicas of
+// each strategy, the gateway and the simulator, supervised as child processes
+// and stopped together. It also holds the checks of the deployment files
+// (docker-compose.yml, Dockerfiles) against the code.
+package platform

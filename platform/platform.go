@@ -1,0 +1,204 @@
+package platform
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config of a local platform run.
+type Config struct {
+	// BinDir holds the built binaries. Default "bin".
+	BinDir string
+	// LogDir receives one log file per process. Default ".tmp/platform".
+	LogDir string
+	// RedisAddr and KafkaBrokers name real brokers; empty starts embedded ones.
+	RedisAddr    string
+	KafkaBrokers string
+	// ConsulAddr names a real Consul agent; empty gives the gateway a static list.
+	ConsulAddr string
+	// GatewayPort is the gateway's port. Default 8080.
+	GatewayPort int
+	// Replicas of each strategy. Default 2.
+	Replicas int
+	// Simulator starts team-simulator with its defaults. Default true via cmd.
+	Simulator bool
+	// Out receives progress lines.
+	Out io.Writer
+}
+
+// Platform is a running local platform.
+type Platform struct {
+	cfg      Config
+	embedded []*Embedded
+	procs    []*Process
+}
+
+func (c *Config) setDefaults() {
+	if c.BinDir == "" {
+		c.BinDir = "bin"
+	}
+	if c.LogDir == "" {
+		c.LogDir = filepath.Join(".tmp", "platform")
+	}
+	if c.GatewayPort == 0 {
+		c.GatewayPort = 8080
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 2
+	}
+	if c.Out == nil {
+		c.Out = io.Discard
+	}
+}
+
+func (p *Platform) say(format string, args ...any) {
+	fmt.Fprintf(p.cfg.Out, "[platform] "+format+"\n", args...)
+}
+
+// Start brings the platform up in order: brokers, replicas, gateway,
+// simulator, each waited for before the next. On error, what started is stopped.
+func Start(ctx context.Context, cfg Config) (*Platform, error) {
+	cfg.setDefaults()
+	p := &Platform{cfg: cfg}
+	if err := p.start(ctx); err != nil {
+		p.Stop()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Platform) start(ctx context.Context) error {
+	cfg := p.cfg
+	redisAddr, kafkaBrokers := cfg.RedisAddr, cfg.KafkaBrokers
+	if redisAddr == "" {
+		e, err := StartRedis()
+		if err != nil {
+			return err
+		}
+		p.embedded = append(p.embedded, e)
+		redisAddr = e.Addr
+		p.say("embedded Redis-protocol server (miniredis) on %s; set REDIS_ADDR to use a real Redis", redisAddr)
+	} else {
+		p.say("using Redis at %s", redisAddr)
+	}
+	if kafkaBrokers == "" {
+		e, err := StartKafka()
+		if err != nil {
+			return err
+		}
+		p.embedded = append(p.embedded, e)
+		kafkaBrokers = e.Addr
+		p.say("embedded Kafka-protocol broker (kfake) on %s; set KAFKA_BROKERS to use a real Kafka", kafkaBrokers)
+	} else {
+		p.say("using Kafka at %s", kafkaBrokers)
+	}
+
+	var redisAddrs, kafkaAddrs []string
+	for i := 0; i < cfg.Replicas; i++ {
+		redisPort := cfg.GatewayPort + 1 + 2*i // 8081, 8083, ...
+		kafkaPort := cfg.GatewayPort + 2 + 2*i // 8082, 8084, ...
+		redisAddrs = append(redisAddrs, "127.0.0.1:"+strconv.Itoa(redisPort))
+		kafkaAddrs = append(kafkaAddrs, "127.0.0.1:"+strconv.Itoa(kafkaPort))
+		p.add(fmt.Sprintf("tracking-redis-%d", i+1), "tracking-redis", redisPort,
+			"REDIS_ADDR="+redisAddr)
+		p.add(fmt.Sprintf("tracking-kafka-%d", i+1), "tracking-kafka", kafkaPort,
+			"KAFKA_BROKERS="+kafkaBrokers)
+	}
+	gwEnv := []string{}
+	if cfg.ConsulAddr == "" {
+		gwEnv = append(gwEnv, "TRACKING_REDIS_ADDRS="+strings.Join(redisAddrs, ","), "TRACKING_KAFKA_ADDRS="+strings.Join(kafkaAddrs, ","))
+	}
+	p.add("api-gateway", "api-gateway", cfg.GatewayPort, gwEnv...)
+	if err := p.startAll(ctx); err != nil {
+		return err
+	}
+	if cfg.Simulator {
+		sim := &Process{
+			Name: "team-simulator", Path: filepath.Join(cfg.BinDir, "team-simulator"), LogDir: cfg.LogDir,
+			Env: []string{"HOST=127.0.0.1", "PORT=" + strconv.Itoa(cfg.GatewayPort)},
+		}
+		p.say("starting team-simulator (logs: %s)", sim.LogFile())
+		if err := sim.Start(); err != nil {
+			return err
+		}
+		p.procs = append(p.procs, sim)
+	}
+	return nil
+}
+
+// add queues a service on port, with the common environment.
+func (p *Platform) add(name, binary string, port int, env ...string) {
+	base := []string{"HTTP_ADDR=127.0.0.1:" + strconv.Itoa(port)}
+	if p.cfg.ConsulAddr != "" {
+		base = append(base, "CONSUL_HTTP_ADDR="+p.cfg.ConsulAddr)
+	}
+	ready := "/readyz"
+	p.procs = append(p.procs, &Process{
+		Name: name, Path: filepath.Join(p.cfg.BinDir, binary), LogDir: p.cfg.LogDir,
+		Env:      append(base, env...),
+		ReadyURL: fmt.Sprintf("http://127.0.0.1:%d%s", port, ready),
+	})
+}
+
+func (p *Platform) startAll(ctx context.Context) error {
+	for _, proc := range p.procs {
+		p.say("starting %s (logs: %s)", proc.Name, proc.LogFile())
+		if err := proc.Start(); err != nil {
+			return err
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for _, proc := range p.procs {
+		if err := proc.WaitReady(wctx); err != nil {
+			return err
+		}
+		p.say("%s ready", proc.Name)
+	}
+	return nil
+}
+
+// Wait returns when ctx ends (nil) or a process exits (an error naming it).
+func (p *Platform) Wait(ctx context.Context) error {
+	exited := make(chan *Process, len(p.procs))
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, proc := range p.procs {
+		go func() {
+			select {
+			case <-proc.Exited():
+				exited <- proc
+			case <-stop:
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case proc := <-exited:
+		return fmt.Errorf("%s exited: %v (see %s)", proc.Name, proc.Err(), proc.LogFile())
+	}
+}
+
+// Stop stops every process in reverse order of start, then the embedded
+// brokers. It is idempotent.
+func (p *Platform) Stop() {
+	for i := len(p.procs) - 1; i >= 0; i-- {
+		proc := p.procs[i]
+		if proc.cmd == nil {
+			continue
+		}
+		p.say("stopping %s", proc.Name)
+		proc.Stop(20 * time.Second)
+		proc.cmd = nil
+	}
+	for _, e := range p.embedded {
+		e.Close()
+	}
+	p.embedded = nil
+}

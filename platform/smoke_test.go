@@ -30,7 +30,7 @@ func TestOneCommandPlatform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const port = 28080
+	const port = 19080 // below the test servers' random ports (20000-32767) and the ephemeral range
 	logDir := t.TempDir()
 	cmd := exec.Command("bash", "scripts/run-local.sh")
 	cmd.Dir = root

@@ -5,33 +5,30 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	metrics "github.com/rcrowley/go-metrics"
 
+	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/service"
 	"github.com/teamtrack/tracking-kafka/kafkabroadcast"
 )
 
-const serviceName = "tracking-kafka-service"
-
 func main() {
-	if err := run(); err != nil {
+	// sarama records some meters through go-metrics whatever its config says;
+	// nil metrics keep that off the hot path (Prometheus has ours).
+	metrics.UseNilMetrics = true
+	if err := service.Main("tracking-kafka-service", ":8082", configure); err != nil {
 		fmt.Fprintln(os.Stderr, "tracking-kafka:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	// sarama records some meters through go-metrics whatever its config says;
-	// nil metrics keep that off the hot path (Prometheus has ours).
-	metrics.UseNilMetrics = true
-	var env service.Env
-	cfg := service.ServiceFromEnv(&env, ":8082")
-	kcfg := kafkabroadcast.Config{
+func configure(env *service.Env) service.Opener {
+	cfg := kafkabroadcast.Config{
 		Brokers:           env.List("KAFKA_BROKERS", []string{"localhost:9092"}),
 		Topic:             env.String("KAFKA_TOPIC", "tracking.positions"),
 		LastTopic:         env.String("KAFKA_LAST_TOPIC", "tracking.positions.last"),
@@ -40,30 +37,9 @@ func run() error {
 		ClientID:          env.String("KAFKA_CLIENT_ID", "tracking-kafka"),
 		StaleAfter:        env.Duration("POSITION_STALE_AFTER", 10*time.Minute),
 	}
-	consulAddr := env.String("CONSUL_HTTP_ADDR", "")
-	advertiseHost := env.String("ADVERTISE_HOST", "")
-	level := env.Level("LOG_LEVEL")
-	if err := env.Err(); err != nil {
-		return err
+	return func(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (tracking.Broadcaster, error) {
+		cfg.Logger, cfg.Registerer = log, reg
+		log.Info("kafka strategy", "brokers", cfg.Brokers, "topic", cfg.Topic, "last_topic", cfg.LastTopic)
+		return kafkabroadcast.New(ctx, cfg)
 	}
-	log := service.NewLogger(level, serviceName)
-	cfg.Logger = log
-	cfg.Registry = service.NewRegistry()
-	kcfg.Logger = log
-	kcfg.Registerer = cfg.Registry
-	cfg.Register = service.ConsulRegistration(consulAddr, serviceName, advertiseHost, log)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	b, err := kafkabroadcast.New(ctx, kcfg)
-	if err != nil {
-		return err
-	}
-	svc, err := service.New(cfg, b)
-	if err != nil {
-		_ = b.Close()
-		return err
-	}
-	log.Info("starting", "brokers", kcfg.Brokers, "topic", kcfg.Topic, "last_topic", kcfg.LastTopic, "consul", consulAddr)
-	return svc.Run(ctx)
 }

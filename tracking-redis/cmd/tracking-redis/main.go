@@ -5,28 +5,26 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/service"
 	"github.com/teamtrack/tracking-redis/redisbroadcast"
 )
 
-const serviceName = "tracking-redis-service"
-
 func main() {
-	if err := run(); err != nil {
+	if err := service.Main("tracking-redis-service", ":8081", configure); err != nil {
 		fmt.Fprintln(os.Stderr, "tracking-redis:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	var env service.Env
-	cfg := service.ServiceFromEnv(&env, ":8081")
-	rcfg := redisbroadcast.Config{
+func configure(env *service.Env) service.Opener {
+	cfg := redisbroadcast.Config{
 		Addr:          env.String("REDIS_ADDR", "localhost:6379"),
 		Password:      env.String("REDIS_PASSWORD", ""),
 		DB:            env.Int("REDIS_DB", 0),
@@ -35,30 +33,9 @@ func run() error {
 		Senders:       env.Int("REDIS_SENDERS", 2),
 		Linger:        env.Duration("REDIS_LINGER", 2*time.Millisecond),
 	}
-	consulAddr := env.String("CONSUL_HTTP_ADDR", "")
-	advertiseHost := env.String("ADVERTISE_HOST", "")
-	level := env.Level("LOG_LEVEL")
-	if err := env.Err(); err != nil {
-		return err
+	return func(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (tracking.Broadcaster, error) {
+		cfg.Logger, cfg.Registerer = log, reg
+		log.Info("redis strategy", "redis", cfg.Addr, "channel_prefix", cfg.ChannelPrefix)
+		return redisbroadcast.New(cfg)
 	}
-	log := service.NewLogger(level, serviceName)
-	cfg.Logger = log
-	cfg.Registry = service.NewRegistry()
-	rcfg.Logger = log
-	rcfg.Registerer = cfg.Registry
-	cfg.Register = service.ConsulRegistration(consulAddr, serviceName, advertiseHost, log)
-
-	b, err := redisbroadcast.New(rcfg)
-	if err != nil {
-		return err
-	}
-	svc, err := service.New(cfg, b)
-	if err != nil {
-		_ = b.Close()
-		return err
-	}
-	log.Info("starting", "redis", rcfg.Addr, "channel_prefix", rcfg.ChannelPrefix, "consul", consulAddr)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return svc.Run(ctx)
 }

@@ -32,3 +32,10 @@ echo "[test] go vet"
 go vet "${pkgs[@]}"
 echo "[test] go test -race"
 go test -race -count=1 -timeout 20m "$@" "${pkgs[@]}"
+
+# A short fuzzing pass over the decoders that face untrusted input (the seed
+# corpora and past findings also run above, as plain tests).
+echo "[test] fuzzing the record decoders"
+for target in FuzzDecodePosition FuzzRecordScanner; do
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZ_TIME:-10s}" ./tracking-core/
+done

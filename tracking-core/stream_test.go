@@ -1,6 +1,7 @@
 package tracking_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strings"
@@ -64,4 +65,53 @@ func TestScannerResynchronises(t *testing.T) {
 			t.Fatalf("item %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
+}
+
+// FuzzRecordScanner feeds arbitrary streams to the scanner: it must never
+// panic or loop, every record it returns must be a balanced JSON-looking
+// object within the size limit, and it must always reach the end of the input.
+func FuzzRecordScanner(f *testing.F) {
+	for _, seed := range []string{
+		"{\"a\":1}\n{\"b\":2}",
+		"{\"a\":1}{\"b\":\"}{\"}",
+		"garbage\n{\"ok\":true}\n",
+		"{\"broken\":\n{\"x\":[1,{\"y\":\"\\\"\"}]}",
+		"{\"s\":\"\\u00e9\\\\\"}   \r\n\t{}",
+		"[1,2]\n\"str\"\n{}",
+		"{" + strings.Repeat("\"k\":[", 50),
+		"",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		const limit = 256
+		sc := tracking.NewRecordScanner(bytes.NewReader(in), limit)
+		for i := 0; ; i++ {
+			if i > len(in)+1 {
+				t.Fatalf("more results (%d) than input bytes (%d)", i, len(in))
+			}
+			rec, err := sc.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			var e *tracking.Error
+			if errors.As(err, &e) {
+				if e.Code != tracking.CodeInvalidJSON && e.Code != tracking.CodeTooLarge {
+					t.Fatalf("unexpected code %s", e.Code)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("reader error from a bytes.Reader: %v", err)
+			}
+			// Depth is counted over {} and [] alike: a mismatched closer ends a
+			// record that the decoder then rejects as malformed.
+			if len(rec) == 0 || len(rec) > limit || rec[0] != '{' || (rec[len(rec)-1] != '}' && rec[len(rec)-1] != ']') {
+				t.Fatalf("bad record %q", rec)
+			}
+			if bytes.IndexByte(rec, '\n') >= 0 {
+				t.Fatalf("record with a raw newline %q", rec)
+			}
+		}
+	})
 }

@@ -42,6 +42,16 @@ type Config struct {
 	// AllowedOrigins are the WebSocket Origin patterns accepted (path.Match
 	// syntax on the host). Default: any.
 	AllowedOrigins []string
+	// RecordsPerSecond is the sustained rate of records one worker connection
+	// may send; excess records are answered with rate_limited. Default 50
+	// (a worker sends about 2); negative: unlimited.
+	RecordsPerSecond float64
+	// RecordBurst is how many records a connection may send at once above
+	// the rate. Default 100.
+	RecordBurst int
+	// HardRejectsPerSecond ends a connection that has more rate-limited
+	// records than this within one second. Default 1000.
+	HardRejectsPerSecond int
 	// MaxErrorsReported bounds the errors listed in a POST summary. Default 10.
 	MaxErrorsReported int
 	// Logger receives the API's logs. Default: discard.
@@ -82,6 +92,15 @@ func (c *Config) setDefaults() {
 	}
 	if len(c.AllowedOrigins) == 0 {
 		c.AllowedOrigins = []string{"*"}
+	}
+	if c.RecordsPerSecond == 0 {
+		c.RecordsPerSecond = 50
+	}
+	if c.RecordBurst <= 0 {
+		c.RecordBurst = 100
+	}
+	if c.HardRejectsPerSecond <= 0 {
+		c.HardRejectsPerSecond = 1000
 	}
 	if c.MaxErrorsReported <= 0 {
 		c.MaxErrorsReported = 10

@@ -15,18 +15,27 @@ import (
 // ingestor accepts records of one transport: decode, validate, publish, count.
 type ingestor struct {
 	a        *API
+	limit    *bucket
+	over     bool // past the hard limit: the connection should end
 	accepted prometheus.Counter
 	rejected *prometheus.CounterVec
 	label    string
 }
 
 func (a *API) ingestor(transport string) *ingestor {
-	return &ingestor{a: a, accepted: a.m.records.WithLabelValues(transport, "accepted"), rejected: a.m.records, label: transport}
+	limit := newBucket(a.cfg.RecordsPerSecond, a.cfg.RecordBurst, a.cfg.HardRejectsPerSecond)
+	return &ingestor{a: a, limit: limit, accepted: a.m.records.WithLabelValues(transport, "accepted"), rejected: a.m.records, label: transport}
 }
 
 // accept publishes one record, or returns why not with the record id if known.
 func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err error) {
-	p, err := tracking.DecodePosition(rec, time.Now())
+	now := time.Now()
+	if err, over := in.limit.take(now); err != nil {
+		in.over = in.over || over
+		in.reject(err)
+		return "", err
+	}
+	p, err := tracking.DecodePosition(rec, now)
 	if err == nil {
 		err = in.a.b.Publish(ctx, p.Message())
 	}
@@ -77,7 +86,7 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 	in := a.ingestor("post")
 	sum := ingestSummary{Errors: []errorBody{}}
 	sc := tracking.NewRecordScanner(r.Body, a.cfg.MaxRecordSize)
-	for {
+	for !in.over {
 		rec, err := sc.Next()
 		var id string
 		if err == nil {
@@ -103,6 +112,12 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 			e.ID, e.Record = id, sc.Record()
 			sum.Errors = append(sum.Errors, e)
 		}
+	}
+	if in.over {
+		// A flood: answer now, without reading the rest of the body.
+		w.Header().Set("Connection", "close")
+		writeJSON(w, http.StatusTooManyRequests, sum)
+		return
 	}
 	writeJSON(w, http.StatusOK, sum)
 }

@@ -97,6 +97,10 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		a.ingestMessage(ctx, conn, in, buf)
+		if in.over {
+			_ = conn.Close(websocket.StatusPolicyViolation, "rate limit exceeded")
+			return
+		}
 	}
 }
 

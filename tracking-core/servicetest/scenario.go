@@ -33,6 +33,7 @@ func Run(t *testing.T, f Features, setup broadcasttest.Setup) {
 	t.Run("LateManagerGetsSnapshot", s.lateManager)
 	t.Run("SlowManagerDoesNotDelayOthers", s.slowManager)
 	t.Run("BadInputs", s.badInputs)
+	t.Run("FloodingWorkerIsRateLimited", s.flood)
 	t.Run("ShutdownSendsReconnect", s.shutdown)
 	if f.RestartBroker != nil {
 		t.Run("StreamResumesAfterBrokerRestart", s.restart)
@@ -44,8 +45,12 @@ type scenarios struct {
 	setup broadcasttest.Setup
 }
 
-// pair starts replicas A and B on one backend namespace.
+// pair starts replicas A and B on one backend namespace. Scenarios send
+// faster than a worker would: unless api sets a rate, there is none.
 func (s *scenarios) pair(t *testing.T, api httpapi.Config) (a, b *Replica) {
+	if api.RecordsPerSecond == 0 {
+		api.RecordsPerSecond = -1
+	}
 	newB := s.setup(t)
 	return StartReplica(t, newB(), api), StartReplica(t, newB(), api)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/hub"
 )
 
@@ -54,6 +55,9 @@ type Config struct {
 	HardRejectsPerSecond int
 	// MaxErrorsReported bounds the errors listed in a POST summary. Default 10.
 	MaxErrorsReported int
+	// Verifier checks the token of every request (auth.NewVerifier). Nil
+	// serves everyone as anonymous: AUTH_MODE=none.
+	Verifier auth.Verifier
 	// Logger receives the API's logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives the API's metrics. Default: none.
@@ -122,6 +126,7 @@ type API struct {
 	m   *metrics
 	mux *http.ServeMux
 
+	workers   workerSessions
 	drainOnce sync.Once
 	drain     chan struct{} // closed when the replica starts draining
 	streams   sync.WaitGroup

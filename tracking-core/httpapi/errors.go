@@ -45,6 +45,9 @@ func newErrorBody(err error) errorBody {
 
 func writeError(w http.ResponseWriter, err error) {
 	status := statusOf(tracking.ErrorCode(err))
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(2))
 	}

@@ -5,16 +5,19 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 )
 
 // ingestor accepts records of one transport: decode, validate, publish, count.
 type ingestor struct {
 	a        *API
+	claims   *auth.Claims
 	limit    *bucket
 	over     bool // past the hard limit: the connection should end
 	accepted prometheus.Counter
@@ -22,9 +25,9 @@ type ingestor struct {
 	label    string
 }
 
-func (a *API) ingestor(transport string) *ingestor {
+func (a *API) ingestor(transport string, claims *auth.Claims) *ingestor {
 	limit := newBucket(a.cfg.RecordsPerSecond, a.cfg.RecordBurst, a.cfg.HardRejectsPerSecond)
-	return &ingestor{a: a, limit: limit, accepted: a.m.records.WithLabelValues(transport, "accepted"), rejected: a.m.records, label: transport}
+	return &ingestor{a: a, claims: claims, limit: limit, accepted: a.m.records.WithLabelValues(transport, "accepted"), rejected: a.m.records, label: transport}
 }
 
 // accept publishes one record, or returns why not with the record id if known.
@@ -36,6 +39,9 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 		return "", err
 	}
 	p, err := tracking.DecodePosition(rec, now)
+	if err == nil {
+		err = in.claims.CanPublish(p.Team, p.WorkerID)
+	}
 	if err == nil {
 		err = in.a.b.Publish(ctx, p.Message())
 	}
@@ -56,7 +62,8 @@ type ingestSummary struct {
 	Accepted  int         `json:"accepted"`
 	Rejected  int         `json:"rejected"`
 	Errors    []errorBody `json:"errors"`
-	Reconnect bool        `json:"reconnect,omitempty"` // the replica is draining: reconnect to send the rest
+	Reconnect bool        `json:"reconnect,omitempty"` // the body was cut short: reconnect to send the rest
+	Reason    string      `json:"reason,omitempty"`    // why: shutdown, token_expired or replaced
 }
 
 // handleIngest reads a streaming body of NDJSON or concatenated records and
@@ -67,23 +74,48 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer a.streams.Done()
+	claims, err := a.authenticate(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sess, leave := a.workers.join(claims)
+	defer leave()
 	conns := a.m.connections.WithLabelValues("worker_post")
 	conns.Inc()
 	defer conns.Dec()
 
-	// On drain, unblock the body read so that the summary goes out.
+	// On drain, token expiry or a newer connection of the worker, unblock
+	// the body read so that the summary goes out.
 	rc := http.NewResponseController(w)
 	stop := make(chan struct{})
 	defer close(stop)
+	life, why := a.lifespan(claims)
+	if why != "token_expired" {
+		life = 0 // a POST lives as long as its body; only its token ends it
+	}
+	var endedBy atomic.Value
 	go func() {
+		var expiry <-chan time.Time
+		if life > 0 {
+			t := time.NewTimer(life)
+			defer t.Stop()
+			expiry = t.C
+		}
 		select {
 		case <-a.drain:
-			_ = rc.SetReadDeadline(time.Now())
+			endedBy.Store("shutdown")
+		case <-expiry:
+			endedBy.Store("token_expired")
+		case <-sess.gone:
+			endedBy.Store("replaced")
 		case <-stop:
+			return
 		}
+		_ = rc.SetReadDeadline(time.Now())
 	}()
 
-	in := a.ingestor("post")
+	in := a.ingestor("post", claims)
 	sum := ingestSummary{Errors: []errorBody{}}
 	sc := tracking.NewRecordScanner(r.Body, a.cfg.MaxRecordSize)
 	for !in.over {
@@ -99,8 +131,9 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 			in.reject(err)
 		} else {
 			if !errors.Is(err, io.EOF) {
-				sum.Reconnect = a.Draining()
-				if !sum.Reconnect {
+				if why, ok := endedBy.Load().(string); ok {
+					sum.Reconnect, sum.Reason = true, why
+				} else {
 					a.log.Debug("ingest body ended", "err", err)
 				}
 			}

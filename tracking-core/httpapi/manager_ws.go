@@ -23,6 +23,14 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	claims, err := a.authenticate(r)
+	if err == nil {
+		err = claims.CanWatch(team)
+	}
+	if err != nil {
+		writeError(w, err) // before the upgrade: a plain 401 or 403
+		return
+	}
 	conn, err := a.accept(w, r)
 	if err != nil {
 		return
@@ -31,7 +39,7 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request) {
 	// The client sends nothing; this reads control frames (pongs, close).
 	ctx := conn.CloseRead(r.Context())
 	s := &wsSink{conn: conn, timeout: a.cfg.WriteTimeout}
-	q, leave, err := a.watch(ctx, team)
+	q, leave, err := a.watch(ctx, claims, team)
 	if err != nil {
 		a.sendWS(conn, errorMessage(err, ""))
 		_ = conn.Close(websocket.StatusTryAgainLater, "cannot watch team")
@@ -41,7 +49,8 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request) {
 	conns := a.m.connections.WithLabelValues("manager_ws")
 	conns.Inc()
 	defer conns.Dec()
-	a.pump(ctx, q, s)
+	life, why := a.lifespan(claims)
+	a.pump(ctx, q, s, life, why)
 }
 
 type wsSink struct {

@@ -42,6 +42,14 @@ func (a *API) handlePositions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	claims, err := a.authenticate(r)
+	if err == nil {
+		err = claims.CanWatch(team)
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	msgs, err := a.b.Last(r.Context(), team)
 	if err != nil {
 		writeError(w, &tracking.Error{Code: tracking.CodeUnavailable, Message: "last positions unavailable", Err: err})

@@ -16,7 +16,12 @@ func (a *API) handleSSE(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer a.streams.Done()
-	q, leave, err := a.watch(r.Context(), r.PathValue("team"))
+	claims, err := a.authenticate(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	q, leave, err := a.watch(r.Context(), claims, r.PathValue("team"))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -35,7 +40,8 @@ func (a *API) handleSSE(w http.ResponseWriter, r *http.Request) {
 	if err := s.write(append(s.buf[:0], "retry: "+strconv.FormatInt(a.cfg.RetryHint.Milliseconds(), 10)+"\n\n"...)); err != nil {
 		return
 	}
-	a.pump(r.Context(), q, s)
+	life, why := a.lifespan(claims)
+	a.pump(r.Context(), q, s, life, why)
 }
 
 type sseSink struct {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/hub"
 )
 
@@ -15,9 +16,13 @@ type sink interface {
 	reconnect(reason string) error
 }
 
-// watch joins the team's fan-out with a fresh queue primed with the snapshot.
-func (a *API) watch(ctx context.Context, team string) (*hub.Queue, func(), error) {
+// watch checks that the caller may watch team, then joins the team's
+// fan-out with a fresh queue primed with the snapshot.
+func (a *API) watch(ctx context.Context, c *auth.Claims, team string) (*hub.Queue, func(), error) {
 	if err := tracking.ValidTeam(team); err != nil {
+		return nil, nil, err
+	}
+	if err := c.CanWatch(team); err != nil {
 		return nil, nil, err
 	}
 	q := hub.NewQueue(a.cfg.QueueSoftLimit, a.cfg.QueueHardLimit)
@@ -31,8 +36,8 @@ func (a *API) watch(ctx context.Context, team string) (*hub.Queue, func(), error
 // pump is the manager connection's single writer: it drains q into s in
 // batches, at most once per FlushInterval, until the connection ends, its
 // lifetime runs out, the replica drains or the manager is too slow to keep.
-func (a *API) pump(ctx context.Context, q *hub.Queue, s sink) {
-	lifetime := time.NewTimer(a.lifetime())
+func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, life time.Duration, why string) {
+	lifetime := time.NewTimer(life)
 	defer lifetime.Stop()
 	heartbeat := time.NewTicker(a.cfg.Heartbeat)
 	defer heartbeat.Stop()
@@ -78,7 +83,7 @@ func (a *API) pump(ctx context.Context, q *hub.Queue, s sink) {
 				return
 			}
 		case <-lifetime.C:
-			a.hint(s, "lifetime")
+			a.hint(s, why)
 			return
 		case <-a.drain:
 			a.hint(s, "shutdown")

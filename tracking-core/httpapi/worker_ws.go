@@ -35,6 +35,13 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer a.streams.Done()
+	claims, err := a.authenticate(r)
+	if err != nil {
+		writeError(w, err) // before the upgrade: a plain 401
+		return
+	}
+	sess, leave := a.workers.join(claims)
+	defer leave()
 	conn, err := a.accept(w, r)
 	if err != nil {
 		return // Accept has answered
@@ -55,12 +62,15 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 	}()
 	go func() {
 		defer close(watcher)
-		lifetime := time.NewTimer(a.lifetime())
+		life, lifeWhy := a.lifespan(claims)
+		lifetime := time.NewTimer(life)
 		defer lifetime.Stop()
 		var why string
 		select {
 		case <-lifetime.C:
-			why = "lifetime"
+			why = lifeWhy
+		case <-sess.gone:
+			why = "replaced"
 		case <-a.drain:
 			why = "shutdown"
 		case <-ctx.Done():
@@ -80,7 +90,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 		_ = conn.Close(websocket.StatusServiceRestart, why)
 	}()
 
-	in := a.ingestor("ws")
+	in := a.ingestor("ws", claims)
 	buf := make([]byte, 0, 1024)
 	for {
 		// A context that is never done spares the websocket library a

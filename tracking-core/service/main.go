@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,7 +12,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 )
+
+// DefaultAuthMode is AUTH_MODE when unset. It is "none" only until every
+// client (view, simulator, platform) obtains tokens; then it becomes "jwt".
+const DefaultAuthMode = "none"
 
 // Opener starts a strategy's Broadcaster once configuration is known to be
 // valid; ctx ends with a shutdown signal.
@@ -28,11 +34,26 @@ func Main(serviceName, defAddr string, configure func(env *Env) Opener) error {
 	consulAddr := env.String("CONSUL_HTTP_ADDR", "")
 	advertiseHost := env.String("ADVERTISE_HOST", "")
 	level := env.Level("LOG_LEVEL")
+	authMode, authErr := auth.ParseMode(env.String("AUTH_MODE", DefaultAuthMode))
+	authSecret := env.String("AUTH_JWT_SECRET", "")
+	jwksURL := env.String("AUTH_JWKS_URL", "")
+	authOpts := auth.Options{Issuer: env.String("AUTH_ISSUER", ""), Audience: env.String("AUTH_AUDIENCE", "")}
 	open := configure(&env)
-	if err := env.Err(); err != nil {
+	if err := errors.Join(env.Err(), authErr); err != nil {
 		return err
 	}
 	log := NewLogger(level, serviceName)
+	authOpts.Logger = log
+	verifier, err := auth.NewVerifier(context.Background(), authMode, []byte(authSecret), jwksURL, authOpts)
+	if err != nil {
+		return fmt.Errorf("auth (AUTH_MODE=%s): %w", authMode, err)
+	}
+	defer verifier.Close()
+	if authMode == auth.ModeNone {
+		log.Warn("AUTH_MODE=none: every client may publish as any worker and watch any team")
+	} else {
+		cfg.API.Verifier = verifier
+	}
 	cfg.Logger = log
 	cfg.Registry = NewRegistry()
 	cfg.Register = ConsulRegistration(consulAddr, serviceName, advertiseHost, log)
@@ -48,6 +69,6 @@ func Main(serviceName, defAddr string, configure func(env *Env) Opener) error {
 		_ = b.Close()
 		return err
 	}
-	log.Info("starting", "addr", cfg.HTTPAddr, "consul", consulAddr)
+	log.Info("starting", "addr", cfg.HTTPAddr, "consul", consulAddr, "auth", string(authMode))
 	return svc.Run(ctx)
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/teamtrack/tracking-core/auth"
 )
 
 // Keys under which the proxy leaves facts for the access log.
@@ -18,8 +20,10 @@ const (
 
 // accessLog logs one line per request once it is over (for a stream: when
 // the stream ends), also when a broken stream aborts the handler. Operator
-// endpoints log at debug level. Tokens in the query are redacted by the
-// logger's handler (redact.Handler), as in every other line.
+// endpoints log at debug level. The path's query goes through
+// auth.RedactURL, which redacts token parameters however their names are
+// percent-encoded; the logger's handler (redact.Handler) is the safety net
+// of every other line. The Authorization header is never logged.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -42,14 +46,14 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 			}
 			attrs := []slog.Attr{
 				slog.String("method", c.Request.Method),
-				slog.String("path", c.Request.URL.RequestURI()),
+				slog.String("path", auth.RedactURL(c.Request.URL)),
 				slog.Int("status", status),
 				slog.Int("bytes", max(c.Writer.Size(), 0)),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 				slog.String("request_id", c.Writer.Header().Get(requestIDHeader)),
 				slog.String("remote", c.ClientIP()),
 			}
-			for _, k := range []string{logKeyStrategy, logKeyRoute, logKeyUpstream} {
+			for _, k := range []string{logKeyStrategy, logKeyRoute, logKeyUpstream, logKeySubject, logKeyAuthErr} {
 				if v := c.GetString(k); v != "" {
 					attrs = append(attrs, slog.String(k[len("gateway."):], v))
 				}

@@ -9,44 +9,77 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/discovery"
 )
 
 // benchRecord is about the size of one position record.
 var benchRecord = []byte(`data: {"id":"9b2f1c4e-8f0a-4a51-9d1e-0c6c2b7e5d11","workerId":"w-17","team":"team_one","location":{"latitude":-23.55052,"longitude":-46.633308},"timeStamp":"2026-11-22T13:21:04.123Z"}` + "\n\n")
 
-// benchTargets starts an upstream and a gateway in front of it (discarding
-// logs) and returns the base URL of each, to compare direct and proxied.
+// benchTargets starts an upstream and gateways in front of it (discarding
+// logs) and returns the base URL of each, to compare direct and proxied:
+// "gateway" in mode none, "gateway_jwt" checking HS256 tokens.
 func benchTargets(b *testing.B, h http.HandlerFunc) map[string]string {
 	b.Helper()
 	up := httptest.NewServer(h)
 	b.Cleanup(up.Close)
 	res, _ := discovery.NewStatic(map[string][]string{redisSvc: {up.Listener.Addr().String()}})
-	g, err := New(Config{Resolver: res})
+	v, err := auth.NewHS256(testSecret, auth.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	gs := httptest.NewServer(g)
-	b.Cleanup(func() { gs.Close(); g.Close() })
-	return map[string]string{"direct": up.URL + "/tracking", "gateway": gs.URL + "/tracking/redis"}
+	targets := map[string]string{"direct": up.URL + "/tracking"}
+	for name, cfg := range map[string]Config{
+		"gateway":     {Resolver: res, AuthMode: auth.ModeNone},
+		"gateway_jwt": {Resolver: res, AuthMode: auth.ModeJWT, Verifier: v},
+	} {
+		g, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		gs := httptest.NewServer(g)
+		b.Cleanup(func() { gs.Close(); g.Close() })
+		targets[name] = gs.URL + "/tracking/redis"
+	}
+	return targets
+}
+
+// benchToken is a manager's token of team_one for gateway_jwt.
+func benchToken(b *testing.B) string {
+	b.Helper()
+	iss, err := auth.NewIssuer(testSecret, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := iss.Issue(auth.Claims{Subject: "m-1", Role: auth.RoleManager, Teams: []string{"team_one"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
 }
 
 // BenchmarkRequest measures a small GET, direct and through the gateway: the
-// difference is what the proxy adds per request.
+// difference is what the proxy adds per request (and gateway_jwt's over
+// gateway's, what checking the token adds).
 func BenchmarkRequest(b *testing.B) {
 	targets := benchTargets(b, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`[]`))
 	})
-	for _, name := range []string{"direct", "gateway"} {
+	tok := benchToken(b)
+	for _, name := range []string{"direct", "gateway", "gateway_jwt"} {
 		b.Run(name, func(b *testing.B) {
 			tr := &http.Transport{MaxIdleConnsPerHost: 64}
 			defer tr.CloseIdleConnections()
 			client := &http.Client{Transport: tr}
-			url := targets[name] + "/team_one/positions"
+			req, err := http.NewRequest("GET", targets[name]+"/team_one/positions", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+tok)
 			b.ReportAllocs()
 			for b.Loop() {
-				res, err := client.Get(url)
+				res, err := client.Do(req)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/teamtrack/api-gateway/redact"
 
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/discovery"
 )
 
@@ -17,6 +19,18 @@ import (
 type Config struct {
 	// Resolver gives the healthy instances of each service. Required.
 	Resolver discovery.Resolver
+	// AuthMode is how requests under /tracking/{strategy}/ are authenticated:
+	// auth.ModeJWT and auth.ModeDev check a token with Verifier, auth.ModeNone
+	// checks nothing. Required, with no default: whether the platform is open
+	// is the caller's decision (cmd/api-gateway reads AUTH_MODE).
+	AuthMode auth.Mode
+	// Verifier checks tokens in modes jwt and dev, where it is required;
+	// mode none does not use it. The gateway does not close it.
+	Verifier auth.Verifier
+	// DevIssuer signs the tokens of POST /auth/dev-login, a route that exists
+	// only in mode dev, where DevIssuer is required. It must sign with the
+	// secret Verifier checks. Ignored in the other modes.
+	DevIssuer *auth.Issuer
 	// Services maps a strategy (the path segment after /tracking/) to its
 	// service name. Default: redis -> tracking-redis-service,
 	// kafka -> tracking-kafka-service.
@@ -57,6 +71,20 @@ var DefaultServices = map[string]string{
 func (c *Config) setDefaults() error {
 	if c.Resolver == nil {
 		return errors.New("gateway: Config.Resolver is required")
+	}
+	switch c.AuthMode {
+	case auth.ModeNone:
+	case auth.ModeJWT, auth.ModeDev:
+		if c.Verifier == nil {
+			return fmt.Errorf("gateway: auth mode %s needs Config.Verifier", c.AuthMode)
+		}
+		if c.AuthMode == auth.ModeDev && c.DevIssuer == nil {
+			return errors.New("gateway: auth mode dev needs Config.DevIssuer for POST /auth/dev-login")
+		}
+	case "":
+		return errors.New("gateway: Config.AuthMode is required (jwt, dev or none)")
+	default:
+		return fmt.Errorf("gateway: unknown Config.AuthMode %q (want jwt, dev or none)", c.AuthMode)
 	}
 	if len(c.Services) == 0 {
 		c.Services = DefaultServices

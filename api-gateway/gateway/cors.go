@@ -29,7 +29,7 @@ func cors(allowed []string) gin.HandlerFunc {
 			c.Next()
 			return
 		}
-		h.Set("Access-Control-Expose-Headers", "X-Request-ID, Retry-After")
+		h.Set("Access-Control-Expose-Headers", "X-Request-ID, Retry-After, WWW-Authenticate")
 		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 			if req := c.GetHeader("Access-Control-Request-Headers"); req != "" {

@@ -10,4 +10,14 @@
 // so each replica's broker intake follows its share of teams. A request whose
 // connection is refused before any byte was sent is retried on the next
 // replica.
+//
+// Authentication uses the platform's shared code (tracking-core/auth). In
+// modes jwt and dev every request under /tracking/{strategy}/ needs a valid
+// token (Authorization: Bearer, or the access_token query parameter) and a
+// team's routes (its SSE and WebSocket streams and its positions) a token
+// that may watch the team; the answer is otherwise 401 or 403 and the request
+// never reaches a replica. Worker routes need only a valid token here: the
+// replicas verify the same token again and check every record against it.
+// Mode none checks nothing. GET /auth/config tells clients the mode; in mode
+// dev, POST /auth/dev-login hands out tokens for the local platform.
 package gateway

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 )
 
 // Gateway is the gateway's HTTP handler. It is safe for concurrent use.
@@ -28,7 +29,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg}
-	g.proxy = newProxy(&g.cfg, newMetrics(cfg.Registry))
+	g.proxy = newProxy(&g.cfg, newMetrics(cfg.Registry), newAuthCheck(&g.cfg, cfg.Registry))
 
 	e := gin.New()
 	// Paths are the API's: no redirects to a "fixed" path, /tracking/redis
@@ -43,6 +44,12 @@ func New(cfg Config) (*Gateway, error) {
 	e.HEAD("/healthz", healthz)
 	e.GET("/readyz", g.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	e.Any(authConfigPath, onlyMethods(g.authConfig, http.MethodGet, http.MethodHead))
+	if cfg.AuthMode == auth.ModeDev {
+		// In every other mode the route does not exist: a 404 like any
+		// unknown path under /auth.
+		e.Any(devLoginPath, onlyMethods(g.devLogin, http.MethodPost))
+	}
 	e.Any("/tracking/:strategy", g.proxy.serve)
 	e.Any("/tracking/:strategy/*rest", g.proxy.serve)
 	e.NoRoute(g.fallback)
@@ -64,14 +71,20 @@ func (g *Gateway) Close() {
 	}
 }
 
-// fallback serves the view, and a JSON 404 under /tracking (no strategy).
+// fallback serves the view, and a JSON 404 under /tracking (no strategy)
+// and /auth.
 func (g *Gateway) fallback(c *gin.Context) {
 	p := c.Request.URL.Path
-	if p == "/tracking" || strings.HasPrefix(p, "/tracking/") || g.cfg.View == nil {
+	if underPrefix(p, "/tracking") || underPrefix(p, "/auth") || g.cfg.View == nil {
 		writeError(c.Writer, c.Request, http.StatusNotFound, tracking.CodeNotFound,
 			"no route for "+c.Request.Method+" "+p+"; the API is under /tracking/{"+strategyList(g.cfg.Services)+"}/", 0)
 		return
 	}
 	c.Status(http.StatusOK) // gin preset 404 for NoRoute; the view decides
 	g.cfg.View.ServeHTTP(c.Writer, c.Request)
+}
+
+// underPrefix reports whether path is prefix or below it.
+func underPrefix(path, prefix string) bool {
+	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/discovery"
 )
 
@@ -41,8 +42,13 @@ func newTestGateway(t *testing.T, instances map[string][]string) *testGateway {
 	return newTestGatewayWith(t, Config{Resolver: res})
 }
 
+// A cfg without AuthMode gets auth.ModeNone: the tests of routing and
+// streaming run without tokens; auth_test.go sets the other modes.
 func newTestGatewayWith(t *testing.T, cfg Config) *testGateway {
 	t.Helper()
+	if cfg.AuthMode == "" {
+		cfg.AuthMode = auth.ModeNone
+	}
 	logs := &syncBuffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})) // New adds redaction
 	cfg.Registry = NewRegistry()

@@ -18,6 +18,7 @@ import (
 	"github.com/teamtrack/api-gateway/balance"
 	"github.com/teamtrack/api-gateway/redact"
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/discovery"
 )
 
@@ -31,11 +32,12 @@ type proxy struct {
 	rp      *httputil.ReverseProxy
 	tracker *balance.Tracker
 	metrics *metrics
+	auth    *authCheck
 	log     *slog.Logger
 }
 
-func newProxy(cfg *Config, m *metrics) *proxy {
-	p := &proxy{cfg: cfg, tracker: balance.NewTracker(cfg.FailureCooldown), metrics: m, log: cfg.Logger}
+func newProxy(cfg *Config, m *metrics, a *authCheck) *proxy {
+	p := &proxy{cfg: cfg, tracker: balance.NewTracker(cfg.FailureCooldown), metrics: m, auth: a, log: cfg.Logger}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: p.rewrite,
 		Transport: &retryTransport{
@@ -68,6 +70,10 @@ func (p *proxy) serve(c *gin.Context) {
 	}
 	c.Set(logKeyStrategy, rt.Strategy)
 	c.Set(logKeyRoute, string(rt.Kind))
+	if !p.auth.allow(c, rt) {
+		p.metrics.requests.WithLabelValues(rt.Strategy, string(rt.Kind), noUpstream, fmt.Sprint(c.Writer.Status())).Inc()
+		return
+	}
 
 	insts := p.cfg.Resolver.Instances(rt.Service)
 	if len(insts) == 0 {
@@ -153,7 +159,7 @@ func (p *proxy) upstreamError(x *exchange, upstream, kind string) {
 // proxyError answers a request no upstream answered.
 func (p *proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	x := exchangeFrom(r.Context())
-	log := p.log.With("request_id", r.Header.Get(requestIDHeader), "path", r.URL.RequestURI())
+	log := p.log.With("request_id", r.Header.Get(requestIDHeader), "path", auth.RedactURL(r.URL))
 	switch {
 	case r.Context().Err() != nil:
 		log.Debug("client left before the upstream answered", "err", err)

@@ -21,6 +21,14 @@ func TestString(t *testing.T) {
 		{"/x?token=a#frag", "/x?token=REDACTED#frag"},
 		{`Get "http://h/x?token=abc": dial tcp: refused`, `Get "http://h/x?token=REDACTED": dial tcp: refused`},
 		{"no query here", "no query here"},
+		// Names as a server reads them: percent-decoded (auth.RedactQuery).
+		{"/x?access%5Ftoken=abc&b=2", "/x?access%5Ftoken=REDACTED&b=2"},
+		{"/x?%61ccess_token=abc", "/x?%61ccess_token=REDACTED"},
+		{"/x?%74oken=abc;a=1", "/x?%74oken=REDACTED;a=1"},
+		{`Get "http://h/x?a=1&ACCESS%5fTOKEN=abc": EOF`, `Get "http://h/x?a=1&ACCESS%5fTOKEN=REDACTED": EOF`},
+		{"/cb#access_token=abc&state=1", "/cb#access_token=REDACTED&state=1"},
+		{"/x?a=100%25 done", "/x?a=100%25 done"},
+		{"two /a?token=t1 and /b?access_token=t2", "two /a?token=REDACTED and /b?access_token=REDACTED"},
 	} {
 		if got := String(c.in); got != c.want {
 			t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)

@@ -35,7 +35,7 @@ func Main(serviceName, defAddr string, configure func(env *Env) Opener) error {
 	advertiseHost := env.String("ADVERTISE_HOST", "")
 	level := env.Level("LOG_LEVEL")
 	authMode, authErr := auth.ParseMode(env.String("AUTH_MODE", DefaultAuthMode))
-	authSecret := env.String("AUTH_JWT_SECRET", "")
+	authSecret := os.Getenv("AUTH_JWT_SECRET") // byte for byte, as the gateway reads it
 	jwksURL := env.String("AUTH_JWKS_URL", "")
 	authOpts := auth.Options{Issuer: env.String("AUTH_ISSUER", ""), Audience: env.String("AUTH_AUDIENCE", "")}
 	open := configure(&env)

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/teamtrack/tracking-core/auth"
 )
 
 // config is the gateway's environment:
@@ -16,6 +18,15 @@ import (
 //	CORS_ALLOWED_ORIGINS   comma separated, or * (default *)
 //	SHUTDOWN_TIMEOUT       how long open streams may take to end on shutdown (default 10s)
 //	LOG_LEVEL              debug, info, warn or error (default info)
+//	AUTH_MODE              jwt, dev or none (default DefaultAuthMode, none for now)
+//	AUTH_JWT_SECRET        HS256 secret, at least 32 bytes, taken byte for byte
+//	                       (modes jwt without AUTH_JWKS_URL, and dev)
+//	AUTH_JWKS_URL          the identity provider's JWKS (mode jwt, RS256/ES256)
+//	AUTH_ISSUER            required iss of tokens (mode jwt; default: not checked)
+//	AUTH_AUDIENCE          required aud of tokens (mode jwt; default: not checked)
+//
+// The AUTH_ variables are the tracking services' too: each checks the same
+// tokens the same way.
 type config struct {
 	HTTPAddr        string
 	ConsulAddr      string
@@ -24,7 +35,18 @@ type config struct {
 	AllowedOrigins  []string
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
+
+	AuthMode     auth.Mode
+	AuthSecret   []byte
+	AuthJWKSURL  string
+	AuthIssuer   string
+	AuthAudience string
 }
+
+// DefaultAuthMode is AUTH_MODE's default. It is none FOR NOW, while not every
+// client can get a token: it becomes auth.ModeJWT once they all can. This is
+// the one place to flip.
+const DefaultAuthMode = auth.ModeNone
 
 func configFromEnv(getenv func(string) string) (config, error) {
 	get := func(name, def string) string {
@@ -47,6 +69,14 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if err := c.LogLevel.UnmarshalText([]byte(get("LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL: %w", err)
 	}
+	// An empty AUTH_MODE is DefaultAuthMode, not ParseMode's jwt.
+	if c.AuthMode, err = auth.ParseMode(get("AUTH_MODE", string(DefaultAuthMode))); err != nil {
+		return c, fmt.Errorf("AUTH_MODE: %w", err)
+	}
+	c.AuthSecret = []byte(getenv("AUTH_JWT_SECRET")) // a secret is used as given, spaces and all
+	c.AuthJWKSURL = get("AUTH_JWKS_URL", "")
+	c.AuthIssuer = get("AUTH_ISSUER", "")
+	c.AuthAudience = get("AUTH_AUDIENCE", "")
 	return c, nil
 }
 

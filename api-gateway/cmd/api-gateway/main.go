@@ -39,14 +39,24 @@ func run() error {
 	slog.SetDefault(log)
 	gin.SetMode(gin.ReleaseMode)
 
+	verifier, devIssuer, err := newAuth(context.Background(), cfg, log)
+	if err != nil {
+		return err
+	}
+	defer verifier.Close()
+	logAuthMode(log, cfg)
+
 	resolver, err := newResolver(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer resolver.Close() // last: after the server has stopped
+	defer resolver.Close() // after the server has stopped
 
 	gw, err := gateway.New(gateway.Config{
 		Resolver:       resolver,
+		AuthMode:       cfg.AuthMode,
+		Verifier:       verifier,
+		DevIssuer:      devIssuer,
 		View:           viewHandler(),
 		AllowedOrigins: cfg.AllowedOrigins,
 		Logger:         log,
@@ -76,7 +86,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
 	}
-	log.Info("api-gateway listening", "addr", ln.Addr().String(), "discovery", cfg.discoveryName())
+	log.Info("api-gateway listening", "addr", ln.Addr().String(), "discovery", cfg.discoveryName(), "auth_mode", cfg.AuthMode)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

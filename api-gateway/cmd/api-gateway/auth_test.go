@@ -1,0 +1,304 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/teamtrack/tracking-core/auth"
+)
+
+const testSecret = "cmd-test-secret-0123456789abcdef-0123456789"
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestAuthConfigFromEnv(t *testing.T) {
+	c, err := configFromEnv(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthMode != DefaultAuthMode || DefaultAuthMode != auth.ModeNone {
+		t.Fatalf("default AUTH_MODE %q, want none (for now)", c.AuthMode)
+	}
+	c, err = configFromEnv(envOf(map[string]string{
+		"AUTH_MODE": " JWT ", "AUTH_JWT_SECRET": " " + testSecret, "AUTH_JWKS_URL": "https://idp.example/jwks",
+		"AUTH_ISSUER": "https://idp.example/", "AUTH_AUDIENCE": "teamtrack",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AuthMode != auth.ModeJWT || string(c.AuthSecret) != " "+testSecret || c.AuthJWKSURL != "https://idp.example/jwks" ||
+		c.AuthIssuer != "https://idp.example/" || c.AuthAudience != "teamtrack" {
+		t.Fatalf("parsed: %+v", c)
+	}
+	if _, err := configFromEnv(envOf(map[string]string{"AUTH_MODE": "open"})); err == nil || !strings.Contains(err.Error(), "AUTH_MODE") {
+		t.Fatalf("AUTH_MODE=open: %v", err)
+	}
+}
+
+func TestNewAuthRefusesBadConfig(t *testing.T) {
+	dead := deadURL(t)
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"jwt without keys", map[string]string{"AUTH_MODE": "jwt"}, "AUTH_JWKS_URL"},
+		{"jwt with both", map[string]string{"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": testSecret, "AUTH_JWKS_URL": dead}, "both"},
+		{"jwt, short secret", map[string]string{"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": "short"}, "AUTH_JWT_SECRET is 5 bytes"},
+		{"jwt, JWKS down", map[string]string{"AUTH_MODE": "jwt", "AUTH_JWKS_URL": dead}, "AUTH_MODE=jwt"},
+		{"dev without secret", map[string]string{"AUTH_MODE": "dev"}, "AUTH_JWT_SECRET"},
+		{"dev, short secret", map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": strings.Repeat("x", 31)}, "at least 32"},
+		{"dev with JWKS", map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": testSecret, "AUTH_JWKS_URL": dead}, "AUTH_JWKS_URL"},
+	} {
+		cfg, err := configFromEnv(envOf(c.env))
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		v, iss, err := newAuth(t.Context(), cfg, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err %v, want one with %q", c.name, err, c.want)
+		}
+		if v != nil || iss != nil {
+			t.Errorf("%s: a verifier or issuer with the error", c.name)
+		}
+		t.Logf("%s: %v", c.name, err)
+	}
+}
+
+func TestNewAuthPerMode(t *testing.T) {
+	jwks := jwksServer(t)
+	for _, c := range []struct {
+		env       map[string]string
+		devIssuer bool
+	}{
+		{map[string]string{"AUTH_MODE": "none", "AUTH_JWT_SECRET": "ignored"}, false},
+		{map[string]string{"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": testSecret, "AUTH_ISSUER": "iss"}, false},
+		{map[string]string{"AUTH_MODE": "jwt", "AUTH_JWKS_URL": jwks.URL}, false},
+		{map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": testSecret}, true},
+	} {
+		cfg, err := configFromEnv(envOf(c.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, iss, err := newAuth(t.Context(), cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("%v: %v", c.env, err)
+		}
+		if (iss != nil) != c.devIssuer {
+			t.Errorf("%v: dev issuer %v", c.env, iss)
+		}
+		if iss != nil {
+			// The login endpoint's tokens must pass the verifier.
+			tok, err := iss.Issue(auth.Claims{Subject: "w-1", Role: auth.RoleWorker, Teams: []string{"team_one"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Verify(t.Context(), tok); err != nil {
+				t.Errorf("dev-login token refused: %v", err)
+			}
+		}
+		if err := v.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestStartUpLogsTheAuthMode(t *testing.T) {
+	for mode, want := range map[auth.Mode]string{
+		auth.ModeNone: "level=WARN msg=\"AUTH_MODE=none: requests under /tracking are not authenticated",
+		auth.ModeDev:  "level=WARN msg=\"AUTH_MODE=dev: POST /auth/dev-login",
+		auth.ModeJWT:  "level=INFO msg=authentication auth_mode=jwt keys=\"JWKS https://user:xxxxx@idp.example/jwks\"",
+	} {
+		var buf bytes.Buffer
+		cfg := config{AuthMode: mode, AuthJWKSURL: "https://user:pw@idp.example/jwks"}
+		if mode != auth.ModeJWT {
+			cfg.AuthJWKSURL = ""
+		}
+		logAuthMode(slog.New(slog.NewTextHandler(&buf, nil)), cfg)
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("mode %s logs %q, want %q", mode, buf.String(), want)
+		}
+	}
+}
+
+// TestRunRefusesToStartWithoutKeys: mode jwt with no secret and no JWKS
+// stops the gateway before it listens.
+func TestRunRefusesToStartWithoutKeys(t *testing.T) {
+	addr := freeAddr(t)
+	setAuthEnv(t, map[string]string{"AUTH_MODE": "jwt"})
+	t.Setenv("HTTP_ADDR", addr)
+	t.Setenv("LOG_LEVEL", "error")
+	done := make(chan error, 1)
+	go func() { done <- run() }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "AUTH_JWKS_URL") || !strings.Contains(err.Error(), "AUTH_JWT_SECRET") {
+			t.Fatalf("run: %v, want an error naming AUTH_JWKS_URL and AUTH_JWT_SECRET", err)
+		}
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
+		<-done
+		t.Fatal("run started in mode jwt without keys")
+	}
+}
+
+// TestRunInModeDev runs the gateway as the local platform does: dev-login
+// gives a token the gateway's /tracking accepts, with the same secret the
+// tracking services would verify it with.
+func TestRunInModeDev(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, r.Header.Get("Authorization"))
+	}))
+	defer up.Close()
+	addr := freeAddr(t)
+	setAuthEnv(t, map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": testSecret})
+	t.Setenv("HTTP_ADDR", addr)
+	t.Setenv("CONSUL_HTTP_ADDR", "")
+	t.Setenv("TRACKING_REDIS_ADDRS", up.Listener.Addr().String())
+	t.Setenv("SHUTDOWN_TIMEOUT", "1s")
+	t.Setenv("LOG_LEVEL", "error")
+
+	done := make(chan error, 1)
+	go func() { done <- run() }()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	base := "http://" + addr
+	waitUp(t, client, base, done)
+
+	res, err := client.Get(base + "/auth/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, res); !strings.Contains(body, `"mode":"dev"`) {
+		t.Fatalf("/auth/config: %q", body)
+	}
+	res, err = client.Post(base+"/auth/dev-login", "application/json",
+		strings.NewReader(`{"subject":"m-1","role":"manager","teams":["team_one"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ Token string }
+	if body := readBody(t, res); res.StatusCode != 200 || json.Unmarshal([]byte(body), &login) != nil || login.Token == "" {
+		t.Fatalf("dev-login: %d %q", res.StatusCode, body)
+	}
+	req, _ := http.NewRequest("GET", base+"/tracking/redis/team_one/positions", nil)
+	req.Header.Set("Authorization", "Bearer "+login.Token)
+	res, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, res); res.StatusCode != 200 || body != "Bearer "+login.Token {
+		t.Fatalf("with the token: %d %q", res.StatusCode, body)
+	}
+	res, err = client.Get(base + "/tracking/redis/team_one/positions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, res); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("without a token: %d %q", res.StatusCode, body)
+	}
+
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after SIGTERM")
+	}
+}
+
+// setAuthEnv sets every AUTH_ variable for the test: those in m, the others
+// empty, so that the environment the tests run in does not leak in.
+func setAuthEnv(t *testing.T, m map[string]string) {
+	t.Helper()
+	for _, k := range []string{"AUTH_MODE", "AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"} {
+		t.Setenv(k, m[k])
+	}
+}
+
+func waitUp(t *testing.T, client *http.Client, base string, done <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := client.Get(base + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			return
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway not up: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readBody(t *testing.T, res *http.Response) string {
+	t.Helper()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// deadURL is an http URL on the loopback that nothing answers.
+func deadURL(t *testing.T) string { return "http://" + freeAddr(t) + "/jwks" }
+
+// jwksServer serves a JWKS with one ES256 key.
+func jwksServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := key.PublicKey.ECDH()
+	if err != nil {
+		t.Fatal(err)
+	}
+	xy := pub.Bytes()[1:] // uncompressed point: 0x04, X, Y
+	b64 := base64.RawURLEncoding.EncodeToString
+	doc, _ := json.Marshal(map[string]any{"keys": []map[string]any{{
+		"kty": "EC", "crv": "P-256", "kid": "k1", "use": "sig", "alg": "ES256",
+		"x": b64(xy[:32]), "y": b64(xy[32:]),
+	}}})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(doc)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}

@@ -31,7 +31,9 @@ for m in "${modules[@]}"; do pkgs+=("$m/..."); done
 echo "[test] go vet"
 go vet "${pkgs[@]}"
 echo "[test] go test -race"
-go test -race -count=1 -timeout 20m "$@" "${pkgs[@]}"
+# -p 1: some tests stop and start the shared Consul or Kafka; packages run
+# one at a time so that they never overlap.
+go test -race -count=1 -p 1 -timeout 30m "$@" "${pkgs[@]}"
 
 # A short fuzzing pass over the decoders that face untrusted input (the seed
 # corpora and past findings also run above, as plain tests).

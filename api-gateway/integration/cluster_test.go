@@ -1,0 +1,300 @@
+package integration_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/teamtrack/api-gateway/balance"
+	"github.com/teamtrack/tracking-core/discovery"
+)
+
+// serviceNames are the Consul names the replicas register under and the
+// gateway follows (fixed in the binaries).
+var serviceNames = map[string]string{
+	"redis": "tracking-redis-service",
+	"kafka": "tracking-kafka-service",
+}
+
+// cluster is one test's platform: replicas of each strategy registered in the
+// shared Consul, and the gateway binary following them. Each cluster has its
+// own Redis channel prefix and Kafka topics, so its positions never meet
+// those of another test on the same servers.
+type cluster struct {
+	svc      services
+	consul   *consul
+	id       string // random, in every name this cluster creates
+	bin      string
+	logDir   string
+	replicas map[string][]*proc // by strategy
+	gw       *proc
+
+	mu  sync.Mutex
+	all []*proc // every process started, for the log dump
+
+	marker               string // Consul KV key that disappears if the agent restarts
+	restartsConsulItself bool
+}
+
+// startCluster starts nRedis and nKafka replicas and the gateway, and returns
+// once Consul lists exactly those replicas as healthy and the gateway has
+// learnt them.
+func startCluster(t *testing.T, svc services, nRedis, nKafka int) *cluster {
+	t.Helper()
+	return startClusterWith(t, svc, nRedis, nKafka, nil)
+}
+
+// startClusterWith is startCluster with more environment for the replicas.
+func startClusterWith(t *testing.T, svc services, nRedis, nKafka int, replicaEnv []string) *cluster {
+	t.Helper()
+	lockConsul(t, svc.consulAddr)
+	c := &cluster{
+		svc:      svc,
+		consul:   newConsul(svc.consulAddr),
+		id:       randomID(),
+		bin:      binDir(t),
+		logDir:   t.TempDir(), // first: removed after the log dump below
+		replicas: map[string][]*proc{},
+	}
+	dumpLogsOnFailure(t, c.procs)
+	ctx := t.Context()
+	if !c.consul.hasLeader(ctx) {
+		t.Fatalf("consul at %s does not answer or has no leader", svc.consulAddr)
+	}
+	c.marker = "teamtrack-gwit/" + c.id
+	if err := c.consul.putKey(ctx, c.marker); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.checkMarker(t) })
+
+	type spec struct {
+		strategy, name string
+		env            []string
+	}
+	var specs []spec
+	common := []string{
+		"CONSUL_HTTP_ADDR=" + svc.consulAddr, "ADVERTISE_HOST=127.0.0.1",
+		"SHUTDOWN_TIMEOUT=3s", "LOG_LEVEL=info", "POSITION_STALE_AFTER=2m",
+	}
+	common = append(common, replicaEnv...)
+	for i := range nRedis {
+		specs = append(specs, spec{"redis", fmt.Sprintf("redis-%d", i), append(slices.Clone(common),
+			"REDIS_ADDR="+svc.redisAddr, "REDIS_CHANNEL_PREFIX=GWIT_"+c.id+"_")})
+	}
+	for i := range nKafka {
+		specs = append(specs, spec{"kafka", fmt.Sprintf("kafka-%d", i), append(slices.Clone(common),
+			"KAFKA_BROKERS="+svc.kafkaBrokers, "KAFKA_TOPIC=gwit."+c.id+".positions",
+			"KAFKA_LAST_TOPIC=gwit."+c.id+".last", "KAFKA_PARTITIONS=3")})
+	}
+	// All at once (the Kafka ones take a second to set up their topics), then
+	// wait for each; one whose port was taken meanwhile starts again.
+	ps := make([]*proc, len(specs))
+	for i, s := range specs {
+		ps[i] = c.launch(t, s.name, "tracking-"+s.strategy, s.env)
+	}
+	for i, s := range specs {
+		ps[i] = c.ready(t, ps[i], func() *proc { return c.launch(t, s.name, "tracking-"+s.strategy, s.env) })
+		c.replicas[s.strategy] = append(c.replicas[s.strategy], ps[i])
+	}
+	gwEnv := []string{"CONSUL_HTTP_ADDR=" + svc.consulAddr, "SHUTDOWN_TIMEOUT=2s", "LOG_LEVEL=info"}
+	c.gw = c.ready(t, c.launch(t, "gateway", "api-gateway", gwEnv), func() *proc {
+		return c.launch(t, "gateway", "api-gateway", gwEnv)
+	})
+	// Registered after every process: runs before their own cleanups, and
+	// stops the gateway first, then the replicas all at once.
+	t.Cleanup(func() {
+		c.gw.stop(t, 15*time.Second)
+		var wg sync.WaitGroup
+		for _, p := range c.procs() {
+			wg.Go(func() { p.stop(t, 15*time.Second) })
+		}
+		wg.Wait()
+	})
+	c.waitRegistered(t, 30*time.Second)
+	return c
+}
+
+func randomID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (c *cluster) procs() []*proc {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.all)
+}
+
+func (c *cluster) launch(t *testing.T, name, bin string, env []string) *proc {
+	t.Helper()
+	p := startProc(t, c.logDir, name, filepath.Join(c.bin, bin), env)
+	c.mu.Lock()
+	c.all = append(c.all, p)
+	c.mu.Unlock()
+	return p
+}
+
+// ready waits for p's readiness; when p died because its port was taken
+// between picking and listening, it starts it again (twice at most).
+func (c *cluster) ready(t *testing.T, p *proc, again func() *proc) *proc {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		err := p.waitReady(30 * time.Second)
+		if err == nil {
+			return p
+		}
+		b, _ := os.ReadFile(p.logPath)
+		if attempt < 3 && p.exited() && strings.Contains(string(b), "address already in use") {
+			t.Logf("%s: port %s was taken; starting again", p.name, p.addr)
+			p = again()
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+// alive returns the strategy's replicas that still run.
+func (c *cluster) alive(strategy string) []*proc {
+	var out []*proc
+	for _, p := range c.replicas[strategy] {
+		if !p.exited() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func addrsOf(ps []*proc) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.addr
+	}
+	slices.Sort(out)
+	return out
+}
+
+// gatewayView is the last set of healthy instances of service the gateway
+// logged (its resolver logs each change), and whether it logged any.
+func (c *cluster) gatewayView(service string) ([]string, bool) {
+	var last []string
+	seen := false
+	for _, l := range c.gw.logLines() {
+		if l.Msg == "healthy instances" && l.Service == service {
+			last, seen = l.addrs(), true
+		}
+	}
+	slices.Sort(last)
+	return last, seen
+}
+
+// waitRegistered waits until Consul lists exactly the running replicas of
+// each strategy as passing, and the gateway's view is the same. Registrations
+// left critical by a replica that is gone (killed by a test, or by a crashed
+// earlier run) are removed on the way; a passing instance this cluster did
+// not start fails the test, since the gateway would route to it too.
+func (c *cluster) waitRegistered(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	ctx := t.Context()
+	deadline := time.Now().Add(timeout)
+	removed := map[string]bool{}
+	for {
+		var problems []string
+		var foreign []string
+		for _, strategy := range slices.Sorted(maps.Keys(serviceNames)) {
+			svcName := serviceNames[strategy]
+			want := addrsOf(c.alive(strategy))
+			insts, err := c.consul.instances(ctx, svcName)
+			if err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+			var passing []string
+			for _, in := range insts {
+				mine := slices.Contains(want, in.Address)
+				switch {
+				case in.Status == "passing":
+					passing = append(passing, in.Address)
+					if !mine {
+						foreign = append(foreign, fmt.Sprintf("%s %s at %s", svcName, in.ID, in.Address))
+					}
+				case !mine && !removed[in.ID]:
+					removed[in.ID] = true
+					if err := c.consul.deregister(ctx, in.ID); err == nil {
+						t.Logf("removed the %s registration %s (%s) left by a replica that is gone", in.Status, in.ID, in.Address)
+					}
+				}
+			}
+			slices.Sort(passing)
+			if !slices.Equal(passing, want) {
+				problems = append(problems, fmt.Sprintf("consul lists %s passing at %v, want %v", svcName, passing, want))
+			}
+			if view, _ := c.gatewayView(svcName); !slices.Equal(view, want) {
+				problems = append(problems, fmt.Sprintf("the gateway knows %s at %v, want %v", svcName, view, want))
+			}
+		}
+		if len(problems) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			msg := strings.Join(problems, "; ")
+			if len(foreign) > 0 {
+				msg += fmt.Sprintf("\ninstances this test did not start are registered in consul %s: %s. "+
+					"The gateway follows these fixed names, so these tests need them to themselves "+
+					"(another run of this package, or a platform started with this CONSUL_HTTP_ADDR?)",
+					c.svc.consulAddr, strings.Join(foreign, ", "))
+			}
+			t.Fatalf("after %v: %s", timeout, msg)
+		}
+		time.Sleep(100 * time.Millisecond) // polling consul and the gateway's log
+	}
+}
+
+// checkMarker tells, when the test failed, whether the Consul agent lost its
+// state meanwhile (another test sharing the agent restarted it), which
+// explains failures of routing through Consul; then it removes the marker.
+func (c *cluster) checkMarker(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ok, err := c.consul.keyExists(ctx, c.marker)
+	if t.Failed() && !c.restartsConsulItself && err == nil && !ok {
+		t.Logf("note: consul %s lost its state during this test (restarted by another test sharing it?)", c.svc.consulAddr)
+	}
+	if ok {
+		_ = c.consul.deleteKey(ctx, c.marker)
+	}
+}
+
+// gwURL is the gateway's base URL of a strategy's API: http://gw/tracking/redis.
+func (c *cluster) gwURL(strategy string) string { return c.gw.url() + "/tracking/" + strategy }
+
+// gwWS is the same as a ws:// URL.
+func (c *cluster) gwWS(strategy string) string { return "ws://" + c.gw.addr + "/tracking/" + strategy }
+
+// teamOwnedBy returns a new team name (with tag in it) whose streams the
+// gateway sends to owner among insts: the gateway picks a team's instance by
+// rendezvous hashing of the team over the healthy instances' addresses.
+func (c *cluster) teamOwnedBy(t *testing.T, tag string, owner *proc, insts []*proc) string {
+	t.Helper()
+	set := make([]discovery.Instance, len(insts))
+	for i, p := range insts {
+		set[i] = discovery.Instance{ID: p.name, Address: p.addr}
+	}
+	for k := range 10000 {
+		team := fmt.Sprintf("gwit-%s-%s-%d", c.id, tag, k)
+		if balance.Rendezvous(team, set, nil)[0].Address == owner.addr {
+			return team
+		}
+	}
+	t.Fatalf("no team owned by %s", owner.addr)
+	return ""
+}

@@ -1,0 +1,259 @@
+package integration_test
+
+import (
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/teamtrack/tracking-core/servicetest"
+)
+
+// TestConsulOutageKeepsLastKnownSet stops the Consul agent
+// (TEST_CONSUL_STOP_CMD): the gateway keeps routing to the last healthy
+// instances it knew, so a new SSE stream, a POST and a worker WebSocket
+// through it still work for each strategy. Then the agent starts again
+// (TEST_CONSUL_START_CMD); a -dev agent comes back empty, and the test waits
+// until the replicas have registered again by themselves and the gateway
+// follows them, so that the agent is as the other tests sharing it expect.
+// How long the gateway had no instance meanwhile is logged, not asserted.
+func TestConsulOutageKeepsLastKnownSet(t *testing.T) {
+	svc := needConsulCommands(t)
+	c := startCluster(t, svc, 2, 2)
+	c.restartsConsulItself = true
+	ctx := t.Context()
+	c.waitConsulQuiet(t, 30*time.Second)
+	logFrom := len(c.gw.logLines())
+
+	stopped := true
+	runShell(t, svc.consulStop)
+	stoppedAt := time.Now()
+	t.Cleanup(func() {
+		// Whatever failed, leave the agent running for the other tests.
+		if stopped {
+			if out, err := runShellOutput(svc.consulStart); err != nil {
+				t.Errorf("start consul again: %v\n%s", err, out)
+			}
+		}
+	})
+	waitFor(t, 10*time.Second, "consul to stop answering", func() bool { return !c.consul.reachable(ctx) })
+	waitFor(t, 15*time.Second, "the gateway to notice that consul is gone", func() bool {
+		for _, svcName := range serviceNames {
+			if !c.gatewayLogged(logFrom, "consul unreachable", svcName) {
+				return false
+			}
+		}
+		return true
+	})
+	if res, err := http.Get(c.gw.url() + "/readyz"); err != nil {
+		t.Errorf("gateway /readyz while consul is down: %v", err)
+	} else {
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("gateway /readyz while consul is down: %d, want 200", res.StatusCode)
+		}
+	}
+	for _, strategy := range []string{"redis", "kafka"} {
+		t.Run("consul down/"+strategy, func(t *testing.T) {
+			c.checkRoutes(t, strategy, "down")
+		})
+	}
+	// And it goes on doing so while its resolver retries the agent.
+	client := &http.Client{Timeout: 5 * time.Second}
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		for _, strategy := range []string{"redis", "kafka"} {
+			res, err := client.Get(c.gwURL(strategy) + "/" + fmt.Sprintf("gwit-%s-%s-down", c.id, strategy) + "/positions")
+			if err != nil {
+				t.Fatalf("with consul down: %v", err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("with consul down for %v: GET positions through the gateway: %d", time.Since(stoppedAt).Round(time.Millisecond), res.StatusCode)
+			}
+		}
+	}
+	t.Logf("routed through the last known instances for %v with consul down", time.Since(stoppedAt).Round(time.Millisecond))
+
+	// Back up, empty. Watch what the gateway answers while the replicas
+	// register again.
+	teams := map[string]string{}
+	for _, s := range []string{"redis", "kafka"} {
+		teams[s] = fmt.Sprintf("gwit-%s-%s-watch", c.id, s)
+	}
+	watch := watchStatuses(c, teams)
+	t.Cleanup(func() { watch.stop() })
+	startAt := time.Now()
+	runShell(t, svc.consulStart)
+	stopped = false
+	waitFor(t, 30*time.Second, "consul to elect a leader again", func() bool { return c.consul.hasLeader(ctx) })
+	leaderAfter := time.Since(startAt)
+	c.waitRegistered(t, 40*time.Second)
+	t.Logf("consul had a leader %v after the start command; the replicas were registered again, passing, and followed by the gateway %v after it",
+		leaderAfter.Round(time.Millisecond), time.Since(startAt).Round(time.Millisecond))
+	for _, line := range watch.stop() {
+		t.Log(line)
+	}
+	for _, strategy := range []string{"redis", "kafka"} {
+		t.Log(c.gapAfter(startAt, strategy))
+		t.Run("consul back/"+strategy, func(t *testing.T) {
+			c.checkRoutes(t, strategy, "back")
+		})
+	}
+}
+
+// waitConsulQuiet waits, up to timeout, until the only services of the
+// agent in use are this cluster's, so that stopping the agent does not pull
+// it from under another test sharing it (other packages' Consul tests
+// register their own services while they run). It goes on after timeout.
+func (c *cluster) waitConsulQuiet(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	mine := map[string]bool{}
+	for _, ps := range c.replicas {
+		for _, p := range ps {
+			mine[p.consulID()] = true
+		}
+	}
+	start := time.Now()
+	var others []string
+	for {
+		active, err := c.consul.activeServices(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		others = others[:0]
+		for id, name := range active {
+			if !mine[id] {
+				others = append(others, name+" "+id)
+			}
+		}
+		if len(others) == 0 {
+			if d := time.Since(start); d > time.Second {
+				t.Logf("waited %v for other tests to stop using consul", d.Round(time.Millisecond))
+			}
+			return
+		}
+		if time.Since(start) > timeout {
+			t.Logf("stopping consul although other services are in use after %v: %v", timeout, others)
+			return
+		}
+		time.Sleep(200 * time.Millisecond) // polling the agent
+	}
+}
+
+// checkRoutes opens a new SSE stream of a new team through the gateway,
+// POSTs positions and sends some over a worker WebSocket, all through the
+// gateway, and waits for the stream to show the last of them.
+func (c *cluster) checkRoutes(t *testing.T, strategy, tag string) {
+	t.Helper()
+	base, ws := c.gwURL(strategy), c.gwWS(strategy)
+	team := fmt.Sprintf("gwit-%s-%s-%s", c.id, strategy, tag)
+	sse, err := servicetest.OpenSSE(base + "/" + team)
+	if err != nil {
+		t.Fatalf("new SSE stream: %v", err)
+	}
+	defer sse.Close()
+	if err := postAll(base, team, "w1", 1, 5); err != nil {
+		t.Fatal(err)
+	}
+	w, err := servicetest.DialWorker(ws + "/ws")
+	if err != nil {
+		t.Fatalf("worker WebSocket: %v", err)
+	}
+	defer w.Close()
+	for i := 1; i <= 5; i++ {
+		if err := w.Send(servicetest.Rec(team, "w2", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]int{"w1": 5, "w2": 5}
+	if !sse.WaitFor(15*time.Second, hasAll(want)) {
+		t.Fatalf("stream of %s: latest %v, want %v", team, latest(sse.Records()), want)
+	}
+}
+
+// gatewayLogged reports whether the gateway logged, after its first from
+// lines, a message containing msg about service.
+func (c *cluster) gatewayLogged(from int, msg, service string) bool {
+	lines := c.gw.logLines()
+	for _, l := range lines[min(from, len(lines)):] {
+		if strings.Contains(l.Msg, msg) && l.Service == service {
+			return true
+		}
+	}
+	return false
+}
+
+// gapAfter tells, from the gateway's log, how long after since it had no
+// instance of the strategy's service.
+func (c *cluster) gapAfter(since time.Time, strategy string) string {
+	svcName := serviceNames[strategy]
+	var emptyAt time.Time
+	for _, l := range c.gw.logLines() {
+		if l.Msg != "healthy instances" || l.Service != svcName || l.Time.Before(since) {
+			continue
+		}
+		switch {
+		case len(l.addrs()) == 0 && emptyAt.IsZero():
+			emptyAt = l.Time
+		case len(l.addrs()) > 0 && !emptyAt.IsZero():
+			return fmt.Sprintf("%s: the gateway had no instance from %v to %v after the start command (%v): the agent came back empty",
+				svcName, emptyAt.Sub(since).Round(time.Millisecond), l.Time.Sub(since).Round(time.Millisecond),
+				l.Time.Sub(emptyAt).Round(time.Millisecond))
+		}
+	}
+	if emptyAt.IsZero() {
+		return svcName + ": the gateway never lost its instances"
+	}
+	return svcName + ": the gateway had no instance from " + emptyAt.Sub(since).Round(time.Millisecond).String() + " on"
+}
+
+// statusWatch polls a GET through the gateway per strategy and counts the
+// answers, to show what clients see while the replicas register again.
+type statusWatch struct {
+	once sync.Once
+	quit chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	seen map[string]map[string]int // strategy -> status -> count
+}
+
+func watchStatuses(c *cluster, teams map[string]string) *statusWatch {
+	w := &statusWatch{quit: make(chan struct{}), seen: map[string]map[string]int{}}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for strategy, team := range teams {
+		w.seen[strategy] = map[string]int{}
+		w.wg.Go(func() {
+			for {
+				select {
+				case <-w.quit:
+					return
+				case <-time.After(100 * time.Millisecond): // pace of the polling
+				}
+				status := "error"
+				if res, err := client.Get(c.gwURL(strategy) + "/" + team + "/positions"); err == nil {
+					res.Body.Close()
+					status = fmt.Sprint(res.StatusCode)
+				}
+				w.mu.Lock()
+				w.seen[strategy][status]++
+				w.mu.Unlock()
+			}
+		})
+	}
+	return w
+}
+
+// stop ends the polling (it is idempotent) and tells what was seen.
+func (w *statusWatch) stop() []string {
+	w.once.Do(func() { close(w.quit) })
+	w.wg.Wait()
+	var out []string
+	for _, s := range slices.Sorted(maps.Keys(w.seen)) {
+		out = append(out, fmt.Sprintf("GET /tracking/%s/{team}/positions every 100ms while consul came back: %v", s, w.seen[s]))
+	}
+	return out
+}

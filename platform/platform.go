@@ -2,6 +2,8 @@ package platform
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -27,13 +29,69 @@ type Config struct {
 	Replicas int
 	// Simulator starts team-simulator with its defaults. Default true via cmd.
 	Simulator bool
+	// Auth is how the services authenticate. Default (empty Mode): dev, with
+	// a random secret made for this run.
+	Auth Auth
 	// Out receives progress lines.
 	Out io.Writer
+}
+
+// Auth is what every child (tracking services, gateway, simulator) gets as
+// AUTH_MODE, AUTH_JWT_SECRET and AUTH_JWKS_URL.
+type Auth struct {
+	// Mode is AUTH_MODE: "jwt", "dev" or "none" (any case). Empty: mode dev
+	// with a random 32-byte secret (hex) made at start, so that the local
+	// platform authenticates as production does, with nothing to set up:
+	// the gateway's dev login signs the map's tokens with it, the simulator
+	// its workers' tokens, the services check them; Secret and JWKSURL are
+	// then not used.
+	Mode string
+	// Secret and JWKSURL are AUTH_JWT_SECRET and AUTH_JWKS_URL, passed on as
+	// they are when Mode is set (empty ones are not passed).
+	Secret  string
+	JWKSURL string
+}
+
+// env returns the AUTH_* variables of the children and a description of the
+// mode for the progress line (never the secret).
+func (a Auth) env() (env []string, desc string, err error) {
+	mode := strings.TrimSpace(a.Mode)
+	if mode == "" {
+		secret := make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, "", fmt.Errorf("auth: random secret: %w", err)
+		}
+		// AUTH_JWKS_URL is cleared: a JWKS URL left in the environment
+		// would make the services refuse mode dev.
+		return []string{"AUTH_MODE=dev", "AUTH_JWT_SECRET=" + hex.EncodeToString(secret), "AUTH_JWKS_URL="},
+			"dev (a random AUTH_JWT_SECRET made for this run: the map signs in through the gateway's dev login, the simulator signs its workers' tokens; set AUTH_MODE to choose jwt or none)", nil
+	}
+	switch strings.ToLower(mode) {
+	case "jwt", "dev", "none":
+	default:
+		return nil, "", fmt.Errorf("AUTH_MODE=%q: want jwt, dev or none", a.Mode)
+	}
+	env = []string{"AUTH_MODE=" + a.Mode}
+	var from []string
+	if a.Secret != "" {
+		env = append(env, "AUTH_JWT_SECRET="+a.Secret)
+		from = append(from, "AUTH_JWT_SECRET")
+	}
+	if a.JWKSURL != "" {
+		env = append(env, "AUTH_JWKS_URL="+a.JWKSURL)
+		from = append(from, "AUTH_JWKS_URL "+a.JWKSURL)
+	}
+	desc = strings.ToLower(mode) + " (AUTH_MODE from the environment"
+	if len(from) > 0 {
+		desc += ", with " + strings.Join(from, " and ")
+	}
+	return env, desc + ")", nil
 }
 
 // Platform is a running local platform.
 type Platform struct {
 	cfg      Config
+	authEnv  []string // AUTH_* of every child
 	embedded []*Embedded
 	procs    []*Process
 }
@@ -74,6 +132,12 @@ func Start(ctx context.Context, cfg Config) (*Platform, error) {
 
 func (p *Platform) start(ctx context.Context) error {
 	cfg := p.cfg
+	authEnv, authDesc, err := cfg.Auth.env()
+	if err != nil {
+		return err
+	}
+	p.authEnv = authEnv
+	p.say("auth mode %s", authDesc)
 	redisAddr, kafkaBrokers := cfg.RedisAddr, cfg.KafkaBrokers
 	if redisAddr == "" {
 		e, err := StartRedis()
@@ -120,7 +184,7 @@ func (p *Platform) start(ctx context.Context) error {
 	if cfg.Simulator {
 		sim := &Process{
 			Name: "team-simulator", Path: filepath.Join(cfg.BinDir, "team-simulator"), LogDir: cfg.LogDir,
-			Env: []string{"HOST=127.0.0.1", "PORT=" + strconv.Itoa(cfg.GatewayPort)},
+			Env: append([]string{"HOST=127.0.0.1", "PORT=" + strconv.Itoa(cfg.GatewayPort)}, p.authEnv...),
 		}
 		p.say("starting team-simulator (logs: %s)", sim.LogFile())
 		if err := sim.Start(); err != nil {
@@ -137,6 +201,7 @@ func (p *Platform) add(name, binary string, port int, env ...string) {
 	if p.cfg.ConsulAddr != "" {
 		base = append(base, "CONSUL_HTTP_ADDR="+p.cfg.ConsulAddr)
 	}
+	base = append(base, p.authEnv...)
 	ready := "/readyz"
 	p.procs = append(p.procs, &Process{
 		Name: name, Path: filepath.Join(p.cfg.BinDir, binary), LogDir: p.cfg.LogDir,

@@ -2,6 +2,7 @@ package platform_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,9 +19,11 @@ import (
 )
 
 // TestOneCommandPlatform runs the README's first command (scripts/run-local.sh)
-// on other ports, finds the simulator's 95 workers of team_one and 80 of
-// team_two through the gateway, checks the map in headless Chromium, stops it
-// with SIGINT and finds none of its processes left.
+// on other ports, in its default auth mode (dev: AUTH_MODE unset), finds the
+// simulator's 95 workers of team_one and 80 of team_two through the gateway
+// (with a token from its dev login: the simulator's own tokens got them in),
+// checks the map in headless Chromium (which signs in the same way), stops
+// it with SIGINT and finds none of its processes left.
 func TestOneCommandPlatform(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the whole platform")
@@ -35,8 +38,8 @@ func TestOneCommandPlatform(t *testing.T) {
 	cmd := exec.Command("bash", "scripts/run-local.sh")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), fmt.Sprintf("GATEWAY_PORT=%d", port), "PLATFORM_LOG_DIR="+logDir)
-	for _, v := range []string{"REDIS_ADDR", "KAFKA_BROKERS", "CONSUL_HTTP_ADDR"} {
-		cmd.Env = append(cmd.Env, v+"=") // the embedded defaults
+	for _, v := range []string{"REDIS_ADDR", "KAFKA_BROKERS", "CONSUL_HTTP_ADDR", "AUTH_MODE"} {
+		cmd.Env = append(cmd.Env, v+"=") // the embedded defaults, auth mode dev
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	out, err := cmd.StdoutPipe()
@@ -49,12 +52,19 @@ func TestOneCommandPlatform(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	up := make(chan struct{})
+	authLine := make(chan string, 1) // the progress line saying the auth mode
 	var output strings.Builder
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			line := sc.Text()
 			output.WriteString(line + "\n")
+			if strings.HasPrefix(line, "[platform] auth mode ") {
+				select {
+				case authLine <- line:
+				default:
+				}
+			}
 			if strings.HasPrefix(line, "[platform] up:") {
 				close(up)
 			}
@@ -84,13 +94,26 @@ func TestOneCommandPlatform(t *testing.T) {
 	}
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	select {
+	case line := <-authLine:
+		if !strings.HasPrefix(line, "[platform] auth mode dev") {
+			t.Errorf("progress line %q, want auth mode dev (AUTH_MODE unset)", line)
+		}
+	default:
+		t.Error("no progress line saying the auth mode before the platform was up")
+	}
+	token := devLogin(t, base, "team_one", "team_two")
 	for _, c := range []struct {
 		path string
 		want int
 	}{{"/tracking/redis/team_one/positions", 95}, {"/tracking/kafka/team_two/positions", 80}} {
+		// Without a token the platform refuses (mode dev checks tokens).
+		if _, err := countPositions(base+c.path, ""); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Errorf("%s without a token: %v, want 401", c.path, err)
+		}
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			n, err := countPositions(base + c.path)
+			n, err := countPositions(base+c.path, token)
 			if err == nil && n == c.want {
 				break
 			}
@@ -127,8 +150,32 @@ func TestOneCommandPlatform(t *testing.T) {
 	}
 }
 
-func countPositions(url string) (int, error) {
-	resp, err := http.Get(url)
+// devLogin gets a manager token of teams from the gateway's dev login.
+func devLogin(t *testing.T, base string, teams ...string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"subject": "platform-smoke-test", "role": "manager", "teams": teams})
+	resp, err := http.Post(base+"/auth/dev-login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct{ Token string }
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&v) != nil || v.Token == "" {
+		t.Fatalf("POST /auth/dev-login: %s, no token", resp.Status)
+	}
+	return v.Token
+}
+
+// countPositions counts the positions at url, presenting token if not "".
+func countPositions(url, token string) (int, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -52,6 +52,8 @@ type Config struct {
 	// HTTPClient makes every connection. Default: one tuned for many
 	// long-lived connections.
 	HTTPClient *http.Client
+	// Auth is what the connections present (tokens). Default: nothing.
+	Auth Auth
 	// Now is the clock that stamps records. Default: time.Now.
 	Now func() time.Time
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/memory"
 	"github.com/teamtrack/tracking-core/servicetest"
@@ -142,4 +144,51 @@ func TestEndToEndLifetimeReconnects(t *testing.T) {
 	}
 	t.Logf("reconnects: workers %d, managers %d; latest positions lost by the service: %d of %d pairs",
 		r.WorkerReconnects, r.ManagerReconnects, r.MissedLatest, r.Pairs)
+}
+
+// The real handlers with authentication on (a Verifier of the services'
+// HS256 secret, as in AUTH_MODE=dev): workers and managers signed with that
+// secret get in on every transport and the run is healthy; without a token
+// every connection is refused (401), counted, and nothing is published.
+func TestEndToEndAuth(t *testing.T) {
+	v, err := auth.NewHS256(testSecret, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.Config{Verifier: v}
+	for _, c := range []struct {
+		name string
+		wt   Transport
+		mt   ManagerTransport
+	}{{"ws-sse", TransportWebSocket, ManagerSSE}, {"ndjson-ws", TransportNDJSON, ManagerWebSocket}} {
+		t.Run(c.name, func(t *testing.T) {
+			reps := startReplicas(t, 2, api)
+			cfg := quickLoad(apiURL(reps[0]))
+			cfg.ManagerURLs = []string{apiURL(reps[1])}
+			cfg.WorkerTransport, cfg.ManagerTransport = c.wt, c.mt
+			cfg.Logger = testLogger(t)
+			cfg.Auth = Auth{Secret: testSecret}
+			r, err := RunLoad(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkReport(t, r, cfg)
+		})
+	}
+	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
+		t.Run("no token/"+string(tr), func(t *testing.T) {
+			r := startReplicas(t, 1, api)[0]
+			sim, stop := startSimulator(t, Config{
+				Teams: []Team{{Name: "team_one", Workers: 2, Interval: 20 * time.Millisecond, URL: apiURL(r), Transport: tr}},
+				Ramp:  10 * time.Millisecond, Backoff: fastBackoff(),
+			})
+			eventually(t, 10*time.Second, "refusals", func() bool { return sim.Stats().Errors >= 6 })
+			stop()
+			st := sim.Stats()
+			if st.Sent != 0 || st.Reconnects != 0 || !strings.Contains(st.LastError, "401") ||
+				!strings.Contains(st.LastError, "server requires a token: set AUTH_JWT_SECRET or AUTH_TOKEN") {
+				t.Fatalf("stats %+v: want refused connects only, the last error saying a token is required", st)
+			}
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 )
 
 // fakeService speaks the wire formats of docs/API.md with an in-memory
@@ -34,6 +36,11 @@ type fakeService struct {
 	// KickManagersAfter: a manager stream is told to reconnect after this many
 	// deliveries.
 	KickManagersAfter int
+	// Verifier, when set, makes every route require `Authorization: Bearer`
+	// with a token it accepts (else 401), whose claims allow the route (else
+	// 403: workers publish only as themselves into their teams, managers
+	// watch only their teams), as the tracking services do.
+	Verifier auth.Verifier
 
 	srv    *httptest.Server
 	ctx    context.Context
@@ -49,6 +56,66 @@ type fakeService struct {
 	WSClean   atomic.Int64 // worker WebSockets the client closed with 1000
 	Posts     atomic.Int64 // streaming POSTs started
 	PostsDone atomic.Int64 // streaming POSTs answered
+	Refused   atomic.Int64 // requests answered 401 or 403
+
+	authMu sync.Mutex
+	seen   []authSeen // the tokens of the requests let in
+}
+
+// authSeen is a request that a Verifier let in.
+type authSeen struct {
+	route  string // "worker" or "manager"
+	token  string
+	claims *auth.Claims
+}
+
+// authorize checks r's token when the fake has a Verifier: worker routes
+// (team "") need a worker's (or admin's) token, manager routes one that may
+// watch team. It answers 401 or 403 itself and returns false when r may not
+// go on; the claims are nil without a Verifier.
+func (f *fakeService) authorize(w http.ResponseWriter, r *http.Request, team string) (*auth.Claims, bool) {
+	if f.Verifier == nil {
+		return nil, true
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		token = ""
+	}
+	c, err := f.Verifier.Verify(r.Context(), token)
+	route := "manager"
+	if err == nil {
+		if team == "" {
+			route = "worker"
+			if c.Role != auth.RoleWorker && c.Role != auth.RoleAdmin {
+				err = tracking.Errorf(tracking.CodeForbidden, "role %s does not publish", c.Role)
+			}
+		} else {
+			err = c.CanWatch(team)
+		}
+	}
+	if err != nil {
+		f.Refused.Add(1)
+		status := http.StatusForbidden
+		if tracking.ErrorCode(err) == tracking.CodeUnauthorized {
+			status = http.StatusUnauthorized
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]string{"code": string(tracking.ErrorCode(err)), "message": tracking.ErrorMessage(err)})
+		return nil, false
+	}
+	f.authMu.Lock()
+	f.seen = append(f.seen, authSeen{route: route, token: token, claims: c})
+	f.authMu.Unlock()
+	return c, true
+}
+
+// authSeen returns the requests let in so far.
+func (f *fakeService) authSeen() []authSeen {
+	f.authMu.Lock()
+	defer f.authMu.Unlock()
+	return append([]authSeen(nil), f.seen...)
 }
 
 type fakeDelivery struct {
@@ -82,10 +149,13 @@ func startFake(t *testing.T, configure func(*fakeService)) *fakeService {
 // URL is the base URL of the API.
 func (f *fakeService) URL() string { return f.srv.URL + "/tracking/" }
 
-func (f *fakeService) accept(rec []byte) (string, error) {
+func (f *fakeService) accept(rec []byte, claims *auth.Claims) (string, error) {
 	p, err := tracking.DecodePosition(rec, time.Now())
 	if err == nil && p.WorkerID == f.RejectWorker {
 		err = tracking.Errorf(tracking.CodeRateLimited, "worker %s is rate limited", p.WorkerID)
+	}
+	if err == nil && claims != nil {
+		err = claims.CanPublish(p.Team, p.WorkerID)
 	}
 	if err != nil {
 		f.Rejected.Add(1)
@@ -110,6 +180,10 @@ func (f *fakeService) accept(rec []byte) (string, error) {
 }
 
 func (f *fakeService) ingest(w http.ResponseWriter, r *http.Request) {
+	claims, ok := f.authorize(w, r, "")
+	if !ok {
+		return
+	}
 	f.Posts.Add(1)
 	defer f.PostsDone.Add(1)
 	sc := tracking.NewRecordScanner(r.Body, 0)
@@ -126,7 +200,7 @@ func (f *fakeService) ingest(w http.ResponseWriter, r *http.Request) {
 		}
 		id := ""
 		if err == nil {
-			id, err = f.accept(rec)
+			id, err = f.accept(rec, claims)
 		}
 		if err != nil {
 			rejected++
@@ -140,6 +214,10 @@ func (f *fakeService) ingest(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeService) workerWS(w http.ResponseWriter, r *http.Request) {
+	claims, ok := f.authorize(w, r, "")
+	if !ok {
+		return
+	}
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return
@@ -162,7 +240,7 @@ func (f *fakeService) workerWS(w http.ResponseWriter, r *http.Request) {
 			eachObject(msg, func(o []byte) { recs = append(recs, bytes.Clone(o)) })
 		}
 		for _, rec := range recs {
-			id, err := f.accept(rec)
+			id, err := f.accept(rec, claims)
 			if err != nil {
 				b, _ := json.Marshal(map[string]string{"type": "error", "code": string(tracking.ErrorCode(err)), "message": tracking.ErrorMessage(err), "id": id})
 				if c.Write(ctx, websocket.MessageText, b) != nil {
@@ -213,6 +291,9 @@ func (f *fakeService) next(ctx context.Context, s *fakeSub) ([]byte, bool) {
 }
 
 func (f *fakeService) sse(w http.ResponseWriter, r *http.Request) {
+	if _, ok := f.authorize(w, r, r.PathValue("team")); !ok {
+		return
+	}
 	s, snap, leave := f.watch(r.PathValue("team"))
 	defer leave()
 	ctx, cancel := mergeDone(r.Context(), f.ctx)
@@ -241,6 +322,9 @@ func (f *fakeService) sse(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeService) managerWS(w http.ResponseWriter, r *http.Request) {
+	if _, ok := f.authorize(w, r, r.PathValue("team")); !ok {
+		return
+	}
 	s, snap, leave := f.watch(r.PathValue("team"))
 	defer leave()
 	c, err := websocket.Accept(w, r, nil)

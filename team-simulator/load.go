@@ -64,16 +64,22 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 			return nil, nil, fmt.Errorf("load: -pids: %w", err)
 		}
 	}
+	creds, err := newCredentials(cfg.Auth)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load: %w", err)
+	}
 	lr := newLoadRun(cfg)
 	client := cfg.HTTPClient
 	if client == nil {
 		client = newHTTPClient()
 		defer client.CloseIdleConnections()
 	}
-	env := &runEnv{client: client, c: &lr.c, log: cfg.Logger, backoff: cfg.Backoff, now: time.Now}
+	env := &runEnv{client: client, c: &lr.c, log: cfg.Logger, backoff: cfg.Backoff, now: time.Now,
+		creds: creds, refusalLogged: new(atomic.Bool)}
 	log := cfg.Logger
 	log.Info("load starting", "workers", cfg.Workers, "teams", cfg.Teams, "managers_per_team", cfg.ManagersPerTeam,
-		"rate", cfg.Rate, "duration", cfg.Duration, "worker_urls", cfg.WorkerURLs, "manager_urls", cfg.ManagerURLs, "seed", cfg.Seed)
+		"rate", cfg.Rate, "duration", cfg.Duration, "worker_urls", cfg.WorkerURLs, "manager_urls", cfg.ManagerURLs, "seed", cfg.Seed,
+		"auth", cfg.Auth.describe())
 
 	statusCtx, stopStatus := context.WithCancel(ctx)
 	var status sync.WaitGroup

@@ -46,8 +46,8 @@ type LoadConfig struct {
 	PIDs []int
 	// Strategy is recorded in the report (redis or kafka); it changes nothing.
 	Strategy string
-	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger and HTTPClient are
-	// as in Config.
+	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger, HTTPClient and
+	// Auth are as in Config.
 	Movement      Movement
 	Seed          uint64
 	Backoff       Backoff
@@ -55,6 +55,7 @@ type LoadConfig struct {
 	ShutdownGrace time.Duration
 	Logger        *slog.Logger
 	HTTPClient    *http.Client
+	Auth          Auth
 }
 
 func (c LoadConfig) withDefaults() LoadConfig {

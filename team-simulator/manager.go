@@ -43,6 +43,7 @@ type manager struct {
 	transport ManagerTransport
 	lr        *loadRun
 	env       *runEnv
+	cred      credential // manager goroutine only
 
 	// seen[i]: highest seq of team.workers[i] seen; read by the drain check
 	// while the manager runs.
@@ -72,7 +73,7 @@ func newManager(n int, t *loadTeam, base string, tr ManagerTransport, lr *loadRu
 		url += "/ws"
 	}
 	return &manager{
-		n: n, team: t, url: url, transport: tr, lr: lr,
+		n: n, team: t, url: url, transport: tr, lr: lr, cred: managerCredential(n, t.name),
 		seen: make([]atomic.Uint64, len(t.workers)),
 		got:  make([]int64, len(t.workers)),
 	}
@@ -102,6 +103,7 @@ func (m *manager) run(ctx context.Context) {
 		} else {
 			c.managerErrors.Add(1)
 			c.fail(cause)
+			m.env.reportRefusal(cause)
 			if time.Since(started) >= m.env.backoff.ResetAfter {
 				attempt = 0
 			}

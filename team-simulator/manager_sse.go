@@ -15,9 +15,16 @@ import (
 // streamSSE reads the team's Server-Sent Events until the stream ends. It
 // returns nil when ctx is done, a *reconnectHint on event: reconnect.
 func (m *manager) streamSSE(ctx context.Context) error {
+	header, err := m.cred.header(m.env.creds)
+	if err != nil {
+		return fmt.Errorf("sse %s: %w", m.url, err)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.url, nil)
 	if err != nil {
 		return fmt.Errorf("sse %s: %w", m.url, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := m.env.client.Do(req)
@@ -25,6 +32,9 @@ func (m *manager) streamSSE(ctx context.Context) error {
 		return fmt.Errorf("sse %s: %w", m.url, err)
 	}
 	defer resp.Body.Close()
+	if aerr := refused(m.url, resp.StatusCode, resp.Body, req.Header); aerr != nil {
+		return aerr
+	}
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("sse %s: status %s: %s", m.url, resp.Status, bytes.TrimSpace(body))

@@ -15,11 +15,18 @@ var positionsPrefix = []byte(`{"type":"positions","positions":`)
 // streamWS reads the team's WebSocket stream until it ends. It returns nil
 // when ctx is done, a *reconnectHint on {"type":"reconnect"} or close 1012.
 func (m *manager) streamWS(ctx context.Context) error {
+	header, err := m.cred.header(m.env.creds)
+	if err != nil {
+		return fmt.Errorf("websocket %s: %w", m.url, err)
+	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	c, resp, err := websocket.Dial(dctx, m.url, &websocket.DialOptions{HTTPClient: m.env.client})
+	c, resp, err := websocket.Dial(dctx, m.url, &websocket.DialOptions{HTTPClient: m.env.client, HTTPHeader: header})
 	cancel()
 	if err != nil {
 		if resp != nil {
+			if aerr := refused(m.url, resp.StatusCode, resp.Body, header); aerr != nil {
+				return aerr
+			}
 			return fmt.Errorf("websocket %s: status %s: %w", m.url, resp.Status, err)
 		}
 		return fmt.Errorf("websocket %s: %w", m.url, err)

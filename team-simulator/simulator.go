@@ -14,6 +14,7 @@ import (
 // Simulator runs simulated workers until its context is done.
 type Simulator struct {
 	cfg     Config
+	creds   *credentials
 	c       counters
 	workers []*worker
 	ran     atomic.Bool
@@ -25,7 +26,11 @@ func New(cfg Config) (*Simulator, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Simulator{cfg: cfg}
+	creds, err := newCredentials(cfg.Auth)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	s := &Simulator{cfg: cfg, creds: creds}
 	run := newRunToken()
 	var index uint64
 	for _, t := range cfg.Teams {
@@ -55,10 +60,11 @@ func (s *Simulator) Run(ctx context.Context) error {
 		client = newHTTPClient()
 		defer client.CloseIdleConnections()
 	}
-	env := &runEnv{client: client, c: &s.c, log: s.cfg.Logger, backoff: s.cfg.Backoff, now: s.cfg.Now}
+	env := &runEnv{client: client, c: &s.c, log: s.cfg.Logger, backoff: s.cfg.Backoff, now: s.cfg.Now,
+		creds: s.creds, refusalLogged: new(atomic.Bool)}
 	s.cfg.Logger.Info("simulator starting", "workers", len(s.workers), "teams", len(s.cfg.Teams),
 		"seed", s.cfg.Seed, "centre", fmt.Sprintf("%g,%g", s.cfg.Movement.Centre.Latitude, s.cfg.Movement.Centre.Longitude),
-		"radius_m", s.cfg.Movement.Radius)
+		"radius_m", s.cfg.Movement.Radius, "auth", s.cfg.Auth.describe())
 
 	g := startGroup(ctx, env, s.cfg.ShutdownGrace)
 	for _, w := range s.workers {
@@ -81,6 +87,7 @@ func newWorker(id, team, base string, t Transport, interval, startIn time.Durati
 		id: id, team: team, base: base, transport: t,
 		interval: interval, startIn: startIn,
 		walk: walk, rec: newRecord(id, team, run),
+		cred: workerCredential(id, team),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,6 +77,10 @@ type runEnv struct {
 	log     *slog.Logger
 	backoff Backoff
 	now     func() time.Time
+	// creds sign or hand out the tokens connections present; nil: none.
+	creds *credentials
+	// refusalLogged is set once a refused connection (401, 403) was logged.
+	refusalLogged *atomic.Bool
 	// hard is cancelled once a clean shutdown has had its grace: it forcibly
 	// closes connections that a blocked write or a silent peer keeps open.
 	hard context.Context
@@ -97,12 +102,13 @@ func newHTTPClient() *http.Client {
 	}}
 }
 
-// dial opens a worker connection to the API at base (ending in '/').
-func dial(ctx context.Context, env *runEnv, t Transport, base string) (conn, error) {
+// dial opens a worker connection to the API at base (ending in '/'),
+// presenting header (the token; nil: none).
+func dial(ctx context.Context, env *runEnv, t Transport, base string, header http.Header) (conn, error) {
 	if t == TransportNDJSON {
-		return dialNDJSON(ctx, env, base)
+		return dialNDJSON(ctx, env, base, header)
 	}
-	return dialWS(ctx, env, base+"ws")
+	return dialWS(ctx, env, base+"ws", header)
 }
 
 // normalizeBaseURL checks that u is an http(s) or ws(s) URL and makes it end

@@ -44,7 +44,7 @@ func BenchmarkWorkerSend(b *testing.B) {
 			hard, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			env := &runEnv{client: client, c: &counters{}, log: slog.New(slog.DiscardHandler), now: time.Now, hard: hard}
-			c, err := dial(context.Background(), env, tr, srv.URL+"/tracking/")
+			c, err := dial(context.Background(), env, tr, srv.URL+"/tracking/", nil)
 			if err != nil {
 				b.Fatal(err)
 			}

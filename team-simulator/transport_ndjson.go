@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"sync"
 	"time"
 )
@@ -42,28 +41,40 @@ type ingestSummary struct {
 	} `json:"errors"`
 }
 
-// dialNDJSON starts the POST and returns once its headers are on the wire, so
-// that a refused connection is a dial error as with WebSocket.
-func dialNDJSON(ctx context.Context, env *runEnv, url string) (*ndjsonConn, error) {
+// dialNDJSON starts the POST and returns once the server takes its body, so
+// that a refused connection (401, 403, 503) is a dial error as with
+// WebSocket. The request asks `Expect: 100-continue`: the transport sends
+// the body once the server answers 100 Continue (a Go server does when its
+// handler first reads the body), or after the client's ExpectContinueTimeout
+// from a server or proxy that ignores Expect; a server that refuses answers
+// with its status instead, and the body is never started.
+func dialNDJSON(ctx context.Context, env *runEnv, url string, header http.Header) (*ndjsonConn, error) {
 	pr, pw := io.Pipe()
 	rctx, cancel := context.WithCancel(env.hard)
-	wrote := make(chan struct{})
-	var once sync.Once
-	trace := &httptrace.ClientTrace{WroteHeaders: func() { once.Do(func() { close(wrote) }) }}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(rctx, trace), http.MethodPost, url, pr)
+	body := &startReader{r: pr, started: make(chan struct{})}
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, url, body)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("ndjson %s: %w", url, err)
 	}
 	req.ContentLength = -1 // chunked: the body lasts as long as the worker
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
+	req.Header.Set("Expect", "100-continue")
+	// Connection: close. A Go server that refuses the POST without reading
+	// its body would otherwise try to read what is left of it (to reuse the
+	// connection), and a body that never ends would hold its answer back. A
+	// streaming POST holds its connection for its whole life anyway.
+	req.Close = true
 	n := &ndjsonConn{pw: pw, env: env, url: url, cancel: cancel, dead: make(chan struct{})}
 	go n.roundTrip(req, pr)
 
 	t := time.NewTimer(dialTimeout)
 	defer t.Stop()
 	select {
-	case <-wrote:
+	case <-body.started:
 		return n, nil
 	case <-n.dead:
 		err = n.err()
@@ -76,6 +87,19 @@ func dialNDJSON(ctx context.Context, env *runEnv, url string) (*ndjsonConn, erro
 	pw.CloseWithError(err)
 	<-n.dead
 	return nil, err
+}
+
+// startReader is a request body that says when the transport starts to read
+// it: the server took the request.
+type startReader struct {
+	r       io.Reader
+	started chan struct{}
+	once    sync.Once
+}
+
+func (s *startReader) Read(p []byte) (int, error) {
+	s.once.Do(func() { close(s.started) })
+	return s.r.Read(p)
 }
 
 func (n *ndjsonConn) roundTrip(req *http.Request, pr *io.PipeReader) {
@@ -95,6 +119,9 @@ func (n *ndjsonConn) do(req *http.Request) error {
 		return fmt.Errorf("ndjson %s: %w", n.url, err)
 	}
 	defer resp.Body.Close()
+	if aerr := refused(n.url, resp.StatusCode, resp.Body, req.Header); aerr != nil {
+		return aerr
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err != nil {
 		return fmt.Errorf("ndjson %s: read answer: %w", n.url, err)

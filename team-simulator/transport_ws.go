@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -43,12 +44,15 @@ type wsConn struct {
 
 var _ conn = (*wsConn)(nil)
 
-func dialWS(ctx context.Context, env *runEnv, url string) (*wsConn, error) {
+func dialWS(ctx context.Context, env *runEnv, url string, header http.Header) (*wsConn, error) {
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	c, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPClient: env.client})
+	c, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPClient: env.client, HTTPHeader: header})
 	if err != nil {
 		if resp != nil {
+			if aerr := refused(url, resp.StatusCode, resp.Body, header); aerr != nil {
+				return nil, aerr
+			}
 			return nil, fmt.Errorf("websocket %s: status %s: %w", url, resp.Status, err)
 		}
 		return nil, fmt.Errorf("websocket %s: %w", url, err)

@@ -18,6 +18,7 @@ type worker struct {
 	walk      *walker
 	rec       *record
 	env       *runEnv
+	cred      credential // worker goroutine only
 
 	seq       uint64        // last sequence number used; worker goroutine only
 	connected bool          // a connection was made before; worker goroutine only
@@ -51,6 +52,7 @@ func (w *worker) run(ctx context.Context) {
 		} else {
 			w.env.c.errors.Add(1)
 			w.env.c.fail(cause)
+			w.env.reportRefusal(cause)
 			if time.Since(started) >= w.env.backoff.ResetAfter {
 				attempt = 0
 			}
@@ -67,7 +69,11 @@ func (w *worker) run(ctx context.Context) {
 // connection runs one connection until it ends or ctx is done, and returns why
 // it ended (nil when ctx is done).
 func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
-	c, err := dial(ctx, w.env, w.transport, w.base)
+	header, err := w.cred.header(w.env.creds)
+	if err != nil {
+		return err
+	}
+	c, err := dial(ctx, w.env, w.transport, w.base, header)
 	if err != nil {
 		return err
 	}

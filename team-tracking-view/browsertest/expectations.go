@@ -29,7 +29,9 @@ type Expectations struct {
 
 	// AllowConsole, if set, accepts console errors it returns true for
 	// (given as "error: text (url:line)"); any other console error or
-	// uncaught exception fails the check.
+	// uncaught exception fails the check. A 404 of GET /auth/config is
+	// always accepted: a gateway without authentication has no such
+	// endpoint, and the view then runs without tokens.
 	AllowConsole func(msg string) bool
 
 	// Query is added to the page URL. Default: tiles=none, because a test

@@ -70,12 +70,15 @@ type ingestSummary struct {
 // publishes each valid record as it arrives.
 func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 	if !a.beginStream() {
+		w.Header().Set("Connection", "close")
 		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
 		return
 	}
 	defer a.streams.Done()
 	claims, err := a.authenticate(r)
 	if err != nil {
+		// The body may never end: close instead of reading it to the end.
+		w.Header().Set("Connection", "close")
 		writeError(w, err)
 		return
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/teamtrack/tracking-core/auth"
 )
 
-// DefaultAuthMode is AUTH_MODE when unset. It is "none" only until every
-// client (view, simulator, platform) obtains tokens; then it becomes "jwt".
-const DefaultAuthMode = "none"
+// DefaultAuthMode is AUTH_MODE when unset: production needs tokens, and a
+// replica without a key refuses to start. The local platform sets dev.
+const DefaultAuthMode = "jwt"
 
 // Opener starts a strategy's Broadcaster once configuration is known to be
 // valid; ctx ends with a shutdown signal.

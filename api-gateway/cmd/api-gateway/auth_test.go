@@ -29,8 +29,8 @@ func TestAuthConfigFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AuthMode != DefaultAuthMode || DefaultAuthMode != auth.ModeNone {
-		t.Fatalf("default AUTH_MODE %q, want none (for now)", c.AuthMode)
+	if c.AuthMode != DefaultAuthMode || DefaultAuthMode != auth.ModeJWT {
+		t.Fatalf("default AUTH_MODE %q, want jwt", c.AuthMode)
 	}
 	c, err = configFromEnv(envOf(map[string]string{
 		"AUTH_MODE": " JWT ", "AUTH_JWT_SECRET": " " + testSecret, "AUTH_JWKS_URL": "https://idp.example/jwks",

@@ -18,7 +18,7 @@ import (
 //	CORS_ALLOWED_ORIGINS   comma separated, or * (default *)
 //	SHUTDOWN_TIMEOUT       how long open streams may take to end on shutdown (default 10s)
 //	LOG_LEVEL              debug, info, warn or error (default info)
-//	AUTH_MODE              jwt, dev or none (default DefaultAuthMode, none for now)
+//	AUTH_MODE              jwt, dev or none (default DefaultAuthMode, jwt)
 //	AUTH_JWT_SECRET        HS256 secret, at least 32 bytes, taken byte for byte
 //	                       (modes jwt without AUTH_JWKS_URL, and dev)
 //	AUTH_JWKS_URL          the identity provider's JWKS (mode jwt, RS256/ES256)
@@ -43,10 +43,9 @@ type config struct {
 	AuthAudience string
 }
 
-// DefaultAuthMode is AUTH_MODE's default. It is none FOR NOW, while not every
-// client can get a token: it becomes auth.ModeJWT once they all can. This is
-// the one place to flip.
-const DefaultAuthMode = auth.ModeNone
+// DefaultAuthMode is AUTH_MODE's default: production needs tokens, and the
+// gateway refuses to start without a key. The local platform sets dev.
+const DefaultAuthMode = auth.ModeJWT
 
 func configFromEnv(getenv func(string) string) (config, error) {
 	get := func(name, def string) string {

@@ -34,7 +34,7 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Setenv("TRACKING_REDIS_ADDRS", up.Listener.Addr().String())
 	t.Setenv("SHUTDOWN_TIMEOUT", "300ms")
 	t.Setenv("LOG_LEVEL", "error")
-	setAuthEnv(t, nil) // the default mode, none: this stream has no token
+	setAuthEnv(t, map[string]string{"AUTH_MODE": "none"}) // about shutdown, not tokens: this stream has none
 
 	done := make(chan error, 1)
 	go func() { done <- run() }()

@@ -32,7 +32,13 @@ func run() error {
 		GatewayPort:  env.Int("GATEWAY_PORT", 8080),
 		Replicas:     env.Int("REPLICAS", 2),
 		Simulator:    env.String("SIMULATOR", "on") != "off",
-		Out:          os.Stdout,
+		// Unset AUTH_MODE: mode dev with a secret made for this run.
+		Auth: platform.Auth{
+			Mode:    env.String("AUTH_MODE", ""),
+			Secret:  env.String("AUTH_JWT_SECRET", ""),
+			JWKSURL: env.String("AUTH_JWKS_URL", ""),
+		},
+		Out: os.Stdout,
 	}
 	if err := env.Err(); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	simulator "github.com/teamtrack/team-simulator"
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 )
 
 // common holds the settings both modes share; each flag mirrors an environment
@@ -28,6 +30,12 @@ type common struct {
 	statusInterval       time.Duration
 	logLevel             string
 	cpuProfile           string
+
+	// Credentials: the flags, else the variables (read apart, so that -h
+	// does not print a secret as a flag's default).
+	authSecret, authToken       string
+	envAuthSecret, envAuthToken string
+	authMode                    auth.Mode // AUTH_MODE when set, else ""
 }
 
 func (c *common) register(fs *flag.FlagSet, e *env) {
@@ -57,6 +65,42 @@ func (c *common) register(fs *flag.FlagSet, e *env) {
 		"status update interval; default 1s on a terminal, 10s in logs; negative: off (STATUS_INTERVAL)")
 	fs.StringVar(&c.logLevel, "log-level", e.str("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulator to this file")
+
+	c.envAuthSecret = e.str("AUTH_JWT_SECRET", "")
+	c.envAuthToken = e.str("AUTH_TOKEN", "")
+	fs.StringVar(&c.authSecret, "auth-secret", "",
+		"HS256 secret (>= 32 bytes) to sign a token per worker and manager with: the services' secret (AUTH_JWT_SECRET; prefer the variable, a flag shows in ps)")
+	fs.StringVar(&c.authToken, "auth-token", "", "one token for every connection, when no secret is given (AUTH_TOKEN)")
+	if v, ok := e.lookup("AUTH_MODE"); ok {
+		m, err := auth.ParseMode(v)
+		if err != nil {
+			e.fail("AUTH_MODE", v, "jwt, dev or none")
+		}
+		c.authMode = m
+	}
+}
+
+// auth returns what the connections present: a token signed per worker and
+// manager with the secret (-auth-secret, else AUTH_JWT_SECRET), else the one
+// token (-auth-token, else AUTH_TOKEN), else nothing.
+func (c *common) auth() (simulator.Auth, error) {
+	secret := cmp.Or(c.authSecret, c.envAuthSecret)
+	if secret != "" {
+		if len(secret) < auth.MinSecretLen {
+			return simulator.Auth{}, fmt.Errorf("AUTH_JWT_SECRET (-auth-secret): %d bytes, want at least %d (the services' HS256 secret)", len(secret), auth.MinSecretLen)
+		}
+		return simulator.Auth{Secret: []byte(secret)}, nil
+	}
+	return simulator.Auth{Token: cmp.Or(c.authToken, c.envAuthToken)}, nil
+}
+
+// authWarning says, when AUTH_MODE asks for tokens and none is configured,
+// that the services will refuse the simulator; else "".
+func (c *common) authWarning(a simulator.Auth) string {
+	if c.authMode == "" || c.authMode == auth.ModeNone || len(a.Secret) > 0 || a.Token != "" {
+		return ""
+	}
+	return fmt.Sprintf("AUTH_MODE=%s, but neither AUTH_JWT_SECRET nor AUTH_TOKEN is set: the tracking services will refuse the simulator's connections", c.authMode)
 }
 
 // strategyURL is the base URL of a strategy's API through the gateway.

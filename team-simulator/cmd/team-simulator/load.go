@@ -72,6 +72,11 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (si
 	cfg.WorkerTransport = simulator.Transport(c.transport)
 	cfg.ManagerTransport = simulator.ManagerTransport(strings.ToLower(*managerTransport))
 	cfg.Movement, cfg.Seed, cfg.Ramp = c.movement(), c.seedOrRandom(), c.ramp
+	a, err := c.auth()
+	if err != nil {
+		return cfg, nil, "", err
+	}
+	cfg.Auth = a
 	return cfg, c, *report, nil
 }
 
@@ -86,6 +91,9 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, out
 	}
 	cfg.Logger = log
 	cfg.Status = out.status(c)
+	if w := c.authWarning(cfg.Auth); w != "" {
+		log.Warn(w)
+	}
 	stopProfile, err := profile(c, log)
 	if err != nil {
 		return usageError(out, err)

@@ -57,7 +57,11 @@ func workerConfig(args []string, getenv func(string) string, stderr io.Writer) (
 	if err != nil {
 		return simulator.Config{}, nil, err
 	}
-	cfg := simulator.Config{Movement: c.movement(), Seed: c.seedOrRandom(), Ramp: c.ramp}
+	a, err := c.auth()
+	if err != nil {
+		return simulator.Config{}, nil, err
+	}
+	cfg := simulator.Config{Movement: c.movement(), Seed: c.seedOrRandom(), Ramp: c.ramp, Auth: a}
 	for _, s := range specs {
 		u, err := c.strategyURL(s.strategy)
 		if err != nil {
@@ -128,6 +132,9 @@ func runWorkers(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	cfg.Logger = log
 	cfg.Status = out.status(c)
+	if w := c.authWarning(cfg.Auth); w != "" {
+		log.Warn(w)
+	}
 	stopProfile, err := profile(c, log)
 	if err != nil {
 		return usageError(out, err)

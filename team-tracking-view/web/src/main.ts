@@ -1,7 +1,8 @@
-// Wires the view together: configuration from the URL, the stream of the
-// chosen team, the state, the map (updated once per animation frame) and
-// the side panel (rendered at most four times a second).
+// Wires the view together: configuration from the URL, the gateway's auth
+// mode, the stream of the chosen team, the state, the map (updated once per
+// animation frame) and the side panel (rendered at most four times a second).
 
+import { loadAuth, type Auth } from "./auth";
 import { defaults, fromURL, isStrategy, toSearch, type ViewConfig } from "./config";
 import { TrackingMap } from "./map";
 import { Panel } from "./panel";
@@ -31,6 +32,8 @@ class App {
   private cfg: ViewConfig;
   private state: TeamState;
   private stream: TeamStream | null = null;
+  /** How the gateway authenticates; null until GET /auth/config answered. */
+  private auth: Auth | null = null;
   private readonly map: TrackingMap;
   private readonly panel: Panel;
   private frameRequested = false;
@@ -78,11 +81,19 @@ class App {
     this.installHook();
     window.setInterval(() => this.renderPanel(), PANEL_INTERVAL_MS);
     this.watch(this.cfg, "replace");
+    // The stream starts once the auth mode is known (the page URL is read
+    // before watch() rewrites it, though it keeps access_token anyway).
+    void loadAuth(location.search).then((auth) => {
+      this.auth = auth;
+      document.body.dataset.auth = auth.mode;
+      this.startStream();
+    });
   }
 
   /** Shows a team: stops the old stream, clears the map, opens the new one. */
   private watch(cfg: ViewConfig, history: "push" | "replace" | "none"): void {
     this.stream?.stop();
+    this.stream = null;
     this.cfg = cfg;
     this.state = new TeamState(cfg.team);
     this.map.clear();
@@ -107,13 +118,29 @@ class App {
       window.history.replaceState(null, "", search);
     }
 
-    const state = this.state;
-    this.stream = new TeamStream(streamURL(cfg.strategy, cfg.team), {
-      onData: (data) => this.onData(state, data),
-      onStateChange: (info) => this.showConnection(info),
-    });
-    this.stream.start();
+    this.startStream();
     this.renderPanel();
+  }
+
+  /** Opens the stream of the team shown, once the auth mode is known. */
+  private startStream(): void {
+    if (this.auth === null) {
+      return;
+    }
+    this.stream?.stop();
+    const state = this.state;
+    const cfg = this.cfg;
+    // Each team gets its own credentials: a dev token is for one team.
+    this.stream = new TeamStream(
+      cfg.strategy,
+      cfg.team,
+      {
+        onData: (data) => this.onData(state, data),
+        onStateChange: (info) => this.showConnection(info),
+      },
+      this.auth.credentials(cfg.team),
+    );
+    this.stream.start();
   }
 
   private onData(state: TeamState, data: string): void {
@@ -184,18 +211,32 @@ class App {
         text = info.failures > 0 ? `Reconnecting (attempt ${info.failures + 1})…` : "Connecting…";
         break;
       case "waiting": {
-        const secs = Math.max(0, Math.ceil(((info.retryAt ?? now) - now) / 1000));
-        text = info.failures > 0 ? `Disconnected: retrying in ${secs}s` : "Reconnecting…";
+        if (info.retryAt === undefined) {
+          text = "Disconnected: checking…";
+          break;
+        }
+        const secs = Math.max(0, Math.ceil((info.retryAt - now) / 1000));
+        if (info.message !== undefined) {
+          text = `${info.message}: retrying in ${secs}s`;
+        } else {
+          text = info.failures > 0 ? `Disconnected: retrying in ${secs}s` : "Reconnecting…";
+        }
         break;
       }
       case "stopped":
         text = "Stopped";
         break;
+      case "unauthorized":
+        text = info.message ?? "Not authorised";
+        break;
     }
     if (this.connectionText.textContent !== text) {
       this.connectionText.textContent = text;
     }
-    this.connection.title = `${streamURL(this.cfg.strategy, this.cfg.team)} (${info.state})`;
+    const title = `${streamURL(this.cfg.strategy, this.cfg.team)} (${info.state})${info.message ? `: ${info.message}` : ""}`;
+    if (this.connection.title !== title) {
+      this.connection.title = title;
+    }
   }
 
   private showNotice(text: string): void {
@@ -262,7 +303,14 @@ class App {
         return app.stream?.info.state === "open";
       },
       get connection() {
-        return app.stream?.info.state ?? "stopped";
+        // No stream yet: the auth mode is being read, the stream comes next.
+        return app.stream?.info.state ?? (app.auth === null ? "connecting" : "stopped");
+      },
+      get authMode() {
+        return app.auth?.mode ?? "";
+      },
+      get connectionText() {
+        return app.connectionText.textContent ?? "";
       },
       get strategy() {
         return app.cfg.strategy;

@@ -7,6 +7,16 @@
 // reconnect now (connection lifetime, replica shutdown, slow client). Errors
 // are retried with exponential backoff and jitter; the browser's own
 // EventSource retry is not used, so that a failing gateway is not hammered.
+//
+// With authentication (auth.ts), each connection first gets its token and
+// carries it as the access_token parameter. EventSource does not say why a
+// connection failed, so after an error the stream probes the team's
+// positions with the token: a 401 or 403 there means the token was refused,
+// and the credentials decide whether a new token may help (dev: sign in
+// again) or not (jwt: the indicator says so and the stream stops trying).
+// A dev token is renewed before it expires by reconnecting with a new one.
+
+import { AuthError, probe, withToken, type StreamCredentials } from "./auth";
 
 export type ConnectionState =
   /** Opening a connection. */
@@ -16,7 +26,9 @@ export type ConnectionState =
   /** Disconnected; a reconnect is scheduled. */
   | "waiting"
   /** stop() was called. */
-  | "stopped";
+  | "stopped"
+  /** The server refused access, or there is no token to present; not retrying. */
+  | "unauthorized";
 
 export interface ConnectionInfo {
   state: ConnectionState;
@@ -26,6 +38,8 @@ export interface ConnectionInfo {
   retryAt?: number;
   /** Why the last connection ended, if known. */
   reason?: string;
+  /** For authentication failures: what to tell the user. */
+  message?: string;
 }
 
 export interface StreamHandlers {
@@ -44,13 +58,26 @@ export interface BackoffOptions {
 /** A connection that worked for this long resets the backoff. */
 const HEALTHY_AFTER_MS = 10_000;
 
+/** The longest delay setTimeout takes (about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 export function streamURL(strategy: string, team: string): string {
   return `/tracking/${encodeURIComponent(strategy)}/${encodeURIComponent(team)}`;
+}
+
+/** The team's last known positions: what the stream's token is probed on. */
+export function positionsURL(strategy: string, team: string): string {
+  return `${streamURL(strategy, team)}/positions`;
 }
 
 export class TeamStream {
   private source: EventSource | null = null;
   private timer: number | undefined;
+  private renewTimer: number | undefined;
+  /** Bumped by every connect and stop: a token or probe that arrives for an older attempt is dropped. */
+  private attempt = 0;
+  /** The token of the current connection (null: none). */
+  private token: string | null = null;
   private failures = 0;
   private openedAt = 0;
   private gotData = false;
@@ -59,11 +86,20 @@ export class TeamStream {
   connections = 0;
   info: ConnectionInfo = { state: "stopped", failures: 0 };
 
+  /** The stream's URL, without a token. */
+  readonly url: string;
+  private readonly probeURL: string;
+
   constructor(
-    readonly url: string,
+    strategy: string,
+    team: string,
     private readonly handlers: StreamHandlers,
+    private readonly credentials: StreamCredentials,
     private readonly backoff: BackoffOptions = { initialMs: 500, maxMs: 15_000 },
-  ) {}
+  ) {
+    this.url = streamURL(strategy, team);
+    this.probeURL = positionsURL(strategy, team);
+  }
 
   start(): void {
     if (!this.stopped) {
@@ -76,6 +112,7 @@ export class TeamStream {
   /** Closes the connection and cancels any scheduled reconnect. Idempotent. */
   stop(): void {
     this.stopped = true;
+    this.attempt++;
     this.closeSource();
     window.clearTimeout(this.timer);
     this.timer = undefined;
@@ -88,10 +125,28 @@ export class TeamStream {
       return;
     }
     this.closeSource();
+    const attempt = ++this.attempt;
     this.gotData = false;
     this.openedAt = 0;
     this.setState({ state: "connecting", failures: this.failures });
-    const source = new EventSource(this.url);
+    this.credentials.token().then(
+      (token) => {
+        if (attempt === this.attempt && !this.stopped) {
+          this.open(token);
+        }
+      },
+      (err: unknown) => {
+        if (attempt === this.attempt && !this.stopped) {
+          this.failures++;
+          this.authFailed(err);
+        }
+      },
+    );
+  }
+
+  private open(token: string | null): void {
+    this.token = token;
+    const source = new EventSource(withToken(this.url, token));
     this.source = source;
     source.onopen = () => {
       if (source !== this.source) {
@@ -100,6 +155,7 @@ export class TeamStream {
       this.openedAt = Date.now();
       this.connections++;
       this.setState({ state: "open", failures: this.failures });
+      this.scheduleRenewal();
     };
     source.onmessage = (ev: MessageEvent<string>) => {
       if (source !== this.source) {
@@ -117,6 +173,9 @@ export class TeamStream {
       }
       const reason = reconnectReason(ev.data);
       this.closeSource();
+      if (reason === "token_expired") {
+        this.credentials.expired(); // the next connection gets a new token, if it can
+      }
       // The server asked for it: come back at once (a little jitter spreads
       // the clients of a draining replica), a bit later if we were too slow.
       const delay = (reason === "slow" ? 1000 : 0) + Math.random() * 250;
@@ -131,8 +190,57 @@ export class TeamStream {
       this.closeSource();
       const healthy = this.gotData || (this.openedAt > 0 && Date.now() - this.openedAt >= HEALTHY_AFTER_MS);
       this.failures = healthy ? 0 : this.failures + 1;
-      this.schedule(this.delayFor(this.failures), "error");
+      if (this.credentials.mode === "none") {
+        this.schedule(this.delayFor(this.failures), "error");
+        return;
+      }
+      // Was it the token? EventSource cannot say; the positions can.
+      const attempt = this.attempt;
+      this.setState({ state: "waiting", failures: this.failures, reason: "error" });
+      void probe(this.probeURL, this.token).then((res) => {
+        if (attempt !== this.attempt || this.stopped) {
+          return;
+        }
+        if (res.status === 401 || res.status === 403) {
+          this.authFailed(this.credentials.refused(res.status, res.message));
+        } else {
+          this.schedule(this.delayFor(this.failures), "error");
+        }
+      });
     };
+  }
+
+  /** No token to present, or the server refused it: retry with backoff, or give up and say why. */
+  private authFailed(err: unknown): void {
+    const e = err instanceof AuthError ? err : new AuthError(`Sign-in failed: ${String(err)}`, true);
+    if (e.retry) {
+      this.schedule(this.delayFor(this.failures), "auth", e.message);
+      return;
+    }
+    this.closeSource();
+    window.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.setState({ state: "unauthorized", failures: this.failures, reason: "auth", message: e.message });
+  }
+
+  /** Reconnects with a new token before the current one expires. */
+  private scheduleRenewal(): void {
+    window.clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
+    const ms = this.credentials.renewIn();
+    if (ms === undefined) {
+      return;
+    }
+    const source = this.source;
+    this.renewTimer = window.setTimeout(
+      () => {
+        if (source === this.source && !this.stopped) {
+          this.closeSource();
+          this.connect(); // token() signs in again: the old token is due
+        }
+      },
+      Math.min(MAX_TIMEOUT_MS, ms),
+    );
   }
 
   private delayFor(failures: number): number {
@@ -143,13 +251,15 @@ export class TeamStream {
     return base * (0.5 + Math.random() * 0.5);
   }
 
-  private schedule(delayMs: number, reason: string): void {
+  private schedule(delayMs: number, reason: string, message?: string): void {
     window.clearTimeout(this.timer);
     this.timer = window.setTimeout(() => this.connect(), delayMs);
-    this.setState({ state: "waiting", failures: this.failures, retryAt: Date.now() + delayMs, reason });
+    this.setState({ state: "waiting", failures: this.failures, retryAt: Date.now() + delayMs, reason, message });
   }
 
   private closeSource(): void {
+    window.clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
     if (this.source !== null) {
       this.source.onopen = null;
       this.source.onmessage = null;

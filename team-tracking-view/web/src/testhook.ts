@@ -2,13 +2,17 @@
 // the Go module): window.__tracking. It reads the view's state; it changes
 // nothing. The DOM carries the same facts as data attributes:
 // #worker-count[data-count], #rate[data-rate], body[data-connection],
-// body[data-team], body[data-strategy], body[data-tiles].
+// body[data-team], body[data-strategy], body[data-tiles], body[data-auth].
 
 export interface TrackingHook {
   /** Whether the position stream is open now. */
   readonly connected: boolean;
-  /** "connecting" | "open" | "waiting" | "stopped". */
+  /** "connecting" | "open" | "waiting" | "stopped" | "unauthorized". */
   readonly connection: string;
+  /** The gateway's auth mode ("none", "dev", "jwt"); "" until it is known. */
+  readonly authMode: string;
+  /** What the connection indicator says. */
+  readonly connectionText: string;
   readonly strategy: string;
   readonly team: string;
   /** Workers with a known position in the team shown. */

@@ -1,0 +1,363 @@
+package simulator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/teamtrack/tracking-core/auth"
+)
+
+// testSecret is the services' AUTH_JWT_SECRET in these tests.
+var testSecret = []byte("0123456789abcdef0123456789abcdef-team-simulator-test")
+
+// startAuthFake is a fake service that, like the tracking services in mode
+// dev or jwt, requires `Authorization: Bearer` with an HS256 token signed
+// with secret, and checks its claims against each route and record.
+func startAuthFake(t *testing.T, secret []byte, configure func(*fakeService)) *fakeService {
+	t.Helper()
+	v, err := auth.NewHS256(secret, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startFake(t, func(f *fakeService) {
+		f.Verifier = v
+		if configure != nil {
+			configure(f)
+		}
+	})
+}
+
+// With AUTH_JWT_SECRET each worker presents its own token, on both
+// transports: role worker, subject and worker_id its id, teams its team.
+// The fake lets in nothing else and accepts every record.
+func TestAuthWorkerTokens(t *testing.T) {
+	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
+		t.Run(string(tr), func(t *testing.T) {
+			f := startAuthFake(t, testSecret, nil)
+			sim, stop := startSimulator(t, Config{
+				Teams: []Team{
+					{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: f.URL(), Transport: tr},
+					{Name: "team_two", Workers: 2, Interval: 20 * time.Millisecond, URL: f.URL(), Transport: tr},
+				},
+				Ramp: 50 * time.Millisecond, Backoff: fastBackoff(),
+				Auth: Auth{Secret: testSecret},
+			})
+			eventually(t, 10*time.Second, "positions", func() bool {
+				return f.Accepted.Load() >= 100 && sim.Stats().WorkersConnected == 5
+			})
+			stop()
+			if st := sim.Stats(); st.Errors != 0 || f.Rejected.Load() != 0 || f.Refused.Load() != 0 {
+				t.Fatalf("stats %+v, records rejected %d, requests refused %d; want none", st, f.Rejected.Load(), f.Refused.Load())
+			}
+			got := map[string]bool{}
+			for _, s := range f.authSeen() {
+				c := s.claims
+				team, _, _ := strings.Cut(c.Subject, "-w")
+				if s.route != "worker" || c.Role != auth.RoleWorker || c.WorkerID != c.Subject || !slices.Equal(c.Teams, []string{team}) {
+					t.Errorf("worker token claims %+v on route %s; want role worker, worker_id = subject, teams = [its team]", c, s.route)
+				}
+				got[c.Subject] = true
+			}
+			for _, id := range []string{"team_one-w1", "team_one-w2", "team_one-w3", "team_two-w1", "team_two-w2"} {
+				if !got[id] {
+					t.Errorf("no connection of %s with its own token (saw %v)", id, got)
+				}
+			}
+		})
+	}
+}
+
+// Load-mode managers present a manager token of their team, on SSE and on
+// WebSocket, and the run is as healthy as without authentication.
+func TestAuthManagerTokens(t *testing.T) {
+	for _, mt := range []ManagerTransport{ManagerSSE, ManagerWebSocket} {
+		t.Run(string(mt), func(t *testing.T) {
+			f := startAuthFake(t, testSecret, nil)
+			cfg := quickLoad(f.URL())
+			cfg.ManagerTransport = mt
+			cfg.Logger = testLogger(t)
+			cfg.Auth = Auth{Secret: testSecret}
+			r, err := RunLoad(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkReport(t, r, cfg)
+			if f.Refused.Load() != 0 || f.Rejected.Load() != 0 {
+				t.Fatalf("%d requests refused, %d records rejected", f.Refused.Load(), f.Rejected.Load())
+			}
+			managers := map[string]bool{}
+			for _, s := range f.authSeen() {
+				if s.route != "manager" {
+					continue
+				}
+				c := s.claims
+				if c.Role != auth.RoleManager || len(c.Teams) != 1 || !strings.HasPrefix(c.Subject, c.Teams[0]+"-manager-") {
+					t.Errorf("manager token claims %+v; want role manager of one team, subject <team>-manager-<n>", c)
+				}
+				managers[c.Subject] = true
+			}
+			if want := cfg.Teams * cfg.ManagersPerTeam; len(managers) != want {
+				t.Errorf("%d managers presented a token, want %d: %v", len(managers), want, managers)
+			}
+		})
+	}
+}
+
+// AUTH_TOKEN: every connection presents the one token as it is.
+func TestAuthStaticToken(t *testing.T) {
+	iss, err := auth.NewIssuer(testSecret, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := iss.Issue(auth.Claims{Subject: "ops", Role: auth.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startAuthFake(t, testSecret, nil)
+	sim, stop := startSimulator(t, Config{
+		Teams: []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: f.URL()}},
+		Ramp:  20 * time.Millisecond, Backoff: fastBackoff(),
+		Auth: Auth{Token: tok},
+	})
+	eventually(t, 10*time.Second, "positions", func() bool { return f.Accepted.Load() >= 30 })
+	stop()
+	if st := sim.Stats(); st.Errors != 0 || f.Refused.Load() != 0 {
+		t.Fatalf("stats %+v, %d refused", st, f.Refused.Load())
+	}
+	for _, s := range f.authSeen() {
+		if s.token != tok {
+			t.Fatalf("a connection presented another token than AUTH_TOKEN")
+		}
+	}
+}
+
+// A service that requires a token refuses a simulator without one: every
+// refused dial is counted as an error and retried with backoff, and the
+// first is logged once with what to do; the same for a token signed with
+// the wrong secret. Both transports; workers stay disconnected.
+func TestAuthRefusedDialsCountedAndLoggedOnce(t *testing.T) {
+	cases := []struct {
+		name   string
+		auth   Auth
+		advice string
+	}{
+		{"no token", Auth{}, "server requires a token: set AUTH_JWT_SECRET or AUTH_TOKEN"},
+		{"wrong secret", Auth{Secret: []byte("another-secret-of-at-least-32-bytes!!")}, "server refused the token"},
+	}
+	for _, c := range cases {
+		for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
+			t.Run(c.name+"/"+string(tr), func(t *testing.T) {
+				f := startAuthFake(t, testSecret, nil)
+				logs := &syncBuffer{}
+				sim, err := New(Config{
+					Teams:   []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: f.URL(), Transport: tr}},
+					Ramp:    10 * time.Millisecond,
+					Backoff: fastBackoff(),
+					Status:  Status{Interval: -1},
+					Auth:    c.auth,
+					Logger:  slog.New(slog.NewTextHandler(logs, nil)),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- sim.Run(ctx) }()
+				eventually(t, 10*time.Second, "retried refusals", func() bool { return sim.Stats().Errors >= 12 && f.Refused.Load() >= 12 })
+				cancel()
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+				st := sim.Stats()
+				if st.Errors < 12 || st.Sent != 0 || st.Reconnects != 0 || !strings.Contains(st.LastError, c.advice) || !strings.Contains(st.LastError, "401") {
+					t.Fatalf("stats %+v: want >= 12 errors, no connection, nothing sent, the last error saying %q (401)", st, c.advice)
+				}
+				if f.Accepted.Load() != 0 {
+					t.Fatalf("the service accepted %d records", f.Accepted.Load())
+				}
+				if n := strings.Count(logs.String(), c.advice); n != 1 {
+					t.Fatalf("%q logged %d times, want once; logs:\n%s", c.advice, n, logs)
+				}
+				if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "status=401") {
+					t.Fatalf("the refusal is not an error with its status; logs:\n%s", logs)
+				}
+			})
+		}
+	}
+}
+
+// A 403 names what the token does not allow: here a manager's token on
+// a worker connection, and a worker's token on a manager stream.
+func TestAuthForbidden(t *testing.T) {
+	iss, err := auth.NewIssuer(testSecret, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := iss.Issue(auth.Claims{Subject: "m", Role: auth.RoleManager, Teams: []string{"team_one"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startAuthFake(t, testSecret, nil)
+	env := &runEnv{client: newHTTPClient(), c: &counters{}, log: slog.New(slog.DiscardHandler), now: time.Now,
+		hard: context.Background(), refusalLogged: new(atomic.Bool)}
+	defer env.client.CloseIdleConnections()
+	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
+		c, err := dial(context.Background(), env, tr, f.URL(), bearer(mgr))
+		if err == nil {
+			// A POST is under way once its headers are out; the refusal ends it.
+			<-c.done()
+			err = c.err()
+			c.close()
+		}
+		var ae *authError
+		if !errors.As(err, &ae) || ae.status != 403 || !strings.Contains(err.Error(), "server refused the token for this team or worker") {
+			t.Errorf("%s with a manager's token: %v; want a 403 authError", tr, err)
+		}
+	}
+
+	creds, err := newCredentials(Auth{Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.creds = creds
+	team := &loadTeam{name: "team_one", index: map[string]int{}}
+	for _, mt := range []ManagerTransport{ManagerSSE, ManagerWebSocket} {
+		m := newManager(0, team, f.URL(), mt, &loadRun{})
+		m.env = env
+		m.cred = workerCredential("team_one-w1", "team_one") // not a manager
+		var err error
+		if mt == ManagerSSE {
+			err = m.streamSSE(context.Background())
+		} else {
+			err = m.streamWS(context.Background())
+		}
+		var ae *authError
+		if !errors.As(err, &ae) || ae.status != 403 || !strings.Contains(ae.message, "team_one") && !strings.Contains(ae.message, "worker") {
+			t.Errorf("%s manager with a worker's token: %v; want a 403 authError with the server's message", mt, err)
+		}
+	}
+}
+
+// A token is signed anew once half its life has passed, so that a long run
+// never presents an expired one; before that the same token is reused.
+func TestAuthTokenRenewedAtHalfLife(t *testing.T) {
+	creds, err := newCredentials(Auth{Secret: testSecret, TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	creds.now = func() time.Time { return now }
+	c := workerCredential("team_one-w1", "team_one")
+	token := func() string {
+		t.Helper()
+		h, err := c.header(creds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			t.Fatalf("header %v", h)
+		}
+		return tok
+	}
+	first := token()
+	now = now.Add(29 * time.Minute)
+	if token() != first {
+		t.Fatal("the token was signed anew before half its life")
+	}
+	now = now.Add(time.Minute)
+	second := token()
+	if second == first {
+		t.Fatal("the token was not signed anew at half its life")
+	}
+	v, err := auth.NewHS256(testSecret, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := v.Verify(context.Background(), second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims.Subject != "team_one-w1" || claims.WorkerID != "team_one-w1" || claims.Role != auth.RoleWorker {
+		t.Fatalf("claims %+v", claims)
+	}
+}
+
+// In a run, reconnects after half the token's life present a new token,
+// and the service never refuses one.
+func TestAuthReconnectPresentsRenewedToken(t *testing.T) {
+	f := startAuthFake(t, testSecret, func(f *fakeService) { f.KickAfter = 5 })
+	sim, stop := startSimulator(t, Config{
+		Teams:   []Team{{Name: "team_one", Workers: 2, Interval: 20 * time.Millisecond, URL: f.URL()}},
+		Ramp:    10 * time.Millisecond,
+		Backoff: fastBackoff(),
+		Auth:    Auth{Secret: testSecret, TTL: 800 * time.Millisecond},
+	})
+	tokens := func() map[string]map[string]bool {
+		out := map[string]map[string]bool{}
+		for _, s := range f.authSeen() {
+			if out[s.claims.Subject] == nil {
+				out[s.claims.Subject] = map[string]bool{}
+			}
+			out[s.claims.Subject][s.token] = true
+		}
+		return out
+	}
+	eventually(t, 10*time.Second, "renewed tokens", func() bool {
+		ts := tokens()
+		return len(ts["team_one-w1"]) >= 3 && len(ts["team_one-w2"]) >= 3
+	})
+	stop()
+	if st := sim.Stats(); st.Errors != 0 || f.Refused.Load() != 0 {
+		t.Fatalf("stats %+v, %d refused", st, f.Refused.Load())
+	}
+}
+
+// Configuration: a short secret is refused; Auth says what a run presents.
+func TestAuthConfig(t *testing.T) {
+	if _, err := New(Config{
+		Teams: []Team{{Name: "team_one", Workers: 1, URL: "http://127.0.0.1:1/tracking/"}},
+		Auth:  Auth{Secret: []byte("too short")},
+	}); err == nil || !strings.Contains(err.Error(), "32") {
+		t.Errorf("a 9-byte secret: err = %v, want one naming the 32-byte minimum", err)
+	}
+	if _, err := newCredentials(Auth{Token: "a b"}); err == nil {
+		t.Error("a token with a space was accepted")
+	}
+	for a, want := range map[*Auth]string{
+		{}:                               "none",
+		{Token: "t"}:                     "AUTH_TOKEN",
+		{Secret: testSecret}:             "AUTH_JWT_SECRET",
+		{Secret: testSecret, Token: "t"}: "AUTH_JWT_SECRET",
+	} {
+		if got := a.describe(); !strings.Contains(got, want) {
+			t.Errorf("%+v.describe() = %q, want it to name %s", *a, got, want)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger written by many goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -53,7 +53,8 @@ func startCluster(t *testing.T, svc services, nRedis, nKafka int) *cluster {
 	return startClusterWith(t, svc, nRedis, nKafka, nil)
 }
 
-// startClusterWith is startCluster with more environment for the replicas.
+// startClusterWith is startCluster with more environment for the replicas
+// and the gateway alike.
 func startClusterWith(t *testing.T, svc services, nRedis, nKafka int, replicaEnv []string) *cluster {
 	t.Helper()
 	lockConsul(t, svc.consulAddr)
@@ -105,7 +106,7 @@ func startClusterWith(t *testing.T, svc services, nRedis, nKafka int, replicaEnv
 		ps[i] = c.ready(t, ps[i], func() *proc { return c.launch(t, s.name, "tracking-"+s.strategy, s.env) })
 		c.replicas[s.strategy] = append(c.replicas[s.strategy], ps[i])
 	}
-	gwEnv := []string{"CONSUL_HTTP_ADDR=" + svc.consulAddr, "SHUTDOWN_TIMEOUT=2s", "LOG_LEVEL=info"}
+	gwEnv := append([]string{"CONSUL_HTTP_ADDR=" + svc.consulAddr, "SHUTDOWN_TIMEOUT=2s", "LOG_LEVEL=info"}, replicaEnv...)
 	c.gw = c.ready(t, c.launch(t, "gateway", "api-gateway", gwEnv), func() *proc {
 		return c.launch(t, "gateway", "api-gateway", gwEnv)
 	})

@@ -137,17 +137,27 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// getJSONCount GETs a JSON array and returns its length.
-func getJSONCount(url string) (int, error) {
+// getRecords GETs a JSON array of records.
+func getRecords(url string) ([]Record, error) {
 	resp, err := http.Get(url)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	var arr []json.RawMessage
-	err = json.NewDecoder(resp.Body).Decode(&arr)
-	return len(arr), err
+	var recs []Record
+	err = json.NewDecoder(resp.Body).Decode(&recs)
+	return recs, err
+}
+
+// reached reports whether got holds at least want's sequence for each worker.
+func reached(got, want map[string]int) bool {
+	for w, n := range want {
+		if got[w] < n {
+			return false
+		}
+	}
+	return true
 }

@@ -249,15 +249,16 @@ func (s *scenarios) lateManager(t *testing.T) {
 	if sum, err := Post(a.URL+"/tracking", &body); err != nil || sum.Accepted != 100 {
 		t.Fatalf("POST: %+v %v", sum, err)
 	}
-	// Wait until the last positions are stored (publishing is asynchronous).
+	// Wait until every worker's last position is stored (publishing is
+	// asynchronous), so that the snapshot is known in advance.
 	deadline := time.Now().Add(s.f.Timeout)
 	for {
-		resp, err := getJSONCount(b.URL + "/tracking/team_late/positions")
-		if err == nil && resp == 20 {
+		stored, err := getRecords(b.URL + "/tracking/team_late/positions")
+		if err == nil && reached(latest(stored), want) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("positions endpoint: %d workers, err %v; want 20", resp, err)
+			t.Fatalf("positions endpoint: %v, err %v; want %v", latest(stored), err, want)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the store
 	}

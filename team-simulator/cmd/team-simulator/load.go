@@ -85,20 +85,12 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, out
 	if err != nil {
 		return usageError(out, err)
 	}
-	log, err := out.logger(c)
-	if err != nil {
-		return usageError(out, err)
-	}
-	cfg.Logger = log
-	cfg.Status = out.status(c)
-	if w := c.authWarning(cfg.Auth); w != "" {
-		log.Warn(w)
-	}
-	stopProfile, err := profile(c, log)
+	log, status, stopProfile, err := out.setup(c, cfg.Auth)
 	if err != nil {
 		return usageError(out, err)
 	}
 	defer stopProfile()
+	cfg.Logger, cfg.Status = log, status
 	r, err := simulator.RunLoad(ctx, cfg)
 	if err != nil {
 		return usageError(out, err)

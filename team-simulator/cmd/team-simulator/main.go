@@ -81,6 +81,21 @@ func profile(c *common, log *slog.Logger) (stop func(), err error) {
 	}, nil
 }
 
+// setup is what both modes do before they run: the logger, the status
+// output, the auth warning and the optional CPU profile (stop it when done).
+func (o output) setup(c *common, a simulator.Auth) (log *slog.Logger, status simulator.Status, stop func(), err error) {
+	if log, err = o.logger(c); err != nil {
+		return nil, simulator.Status{}, nil, err
+	}
+	if w := c.authWarning(a); w != "" {
+		log.Warn(w)
+	}
+	if stop, err = profile(c, log); err != nil {
+		return nil, simulator.Status{}, nil, err
+	}
+	return log, o.status(c), stop, nil
+}
+
 func usageError(o output, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0

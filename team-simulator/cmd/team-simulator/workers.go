@@ -126,20 +126,12 @@ func runWorkers(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return usageError(out, err)
 	}
-	log, err := out.logger(c)
-	if err != nil {
-		return usageError(out, err)
-	}
-	cfg.Logger = log
-	cfg.Status = out.status(c)
-	if w := c.authWarning(cfg.Auth); w != "" {
-		log.Warn(w)
-	}
-	stopProfile, err := profile(c, log)
+	log, status, stopProfile, err := out.setup(c, cfg.Auth)
 	if err != nil {
 		return usageError(out, err)
 	}
 	defer stopProfile()
+	cfg.Logger, cfg.Status = log, status
 	sim, err := simulator.New(cfg)
 	if err != nil {
 		return usageError(out, err)

@@ -37,17 +37,20 @@ func prefix(t *testing.T) string {
 
 func TestConformance(t *testing.T) {
 	addr := redisAddr(t)
-	features := broadcasttest.Features{RestartBroker: restartRedis}
-	broadcasttest.Run(t, features, func(t *testing.T) func() tracking.Broadcaster {
-		p := prefix(t)
-		return func() tracking.Broadcaster {
-			b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p})
-			if err != nil {
-				t.Fatalf("new broadcaster: %v", err)
+	setup := func(queueSize int) broadcasttest.Setup {
+		return func(t *testing.T) func() tracking.Broadcaster {
+			p := prefix(t)
+			return func() tracking.Broadcaster {
+				b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p, QueueSize: queueSize})
+				if err != nil {
+					t.Fatalf("new broadcaster: %v", err)
+				}
+				return b
 			}
-			return b
 		}
-	})
+	}
+	features := broadcasttest.Features{RestartBroker: restartRedis, Overload: setup(8), QueueSize: 8}
+	broadcasttest.Run(t, features, setup(0))
 }
 
 // restartRedis stops and starts the test redis-server on the same port.

@@ -40,10 +40,10 @@ type Broadcaster struct {
 
 	mu      sync.Mutex // guards the fields below
 	closed  bool
-	readers map[int32]*reader // live partition readers, by partition
-	prev    map[int32]*reader // the reader of a partition that last stopped
+	readers map[int32]*reader        // live partition readers, by partition
+	prev    map[int32]*reader        // the reader of a partition that last stopped
 	subs    map[string]*subscription // by team: one each
-	probe   *probe // the readiness probe in flight
+	probe   *probe                   // the readiness probe in flight
 
 	ops       sync.WaitGroup // calls in progress: Subscribe, Last
 	wg        sync.WaitGroup // goroutines

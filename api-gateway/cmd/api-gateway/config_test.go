@@ -22,7 +22,7 @@ func TestREADME(t *testing.T) {
 	if c.HTTPAddr != ":8080" || !slices.Equal(c.RedisAddrs, []string{"localhost:8081"}) || c.Auth.Mode != auth.ModeJWT {
 		t.Fatalf("defaults: %+v", c)
 	}
-	configtest.CheckREADME(t, e.Vars(), "all", "gateway", "api-gateway")
+	configtest.CheckREADME(t, "api-gateway", e.Vars())
 }
 
 func TestSettingsFromEnv(t *testing.T) {

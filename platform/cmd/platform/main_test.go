@@ -15,5 +15,5 @@ func TestREADME(t *testing.T) {
 	if err := e.Err(); err != nil {
 		t.Fatal(err)
 	}
-	configtest.CheckREADME(t, e.Vars(), "platform")
+	configtest.CheckREADME(t, "platform", e.Vars())
 }

@@ -154,5 +154,5 @@ func TestREADME(t *testing.T) {
 	if _, _, _, err := loadConfig(nil, e, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	configtest.CheckREADME(t, e.Vars(), "team-simulator")
+	configtest.CheckREADME(t, "team-simulator", e.Vars())
 }

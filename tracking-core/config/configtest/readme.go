@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -23,13 +24,26 @@ type Row struct {
 	Line    int
 }
 
-// CheckREADME fails t when a variable in vars has no row in the README
-// table whose service column names one of scopes (e.g. "all", "tracking
-// services", "tracking-redis"), when a non-empty default is not written in
-// the row's default column (`15s`), or when a row for scopes names a
-// variable that is not in vars.
-func CheckREADME(t testing.TB, vars []config.Var, scopes ...string) {
+// Scopes are the words by which the README's service column names each
+// binary.
+var Scopes = map[string][]string{
+	"tracking-redis": {"all", "tracking services", "tracking-redis"},
+	"tracking-kafka": {"all", "tracking services", "tracking-kafka"},
+	"api-gateway":    {"all", "gateway", "api-gateway"},
+	"team-simulator": {"team-simulator"},
+	"platform":       {"platform"},
+}
+
+// CheckREADME fails t when a variable in vars, those binary reads, has no
+// row in the README table for binary (see Scopes), when a non-empty default
+// is not written in the row's default column (`15s`), or when a row for
+// binary names a variable that is not in vars.
+func CheckREADME(t testing.TB, binary string, vars []config.Var) {
 	t.Helper()
+	scopes, ok := Scopes[binary]
+	if !ok {
+		t.Fatalf("configtest: unknown binary %q", binary)
+	}
 	rows, err := ReadREADME()
 	if err != nil {
 		t.Fatal(err)
@@ -65,13 +79,14 @@ func CheckREADME(t testing.TB, vars []config.Var, scopes ...string) {
 	}
 }
 
+// For reports whether the row's service column names binary (see Scopes).
+func (r Row) For(binary string) bool { return r.In(Scopes[binary]...) }
+
 // In reports whether the row's service column names one of scopes.
 func (r Row) In(scopes ...string) bool {
 	for _, s := range r.Scope {
-		for _, want := range scopes {
-			if s == want {
-				return true
-			}
+		if slices.Contains(scopes, s) {
+			return true
 		}
 	}
 	return false

@@ -17,5 +17,5 @@ func TestREADME(t *testing.T) {
 	if err := env.Err(); err != nil {
 		t.Fatal(err)
 	}
-	configtest.CheckREADME(t, env.Vars(), "all", "tracking services", "tracking-redis")
+	configtest.CheckREADME(t, "tracking-redis", env.Vars())
 }

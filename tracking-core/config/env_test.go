@@ -21,7 +21,7 @@ func TestDefaults(t *testing.T) {
 	if err := e.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []config.Var{{"BLANK", "d"}, {"I", "7"}, {"F", "1.5"}, {"D", "10m"}, {"M", "550"}, {"L", "info"}, {"LS", "a,b"}, {"S", ""}}
+	want := []config.Var{{Name: "BLANK", Default: "d"}, {Name: "I", Default: "7"}, {Name: "F", Default: "1.5"}, {Name: "D", Default: "10m"}, {Name: "M", Default: "550"}, {Name: "L", Default: "info"}, {Name: "LS", Default: "a,b"}, {Name: "S", Default: ""}}
 	if got := e.Vars(); !slices.Equal(got, want) {
 		t.Fatalf("vars %v, want %v", got, want)
 	}

@@ -20,15 +20,15 @@ func (r *recorder) Errorf(f string, a ...any) { r.errs = append(r.errs, fmt.Spri
 // The check fails on a default that differs, a variable read but not
 // documented, and one documented but not read.
 func TestCheckREADME(t *testing.T) {
-	ok := []config.Var{{"GATEWAY_PORT", "8080"}, {"REPLICAS", "2"}, {"SIMULATOR", "on"}, {"BIN_DIR", "bin"}, {"PLATFORM_LOG_DIR", ".tmp/platform"},
-		{"AUTH_MODE", ""}, {"AUTH_JWT_SECRET", ""}, {"AUTH_JWT_SECRET_FILE", ""}, {"AUTH_JWKS_URL", ""},
-		{"REDIS_ADDR", ""}, {"KAFKA_BROKERS", ""}, {"CONSUL_HTTP_ADDR", ""}}
+	ok := []config.Var{{Name: "GATEWAY_PORT", Default: "8080"}, {Name: "REPLICAS", Default: "2"}, {Name: "SIMULATOR", Default: "on"}, {Name: "BIN_DIR", Default: "bin"}, {Name: "PLATFORM_LOG_DIR", Default: ".tmp/platform"},
+		{Name: "AUTH_MODE", Default: ""}, {Name: "AUTH_JWT_SECRET", Default: ""}, {Name: "AUTH_JWT_SECRET_FILE", Default: ""}, {Name: "AUTH_JWKS_URL", Default: ""},
+		{Name: "REDIS_ADDR", Default: ""}, {Name: "KAFKA_BROKERS", Default: ""}, {Name: "CONSUL_HTTP_ADDR", Default: ""}}
 	r := &recorder{TB: t}
 	configtest.CheckREADME(r, "platform", ok)
 	if len(r.errs) > 0 {
 		t.Fatalf("the platform's variables: %q", r.errs)
 	}
-	bad := append([]config.Var{{"GATEWAY_PORT", "9090"}, {"NOT_DOCUMENTED", ""}}, ok[1:len(ok)-1]...)
+	bad := append([]config.Var{{Name: "GATEWAY_PORT", Default: "9090"}, {Name: "NOT_DOCUMENTED", Default: ""}}, ok[1:len(ok)-1]...)
 	r = &recorder{TB: t}
 	configtest.CheckREADME(r, "platform", bad)
 	got := strings.Join(r.errs, "\n")

@@ -3,7 +3,6 @@ package service
 import (
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
@@ -23,23 +22,27 @@ type Settings struct {
 // ReadSettings reads the variables every replica shares (see the README's
 // configuration table); HTTP_ADDR defaults to defAddr.
 func ReadSettings(e *config.Env, defAddr string) Settings {
+	// The defaults are New's and httpapi.New's, written there only.
+	var d Config
+	d.setDefaults()
+	api := httpapi.Config{}.WithDefaults()
 	return Settings{
 		Config: Config{
 			HTTPAddr:        e.String("HTTP_ADDR", defAddr),
-			ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+			ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 			DebugAddr:       e.String("DEBUG_ADDR", ""),
 			API: httpapi.Config{
-				Heartbeat:            e.Duration("STREAM_HEARTBEAT", 15*time.Second),
-				MaxLifetime:          e.Duration("STREAM_MAX_LIFETIME", 15*time.Minute),
-				FlushInterval:        e.Duration("STREAM_FLUSH_INTERVAL", 50*time.Millisecond),
-				WriteTimeout:         e.Duration("STREAM_WRITE_TIMEOUT", 10*time.Second),
-				QueueSoftLimit:       e.Int("STREAM_QUEUE_SOFT_LIMIT", 1024),
-				QueueHardLimit:       e.Int("STREAM_QUEUE_HARD_LIMIT", 20000),
-				MaxRecordSize:        e.Int("MAX_RECORD_SIZE", 64<<10),
-				AllowedOrigins:       e.List("WS_ALLOWED_ORIGINS", "*"),
-				RecordsPerSecond:     e.Float("RECORDS_PER_SECOND", 50),
-				RecordBurst:          e.Int("RECORD_BURST", 100),
-				HardRejectsPerSecond: e.Int("HARD_REJECTS_PER_SECOND", 1000),
+				Heartbeat:            e.Duration("STREAM_HEARTBEAT", api.Heartbeat),
+				MaxLifetime:          e.Duration("STREAM_MAX_LIFETIME", api.MaxLifetime),
+				FlushInterval:        e.Duration("STREAM_FLUSH_INTERVAL", api.FlushInterval),
+				WriteTimeout:         e.Duration("STREAM_WRITE_TIMEOUT", api.WriteTimeout),
+				QueueSoftLimit:       e.Int("STREAM_QUEUE_SOFT_LIMIT", api.QueueSoftLimit),
+				QueueHardLimit:       e.Int("STREAM_QUEUE_HARD_LIMIT", api.QueueHardLimit),
+				MaxRecordSize:        e.Int("MAX_RECORD_SIZE", api.MaxRecordSize),
+				AllowedOrigins:       e.List("WS_ALLOWED_ORIGINS", api.AllowedOrigins...),
+				RecordsPerSecond:     e.Float("RECORDS_PER_SECOND", api.RecordsPerSecond),
+				RecordBurst:          e.Int("RECORD_BURST", api.RecordBurst),
+				HardRejectsPerSecond: e.Int("HARD_REJECTS_PER_SECOND", api.HardRejectsPerSecond),
 			},
 		},
 		ConsulAddr:    e.String("CONSUL_HTTP_ADDR", ""),

@@ -103,6 +103,10 @@ type Platform struct {
 	procs    []*Process
 }
 
+// WithDefaults returns c with the defaults Start fills in (cmd/platform
+// offers them as the variables' defaults).
+func (c Config) WithDefaults() Config { c.setDefaults(); return c }
+
 func (c *Config) setDefaults() {
 	if c.BinDir == "" {
 		c.BinDir = "bin"

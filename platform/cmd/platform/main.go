@@ -24,14 +24,15 @@ func main() {
 // readConfig reads the local run's environment (see the README's
 // configuration table).
 func readConfig(e *config.Env) platform.Config {
+	d := platform.Config{}.WithDefaults()
 	return platform.Config{
-		BinDir:       e.String("BIN_DIR", "bin"),
-		LogDir:       e.String("PLATFORM_LOG_DIR", ".tmp/platform"),
+		BinDir:       e.String("BIN_DIR", d.BinDir),
+		LogDir:       e.String("PLATFORM_LOG_DIR", d.LogDir),
 		RedisAddr:    e.String("REDIS_ADDR", ""),
 		KafkaBrokers: e.String("KAFKA_BROKERS", ""),
 		ConsulAddr:   e.String("CONSUL_HTTP_ADDR", ""),
-		GatewayPort:  e.Int("GATEWAY_PORT", 8080),
-		Replicas:     e.Int("REPLICAS", 2),
+		GatewayPort:  e.Int("GATEWAY_PORT", d.GatewayPort),
+		Replicas:     e.Int("REPLICAS", d.Replicas),
 		Simulator:    e.String("SIMULATOR", "on") != "off",
 		// Unset AUTH_MODE: mode dev with a secret made for this run.
 		Auth: platform.Auth{

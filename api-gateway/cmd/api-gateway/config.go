@@ -25,7 +25,7 @@ type settings struct {
 }
 
 func readSettings(e *config.Env) settings {
-	return settings{
+	s := settings{
 		HTTPAddr:        e.String("HTTP_ADDR", ":8080"),
 		ConsulAddr:      e.String("CONSUL_HTTP_ADDR", ""),
 		RedisAddrs:      e.List("TRACKING_REDIS_ADDRS", "localhost:8081"),
@@ -35,6 +35,10 @@ func readSettings(e *config.Env) settings {
 		LogLevel:        e.Level("LOG_LEVEL", slog.LevelInfo),
 		Auth:            auth.ReadSettings(e, auth.DefaultMode),
 	}
+	if s.ShutdownTimeout <= 0 {
+		e.Fail("SHUTDOWN_TIMEOUT", "a positive duration such as 10s")
+	}
+	return s
 }
 
 func (c settings) discoveryName() string {

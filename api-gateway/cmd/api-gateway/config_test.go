@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,5 +40,12 @@ func TestSettingsFromEnv(t *testing.T) {
 		!slices.Equal(c.RedisAddrs, []string{"r1:8081", "r2:8081"}) || c.LogLevel != slog.LevelDebug ||
 		c.ShutdownTimeout != 3*time.Second || c.Auth.Mode != auth.ModeDev {
 		t.Fatalf("parsed: %+v", c)
+	}
+	for k, v := range map[string]string{"LOG_LEVEL": "loud", "SHUTDOWN_TIMEOUT": "-1s", "AUTH_MODE": "open"} {
+		e := config.Map(map[string]string{k: v})
+		readSettings(e)
+		if err := e.Err(); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
+		}
 	}
 }

@@ -52,7 +52,8 @@ func (e *Env) Err() error { return errors.Join(e.errs...) }
 // Vars returns the variables read so far, in order, each once.
 func (e *Env) Vars() []Var { return append([]Var(nil), e.vars...) }
 
-// Fail records that name holds a value that is not what want describes.
+// Fail records that name holds a value that is not what want describes; the
+// error quotes the value, so it is never for a secret (use Failf).
 func (e *Env) Fail(name, want string) {
 	v, _ := e.lookup(name)
 	e.errs = append(e.errs, fmt.Errorf("%s=%q: want %s", name, strings.TrimSpace(v), want))

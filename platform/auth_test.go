@@ -17,8 +17,8 @@ func TestAuthEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := regexp.MustCompile(`^AUTH_JWT_SECRET=[0-9a-f]{64}$`)
-	if len(env) != 3 || env[0] != "AUTH_MODE=dev" || !secret.MatchString(env[1]) || env[2] != "AUTH_JWKS_URL=" {
-		t.Fatalf("default env %q: want AUTH_MODE=dev, a 64-hex-digit AUTH_JWT_SECRET, AUTH_JWKS_URL cleared", env)
+	if len(env) != 4 || env[0] != "AUTH_MODE=dev" || !secret.MatchString(env[1]) || env[2] != "AUTH_JWKS_URL=" || env[3] != "AUTH_JWT_SECRET_FILE=" {
+		t.Fatalf("default env %q: want AUTH_MODE=dev, a 64-hex-digit AUTH_JWT_SECRET, AUTH_JWKS_URL and AUTH_JWT_SECRET_FILE cleared", env)
 	}
 	if !strings.HasPrefix(desc, "dev") || strings.Contains(desc, strings.TrimPrefix(env[1], "AUTH_JWT_SECRET=")) {
 		t.Fatalf("description %q: want the mode, not the secret", desc)
@@ -35,6 +35,7 @@ func TestAuthEnv(t *testing.T) {
 	}{
 		{Auth{Mode: "none"}, []string{"AUTH_MODE=none"}, "none"},
 		{Auth{Mode: "JWT", JWKSURL: "https://idp.example/jwks"}, []string{"AUTH_MODE=JWT", "AUTH_JWKS_URL=https://idp.example/jwks"}, "jwt"},
+		{Auth{Mode: "jwt", SecretFile: "/run/secrets/jwt"}, []string{"AUTH_MODE=jwt", "AUTH_JWT_SECRET_FILE=/run/secrets/jwt"}, "jwt"},
 		{Auth{Mode: "dev", Secret: "s3cret-s3cret-s3cret-s3cret-s3cret"}, []string{"AUTH_MODE=dev", "AUTH_JWT_SECRET=s3cret-s3cret-s3cret-s3cret-s3cret"}, "dev"},
 	} {
 		env, desc, err := c.in.env()

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/teamtrack/tracking-core/auth"
 )
 
 // Config of a local platform run.
@@ -37,7 +39,7 @@ type Config struct {
 }
 
 // Auth is what every child (tracking services, gateway, simulator) gets as
-// AUTH_MODE, AUTH_JWT_SECRET and AUTH_JWKS_URL.
+// AUTH_MODE, AUTH_JWT_SECRET, AUTH_JWT_SECRET_FILE and AUTH_JWKS_URL.
 type Auth struct {
 	// Mode is AUTH_MODE: "jwt", "dev" or "none" (any case). Empty: mode dev
 	// with a random 32-byte secret (hex) made at start, so that the local
@@ -46,10 +48,12 @@ type Auth struct {
 	// its workers' tokens, the services check them; Secret and JWKSURL are
 	// then not used.
 	Mode string
-	// Secret and JWKSURL are AUTH_JWT_SECRET and AUTH_JWKS_URL, passed on as
-	// they are when Mode is set (empty ones are not passed).
-	Secret  string
-	JWKSURL string
+	// Secret, SecretFile and JWKSURL are AUTH_JWT_SECRET,
+	// AUTH_JWT_SECRET_FILE and AUTH_JWKS_URL, passed on as they are when Mode
+	// is set (empty ones are not passed). Default: none.
+	Secret     string
+	SecretFile string
+	JWKSURL    string
 }
 
 // env returns the AUTH_* variables of the children and a description of the
@@ -61,15 +65,14 @@ func (a Auth) env() (env []string, desc string, err error) {
 		if _, err := rand.Read(secret); err != nil {
 			return nil, "", fmt.Errorf("auth: random secret: %w", err)
 		}
-		// AUTH_JWKS_URL is cleared: a JWKS URL left in the environment
-		// would make the services refuse mode dev.
-		return []string{"AUTH_MODE=dev", "AUTH_JWT_SECRET=" + hex.EncodeToString(secret), "AUTH_JWKS_URL="},
+		// AUTH_JWKS_URL and AUTH_JWT_SECRET_FILE are cleared: either left
+		// in the environment would make the services refuse to start.
+		return []string{"AUTH_MODE=dev", "AUTH_JWT_SECRET=" + hex.EncodeToString(secret), "AUTH_JWKS_URL=", "AUTH_JWT_SECRET_FILE="},
 			"dev (a random AUTH_JWT_SECRET made for this run: the map signs in through the gateway's dev login, the simulator signs its workers' tokens; set AUTH_MODE to choose jwt or none)", nil
 	}
-	switch strings.ToLower(mode) {
-	case "jwt", "dev", "none":
-	default:
-		return nil, "", fmt.Errorf("AUTH_MODE=%q: want jwt, dev or none", a.Mode)
+	m, err := auth.ParseMode(mode)
+	if err != nil {
+		return nil, "", fmt.Errorf("AUTH_MODE: %w", err)
 	}
 	env = []string{"AUTH_MODE=" + a.Mode}
 	var from []string
@@ -77,11 +80,15 @@ func (a Auth) env() (env []string, desc string, err error) {
 		env = append(env, "AUTH_JWT_SECRET="+a.Secret)
 		from = append(from, "AUTH_JWT_SECRET")
 	}
+	if a.SecretFile != "" {
+		env = append(env, "AUTH_JWT_SECRET_FILE="+a.SecretFile)
+		from = append(from, "AUTH_JWT_SECRET_FILE "+a.SecretFile)
+	}
 	if a.JWKSURL != "" {
 		env = append(env, "AUTH_JWKS_URL="+a.JWKSURL)
 		from = append(from, "AUTH_JWKS_URL "+a.JWKSURL)
 	}
-	desc = strings.ToLower(mode) + " (AUTH_MODE from the environment"
+	desc = string(m) + " (AUTH_MODE from the environment"
 	if len(from) > 0 {
 		desc += ", with " + strings.Join(from, " and ")
 	}
@@ -95,6 +102,10 @@ type Platform struct {
 	embedded []*Embedded
 	procs    []*Process
 }
+
+// WithDefaults returns c with the defaults Start fills in (cmd/platform
+// offers them as the variables' defaults).
+func (c Config) WithDefaults() Config { c.setDefaults(); return c }
 
 func (c *Config) setDefaults() {
 	if c.BinDir == "" {

@@ -1,461 +1,186 @@
 package deploycheck
 
 import (
-	"path"
+	"net"
+	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/teamtrack/tracking-core/config/configtest"
 )
 
-// TestComposeServices: the services of issue 7, the Go ones built from their
-// module's Dockerfile with the repository root as context, the others from
-// their official image.
+// goService is a binary of the workspace and its Compose service (SPEC.md
+// Layout, Configuration; issue 7).
+type goService struct {
+	Name      string        // binary, module folder and Compose service
+	Port      int           // its HTTP_ADDR port; 0 for the simulator, which listens on nothing
+	Replicas  int           // deploy.replicas; 0: one, not scaled
+	Published bool          // Port is published on the host (the map at http://localhost:8080)
+	Drain     time.Duration // its SHUTDOWN_TIMEOUT default: stop_grace_period must be longer
+}
+
+var goServices = []goService{
+	{Name: "tracking-redis", Port: 8081, Replicas: 2, Drain: 15 * time.Second},
+	{Name: "tracking-kafka", Port: 8082, Replicas: 2, Drain: 15 * time.Second},
+	{Name: "api-gateway", Port: 8080, Published: true, Drain: 10 * time.Second},
+	{Name: "team-simulator"},
+}
+
+// infra are the servers, from their official images, and where they listen.
+var infra = map[string]struct {
+	Image string
+	Port  int
+}{
+	"consul": {"hashicorp/consul", 8500},
+	"redis":  {"redis", 6379},
+	"kafka":  {"apache/kafka", 9092},
+}
+
+// addressVars name another service of the project, as host:port.
+var addressVars = map[string]string{"CONSUL_HTTP_ADDR": "consul", "REDIS_ADDR": "redis", "KAFKA_BROKERS": "kafka"}
+
+func root(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.work")); err != nil {
+		t.Fatalf("repository root: %v", err)
+	}
+	return dir
+}
+
+// load reads docker-compose.yml as `docker compose` does, with an empty
+// environment: the file's own defaults apply.
+func load(t *testing.T) *types.Project {
+	t.Helper()
+	dir := root(t)
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(dir, "docker-compose.yml")}, cli.WithWorkingDirectory(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(t.Context())
+	if err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	return p
+}
+
+func env(s types.ServiceConfig, name string) string {
+	if v := s.Environment[name]; v != nil {
+		return *v
+	}
+	return ""
+}
+
+// Every Go service builds its module's binary from the root Dockerfile;
+// the servers come from their official images with a pinned tag.
 func TestComposeServices(t *testing.T) {
-	r := loadRepo(t)
+	p, dir := load(t), root(t)
 	for _, g := range goServices {
-		s := r.Compose.Services[g.Name]
-		if s == nil {
-			t.Errorf("%s: no service %s (SPEC.md Layout: the %s binary)", composeFile, g.Name, g.Name)
+		s, ok := p.Services[g.Name]
+		if !ok || s.Build == nil {
+			t.Errorf("no service %s built from the Dockerfile", g.Name)
 			continue
 		}
-		where := composeWhere(g.Name, s.Line)
-		if s.Build == nil {
-			t.Errorf("%s: no build section; it must build %s/Dockerfile", where, g.Name)
-			continue
+		if s.Build.Context != dir || s.Build.Dockerfile != "Dockerfile" {
+			t.Errorf("%s: builds %s with context %s; want the root Dockerfile and context", g.Name, s.Build.Dockerfile, s.Build.Context)
 		}
-		if ctx := path.Clean(s.Build.Context); ctx != "." {
-			t.Errorf("%s: build context %q, want \".\" (the repository root: the Dockerfiles copy go.work and several modules)", where, s.Build.Context)
+		if m := s.Build.Args["MODULE"]; m == nil || *m != g.Name {
+			t.Errorf("%s: build arg MODULE is not %s", g.Name, g.Name)
 		}
-		want := g.Name + "/Dockerfile"
-		if got := path.Clean(s.Build.Dockerfile); got != want {
-			t.Errorf("%s: build dockerfile %q, want %q", where, s.Build.Dockerfile, want)
-		}
-		if s.Image != "" && !strings.Contains(s.Image, g.Name) {
-			t.Errorf("%s: image %q does not name the binary %s", where, s.Image, g.Name)
+		if _, err := os.Stat(filepath.Join(dir, g.Name, "cmd", g.Name)); err != nil {
+			t.Errorf("%s: the Dockerfile builds ./%s/cmd/%s: %v", g.Name, g.Name, g.Name, err)
 		}
 	}
-	for _, inf := range infraServices {
-		s := r.Compose.Services[inf.Name]
-		if s == nil {
-			t.Errorf("%s: no service %s (image %s)", composeFile, inf.Name, inf.Image)
-			continue
-		}
-		repo, _, _ := strings.Cut(s.Image, ":")
-		if repo != inf.Image {
-			t.Errorf("%s: image %q, want %s:<tag>", composeWhere(inf.Name, s.Line), s.Image, inf.Image)
-		}
-		if !strings.Contains(s.Image, ":") || strings.HasSuffix(s.Image, ":latest") {
-			t.Errorf("%s: image %q: pin a version tag", composeWhere(inf.Name, s.Line), s.Image)
+	for name, want := range infra {
+		s, ok := p.Services[name]
+		repo, tag, _ := strings.Cut(s.Image, ":")
+		if !ok || repo != want.Image || tag == "" || tag == "latest" {
+			t.Errorf("service %s: image %q, want %s:<pinned tag>", name, s.Image, want.Image)
 		}
 	}
 }
 
-// TestComposeEnvironmentReadByCode: every variable set on a Go service is one
-// that its binary reads (a misspelt or stale variable is otherwise silently
-// ignored, and the default used).
-func TestComposeEnvironmentReadByCode(t *testing.T) {
-	r := loadRepo(t)
-	for _, g := range goServices {
-		t.Run(g.Name, func(t *testing.T) {
-			s := r.Compose.Services[g.Name]
-			if s == nil {
-				t.Skipf("no service %s (reported by TestComposeServices)", g.Name)
-			}
-			if len(s.Environment) == 0 {
-				return
-			}
-			var names []string
-			for _, e := range s.Environment {
-				names = append(names, e.Name)
-			}
-			b := r.binary(g)
-			if b.Err != nil {
-				t.Fatalf("%s: cannot check its environment (%s): %v", composeWhere(g.Name, s.Line), strings.Join(names, ", "), b.Err)
-			}
-			read, err := EnvNames(b.Pkgs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range s.Environment {
-				if _, ok := read[e.Name]; !ok {
-					t.Errorf("%s: environment %s is not read by the code of %s (%s and the workspace packages it uses that read the environment); it reads: %s",
-						composeWhere(g.Name, e.Line), e.Name, g.Name, b.Target, strings.Join(sortedKeys(read), " "))
-				}
-			}
-		})
-	}
-}
-
-// TestComposeEnvironmentDocumented: every variable set on a Go service is in
-// one of the README's configuration tables, for that service.
+// Every variable set on a Go service is documented in the README for that
+// service; each binary's TestREADME checks that the README documents
+// exactly what it reads, so a misspelt or stale variable fails here instead
+// of being silently ignored.
 func TestComposeEnvironmentDocumented(t *testing.T) {
-	r := loadRepo(t)
-	if len(r.Readme) == 0 {
-		t.Fatal("README.md: no configuration table (a table whose first column is \"variable\")")
+	p := load(t)
+	rows, err := configtest.ReadREADME()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, g := range goServices {
-		s := r.Compose.Services[g.Name]
-		if s == nil {
-			continue
-		}
-		for _, e := range s.Environment {
-			var scopes []string
+		for name := range p.Services[g.Name].Environment {
 			found := false
-			for _, row := range r.Readme {
-				if row.Name != e.Name {
-					continue
-				}
-				scopes = append(scopes, row.Scope)
-				if inScope(row.Scope, g.Name) {
-					found = true
-				}
+			for _, r := range rows {
+				found = found || (r.Name == name && r.For(g.Name))
 			}
-			switch {
-			case found:
-			case len(scopes) == 0:
-				t.Errorf("%s: environment %s is not in the README's configuration tables", composeWhere(g.Name, e.Line), e.Name)
-			default:
-				t.Errorf("%s: environment %s is documented in the README for %q, not for %s", composeWhere(g.Name, e.Line), e.Name, scopes, g.Name)
+			if !found {
+				t.Errorf("%s sets %s, which the README does not document for %s (so it does not read it)", g.Name, name, g.Name)
 			}
 		}
 	}
 }
 
-// inScope reports whether a README scope ("all", "tracking services",
-// "tracking-redis", a heading "team-simulator settings") covers service.
-func inScope(scope, service string) bool {
-	scope = strings.ToLower(scope)
-	for _, a := range scopeAliases[service] {
-		if a == "all" {
-			if slices.Contains(strings.FieldsFunc(scope, notWordChar), "all") {
-				return true
-			}
-			continue
-		}
-		if strings.Contains(scope, a) {
-			return true
-		}
-	}
-	return false
-}
-
-func notWordChar(r rune) bool {
-	return !(r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'))
-}
-
-// TestComposeAddresses: ports as SPEC.md says, and every address a service is
-// given names a service of this file on the port it listens on, and is
-// among what the service waits for.
-func TestComposeAddresses(t *testing.T) {
-	r := loadRepo(t)
-	infraPort := map[string]int{}
-	for _, inf := range infraServices {
-		infraPort[inf.Name] = inf.Port
-	}
-	goPort := map[string]int{}
+// Ports are the contract's; addresses name services of the project at
+// their ports, each waited for; the tracking services can be scaled
+// (`docker compose up --scale tracking-redis=3`) and drain before a kill.
+func TestComposePortsAddressesScaling(t *testing.T) {
+	p := load(t)
 	for _, g := range goServices {
-		goPort[g.Name] = g.Port
-	}
-	for _, g := range goServices {
-		s := r.Compose.Services[g.Name]
-		if s == nil {
-			continue
-		}
-		where := composeWhere(g.Name, s.Line)
+		s := p.Services[g.Name]
 		if g.Port != 0 {
-			if v, ok := s.Environment.Get("HTTP_ADDR"); ok {
-				if _, p, ok := HostPort(v); !ok || p != g.Port {
-					t.Errorf("%s: HTTP_ADDR=%q, want port %d (SPEC.md Configuration)", where, v, g.Port)
-				}
+			if _, port, _ := net.SplitHostPort(env(s, "HTTP_ADDR")); port != strconv.Itoa(g.Port) {
+				t.Errorf("%s: HTTP_ADDR=%q, want port %d", g.Name, env(s, "HTTP_ADDR"), g.Port)
 			}
-			for _, e := range s.Expose {
-				if e, _, _ = strings.Cut(e, "/"); e != strconv.Itoa(g.Port) {
-					t.Errorf("%s: expose %s, want %d", where, e, g.Port)
-				}
+			if s.StopGracePeriod == nil || time.Duration(*s.StopGracePeriod) <= g.Drain {
+				t.Errorf("%s: stop_grace_period must be longer than SHUTDOWN_TIMEOUT (%v)", g.Name, g.Drain)
 			}
 		}
-		switch {
-		case g.PublishedPort != 0:
-			ok := false
-			for _, p := range s.Ports {
-				if p.Published == strconv.Itoa(g.PublishedPort) && p.Target == strconv.Itoa(g.Port) {
-					ok = true
-				} else {
-					t.Errorf("%s: ports %q, want \"%d:%d\"", composeWhere(g.Name, p.Line), p.Raw, g.PublishedPort, g.Port)
-				}
+		published := false
+		for _, port := range s.Ports {
+			published = published || (port.Published == strconv.Itoa(g.Port) && port.Target == uint32(g.Port))
+			if port.Published != "" && !g.Published {
+				t.Errorf("%s: publishes host port %s; only the gateway is reached from the host, and a fixed port stops --scale", g.Name, port.Published)
 			}
-			if !ok {
-				t.Errorf("%s: does not publish \"%d:%d\" (the map at http://localhost:%d)", where, g.PublishedPort, g.Port, g.PublishedPort)
-			}
-		case len(s.Ports) > 0 && g.Replicas == 0:
-			t.Errorf("%s: publishes %q; only %s is reached from the host", where, s.Ports[0].Raw, gateway)
 		}
-		for _, e := range s.Environment {
-			for _, ref := range addressRefs(e.Name, e.Value) {
-				ew := composeWhere(g.Name, e.Line)
-				target := r.Compose.Services[ref.host]
-				if target == nil {
-					t.Errorf("%s: %s=%q names %q, which is not a service of %s", ew, e.Name, e.Value, ref.host, composeFile)
-					continue
+		if g.Published && !published {
+			t.Errorf("%s: does not publish %d:%d", g.Name, g.Port, g.Port)
+		}
+		if g.Replicas > 0 {
+			if s.ContainerName != "" || s.Hostname != "" {
+				t.Errorf("%s: container_name or hostname set: replicas need their own (Consul registers each by hostname)", g.Name)
+			}
+			if s.Deploy == nil || s.Deploy.Replicas == nil || *s.Deploy.Replicas != g.Replicas {
+				t.Errorf("%s: want deploy.replicas: %d", g.Name, g.Replicas)
+			}
+		}
+		for name, target := range addressVars {
+			if v := env(s, name); v != "" {
+				if want := target + ":" + strconv.Itoa(infra[target].Port); v != want {
+					t.Errorf("%s: %s=%q, want %s", g.Name, name, v, want)
 				}
-				want, known := infraPort[ref.host]
-				if p, ok := goPort[ref.host]; ok {
-					want, known = p, p != 0
-				}
-				if ref.port != 0 && known && ref.port != want {
-					t.Errorf("%s: %s=%q: %s listens on %d", ew, e.Name, e.Value, ref.host, want)
-				}
-				if _, ok := s.DependsOn[ref.host]; !ok {
-					t.Errorf("%s: %s=%q uses %s, which is not in its depends_on", ew, e.Name, e.Value, ref.host)
+				if _, ok := s.DependsOn[target]; !ok {
+					t.Errorf("%s: %s names %s, which is not in its depends_on", g.Name, name, target)
 				}
 			}
 		}
 	}
-	// The simulator streams to the gateway.
-	if s := r.Compose.Services[simulator]; s != nil {
-		where := composeWhere(simulator, s.Line)
-		if v, ok := s.Environment.Get("HOST"); !ok || v != gateway {
-			t.Errorf("%s: HOST=%q, want %s", where, v, gateway)
-		}
-		for _, g := range goServices {
-			if g.Name != gateway {
-				continue
-			}
-			if v, ok := s.Environment.Get("PORT"); !ok || v != strconv.Itoa(g.Port) {
-				t.Errorf("%s: PORT=%q, want %d (the gateway's port)", where, v, g.Port)
-			}
-		}
+	sim := p.Services["team-simulator"]
+	if _, ok := sim.DependsOn["api-gateway"]; env(sim, "HOST") != "api-gateway" || env(sim, "PORT") != "8080" || !ok {
+		t.Errorf("team-simulator: HOST=%q PORT=%q; want the gateway, api-gateway 8080, in depends_on", env(sim, "HOST"), env(sim, "PORT"))
 	}
-	// The brokers the Kafka service is given are the ones Kafka advertises.
-	if s, k := r.Compose.Services["tracking-kafka"], r.Compose.Services["kafka"]; s != nil && k != nil {
-		brokers, _ := s.Environment.Get("KAFKA_BROKERS")
-		adv, _ := k.Environment.Get("KAFKA_ADVERTISED_LISTENERS")
-		for _, b := range strings.Split(brokers, ",") {
-			if b = strings.TrimSpace(b); b != "" && !strings.Contains(adv, "://"+b) {
-				t.Errorf("%s: KAFKA_BROKERS has %s, which service kafka does not advertise (KAFKA_ADVERTISED_LISTENERS=%q)", composeWhere("tracking-kafka", s.Line), b, adv)
-			}
-		}
+	if adv := env(p.Services["kafka"], "KAFKA_ADVERTISED_LISTENERS"); !strings.Contains(adv, "://"+env(p.Services["tracking-kafka"], "KAFKA_BROKERS")) {
+		t.Errorf("kafka advertises %q, not the KAFKA_BROKERS tracking-kafka is given", adv)
 	}
-}
-
-type addressRef struct {
-	host string
-	port int
-}
-
-// addressRefs returns the hosts that an environment value names: each
-// "host:port" of a (comma-separated) address, or the whole value of a
-// variable named *HOST. Addresses with only a port (":8081") or a dotted
-// host name are not references to services.
-func addressRefs(name, value string) []addressRef {
-	var out []addressRef
-	if strings.HasSuffix(name, "HOST") && value != "" && !strings.ContainsAny(value, ":./") {
-		return []addressRef{{host: value}}
-	}
-	for _, v := range strings.Split(value, ",") {
-		h, p, ok := HostPort(strings.TrimSpace(v))
-		if !ok || h == "" || strings.ContainsAny(h, ".[]") {
-			continue
-		}
-		out = append(out, addressRef{h, p})
-	}
-	return out
-}
-
-// TestComposeScaling: `docker compose up --scale tracking-redis=N` works:
-// no fixed container name, hostname or host port, and two replicas to
-// start with.
-func TestComposeScaling(t *testing.T) {
-	r := loadRepo(t)
-	for _, g := range goServices {
-		s := r.Compose.Services[g.Name]
-		if s == nil || g.Replicas == 0 {
-			continue
-		}
-		where := composeWhere(g.Name, s.Line)
-		if s.ContainerName != "" {
-			t.Errorf("%s: container_name %q stops --scale (container names are unique)", where, s.ContainerName)
-		}
-		if s.Hostname != "" {
-			t.Errorf("%s: hostname %q: every replica would register in Consul under the same name", where, s.Hostname)
-		}
-		for _, p := range s.Ports {
-			if p.Published != "" {
-				t.Errorf("%s: ports %q publishes a fixed host port, which a second replica cannot bind; use expose", composeWhere(g.Name, p.Line), p.Raw)
-			}
-		}
-		if got := s.Replicas(); got != g.Replicas {
-			t.Errorf("%s: %d replica(s), want deploy.replicas: %d", where, got, g.Replicas)
-		}
-	}
-}
-
-// TestComposeHealth: the servers have healthchecks, what waits for a
-// healthy service waits for one that has a healthcheck (the Go images have
-// none: distroless has no tool to run one), and a tracking replica is given
-// time to drain on stop.
-func TestComposeHealth(t *testing.T) {
-	r := loadRepo(t)
-	for _, inf := range infraServices {
-		s := r.Compose.Services[inf.Name]
-		if s == nil {
-			continue
-		}
-		if !hasHealthcheck(s) {
-			t.Errorf("%s: no healthcheck (the services using it wait for service_healthy)", composeWhere(inf.Name, s.Line))
-		}
-	}
-	for _, name := range r.Compose.ServiceNames() {
-		s := r.Compose.Services[name]
-		for _, dep := range sortedKeys(s.DependsOn) {
-			cond := s.DependsOn[dep]
-			target := r.Compose.Services[dep]
-			where := composeWhere(name, s.Line)
-			switch {
-			case target == nil:
-				t.Errorf("%s: depends_on %s, which is not a service", where, dep)
-			case cond == "service_healthy" && !hasHealthcheck(target):
-				t.Errorf("%s: depends_on %s with service_healthy, but %s has no healthcheck", where, dep, dep)
-			case cond == "service_started" && hasHealthcheck(target):
-				t.Errorf("%s: depends_on %s with service_started, but %s has a healthcheck: wait for service_healthy", where, dep, dep)
-			case cond != "service_healthy" && cond != "service_started" && cond != "service_completed_successfully":
-				t.Errorf("%s: depends_on %s with unknown condition %q", where, dep, cond)
-			}
-		}
-	}
-	for _, g := range goServices {
-		s := r.Compose.Services[g.Name]
-		if s == nil || g.Port == 0 {
-			continue
-		}
-		where := composeWhere(g.Name, s.Line)
-		drain, ok := shutdownTimeout(r, g.Name, s)
-		if !ok {
-			t.Logf("%s: SHUTDOWN_TIMEOUT neither set nor documented for it in the README: its stop_grace_period is not checked", where)
-			continue
-		}
-		grace := 10 * time.Second // Compose's default
-		if s.StopGracePeriod != "" {
-			d, err := time.ParseDuration(s.StopGracePeriod)
-			if err != nil {
-				t.Errorf("%s: stop_grace_period %q: %v", where, s.StopGracePeriod, err)
-				continue
-			}
-			grace = d
-		}
-		if grace <= drain {
-			t.Errorf("%s: stop_grace_period %v is not longer than SHUTDOWN_TIMEOUT %v: it is killed while draining", where, grace, drain)
-		}
-	}
-}
-
-func hasHealthcheck(s *ComposeService) bool {
-	h := s.Healthcheck
-	return h != nil && !h.Disable && len(h.Test) > 0 && h.Test[0] != "NONE"
-}
-
-// shutdownTimeout is the service's SHUTDOWN_TIMEOUT: set in Compose, else
-// the README's default for it.
-func shutdownTimeout(r *repoFacts, service string, s *ComposeService) (time.Duration, bool) {
-	v, ok := s.Environment.Get("SHUTDOWN_TIMEOUT")
-	if !ok {
-		for _, row := range r.Readme {
-			if row.Name == "SHUTDOWN_TIMEOUT" && inScope(row.Scope, service) {
-				v, ok = strings.Trim(row.Default, "` "), true
-			}
-		}
-	}
-	if !ok {
-		return 0, false
-	}
-	if ms, err := strconv.Atoi(v); err == nil {
-		return time.Duration(ms) * time.Millisecond, true
-	}
-	d, err := time.ParseDuration(v)
-	return d, err == nil
-}
-
-// TestComposeInfra: Kafka runs as one KRaft node (broker and controller),
-// Consul's agent is reachable from the other containers.
-func TestComposeInfra(t *testing.T) {
-	r := loadRepo(t)
-	if k := r.Compose.Services["kafka"]; k != nil {
-		where := composeWhere("kafka", k.Line)
-		roles, _ := k.Environment.Get("KAFKA_PROCESS_ROLES")
-		rs := strings.Split(strings.ReplaceAll(roles, " ", ""), ",")
-		if !slices.Contains(rs, "broker") || !slices.Contains(rs, "controller") {
-			t.Errorf("%s: KAFKA_PROCESS_ROLES=%q, want broker,controller (KRaft, single node)", where, roles)
-		}
-		for _, name := range []string{"KAFKA_NODE_ID", "KAFKA_LISTENERS", "KAFKA_ADVERTISED_LISTENERS", "KAFKA_CONTROLLER_LISTENER_NAMES", "KAFKA_CONTROLLER_QUORUM_VOTERS"} {
-			if _, ok := k.Environment.Get(name); !ok {
-				t.Errorf("%s: %s is not set (the image's defaults are dropped once any KAFKA_ variable is set)", where, name)
-			}
-		}
-		for _, name := range []string{"KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR"} {
-			if v, _ := k.Environment.Get(name); v != "1" {
-				t.Errorf("%s: %s=%q, want 1 on a single broker", where, name, v)
-			}
-		}
-	}
-	if c := r.Compose.Services["consul"]; c != nil {
-		cmd := strings.Join(c.Command, " ")
-		if !strings.Contains(cmd, "agent") || !strings.Contains(cmd, "-client 0.0.0.0") && !strings.Contains(cmd, "-client=0.0.0.0") {
-			t.Errorf("%s: command %q: want an agent with -client 0.0.0.0, so that the other containers reach its HTTP API", composeWhere("consul", c.Line), cmd)
-		}
-	}
-}
-
-// TestCodeNamesAndPorts: the code has the ports and Consul service names of
-// SPEC.md, and the README's HTTP_ADDR row says the same ports.
-func TestCodeNamesAndPorts(t *testing.T) {
-	r := loadRepo(t)
-	for _, g := range goServices {
-		t.Run(g.Name, func(t *testing.T) {
-			b := needBinary(t, r, g)
-			lits, err := PackageLiterals(b.Main)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if g.Port != 0 && !lits[":"+strconv.Itoa(g.Port)] {
-				t.Errorf("%s (%s): no literal %q: its default HTTP_ADDR should be :%d (SPEC.md Configuration)", b.Target, g.Name, ":"+strconv.Itoa(g.Port), g.Port)
-			}
-			if g.Consul != "" && !lits[g.Consul] {
-				t.Errorf("%s (%s): does not name its Consul service %q (SPEC.md Gateway)", b.Target, g.Name, g.Consul)
-			}
-		})
-	}
-	t.Run("gateway routes", func(t *testing.T) {
-		dir := filepath.Join(r.Root, gateway)
-		lits, err := ModuleLiterals(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, g := range goServices {
-			if g.Consul != "" && !lits[g.Consul] {
-				t.Errorf("%s/: no Go source names %q, the Consul service that /tracking/%s/** routes to (SPEC.md Gateway)", gateway, g.Consul, strings.TrimPrefix(g.Name, "tracking-"))
-			}
-		}
-	})
-	t.Run("README HTTP_ADDR", func(t *testing.T) {
-		def := ""
-		for _, row := range r.Readme {
-			if row.Name == "HTTP_ADDR" {
-				def = row.Default
-			}
-		}
-		if def == "" {
-			t.Fatal("README.md: no HTTP_ADDR row with a default")
-		}
-		for _, g := range goServices {
-			if g.Port == 0 {
-				continue
-			}
-			if !strings.Contains(def, ":"+strconv.Itoa(g.Port)) {
-				t.Errorf("README.md: HTTP_ADDR default %q does not give %s's port :%d", def, g.Name, g.Port)
-			}
-		}
-	})
 }

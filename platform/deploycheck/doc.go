@@ -1,11 +1,11 @@
-// Package deploycheck reads the deployment files of the repository
-// (docker-compose.yml, the Dockerfiles, .dockerignore) and the facts of the
-// code they must agree with (the Go workspace, the environment variables each
-// binary reads, the README's configuration tables), without a Docker engine.
+// Package deploycheck's tests check the deployment files against the code
+// and the README, without a Docker engine: docker-compose.yml as Docker
+// reads it (compose-go's loader) has the services of the product contract,
+// each Go one built from the root Dockerfile with its module as MODULE; it
+// sets only variables the README documents for that service (which the
+// binaries' own tests check against what they read); ports, addresses and
+// scaling are what the code and the contract expect; the Dockerfile copies
+// the go.mod of every module of the workspace.
 //
-// Its tests are the checks: every variable that docker-compose.yml sets is one
-// that the service's code reads and the README documents; ports and service
-// names match the product contract; every Dockerfile builds, with only what it
-// copies, a static binary of the workspace for a non-root final stage; the
-// tracking services can be scaled with `docker compose up --scale`.
+//	(cd platform && go test ./deploycheck/)
 package deploycheck

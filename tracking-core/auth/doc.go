@@ -36,7 +36,7 @@
 // it does not know (at most once per Options.MinRefreshInterval, so tokens
 // with made-up kids cannot make it hammer the provider), and keeps the last
 // good keys when a refresh fails; a JWKS URL that is plain http off the
-// loopback is logged as a warning. Each verifier accepts only its own
+// loopback is refused. Each verifier accepts only its own
 // algorithms: `alg: none`, HS256 tokens offered to a JWKS verifier (the
 // classic "RSA public key as HMAC secret" confusion), RS256 tokens whose kid
 // names an EC key and so on are refused before any signature is computed.

@@ -31,8 +31,8 @@ const failedRefreshRetry = time.Minute
 // most once per Options.MinRefreshInterval). A failed refresh keeps the keys
 // it had. Keys with another use than sig, other algorithms or curves, and
 // RSA keys under 2048 bits are skipped (logged at debug level). The URL
-// must be https, or http on a loopback host; other http URLs work but are
-// logged as a warning, since whoever can alter the document can forge tokens.
+// must be https, or http on a loopback host; other http URLs are refused,
+// since whoever can alter the document can forge tokens.
 //
 // A token without a kid is accepted when exactly one key of its algorithm
 // is known. Verify is safe for concurrent use; Close stops the refresher.
@@ -79,7 +79,7 @@ func NewJWKS(ctx context.Context, rawURL string, opts Options) (*JWKS, error) {
 		return nil, fmt.Errorf("auth: JWKS URL %q: want an http or https URL", RedactURL(u))
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		opts.Logger.Warn("JWKS fetched over plain http: whoever can tamper with it can forge tokens; use https", "url", RedactURL(u))
+		return nil, fmt.Errorf("auth: JWKS URL %q: plain http to a host that is not loopback; whoever can alter the document can forge tokens: use https", RedactURL(u))
 	}
 	j := &JWKS{
 		core:   newCore(opts, jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()),

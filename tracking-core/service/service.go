@@ -54,15 +54,7 @@ type Service struct {
 // New listens on cfg.HTTPAddr and prepares the replica over b, which the
 // Service owns from now on (Run closes it).
 func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
-	if cfg.HTTPAddr == "" {
-		cfg.HTTPAddr = ":8081"
-	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 15 * time.Second
-	}
-	if cfg.ReadHeaderTimeout <= 0 {
-		cfg.ReadHeaderTimeout = 10 * time.Second
-	}
+	cfg.setDefaults()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,6 +77,18 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
 	return &Service{cfg: cfg, b: b, ln: ln, hub: h, api: api, srv: srv, log: cfg.Logger}, nil
+}
+
+func (cfg *Config) setDefaults() {
+	if cfg.HTTPAddr == "" {
+		cfg.HTTPAddr = ":8081"
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 10 * time.Second
+	}
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors.

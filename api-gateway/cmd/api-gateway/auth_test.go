@@ -18,35 +18,10 @@ import (
 	"time"
 
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/config"
 )
 
 const testSecret = "cmd-test-secret-0123456789abcdef-0123456789"
-
-func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-func TestAuthConfigFromEnv(t *testing.T) {
-	c, err := configFromEnv(envOf(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.AuthMode != DefaultAuthMode || DefaultAuthMode != auth.ModeJWT {
-		t.Fatalf("default AUTH_MODE %q, want jwt", c.AuthMode)
-	}
-	c, err = configFromEnv(envOf(map[string]string{
-		"AUTH_MODE": " JWT ", "AUTH_JWT_SECRET": " " + testSecret, "AUTH_JWKS_URL": "https://idp.example/jwks",
-		"AUTH_ISSUER": "https://idp.example/", "AUTH_AUDIENCE": "teamtrack",
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.AuthMode != auth.ModeJWT || string(c.AuthSecret) != " "+testSecret || c.AuthJWKSURL != "https://idp.example/jwks" ||
-		c.AuthIssuer != "https://idp.example/" || c.AuthAudience != "teamtrack" {
-		t.Fatalf("parsed: %+v", c)
-	}
-	if _, err := configFromEnv(envOf(map[string]string{"AUTH_MODE": "open"})); err == nil || !strings.Contains(err.Error(), "AUTH_MODE") {
-		t.Fatalf("AUTH_MODE=open: %v", err)
-	}
-}
 
 func TestNewAuthRefusesBadConfig(t *testing.T) {
 	dead := deadURL(t)
@@ -63,10 +38,7 @@ func TestNewAuthRefusesBadConfig(t *testing.T) {
 		{"dev, short secret", map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": strings.Repeat("x", 31)}, "at least 32"},
 		{"dev with JWKS", map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": testSecret, "AUTH_JWKS_URL": dead}, "AUTH_JWKS_URL"},
 	} {
-		cfg, err := configFromEnv(envOf(c.env))
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
+		cfg := readSettings(config.Map(c.env))
 		v, iss, err := newAuth(t.Context(), cfg, slog.New(slog.DiscardHandler))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err %v, want one with %q", c.name, err, c.want)
@@ -89,10 +61,7 @@ func TestNewAuthPerMode(t *testing.T) {
 		{map[string]string{"AUTH_MODE": "jwt", "AUTH_JWKS_URL": jwks.URL}, false},
 		{map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": testSecret}, true},
 	} {
-		cfg, err := configFromEnv(envOf(c.env))
-		if err != nil {
-			t.Fatal(err)
-		}
+		cfg := readSettings(config.Map(c.env))
 		v, iss, err := newAuth(t.Context(), cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("%v: %v", c.env, err)
@@ -123,9 +92,9 @@ func TestStartUpLogsTheAuthMode(t *testing.T) {
 		auth.ModeJWT:  "level=INFO msg=authentication auth_mode=jwt keys=\"JWKS https://user:xxxxx@idp.example/jwks\"",
 	} {
 		var buf bytes.Buffer
-		cfg := config{AuthMode: mode, AuthJWKSURL: "https://user:pw@idp.example/jwks"}
+		cfg := settings{Auth: auth.Settings{Mode: mode, JWKSURL: "https://user:pw@idp.example/jwks"}}
 		if mode != auth.ModeJWT {
-			cfg.AuthJWKSURL = ""
+			cfg.Auth.JWKSURL = ""
 		}
 		logAuthMode(slog.New(slog.NewTextHandler(&buf, nil)), cfg)
 		if !strings.Contains(buf.String(), want) {

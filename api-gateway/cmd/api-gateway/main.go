@@ -1,7 +1,7 @@
 // Command api-gateway is the platform's edge: it routes /tracking/redis/** and
 // /tracking/kafka/** to the healthy replicas of each strategy (from Consul, or
 // a static list without it) and serves the map view. Configuration comes from
-// the environment; see config.go.
+// the environment; see config.go and the README.
 package main
 
 import (
@@ -20,6 +20,7 @@ import (
 
 	"github.com/teamtrack/api-gateway/gateway"
 	"github.com/teamtrack/api-gateway/redact"
+	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/discovery"
 )
 
@@ -31,8 +32,9 @@ func main() {
 }
 
 func run() error {
-	cfg, err := configFromEnv(os.Getenv)
-	if err != nil {
+	env := config.New(nil)
+	cfg := readSettings(env)
+	if err := env.Err(); err != nil {
 		return err
 	}
 	log := slog.New(redact.NewHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel})))
@@ -54,7 +56,7 @@ func run() error {
 
 	gw, err := gateway.New(gateway.Config{
 		Resolver:       resolver,
-		AuthMode:       cfg.AuthMode,
+		AuthMode:       cfg.Auth.Mode,
 		Verifier:       verifier,
 		DevIssuer:      devIssuer,
 		View:           viewHandler(),
@@ -86,7 +88,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
 	}
-	log.Info("api-gateway listening", "addr", ln.Addr().String(), "discovery", cfg.discoveryName(), "auth_mode", cfg.AuthMode)
+	log.Info("api-gateway listening", "addr", ln.Addr().String(), "discovery", cfg.discoveryName(), "auth_mode", cfg.Auth.Mode)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -123,7 +125,7 @@ func shutdown(log *slog.Logger, srv *http.Server, gw *gateway.Gateway, cancelAll
 	}
 }
 
-func newResolver(cfg config, log *slog.Logger) (discovery.Resolver, error) {
+func newResolver(cfg settings, log *slog.Logger) (discovery.Resolver, error) {
 	services := []string{gateway.DefaultServices["redis"], gateway.DefaultServices["kafka"]}
 	if cfg.ConsulAddr != "" {
 		return discovery.NewConsul(discovery.ConsulConfig{Addr: cfg.ConsulAddr, Services: services, Logger: log})

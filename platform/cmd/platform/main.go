@@ -11,7 +11,7 @@ import (
 	"syscall"
 
 	"github.com/teamtrack/platform"
-	"github.com/teamtrack/tracking-core/service"
+	"github.com/teamtrack/tracking-core/config"
 )
 
 func main() {
@@ -21,25 +21,33 @@ func main() {
 	}
 }
 
-func run() error {
-	var env service.Env
-	cfg := platform.Config{
-		BinDir:       env.String("BIN_DIR", "bin"),
-		LogDir:       env.String("PLATFORM_LOG_DIR", ".tmp/platform"),
-		RedisAddr:    env.String("REDIS_ADDR", ""),
-		KafkaBrokers: env.String("KAFKA_BROKERS", ""),
-		ConsulAddr:   env.String("CONSUL_HTTP_ADDR", ""),
-		GatewayPort:  env.Int("GATEWAY_PORT", 8080),
-		Replicas:     env.Int("REPLICAS", 2),
-		Simulator:    env.String("SIMULATOR", "on") != "off",
+// readConfig reads the local run's environment (see the README's
+// configuration table).
+func readConfig(e *config.Env) platform.Config {
+	d := platform.Config{}.WithDefaults()
+	return platform.Config{
+		BinDir:       e.String("BIN_DIR", d.BinDir),
+		LogDir:       e.String("PLATFORM_LOG_DIR", d.LogDir),
+		RedisAddr:    e.String("REDIS_ADDR", ""),
+		KafkaBrokers: e.String("KAFKA_BROKERS", ""),
+		ConsulAddr:   e.String("CONSUL_HTTP_ADDR", ""),
+		GatewayPort:  e.Int("GATEWAY_PORT", d.GatewayPort),
+		Replicas:     e.Int("REPLICAS", d.Replicas),
+		Simulator:    e.String("SIMULATOR", "on") != "off",
 		// Unset AUTH_MODE: mode dev with a secret made for this run.
 		Auth: platform.Auth{
-			Mode:    env.String("AUTH_MODE", ""),
-			Secret:  env.String("AUTH_JWT_SECRET", ""),
-			JWKSURL: env.String("AUTH_JWKS_URL", ""),
+			Mode:       e.String("AUTH_MODE", ""),
+			Secret:     e.Secret("AUTH_JWT_SECRET"),
+			SecretFile: e.String("AUTH_JWT_SECRET_FILE", ""),
+			JWKSURL:    e.String("AUTH_JWKS_URL", ""),
 		},
 		Out: os.Stdout,
 	}
+}
+
+func run() error {
+	env := config.New(nil)
+	cfg := readConfig(env)
 	if err := env.Err(); err != nil {
 		return err
 	}

@@ -34,8 +34,8 @@ func TestAuthSettings(t *testing.T) {
 		{name: "mode with secret", vars: map[string]string{"AUTH_MODE": "JWT", "AUTH_JWT_SECRET": secret}, secret: secret},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, com, err := workerConfig(c.args, getenv(c.vars), io.Discard)
-			lcfg, _, _, lerr := loadConfig(c.args, getenv(c.vars), io.Discard)
+			cfg, com, err := workerConfig(c.args, envOf(c.vars), io.Discard)
+			lcfg, _, _, lerr := loadConfig(c.args, envOf(c.vars), io.Discard)
 			if c.errMentions != "" {
 				if err == nil || !strings.Contains(err.Error(), c.errMentions) || lerr == nil {
 					t.Fatalf("err = %v (load: %v), want one naming %s", err, lerr, c.errMentions)
@@ -65,11 +65,11 @@ func TestAuthSettings(t *testing.T) {
 func TestAuthHelpHidesSecrets(t *testing.T) {
 	for _, run := range []func(io.Writer) error{
 		func(w io.Writer) error {
-			_, _, err := workerConfig([]string{"-h"}, getenv(map[string]string{"AUTH_JWT_SECRET": secret, "AUTH_TOKEN": "eyJ.sec.ret"}), w)
+			_, _, err := workerConfig([]string{"-h"}, envOf(map[string]string{"AUTH_JWT_SECRET": secret, "AUTH_TOKEN": "eyJ.sec.ret"}), w)
 			return err
 		},
 		func(w io.Writer) error {
-			_, _, _, err := loadConfig([]string{"-h"}, getenv(map[string]string{"AUTH_JWT_SECRET": secret, "AUTH_TOKEN": "eyJ.sec.ret"}), w)
+			_, _, _, err := loadConfig([]string{"-h"}, envOf(map[string]string{"AUTH_JWT_SECRET": secret, "AUTH_TOKEN": "eyJ.sec.ret"}), w)
 			return err
 		},
 	} {

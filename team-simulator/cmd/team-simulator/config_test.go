@@ -8,16 +8,20 @@ import (
 
 	simulator "github.com/teamtrack/team-simulator"
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/config"
+	"github.com/teamtrack/tracking-core/config/configtest"
 )
 
 func getenv(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
 }
 
+func envOf(vars map[string]string) *config.Env { return config.Getenv(getenv(vars)) }
+
 // The reference defaults: team_one on Redis with 95 workers, team_two on Kafka
 // with 80, every 550 ms, through the gateway at localhost:8080.
 func TestDefaults(t *testing.T) {
-	cfg, _, err := workerConfig(nil, getenv(nil), io.Discard)
+	cfg, _, err := workerConfig(nil, envOf(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +42,7 @@ func TestDefaults(t *testing.T) {
 // workers are started, and what is not a number is refused with the
 // variable's name.
 func TestReferenceBugWorkerCountFromEnv(t *testing.T) {
-	cfg, _, err := workerConfig(nil, getenv(map[string]string{"REDIS_WORKERS": "95", "KAFKA_WORKERS": " 7 "}), io.Discard)
+	cfg, _, err := workerConfig(nil, envOf(map[string]string{"REDIS_WORKERS": "95", "KAFKA_WORKERS": " 7 "}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +57,7 @@ func TestReferenceBugWorkerCountFromEnv(t *testing.T) {
 		t.Fatalf("simulator has %d workers, want 102", sim.Workers())
 	}
 	for _, bad := range []string{"abc", "95 workers", "-1", "1e2", "9.5", "[95]"} {
-		_, _, err := workerConfig(nil, getenv(map[string]string{"REDIS_WORKERS": bad}), io.Discard)
+		_, _, err := workerConfig(nil, envOf(map[string]string{"REDIS_WORKERS": bad}), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), "REDIS_WORKERS") {
 			t.Errorf("REDIS_WORKERS=%q: err = %v, want one naming the variable", bad, err)
 		}
@@ -67,7 +71,7 @@ func TestEnvAndFlags(t *testing.T) {
 		"TEAMS": "alpha:redis:5:250,beta:kafka, gamma", "TRANSPORT": "ndjson",
 		"CENTRE": "0,0", "SEED": "0", "RADIUS": "500",
 	}
-	cfg, _, err := workerConfig(nil, getenv(vars), io.Discard)
+	cfg, _, err := workerConfig(nil, envOf(vars), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +92,7 @@ func TestEnvAndFlags(t *testing.T) {
 
 	// Flags win over the environment.
 	cfg, _, err = workerConfig([]string{"-redis-workers", "3", "-redis-update-delay", "100", "-teams", "x", "-seed", "42", "-centre", "51.5074,-0.1278"},
-		getenv(map[string]string{"REDIS_WORKERS": "95"}), io.Discard)
+		envOf(map[string]string{"REDIS_WORKERS": "95"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +110,7 @@ func TestEnvAndFlags(t *testing.T) {
 		"radius":   {"RADIUS": "far"},
 		"too many": {"TEAMS": "a:redis:1:2:3"},
 	} {
-		if _, _, err := workerConfig(nil, getenv(vars), io.Discard); err == nil {
+		if _, _, err := workerConfig(nil, envOf(vars), io.Discard); err == nil {
 			t.Errorf("%s: %v accepted", name, vars)
 		}
 	}
@@ -116,7 +120,7 @@ func TestLoadFlags(t *testing.T) {
 	cfg, _, report, err := loadConfig(strings.Fields(
 		"-workers 500 -teams 50 -managers-per-team 10 -rate 10 -duration 30s -strategy kafka "+
 			"-worker-url http://127.0.0.1:8081/tracking/ -manager-url http://127.0.0.1:8082/tracking/,http://127.0.0.1:8083/tracking "+
-			"-manager-transport ws -pids 11,12 -pids 13 -report out.json"), getenv(nil), io.Discard)
+			"-manager-transport ws -pids 11,12 -pids 13 -report out.json"), envOf(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +130,7 @@ func TestLoadFlags(t *testing.T) {
 		t.Fatalf("load config %+v report %q", cfg, report)
 	}
 	// Without URLs: the strategy's path through the gateway.
-	cfg, _, _, err = loadConfig([]string{"-strategy", "kafka"}, getenv(map[string]string{"PORT": "8000"}), io.Discard)
+	cfg, _, _, err = loadConfig([]string{"-strategy", "kafka"}, envOf(map[string]string{"PORT": "8000"}), io.Discard)
 	if err != nil || len(cfg.WorkerURLs) != 1 || cfg.WorkerURLs[0] != "http://localhost:8000/tracking/kafka/" {
 		t.Fatalf("default URL %v, %v", cfg.WorkerURLs, err)
 	}
@@ -134,8 +138,21 @@ func TestLoadFlags(t *testing.T) {
 		t.Fatalf("defaults are not reference workload a: %+v", cfg)
 	}
 	for _, args := range []string{"-pids x", "-strategy rabbitmq", "-workers 0", "extra"} {
-		if _, _, _, err := loadConfig(strings.Fields(args), getenv(nil), io.Discard); err == nil {
+		if _, _, _, err := loadConfig(strings.Fields(args), envOf(nil), io.Discard); err == nil {
 			t.Errorf("%q accepted", args)
 		}
 	}
+}
+
+// The README's configuration table documents every variable the simulator
+// reads (in either mode), with its default, and nothing it does not read.
+func TestREADME(t *testing.T) {
+	e := envOf(nil)
+	if _, _, err := workerConfig(nil, e, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := loadConfig(nil, e, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	configtest.CheckREADME(t, "team-simulator", e.Vars())
 }

@@ -14,6 +14,7 @@ import (
 	simulator "github.com/teamtrack/team-simulator"
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/config"
 )
 
 // common holds the settings both modes share; each flag mirrors an environment
@@ -33,58 +34,46 @@ type common struct {
 
 	// Credentials: the flags, else the variables (read apart, so that -h
 	// does not print a secret as a flag's default).
-	authSecret, authToken       string
-	envAuthSecret, envAuthToken string
-	authMode                    auth.Mode // AUTH_MODE when set, else ""
+	authSecret, authToken string
+	envAuthSecret         []byte // AUTH_JWT_SECRET or AUTH_JWT_SECRET_FILE
+	envAuthToken          string
+	authMode              auth.Mode // AUTH_MODE when set, else ""
 }
 
-func (c *common) register(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&c.host, "host", e.str("HOST", "localhost"), "tracking gateway host (HOST)")
-	fs.StringVar(&c.port, "port", e.str("PORT", "8080"), "tracking gateway port (PORT)")
-	fs.StringVar(&c.redisPath, "redis-path", e.str("REDIS_PATH", "/tracking/redis/"), "path of the Redis strategy's API (REDIS_PATH)")
-	fs.StringVar(&c.kafkaPath, "kafka-path", e.str("KAFKA_PATH", "/tracking/kafka/"), "path of the Kafka strategy's API (KAFKA_PATH)")
-	fs.StringVar(&c.transport, "transport", e.str("TRANSPORT", "ws"), "worker transport: ws or ndjson (TRANSPORT)")
-	c.centre.loc = simulator.SaoPaulo
-	if v, ok := e.lookup("CENTRE"); ok {
-		if err := c.centre.Set(v); err != nil {
-			e.fail("CENTRE", v, "lat,lon")
-		}
-	}
+func (c *common) register(fs *flag.FlagSet, e *config.Env) {
+	fs.StringVar(&c.host, "host", e.String("HOST", "localhost"), "tracking gateway host (HOST)")
+	fs.StringVar(&c.port, "port", e.String("PORT", "8080"), "tracking gateway port (PORT)")
+	fs.StringVar(&c.redisPath, "redis-path", e.String("REDIS_PATH", "/tracking/redis/"), "path of the Redis strategy's API (REDIS_PATH)")
+	fs.StringVar(&c.kafkaPath, "kafka-path", e.String("KAFKA_PATH", "/tracking/kafka/"), "path of the Kafka strategy's API (KAFKA_PATH)")
+	fs.StringVar(&c.transport, "transport", e.String("TRANSPORT", "ws"), "worker transport: ws or ndjson (TRANSPORT)")
+	c.centre = config.Func(e, "CENTRE", centreValue{simulator.SaoPaulo}, (&centreValue{simulator.SaoPaulo}).String(), "lat,lon", parseCentre)
 	fs.Var(&c.centre, "centre", "city centre the workers move around, lat,lon (CENTRE)")
-	fs.Float64Var(&c.radius, "radius", e.float("RADIUS", 3000), "radius of the area workers move in, metres (RADIUS)")
-	fs.Float64Var(&c.minSpeed, "min-speed", e.float("MIN_SPEED", 1), "slowest travel speed, m/s (MIN_SPEED)")
-	fs.Float64Var(&c.maxSpeed, "max-speed", e.float("MAX_SPEED", 15), "fastest travel speed, m/s (MAX_SPEED)")
-	if v, ok := e.lookup("SEED"); ok {
-		if err := c.seed.Set(v); err != nil {
-			e.fail("SEED", v, "a whole number >= 0")
-		}
-	}
+	fs.Float64Var(&c.radius, "radius", e.Float("RADIUS", 3000), "radius of the area workers move in, metres (RADIUS)")
+	fs.Float64Var(&c.minSpeed, "min-speed", e.Float("MIN_SPEED", 1), "slowest travel speed, m/s (MIN_SPEED)")
+	fs.Float64Var(&c.maxSpeed, "max-speed", e.Float("MAX_SPEED", 15), "fastest travel speed, m/s (MAX_SPEED)")
+	c.seed = config.Func(e, "SEED", seedValue{}, "", "a whole number >= 0", parseSeed)
 	fs.Var(&c.seed, "seed", "seed of the movement model; the same seed replays the same paths (SEED; default random, logged)")
-	fs.DurationVar(&c.ramp, "ramp", e.duration("RAMP", 0), "spread the workers' first connects over this long; default 1ms per worker, at least 1s (2s in load mode) (RAMP)")
-	fs.DurationVar(&c.statusInterval, "status-interval", e.duration("STATUS_INTERVAL", 0),
+	// 0 (the default, written "" for the README) means: computed at start.
+	fs.DurationVar(&c.ramp, "ramp", config.Func(e, "RAMP", 0, "", "a duration such as 2s", config.ParseDuration),
+		"spread the workers' first connects over this long; default 1ms per worker, at least 1s (2s in load mode) (RAMP)")
+	fs.DurationVar(&c.statusInterval, "status-interval", config.Func(e, "STATUS_INTERVAL", 0, "", "a duration such as 10s", config.ParseDuration),
 		"status update interval; default 1s on a terminal, 10s in logs; negative: off (STATUS_INTERVAL)")
-	fs.StringVar(&c.logLevel, "log-level", e.str("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&c.logLevel, "log-level", e.String("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulator to this file")
 
-	c.envAuthSecret = e.str("AUTH_JWT_SECRET", "")
-	c.envAuthToken = e.str("AUTH_TOKEN", "")
+	c.envAuthSecret, _ = auth.ReadSecret(e)
+	c.envAuthToken = e.String("AUTH_TOKEN", "")
 	fs.StringVar(&c.authSecret, "auth-secret", "",
-		"HS256 secret (>= 32 bytes) to sign a token per worker and manager with: the services' secret (AUTH_JWT_SECRET; prefer the variable, a flag shows in ps)")
+		"HS256 secret (>= 32 bytes) to sign a token per worker and manager with: the services' secret (AUTH_JWT_SECRET or AUTH_JWT_SECRET_FILE; prefer those, a flag shows in ps)")
 	fs.StringVar(&c.authToken, "auth-token", "", "one token for every connection, when no secret is given (AUTH_TOKEN)")
-	if v, ok := e.lookup("AUTH_MODE"); ok {
-		m, err := auth.ParseMode(v)
-		if err != nil {
-			e.fail("AUTH_MODE", v, "jwt, dev or none")
-		}
-		c.authMode = m
-	}
+	c.authMode = auth.ReadMode(e, "")
 }
 
 // auth returns what the connections present: a token signed per worker and
 // manager with the secret (-auth-secret, else AUTH_JWT_SECRET), else the one
 // token (-auth-token, else AUTH_TOKEN), else nothing.
 func (c *common) auth() (simulator.Auth, error) {
-	secret := cmp.Or(c.authSecret, c.envAuthSecret)
+	secret := cmp.Or(c.authSecret, string(c.envAuthSecret))
 	if secret != "" {
 		if len(secret) < auth.MinSecretLen {
 			return simulator.Auth{}, fmt.Errorf("AUTH_JWT_SECRET (-auth-secret): %d bytes, want at least %d (the services' HS256 secret)", len(secret), auth.MinSecretLen)
@@ -151,18 +140,22 @@ func (c *centreValue) String() string {
 	return strconv.FormatFloat(c.loc.Latitude, 'f', -1, 64) + "," + strconv.FormatFloat(c.loc.Longitude, 'f', -1, 64)
 }
 
-func (c *centreValue) Set(s string) error {
+func (c *centreValue) Set(s string) (err error) {
+	*c, err = parseCentre(s)
+	return err
+}
+
+func parseCentre(s string) (centreValue, error) {
 	lat, lon, ok := strings.Cut(s, ",")
 	if !ok {
-		return fmt.Errorf("want lat,lon")
+		return centreValue{}, fmt.Errorf("want lat,lon")
 	}
 	la, err1 := strconv.ParseFloat(strings.TrimSpace(lat), 64)
 	lo, err2 := strconv.ParseFloat(strings.TrimSpace(lon), 64)
 	if err1 != nil || err2 != nil || la < -90 || la > 90 || lo < -180 || lo > 180 {
-		return fmt.Errorf("want lat,lon with lat in [-90, 90] and lon in [-180, 180]")
+		return centreValue{}, fmt.Errorf("want lat,lon with lat in [-90, 90] and lon in [-180, 180]")
 	}
-	c.loc = tracking.Location{Latitude: la, Longitude: lo}
-	return nil
+	return centreValue{tracking.Location{Latitude: la, Longitude: lo}}, nil
 }
 
 // seedValue is a uint64 flag that knows whether it was given: every value,
@@ -179,13 +172,17 @@ func (s *seedValue) String() string {
 	return strconv.FormatUint(s.v, 10)
 }
 
-func (s *seedValue) Set(v string) error {
+func (s *seedValue) Set(v string) (err error) {
+	*s, err = parseSeed(v)
+	return err
+}
+
+func parseSeed(v string) (seedValue, error) {
 	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
 	if err != nil {
-		return fmt.Errorf("want a whole number >= 0")
+		return seedValue{}, fmt.Errorf("want a whole number >= 0")
 	}
-	s.v, s.set = n, true
-	return nil
+	return seedValue{v: n, set: true}, nil
 }
 
 // millisValue is a delay flag: whole milliseconds or a duration.

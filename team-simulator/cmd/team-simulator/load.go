@@ -10,11 +10,11 @@ import (
 	"time"
 
 	simulator "github.com/teamtrack/team-simulator"
+	"github.com/teamtrack/tracking-core/config"
 )
 
 // loadConfig reads the load-mode settings: environment first, flags over it.
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (simulator.LoadConfig, *common, string, error) {
-	e := &env{get: getenv}
+func loadConfig(args []string, e *config.Env, stderr io.Writer) (simulator.LoadConfig, *common, string, error) {
 	fs := flag.NewFlagSet("team-simulator load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -42,7 +42,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (si
 	var pids listValue
 	fs.Var(&pids, "pids", "server process ids (replicas, broker) to report CPU and peak RSS of, comma separated")
 	report := fs.String("report", "", "write the JSON report to this file")
-	if err := e.err(); err != nil {
+	if err := e.Err(); err != nil {
 		return cfg, nil, "", err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -81,7 +81,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (si
 }
 
 func runLoad(ctx context.Context, args []string, getenv func(string) string, out output) int {
-	cfg, c, reportPath, err := loadConfig(args, getenv, out.stderr)
+	cfg, c, reportPath, err := loadConfig(args, config.Getenv(getenv), out.stderr)
 	if err != nil {
 		return usageError(out, err)
 	}

@@ -5,10 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
 	simulator "github.com/teamtrack/team-simulator"
+	"github.com/teamtrack/tracking-core/config"
 )
 
 // strategyDefaults are the per-strategy worker count and delay of the
@@ -19,8 +21,7 @@ type strategyDefaults struct {
 }
 
 // workerConfig reads the worker-mode settings: environment first, flags over it.
-func workerConfig(args []string, getenv func(string) string, stderr io.Writer) (simulator.Config, *common, error) {
-	e := &env{get: getenv}
+func workerConfig(args []string, e *config.Env, stderr io.Writer) (simulator.Config, *common, error) {
 	fs := flag.NewFlagSet("team-simulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -30,15 +31,15 @@ func workerConfig(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	c := &common{}
 	c.register(fs, e)
-	redisWorkers := fs.Int("redis-workers", e.count("REDIS_WORKERS", 95), "workers per Redis team (REDIS_WORKERS)")
-	kafkaWorkers := fs.Int("kafka-workers", e.count("KAFKA_WORKERS", 80), "workers per Kafka team (KAFKA_WORKERS)")
-	redisDelay := &millisValue{e.millis("REDIS_UPDATE_DELAY", 550*time.Millisecond)}
+	redisWorkers := fs.Int("redis-workers", count(e, "REDIS_WORKERS", 95), "workers per Redis team (REDIS_WORKERS)")
+	kafkaWorkers := fs.Int("kafka-workers", count(e, "KAFKA_WORKERS", 80), "workers per Kafka team (KAFKA_WORKERS)")
+	redisDelay := &millisValue{e.Millis("REDIS_UPDATE_DELAY", 550*time.Millisecond)}
 	fs.Var(redisDelay, "redis-update-delay", "ms between two positions of a Redis worker (REDIS_UPDATE_DELAY)")
-	kafkaDelay := &millisValue{e.millis("KAFKA_UPDATE_DELAY", 550*time.Millisecond)}
+	kafkaDelay := &millisValue{e.Millis("KAFKA_UPDATE_DELAY", 550*time.Millisecond)}
 	fs.Var(kafkaDelay, "kafka-update-delay", "ms between two positions of a Kafka worker (KAFKA_UPDATE_DELAY)")
-	teams := fs.String("teams", e.str("TEAMS", "team_one:redis,team_two:kafka"),
+	teams := fs.String("teams", e.String("TEAMS", "team_one:redis,team_two:kafka"),
 		"teams, comma separated, each name[:strategy[:workers[:delay ms]]]; workers and delay default to the strategy's (TEAMS)")
-	if err := e.err(); err != nil {
+	if err := e.Err(); err != nil {
 		return simulator.Config{}, nil, err
 	}
 	if err := fs.Parse(args); err != nil {
@@ -122,7 +123,7 @@ func parseTeams(list string, defaults map[string]strategyDefaults) ([]teamSpec, 
 }
 
 func runWorkers(ctx context.Context, args []string, getenv func(string) string, out output) int {
-	cfg, c, err := workerConfig(args, getenv, out.stderr)
+	cfg, c, err := workerConfig(args, config.Getenv(getenv), out.stderr)
 	if err != nil {
 		return usageError(out, err)
 	}
@@ -141,4 +142,30 @@ func runWorkers(ctx context.Context, args []string, getenv func(string) string, 
 		return 1
 	}
 	return 0
+}
+
+// count reads a number of workers. The reference simulator used the
+// variable's string as an array length, so REDIS_WORKERS=95 gave one worker:
+// here it is parsed as a number, and anything that is not one is refused,
+// never guessed.
+func count(e *config.Env, name string, def int) int {
+	return config.Func(e, name, def, strconv.Itoa(def), "a whole number >= 0", parseCount)
+}
+
+func parseCount(s string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a whole number >= 0", s)
+	}
+	return n, nil
+}
+
+// parseMillis reads a delay: whole milliseconds (the reference form, "550")
+// or a Go duration ("550ms", "1s").
+func parseMillis(s string) (time.Duration, error) {
+	d, err := config.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is neither milliseconds nor a duration > 0", s)
+	}
+	return d, nil
 }

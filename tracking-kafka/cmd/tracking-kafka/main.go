@@ -13,6 +13,7 @@ import (
 	metrics "github.com/rcrowley/go-metrics"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/service"
 	"github.com/teamtrack/tracking-kafka/kafkabroadcast"
 )
@@ -27,9 +28,9 @@ func main() {
 	}
 }
 
-func configure(env *service.Env) service.Opener {
+func configure(env *config.Env) service.Opener {
 	cfg := kafkabroadcast.Config{
-		Brokers:           env.List("KAFKA_BROKERS", []string{"localhost:9092"}),
+		Brokers:           env.List("KAFKA_BROKERS", "localhost:9092"),
 		Topic:             env.String("KAFKA_TOPIC", "tracking.positions"),
 		LastTopic:         env.String("KAFKA_LAST_TOPIC", "tracking.positions.last"),
 		Partitions:        int32(env.Int("KAFKA_PARTITIONS", 12)),

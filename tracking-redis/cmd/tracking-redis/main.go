@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/service"
 	"github.com/teamtrack/tracking-redis/redisbroadcast"
 )
@@ -23,7 +24,7 @@ func main() {
 	}
 }
 
-func configure(env *service.Env) service.Opener {
+func configure(env *config.Env) service.Opener {
 	cfg := redisbroadcast.Config{
 		Addr:          env.String("REDIS_ADDR", "localhost:6379"),
 		Password:      env.String("REDIS_PASSWORD", ""),

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -137,6 +138,14 @@ func TestExpiredTokenIs401AndAnOpenStreamEndsAtExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := token(t, short, auth.Claims{Subject: "m", Role: auth.RoleManager, Teams: []string{"team_one"}})
+	v, err := auth.NewHS256(secret, auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := v.Verify(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
 	st, err := servicetest.OpenSSE(r.URL + "/tracking/team_one?access_token=" + tok)
 	if err != nil {
 		t.Fatal(err)
@@ -149,6 +158,11 @@ func TestExpiredTokenIs401AndAnOpenStreamEndsAtExpiry(t *testing.T) {
 	}
 	if ev := st.Events(); len(ev) == 0 || ev[len(ev)-1] != "reconnect" {
 		t.Fatalf("events %v, want a reconnect hint at expiry", ev)
+	}
+	// The stream ends at the expiry instant; the verifier allows 1ms of skew
+	// past it. Make sure that has passed before asking again.
+	for time.Now().Before(claims.Expires.Add(2 * time.Millisecond)) {
+		time.Sleep(time.Millisecond) // waiting for the wall clock, not for another goroutine
 	}
 	resp, err := http.Get(r.URL + "/tracking/team_one/positions?access_token=" + tok)
 	if err != nil {

@@ -63,7 +63,14 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
+// WithDefaults returns c with the defaults New fills in, so that a reader of
+// settings (cmd/tracking-kafka) offers them without writing them again.
+func (c Config) WithDefaults() Config { c.setDefaults(); return c }
+
 func (c *Config) setDefaults() {
+	if len(c.Brokers) == 0 {
+		c.Brokers = []string{"localhost:9092"}
+	}
 	setDefault(&c.Topic, "tracking.positions")
 	setDefault(&c.LastTopic, "tracking.positions.last")
 	setDefault(&c.Partitions, 12)

@@ -37,6 +37,10 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
+// WithDefaults returns c with the defaults New fills in, so that a reader of
+// settings (cmd/tracking-redis) offers them without writing them again.
+func (c Config) WithDefaults() Config { _ = c.setDefaults(); return c }
+
 func (c *Config) setDefaults() error {
 	if c.Addr == "" {
 		c.Addr = "localhost:6379"

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	metrics "github.com/rcrowley/go-metrics"
@@ -29,14 +29,15 @@ func main() {
 }
 
 func configure(env *config.Env) service.Opener {
+	def := kafkabroadcast.Config{}.WithDefaults()
 	cfg := kafkabroadcast.Config{
-		Brokers:           env.List("KAFKA_BROKERS", "localhost:9092"),
-		Topic:             env.String("KAFKA_TOPIC", "tracking.positions"),
-		LastTopic:         env.String("KAFKA_LAST_TOPIC", "tracking.positions.last"),
-		Partitions:        int32(env.Int("KAFKA_PARTITIONS", 12)),
-		ReplicationFactor: int16(env.Int("KAFKA_REPLICATION_FACTOR", 1)),
-		ClientID:          env.String("KAFKA_CLIENT_ID", "tracking-kafka"),
-		StaleAfter:        env.Duration("POSITION_STALE_AFTER", 10*time.Minute),
+		Brokers:           env.List("KAFKA_BROKERS", strings.Join(def.Brokers, ",")),
+		Topic:             env.String("KAFKA_TOPIC", def.Topic),
+		LastTopic:         env.String("KAFKA_LAST_TOPIC", def.LastTopic),
+		Partitions:        int32(env.Int("KAFKA_PARTITIONS", int(def.Partitions))),
+		ReplicationFactor: int16(env.Int("KAFKA_REPLICATION_FACTOR", int(def.ReplicationFactor))),
+		ClientID:          env.String("KAFKA_CLIENT_ID", def.ClientID),
+		StaleAfter:        env.Duration("POSITION_STALE_AFTER", def.StaleAfter),
 	}
 	return func(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (tracking.Broadcaster, error) {
 		cfg.Logger, cfg.Registerer = log, reg

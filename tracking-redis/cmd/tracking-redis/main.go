@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,14 +24,15 @@ func main() {
 }
 
 func configure(env *config.Env) service.Opener {
+	def := redisbroadcast.Config{}.WithDefaults()
 	cfg := redisbroadcast.Config{
-		Addr:          env.String("REDIS_ADDR", "localhost:6379"),
-		Password:      env.String("REDIS_PASSWORD", ""),
-		DB:            env.Int("REDIS_DB", 0),
-		ChannelPrefix: env.String("REDIS_CHANNEL_PREFIX", "TRACKING_"),
-		StaleAfter:    env.Duration("POSITION_STALE_AFTER", 10*time.Minute),
-		Senders:       env.Int("REDIS_SENDERS", 2),
-		Linger:        env.Duration("REDIS_LINGER", 2*time.Millisecond),
+		Addr:          env.String("REDIS_ADDR", def.Addr),
+		Password:      env.String("REDIS_PASSWORD", def.Password),
+		DB:            env.Int("REDIS_DB", def.DB),
+		ChannelPrefix: env.String("REDIS_CHANNEL_PREFIX", def.ChannelPrefix),
+		StaleAfter:    env.Duration("POSITION_STALE_AFTER", def.StaleAfter),
+		Senders:       env.Int("REDIS_SENDERS", def.Senders),
+		Linger:        env.Duration("REDIS_LINGER", def.Linger),
 	}
 	return func(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (tracking.Broadcaster, error) {
 		cfg.Logger, cfg.Registerer = log, reg

@@ -86,7 +86,9 @@ func TestPublishAndWatch(t *testing.T) {
 	}
 
 	answers := make(chan wire.ServerMessage, 4)
-	w, err := c.DialWorker(ctx, func(m *wire.ServerMessage) { answers <- wire.ServerMessage{Type: m.Type, Reason: m.Reason, Error: m.Error} })
+	w, err := c.DialWorker(ctx, func(m *wire.ServerMessage) {
+		answers <- wire.ServerMessage{Type: m.Type, Reason: m.Reason, Error: m.Error}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

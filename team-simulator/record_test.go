@@ -98,20 +98,6 @@ func TestScanRecord(t *testing.T) {
 	}
 }
 
-func TestEachObject(t *testing.T) {
-	var got []string
-	ok := eachObject([]byte(` [ {"a":"}{\"]"}, {"b":{"c":[1,2]}} ,{}]}`), func(o []byte) { got = append(got, string(o)) })
-	want := []string{`{"a":"}{\"]"}`, `{"b":{"c":[1,2]}}`, `{}`}
-	if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("eachObject = %v %q", ok, got)
-	}
-	for _, bad := range []string{``, `{}`, `[1]`, `[{"a":1}`, `[{"a":1},`} {
-		if eachObject([]byte(bad), func([]byte) {}) {
-			t.Errorf("eachObject(%q) = true", bad)
-		}
-	}
-}
-
 func BenchmarkRecordBuild(b *testing.B) {
 	w := newWalker(Movement{}.withDefaults(), 1, 0)
 	rec := newRecord("load-t001-w00042", "load-t001", "k3x9a")

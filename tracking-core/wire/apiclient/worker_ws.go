@@ -20,7 +20,8 @@ type WorkerConn struct {
 	url      string
 	onAnswer func(*wire.ServerMessage)
 	dead     chan struct{} // closed when the reader ends
-	stopCtx  func() bool
+	stopCtx  func() bool   // stops the AfterFunc of the dial's ctx
+	ctxDone  chan struct{} // closed when that AfterFunc has run
 
 	// ended is closed when the connection is over for the worker: the reader
 	// ended, or the server asked to reconnect (records sent after the hint
@@ -44,8 +45,11 @@ func (c *Client) DialWorker(ctx context.Context, onAnswer func(*wire.ServerMessa
 		return nil, err
 	}
 	conn.SetReadLimit(64 << 10)
-	w := &WorkerConn{c: conn, url: redact(url), onAnswer: onAnswer, dead: make(chan struct{}), ended: make(chan struct{})}
-	w.stopCtx = context.AfterFunc(ctx, func() { conn.CloseNow() })
+	w := &WorkerConn{c: conn, url: redact(url), onAnswer: onAnswer, dead: make(chan struct{}), ended: make(chan struct{}), ctxDone: make(chan struct{})}
+	w.stopCtx = context.AfterFunc(ctx, func() {
+		defer close(w.ctxDone)
+		conn.CloseNow()
+	})
 	go w.readLoop()
 	return w, nil
 }
@@ -147,7 +151,15 @@ func (w *WorkerConn) Err() error {
 func (w *WorkerConn) CloseNow() {
 	_ = w.c.CloseNow()
 	<-w.dead
-	w.stopCtx()
+	w.release()
+}
+
+// release stops watching the dial's ctx, waiting for its AfterFunc if it
+// has started, so that no goroutine of the connection outlives Close.
+func (w *WorkerConn) release() {
+	if !w.stopCtx() {
+		<-w.ctxDone
+	}
 }
 
 // Close ends the connection with a normal close handshake (bounded by the
@@ -156,7 +168,7 @@ func (w *WorkerConn) CloseNow() {
 func (w *WorkerConn) Close() error {
 	err := w.c.Close(websocket.StatusNormalClosure, "")
 	<-w.dead
-	w.stopCtx()
+	w.release()
 	if errors.Is(err, io.EOF) {
 		return nil
 	}

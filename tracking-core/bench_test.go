@@ -20,6 +20,6 @@ func BenchmarkDecodeAndEncode(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = p.Message()
+		_ = p.Message(now)
 	}
 }

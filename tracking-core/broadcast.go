@@ -5,43 +5,64 @@ import (
 )
 
 // Message is one position as it travels between replicas and out to managers:
-// its routing keys and its canonical JSON, serialised once and shared read-only
-// by every recipient. Nobody may modify JSON after the Message is published.
+// its routing keys, its two times and its canonical JSON, serialised once.
+//
+// Ownership: a Message and its JSON bytes are immutable once published.
+// Anyone who receives one (a Handler, a caller of Last) may keep it, and its
+// JSON, for as long as it likes; nobody may modify JSON. The slices that carry
+// Messages (the msgs of Publish and of a Handler call) belong to whoever made
+// them and are reused after the call returns: keep the Messages, not the slice.
 type Message struct {
 	Team   string
 	Worker string
-	Time   int64  // the record's timeStamp, Unix nanoseconds
-	JSON   []byte // canonical JSON record (Position.AppendJSON)
+	// Time is the fix time: the record's timeStamp, Unix nanoseconds. It
+	// orders a worker's positions: the last known position is the newest fix.
+	Time int64
+	// Received is when the platform took the record in (Unix nanoseconds,
+	// the ingesting replica's clock). Staleness is judged by it, so a worker
+	// whose own clock is wrong stays visible while it sends.
+	Received int64
+	JSON     []byte // canonical JSON record (Position.AppendJSON)
 }
 
 // Handler receives the positions of one team, in batches. Within a batch and
-// across calls, positions of one worker arrive in the order they were published.
-// It is called from the Broadcaster's delivery goroutine: it must not block, and
-// it must not keep msgs (the slice; the Messages themselves may be kept).
+// across calls, positions of one worker arrive in the order they were
+// published. It is called from the Broadcaster's delivery goroutine: it must
+// not block nor call back into the Broadcaster, and it must not keep msgs (the
+// slice); the Messages themselves may be kept (see Message).
 type Handler func(msgs []Message)
 
 // Broadcaster carries positions between the replicas of one strategy and keeps
-// the last known position of each worker. Implementations: memory (the reference),
-// Redis (tracking-redis) and Kafka (tracking-kafka); each runs the conformance
-// suite in broadcasttest. All methods are safe for concurrent use.
+// the last known position of each worker. Implementations: memory (the
+// reference), Redis (tracking-redis) and Kafka (tracking-kafka); each runs the
+// conformance suite in broadcasttest. All methods are safe for concurrent use.
+//
+// A Broadcaster knows nothing of local clients: the hub counts the managers
+// watching a team on this replica and holds one subscription per team while
+// any watches it. So an adapter keeps at most one subscription per team.
 type Broadcaster interface {
 	// Publish hands msgs to the broker for every replica subscribed to their
-	// teams, and records them as their workers' last known positions. It does not
-	// wait for the broker: it returns once msgs are queued, ErrOverloaded when the
-	// send queue is full and ErrClosed after Close. Failures to deliver a queued
-	// message are counted in metrics and logged, never silently dropped.
+	// teams, and records them as their workers' last known positions. It does
+	// not wait for the broker: it returns once msgs are queued. The call is all
+	// or none: ErrOverloaded when the send queue has no room for all of msgs
+	// (none of them is sent), ErrClosed after Close. Failures to deliver a
+	// queued message are counted in metrics and logged, never silently dropped.
 	Publish(ctx context.Context, msgs ...Message) error
 
-	// Subscribe calls h with every position of team published from now on, by any
-	// replica, until ctx is done or the Subscription is ended. It returns once the
-	// subscription is in place at the broker (a position published after Subscribe
-	// returns is delivered), or with an error. One Broadcaster may hold several
-	// subscriptions to one team; each gets every position. After a broker outage the
+	// Subscribe calls h with every position of team published from now on, by
+	// any replica, until ctx is done or the Subscription is ended. It returns
+	// once the subscription is in place at the broker (a position published
+	// after Subscribe returns is delivered), or with an error. A team has at
+	// most one subscription per Broadcaster at a time: Subscribe of a team that
+	// is subscribed returns ErrSubscribed. After a broker outage the
 	// subscription resumes by itself; positions published during it may be lost.
 	Subscribe(ctx context.Context, team string, h Handler) (Subscription, error)
 
-	// Last returns the last known position of each worker of team that published
-	// within the broadcaster's staleness window, in no particular order.
+	// Last returns, for each worker of team, the published position with the
+	// newest fix Time (of equal Times, the one published later), unless it was
+	// Received longer ago than the broadcaster's staleness window; in no
+	// particular order. A late record with an older fix never replaces a newer
+	// one, even if it was published from another replica.
 	Last(ctx context.Context, team string) ([]Message, error)
 
 	// Ready returns nil when the broker is reachable.

@@ -78,4 +78,7 @@ var (
 	ErrClosed = &Error{Code: CodeShuttingDown, Message: "closed"}
 	// ErrOverloaded is returned by Publish when the send queue is full.
 	ErrOverloaded = &Error{Code: CodeOverloaded, Message: "publish queue full, retry later"}
+	// ErrSubscribed is returned by Subscribe for a team that already has a
+	// subscription on this Broadcaster (the hub subscribes a team once).
+	ErrSubscribed = &Error{Code: CodeInternal, Message: "team already subscribed on this replica"}
 )

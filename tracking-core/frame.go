@@ -6,11 +6,16 @@ import (
 )
 
 // The frame codec packs messages of one team into one broker payload: a version
-// byte, then per message uvarint(len worker) worker, varint time,
-// uvarint(len json) json. The team travels in the channel or key, not the frame.
-// It exists so that a receiving replica learns worker and time without parsing
-// JSON, and so that one broker message can carry a batch.
-const frameVersion = 1
+// byte, then per message uvarint(len worker) worker, varint time, varint
+// received, uvarint(len json) json. The team travels in the channel or key, not
+// the frame. It exists so that a receiving replica learns worker and times
+// without parsing JSON, and so that one broker message can carry a batch.
+// Version 1 (no received time) is still read, from replicas not yet upgraded:
+// its Received is taken to be its Time.
+const (
+	frameV1      = 1
+	frameVersion = 2
+)
 
 // AppendFrame appends one payload holding msgs to dst.
 func AppendFrame(dst []byte, msgs ...Message) []byte {
@@ -19,6 +24,7 @@ func AppendFrame(dst []byte, msgs ...Message) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(m.Worker)))
 		dst = append(dst, m.Worker...)
 		dst = binary.AppendVarint(dst, m.Time)
+		dst = binary.AppendVarint(dst, m.Received)
 		dst = binary.AppendUvarint(dst, uint64(len(m.JSON)))
 		dst = append(dst, m.JSON...)
 	}
@@ -26,11 +32,13 @@ func AppendFrame(dst []byte, msgs ...Message) []byte {
 }
 
 // DecodeFrame decodes a payload made by AppendFrame, appending its messages
-// (with Team set to team) to dst. The JSON of each message aliases payload.
+// (with Team set to team) to dst. The JSON of each message aliases payload, so
+// the payload must not be modified afterwards (see Message).
 func DecodeFrame(dst []Message, team string, payload []byte) ([]Message, error) {
-	if len(payload) == 0 || payload[0] != frameVersion {
+	if len(payload) == 0 || payload[0] != frameVersion && payload[0] != frameV1 {
 		return dst, fmt.Errorf("decode frame: unknown version")
 	}
+	v1 := payload[0] == frameV1
 	b := payload[1:]
 	for len(b) > 0 {
 		var m Message
@@ -41,12 +49,17 @@ func DecodeFrame(dst []Message, team string, payload []byte) ([]Message, error) 
 		}
 		m.Worker = string(b[k : k+int(n)])
 		b = b[k+int(n):]
-		t, k := binary.Varint(b)
-		if k <= 0 {
+		if m.Time, k = binary.Varint(b); k <= 0 {
 			return dst, fmt.Errorf("decode frame: bad time")
 		}
-		m.Time = t
 		b = b[k:]
+		if v1 {
+			m.Received = m.Time
+		} else if m.Received, k = binary.Varint(b); k <= 0 {
+			return dst, fmt.Errorf("decode frame: bad received time")
+		} else {
+			b = b[k:]
+		}
 		n, k = binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {
 			return dst, fmt.Errorf("decode frame: bad record length")

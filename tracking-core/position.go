@@ -223,17 +223,19 @@ func appendOptional(dst []byte, key string, v *float64) []byte {
 	return strconv.AppendFloat(dst, *v, 'f', -1, 64)
 }
 
-// Message returns p as it travels between replicas: serialised once, into a
-// slice of exactly the right size (it may be queued for a while).
-func (p *Position) Message() Message {
+// Message returns p as it travels between replicas, received at the given
+// time: serialised once, into a slice of exactly the right size (it may be
+// queued for a while).
+func (p *Position) Message(received time.Time) Message {
 	var buf [512]byte // more than any valid record needs
 	b := p.AppendJSON(buf[:0])
 	out := make([]byte, len(b))
 	copy(out, b)
 	return Message{
-		Team:   p.Team,
-		Worker: p.WorkerID,
-		Time:   p.TimeStamp.UnixNano(),
-		JSON:   out,
+		Team:     p.Team,
+		Worker:   p.WorkerID,
+		Time:     p.TimeStamp.UnixNano(),
+		Received: received.UnixNano(),
+		JSON:     out,
 	}
 }

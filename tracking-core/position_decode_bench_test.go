@@ -24,7 +24,7 @@ func benchDecode(b *testing.B, decode func([]byte, time.Time) (Position, error),
 			b.Fatal(err)
 		}
 		if encode {
-			_ = p.Message()
+			_ = p.Message(decodeNow)
 		}
 	}
 }

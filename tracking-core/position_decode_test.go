@@ -261,7 +261,7 @@ func checkDecodeAgainstReference(t *testing.T, data []byte) {
 	if refAgain, err := decodeReference(canon, decodeNow); err != nil || diffPositions(refAgain, again) != "" {
 		t.Fatalf("input %s: reference disagrees on the canonical form %s: %v", show(data), canon, err)
 	}
-	if m := got.Message(); !bytes.Equal(m.JSON, canon) || m.Team != got.Team || m.Worker != got.WorkerID {
+	if m := got.Message(decodeNow); !bytes.Equal(m.JSON, canon) || m.Team != got.Team || m.Worker != got.WorkerID {
 		t.Fatalf("Message %+v does not carry %s", m, canon)
 	}
 }
@@ -365,7 +365,7 @@ func TestDecodePositionAllocations(t *testing.T) {
 		if n > c.want {
 			t.Errorf("%s: %v allocations, want %v", c.in, n, c.want)
 		}
-		if n := testing.AllocsPerRun(100, func() { _ = p.Message() }); n > 1 {
+		if n := testing.AllocsPerRun(100, func() { _ = p.Message(decodeNow) }); n > 1 {
 			t.Errorf("Message: %v allocations, want 1", n)
 		}
 	}
@@ -396,7 +396,7 @@ func TestAppendJSONMatchesReference(t *testing.T) {
 		if got, want := p.AppendJSON(nil), refAppendJSON(&p, nil); !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON(%+v):\n got %s\nwant %s", p, got, want)
 		}
-		if m := p.Message(); !bytes.Equal(m.JSON, refAppendJSON(&p, nil)) || cap(m.JSON) != len(m.JSON) {
+		if m := p.Message(decodeNow); !bytes.Equal(m.JSON, refAppendJSON(&p, nil)) || cap(m.JSON) != len(m.JSON) {
 			t.Fatalf("Message JSON %s (cap %d)", m.JSON, cap(m.JSON))
 		}
 	}

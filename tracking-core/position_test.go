@@ -2,6 +2,7 @@ package tracking_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,8 +21,8 @@ func TestDecodeCanonicalRoundTrip(t *testing.T) {
 	if got := string(p.AppendJSON(nil)); got != in {
 		t.Fatalf("canonical form changed:\n got %s\nwant %s", got, in)
 	}
-	m := p.Message()
-	if m.Team != "team_one" || m.Worker != "w-17" || m.Time != p.TimeStamp.UnixNano() || string(m.JSON) != in {
+	m := p.Message(now)
+	if m.Team != "team_one" || m.Worker != "w-17" || m.Time != p.TimeStamp.UnixNano() || m.Received != now.UnixNano() || string(m.JSON) != in {
 		t.Fatalf("message %+v", m)
 	}
 }
@@ -106,18 +107,32 @@ func TestDecodeAccepts24hAheadExactly(t *testing.T) {
 
 func TestFrameRoundTrip(t *testing.T) {
 	msgs := []tracking.Message{
-		{Team: "t", Worker: "w1", Time: 1, JSON: []byte(`{"a":1}`)},
-		{Team: "t", Worker: "w-2", Time: -5, JSON: []byte(`{}`)},
+		{Team: "t", Worker: "w1", Time: 1, Received: 7, JSON: []byte(`{"a":1}`)},
+		{Team: "t", Worker: "w-2", Time: -5, Received: 1 << 62, JSON: []byte(`{}`)},
 	}
 	payload := tracking.AppendFrame(nil, msgs...)
 	got, err := tracking.DecodeFrame(nil, "t", payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Worker != "w1" || got[1].Time != -5 || string(got[1].JSON) != "{}" || got[0].Team != "t" {
-		t.Fatalf("decoded %+v", got)
+	if !reflect.DeepEqual(got, msgs) {
+		t.Fatalf("decoded %+v, want %+v", got, msgs)
 	}
 	if _, err := tracking.DecodeFrame(nil, "t", payload[:len(payload)-1]); err == nil {
 		t.Fatal("truncated frame decoded")
+	}
+}
+
+// A frame of a replica not yet upgraded (version 1, no received time) is
+// still read; its fix time stands in for the received time.
+func TestFrameVersion1(t *testing.T) {
+	v1 := []byte{1, 2, 'w', '1', 14, 7, '{', '"', 'a', '"', ':', '1', '}'}
+	got, err := tracking.DecodeFrame(nil, "t", v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []tracking.Message{{Team: "t", Worker: "w1", Time: 7, Received: 7, JSON: []byte(`{"a":1}`)}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded %+v, want %+v", got, want)
 	}
 }

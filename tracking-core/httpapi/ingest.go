@@ -44,7 +44,7 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 		err = in.claims.CanPublish(p.Team, p.WorkerID)
 	}
 	if err == nil {
-		err = in.a.b.Publish(ctx, p.Message())
+		err = in.a.b.Publish(ctx, p.Message(now))
 	}
 	if err != nil {
 		in.reject(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/hub"
@@ -33,7 +34,7 @@ func benchFanout(b *testing.B, teams, perTeam int) {
 	msgs := make([]tracking.Message, teams)
 	for t := range msgs {
 		p := tracking.Position{ID: "x", WorkerID: fmt.Sprintf("w%d", t), Team: fmt.Sprintf("team%d", t)}
-		msgs[t] = p.Message()
+		msgs[t] = p.Message(time.Now())
 	}
 	var buf []tracking.Message
 	drainEvery := max(64, 4*teams) // each queue gets a few positions per drain

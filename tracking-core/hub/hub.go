@@ -30,6 +30,7 @@ type Hub struct {
 
 	mu     sync.Mutex
 	teams  map[string]*team
+	ending map[string]*team // teams whose last watcher left, until their subscription has ended
 	closed bool
 }
 
@@ -39,6 +40,7 @@ type team struct {
 	ready   chan struct{}
 	err     error // set before ready is closed
 	sub     tracking.Subscription
+	ended   chan struct{} // closed once sub has ended after the last watcher left
 	queues  atomic.Pointer[[]*Queue]
 	writeMu sync.Mutex // serialises copy-on-write updates of queues
 	m       *metrics
@@ -50,7 +52,8 @@ func New(b tracking.Broadcaster, cfg Config) *Hub {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{b: b, log: cfg.Logger, m: newMetrics(cfg.Registerer), ctx: ctx, cancel: cancel, teams: make(map[string]*team)}
+	return &Hub{b: b, log: cfg.Logger, m: newMetrics(cfg.Registerer), ctx: ctx, cancel: cancel,
+		teams: make(map[string]*team), ending: make(map[string]*team)}
 }
 
 // Watch adds q to team's recipients, subscribing to the team at the broker if q
@@ -64,8 +67,10 @@ func (h *Hub) Watch(ctx context.Context, teamName string, q *Queue) (leave func(
 	}
 	t := h.teams[teamName]
 	first := t == nil
+	var prev *team
 	if first {
-		t = &team{name: teamName, ready: make(chan struct{}), m: h.m}
+		prev = h.ending[teamName]
+		t = &team{name: teamName, ready: make(chan struct{}), ended: make(chan struct{}), m: h.m}
 		t.queues.Store(&[]*Queue{})
 		h.teams[teamName] = t
 		h.m.teams.Inc()
@@ -77,6 +82,11 @@ func (h *Hub) Watch(ctx context.Context, teamName string, q *Queue) (leave func(
 	leave = func() { once.Do(func() { h.leave(t, q) }) }
 
 	if first {
+		if prev != nil {
+			// A Broadcaster holds one subscription per team: the one of the
+			// watchers that just left must end before this one begins.
+			<-prev.ended
+		}
 		sub, err := h.b.Subscribe(h.ctx, teamName, t.deliver)
 		t.sub, t.err = sub, err
 		close(t.ready)
@@ -115,6 +125,7 @@ func (h *Hub) leave(t *team, q *Queue) {
 	last := t.refs == 0
 	if last && h.teams[t.name] == t {
 		delete(h.teams, t.name)
+		h.ending[t.name] = t
 		h.m.teams.Dec()
 	}
 	h.mu.Unlock()
@@ -123,6 +134,12 @@ func (h *Hub) leave(t *team, q *Queue) {
 		if t.sub != nil {
 			t.sub.Unsubscribe()
 		}
+		h.mu.Lock()
+		if h.ending[t.name] == t {
+			delete(h.ending, t.name)
+		}
+		h.mu.Unlock()
+		close(t.ended)
 	}
 }
 

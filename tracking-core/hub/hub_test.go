@@ -124,3 +124,61 @@ func TestSlowWatcherDoesNotBlockOthers(t *testing.T) {
 		t.Fatalf("slow watcher holds %d positions for 10 workers", l)
 	}
 }
+
+// slowEnd is a Subscription whose Unsubscribe takes a while, as a broker's does.
+type slowEnd struct{ tracking.Subscription }
+
+func (s slowEnd) Unsubscribe() {
+	time.Sleep(time.Millisecond) // widens the window between the last leave and the end
+	s.Subscription.Unsubscribe()
+}
+
+type slowEnding struct{ tracking.Broadcaster }
+
+func (b slowEnding) Subscribe(ctx context.Context, team string, h tracking.Handler) (tracking.Subscription, error) {
+	sub, err := b.Broadcaster.Subscribe(ctx, team, h)
+	if err != nil {
+		return nil, err
+	}
+	return slowEnd{sub}, nil
+}
+
+// A Broadcaster holds one subscription per team: a watcher arriving while the
+// last one's subscription is still ending waits for it instead of failing.
+func TestWatchWhileLastWatcherLeaves(t *testing.T) {
+	mem := memory.New(memory.NewBackend(), memory.Config{})
+	defer mem.Close()
+	h := hub.New(slowEnding{mem}, hub.Config{})
+	defer h.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				leave, err := h.Watch(context.Background(), "team_churn", hub.NewQueue(0, 0))
+				if err != nil {
+					errs <- err
+					return
+				}
+				leave()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("watch during churn: %v", err)
+	}
+	q := hub.NewQueue(0, 0)
+	leave, err := h.Watch(context.Background(), "team_churn", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leave()
+	_ = mem.Publish(context.Background(), tracking.Message{Team: "team_churn", Worker: "w", Time: 1, JSON: []byte("{}")})
+	if got, _, _ := q.Drain(nil); len(got) != 1 {
+		t.Fatalf("the watcher after the churn got %d positions, want 1", len(got))
+	}
+}

@@ -81,12 +81,15 @@ func (q *Queue) belowFloor(m tracking.Message) bool {
 	return false
 }
 
-// compact keeps the latest position of each worker, in the order of those
-// latest positions. Called with mu held.
+// compact keeps the latest position of each worker, the newest fix (a late
+// record with an older fix supersedes nothing), in the order of those latest
+// positions. Called with mu held.
 func (q *Queue) compact() {
 	latest := make(map[string]int, len(q.items)/2)
 	for i, m := range q.items {
-		latest[m.Worker] = i
+		if j, ok := latest[m.Worker]; !ok || q.items[j].Time <= m.Time {
+			latest[m.Worker] = i
+		}
 	}
 	kept := q.items[:0]
 	for i, m := range q.items {

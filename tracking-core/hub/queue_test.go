@@ -87,3 +87,21 @@ func TestQueuePrimeSnapshotFirstAndNoGoingBack(t *testing.T) {
 		}
 	}
 }
+
+// A late record with an older fix does not supersede the newer one queued
+// for its worker when the queue is compacted.
+func TestQueueCompactionKeepsNewestFix(t *testing.T) {
+	q := NewQueue(4, 1000)
+	q.Push([]tracking.Message{msg("w", 20), msg("x", 1)})
+	q.Push([]tracking.Message{msg("w", 10), msg("x", 2), msg("x", 3)}) // w's 10 is a late upload
+	got := drain(q)
+	want := []int64{20, 3}
+	if len(got) != len(want) {
+		t.Fatalf("kept %d positions %+v, want w@20 and x@3", len(got), got)
+	}
+	for i, m := range got {
+		if m.Time != want[i] {
+			t.Fatalf("kept %s@%d at %d, want time %d", m.Worker, m.Time, i, want[i])
+		}
+	}
+}

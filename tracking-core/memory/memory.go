@@ -2,23 +2,25 @@ package memory
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
 )
 
-// Backend plays the broker: it holds subscriptions and last known positions.
+// Backend plays the broker: it holds the subscriptions of every replica and
+// the last known positions.
 type Backend struct {
 	mu   sync.RWMutex
-	subs map[string]map[*subscription]struct{}
+	subs map[string][]*subscription // team -> one subscription per subscribed replica
 	last map[string]map[string]tracking.Message
 }
 
 // NewBackend returns an empty shared backend.
 func NewBackend() *Backend {
 	return &Backend{
-		subs: make(map[string]map[*subscription]struct{}),
+		subs: make(map[string][]*subscription),
 		last: make(map[string]map[string]tracking.Message),
 	}
 }
@@ -36,7 +38,7 @@ type Broadcaster struct {
 
 	mu     sync.Mutex
 	closed bool
-	subs   map[*subscription]struct{}
+	subs   map[string]*subscription // by team: one each (the hub counts watchers)
 	wg     sync.WaitGroup
 }
 
@@ -47,10 +49,11 @@ func New(backend *Backend, cfg Config) *Broadcaster {
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = 10 * time.Minute
 	}
-	return &Broadcaster{backend: backend, staleAfter: cfg.StaleAfter, subs: make(map[*subscription]struct{})}
+	return &Broadcaster{backend: backend, staleAfter: cfg.StaleAfter, subs: make(map[string]*subscription)}
 }
 
 // Publish delivers msgs synchronously: the handlers it calls do not block.
+// A worker's last position is the one with the newest fix time.
 func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) error {
 	if b.isClosed() {
 		return tracking.ErrClosed
@@ -78,7 +81,7 @@ func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) err
 		for end < len(msgs) && msgs[end].Team == msgs[start].Team {
 			end++
 		}
-		for s := range be.subs[msgs[start].Team] {
+		for _, s := range be.subs[msgs[start].Team] {
 			s.h(msgs[start:end])
 		}
 		start = end
@@ -97,16 +100,17 @@ func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Han
 		b.mu.Unlock()
 		return nil, tracking.ErrClosed
 	}
-	b.subs[s] = struct{}{}
+	if b.subs[team] != nil {
+		b.mu.Unlock()
+		return nil, tracking.ErrSubscribed
+	}
+	b.subs[team] = s
 	b.wg.Add(1)
 	b.mu.Unlock()
 
 	be := b.backend
 	be.mu.Lock()
-	if be.subs[team] == nil {
-		be.subs[team] = make(map[*subscription]struct{})
-	}
-	be.subs[team][s] = struct{}{}
+	be.subs[team] = append(be.subs[team], s)
 	be.mu.Unlock()
 
 	go func() {
@@ -120,7 +124,8 @@ func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Han
 	return s, nil
 }
 
-// Last returns the fresh last known positions of team.
+// Last returns the last known positions of team received within the
+// staleness window.
 func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message, error) {
 	if b.isClosed() {
 		return nil, tracking.ErrClosed
@@ -131,7 +136,7 @@ func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message
 	defer be.mu.RUnlock()
 	out := make([]tracking.Message, 0, len(be.last[team]))
 	for _, m := range be.last[team] {
-		if m.Time >= cutoff {
+		if m.Received >= cutoff {
 			out = append(out, m)
 		}
 	}
@@ -155,7 +160,7 @@ func (b *Broadcaster) Close() error {
 	}
 	b.closed = true
 	subs := make([]*subscription, 0, len(b.subs))
-	for s := range b.subs {
+	for _, s := range b.subs {
 		subs = append(subs, s)
 	}
 	b.mu.Unlock()
@@ -193,13 +198,13 @@ func (s *subscription) end() {
 	s.endOnce.Do(func() {
 		be := s.b.backend
 		be.mu.Lock()
-		delete(be.subs[s.team], s)
+		be.subs[s.team] = slices.DeleteFunc(be.subs[s.team], func(x *subscription) bool { return x == s })
 		if len(be.subs[s.team]) == 0 {
 			delete(be.subs, s.team)
 		}
 		be.mu.Unlock()
 		s.b.mu.Lock()
-		delete(s.b.subs, s)
+		delete(s.b.subs, s.team)
 		s.b.mu.Unlock()
 		close(s.done)
 	})

@@ -11,10 +11,20 @@ import (
 
 func TestConformance(t *testing.T) {
 	brokers(t)
-	broadcasttest.Run(t, broadcasttest.Features{RestartBroker: restartBroker(t)}, func(t *testing.T) func() tracking.Broadcaster {
-		cfg := testConfig(t)
-		return func() tracking.Broadcaster { return newReplica(t, cfg, nil) }
-	})
+	setup := func(queueSize int) broadcasttest.Setup {
+		return func(t *testing.T) func() tracking.Broadcaster {
+			cfg := testConfig(t)
+			cfg.QueueSize = queueSize
+			return func() tracking.Broadcaster { return newReplica(t, cfg, nil) }
+		}
+	}
+	features := broadcasttest.Features{
+		RestartBroker: restartBroker(t),
+		Overload:      setup(8),
+		QueueSize:     8,
+		Timeout:       30 * time.Second,
+	}
+	broadcasttest.Run(t, features, setup(0))
 }
 
 // TestScenarios runs the end-to-end scenarios shared with the Redis strategy:

@@ -3,7 +3,6 @@ package kafkabroadcast
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 
@@ -46,7 +45,7 @@ type reader struct {
 // teamState is one watched team on this replica.
 type teamState struct {
 	name    string
-	subs    []*subscription
+	sub     *subscription
 	pending []tracking.Message // the team's records of the batch being delivered
 	touched bool
 
@@ -233,9 +232,7 @@ func (r *reader) deliver(batch []*sarama.ConsumerMessage) {
 	}
 	for _, ts := range r.touched {
 		ts.remember(ts.pending)
-		for _, s := range ts.subs {
-			s.h(ts.pending)
-		}
+		ts.sub.h(ts.pending)
 		clear(ts.pending)
 		ts.pending, ts.touched = ts.pending[:0], false
 	}
@@ -258,19 +255,14 @@ func (r *reader) add(s *subscription) {
 		}
 		r.teams[s.team] = ts
 	}
-	ts.subs = append(ts.subs, s)
+	ts.sub = s
 }
 
 // remove takes s out of the deliveries; once it returns, s.h is not called again.
 func (r *reader) remove(s *subscription) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	ts := r.teams[s.team]
-	if ts == nil {
-		return
-	}
-	ts.subs = slices.DeleteFunc(ts.subs, func(x *subscription) bool { return x == s })
-	if len(ts.subs) == 0 {
+	if ts := r.teams[s.team]; ts != nil && ts.sub == s {
 		delete(r.teams, s.team)
 	}
 }

@@ -40,10 +40,10 @@ type Broadcaster struct {
 
 	mu      sync.Mutex // guards the fields below
 	closed  bool
-	readers map[int32]*reader // live partition readers, by partition
-	prev    map[int32]*reader // the reader of a partition that last stopped
-	subs    map[*subscription]struct{}
-	probe   *probe // the readiness probe in flight
+	readers map[int32]*reader        // live partition readers, by partition
+	prev    map[int32]*reader        // the reader of a partition that last stopped
+	subs    map[string]*subscription // by team: one each
+	probe   *probe                   // the readiness probe in flight
 
 	ops       sync.WaitGroup // calls in progress: Subscribe, Last
 	wg        sync.WaitGroup // goroutines
@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 		quit:     make(chan struct{}),
 		readers:  make(map[int32]*reader),
 		prev:     make(map[int32]*reader),
-		subs:     make(map[*subscription]struct{}),
+		subs:     make(map[string]*subscription),
 		pumpDone: make(chan struct{}),
 	}
 	b.m = newMetrics(&b.queued)
@@ -195,7 +195,7 @@ func (b *Broadcaster) Close() error {
 
 		b.mu.Lock()
 		subs := make([]*subscription, 0, len(b.subs))
-		for s := range b.subs {
+		for _, s := range b.subs {
 			subs = append(subs, s)
 		}
 		b.mu.Unlock()

@@ -17,7 +17,7 @@ import (
 // broker is not answering.
 const lastStall = 5 * time.Second
 
-// Last returns the fresh last known positions of team. For a team watched on
+// Last returns the last known positions of team received within StaleAfter. For a team watched on
 // this replica they come from its cache (filled by one read of LastTopic and
 // kept current by the live records); otherwise Last reads the team's
 // partition of LastTopic up to its high-water mark.
@@ -39,7 +39,7 @@ func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message
 	}
 	out := make([]tracking.Message, 0, len(last))
 	for _, m := range last {
-		if m.Time >= cutoff {
+		if m.Received >= cutoff {
 			out = append(out, m)
 		}
 	}
@@ -104,7 +104,7 @@ func (b *Broadcaster) cachedLast(ctx context.Context, r *reader, ts *teamState, 
 	defer r.mu.Unlock()
 	out := make([]tracking.Message, 0, len(ts.last))
 	for w, m := range ts.last {
-		if m.Time < cutoff {
+		if m.Received < cutoff {
 			delete(ts.last, w)
 			continue
 		}

@@ -57,7 +57,7 @@ func TestLastOfWatchedTeam(t *testing.T) {
 	a := newReplica(t, cfg, nil)
 	const team = "team_watched"
 	stale := broadcasttest.Msg(team, "w_old", 1)
-	stale.Time = time.Now().Add(-2 * time.Minute).UnixNano()
+	stale.Received = time.Now().Add(-2 * time.Minute).UnixNano()
 	publishRetry(t, a, broadcasttest.Msg(team, "w1", 1), broadcasttest.Msg(team, "w2", 1), stale)
 
 	b := newReplica(t, cfg, nil)

@@ -1,6 +1,8 @@
 package kafkabroadcast
 
 import (
+	"time"
+
 	"github.com/IBM/sarama"
 
 	tracking "github.com/teamtrack/tracking-core"
@@ -13,12 +15,20 @@ type workerKey struct{ team, worker string }
 // the pump writes them all at each tick. So a worker is written at most once
 // per LastInterval, and its latest position always within one interval. Only
 // the pump goroutine uses it.
+//
+// Compaction keeps the record written last, so a late record with an older
+// fix must never be written after a newer one: written remembers the fix time
+// of each worker's newest write (forgotten once that write is stale).
 type lastWriter struct {
 	pending map[workerKey]tracking.Message
+	written map[workerKey]writtenFix
+	flushes int
 }
 
+type writtenFix struct{ fix, received int64 }
+
 func newLastWriter() *lastWriter {
-	return &lastWriter{pending: make(map[workerKey]tracking.Message)}
+	return &lastWriter{pending: make(map[workerKey]tracking.Message), written: make(map[workerKey]writtenFix)}
 }
 
 func (w *lastWriter) note(m tracking.Message) {
@@ -26,7 +36,19 @@ func (w *lastWriter) note(m tracking.Message) {
 	if prev, ok := w.pending[k]; ok && prev.Time > m.Time {
 		return
 	}
+	if prev, ok := w.written[k]; ok && prev.fix > m.Time {
+		return
+	}
 	w.pending[k] = m
+}
+
+// forget drops what it remembers of writes received before cutoff.
+func (w *lastWriter) forget(cutoff int64) {
+	for k, f := range w.written {
+		if f.received < cutoff {
+			delete(w.written, k)
+		}
+	}
 }
 
 // reset forgets the pending positions and returns how many there were.
@@ -55,9 +77,13 @@ func (b *Broadcaster) flushLast(abort <-chan struct{}) bool {
 		select {
 		case in <- rec:
 			delete(b.lastw.pending, k)
+			b.lastw.written[k] = writtenFix{m.Time, m.Received}
 		case <-abort:
 			return false
 		}
+	}
+	if b.lastw.flushes++; b.lastw.flushes%64 == 0 {
+		b.lastw.forget(time.Now().Add(-b.cfg.StaleAfter).UnixNano())
 	}
 	return true
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/teamtrack/tracking-core/testsupport"
 	"log"
 	"log/slog"
 	"net"
@@ -39,13 +40,7 @@ func TestMain(m *testing.M) {
 // none, except in CI, which must run these tests.
 func brokers(t testing.TB) []string {
 	t.Helper()
-	v := os.Getenv("TEST_KAFKA_BROKERS")
-	if v == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TEST_KAFKA_BROKERS is not set, and CI must run the Kafka tests: run scripts/test-services.sh up kafka and source its env file")
-		}
-		t.Skip("TEST_KAFKA_BROKERS not set: run scripts/test-services.sh up kafka and source /tmp/teamtrack-test-services/env to run the Kafka tests")
-	}
+	v := testsupport.Env(t, "TEST_KAFKA_BROKERS", "run scripts/test-services.sh up kafka and source its env file")
 	return strings.Split(v, ",")
 }
 
@@ -120,7 +115,7 @@ func newReplica(t testing.TB, cfg kafkabroadcast.Config, reg prometheus.Register
 func restartBroker(t *testing.T) func(t *testing.T) {
 	stop, start := os.Getenv("TEST_KAFKA_STOP_CMD"), os.Getenv("TEST_KAFKA_START_CMD")
 	if stop == "" || start == "" {
-		if os.Getenv("CI") != "" {
+		if testsupport.InCI() {
 			t.Fatal("TEST_KAFKA_STOP_CMD and TEST_KAFKA_START_CMD must be set in CI")
 		}
 		t.Log("TEST_KAFKA_STOP_CMD or TEST_KAFKA_START_CMD not set: the broker restart test is skipped")

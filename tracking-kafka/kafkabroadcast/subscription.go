@@ -11,7 +11,8 @@ import (
 
 // Subscribe delivers team's positions to h from the partition reader of the
 // team's partition, starting that reader if this is the partition's first
-// subscription on this replica. The reader starts at the partition's current
+// subscription on this replica (several teams share a partition: the readers
+// are counted here; teams are counted by the hub). The reader starts at the partition's current
 // end before Subscribe returns, so a position published afterwards is
 // delivered. h runs on the reader's goroutine with the reader's lock held: it
 // must not block, nor call back into the Broadcaster.
@@ -31,7 +32,13 @@ func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Han
 	defer b.ops.Done()
 
 	p := partitionOf(team, b.nPos)
+	s := &subscription{b: b, team: team, h: h, done: make(chan struct{})}
 	b.mu.Lock()
+	if b.subs[team] != nil {
+		b.mu.Unlock()
+		return nil, tracking.ErrSubscribed
+	}
+	b.subs[team] = s // holds the team's place while the reader starts
 	r := b.readers[p]
 	starter := r == nil
 	if starter {
@@ -47,15 +54,14 @@ func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Han
 	}
 	<-r.ready
 	if r.err != nil {
+		b.mu.Lock()
+		delete(b.subs, team)
+		b.mu.Unlock()
 		b.release(r)
 		return nil, fmt.Errorf("subscribe team %s: %w", team, unavailable("cannot read partition of the team", r.err))
 	}
-
-	s := &subscription{b: b, r: r, team: team, h: h, done: make(chan struct{})}
+	s.r = r
 	r.add(s)
-	b.mu.Lock()
-	b.subs[s] = struct{}{}
-	b.mu.Unlock()
 	// Close waits for this call before it ends subscriptions, so stopCtx is
 	// set before anyone can call Unsubscribe.
 	s.stopCtx = context.AfterFunc(ctx, s.end)
@@ -101,7 +107,9 @@ func (s *subscription) end() {
 	s.endOnce.Do(func() {
 		s.r.remove(s)
 		s.b.mu.Lock()
-		delete(s.b.subs, s)
+		if s.b.subs[s.team] == s {
+			delete(s.b.subs, s.team)
+		}
 		s.b.mu.Unlock()
 		s.b.release(s.r)
 		close(s.done)

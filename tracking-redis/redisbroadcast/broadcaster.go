@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,15 +23,14 @@ type Broadcaster struct {
 	m   *metrics
 
 	queues    []chan tracking.Message // one per sender; a team always goes to the same one
+	queued    atomic.Int64            // positions reserved or waiting in queues, at most cfg.QueueSize
 	closing   chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 
 	// subscriptions, see subscribe.go
-	subMu   sync.RWMutex // write-held to change subs; read-held while dispatching
-	subs    map[string]map[*subscription]struct{}
-	pending map[string]chan struct{} // channel -> closed when Redis confirms the SUBSCRIBE
-	ready   map[string]chan struct{} // team -> its channel's confirmation, while subscribed
+	subMu sync.RWMutex // write-held to change subs; read-held while dispatching
+	subs  map[string]*subscription
 }
 
 var _ tracking.Broadcaster = (*Broadcaster)(nil)
@@ -61,14 +61,13 @@ func New(cfg Config) (*Broadcaster, error) {
 		log:     cfg.Logger,
 		queues:  make([]chan tracking.Message, cfg.Senders),
 		closing: make(chan struct{}),
-		subs:    make(map[string]map[*subscription]struct{}),
-		pending: make(map[string]chan struct{}),
-		ready:   make(map[string]chan struct{}),
+		subs:    make(map[string]*subscription),
 	}
 	for i := range b.queues {
-		b.queues[i] = make(chan tracking.Message, max(1, cfg.QueueSize/cfg.Senders))
+		// Each queue can hold the whole reservation: a reserved send never blocks.
+		b.queues[i] = make(chan tracking.Message, cfg.QueueSize)
 	}
-	b.m = newMetrics(cfg.Registerer, b.queued)
+	b.m = newMetrics(cfg.Registerer, b.queueLen)
 	b.wg.Add(1 + len(b.queues))
 	for _, q := range b.queues {
 		go b.send(q)
@@ -80,19 +79,20 @@ func New(cfg Config) (*Broadcaster, error) {
 func (b *Broadcaster) channel(team string) string { return b.cfg.ChannelPrefix + team }
 func (b *Broadcaster) lastKey(team string) string { return b.cfg.ChannelPrefix + "last:" + team }
 
-// Publish queues msgs for their senders; it never waits for Redis.
+// Publish queues msgs for their senders, all or none; it never waits for Redis.
 func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) error {
 	select {
 	case <-b.closing:
 		return tracking.ErrClosed
 	default:
 	}
+	n := int64(len(msgs))
+	if b.queued.Add(n) > int64(b.cfg.QueueSize) {
+		b.queued.Add(-n)
+		return tracking.ErrOverloaded
+	}
 	for _, m := range msgs {
-		select {
-		case b.queues[senderOf(m.Team, len(b.queues))] <- m:
-		default:
-			return tracking.ErrOverloaded
-		}
+		b.queues[senderOf(m.Team, len(b.queues))] <- m
 	}
 	return nil
 }
@@ -107,13 +107,7 @@ func senderOf(team string, n int) int {
 	return int(h % uint32(n))
 }
 
-func (b *Broadcaster) queued() float64 {
-	n := 0
-	for _, q := range b.queues {
-		n += len(q)
-	}
-	return float64(n)
-}
+func (b *Broadcaster) queueLen() float64 { return float64(b.queued.Load()) }
 
 // send drains its queue into pipelines until Close, then flushes what is
 // left. Several senders keep several pipelines in flight: a lone one waiting
@@ -131,6 +125,7 @@ func (b *Broadcaster) send(queue chan tracking.Message) {
 	for {
 		select {
 		case m := <-queue:
+			b.queued.Add(-1)
 			batch = append(batch[:0], m)
 		case <-b.closing:
 			b.flushOnClose(queue, p, batch[:0])
@@ -144,6 +139,7 @@ func (b *Broadcaster) send(queue chan tracking.Message) {
 			for len(batch) < b.cfg.MaxBatch {
 				select {
 				case m := <-queue:
+					b.queued.Add(-1)
 					batch = append(batch, m)
 				case <-linger.C:
 					break wait
@@ -152,32 +148,29 @@ func (b *Broadcaster) send(queue chan tracking.Message) {
 				}
 			}
 		}
-	fill:
-		for len(batch) < b.cfg.MaxBatch {
-			select {
-			case m := <-queue:
-				batch = append(batch, m)
-			default:
-				break fill
-			}
-		}
+		batch = b.fill(queue, batch)
 		p.send(batch)
 	}
+}
+
+// fill adds what is waiting in queue to batch, up to MaxBatch.
+func (b *Broadcaster) fill(queue chan tracking.Message, batch []tracking.Message) []tracking.Message {
+	for len(batch) < b.cfg.MaxBatch {
+		select {
+		case m := <-queue:
+			b.queued.Add(-1)
+			batch = append(batch, m)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 func (b *Broadcaster) flushOnClose(queue chan tracking.Message, p *pipeliner, batch []tracking.Message) {
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
-		batch = batch[:0]
-	fill:
-		for len(batch) < b.cfg.MaxBatch {
-			select {
-			case m := <-queue:
-				batch = append(batch, m)
-			default:
-				break fill
-			}
-		}
+		batch = b.fill(queue, batch[:0])
 		if len(batch) == 0 {
 			return
 		}
@@ -189,7 +182,8 @@ func (b *Broadcaster) flushOnClose(queue chan tracking.Message, p *pipeliner, ba
 	}
 }
 
-// Last returns the fresh last known positions of team and removes stale ones.
+// Last returns the last known positions of team received within StaleAfter,
+// and removes stale ones.
 func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message, error) {
 	select {
 	case <-b.closing:
@@ -201,12 +195,12 @@ func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message
 	if err != nil {
 		return nil, fmt.Errorf("last positions of team %s: %w", team, err)
 	}
-	cutoff := time.Now().Add(-b.cfg.StaleAfter).UnixMilli()
+	cutoff := time.Now().Add(-b.cfg.StaleAfter).UnixNano()
 	out := make([]tracking.Message, 0, len(all))
 	var stale []string
 	for worker, v := range all {
-		seen, msg, err := decodeLast(team, v)
-		if err != nil || seen < cutoff {
+		msg, err := decodeLast(team, v)
+		if err != nil || msg.Received < cutoff {
 			stale = append(stale, worker)
 			continue
 		}
@@ -220,22 +214,22 @@ func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message
 	return out, nil
 }
 
-// encodeLast is a last-known value: the receive time (Unix ms, 8 bytes) and the frame.
-func encodeLast(dst []byte, now int64, m tracking.Message) []byte {
-	dst = binary.BigEndian.AppendUint64(dst, uint64(now))
+// encodeLast is a last-known value: the fix time as 8 bytes that compare
+// bytewise in time order (setLastScript compares them), then the frame.
+func encodeLast(dst []byte, m tracking.Message) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Time)^(1<<63))
 	return tracking.AppendFrame(dst, m)
 }
 
-func decodeLast(team, v string) (int64, tracking.Message, error) {
+func decodeLast(team, v string) (tracking.Message, error) {
 	if len(v) < 9 {
-		return 0, tracking.Message{}, fmt.Errorf("short last-position value")
+		return tracking.Message{}, fmt.Errorf("short last-position value")
 	}
-	seen := int64(binary.BigEndian.Uint64([]byte(v[:8])))
 	msgs, err := tracking.DecodeFrame(nil, team, []byte(v[8:]))
 	if err != nil || len(msgs) != 1 {
-		return 0, tracking.Message{}, fmt.Errorf("bad last-position value: %v", err)
+		return tracking.Message{}, fmt.Errorf("bad last-position value: %v", err)
 	}
-	return seen, msgs[0], nil
+	return msgs[0], nil
 }
 
 // Ready pings Redis.

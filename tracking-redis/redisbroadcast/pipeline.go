@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	tracking "github.com/teamtrack/tracking-core"
 )
 
@@ -29,22 +31,19 @@ func (p *pipeliner) send(batch []tracking.Message) {
 		}
 		p.byTeam[m.Team] = append(msgs, m)
 	}
-	now := time.Now().UnixMilli()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	pipe := b.rdb.Pipeline()
 	for _, team := range p.order {
 		msgs := p.byTeam[team]
 		// Last positions first, so that a snapshot read after the PUBLISH
-		// is delivered already holds it. Later positions of a worker overwrite
-		// earlier ones within the HSET, as they should.
-		args := make([]any, 0, 2*len(msgs))
+		// is delivered already holds it. The script keeps the newest fix.
+		args := make([]any, 0, 1+2*len(msgs))
+		args = append(args, b.cfg.StaleAfter.Milliseconds())
 		for _, m := range msgs {
-			args = append(args, m.Worker, encodeLast(make([]byte, 0, 16+len(m.JSON)), now, m))
+			args = append(args, m.Worker, encodeLast(make([]byte, 0, 40+len(m.Worker)+len(m.JSON)), m))
 		}
-		key := b.lastKey(team)
-		pipe.HSet(ctx, key, args...)
-		pipe.PExpire(ctx, key, b.cfg.StaleAfter)
+		setLastScript.Eval(ctx, pipe, []string{b.lastKey(team)}, args...)
 		pipe.Publish(ctx, b.channel(team), tracking.AppendFrame(nil, msgs...))
 	}
 	_, err := pipe.Exec(ctx)
@@ -63,3 +62,25 @@ func (p *pipeliner) send(batch []tracking.Message) {
 		clear(p.byTeam) // forget teams that went away
 	}
 }
+
+// setLastScript stores each worker's value unless the one stored has a newer
+// fix (the values' first 8 bytes, compared bytewise: Lua's string order
+// follows the server's locale), then renews the hash's expiry.
+// KEYS[1] the hash; ARGV[1] expiry in ms; then worker, value pairs.
+var setLastScript = redis.NewScript(`
+local function older(stored, new)
+	for i = 1, 8 do
+		local a, b = stored:byte(i), new:byte(i)
+		if a ~= b then return a < b end
+	end
+	return true
+end
+for i = 2, #ARGV, 2 do
+	local stored = redis.call('HGET', KEYS[1], ARGV[i])
+	if not stored or older(stored, ARGV[i + 1]) then
+		redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+	end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 0
+`)

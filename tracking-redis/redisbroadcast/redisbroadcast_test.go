@@ -2,6 +2,7 @@ package redisbroadcast_test
 
 import (
 	"fmt"
+	"github.com/teamtrack/tracking-core/testsupport"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -20,14 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // redisAddr is the real redis-server the test scripts started.
 func redisAddr(t *testing.T) string {
-	addr := os.Getenv("TEST_REDIS_ADDR")
-	if addr == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TEST_REDIS_ADDR is not set: run the tests through scripts/test.sh")
-		}
-		t.Skip("TEST_REDIS_ADDR not set: start redis with scripts/test-services.sh up redis")
-	}
-	return addr
+	return testsupport.Env(t, "TEST_REDIS_ADDR", "start redis with scripts/test-services.sh up redis and source its env file")
 }
 
 func prefix(t *testing.T) string {
@@ -37,17 +31,20 @@ func prefix(t *testing.T) string {
 
 func TestConformance(t *testing.T) {
 	addr := redisAddr(t)
-	features := broadcasttest.Features{RestartBroker: restartRedis}
-	broadcasttest.Run(t, features, func(t *testing.T) func() tracking.Broadcaster {
-		p := prefix(t)
-		return func() tracking.Broadcaster {
-			b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p})
-			if err != nil {
-				t.Fatalf("new broadcaster: %v", err)
+	setup := func(queueSize int) broadcasttest.Setup {
+		return func(t *testing.T) func() tracking.Broadcaster {
+			p := prefix(t)
+			return func() tracking.Broadcaster {
+				b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p, QueueSize: queueSize})
+				if err != nil {
+					t.Fatalf("new broadcaster: %v", err)
+				}
+				return b
 			}
-			return b
 		}
-	})
+	}
+	features := broadcasttest.Features{RestartBroker: restartRedis, Overload: setup(8), QueueSize: 8}
+	broadcasttest.Run(t, features, setup(0))
 }
 
 // restartRedis stops and starts the test redis-server on the same port.

@@ -18,13 +18,14 @@ import (
 const subscribeTimeout = 5 * time.Second
 
 type subscription struct {
-	b        *Broadcaster
-	team     string
-	h        tracking.Handler
-	stop     chan struct{}
-	stopOnce sync.Once
-	done     chan struct{}
-	endOnce  sync.Once
+	b         *Broadcaster
+	team      string
+	h         tracking.Handler
+	confirmed chan struct{} // closed when Redis confirms the SUBSCRIBE
+	stop      chan struct{}
+	stopOnce  sync.Once
+	done      chan struct{}
+	endOnce   sync.Once
 }
 
 func (s *subscription) Unsubscribe() {
@@ -34,14 +35,14 @@ func (s *subscription) Unsubscribe() {
 
 func (s *subscription) Done() <-chan struct{} { return s.done }
 
-// Subscribe adds h for team; the first local subscription of a team
-// SUBSCRIBEs its channel and waits for Redis to confirm it.
+// Subscribe SUBSCRIBEs team's channel and waits for Redis to confirm it, so
+// that a position published after it returns is delivered.
 func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Handler) (tracking.Subscription, error) {
 	if err := tracking.ValidTeam(team); err != nil {
 		return nil, err
 	}
-	s := &subscription{b: b, team: team, h: h, stop: make(chan struct{}), done: make(chan struct{})}
-	ch := b.channel(team)
+	s := &subscription{b: b, team: team, h: h,
+		confirmed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 
 	b.subMu.Lock()
 	select {
@@ -50,31 +51,20 @@ func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Han
 		return nil, tracking.ErrClosed
 	default:
 	}
-	first := len(b.subs[team]) == 0
-	if first {
-		b.subs[team] = make(map[*subscription]struct{})
-		b.pending[ch] = make(chan struct{})
+	if b.subs[team] != nil {
+		b.subMu.Unlock()
+		return nil, tracking.ErrSubscribed
 	}
-	b.subs[team][s] = struct{}{}
-	confirmed := b.ready[team]
-	if first {
-		confirmed = b.pending[ch]
-		b.ready[team] = confirmed
-	}
+	b.subs[team] = s
 	b.wg.Add(1) // under subMu, so that Close cannot have begun its Wait
 	b.subMu.Unlock()
+	b.m.channels.Inc()
 
-	var err error
-	if first {
-		b.m.channels.Inc()
-		err = b.ps.Subscribe(ctx, ch)
-	}
+	err := b.ps.Subscribe(ctx, b.channel(team))
 	if err == nil {
-		// Every caller waits for the confirmation, not only the first: a
-		// position published after Subscribe returns must be delivered.
 		timer := time.NewTimer(subscribeTimeout)
 		select {
-		case <-confirmed:
+		case <-s.confirmed:
 		case <-timer.C:
 			err = errors.New("no confirmation from redis")
 		case <-ctx.Done():
@@ -102,32 +92,25 @@ func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Han
 	return s, nil
 }
 
-// end removes s; the last subscription of a team UNSUBSCRIBEs its channel.
-// Taking subMu for writing waits for a dispatch in progress, so h is not
-// called once end returns.
+// end removes s and UNSUBSCRIBEs its channel. Taking subMu for writing waits
+// for a dispatch in progress, so h is not called once end returns.
 func (s *subscription) end() {
 	s.endOnce.Do(func() {
 		b := s.b
 		b.subMu.Lock()
-		delete(b.subs[s.team], s)
-		last := len(b.subs[s.team]) == 0
-		if last {
+		if b.subs[s.team] == s {
 			delete(b.subs, s.team)
-			delete(b.ready, s.team)
-			delete(b.pending, b.channel(s.team))
 		}
 		b.subMu.Unlock()
-		if last {
-			b.m.channels.Dec()
-			select {
-			case <-b.closing: // the connection is going away anyway
-			default:
-				ctx, cancel := context.WithTimeout(context.Background(), subscribeTimeout)
-				if err := b.ps.Unsubscribe(ctx, b.channel(s.team)); err != nil {
-					b.log.Debug("unsubscribe", "team", s.team, "err", err)
-				}
-				cancel()
+		b.m.channels.Dec()
+		select {
+		case <-b.closing: // the connection is going away anyway
+		default:
+			ctx, cancel := context.WithTimeout(context.Background(), subscribeTimeout)
+			if err := b.ps.Unsubscribe(ctx, b.channel(s.team)); err != nil {
+				b.log.Debug("unsubscribe", "team", s.team, "err", err)
 			}
+			cancel()
 		}
 		close(s.done)
 	})
@@ -136,11 +119,9 @@ func (s *subscription) end() {
 // endAll ends every subscription (Close).
 func (b *Broadcaster) endAll() {
 	b.subMu.RLock()
-	var all []*subscription
-	for _, subs := range b.subs {
-		for s := range subs {
-			all = append(all, s)
-		}
+	all := make([]*subscription, 0, len(b.subs))
+	for _, s := range b.subs {
+		all = append(all, s)
 	}
 	b.subMu.RUnlock()
 	for _, s := range all {
@@ -190,13 +171,22 @@ func (b *Broadcaster) read() {
 	}
 }
 
+// confirm marks the subscription of ch as in place at Redis.
 func (b *Broadcaster) confirm(ch string) {
-	b.subMu.Lock()
-	if w, ok := b.pending[ch]; ok {
-		close(w)
-		delete(b.pending, ch)
+	team, ok := strings.CutPrefix(ch, b.cfg.ChannelPrefix)
+	if !ok {
+		return
 	}
-	b.subMu.Unlock()
+	b.subMu.RLock()
+	s := b.subs[team]
+	b.subMu.RUnlock()
+	if s != nil {
+		select {
+		case <-s.confirmed:
+		default:
+			close(s.confirmed)
+		}
+	}
 }
 
 func (b *Broadcaster) dispatch(v *redis.Message, msgs []tracking.Message) []tracking.Message {
@@ -214,7 +204,7 @@ func (b *Broadcaster) dispatch(v *redis.Message, msgs []tracking.Message) []trac
 	b.m.received.Add(float64(len(msgs)))
 	b.m.receivedBytes.Add(float64(len(payload)))
 	b.subMu.RLock()
-	for s := range b.subs[team] {
+	if s := b.subs[team]; s != nil {
 		s.h(msgs)
 	}
 	b.subMu.RUnlock()

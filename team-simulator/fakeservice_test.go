@@ -150,7 +150,7 @@ func startFake(t *testing.T, configure func(*fakeService)) *fakeService {
 func (f *fakeService) URL() string { return f.srv.URL + "/tracking/" }
 
 func (f *fakeService) accept(rec []byte, claims *auth.Claims) (string, error) {
-	p, err := tracking.DecodePosition(rec, time.Now())
+	p, err := wire.DecodePosition(rec, time.Now())
 	if err == nil && p.WorkerID == f.RejectWorker {
 		err = tracking.Errorf(tracking.CodeRateLimited, "worker %s is rate limited", p.WorkerID)
 	}
@@ -162,7 +162,7 @@ func (f *fakeService) accept(rec []byte, claims *auth.Claims) (string, error) {
 		return p.ID, err
 	}
 	f.Accepted.Add(1)
-	js := p.AppendJSON(nil)
+	js := wire.AppendPosition(nil, &p)
 	d := fakeDelivery{at: time.Now().Add(f.Delay), json: js}
 	f.mu.Lock()
 	if f.last[p.Team] == nil {
@@ -186,7 +186,7 @@ func (f *fakeService) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Posts.Add(1)
 	defer f.PostsDone.Add(1)
-	sc := tracking.NewRecordScanner(r.Body, 0)
+	sc := wire.NewRecordScanner(r.Body, 0)
 	sum := wire.IngestAnswer{Errors: []wire.ErrorBody{}}
 	for {
 		rec, err := sc.Next()

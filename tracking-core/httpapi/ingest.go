@@ -39,12 +39,12 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 		in.reject(err)
 		return "", err
 	}
-	p, err := tracking.DecodePosition(rec, now)
+	p, err := wire.DecodePosition(rec, now)
 	if err == nil {
 		err = in.claims.CanPublish(p.Team, p.WorkerID)
 	}
 	if err == nil {
-		err = in.a.b.Publish(ctx, p.Message(now))
+		err = in.a.b.Publish(ctx, wire.NewMessage(&p, now))
 	}
 	if err != nil {
 		in.reject(err)
@@ -112,7 +112,7 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 
 	in := a.ingestor("post", claims)
 	sum := wire.IngestAnswer{Errors: []wire.ErrorBody{}}
-	sc := tracking.NewRecordScanner(r.Body, a.cfg.MaxRecordSize)
+	sc := wire.NewRecordScanner(r.Body, a.cfg.MaxRecordSize)
 	for !in.over {
 		rec, err := sc.Next()
 		var id string

@@ -70,7 +70,7 @@ func RecAt(team, worker string, seq int, ts time.Time) []byte {
 		Location:  tracking.Location{Latitude: -23.55 + float64(seq%1000)/10000, Longitude: -46.63 - float64(len(worker))/100},
 		TimeStamp: ts.UTC(),
 	}
-	return p.AppendJSON(nil)
+	return wire.AppendPosition(nil, &p)
 }
 
 // CheckContent fails unless every record of recs is, byte for byte, the one

@@ -41,7 +41,7 @@ func serve(t *testing.T, cfg httpapi.Config) (*httpapi.API, *apiclient.Client) {
 func rec(worker string, seq int) []byte {
 	p := tracking.Position{ID: worker + "." + string(rune('0'+seq)), WorkerID: worker, Team: "t1",
 		Location: tracking.Location{Latitude: 1, Longitude: 2}, TimeStamp: time.Now().UTC()}
-	return p.AppendJSON(nil)
+	return wire.AppendPosition(nil, &p)
 }
 
 // next returns the next event with positions, skipping the others.

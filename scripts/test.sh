@@ -39,5 +39,5 @@ go test -race -count=1 -p 1 -timeout 30m "$@" "${pkgs[@]}"
 # corpora and past findings also run above, as plain tests).
 echo "[test] fuzzing the record decoders"
 for target in FuzzDecodePosition FuzzRecordScanner; do
-	go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZ_TIME:-10s}" ./tracking-core/
+	go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZ_TIME:-10s}" ./tracking-core/wire/
 done

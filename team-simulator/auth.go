@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/wire/apiclient"
 )
 
 // Auth says what the simulator's connections present to the tracking
@@ -147,18 +147,15 @@ func (e *authError) advice() string {
 	return "server refused the token: check that AUTH_JWT_SECRET is the services' secret, or that AUTH_TOKEN is valid and not expired"
 }
 
-// refused returns the authError of an answer with status 401 or 403, else
-// nil. body is the answer's body (read up to 1 KiB), if any.
-func refused(url string, status int, body io.Reader, header http.Header) error {
-	if status != http.StatusUnauthorized && status != http.StatusForbidden {
-		return nil
+// refusal turns a refusal of the connection for its credentials (an
+// *apiclient.StatusError with 401 or 403) into an authError; other errors
+// are returned as they are. header is what the connection presented.
+func refusal(err error, header http.Header) error {
+	var se *apiclient.StatusError
+	if !errors.As(err, &se) || se.StatusCode != http.StatusUnauthorized && se.StatusCode != http.StatusForbidden {
+		return err
 	}
-	e := &authError{url: url, status: status, token: header.Get("Authorization") != ""}
-	if body != nil {
-		b, _ := io.ReadAll(io.LimitReader(body, 1024))
-		e.message = errorMessage(b)
-	}
-	return e
+	return &authError{url: se.URL, status: se.StatusCode, token: header.Get("Authorization") != "", message: errorMessage([]byte(se.Text))}
 }
 
 // errorMessage is the message of an error answer: the "message" of

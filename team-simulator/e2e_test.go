@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/memory"
 	"github.com/teamtrack/tracking-core/servicetest"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // startReplicas serves the real tracking handlers: n replicas on 127.0.0.1
@@ -46,7 +46,7 @@ func TestEndToEndWorkers(t *testing.T) {
 				eventually(t, 10*time.Second, team+" positions", func() bool {
 					recs := lastPositions(t, r.URL+"/tracking/"+team+"/positions")
 					for _, rec := range recs {
-						if _, err := tracking.DecodePosition(rec, time.Now()); err != nil {
+						if _, err := wire.DecodePosition(rec, time.Now()); err != nil {
 							t.Fatalf("service holds an invalid record %s: %v", rec, err)
 						}
 					}

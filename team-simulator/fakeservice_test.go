@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +18,7 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // fakeService speaks the wire formats of docs/API.md with an in-memory
@@ -150,7 +150,7 @@ func startFake(t *testing.T, configure func(*fakeService)) *fakeService {
 func (f *fakeService) URL() string { return f.srv.URL + "/tracking/" }
 
 func (f *fakeService) accept(rec []byte, claims *auth.Claims) (string, error) {
-	p, err := tracking.DecodePosition(rec, time.Now())
+	p, err := wire.DecodePosition(rec, time.Now())
 	if err == nil && p.WorkerID == f.RejectWorker {
 		err = tracking.Errorf(tracking.CodeRateLimited, "worker %s is rate limited", p.WorkerID)
 	}
@@ -162,7 +162,7 @@ func (f *fakeService) accept(rec []byte, claims *auth.Claims) (string, error) {
 		return p.ID, err
 	}
 	f.Accepted.Add(1)
-	js := p.AppendJSON(nil)
+	js := wire.AppendPosition(nil, &p)
 	d := fakeDelivery{at: time.Now().Add(f.Delay), json: js}
 	f.mu.Lock()
 	if f.last[p.Team] == nil {
@@ -186,9 +186,8 @@ func (f *fakeService) ingest(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Posts.Add(1)
 	defer f.PostsDone.Add(1)
-	sc := tracking.NewRecordScanner(r.Body, 0)
-	var accepted, rejected int
-	var errs []map[string]any
+	sc := wire.NewRecordScanner(r.Body, 0)
+	sum := wire.IngestAnswer{Errors: []wire.ErrorBody{}}
 	for {
 		rec, err := sc.Next()
 		if errors.Is(err, io.EOF) {
@@ -203,14 +202,16 @@ func (f *fakeService) ingest(w http.ResponseWriter, r *http.Request) {
 			id, err = f.accept(rec, claims)
 		}
 		if err != nil {
-			rejected++
-			errs = append(errs, map[string]any{"record": sc.Record(), "code": tracking.ErrorCode(err), "message": tracking.ErrorMessage(err), "id": id})
+			sum.Rejected++
+			e := wire.NewErrorBody(err)
+			e.Record, e.ID = sc.Record(), id
+			sum.Errors = append(sum.Errors, e)
 			continue
 		}
-		accepted++
+		sum.Accepted++
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"accepted": accepted, "rejected": rejected, "errors": errs})
+	json.NewEncoder(w).Encode(sum)
 }
 
 func (f *fakeService) workerWS(w http.ResponseWriter, r *http.Request) {
@@ -237,12 +238,14 @@ func (f *fakeService) workerWS(w http.ResponseWriter, r *http.Request) {
 		recs := [][]byte{msg}
 		if bytes.HasPrefix(bytes.TrimSpace(msg), []byte("[")) {
 			recs = recs[:0]
-			eachObject(msg, func(o []byte) { recs = append(recs, bytes.Clone(o)) })
+			recs, _ = wire.AppendArrayElements(recs, msg)
 		}
 		for _, rec := range recs {
 			id, err := f.accept(rec, claims)
 			if err != nil {
-				b, _ := json.Marshal(map[string]string{"type": "error", "code": string(tracking.ErrorCode(err)), "message": tracking.ErrorMessage(err), "id": id})
+				e := wire.NewErrorBody(err)
+				e.ID = id
+				b := wire.AppendError(nil, e)
 				if c.Write(ctx, websocket.MessageText, b) != nil {
 					return
 				}
@@ -250,7 +253,7 @@ func (f *fakeService) workerWS(w http.ResponseWriter, r *http.Request) {
 			n++
 		}
 		if f.KickAfter > 0 && n >= f.KickAfter {
-			c.Write(ctx, websocket.MessageText, []byte(`{"type":"reconnect","reason":"lifetime"}`))
+			c.Write(ctx, websocket.MessageText, wire.AppendReconnect(nil, wire.ReasonLifetime))
 			c.Close(websocket.StatusServiceRestart, "lifetime")
 			return
 		}
@@ -300,21 +303,19 @@ func (f *fakeService) sse(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	fl := w.(http.Flusher)
-	fmt.Fprint(w, "retry: 2000\n\n: hb\n\n")
-	for _, js := range snap {
-		fmt.Fprintf(w, "data: %s\n\n", js)
-	}
+	w.Write(wire.AppendSSEHeartbeat(wire.AppendSSERetry(nil, 2*time.Second)))
+	w.Write(wire.AppendSSEPositions(nil, messages(snap)))
 	fl.Flush()
 	for n := 0; ; n++ {
 		if f.KickManagersAfter > 0 && n >= f.KickManagersAfter {
-			fmt.Fprint(w, "event: reconnect\ndata: {\"reason\":\"lifetime\"}\n\n")
+			w.Write(wire.AppendSSEReconnect(nil, wire.ReasonLifetime))
 			return
 		}
 		js, ok := f.next(ctx, s)
 		if !ok {
 			return
 		}
-		if _, err := fmt.Fprintf(w, "data: %s\n\n", js); err != nil {
+		if _, err := w.Write(wire.AppendSSEPositions(nil, messages([][]byte{js}))); err != nil {
 			return
 		}
 		fl.Flush()
@@ -335,17 +336,14 @@ func (f *fakeService) managerWS(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := mergeDone(c.CloseRead(r.Context()), f.ctx)
 	defer cancel()
 	write := func(recs [][]byte) bool {
-		msg := []byte(`{"type":"positions","positions":[`)
-		msg = append(msg, bytes.Join(recs, []byte(","))...)
-		msg = append(msg, "]}"...)
-		return c.Write(ctx, websocket.MessageText, msg) == nil
+		return c.Write(ctx, websocket.MessageText, wire.AppendPositions(nil, messages(recs))) == nil
 	}
 	if len(snap) > 0 && !write(snap) {
 		return
 	}
 	for n := 0; ; n++ {
 		if f.KickManagersAfter > 0 && n >= f.KickManagersAfter {
-			c.Write(ctx, websocket.MessageText, []byte(`{"type":"reconnect","reason":"lifetime"}`))
+			c.Write(ctx, websocket.MessageText, wire.AppendReconnect(nil, wire.ReasonLifetime))
 			c.Close(websocket.StatusServiceRestart, "lifetime")
 			return
 		}
@@ -380,6 +378,15 @@ func (f *fakeService) lastOf(team string) map[string][]byte {
 	out := map[string][]byte{}
 	for w, js := range f.last[team] {
 		out[w] = js
+	}
+	return out
+}
+
+// messages wraps records as the server's wire encoders take them.
+func messages(recs [][]byte) []tracking.Message {
+	out := make([]tracking.Message, len(recs))
+	for i, r := range recs {
+		out[i] = tracking.Message{JSON: r}
 	}
 	return out
 }

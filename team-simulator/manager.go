@@ -37,9 +37,10 @@ type loadTeam struct {
 // worker the newest position it has seen, and records the latency of each new
 // position from the record's own timeStamp.
 type manager struct {
-	n         int // for logs
-	team      *loadTeam
-	url       string
+	n    int // for logs
+	team *loadTeam
+	base string // the API's base URL, ending in '/'
+
 	transport ManagerTransport
 	lr        *loadRun
 	env       *runEnv
@@ -49,9 +50,7 @@ type manager struct {
 	// while the manager runs.
 	seen []atomic.Uint64
 	// got[i]: positions of team.workers[i] seen; manager goroutine only.
-	got  []int64
-	buf  []byte
-	data []byte
+	got []int64
 
 	connectedBefore bool // manager goroutine only
 }
@@ -68,12 +67,8 @@ func (m *manager) connected() (disconnected func()) {
 }
 
 func newManager(n int, t *loadTeam, base string, tr ManagerTransport, lr *loadRun) *manager {
-	url := base + t.name
-	if tr == ManagerWebSocket {
-		url += "/ws"
-	}
 	return &manager{
-		n: n, team: t, url: url, transport: tr, lr: lr, cred: managerCredential(n, t.name),
+		n: n, team: t, base: base, transport: tr, lr: lr, cred: managerCredential(n, t.name),
 		seen: make([]atomic.Uint64, len(t.workers)),
 		got:  make([]int64, len(t.workers)),
 	}
@@ -151,72 +146,4 @@ func (m *manager) caughtUp() bool {
 		}
 	}
 	return true
-}
-
-// eachObject calls fn with each object of the JSON array at the start of b
-// (whitespace allowed), without decoding them. It reports false if b is not
-// such an array.
-func eachObject(b []byte, fn func(obj []byte)) bool {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '[' {
-		return false
-	}
-	i++
-	for {
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case ']':
-			return true
-		case ',':
-			i++
-			continue
-		case '{':
-		default:
-			return false
-		}
-		end := objectEnd(b, i)
-		if end < 0 {
-			return false
-		}
-		fn(b[i:end])
-		i = end
-	}
-}
-
-// objectEnd returns the index just past the JSON object starting at b[i], or -1.
-func objectEnd(b []byte, i int) int {
-	depth, inString, escaped := 0, false, false
-	for ; i < len(b); i++ {
-		c := b[i]
-		switch {
-		case escaped:
-			escaped = false
-		case inString:
-			if c == '\\' {
-				escaped = true
-			} else if c == '"' {
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			depth--
-			if depth == 0 {
-				return i + 1
-			}
-		}
-	}
-	return -1
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-		i++
-	}
-	return i
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 func movement(lat, lon, radius, minSpeed, maxSpeed float64) Movement {
@@ -126,7 +127,7 @@ func TestReferenceBugCoordinatesStayValid(t *testing.T) {
 			for seq := range uint64(300) {
 				w.step(1)
 				b := rec.build(w, seq+1, now, false)
-				if _, err := tracking.DecodePosition(b, now); err != nil {
+				if _, err := wire.DecodePosition(b, now); err != nil {
 					t.Fatalf("centre %v,%v: step %d: %v\n%s", c.lat, c.lon, seq, err, b)
 				}
 			}
@@ -213,7 +214,7 @@ func TestReferenceBugZeroCoordinateMoves(t *testing.T) {
 	}
 	rec := newRecord("w-1", "team_one", "run")
 	b := rec.build(w, 1, time.Now(), false)
-	p, err := tracking.DecodePosition(b, time.Now())
+	p, err := wire.DecodePosition(b, time.Now())
 	if err != nil || p.Location.Latitude != 0 || p.Location.Longitude == 0 {
 		t.Fatalf("record %s decodes to %+v, %v", b, p.Location, err)
 	}

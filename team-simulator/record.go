@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // record encodes one worker's positions into a reused buffer, with the
@@ -48,10 +49,10 @@ func (r *record) build(w *walker, seq uint64, now time.Time, newline bool) []byt
 	r.accuracy = round(w.accuracy, 10)
 	r.p.TimeStamp = now
 	// The id lives in a reused buffer; viewing it as a string only for the
-	// duration of AppendJSON (which does not keep it) saves an allocation per
+	// duration of wire.AppendPosition (which does not keep it) saves an allocation per
 	// record.
 	r.p.ID = unsafe.String(unsafe.SliceData(r.id), len(r.id))
-	r.buf = r.p.AppendJSON(r.buf[:0])
+	r.buf = wire.AppendPosition(r.buf[:0], &r.p)
 	r.p.ID = ""
 	if newline {
 		r.buf = append(r.buf, '\n')

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 func TestRecordIsCanonicalAndValid(t *testing.T) {
@@ -17,7 +17,7 @@ func TestRecordIsCanonicalAndValid(t *testing.T) {
 	if !bytes.HasSuffix(b, []byte("}\n")) || bytes.Count(b, []byte("\n")) != 1 {
 		t.Fatalf("NDJSON record %q must be one line", b)
 	}
-	p, err := tracking.DecodePosition(b, now)
+	p, err := wire.DecodePosition(b, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestRecordIsCanonicalAndValid(t *testing.T) {
 		t.Fatalf("timeStamp %v, want %v", p.TimeStamp, now.Truncate(time.Millisecond))
 	}
 	// The record is the canonical encoding of itself.
-	if want := append(p.AppendJSON(nil), '\n'); !bytes.Equal(b, want) {
+	if want := append(wire.AppendPosition(nil, &p), '\n'); !bytes.Equal(b, want) {
 		t.Fatalf("record\n%s\nis not canonical\n%s", b, want)
 	}
 	if len(b) > 260 {
@@ -39,7 +39,7 @@ func TestRecordIsCanonicalAndValid(t *testing.T) {
 	}
 	// The buffer is reused, and an earlier id does not leak into a later one.
 	b2 := rec.build(w, 8, now, false)
-	if p2, err := tracking.DecodePosition(b2, now); err != nil || p2.ID != "team_one-w1:abc12:8" {
+	if p2, err := wire.DecodePosition(b2, now); err != nil || p2.ID != "team_one-w1:abc12:8" {
 		t.Fatalf("second record %s: %v", b2, err)
 	}
 }
@@ -56,7 +56,7 @@ func TestReferenceBugMonthNotZeroBased(t *testing.T) {
 			if want := fmt.Sprintf(`"timeStamp":"2026-%02d-%02dT00:00:00.000Z"`, int(m), day); !bytes.Contains(b, []byte(want)) {
 				t.Fatalf("%s: record %s lacks %s", at, b, want)
 			}
-			p, err := tracking.DecodePosition(b, at)
+			p, err := wire.DecodePosition(b, at)
 			if err != nil || p.TimeStamp.Month() != m || !p.TimeStamp.Equal(at) {
 				t.Fatalf("%s: decoded %v, %v", at, p.TimeStamp, err)
 			}
@@ -94,20 +94,6 @@ func TestScanRecord(t *testing.T) {
 	} {
 		if _, ok := scanRecord([]byte(foreign)); ok {
 			t.Errorf("scanRecord(%s) = ok, want not ours", foreign)
-		}
-	}
-}
-
-func TestEachObject(t *testing.T) {
-	var got []string
-	ok := eachObject([]byte(` [ {"a":"}{\"]"}, {"b":{"c":[1,2]}} ,{}]}`), func(o []byte) { got = append(got, string(o)) })
-	want := []string{`{"a":"}{\"]"}`, `{"b":{"c":[1,2]}}`, `{}`}
-	if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("eachObject = %v %q", ok, got)
-	}
-	for _, bad := range []string{``, `{}`, `[1]`, `[{"a":1}`, `[{"a":1},`} {
-		if eachObject([]byte(bad), func([]byte) {}) {
-			t.Errorf("eachObject(%q) = true", bad)
 		}
 	}
 }

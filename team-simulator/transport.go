@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/teamtrack/tracking-core/wire/apiclient"
 )
 
 // Transport is how a worker sends its positions.
@@ -46,7 +47,7 @@ type conn interface {
 	// done is closed when the connection has ended on its own (the server
 	// closed it, or it broke); err then says why.
 	done() <-chan struct{}
-	// err is a *reconnectHint when the server asked the client to reconnect.
+	// err is an *apiclient.ReconnectError when the server asked the client to reconnect.
 	err() error
 	// close ends the connection cleanly, within closeTimeout, and waits for its
 	// goroutines.
@@ -56,16 +57,9 @@ type conn interface {
 	abort()
 }
 
-// reconnectHint is why a connection ended when the server asked the client to
-// come back (typically to another replica).
-type reconnectHint struct{ reason string }
-
-func (h *reconnectHint) Error() string { return "server asked to reconnect: " + h.reason }
-
-func isHint(err error) bool {
-	var h *reconnectHint
-	return errors.As(err, &h)
-}
+// isHint reports whether err is the server asking the client to reconnect
+// (an *apiclient.ReconnectError), typically to another replica.
+func isHint(err error) bool { return apiclient.IsReconnect(err) }
 
 // errStreamClosed is the error of a send on a connection that has ended.
 var errStreamClosed = errors.New("stream closed")
@@ -105,10 +99,14 @@ func newHTTPClient() *http.Client {
 // dial opens a worker connection to the API at base (ending in '/'),
 // presenting header (the token; nil: none).
 func dial(ctx context.Context, env *runEnv, t Transport, base string, header http.Header) (conn, error) {
-	if t == TransportNDJSON {
-		return dialNDJSON(ctx, env, base, header)
+	c, err := apiclient.New(base, apiclient.Config{HTTPClient: env.client, Header: header, DialTimeout: dialTimeout, CloseTimeout: closeTimeout})
+	if err != nil {
+		return nil, err
 	}
-	return dialWS(ctx, env, base+"ws", header)
+	if t == TransportNDJSON {
+		return dialNDJSON(ctx, env, c, header)
+	}
+	return dialWS(ctx, env, c, header)
 }
 
 // normalizeBaseURL checks that u is an http(s) or ws(s) URL and makes it end
@@ -128,22 +126,4 @@ func normalizeBaseURL(u string) (string, error) {
 		u += "/"
 	}
 	return u, nil
-}
-
-// readAll reads r to the end into buf, reusing its storage.
-func readAll(buf []byte, r io.Reader) ([]byte, error) {
-	buf = buf[:0]
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			if err == io.EOF {
-				return buf, nil
-			}
-			return buf, err
-		}
-	}
 }

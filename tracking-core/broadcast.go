@@ -22,7 +22,7 @@ type Message struct {
 	// the ingesting replica's clock). Staleness is judged by it, so a worker
 	// whose own clock is wrong stays visible while it sends.
 	Received int64
-	JSON     []byte // canonical JSON record (Position.AppendJSON)
+	JSON     []byte // canonical JSON record (wire.AppendPosition)
 }
 
 // Handler receives the positions of one team, in batches. Within a batch and

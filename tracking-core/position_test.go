@@ -1,8 +1,7 @@
 package tracking_test
 
 import (
-	"encoding/json"
-	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -10,85 +9,33 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 )
 
-var now = time.Date(2026, 11, 22, 13, 30, 0, 0, time.UTC)
-
-func TestDecodeCanonicalRoundTrip(t *testing.T) {
-	in := `{"id":"9b2f","workerId":"w-17","team":"team_one","location":{"latitude":-23.55052,"longitude":-46.633308},"timeStamp":"2026-11-22T13:21:04.123Z","accuracy":5,"speed":1.5,"heading":270}`
-	p, err := tracking.DecodePosition([]byte(in), now)
-	if err != nil {
-		t.Fatal(err)
+// The decoder's tests (wire) cover validation through records; these check
+// the domain's rules on a Position directly.
+func TestValidate(t *testing.T) {
+	now := time.Date(2026, 11, 22, 13, 30, 0, 0, time.UTC)
+	neg := -1.0
+	valid := func() tracking.Position {
+		return tracking.Position{ID: "a-1", WorkerID: "w1", Team: "t_1", Location: tracking.Location{Latitude: 90, Longitude: -180}, TimeStamp: now.Add(tracking.MaxFutureSkew)}
 	}
-	if got := string(p.AppendJSON(nil)); got != in {
-		t.Fatalf("canonical form changed:\n got %s\nwant %s", got, in)
+	if p := valid(); p.Validate(now) != nil {
+		t.Fatalf("valid position rejected: %v", p.Validate(now))
 	}
-	m := p.Message(now)
-	if m.Team != "team_one" || m.Worker != "w-17" || m.Time != p.TimeStamp.UnixNano() || m.Received != now.UnixNano() || string(m.JSON) != in {
-		t.Fatalf("message %+v", m)
-	}
-}
-
-func TestDecodeLegacyForm(t *testing.T) {
-	in := `{"workerId":"w1","team":"team_one","location":{"latitude":"-23.5","longitude":" -46.6 "},"timeStamp":"22/11/2026 13:21:04"}`
-	p, err := tracking.DecodePosition([]byte(in), now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Location.Latitude != -23.5 || p.Location.Longitude != -46.6 {
-		t.Fatalf("location %+v", p.Location)
-	}
-	if want := time.Date(2026, 11, 22, 13, 21, 4, 0, time.UTC); !p.TimeStamp.Equal(want) {
-		t.Fatalf("timeStamp %s, want %s", p.TimeStamp, want)
-	}
-	if len(p.ID) != 36 {
-		t.Fatalf("missing id not assigned a UUID: %q", p.ID)
-	}
-	var out map[string]any
-	if err := json.Unmarshal(p.AppendJSON(nil), &out); err != nil {
-		t.Fatalf("canonical JSON does not parse: %v", err)
-	}
-	if out["timeStamp"] != "2026-11-22T13:21:04.000Z" {
-		t.Fatalf("timeStamp written as %v", out["timeStamp"])
-	}
-}
-
-func TestDecodeErrorsNameTheField(t *testing.T) {
-	base := func(repl string) string {
-		return strings.Replace(`{"workerId":"w1","team":"t1","location":{"latitude":1,"longitude":2},"timeStamp":"2026-11-22T13:21:04Z"X}`, "X", repl, 1)
-	}
-	cases := []struct {
-		name, in, field string
-		code            tracking.Code
-	}{
-		{"empty", ``, "", tracking.CodeInvalidJSON},
-		{"array", `[1]`, "", tracking.CodeInvalidJSON},
-		{"truncated", `{"workerId":"w1"`, "", tracking.CodeInvalidJSON},
-		{"no worker", `{"team":"t1","location":{"latitude":1,"longitude":2}}`, "workerId", tracking.CodeInvalidField},
-		{"worker number", `{"workerId":5,"team":"t1","location":{"latitude":1,"longitude":2}}`, "workerId", tracking.CodeInvalidField},
-		{"no location", `{"workerId":"w","team":"t1"}`, "location", tracking.CodeInvalidField},
-		{"latitude bool", `{"workerId":"w","team":"t1","location":{"latitude":true,"longitude":2}}`, "location.latitude", tracking.CodeInvalidField},
-		{"latitude -90.0001", `{"workerId":"w","team":"t1","location":{"latitude":-90.0001,"longitude":2}}`, "location.latitude", tracking.CodeInvalidField},
-		{"longitude 180.5", `{"workerId":"w","team":"t1","location":{"latitude":0,"longitude":180.5}}`, "location.longitude", tracking.CodeInvalidField},
-		{"longitude Infinity", `{"workerId":"w","team":"t1","location":{"latitude":0,"longitude":"Infinity"}}`, "location.longitude", tracking.CodeInvalidField},
-		{"huge exponent", `{"workerId":"w","team":"t1","location":{"latitude":1e999,"longitude":0}}`, "location.latitude", tracking.CodeInvalidField},
-		{"team space", `{"workerId":"w","team":"a b","location":{"latitude":0,"longitude":0}}`, "team", tracking.CodeInvalidField},
-		{"team 65", `{"workerId":"w","team":"` + strings.Repeat("t", 65) + `","location":{"latitude":0,"longitude":0}}`, "team", tracking.CodeInvalidField},
-		{"bad date", base(`,"timeStamp":"32/01/2026 10:00:00"`), "timeStamp", tracking.CodeInvalidField},
-		{"future", base(`,"timeStamp":"2026-11-24T13:30:01Z"`), "timeStamp", tracking.CodeInvalidField},
-		{"heading 361", base(`,"heading":361`), "heading", tracking.CodeInvalidField},
-		{"negative speed", base(`,"speed":-1`), "speed", tracking.CodeInvalidField},
-		{"id quote", base(`,"id":"a\"b"`), "id", tracking.CodeInvalidField},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := tracking.DecodePosition([]byte(c.in), now)
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			var e *tracking.Error
-			if !asError(err, &e) || e.Code != c.code || e.Field != c.field {
-				t.Fatalf("error %v, want code %s field %q", err, c.code, c.field)
-			}
-		})
+	for field, mut := range map[string]func(p *tracking.Position){
+		"id":                 func(p *tracking.Position) { p.ID = strings.Repeat("i", 129) },
+		"workerId":           func(p *tracking.Position) { p.WorkerID = "w 1" },
+		"team":               func(p *tracking.Position) { p.Team = "" },
+		"location.latitude":  func(p *tracking.Position) { p.Location.Latitude = 90.5 },
+		"location.longitude": func(p *tracking.Position) { p.Location.Longitude = -180.5 },
+		"timeStamp":          func(p *tracking.Position) { p.TimeStamp = now.Add(tracking.MaxFutureSkew + time.Second) },
+		"speed":              func(p *tracking.Position) { p.Speed = &neg },
+	} {
+		p := valid()
+		mut(&p)
+		err := p.Validate(now)
+		var e *tracking.Error
+		if !asError(err, &e) || e.Code != tracking.CodeInvalidField || e.Field != field {
+			t.Errorf("%s: %v, want an invalid_field error naming it", field, err)
+		}
 	}
 }
 
@@ -98,41 +45,9 @@ func asError(err error, target **tracking.Error) bool {
 	return ok
 }
 
-func TestDecodeAccepts24hAheadExactly(t *testing.T) {
-	in := `{"workerId":"w","team":"t","location":{"latitude":90,"longitude":-180},"timeStamp":"2026-11-23T13:30:00Z"}`
-	if _, err := tracking.DecodePosition([]byte(in), now); err != nil {
-		t.Fatalf("boundary values rejected: %v", err)
-	}
-}
-
-func TestFrameRoundTrip(t *testing.T) {
-	msgs := []tracking.Message{
-		{Team: "t", Worker: "w1", Time: 1, Received: 7, JSON: []byte(`{"a":1}`)},
-		{Team: "t", Worker: "w-2", Time: -5, Received: 1 << 62, JSON: []byte(`{}`)},
-	}
-	payload := tracking.AppendFrame(nil, msgs...)
-	got, err := tracking.DecodeFrame(nil, "t", payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, msgs) {
-		t.Fatalf("decoded %+v, want %+v", got, msgs)
-	}
-	if _, err := tracking.DecodeFrame(nil, "t", payload[:len(payload)-1]); err == nil {
-		t.Fatal("truncated frame decoded")
-	}
-}
-
-// A frame of a replica not yet upgraded (version 1, no received time) is
-// still read; its fix time stands in for the received time.
-func TestFrameVersion1(t *testing.T) {
-	v1 := []byte{1, 2, 'w', '1', 14, 7, '{', '"', 'a', '"', ':', '1', '}'}
-	got, err := tracking.DecodeFrame(nil, "t", v1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []tracking.Message{{Team: "t", Worker: "w1", Time: 7, Received: 7, JSON: []byte(`{"a":1}`)}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("decoded %+v, want %+v", got, want)
+func TestNewIDIsUUIDv4(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	if a, b := tracking.NewID(), tracking.NewID(); !re.MatchString(a) || a == b {
+		t.Fatalf("ids %s %s", a, b)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // Msg builds a valid message of team for worker with sequence number seq,
@@ -25,7 +26,7 @@ func Msg(team, worker string, seq int) tracking.Message {
 		Location:  tracking.Location{Latitude: -23.5 + float64(seq%100)/1000, Longitude: -46.6},
 		TimeStamp: now,
 	}
-	m := p.Message(now)
+	m := wire.NewMessage(&p, now)
 	m.Time += int64(seq)
 	return m
 }
@@ -39,7 +40,7 @@ func MsgAt(team, worker string, seq int, fix, received time.Time) tracking.Messa
 		Location:  tracking.Location{Latitude: -23.5 + float64(seq%100)/1000, Longitude: -46.6},
 		TimeStamp: fix.UTC(),
 	}
-	return p.Message(received)
+	return wire.NewMessage(&p, received)
 }
 
 // Seq returns the worker and sequence number of a message made by Msg, from

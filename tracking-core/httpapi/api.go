@@ -13,6 +13,7 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/hub"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // Config tunes the API. Zero values take the defaults in the comments.
@@ -68,7 +69,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.MaxRecordSize <= 0 {
-		c.MaxRecordSize = tracking.MaxRecordSize
+		c.MaxRecordSize = wire.MaxRecordSize
 	}
 	if c.Heartbeat <= 0 {
 		c.Heartbeat = 15 * time.Second

@@ -12,6 +12,7 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // ingestor accepts records of one transport: decode, validate, publish, count.
@@ -38,12 +39,12 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 		in.reject(err)
 		return "", err
 	}
-	p, err := tracking.DecodePosition(rec, now)
+	p, err := wire.DecodePosition(rec, now)
 	if err == nil {
 		err = in.claims.CanPublish(p.Team, p.WorkerID)
 	}
 	if err == nil {
-		err = in.a.b.Publish(ctx, p.Message(now))
+		err = in.a.b.Publish(ctx, wire.NewMessage(&p, now))
 	}
 	if err != nil {
 		in.reject(err)
@@ -55,15 +56,6 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 
 func (in *ingestor) reject(err error) {
 	in.rejected.WithLabelValues(in.label, string(tracking.ErrorCode(err))).Inc()
-}
-
-// ingestSummary is the answer to a POST once its body ends.
-type ingestSummary struct {
-	Accepted  int         `json:"accepted"`
-	Rejected  int         `json:"rejected"`
-	Errors    []errorBody `json:"errors"`
-	Reconnect bool        `json:"reconnect,omitempty"` // the body was cut short: reconnect to send the rest
-	Reason    string      `json:"reason,omitempty"`    // why: shutdown, token_expired or replaced
 }
 
 // handleIngest reads a streaming body of NDJSON or concatenated records and
@@ -94,7 +86,7 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 	stop := make(chan struct{})
 	defer close(stop)
 	life, why := a.lifespan(claims)
-	if why != "token_expired" {
+	if why != wire.ReasonTokenExpired {
 		life = 0 // a POST lives as long as its body; only its token ends it
 	}
 	var endedBy atomic.Value
@@ -107,11 +99,11 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case <-a.drain:
-			endedBy.Store("shutdown")
+			endedBy.Store(wire.ReasonShutdown)
 		case <-expiry:
-			endedBy.Store("token_expired")
+			endedBy.Store(wire.ReasonTokenExpired)
 		case <-sess.gone:
-			endedBy.Store("replaced")
+			endedBy.Store(wire.ReasonReplaced)
 		case <-stop:
 			return
 		}
@@ -119,8 +111,8 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	in := a.ingestor("post", claims)
-	sum := ingestSummary{Errors: []errorBody{}}
-	sc := tracking.NewRecordScanner(r.Body, a.cfg.MaxRecordSize)
+	sum := wire.IngestAnswer{Errors: []wire.ErrorBody{}}
+	sc := wire.NewRecordScanner(r.Body, a.cfg.MaxRecordSize)
 	for !in.over {
 		rec, err := sc.Next()
 		var id string
@@ -144,7 +136,7 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
 		}
 		sum.Rejected++
 		if len(sum.Errors) < a.cfg.MaxErrorsReported {
-			e := newErrorBody(err)
+			e := wire.NewErrorBody(err)
 			e.ID, e.Record = id, sc.Record()
 			sum.Errors = append(sum.Errors, e)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/coder/websocket"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // handleManagerWS streams a team over a WebSocket: batches of positions as
@@ -60,16 +61,8 @@ type wsSink struct {
 }
 
 func (s *wsSink) positions(batch []tracking.Message) error {
-	b := append(s.buf[:0], `{"type":"positions","positions":[`...)
-	for i, m := range batch {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, m.JSON...)
-	}
-	b = append(b, "]}"...)
-	s.buf = b
-	return s.write(b)
+	s.buf = wire.AppendPositions(s.buf[:0], batch)
+	return s.write(s.buf)
 }
 
 func (s *wsSink) heartbeat() error {
@@ -79,7 +72,8 @@ func (s *wsSink) heartbeat() error {
 }
 
 func (s *wsSink) reconnect(reason string) error {
-	err := s.write(reconnectMessage(reason))
+	s.buf = wire.AppendReconnect(s.buf[:0], reason)
+	err := s.write(s.buf)
 	_ = s.conn.Close(websocket.StatusServiceRestart, reason)
 	return err
 }

@@ -2,10 +2,10 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // handleSSE streams a team as Server-Sent Events: the snapshot, then live
@@ -37,7 +37,7 @@ func (a *API) handleSSE(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Accel-Buffering", "no") // tell proxies not to buffer
 	w.WriteHeader(http.StatusOK)
 	s := &sseSink{w: w, rc: http.NewResponseController(w), timeout: a.cfg.WriteTimeout}
-	if err := s.write(append(s.buf[:0], "retry: "+strconv.FormatInt(a.cfg.RetryHint.Milliseconds(), 10)+"\n\n"...)); err != nil {
+	if err := s.write(wire.AppendSSERetry(s.buf[:0], a.cfg.RetryHint)); err != nil {
 		return
 	}
 	life, why := a.lifespan(claims)
@@ -52,20 +52,14 @@ type sseSink struct {
 }
 
 func (s *sseSink) positions(batch []tracking.Message) error {
-	b := s.buf[:0]
-	for _, m := range batch {
-		b = append(b, "data: "...)
-		b = append(b, m.JSON...)
-		b = append(b, '\n', '\n')
-	}
-	s.buf = b
-	return s.write(b)
+	s.buf = wire.AppendSSEPositions(s.buf[:0], batch)
+	return s.write(s.buf)
 }
 
-func (s *sseSink) heartbeat() error { return s.write(append(s.buf[:0], ": hb\n\n"...)) }
+func (s *sseSink) heartbeat() error { return s.write(wire.AppendSSEHeartbeat(s.buf[:0])) }
 
 func (s *sseSink) reconnect(reason string) error {
-	return s.write(append(s.buf[:0], "event: reconnect\ndata: {\"reason\":\""+reason+"\"}\n\n"...))
+	return s.write(wire.AppendSSEReconnect(s.buf[:0], reason))
 }
 
 func (s *sseSink) write(b []byte) error {

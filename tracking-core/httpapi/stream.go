@@ -7,6 +7,7 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/hub"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // sink is one manager connection's framing: SSE or WebSocket.
@@ -57,7 +58,7 @@ func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, life time.Duration
 				a.m.conflated.Add(float64(conflated))
 			}
 			if overflow {
-				a.hint(s, "slow")
+				a.hint(s, wire.ReasonSlow)
 				return
 			}
 			if len(batch) == 0 {
@@ -86,7 +87,7 @@ func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, life time.Duration
 			a.hint(s, why)
 			return
 		case <-a.drain:
-			a.hint(s, "shutdown")
+			a.hint(s, wire.ReasonShutdown)
 			return
 		case <-ctx.Done():
 			return

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // wsReadLimit is the largest WebSocket message read at all; messages between
@@ -70,14 +71,14 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 		case <-lifetime.C:
 			why = lifeWhy
 		case <-sess.gone:
-			why = "replaced"
+			why = wire.ReasonReplaced
 		case <-a.drain:
-			why = "shutdown"
+			why = wire.ReasonShutdown
 		case <-ctx.Done():
 			return
 		}
 		a.m.reconnects.WithLabelValues(why).Inc()
-		a.sendWS(conn, reconnectMessage(why))
+		a.sendWS(conn, wire.AppendReconnect(nil, why))
 		// Keep reading while the worker winds down: records it sent before it
 		// saw the hint are still published. Close only if it does not go.
 		grace := time.NewTimer(closeGrace)
@@ -168,13 +169,10 @@ func (a *API) sendWS(conn *websocket.Conn, msg []byte) {
 	_ = conn.Write(ctx, websocket.MessageText, msg)
 }
 
+// errorMessage is the error message answering a bad record (id: the
+// record's, when known) or a refused request.
 func errorMessage(err error, id string) []byte {
-	e := newErrorBody(err)
-	e.Type, e.ID = "error", id
-	b, _ := json.Marshal(e)
-	return b
-}
-
-func reconnectMessage(reason string) []byte {
-	return []byte(`{"type":"reconnect","reason":"` + reason + `"}`)
+	e := wire.NewErrorBody(err)
+	e.ID = id
+	return wire.AppendError(nil, e)
 }

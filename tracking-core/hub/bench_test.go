@@ -9,6 +9,7 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/hub"
 	"github.com/teamtrack/tracking-core/memory"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // benchFanout publishes b.N positions spread over teams, each watched by
@@ -34,7 +35,7 @@ func benchFanout(b *testing.B, teams, perTeam int) {
 	msgs := make([]tracking.Message, teams)
 	for t := range msgs {
 		p := tracking.Position{ID: "x", WorkerID: fmt.Sprintf("w%d", t), Team: fmt.Sprintf("team%d", t)}
-		msgs[t] = p.Message(time.Now())
+		msgs[t] = wire.NewMessage(&p, time.Now())
 	}
 	var buf []tracking.Message
 	drainEvery := max(64, 4*teams) // each queue gets a few positions per drain

@@ -2,13 +2,14 @@ package servicetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"fmt"
-	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/teamtrack/tracking-core/httpapi"
+	"github.com/teamtrack/tracking-core/wire/apiclient"
 )
 
 // BadInput is a hostile or broken record with what its error must say.
@@ -47,7 +48,8 @@ func BadInputs(team, worker string) []BadInput {
 func (s *scenarios) badInputs(t *testing.T) {
 	a, b := s.pair(t, httpapi.Config{})
 	team := "team_bad"
-	if _, err := Post(a.URL+"/tracking", bytes.NewReader(Rec(team, "probe", 1))); err != nil {
+	ts := time.Now()
+	if _, err := Post(a.URL+"/tracking", bytes.NewReader(RecAt(team, "probe", 1, ts))); err != nil {
 		t.Fatal(err)
 	}
 	mgr, err := OpenSSE(b.URL + "/tracking/" + team)
@@ -70,7 +72,7 @@ func (s *scenarios) badInputs(t *testing.T) {
 		seq := 0
 		for i, c := range cases {
 			seq++
-			must(t, w.Send(Rec(team, worker, seq)))
+			must(t, w.Send(RecAt(team, worker, seq, ts)))
 			must(t, w.Send(c.Record))
 			answers := w.WaitAnswers(s.f.Timeout, i+1)
 			if len(answers) != i+1 {
@@ -79,11 +81,12 @@ func (s *scenarios) badInputs(t *testing.T) {
 			checkAnswer(t, c, answers[i]["code"], answers[i]["message"])
 		}
 		seq++
-		must(t, w.Send(Rec(team, worker, seq)))
+		must(t, w.Send(RecAt(team, worker, seq, ts)))
 		if !mgr.WaitFor(s.f.Timeout, hasAll(map[string]int{worker: seq})) {
 			t.Fatalf("valid records around the bad ones: got up to %d, want %d", latest(mgr.Records())[worker], seq)
 		}
 		CheckOrdered(t, "manager", team, mgr.Records(), 1, map[string]int{worker: seq})
+		CheckContent(t, "manager", mgr.Records(), ts)
 	})
 
 	t.Run("NDJSON", func(t *testing.T) {
@@ -92,13 +95,13 @@ func (s *scenarios) badInputs(t *testing.T) {
 		seq := 0
 		for _, c := range cases {
 			seq++
-			body.Write(Rec(team, worker, seq))
+			body.Write(RecAt(team, worker, seq, ts))
 			body.WriteByte('\n')
 			body.Write(c.Record)
 			body.WriteByte('\n')
 		}
 		seq++
-		body.Write(Rec(team, worker, seq))
+		body.Write(RecAt(team, worker, seq, ts))
 		sum, err := Post(a.URL+"/tracking", &body)
 		if err != nil {
 			t.Fatal(err)
@@ -116,6 +119,7 @@ func (s *scenarios) badInputs(t *testing.T) {
 			t.Fatalf("valid records around the bad ones: got up to %d, want %d", latest(mgr.Records())[worker], seq)
 		}
 		CheckOrdered(t, "manager", team, mgr.Records(), 1, map[string]int{worker: seq})
+		CheckContent(t, "manager", mgr.Records(), ts)
 	})
 }
 
@@ -137,19 +141,20 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// getRecords GETs a JSON array of records.
-func getRecords(url string) ([]Record, error) {
-	resp, err := http.Get(url)
+// lastPositions reads team's last known positions from the API at base
+// (…/tracking).
+func lastPositions(base, team string) ([]Record, error) {
+	raw, err := apiclient.MustNew(base, apiclient.Config{}).LastPositions(context.Background(), team)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	recs := make([]Record, len(raw))
+	for i, r := range raw {
+		if recs[i], err = decodeRecord(r); err != nil {
+			return nil, err
+		}
 	}
-	var recs []Record
-	err = json.NewDecoder(resp.Body).Decode(&recs)
-	return recs, err
+	return recs, nil
 }
 
 // reached reports whether got holds at least want's sequence for each worker.

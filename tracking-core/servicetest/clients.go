@@ -1,56 +1,95 @@
 package servicetest
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/teamtrack/tracking-core/wire"
+	"github.com/teamtrack/tracking-core/wire/apiclient"
 )
 
-// Record is the part of a position record the scenarios check.
+// The scenarios' clients: thin recorders over wire/apiclient, the one client
+// of the API, kept under their old names for the gateway's tests.
+
+// Record is the part of a position record the scenarios check, with the
+// record's JSON as received.
 type Record struct {
 	ID       string `json:"id"`
 	WorkerID string `json:"workerId"`
 	Team     string `json:"team"`
+	// JSON is the record as the server sent it.
+	JSON json.RawMessage `json:"-"`
+}
+
+// decodeRecord decodes rec, keeping a copy of its bytes.
+func decodeRecord(rec []byte) (Record, error) {
+	var r Record
+	if err := json.Unmarshal(rec, &r); err != nil {
+		return r, fmt.Errorf("decode record %.100s: %w", rec, err)
+	}
+	r.JSON = bytes.Clone(rec)
+	return r, nil
 }
 
 // Stream is a manager's view of a team: every record received, in order.
 type Stream struct {
-	mu        sync.Mutex
-	records   []Record
-	events    []string // non-data events (reconnect) seen
-	notify    chan struct{}
-	cancel    context.CancelFunc
-	done      chan struct{}
-	firstData time.Time
+	ms     apiclient.ManagerStream
+	mu     sync.Mutex
+	recs   []Record
+	events []string // non-position events seen: "reconnect", "error", "heartbeat"
+	err    error    // why the stream ended
+	notify chan struct{}
+	done   chan struct{}
 }
 
-func newStream(cancel context.CancelFunc) *Stream {
-	return &Stream{notify: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+func newStream(ms apiclient.ManagerStream) *Stream {
+	s := &Stream{ms: ms, notify: make(chan struct{}, 1), done: make(chan struct{})}
+	go s.read()
+	return s
 }
 
-func (s *Stream) add(r Record) {
-	s.mu.Lock()
-	if len(s.records) == 0 {
-		s.firstData = time.Now()
+// read is the stream's one reader goroutine.
+func (s *Stream) read() {
+	defer close(s.done)
+	for {
+		ev, err := s.ms.Next()
+		if err != nil {
+			s.mu.Lock()
+			s.err = err
+			if apiclient.IsReconnect(err) {
+				s.events = append(s.events, "reconnect")
+			}
+			s.mu.Unlock()
+			s.poke()
+			return
+		}
+		s.mu.Lock()
+		for _, p := range ev.Positions {
+			r, err := decodeRecord(p)
+			if err != nil {
+				s.events = append(s.events, "bad record: "+err.Error())
+				continue
+			}
+			s.recs = append(s.recs, r)
+		}
+		if ev.Error != nil {
+			s.events = append(s.events, "error")
+		}
+		for _, c := range ev.Comments {
+			if string(c) == wire.SSEHeartbeat {
+				s.events = append(s.events, "heartbeat")
+			}
+		}
+		s.mu.Unlock()
+		s.poke()
 	}
-	s.records = append(s.records, r)
-	s.mu.Unlock()
-	s.poke()
-}
-
-func (s *Stream) addEvent(name string) {
-	s.mu.Lock()
-	s.events = append(s.events, name)
-	s.mu.Unlock()
-	s.poke()
 }
 
 func (s *Stream) poke() {
@@ -64,17 +103,27 @@ func (s *Stream) poke() {
 func (s *Stream) Records() []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Record(nil), s.records...)
+	return append([]Record(nil), s.recs...)
 }
 
-// Events returns the names of non-data events received.
+// Events returns the non-position events received, in order: "reconnect"
+// (a hint, which ends the stream), "error", "heartbeat", or a bad record.
 func (s *Stream) Events() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.events...)
 }
 
-// WaitFor polls cond on the received records until it holds or timeout.
+// Err is why the stream ended (an *apiclient.ReconnectError after a hint);
+// nil while it lasts.
+func (s *Stream) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// WaitFor polls cond on the received records until it holds, the stream
+// ends or timeout.
 func (s *Stream) WaitFor(timeout time.Duration, cond func([]Record) bool) bool {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -94,151 +143,131 @@ func (s *Stream) WaitFor(timeout time.Duration, cond func([]Record) bool) bool {
 
 // Close ends the stream and waits for its reader.
 func (s *Stream) Close() {
-	s.cancel()
+	_ = s.ms.Close()
 	<-s.done
 }
 
 // Done is closed when the stream's reader has ended.
 func (s *Stream) Done() <-chan struct{} { return s.done }
 
+// splitURL splits a manager URL (…/tracking/{team}[/ws]) into the API's
+// base and the team (with a trailing slash kept, to exercise that route).
+func splitURL(raw, suffix string) (base, team string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", err
+	}
+	p := strings.TrimSuffix(u.Path, suffix)
+	i := strings.LastIndexByte(strings.TrimSuffix(p, "/"), '/')
+	if i < 0 {
+		return "", "", fmt.Errorf("url %s: no team in its path", raw)
+	}
+	u.Path, team = p[:i], p[i+1:]
+	return u.String(), team, nil
+}
+
 // OpenSSE connects to url (…/tracking/{team}) and reads events until Close.
 // It returns once the response headers arrived.
 func OpenSSE(url string) (*Stream, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
+	base, team, err := splitURL(url, "")
 	if err != nil {
-		cancel()
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		cancel()
-		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	c, err := apiclient.New(base, apiclient.Config{})
+	if err != nil {
+		return nil, err
 	}
-	s := newStream(cancel)
-	go func() {
-		defer close(s.done)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		event := ""
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "event: "):
-				event = strings.TrimPrefix(line, "event: ")
-			case strings.HasPrefix(line, "data: "):
-				if event != "" {
-					s.addEvent(event)
-					continue
-				}
-				var r Record
-				if json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &r) == nil {
-					s.add(r)
-				}
-			case line == "":
-				event = ""
-			}
-		}
-	}()
-	return s, nil
+	ms, err := c.WatchSSE(context.Background(), team)
+	if err != nil {
+		return nil, err
+	}
+	return newStream(ms), nil
 }
 
 // OpenManagerWS connects to url (ws://…/tracking/{team}/ws) and reads until Close.
 func OpenManagerWS(url string) (*Stream, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer dcancel()
-	conn, _, err := websocket.Dial(dctx, url, nil)
+	base, team, err := splitURL(url, "/ws")
 	if err != nil {
-		cancel()
 		return nil, err
 	}
-	conn.SetReadLimit(16 << 20)
-	s := newStream(cancel)
-	go func() {
-		defer close(s.done)
-		defer conn.CloseNow()
-		for {
-			_, data, err := conn.Read(ctx)
-			if err != nil {
-				return
-			}
-			var msg struct {
-				Type      string   `json:"type"`
-				Positions []Record `json:"positions"`
-			}
-			if json.Unmarshal(data, &msg) != nil {
-				continue
-			}
-			if msg.Type != "positions" {
-				s.addEvent(msg.Type)
-				continue
-			}
-			for _, r := range msg.Positions {
-				s.add(r)
-			}
-		}
-	}()
-	return s, nil
+	c, err := apiclient.New(base, apiclient.Config{})
+	if err != nil {
+		return nil, err
+	}
+	ms, err := c.WatchWS(context.Background(), team)
+	if err != nil {
+		return nil, err
+	}
+	return newStream(ms), nil
 }
 
 // Worker is a worker's WebSocket: it sends records and collects the server's
 // answers.
 type Worker struct {
-	conn    *websocket.Conn
+	conn    *apiclient.WorkerConn
 	mu      sync.Mutex
-	answers []map[string]any
+	answers []wire.ServerMessage
 	notify  chan struct{}
-	done    chan struct{}
 }
 
-// DialWorker connects to url (ws://…/tracking/ws).
-func DialWorker(url string) (*Worker, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, url, nil)
+// DialWorker connects to url (ws://…/tracking/ws, a query kept).
+func DialWorker(rawURL string) (*Worker, error) {
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{conn: conn, notify: make(chan struct{}, 1), done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		for {
-			_, data, err := conn.Read(context.Background())
-			if err != nil {
-				return
-			}
-			var m map[string]any
-			if json.Unmarshal(data, &m) == nil {
-				w.mu.Lock()
-				w.answers = append(w.answers, m)
-				w.mu.Unlock()
-				select {
-				case w.notify <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}()
+	u.Path = strings.TrimSuffix(u.Path, "/ws")
+	c, err := apiclient.New(u.String(), apiclient.Config{})
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{notify: make(chan struct{}, 1)}
+	w.conn, err = c.DialWorker(context.Background(), w.answer)
+	if err != nil {
+		return nil, err
+	}
 	return w, nil
+}
+
+func (w *Worker) answer(m *wire.ServerMessage) {
+	w.mu.Lock()
+	w.answers = append(w.answers, wire.ServerMessage{Type: m.Type, Reason: m.Reason, Error: m.Error})
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
 }
 
 // Send writes one text message.
 func (w *Worker) Send(msg []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return w.conn.Write(ctx, websocket.MessageText, msg)
+	return w.conn.Send(ctx, msg)
 }
 
-// Answers returns the server's messages so far.
-func (w *Worker) Answers() []map[string]any {
+// Messages returns the server's messages so far.
+func (w *Worker) Messages() []wire.ServerMessage {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]map[string]any(nil), w.answers...)
+	return append([]wire.ServerMessage(nil), w.answers...)
+}
+
+// Answers returns the server's messages so far as JSON objects ("type",
+// "code", "message", "id", "reason").
+func (w *Worker) Answers() []map[string]any {
+	msgs := w.Messages()
+	out := make([]map[string]any, len(msgs))
+	for i, m := range msgs {
+		a := map[string]any{"type": m.Type}
+		for k, v := range map[string]string{"code": m.Error.Code, "message": m.Error.Message, "id": m.Error.ID, "reason": m.Reason} {
+			if v != "" {
+				a[k] = v
+			}
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // WaitAnswers waits for at least n server messages.
@@ -246,8 +275,8 @@ func (w *Worker) WaitAnswers(timeout time.Duration, n int) []map[string]any {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
-		if a := w.Answers(); len(a) >= n {
-			return a
+		if len(w.Messages()) >= n {
+			return w.Answers()
 		}
 		select {
 		case <-w.notify:
@@ -257,35 +286,25 @@ func (w *Worker) WaitAnswers(timeout time.Duration, n int) []map[string]any {
 	}
 }
 
+// Done is closed when the connection ended on its own or the server asked
+// to reconnect; Err then says why.
+func (w *Worker) Done() <-chan struct{} { return w.conn.Done() }
+
+// Err is why the connection ended (see apiclient.WorkerConn.Err).
+func (w *Worker) Err() error { return w.conn.Err() }
+
 // Close closes the connection normally.
-func (w *Worker) Close() {
-	_ = w.conn.Close(websocket.StatusNormalClosure, "")
-	<-w.done
-}
+func (w *Worker) Close() { _ = w.conn.Close() }
 
 // IngestSummary is the answer to a POST.
-type IngestSummary struct {
-	Accepted int `json:"accepted"`
-	Rejected int `json:"rejected"`
-	Errors   []struct {
-		Record  int    `json:"record"`
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		ID      string `json:"id"`
-	} `json:"errors"`
-}
+type IngestSummary = wire.IngestAnswer
 
-// Post streams body to url (…/tracking) as NDJSON and returns the summary.
+// Post streams body to url (…/tracking) as NDJSON and returns the summary;
+// any status but 200 is an error (an *apiclient.StatusError).
 func Post(url string, body io.Reader) (IngestSummary, error) {
-	var sum IngestSummary
-	resp, err := http.Post(url, "application/x-ndjson", body)
+	c, err := apiclient.New(url, apiclient.Config{})
 	if err != nil {
-		return sum, err
+		return IngestSummary{}, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		return sum, fmt.Errorf("POST %s: %s: %s", url, resp.Status, b)
-	}
-	return sum, json.NewDecoder(resp.Body).Decode(&sum)
+	return c.Post(context.Background(), body)
 }

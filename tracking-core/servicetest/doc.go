@@ -5,6 +5,7 @@
 //
 //	servicetest.Run(t, servicetest.Features{...}, setup)
 //
-// The clients it uses (SSE, WebSocket, NDJSON POST) are exported for other
-// end-to-end tests.
+// Its clients (SSE, WebSocket, NDJSON POST) are recorders over
+// wire/apiclient, exported for other end-to-end tests; new tests may use
+// apiclient directly.
 package servicetest

@@ -2,6 +2,7 @@ package servicetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/broadcasttest"
 	"github.com/teamtrack/tracking-core/httpapi"
+	"github.com/teamtrack/tracking-core/wire"
+	"github.com/teamtrack/tracking-core/wire/apiclient"
 )
 
 // Features says how to drive the strategy under test.
@@ -57,13 +60,30 @@ func (s *scenarios) pair(t *testing.T, api httpapi.Config) (a, b *Replica) {
 
 // Rec returns a canonical record of worker in team with sequence seq in its
 // id ("worker.seq"), stamped now.
-func Rec(team, worker string, seq int) []byte {
+func Rec(team, worker string, seq int) []byte { return RecAt(team, worker, seq, time.Now()) }
+
+// RecAt is Rec stamped at ts: a scenario that stamps its records alike knows
+// the exact JSON every delivery must carry (CheckContent).
+func RecAt(team, worker string, seq int, ts time.Time) []byte {
 	p := tracking.Position{
 		ID: fmt.Sprintf("%s.%d", worker, seq), WorkerID: worker, Team: team,
-		Location:  tracking.Location{Latitude: -23.55 + float64(seq%1000)/10000, Longitude: -46.63},
-		TimeStamp: time.Now().UTC(),
+		Location:  tracking.Location{Latitude: -23.55 + float64(seq%1000)/10000, Longitude: -46.63 - float64(len(worker))/100},
+		TimeStamp: ts.UTC(),
 	}
-	return p.AppendJSON(nil)
+	return wire.AppendPosition(nil, &p)
+}
+
+// CheckContent fails unless every record of recs is, byte for byte, the one
+// that was sent: RecAt(its team, worker, seq, ts). The canonical form makes
+// what a worker sends and what a manager receives identical.
+func CheckContent(t *testing.T, name string, recs []Record, ts time.Time) {
+	t.Helper()
+	for _, r := range recs {
+		w, seq := SeqOf(r)
+		if want := RecAt(r.Team, w, seq, ts); !bytes.Equal(r.JSON, want) {
+			t.Fatalf("%s: received %s\nwant         %s", name, r.JSON, want)
+		}
+	}
 }
 
 // SeqOf returns the worker of a record made by Rec and the sequence number
@@ -127,9 +147,10 @@ func hasAll(want map[string]int) func([]Record) bool {
 
 func (s *scenarios) twoReplicas(t *testing.T) {
 	a, b := s.pair(t, httpapi.Config{})
+	ts := time.Now() // every record alike: deliveries are compared byte for byte
 	// A first position makes the snapshot non-empty, so that a manager's first
 	// message proves its subscription is in place.
-	if _, err := Post(a.URL+"/tracking", bytes.NewReader(Rec("team_a", "w0", 1))); err != nil {
+	if _, err := Post(a.URL+"/tracking", bytes.NewReader(RecAt("team_a", "w0", 1, ts))); err != nil {
 		t.Fatal(err)
 	}
 	sseA, err := OpenSSE(b.URL + "/tracking/team_a")
@@ -160,7 +181,7 @@ func (s *scenarios) twoReplicas(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- sendWS(a.WS+"/tracking/ws", "team_a", w, n, w == "w3")
+			errs <- sendWS(a.WS+"/tracking/ws", "team_a", w, n, w == "w3", ts)
 		}()
 	}
 	wg.Add(2)
@@ -168,7 +189,7 @@ func (s *scenarios) twoReplicas(t *testing.T) {
 		defer wg.Done()
 		var body bytes.Buffer
 		for i := 1; i <= n; i++ {
-			body.Write(Rec("team_a", "w4", i))
+			body.Write(RecAt("team_a", "w4", i, ts))
 			if i%2 == 0 {
 				body.WriteByte('\n') // half NDJSON, half concatenated
 			}
@@ -181,7 +202,7 @@ func (s *scenarios) twoReplicas(t *testing.T) {
 	}()
 	go func() {
 		defer wg.Done()
-		errs <- sendWS(a.WS+"/tracking/ws", "team_b", "wb", 20, false)
+		errs <- sendWS(a.WS+"/tracking/ws", "team_b", "wb", 20, false, ts)
 	}()
 	wg.Wait()
 	close(errs)
@@ -196,53 +217,70 @@ func (s *scenarios) twoReplicas(t *testing.T) {
 			t.Fatalf("%s manager on B: latest %v, want %v", name, latest(st.Records()), want)
 		}
 		CheckOrdered(t, name+" manager", "team_a", st.Records(), 1, want)
+		CheckContent(t, name+" manager", st.Records(), ts)
 	}
 	if !sseB.WaitFor(s.f.Timeout, hasAll(map[string]int{"wb": 20})) {
 		t.Fatalf("team_b manager: latest %v", latest(sseB.Records()))
 	}
 	CheckOrdered(t, "team_b manager", "team_b", sseB.Records(), 1, map[string]int{"wb": 20})
+	CheckContent(t, "team_b manager", sseB.Records(), ts)
 }
 
-// sendWS sends n records of worker over a worker WebSocket, in arrays of 10
-// when batched, and fails on any error answer.
-func sendWS(url, team, worker string, n int, batched bool) error {
+// sendWS sends n records of worker stamped ts over a worker WebSocket, in
+// arrays of 10 when batched, and fails on any error answer. It runs in its
+// own goroutine: it returns errors, never fails the test itself.
+func sendWS(url, team, worker string, n int, batched bool, ts time.Time) error {
 	w, err := DialWorker(url)
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			w.Close()
+		}
+	}()
 	for i := 1; i <= n; {
 		var msg []byte
 		if batched {
 			parts := [][]byte{}
 			for j := 0; j < 10 && i <= n; j++ {
-				parts = append(parts, Rec(team, worker, i))
+				parts = append(parts, RecAt(team, worker, i, ts))
 				i++
 			}
 			msg = append(append([]byte{'['}, bytes.Join(parts, []byte{','})...), ']')
 		} else {
-			msg = Rec(team, worker, i)
+			msg = RecAt(team, worker, i, ts)
 			i++
 		}
 		if err := w.Send(msg); err != nil {
 			return fmt.Errorf("worker %s send: %w", worker, err)
 		}
 	}
+	// Close reads what the server sent before its close frame: every answer
+	// to the records above is in.
+	w.Close()
+	closed = true
 	if a := w.Answers(); len(a) > 0 {
 		return fmt.Errorf("worker %s got error answers: %v", worker, a)
 	}
 	return nil
 }
 
+// snapshotWithin is the contract's bound on the snapshot of a manager
+// connecting to any replica.
+const snapshotWithin = time.Second
+
 func (s *scenarios) lateManager(t *testing.T) {
 	a, b := s.pair(t, httpapi.Config{})
+	ts := time.Now()
 	var body bytes.Buffer
 	want := make(map[string]int)
 	for w := 1; w <= 20; w++ {
 		worker := fmt.Sprintf("w%d", w)
 		want[worker] = 5
 		for i := 1; i <= 5; i++ {
-			body.Write(Rec("team_late", worker, i))
+			body.Write(RecAt("team_late", worker, i, ts))
 			body.WriteByte('\n')
 		}
 	}
@@ -253,7 +291,7 @@ func (s *scenarios) lateManager(t *testing.T) {
 	// asynchronous), so that the snapshot is known in advance.
 	deadline := time.Now().Add(s.f.Timeout)
 	for {
-		stored, err := getRecords(b.URL + "/tracking/team_late/positions")
+		stored, err := lastPositions(b.URL+"/tracking", "team_late")
 		if err == nil && reached(latest(stored), want) {
 			break
 		}
@@ -262,18 +300,33 @@ func (s *scenarios) lateManager(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling the store
 	}
-	start := time.Now()
-	st, err := OpenSSE(b.URL + "/tracking/team_late")
-	if err != nil {
-		t.Fatal(err)
+	// Managers on either replica, over either transport, each get the whole
+	// snapshot within the contract's second of starting to connect.
+	for _, m := range []struct {
+		name string
+		open func() (*Stream, error)
+	}{
+		{"SSE on A", func() (*Stream, error) { return OpenSSE(a.URL + "/tracking/team_late") }},
+		{"SSE on B", func() (*Stream, error) { return OpenSSE(b.URL + "/tracking/team_late") }},
+		{"WebSocket on A", func() (*Stream, error) { return OpenManagerWS(a.WS + "/tracking/team_late/ws") }},
+		{"WebSocket on B", func() (*Stream, error) { return OpenManagerWS(b.WS + "/tracking/team_late/ws") }},
+	} {
+		start := time.Now()
+		st, err := m.open()
+		if err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		complete := st.WaitFor(snapshotWithin-time.Since(start), func(r []Record) bool { return len(r) >= 20 })
+		elapsed := time.Since(start)
+		st.Close()
+		if !complete {
+			t.Fatalf("%s: %d snapshot records within %s, want 20", m.name, len(st.Records()), snapshotWithin)
+		}
+		t.Logf("%s: snapshot of 20 workers complete %s after connecting", m.name, elapsed.Round(time.Millisecond))
+		recs := st.Records()
+		CheckOrdered(t, m.name+" snapshot", "team_late", recs[:20], 5, want)
+		CheckContent(t, m.name+" snapshot", recs, ts)
 	}
-	defer st.Close()
-	if !st.WaitFor(s.f.Timeout, func(r []Record) bool { return len(r) >= 20 }) {
-		t.Fatalf("snapshot: %d records, want 20", len(st.Records()))
-	}
-	elapsed := time.Since(start)
-	t.Logf("snapshot of 20 workers complete %s after connecting", elapsed.Round(time.Millisecond))
-	CheckOrdered(t, "snapshot", "team_late", st.Records()[:20], 5, want)
 }
 
 func (s *scenarios) slowManager(t *testing.T) {
@@ -290,6 +343,7 @@ func (s *scenarios) slowManager(t *testing.T) {
 	const workers, per = 40, 400
 	pad := strings.Repeat("x", 100)
 	want := make(map[string]int)
+	sent := make(map[string][]byte, workers*per) // id -> record
 	var body bytes.Buffer
 	for i := 1; i <= per; i++ {
 		for w := 1; w <= workers; w++ {
@@ -298,6 +352,7 @@ func (s *scenarios) slowManager(t *testing.T) {
 			rec := Rec("team_s", worker, i)
 			// A long id makes each record about 300 bytes.
 			rec = bytes.Replace(rec, []byte(`"id":"`), []byte(`"id":"`+pad+`-`), 1)
+			sent[pad+"-"+worker+"."+fmt.Sprint(i)] = rec
 			body.Write(rec)
 			body.WriteByte('\n')
 		}
@@ -307,6 +362,11 @@ func (s *scenarios) slowManager(t *testing.T) {
 	}
 	if !fast.WaitFor(s.f.Timeout, hasAll(want)) {
 		t.Fatalf("fast manager did not get every worker's latest position: %v", latest(fast.Records()))
+	}
+	for _, r := range fast.Records() {
+		if !bytes.Equal(r.JSON, sent[r.ID]) {
+			t.Fatalf("fast manager received %s\nwant %s", r.JSON, sent[r.ID])
+		}
 	}
 	// The stalled manager's queue was conflated (or it was dropped as slow)
 	// instead of growing: the replica kept the latest per worker only.
@@ -367,11 +427,16 @@ func (s *scenarios) shutdown(t *testing.T) {
 		if len(ev) == 0 || ev[len(ev)-1] != "reconnect" {
 			t.Fatalf("%s stream got events %v, want a reconnect hint", name, ev)
 		}
+		var hint *apiclient.ReconnectError
+		if !errors.As(st.Err(), &hint) || hint.Reason != wire.ReasonShutdown {
+			t.Fatalf("%s stream ended with %v, want a %q hint", name, st.Err(), wire.ReasonShutdown)
+		}
 	}
 }
 
 func (s *scenarios) restart(t *testing.T) {
 	a, b := s.pair(t, httpapi.Config{})
+	ts := time.Now()
 	sse, err := OpenSSE(b.URL + "/tracking/team_rs")
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +447,7 @@ func (s *scenarios) restart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	if err := w.Send(Rec("team_rs", "w1", 1)); err != nil {
+	if err := w.Send(RecAt("team_rs", "w1", 1, ts)); err != nil {
 		t.Fatal(err)
 	}
 	if !sse.WaitFor(s.f.Timeout, hasAll(map[string]int{"w1": 1})) {
@@ -391,7 +456,7 @@ func (s *scenarios) restart(t *testing.T) {
 	s.f.RestartBroker(t)
 	deadline := time.Now().Add(60 * time.Second)
 	for seq := 2; ; seq++ {
-		if err := w.Send(Rec("team_rs", "w1", seq)); err != nil {
+		if err := w.Send(RecAt("team_rs", "w1", seq, ts)); err != nil {
 			t.Fatalf("worker connection lost with the broker restart: %v", err)
 		}
 		if sse.WaitFor(200*time.Millisecond, func(r []Record) bool { return latest(r)["w1"] >= 2 }) {
@@ -401,4 +466,5 @@ func (s *scenarios) restart(t *testing.T) {
 			t.Fatal("stream did not resume within 60s of the broker restart")
 		}
 	}
+	CheckContent(t, "manager across the restart", sse.Records(), ts)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // maxBatch bounds the records gathered for one round of deliveries.
@@ -220,7 +221,7 @@ func (r *reader) deliver(batch []*sarama.ConsumerMessage) {
 		// rec.Value aliases sarama's fetch buffer: a copy keeps a position
 		// held by a manager's queue from pinning a whole fetch response.
 		var err error
-		ts.pending, err = tracking.DecodeFrame(ts.pending, ts.name, bytes.Clone(rec.Value))
+		ts.pending, err = wire.DecodeFrame(ts.pending, ts.name, bytes.Clone(rec.Value))
 		if err != nil {
 			b.m.consumeErrors.Inc()
 			b.log.Warn("undecodable position record", "topic", b.cfg.Topic, "partition", r.p, "offset", rec.Offset, "err", err)

@@ -7,7 +7,7 @@
 // Two topics, created at start-up if missing (Config.Partitions partitions
 // each, Config.ReplicationFactor replicas):
 //   - Topic (default "tracking.positions"): one record per position, key =
-//     team, value = a one-message tracking frame (tracking.AppendFrame).
+//     team, value = a one-message tracking frame (wire.AppendFrame).
 //     Deleted by age (Config.Retention, default 1h): nobody reads it after the
 //     fact.
 //   - LastTopic (default "tracking.positions.last"): compacted, key =

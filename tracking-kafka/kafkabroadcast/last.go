@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // lastStall bounds the wait for the next record while reading LastTopic up to
@@ -201,7 +202,7 @@ func (b *Broadcaster) readLast(ctx context.Context, team string) (map[string]tra
 			records++
 			at = rec.Offset + 1
 			if bytes.HasPrefix(rec.Key, prefix) {
-				decoded, err = tracking.DecodeFrame(decoded[:0], team, bytes.Clone(rec.Value))
+				decoded, err = wire.DecodeFrame(decoded[:0], team, bytes.Clone(rec.Value))
 				if err != nil {
 					b.m.consumeErrors.Inc()
 					b.log.Warn("undecodable last position record", "topic", topic, "partition", p, "offset", rec.Offset, "err", err)

@@ -7,6 +7,7 @@ import (
 	"github.com/IBM/sarama"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // Publish queues msgs for the producer and returns at once: the queue absorbs
@@ -124,7 +125,7 @@ func (b *Broadcaster) positionRecord(m tracking.Message) *sarama.ProducerMessage
 // frame is the record value of one position: a one-message frame.
 func frame(m tracking.Message) []byte {
 	const varintMax = 10 // a version byte and three varints of header
-	return tracking.AppendFrame(make([]byte, 0, 1+3*varintMax+len(m.Worker)+len(m.JSON)), m)
+	return wire.AppendFrame(make([]byte, 0, 1+3*varintMax+len(m.Worker)+len(m.JSON)), m)
 }
 
 // producerErrors counts and logs what the producer could not deliver, until

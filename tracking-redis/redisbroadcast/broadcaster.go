@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // Broadcaster is the Redis strategy's tracking.Broadcaster.
@@ -218,14 +219,14 @@ func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message
 // bytewise in time order (setLastScript compares them), then the frame.
 func encodeLast(dst []byte, m tracking.Message) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Time)^(1<<63))
-	return tracking.AppendFrame(dst, m)
+	return wire.AppendFrame(dst, m)
 }
 
 func decodeLast(team, v string) (tracking.Message, error) {
 	if len(v) < 9 {
 		return tracking.Message{}, fmt.Errorf("short last-position value")
 	}
-	msgs, err := tracking.DecodeFrame(nil, team, []byte(v[8:]))
+	msgs, err := wire.DecodeFrame(nil, team, []byte(v[8:]))
 	if err != nil || len(msgs) != 1 {
 		return tracking.Message{}, fmt.Errorf("bad last-position value: %v", err)
 	}

@@ -7,7 +7,7 @@
 //
 // Publish only queues. One goroutine drains the queue and sends what it found
 // in one pipeline: per team, an HSET of the last known positions, a PEXPIRE,
-// and one PUBLISH whose payload is a batch of frames (tracking.AppendFrame).
+// and one PUBLISH whose payload is a batch of frames (wire.AppendFrame).
 // The last known positions live in the hash ChannelPrefix+"last:"+team, one
 // field per worker, so any replica can serve the snapshot; a worker silent for
 // longer than StaleAfter is left out and removed, and an idle team's hash

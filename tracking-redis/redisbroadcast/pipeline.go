@@ -7,6 +7,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // pipeliner turns a batch of positions into one Redis pipeline. Its buffers
@@ -44,7 +45,7 @@ func (p *pipeliner) send(batch []tracking.Message) {
 			args = append(args, m.Worker, encodeLast(make([]byte, 0, 40+len(m.Worker)+len(m.JSON)), m))
 		}
 		setLastScript.Eval(ctx, pipe, []string{b.lastKey(team)}, args...)
-		pipe.Publish(ctx, b.channel(team), tracking.AppendFrame(nil, msgs...))
+		pipe.Publish(ctx, b.channel(team), wire.AppendFrame(nil, msgs...))
 	}
 	_, err := pipe.Exec(ctx)
 	b.m.pipelines.Inc()

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // subscribeTimeout bounds the wait for Redis to confirm a SUBSCRIBE.
@@ -196,7 +197,7 @@ func (b *Broadcaster) dispatch(v *redis.Message, msgs []tracking.Message) []trac
 	}
 	// The payload string is never modified: alias it instead of copying.
 	payload := unsafe.Slice(unsafe.StringData(v.Payload), len(v.Payload))
-	msgs, err := tracking.DecodeFrame(msgs, team, payload)
+	msgs, err := wire.DecodeFrame(msgs, team, payload)
 	if err != nil {
 		b.log.Warn("undecodable payload on channel", "channel", v.Channel, "err", err)
 		return msgs

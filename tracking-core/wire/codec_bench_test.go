@@ -1,10 +1,10 @@
-package tracking_test
+package wire_test
 
 import (
 	"testing"
 	"time"
 
-	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 var benchRecord = []byte(`{"id":"9b2f3c1e-8a4b-4c2d-9e0f-123456789abc","workerId":"w-17","team":"team_one","location":{"latitude":-23.55052,"longitude":-46.633308},"timeStamp":"2026-11-22T13:21:04.123Z","speed":1.4,"heading":270}`)
@@ -16,10 +16,10 @@ func BenchmarkDecodeAndEncode(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchRecord)))
 	for i := 0; i < b.N; i++ {
-		p, err := tracking.DecodePosition(benchRecord, now)
+		p, err := wire.DecodePosition(benchRecord, now)
 		if err != nil {
 			b.Fatal(err)
 		}
-		_ = p.Message(now)
+		_ = wire.NewMessage(&p, now)
 	}
 }

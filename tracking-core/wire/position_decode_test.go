@@ -1,4 +1,4 @@
-package tracking
+package wire
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	tracking "github.com/teamtrack/tracking-core"
 )
 
 var decodeNow = time.Date(2026, 11, 22, 13, 30, 0, 0, time.UTC)
@@ -216,7 +218,7 @@ func FuzzDecodePosition(f *testing.F) {
 }
 
 // checkDecodeAgainstReference asserts that DecodePosition and decodeReference
-// agree on data: the same Position (also when they fail: the fields decoded
+// agree on data: the same tracking.Position (also when they fail: the fields decoded
 // before the failing one), the same error Code and Field, and for field errors
 // the same Message. An id assigned at random is compared for its form only.
 // A decoded position must survive AppendJSON and decoding again.
@@ -246,7 +248,7 @@ func checkDecodeAgainstReference(t *testing.T, data []byte) {
 
 	// The canonical form decodes again to the same position (timestamps are
 	// written to the millisecond).
-	canon := got.AppendJSON(nil)
+	canon := AppendPosition(nil, &got)
 	if ref := refAppendJSON(&got, nil); !bytes.Equal(canon, ref) {
 		t.Fatalf("input %s: AppendJSON wrote\n%s\nbefore it wrote\n%s", show(data), canon, ref)
 	}
@@ -261,7 +263,7 @@ func checkDecodeAgainstReference(t *testing.T, data []byte) {
 	if refAgain, err := decodeReference(canon, decodeNow); err != nil || diffPositions(refAgain, again) != "" {
 		t.Fatalf("input %s: reference disagrees on the canonical form %s: %v", show(data), canon, err)
 	}
-	if m := got.Message(decodeNow); !bytes.Equal(m.JSON, canon) || m.Team != got.Team || m.Worker != got.WorkerID {
+	if m := NewMessage(&got, decodeNow); !bytes.Equal(m.JSON, canon) || m.Team != got.Team || m.Worker != got.WorkerID {
 		t.Fatalf("Message %+v does not carry %s", m, canon)
 	}
 }
@@ -274,16 +276,16 @@ func checkSameError(t *testing.T, data []byte, gotErr, wantErr error) {
 	if gotErr == nil {
 		return
 	}
-	got, ok1 := gotErr.(*Error)
-	want, ok2 := wantErr.(*Error)
+	got, ok1 := gotErr.(*tracking.Error)
+	want, ok2 := wantErr.(*tracking.Error)
 	if !ok1 || !ok2 {
-		t.Fatalf("input %s: errors %T %v / %T %v are not both *Error", show(data), gotErr, gotErr, wantErr, wantErr)
+		t.Fatalf("input %s: errors %T %v / %T %v are not both *tracking.Error", show(data), gotErr, gotErr, wantErr, wantErr)
 	}
 	if got.Code != want.Code || got.Field != want.Field {
 		t.Fatalf("input %s:\n got %s (field %q)\nwant %s (field %q)", show(data), got, got.Field, want, want.Field)
 	}
 	switch {
-	case want.Code == CodeInvalidField, !strings.HasPrefix(want.Message, "malformed JSON: "):
+	case want.Code == tracking.CodeInvalidField, !strings.HasPrefix(want.Message, "malformed JSON: "):
 		if got.Message != want.Message {
 			t.Fatalf("input %s: message\n got %q\nwant %q", show(data), got.Message, want.Message)
 		}
@@ -292,7 +294,7 @@ func checkSameError(t *testing.T, data []byte, gotErr, wantErr error) {
 	}
 }
 
-func diffPositions(a, b Position) string {
+func diffPositions(a, b tracking.Position) string {
 	var d []string
 	if a.ID != b.ID {
 		d = append(d, "ID "+a.ID+" / "+b.ID)
@@ -355,7 +357,7 @@ func TestDecodePositionAllocations(t *testing.T) {
 		in   []byte
 		want float64
 	}{{rec, 2}, {legacy, 1}} {
-		var p Position
+		var p tracking.Position
 		n := testing.AllocsPerRun(100, func() {
 			var err error
 			if p, err = DecodePosition(c.in, decodeNow); err != nil {
@@ -365,14 +367,14 @@ func TestDecodePositionAllocations(t *testing.T) {
 		if n > c.want {
 			t.Errorf("%s: %v allocations, want %v", c.in, n, c.want)
 		}
-		if n := testing.AllocsPerRun(100, func() { _ = p.Message(decodeNow) }); n > 1 {
+		if n := testing.AllocsPerRun(100, func() { _ = NewMessage(&p, decodeNow) }); n > 1 {
 			t.Errorf("Message: %v allocations, want 1", n)
 		}
 	}
 }
 
 // AppendJSON (and so Message) writes exactly what it wrote before its fast
-// paths, for any Position, valid or not.
+// paths, for any tracking.Position, valid or not.
 func TestAppendJSONMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	ids := []string{"", "9b2f", "a\"b", `a\b`, "é", "\x7f", "\x00", "~ ", "\xff", "tab\t", "😀", strings.Repeat("x", 200)}
@@ -382,21 +384,21 @@ func TestAppendJSONMatchesReference(t *testing.T) {
 		time.Date(2026, 11, 22, 13, 21, 4, 123456789, time.FixedZone("x", -3*3600)), time.Unix(1<<40, 5), time.Unix(-1<<40, 5),
 	}
 	for i := 0; i < 20000; i++ {
-		p := Position{ID: ids[rng.IntN(len(ids))], WorkerID: "w", Team: "t"}
+		p := tracking.Position{ID: ids[rng.IntN(len(ids))], WorkerID: "w", Team: "t"}
 		if i < len(times) {
 			p.TimeStamp = times[i]
 		} else {
 			p.TimeStamp = time.Unix(rng.Int64N(1<<38)-1<<37, rng.Int64N(2e9)-1e9)
 		}
-		p.Location = Location{Latitude: rng.NormFloat64() * 90, Longitude: rng.Float64()}
+		p.Location = tracking.Location{Latitude: rng.NormFloat64() * 90, Longitude: rng.Float64()}
 		if rng.IntN(2) == 0 {
 			v := rng.ExpFloat64()
 			p.Speed = &v
 		}
-		if got, want := p.AppendJSON(nil), refAppendJSON(&p, nil); !bytes.Equal(got, want) {
+		if got, want := AppendPosition(nil, &p), refAppendJSON(&p, nil); !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON(%+v):\n got %s\nwant %s", p, got, want)
 		}
-		if m := p.Message(decodeNow); !bytes.Equal(m.JSON, refAppendJSON(&p, nil)) || cap(m.JSON) != len(m.JSON) {
+		if m := NewMessage(&p, decodeNow); !bytes.Equal(m.JSON, refAppendJSON(&p, nil)) || cap(m.JSON) != len(m.JSON) {
 			t.Fatalf("Message JSON %s (cap %d)", m.JSON, cap(m.JSON))
 		}
 	}
@@ -407,8 +409,8 @@ func FuzzAppendJSON(f *testing.F) {
 	f.Add("a\"b\x7f", int64(-62135596800), int64(0), -0.0)
 	f.Add("é", int64(253402300800), int64(999999999), 1e-300)
 	f.Fuzz(func(t *testing.T, id string, sec, nsec int64, lat float64) {
-		p := Position{ID: id, TimeStamp: time.Unix(sec, nsec), Location: Location{Latitude: lat}}
-		if got, want := p.AppendJSON(nil), refAppendJSON(&p, nil); !bytes.Equal(got, want) {
+		p := tracking.Position{ID: id, TimeStamp: time.Unix(sec, nsec), Location: tracking.Location{Latitude: lat}}
+		if got, want := AppendPosition(nil, &p), refAppendJSON(&p, nil); !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON(%+v):\n got %s\nwant %s", p, got, want)
 		}
 	})

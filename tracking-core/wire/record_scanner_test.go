@@ -1,4 +1,4 @@
-package tracking_test
+package wire_test
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 type scanned struct {
@@ -17,7 +18,7 @@ type scanned struct {
 
 func scanAll(t *testing.T, in string, max int) []scanned {
 	t.Helper()
-	sc := tracking.NewRecordScanner(strings.NewReader(in), max)
+	sc := wire.NewRecordScanner(strings.NewReader(in), max)
 	var out []scanned
 	for {
 		rec, err := sc.Next()
@@ -85,7 +86,7 @@ func FuzzRecordScanner(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const limit = 256
-		sc := tracking.NewRecordScanner(bytes.NewReader(in), limit)
+		sc := wire.NewRecordScanner(bytes.NewReader(in), limit)
 		for i := 0; ; i++ {
 			if i > len(in)+1 {
 				t.Fatalf("more results (%d) than input bytes (%d)", i, len(in))

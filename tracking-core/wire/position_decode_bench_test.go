@@ -1,21 +1,23 @@
-package tracking
+package wire
 
 import (
 	"testing"
 	"time"
+
+	tracking "github.com/teamtrack/tracking-core"
 )
 
 // These run the old decoder (decodeReference) and DecodePosition side by side,
 // so that before and after are measured in the same minute on a busy machine:
 //
-//	go test -run XXX -bench 'Decode(Position|Reference)' -count 5 -benchmem .
+//	go test -run XXX -bench 'Decode(tracking.Position|Reference)' -count 5 -benchmem .
 
 var (
 	benchCanonical = []byte(`{"id":"9b2f3c1e-8a4b-4c2d-9e0f-123456789abc","workerId":"w-17","team":"team_one","location":{"latitude":-23.55052,"longitude":-46.633308},"timeStamp":"2026-11-22T13:21:04.123Z","speed":1.4,"heading":270}`)
 	benchLegacy    = []byte(`{"workerId":"w-17","team":"team_one","location":{"latitude":"-23.55052","longitude":"-46.633308"},"timeStamp":"22/11/2026 13:21:04"}`)
 )
 
-func benchDecode(b *testing.B, decode func([]byte, time.Time) (Position, error), rec []byte, encode bool) {
+func benchDecode(b *testing.B, decode func([]byte, time.Time) (tracking.Position, error), rec []byte, encode bool) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(rec)))
 	for b.Loop() {
@@ -24,7 +26,7 @@ func benchDecode(b *testing.B, decode func([]byte, time.Time) (Position, error),
 			b.Fatal(err)
 		}
 		if encode {
-			_ = p.Message(decodeNow)
+			_ = NewMessage(&p, decodeNow)
 		}
 	}
 }

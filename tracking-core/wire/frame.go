@@ -1,8 +1,10 @@
-package tracking
+package wire
 
 import (
 	"encoding/binary"
 	"fmt"
+
+	tracking "github.com/teamtrack/tracking-core"
 )
 
 // The frame codec packs messages of one team into one broker payload: a version
@@ -18,7 +20,7 @@ const (
 )
 
 // AppendFrame appends one payload holding msgs to dst.
-func AppendFrame(dst []byte, msgs ...Message) []byte {
+func AppendFrame(dst []byte, msgs ...tracking.Message) []byte {
 	dst = append(dst, frameVersion)
 	for _, m := range msgs {
 		dst = binary.AppendUvarint(dst, uint64(len(m.Worker)))
@@ -33,15 +35,15 @@ func AppendFrame(dst []byte, msgs ...Message) []byte {
 
 // DecodeFrame decodes a payload made by AppendFrame, appending its messages
 // (with Team set to team) to dst. The JSON of each message aliases payload, so
-// the payload must not be modified afterwards (see Message).
-func DecodeFrame(dst []Message, team string, payload []byte) ([]Message, error) {
+// the payload must not be modified afterwards (see tracking.Message).
+func DecodeFrame(dst []tracking.Message, team string, payload []byte) ([]tracking.Message, error) {
 	if len(payload) == 0 || payload[0] != frameVersion && payload[0] != frameV1 {
 		return dst, fmt.Errorf("decode frame: unknown version")
 	}
 	v1 := payload[0] == frameV1
 	b := payload[1:]
 	for len(b) > 0 {
-		var m Message
+		var m tracking.Message
 		m.Team = team
 		n, k := binary.Uvarint(b)
 		if k <= 0 || uint64(len(b)-k) < n {

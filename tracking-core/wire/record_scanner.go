@@ -1,10 +1,12 @@
-package tracking
+package wire
 
 import (
 	"bufio"
 	"errors"
 	"io"
 	"strconv"
+
+	tracking "github.com/teamtrack/tracking-core"
 )
 
 // MaxRecordSize is the default limit of one record, in bytes.
@@ -12,7 +14,7 @@ const MaxRecordSize = 64 << 10
 
 // RecordScanner splits a stream of JSON records, newline-delimited or concatenated
 // with no separator, into single records without decoding them. A bad record
-// yields an *Error and the scanner resynchronises at the end of that record or
+// yields an *tracking.Error and the scanner resynchronises at the end of that record or
 // line, so one bad record never ends the stream. A record may not contain a raw
 // newline (NDJSON rule): a newline inside an unterminated record ends it as bad.
 type RecordScanner struct {
@@ -36,7 +38,7 @@ func NewRecordScanner(r io.Reader, max int) *RecordScanner {
 func (s *RecordScanner) Record() int { return s.record }
 
 // Next returns the next record. Its bytes are valid until the following call.
-// A *Error reports a bad record (call Next again for the rest of the stream);
+// A *tracking.Error reports a bad record (call Next again for the rest of the stream);
 // io.EOF ends a clean stream; any other error is the reader's.
 func (s *RecordScanner) Next() ([]byte, error) {
 	c, err := s.skipSpace()
@@ -48,7 +50,7 @@ func (s *RecordScanner) Next() ([]byte, error) {
 		if err := s.skipLine(); err != nil && !errors.Is(err, io.EOF) {
 			return nil, err
 		}
-		return nil, s.errorf(CodeInvalidJSON, "expected a JSON object, found %q", c)
+		return nil, s.errorf(tracking.CodeInvalidJSON, "expected a JSON object, found %q", c)
 	}
 	s.buf = append(s.buf[:0], c)
 	depth, inString, escaped, tooLarge := 1, false, false, false
@@ -56,13 +58,13 @@ func (s *RecordScanner) Next() ([]byte, error) {
 		c, err := s.r.ReadByte()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil, s.errorf(CodeInvalidJSON, "record truncated by the end of the stream")
+				return nil, s.errorf(tracking.CodeInvalidJSON, "record truncated by the end of the stream")
 			}
 			return nil, err
 		}
 		if c == '\n' {
 			s.line++
-			return nil, s.errorf(CodeInvalidJSON, "record not terminated at the end of its line")
+			return nil, s.errorf(tracking.CodeInvalidJSON, "record not terminated at the end of its line")
 		}
 		if !tooLarge {
 			if len(s.buf) >= s.max {
@@ -90,7 +92,7 @@ func (s *RecordScanner) Next() ([]byte, error) {
 			depth--
 			if depth == 0 {
 				if tooLarge {
-					return nil, s.errorf(CodeTooLarge, "record larger than %d bytes", s.max)
+					return nil, s.errorf(tracking.CodeTooLarge, "record larger than %d bytes", s.max)
 				}
 				return s.buf, nil
 			}
@@ -127,8 +129,8 @@ func (s *RecordScanner) skipLine() error {
 	}
 }
 
-func (s *RecordScanner) errorf(code Code, format string, args ...any) *Error {
-	e := Errorf(code, format, args...)
+func (s *RecordScanner) errorf(code tracking.Code, format string, args ...any) *tracking.Error {
+	e := tracking.Errorf(code, format, args...)
 	e.Message = "record " + strconv.Itoa(s.record) + " (line " + strconv.Itoa(s.line) + "): " + e.Message
 	return e
 }

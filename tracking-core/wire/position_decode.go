@@ -1,4 +1,4 @@
-package tracking
+package wire
 
 // A single-pass decoder for the position record.
 //
@@ -9,11 +9,11 @@ package tracking
 // known key lies; only then are the values converted and checked, in the same
 // order as before, so that:
 //
-//   - malformed JSON anywhere (even after a bad field) is CodeInvalidJSON, which
+//   - malformed JSON anywhere (even after a bad field) is tracking.CodeInvalidJSON, which
 //     takes precedence over any field error, as json.Unmarshal rejected the
 //     whole input before any field was looked at;
 //   - field errors have the same Code, Field and Message as before, and the
-//     Position returned with an error holds the same fields as before (those
+//     tracking.Position returned with an error holds the same fields as before (those
 //     decoded ahead of the failing one);
 //   - keys match as in encoding/json: exact name first, otherwise
 //     case-insensitively with Unicode simple folding ("WorkerID", "TIMESTAMP",
@@ -35,6 +35,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	tracking "github.com/teamtrack/tracking-core"
 )
 
 // maxNestingDepth is encoding/json's limit on nested objects and arrays.
@@ -91,8 +93,8 @@ type recordScanner struct {
 
 // decodePosition is DecodePosition on a record that starts with '{' and has
 // no surrounding white space.
-func decodePosition(data []byte, now time.Time) (Position, error) {
-	var p Position
+func decodePosition(data []byte, now time.Time) (tracking.Position, error) {
+	var p tracking.Position
 	s := recordScanner{data: data}
 	if err := s.scanRecord(); err != nil {
 		return p, err
@@ -148,22 +150,22 @@ func decodePosition(data []byte, now time.Time) (Position, error) {
 			continue
 		}
 		if opt[i], err = s.requiredNumber(keyNames[k], v); err != nil {
-			p.setOptional(&opt, &has) // those before k, as the field-by-field decoder left them
+			setOptional(&p, &opt, &has) // those before k, as the field-by-field decoder left them
 			return p, err
 		}
 		has[i] = true
 	}
-	p.setOptional(&opt, &has)
+	setOptional(&p, &opt, &has)
 
 	if p.ID == "" {
-		p.ID = NewID()
+		p.ID = tracking.NewID()
 	}
 	return p, p.Validate(now)
 }
 
-// setOptional points Accuracy, Speed and Heading at a copy of the values
+// setOptional points p.Accuracy, Speed and Heading at a copy of the values
 // present.
-func (p *Position) setOptional(opt *[3]float64, has *[3]bool) {
+func setOptional(p *tracking.Position, opt *[3]float64, has *[3]bool) {
 	if !has[0] && !has[1] && !has[2] {
 		return
 	}
@@ -748,7 +750,7 @@ func (s *recordScanner) syntaxError(context string) error {
 		msg = "invalid character " + quoteChar(s.data[s.pos]) + " " + context
 	}
 	msg += " at offset " + strconv.Itoa(s.pos)
-	return &Error{Code: CodeInvalidJSON, Message: "malformed JSON: " + msg}
+	return &tracking.Error{Code: tracking.CodeInvalidJSON, Message: "malformed JSON: " + msg}
 }
 
 // quoteChar formats c as encoding/json's syntax errors do.

@@ -1,4 +1,4 @@
-package tracking
+package wire
 
 // This file keeps the original, encoding/json based DecodePosition as an
 // executable specification. position_decode_test.go compares the hand-rolled
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	tracking "github.com/teamtrack/tracking-core"
 )
 
 type refWireRecord struct {
@@ -31,19 +33,19 @@ type refWireLocation struct {
 }
 
 // decodeReference is DecodePosition as it was before the single-pass decoder.
-func decodeReference(data []byte, now time.Time) (Position, error) {
-	var p Position
+func decodeReference(data []byte, now time.Time) (tracking.Position, error) {
+	var p tracking.Position
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
-		return p, Errorf(CodeInvalidJSON, "a record must be a JSON object")
+		return p, tracking.Errorf(tracking.CodeInvalidJSON, "a record must be a JSON object")
 	}
 	var w refWireRecord
 	if err := json.Unmarshal(data, &w); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return p, Errorf(CodeInvalidJSON, "a record must be a JSON object")
+			return p, tracking.Errorf(tracking.CodeInvalidJSON, "a record must be a JSON object")
 		}
-		return p, &Error{Code: CodeInvalidJSON, Message: "malformed JSON: " + refJSONErrorText(err), Err: err}
+		return p, &tracking.Error{Code: tracking.CodeInvalidJSON, Message: "malformed JSON: " + refJSONErrorText(err), Err: err}
 	}
 	var err error
 	if p.ID, err = refOptionalString("id", w.ID); err != nil {
@@ -81,7 +83,7 @@ func decodeReference(data []byte, now time.Time) (Position, error) {
 		return p, err
 	}
 	if p.ID == "" {
-		p.ID = NewID()
+		p.ID = tracking.NewID()
 	}
 	return p, p.Validate(now)
 }
@@ -172,8 +174,8 @@ func refJSONErrorText(err error) string {
 	return err.Error()
 }
 
-// refAppendJSON is Position.AppendJSON as it was before its fast paths.
-func refAppendJSON(p *Position, dst []byte) []byte {
+// refAppendJSON is tracking.Position.AppendJSON as it was before its fast paths.
+func refAppendJSON(p *tracking.Position, dst []byte) []byte {
 	dst = append(dst, `{"id":`...)
 	dst = strconv.AppendQuote(dst, p.ID)
 	dst = append(dst, `,"workerId":"`...)

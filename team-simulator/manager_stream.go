@@ -1,0 +1,55 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/teamtrack/tracking-core/wire/apiclient"
+)
+
+// streamSSE watches the team over Server-Sent Events until the stream ends.
+func (m *manager) streamSSE(ctx context.Context) error {
+	return m.stream(ctx, (*apiclient.Client).WatchSSE)
+}
+
+// streamWS watches the team over a WebSocket until the stream ends.
+func (m *manager) streamWS(ctx context.Context) error {
+	return m.stream(ctx, (*apiclient.Client).WatchWS)
+}
+
+// stream reads the team's stream until it ends. It returns nil when ctx is
+// done, an *apiclient.ReconnectError when the server asks to reconnect.
+func (m *manager) stream(ctx context.Context, watch func(*apiclient.Client, context.Context, string) (apiclient.ManagerStream, error)) error {
+	header, err := m.cred.header(m.env.creds)
+	if err != nil {
+		return fmt.Errorf("manager %s: %w", m.team.name, err)
+	}
+	c, err := apiclient.New(m.base, apiclient.Config{HTTPClient: m.env.client, Header: header, DialTimeout: dialTimeout})
+	if err != nil {
+		return err
+	}
+	s, err := watch(c, ctx, m.team.name)
+	if err != nil {
+		return refusal(err, header)
+	}
+	defer s.Close()
+	defer m.connected()()
+	for {
+		ev, err := s.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		now := time.Now()
+		for _, rec := range ev.Positions {
+			m.handle(rec, now)
+		}
+		if e := ev.Error; e != nil {
+			m.env.c.managerErrors.Add(1)
+			m.env.c.fail(fmt.Errorf("manager of %s: server error %s: %s", m.team.name, e.Code, e.Message))
+		}
+	}
+}

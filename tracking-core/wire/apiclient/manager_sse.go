@@ -1,0 +1,94 @@
+package apiclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/teamtrack/tracking-core/wire"
+)
+
+// WatchSSE opens the team's Server-Sent Events stream ({base}/{team}) and
+// returns once the response headers arrived (within DialTimeout): a refusal
+// is a *StatusError. The stream lasts until ctx is done or Close.
+func (c *Client) WatchSSE(ctx context.Context, team string) (ManagerStream, error) {
+	url := c.url("/" + team)
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("sse %s: %w", redact(url), err)
+	}
+	for k, v := range c.header() {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	// The headers must come within DialTimeout; the stream then lives on.
+	slow := time.AfterFunc(c.cfg.DialTimeout, cancel)
+	resp, err := c.cfg.HTTPClient.Do(req)
+	if !slow.Stop() && err == nil {
+		resp.Body.Close()
+		err = fmt.Errorf("no answer within %s", c.cfg.DialTimeout)
+	}
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("sse %s: %w", redact(url), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer cancel()
+		defer resp.Body.Close()
+		return nil, newStatusError(http.MethodGet, url, resp, nil)
+	}
+	return &sseStream{ctx: ctx, cancel: cancel, body: resp.Body, r: wire.NewSSEReader(resp.Body), url: redact(url)}, nil
+}
+
+type sseStream struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
+	body      io.ReadCloser
+	r         *wire.SSEReader
+	url       string
+	ev        Event
+	one       [1][]byte
+	closeOnce sync.Once
+}
+
+func (s *sseStream) Next() (*Event, error) {
+	for {
+		b, err := s.r.Next()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return nil, context.Cause(s.ctx)
+			}
+			if errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("sse %s: stream ended without a reconnect event: %w", s.url, io.ErrUnexpectedEOF)
+			}
+			return nil, fmt.Errorf("sse %s: %w", s.url, err)
+		}
+		if reason, ok := b.Reconnect(); ok {
+			s.Close()
+			return nil, &ReconnectError{Reason: reason}
+		}
+		s.ev = Event{Positions: s.ev.Positions[:0], Comments: b.Comments, Retry: b.Retry}
+		if b.HasData && b.Event == "" {
+			s.one[0] = b.Data
+			s.ev.Positions = s.one[:]
+		}
+		if len(s.ev.Positions) > 0 || len(s.ev.Comments) > 0 || s.ev.Retry > 0 {
+			return &s.ev, nil
+		}
+		// Another named event: not part of this API; skip it.
+	}
+}
+
+func (s *sseStream) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.body.Close()
+	})
+	return nil
+}

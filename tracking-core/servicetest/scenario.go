@@ -34,6 +34,7 @@ func Run(t *testing.T, f Features, setup broadcasttest.Setup) {
 	s := &scenarios{f: f, setup: setup}
 	t.Run("WorkersOnAManagersOnB", s.twoReplicas)
 	t.Run("LateManagerGetsSnapshot", s.lateManager)
+	t.Run("ClockSkewAndLateUpload", s.clocks)
 	t.Run("SlowManagerDoesNotDelayOthers", s.slowManager)
 	t.Run("BadInputs", s.badInputs)
 	t.Run("FloodingWorkerIsRateLimited", s.flood)

@@ -1,18 +1,17 @@
 package simulator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 // testSecret is the services' AUTH_JWT_SECRET in these tests.
@@ -156,7 +155,7 @@ func TestAuthRefusedDialsCountedAndLoggedOnce(t *testing.T) {
 		for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
 			t.Run(c.name+"/"+string(tr), func(t *testing.T) {
 				f := startAuthFake(t, testSecret, nil)
-				logs := &syncBuffer{}
+				logs := &testsupport.SyncBuffer{}
 				sim, err := New(Config{
 					Teams:   []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: f.URL(), Transport: tr}},
 					Ramp:    10 * time.Millisecond,
@@ -342,22 +341,4 @@ func TestAuthConfig(t *testing.T) {
 			t.Errorf("%+v.describe() = %q, want it to name %s", *a, got, want)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer for a logger written by many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

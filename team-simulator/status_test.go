@@ -1,31 +1,14 @@
 package simulator
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // On a terminal the status is one line redrawn in place; the last one stays.
 func TestStatusLineOnTerminal(t *testing.T) {
@@ -34,7 +17,7 @@ func TestStatusLineOnTerminal(t *testing.T) {
 	c.workersConnected.Store(9)
 	c.errors.Store(2)
 	c.fail(errStreamClosed)
-	var out lockedBuffer
+	var out testsupport.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -61,7 +44,7 @@ func TestStatusLogged(t *testing.T) {
 	var c counters
 	c.workers.Store(3)
 	c.managers.Store(1)
-	var out lockedBuffer
+	var out testsupport.SyncBuffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 func TestReadSettings(t *testing.T) {
@@ -91,7 +92,7 @@ func TestSettingsNewVerifier(t *testing.T) {
 		{auth.Settings{Mode: auth.ModeJWT, JWKSURL: srv.URL, Issuer: "https://idp", Audience: "tracking"}, false},
 		{auth.Settings{Mode: auth.ModeJWT, Secret: secret}, false},
 	} {
-		logs := &syncBuffer{}
+		logs := &testsupport.SyncBuffer{}
 		v, err := c.s.NewVerifier(bg, slog.New(slog.NewTextHandler(logs, nil)))
 		if err != nil {
 			t.Fatal(err)

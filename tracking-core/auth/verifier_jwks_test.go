@@ -23,6 +23,7 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 // jwksServer serves a JWKS document that tests change as they go.
@@ -169,7 +170,7 @@ func TestJWKSSkipsUnusableKeys(t *testing.T) {
 	r, e := rsaKeys(), ecKeys()
 	offCurve := ecJWK("bad-point", &e[0].PublicKey)
 	offCurve["y"] = offCurve["x"]
-	logs := &syncBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	srv := newJWKSServer(t,
 		rsaJWK("enc", &r[0].PublicKey, "use", "enc"),
 		rsaJWK("rs512", &r[0].PublicKey, "alg", "RS512"),
@@ -319,7 +320,7 @@ func TestJWKSUnknownKidRefreshGivesUpWithTheCaller(t *testing.T) {
 func TestJWKSPeriodicRefreshFollowsRotation(t *testing.T) {
 	r := rsaKeys()
 	srv := newJWKSServer(t, rsaJWK("r1", &r[0].PublicKey))
-	logs := &syncBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	j := newJWKS(t, srv.URL, auth.Options{
 		Now:                func() time.Time { return t0 },
 		RefreshInterval:    10 * time.Millisecond,

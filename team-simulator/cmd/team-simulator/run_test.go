@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,27 +17,10 @@ import (
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/memory"
 	"github.com/teamtrack/tracking-core/servicetest"
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is a bytes.Buffer safe for the status goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func countPositions(t *testing.T, u string) int {
 	resp, err := http.Get(u)
@@ -67,7 +48,7 @@ func TestCommandWorkersFromEnv(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testsupport.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, nil, getenv(vars), output{stdout: &stdout, stderr: &stderr}) }()
 	deadline := time.Now().Add(10 * time.Second)
@@ -94,7 +75,7 @@ func TestCommandLoad(t *testing.T) {
 		"-duration", "700ms", "-warmup", "100ms", "-ramp", "100ms",
 		"-worker-url", a.URL + "/tracking/", "-manager-url", b.URL + "/tracking/",
 		"-pids", "1", "-report", report, "-log-level", "warn"}
-	var stdout, stderr syncBuffer
+	var stdout, stderr testsupport.SyncBuffer
 	if code := run(context.Background(), args, getenv(nil), output{stdout: &stdout, stderr: &stderr}); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}

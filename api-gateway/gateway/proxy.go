@@ -50,7 +50,7 @@ func newProxy(cfg *Config, m *metrics, a *authCheck) *proxy {
 		// not wait in a buffer.
 		FlushInterval:  -1,
 		BufferPool:     newBufferPool(),
-		ModifyResponse: dropUpstreamCORS,
+		ModifyResponse: modifyResponse,
 		ErrorHandler:   p.proxyError,
 		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -183,14 +183,20 @@ func errorText(err error) string {
 	return err.Error()
 }
 
+// modifyResponse prepares an upstream's response for the client.
+func modifyResponse(res *http.Response) error {
+	dropUpstreamCORS(res)
+	endBothOnUpgrade(res)
+	return nil
+}
+
 // dropUpstreamCORS removes the upstream's CORS headers: the gateway sets its own.
-func dropUpstreamCORS(res *http.Response) error {
+func dropUpstreamCORS(res *http.Response) {
 	for name := range res.Header {
 		if isCORSHeader(name) {
 			res.Header.Del(name)
 		}
 	}
-	return nil
 }
 
 func strategyList(services map[string]string) string {

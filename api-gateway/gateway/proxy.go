@@ -60,6 +60,13 @@ func newProxy(cfg *Config, m *metrics, a *authCheck) *proxy {
 // serve is the gin handler of /tracking/{strategy} and /tracking/{strategy}/*.
 func (p *proxy) serve(c *gin.Context) {
 	req := c.Request
+	if !canonicalPath(req.URL.Path) {
+		c.Set(logKeyStrategy, "unknown")
+		p.metrics.requests.WithLabelValues("unknown", string(KindOther), noUpstream, "404").Inc()
+		writeError(c.Writer, req, http.StatusNotFound, tracking.CodeNotFound,
+			"no route: a path has no empty, \".\" or \"..\" segment", 0)
+		return
+	}
 	rt, ok := parseRoute(req.Method, req.URL, p.cfg.Services)
 	if !ok {
 		c.Set(logKeyStrategy, "unknown")
@@ -169,8 +176,10 @@ func (p *proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusServiceUnavailable, tracking.CodeUnavailable,
 			"no instance of "+x.route.Service+" accepted the connection", p.cfg.RetryAfter)
 	default:
-		log.Warn("upstream failed", "err", err)
-		writeError(w, r, http.StatusBadGateway, tracking.CodeUnavailable, "upstream failed: "+redact.String(errorText(err)), 0)
+		// The error's text (addresses, syscalls) stays in the log: the
+		// client gets the request id to find it.
+		log.Warn("upstream failed", "err", redact.String(errorText(err)))
+		writeError(w, r, http.StatusBadGateway, tracking.CodeUnavailable, "the upstream failed to answer", 0)
 	}
 }
 
@@ -187,6 +196,7 @@ func errorText(err error) string {
 func modifyResponse(res *http.Response) error {
 	dropUpstreamCORS(res)
 	endBothOnUpgrade(res)
+	jsonUpstreamError(res)
 	return nil
 }
 

@@ -33,6 +33,9 @@ const closeSeenWithin = time.Second
 //     after its reader saw the end (the bytes go to a socket the gateway has
 //     closed), so this worker, like a real one, stops sending and reconnects
 //     once it sees the close;
+//   - the gateway ends the exchange on its side as well (its connection
+//     gauge to the dead replica returns to 0 while the worker, silent, still
+//     holds its socket);
 //   - what was published is a gap-free prefix of what was sent, in order:
 //     the records lost are exactly those after the last one published, so a
 //     worker that resends from there (knowing it from outside this protocol)
@@ -113,6 +116,13 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 	closeAfter := w.closedAt.Sub(killedAt)
 	s.stop()
 	res := s.result()
+	// The gateway ended the exchange on its side too, although this worker,
+	// silent since it saw the close, has not closed its socket: a gateway
+	// that only forwarded the replica's half-close would keep reading it.
+	waitFor(t, 10*time.Second, "the gateway to end the worker's exchange with the dead replica", func() bool {
+		return mustScrape(t, c.gw.url()).sum("gateway_active_connections",
+			map[string]string{"route": "worker_ws", "upstream": victim.addr}) == 0
+	})
 
 	// A position of the worker sent on a new connection (the gateway moves
 	// it to the survivor) is published after everything the victim

@@ -167,7 +167,7 @@ func TestMethodNotAllowedIs405JSON(t *testing.T) {
 	for _, tc := range []struct{ method, path, allow string }{
 		{"POST", "/healthz", "GET, HEAD"},
 		{"DELETE", "/metrics", "GET"},
-		{"PUT", "/readyz", "GET"},
+		{"PUT", "/readyz", "GET, HEAD"},
 		{"POST", "/", "GET, HEAD"},
 	} {
 		res, body := rawGet(t, g, tc.method, tc.path)

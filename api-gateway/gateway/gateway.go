@@ -45,6 +45,7 @@ func New(cfg Config) (*Gateway, error) {
 	e.GET("/healthz", healthz)
 	e.HEAD("/healthz", healthz)
 	e.GET("/readyz", g.readyz)
+	e.HEAD("/readyz", g.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	e.Any(authConfigPath, onlyMethods(g.authConfig, http.MethodGet, http.MethodHead))
 	if cfg.AuthMode == auth.ModeDev {

@@ -112,7 +112,10 @@ func (p *proxy) serve(c *gin.Context) {
 	if req.ContentLength != 0 {
 		// An upload may go on while the upstream answers (HTTP/1 would
 		// otherwise close the body once the response starts).
-		_ = http.NewResponseController(c.Writer).EnableFullDuplex()
+		rc := http.NewResponseController(c.Writer)
+		_ = rc.EnableFullDuplex()
+		x.upload = newUploadWatch(func() { _ = rc.SetReadDeadline(time.Now()) })
+		defer x.upload.stop() // runs before the deferred metrics above
 	}
 	p.rp.ServeHTTP(c.Writer, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, x)))
 	if x.unavailable {
@@ -168,6 +171,9 @@ func (p *proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	x := exchangeFrom(r.Context())
 	log := p.log.With("request_id", r.Header.Get(requestIDHeader), "path", auth.RedactURL(r.URL))
 	switch {
+	case x != nil && x.upload != nil && x.upload.cut.Load():
+		log.Warn("upstream died during an upload", "upstream", x.upstream, "err", redact.String(errorText(err)))
+		writeError(w, r, http.StatusBadGateway, tracking.CodeUnavailable, "the upstream failed to answer", 0)
 	case r.Context().Err() != nil:
 		log.Debug("client left before the upstream answered", "err", err)
 		w.WriteHeader(statusClientClosed) // recorded, never seen by the gone client

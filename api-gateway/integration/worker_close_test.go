@@ -2,6 +2,9 @@ package integration_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,7 +21,9 @@ const closeSeenWithin = time.Second
 
 // TestWorkerSeesReplicaDeath SIGKILLs the replica under a worker's WebSocket
 // (through the gateway) while the worker streams a position every 20ms, for
-// each strategy; the team's manager watches on the other replica.
+// each strategy; the team's manager watches on the other replica. Another
+// worker's streaming POST on the same replica, its body still open, must get
+// its end (a JSON 502) within the same bound.
 //
 // What "acknowledged" can honestly mean here: the worker WebSocket protocol
 // acknowledges nothing. A send that returns without error only means the
@@ -88,6 +93,22 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 	}
 	defer w.conn.CloseNow()
 
+	// And a worker's streaming POST on the victim, its body still open.
+	var up *openUpload
+	for range 6 {
+		before := gauges(t, reps, "worker_post")
+		cand := startUpload(t, base+"/", team, "u")
+		if landing(t, reps, "worker_post", before) == 0 {
+			up = cand
+			break
+		}
+		defer cand.finish()
+	}
+	if up == nil {
+		t.Fatalf("six POSTs through the gateway, none on %s", victim.addr)
+	}
+	defer up.finish()
+
 	s := startStreamer(w, team, "w")
 	if !sse.WaitFor(15*time.Second, hasAll(map[string]int{"w": 10})) {
 		s.stop()
@@ -116,6 +137,17 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 	closeAfter := w.closedAt.Sub(killedAt)
 	s.stop()
 	res := s.result()
+	select {
+	case <-up.got:
+		r := up.res
+		if r.err == nil && (r.status != http.StatusBadGateway || !strings.Contains(r.body, `"code":"unavailable"`)) {
+			t.Errorf("the POST on the killed replica got %d %q, want a JSON 502 or a broken connection", r.status, r.body)
+		}
+		t.Logf("%s: the POST on the killed replica, its body still open, ended %v after the SIGKILL: %d %s %v",
+			strategy, r.at.Sub(killedAt).Round(time.Millisecond), r.status, strings.TrimSpace(r.body), r.err)
+	case <-time.After(time.Until(killedAt.Add(closeSeenWithin))):
+		t.Errorf("the POST through the gateway on the killed replica, its body still open, had no end %v after the kill", closeSeenWithin)
+	}
 	// The gateway ended the exchange on its side too, although this worker,
 	// silent since it saw the close, has not closed its socket: a gateway
 	// that only forwarded the replica's half-close would keep reading it.
@@ -273,6 +305,55 @@ func (s *streamer) result() streamResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.res
+}
+
+// openUpload is a worker's streaming POST whose body stays open until finish.
+type openUpload struct {
+	pw   *io.PipeWriter
+	got  chan struct{} // closed once res is set
+	res  uploadResult
+	once sync.Once
+}
+
+type uploadResult struct {
+	status int
+	body   string
+	err    error
+	at     time.Time // when the answer (or the error) came
+}
+
+// startUpload POSTs to url a body whose first record is sent at once and
+// whose end waits for finish.
+func startUpload(t *testing.T, url, team, worker string) *openUpload {
+	t.Helper()
+	pr, pw := io.Pipe()
+	u := &openUpload{pw: pw, got: make(chan struct{})}
+	go func() {
+		defer close(u.got)
+		req, _ := http.NewRequest("POST", url, pr)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			u.res = uploadResult{err: err, at: time.Now()}
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		u.res = uploadResult{status: res.StatusCode, body: string(b), err: err, at: time.Now()}
+	}()
+	go func() {
+		_, _ = pw.Write(append(servicetest.Rec(team, worker, 1), '\n'))
+	}()
+	return u
+}
+
+// finish ends the body and waits for the answer.
+func (u *openUpload) finish() {
+	u.once.Do(func() { u.pw.Close() })
+	select {
+	case <-u.got:
+	case <-time.After(10 * time.Second):
+	}
 }
 
 // redialWorker dials a worker WebSocket, again for up to timeout, as a

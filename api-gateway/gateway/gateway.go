@@ -36,13 +36,16 @@ func New(cfg Config) (*Gateway, error) {
 	// and /tracking/redis/ are both routes.
 	e.RedirectTrailingSlash = false
 	e.RedirectFixedPath = false
-	e.HandleMethodNotAllowed = false
+	// A known path with another method is a JSON 405 with Allow (gin's
+	// own answer would be plain text).
+	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
 	e.Use(requestID, accessLog(cfg.Logger), recovery(cfg.Logger), cors(cfg.AllowedOrigins))
 
 	e.GET("/healthz", healthz)
 	e.HEAD("/healthz", healthz)
 	e.GET("/readyz", g.readyz)
+	e.HEAD("/readyz", g.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
 	e.Any(authConfigPath, onlyMethods(g.authConfig, http.MethodGet, http.MethodHead))
 	if cfg.AuthMode == auth.ModeDev {
@@ -53,6 +56,7 @@ func New(cfg Config) (*Gateway, error) {
 	e.Any("/tracking/:strategy", g.proxy.serve)
 	e.Any("/tracking/:strategy/*rest", g.proxy.serve)
 	e.NoRoute(g.fallback)
+	e.NoMethod(methodNotAllowed)
 	g.engine = e
 	return g, nil
 }
@@ -81,7 +85,14 @@ func (g *Gateway) fallback(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusOK) // gin preset 404 for NoRoute; the view decides
-	g.cfg.View.ServeHTTP(c.Writer, c.Request)
+	g.cfg.View.ServeHTTP(&jsonErrorsWriter{ResponseWriter: c.Writer, r: c.Request}, c.Request)
+}
+
+// methodNotAllowed answers a known path asked with another method; gin has
+// set Allow.
+func methodNotAllowed(c *gin.Context) {
+	writeError(c.Writer, c.Request, http.StatusMethodNotAllowed, tracking.CodeBadRequest,
+		c.Request.Method+" is not allowed here; use "+c.Writer.Header().Get("Allow"), 0)
 }
 
 // underPrefix reports whether path is prefix or below it.

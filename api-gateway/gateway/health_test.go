@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 
 func TestHealthReadyMetricsAndView(t *testing.T) {
 	up := newUpstream(t, "a", nil)
-	res, _ := discovery.NewStatic(map[string][]string{redisSvc: {up.addr()}})
+	res, _ := discovery.NewStatic(map[string][]string{redisSvc: {up.addr()}, kafkaSvc: {deadAddr(t)}})
 	view := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("view " + r.URL.Path))
 	})
@@ -60,7 +61,68 @@ func TestReadyzWaitsForDiscovery(t *testing.T) {
 	s, _ := discovery.NewStatic(nil)
 	g := newTestGatewayWith(t, Config{Resolver: notReady{s}, RetryAfter: 3 * time.Second})
 	r, body := g.get(t, "/readyz")
-	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "3" || !strings.Contains(body, "not yet learnt") {
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "3" {
 		t.Fatalf("/readyz: %d %q", r.StatusCode, body)
 	}
+	if e := decodeError(t, r, body); e.Code != "unavailable" || e.Message != "service discovery has not answered yet" {
+		t.Fatalf("/readyz: %+v", e)
+	}
+	if strings.Contains(body, "not yet learnt") {
+		t.Errorf("/readyz shows the resolver's own error to clients: %s", body)
+	}
+}
+
+// TestReadyzNeedsAnInstanceOfEveryStrategy: a gateway whose discovery
+// answered but that knows no instance of a strategy is not ready, and turns
+// ready once it knows one.
+func TestReadyzNeedsAnInstanceOfEveryStrategy(t *testing.T) {
+	s, _ := discovery.NewStatic(map[string][]string{redisSvc: {deadAddr(t)}})
+	res := &switchable{Static: s, empty: map[string]bool{}}
+	g := newTestGatewayWith(t, Config{Resolver: res})
+	r, body := g.get(t, "/readyz")
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("/readyz with no kafka instance: %d %q", r.StatusCode, body)
+	}
+	if e := decodeError(t, r, body); e.Code != "unavailable" || e.Message != "no healthy instance for kafka ("+kafkaSvc+")" {
+		t.Fatalf("/readyz with no kafka instance: %+v", e)
+	}
+
+	s2, _ := discovery.NewStatic(map[string][]string{redisSvc: {deadAddr(t)}, kafkaSvc: {deadAddr(t)}})
+	res.set(s2)
+	if r, body := g.get(t, "/readyz"); r.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz with instances of both: %d %q", r.StatusCode, body)
+	}
+	res.setEmpty(redisSvc)
+	r, body = g.get(t, "/readyz")
+	if e := decodeError(t, r, body); r.StatusCode != http.StatusServiceUnavailable || e.Message != "no healthy instance for redis ("+redisSvc+")" {
+		t.Fatalf("/readyz once redis has no instance: %d %+v", r.StatusCode, e)
+	}
+}
+
+// switchable is a resolver whose sets the test replaces.
+type switchable struct {
+	mu sync.Mutex
+	*discovery.Static
+	empty map[string]bool
+}
+
+func (s *switchable) set(st *discovery.Static) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Static = st
+}
+
+func (s *switchable) setEmpty(svc string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.empty[svc] = true
+}
+
+func (s *switchable) Instances(svc string) []discovery.Instance {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.empty[svc] {
+		return nil
+	}
+	return s.Static.Instances(svc)
 }

@@ -50,7 +50,7 @@ func newProxy(cfg *Config, m *metrics, a *authCheck) *proxy {
 		// not wait in a buffer.
 		FlushInterval:  -1,
 		BufferPool:     newBufferPool(),
-		ModifyResponse: dropUpstreamCORS,
+		ModifyResponse: modifyResponse,
 		ErrorHandler:   p.proxyError,
 		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
@@ -60,6 +60,13 @@ func newProxy(cfg *Config, m *metrics, a *authCheck) *proxy {
 // serve is the gin handler of /tracking/{strategy} and /tracking/{strategy}/*.
 func (p *proxy) serve(c *gin.Context) {
 	req := c.Request
+	if !canonicalPath(req.URL.Path) {
+		c.Set(logKeyStrategy, "unknown")
+		p.metrics.requests.WithLabelValues("unknown", string(KindOther), noUpstream, "404").Inc()
+		writeError(c.Writer, req, http.StatusNotFound, tracking.CodeNotFound,
+			"no route: a path has no empty, \".\" or \"..\" segment", 0)
+		return
+	}
 	rt, ok := parseRoute(req.Method, req.URL, p.cfg.Services)
 	if !ok {
 		c.Set(logKeyStrategy, "unknown")
@@ -105,7 +112,10 @@ func (p *proxy) serve(c *gin.Context) {
 	if req.ContentLength != 0 {
 		// An upload may go on while the upstream answers (HTTP/1 would
 		// otherwise close the body once the response starts).
-		_ = http.NewResponseController(c.Writer).EnableFullDuplex()
+		rc := http.NewResponseController(c.Writer)
+		_ = rc.EnableFullDuplex()
+		x.upload = newUploadWatch(func() { _ = rc.SetReadDeadline(time.Now()) })
+		defer x.upload.stop() // runs before the deferred metrics above
 	}
 	p.rp.ServeHTTP(c.Writer, req.WithContext(context.WithValue(req.Context(), exchangeKey{}, x)))
 	if x.unavailable {
@@ -161,6 +171,9 @@ func (p *proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	x := exchangeFrom(r.Context())
 	log := p.log.With("request_id", r.Header.Get(requestIDHeader), "path", auth.RedactURL(r.URL))
 	switch {
+	case x != nil && x.upload != nil && x.upload.cut.Load():
+		log.Warn("upstream died during an upload", "upstream", x.upstream, "err", redact.String(errorText(err)))
+		writeError(w, r, http.StatusBadGateway, tracking.CodeUnavailable, "the upstream failed to answer", 0)
 	case r.Context().Err() != nil:
 		log.Debug("client left before the upstream answered", "err", err)
 		w.WriteHeader(statusClientClosed) // recorded, never seen by the gone client
@@ -169,8 +182,10 @@ func (p *proxy) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, r, http.StatusServiceUnavailable, tracking.CodeUnavailable,
 			"no instance of "+x.route.Service+" accepted the connection", p.cfg.RetryAfter)
 	default:
-		log.Warn("upstream failed", "err", err)
-		writeError(w, r, http.StatusBadGateway, tracking.CodeUnavailable, "upstream failed: "+redact.String(errorText(err)), 0)
+		// The error's text (addresses, syscalls) stays in the log: the
+		// client gets the request id to find it.
+		log.Warn("upstream failed", "err", redact.String(errorText(err)))
+		writeError(w, r, http.StatusBadGateway, tracking.CodeUnavailable, "the upstream failed to answer", 0)
 	}
 }
 
@@ -183,14 +198,21 @@ func errorText(err error) string {
 	return err.Error()
 }
 
+// modifyResponse prepares an upstream's response for the client.
+func modifyResponse(res *http.Response) error {
+	dropUpstreamCORS(res)
+	endBothOnUpgrade(res)
+	jsonUpstreamError(res)
+	return nil
+}
+
 // dropUpstreamCORS removes the upstream's CORS headers: the gateway sets its own.
-func dropUpstreamCORS(res *http.Response) error {
+func dropUpstreamCORS(res *http.Response) {
 	for name := range res.Header {
 		if isCORSHeader(name) {
 			res.Header.Del(name)
 		}
 	}
-	return nil
 }
 
 func strategyList(services map[string]string) string {

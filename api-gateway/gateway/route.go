@@ -99,3 +99,20 @@ func classify(method, rest string) (Kind, string) {
 	}
 	return KindOther, ""
 }
+
+// canonicalPath reports whether p has no empty, "." or ".." segment (a
+// trailing slash aside). p is the decoded path, so %2e%2e counts as "..".
+// Such a path is refused rather than proxied: the upstream's router would
+// clean it into another route, or redirect the client out of /tracking.
+func canonicalPath(p string) bool {
+	p = strings.TrimSuffix(p, "/")
+	if p == "" {
+		return true
+	}
+	for _, seg := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}

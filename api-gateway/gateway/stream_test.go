@@ -160,3 +160,91 @@ func TestBrokenStreamIsNotEndedCleanly(t *testing.T) {
 		t.Fatalf("reading a broken stream: err %v, want an unexpected EOF", err)
 	}
 }
+
+// TestUploadToDeadUpstreamEnds: when the upstream dies in the middle of a
+// streaming POST, the client, still sending its body, gets the end (a JSON
+// 502, or a broken connection) instead of a body that goes nowhere.
+func TestUploadToDeadUpstreamEnds(t *testing.T) {
+	gotFirst := make(chan struct{})
+	up := newUpstream(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		br := bufio.NewReader(r.Body)
+		if _, err := br.ReadString('\n'); err != nil {
+			return
+		}
+		close(gotFirst)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close() // dies without an answer
+		}
+	})
+	g := newTestGateway(t, map[string][]string{redisSvc: {up.addr()}})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", g.url("/tracking/redis/"), pr)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		res, err := g.client.Do(req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		done <- result{res.StatusCode, string(b), err}
+	}()
+	if _, err := io.WriteString(pw, `{"workerId":"w1","team":"t","location":{"latitude":1,"longitude":2}}`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	<-gotFirst
+	select {
+	case r := <-done:
+		if r.err == nil && (r.status != http.StatusBadGateway || !strings.Contains(r.body, `"code":"unavailable"`)) {
+			t.Fatalf("POST to a dead upstream: %d %q, want a JSON 502 or an error", r.status, r.body)
+		}
+		t.Logf("the client got: %d %q %v", r.status, strings.TrimSpace(r.body), r.err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client, still sending, got no end 5s after the upstream died")
+	}
+}
+
+// TestEarlyRefusalOfAnUploadReachesTheClient: an upstream that answers a
+// POST before its body ends and closes the connection (as the tracking
+// services do for a flood) is the end of its answer, not a dead upstream:
+// the client gets that answer whole.
+func TestEarlyRefusalOfAnUploadReachesTheClient(t *testing.T) {
+	const answer = `{"accepted":1,"rejected":0,"errors":[]}`
+	up := newUpstream(t, "a", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := bufio.NewReader(r.Body).ReadString('\n'); err != nil {
+			return
+		}
+		w.Header().Set("Connection", "close")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = io.WriteString(w, answer)
+	})
+	g := newTestGateway(t, map[string][]string{redisSvc: {up.addr()}})
+	for range 20 { // the race between the answer and the close, more than once
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = io.WriteString(pw, `{"workerId":"w1","team":"t","location":{"latitude":1,"longitude":2}}`+"\n")
+		}()
+		req, _ := http.NewRequest("POST", g.url("/tracking/redis/"), pr)
+		req.Header.Set("Content-Type", "application/x-ndjson")
+		res, err := g.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		pw.Close()
+		if err != nil || res.StatusCode != http.StatusTooManyRequests || string(b) != answer {
+			t.Fatalf("early refusal: %d %q %v, want 429 %s", res.StatusCode, b, err, answer)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync/atomic"
 	"time"
 
@@ -18,12 +19,16 @@ import (
 // and streams last minutes), and gives up connecting after dialTimeout so the
 // next instance can be tried.
 func NewTransport(dialTimeout time.Duration) *http.Transport {
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy: nil, // the upstreams are ours: never through an HTTP proxy
-		DialContext: (&net.Dialer{
-			Timeout:   dialTimeout,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return newWatchedConn(c), nil // see upload.go
+		},
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
@@ -45,6 +50,8 @@ type exchange struct {
 	attempts int
 	// unavailable is set when every candidate refused the connection.
 	unavailable bool
+	// upload, for a request with a body, ends it when the upstream dies.
+	upload *uploadWatch
 }
 
 type exchangeKey struct{}
@@ -75,7 +82,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var lastErr error
 	for _, inst := range x.candidates {
-		out := req.Clone(req.Context())
+		ctx := req.Context()
+		if x.upload != nil {
+			ctx = httptrace.WithClientTrace(ctx, x.upload.trace())
+		}
+		out := req.Clone(ctx)
 		out.URL.Host = inst.Address
 		if body != nil {
 			out.Body = body
@@ -93,7 +104,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		release()
 		lastErr = err
 		x.upstream = inst.Address
-		if req.Context().Err() != nil {
+		if req.Context().Err() != nil && (x.upload == nil || !x.upload.cut.Load()) {
 			return nil, err // the client left: not the upstream's fault
 		}
 		if !isConnectError(err) {

@@ -107,9 +107,17 @@ func startClusterWith(t *testing.T, svc services, nRedis, nKafka int, replicaEnv
 		c.replicas[s.strategy] = append(c.replicas[s.strategy], ps[i])
 	}
 	gwEnv := append([]string{"CONSUL_HTTP_ADDR=" + svc.consulAddr, "SHUTDOWN_TIMEOUT=2s", "LOG_LEVEL=info"}, replicaEnv...)
-	c.gw = c.ready(t, c.launch(t, "gateway", "api-gateway", gwEnv), func() *proc {
-		return c.launch(t, "gateway", "api-gateway", gwEnv)
-	})
+	launchGateway := func() *proc {
+		p := c.launch(t, "gateway", "api-gateway", gwEnv)
+		if nRedis == 0 || nKafka == 0 {
+			// A gateway with no instance of a strategy is not ready, by
+			// design: wait for it to serve; waitRegistered below waits for
+			// it to know the replicas.
+			p.readyPath = "/healthz"
+		}
+		return p
+	}
+	c.gw = c.ready(t, launchGateway(), launchGateway)
 	// Registered after every process: runs before their own cleanups, and
 	// stops the gateway first, then the replicas all at once.
 	t.Cleanup(func() {

@@ -61,7 +61,8 @@ func TestHostileInputsThroughGateway(t *testing.T) {
 		{"worker watching", "GET", "/team_h/positions", worker, "", 403, "forbidden"},
 		{"own team", "GET", "/team_h/positions", manager, "", 200, ""},
 		{"team with forbidden characters", "GET", "/te%20am%21/positions", admin, "", 400, "invalid_field"},
-		{"path traversal", "GET", "/../../etc/passwd", admin, "", 404, ""}, // the body is a plain-text 404 (noted for the gateway)
+		{"path traversal", "GET", "/../../etc/passwd", admin, "", 404, "not_found"},
+		{"encoded path traversal", "GET", "/%2e%2e/%2e%2e/etc/passwd", admin, "", 404, "not_found"},
 		{"POST without token", "POST", "", "", string(servicetest.Rec("team_h", "w1", 1)), 401, "unauthorized"},
 	}
 	for _, tc := range cases {

@@ -20,7 +20,10 @@ import (
 // (TEST_CONSUL_START_CMD); a -dev agent comes back empty, and the test waits
 // until the replicas have registered again by themselves and the gateway
 // follows them, so that the agent is as the other tests sharing it expect.
-// How long the gateway had no instance meanwhile is logged, not asserted.
+// Meanwhile the gateway must keep the last known instances (its resolver's
+// grace after an empty answer that follows a reconnect): a GET through it
+// every 100ms and its /readyz answer 200 all along, never 503, and it never
+// logs an empty set of instances.
 func TestConsulOutageKeepsLastKnownSet(t *testing.T) {
 	svc := needConsulCommands(t)
 	c := startCluster(t, svc, 2, 2)
@@ -97,8 +100,23 @@ func TestConsulOutageKeepsLastKnownSet(t *testing.T) {
 	for _, line := range watch.stop() {
 		t.Log(line)
 	}
+	for target, seen := range watch.statuses() {
+		if seen["200"] == 0 {
+			t.Errorf("%s: no answer seen while consul came back: %v", target, seen)
+		}
+		for status, n := range seen {
+			if status != "200" {
+				t.Errorf("%s: %d answer(s) %s while consul came back empty and the replicas registered again, want only 200", target, n, status)
+			}
+		}
+	}
 	for _, strategy := range []string{"redis", "kafka"} {
-		t.Log(c.gapAfter(startAt, strategy))
+		gap, lost := c.gapAfter(startAt, strategy)
+		if lost {
+			t.Errorf("%s", gap)
+		} else {
+			t.Log(gap)
+		}
 		t.Run("consul back/"+strategy, func(t *testing.T) {
 			c.checkRoutes(t, strategy, "back")
 		})
@@ -188,8 +206,8 @@ func (c *cluster) gatewayLogged(from int, msg, service string) bool {
 }
 
 // gapAfter tells, from the gateway's log, how long after since it had no
-// instance of the strategy's service.
-func (c *cluster) gapAfter(since time.Time, strategy string) string {
+// instance of the strategy's service, and whether it had none at all.
+func (c *cluster) gapAfter(since time.Time, strategy string) (string, bool) {
 	svcName := serviceNames[strategy]
 	var emptyAt time.Time
 	for _, l := range c.gw.logLines() {
@@ -202,30 +220,35 @@ func (c *cluster) gapAfter(since time.Time, strategy string) string {
 		case len(l.addrs()) > 0 && !emptyAt.IsZero():
 			return fmt.Sprintf("%s: the gateway had no instance from %v to %v after the start command (%v): the agent came back empty",
 				svcName, emptyAt.Sub(since).Round(time.Millisecond), l.Time.Sub(since).Round(time.Millisecond),
-				l.Time.Sub(emptyAt).Round(time.Millisecond))
+				l.Time.Sub(emptyAt).Round(time.Millisecond)), true
 		}
 	}
 	if emptyAt.IsZero() {
-		return svcName + ": the gateway never lost its instances"
+		return svcName + ": the gateway never lost its instances", false
 	}
-	return svcName + ": the gateway had no instance from " + emptyAt.Sub(since).Round(time.Millisecond).String() + " on"
+	return svcName + ": the gateway had no instance from " + emptyAt.Sub(since).Round(time.Millisecond).String() + " on", true
 }
 
-// statusWatch polls a GET through the gateway per strategy and counts the
-// answers, to show what clients see while the replicas register again.
+// statusWatch polls a GET through the gateway per strategy, and the
+// gateway's /readyz, and counts the answers, to show what clients see while
+// the replicas register again.
 type statusWatch struct {
 	once sync.Once
 	quit chan struct{}
 	wg   sync.WaitGroup
 	mu   sync.Mutex
-	seen map[string]map[string]int // strategy -> status -> count
+	seen map[string]map[string]int // URL path -> status -> count
 }
 
 func watchStatuses(c *cluster, teams map[string]string) *statusWatch {
 	w := &statusWatch{quit: make(chan struct{}), seen: map[string]map[string]int{}}
 	client := &http.Client{Timeout: 5 * time.Second}
+	paths := []string{"/readyz"}
 	for strategy, team := range teams {
-		w.seen[strategy] = map[string]int{}
+		paths = append(paths, "/tracking/"+strategy+"/"+team+"/positions")
+	}
+	for _, path := range paths {
+		w.seen[path] = map[string]int{}
 		w.wg.Go(func() {
 			for {
 				select {
@@ -234,12 +257,12 @@ func watchStatuses(c *cluster, teams map[string]string) *statusWatch {
 				case <-time.After(100 * time.Millisecond): // pace of the polling
 				}
 				status := "error"
-				if res, err := client.Get(c.gwURL(strategy) + "/" + team + "/positions"); err == nil {
+				if res, err := client.Get(c.gw.url() + path); err == nil {
 					res.Body.Close()
 					status = fmt.Sprint(res.StatusCode)
 				}
 				w.mu.Lock()
-				w.seen[strategy][status]++
+				w.seen[path][status]++
 				w.mu.Unlock()
 			}
 		})
@@ -252,8 +275,19 @@ func (w *statusWatch) stop() []string {
 	w.once.Do(func() { close(w.quit) })
 	w.wg.Wait()
 	var out []string
-	for _, s := range slices.Sorted(maps.Keys(w.seen)) {
-		out = append(out, fmt.Sprintf("GET /tracking/%s/{team}/positions every 100ms while consul came back: %v", s, w.seen[s]))
+	for _, p := range slices.Sorted(maps.Keys(w.seen)) {
+		out = append(out, fmt.Sprintf("GET %s every 100ms while consul came back: %v", p, w.seen[p]))
+	}
+	return out
+}
+
+// statuses returns the counts so far: URL path -> status -> count.
+func (w *statusWatch) statuses() map[string]map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]map[string]int, len(w.seen))
+	for p, m := range w.seen {
+		out[p] = maps.Clone(m)
 	}
 	return out
 }

@@ -23,9 +23,11 @@ type proc struct {
 	name    string
 	addr    string // 127.0.0.1:port
 	logPath string
-	cmd     *exec.Cmd
-	done    chan struct{} // closed once the process has been waited for
-	waitErr error
+	// readyPath is the path waitReady polls; "" means /readyz.
+	readyPath string
+	cmd       *exec.Cmd
+	done      chan struct{} // closed once the process has been waited for
+	waitErr   error
 }
 
 // freeAddr returns a loopback address nothing listens on right now.
@@ -118,7 +120,7 @@ func (p *proc) kill() {
 // url is the process's base URL.
 func (p *proc) url() string { return "http://" + p.addr }
 
-// waitReady polls /readyz until it answers 200. It reports false (with the
+// waitReady polls /readyz (or readyPath) until it answers 200. It reports false (with the
 // process's exit) when the process exits first.
 func (p *proc) waitReady(timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -128,7 +130,11 @@ func (p *proc) waitReady(timeout time.Duration) error {
 		if p.exited() {
 			return fmt.Errorf("%s exited before it was ready: %v", p.name, p.waitErr)
 		}
-		res, err := client.Get(p.url() + "/readyz")
+		path := p.readyPath
+		if path == "" {
+			path = "/readyz"
+		}
+		res, err := client.Get(p.url() + path)
 		if err == nil {
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()

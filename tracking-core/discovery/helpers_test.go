@@ -126,6 +126,18 @@ func (l *logRecorder) has(sub string) bool {
 	return false
 }
 
+func (l *logRecorder) count(sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, m := range l.msgs {
+		if strings.Contains(m, sub) {
+			n++
+		}
+	}
+	return n
+}
+
 func (l *logRecorder) waitFor(t *testing.T, sub string, timeout time.Duration) {
 	t.Helper()
 	deadline := time.After(timeout)

@@ -26,13 +26,24 @@ type ConsulConfig struct {
 	// MaxBackoff caps the wait between retries while the agent is
 	// unreachable (starting at 250ms, doubling). Default 5s.
 	MaxBackoff time.Duration
+	// EmptyGrace is how long the last non-empty set of a service is kept
+	// when, after a reconnect to the agent (it was unreachable, or its index
+	// went backwards), the agent answers that the service has no instance:
+	// a restarted -dev agent comes back empty and the replicas register
+	// again within seconds. An answer with instances ends the grace at once;
+	// an empty set still answered after EmptyGrace is believed. An empty
+	// answer that follows no reconnect is believed at once. Default 15s;
+	// negative: no grace.
+	EmptyGrace time.Duration
 	// Logger receives resolution events. Default: discard.
 	Logger *slog.Logger
 }
 
 // Consul is a Resolver that follows the passing instances of its services
 // with Consul blocking queries, one goroutine per service. While the agent is
-// unreachable it keeps serving the last known sets and retries with backoff.
+// unreachable it keeps serving the last known sets and retries with backoff;
+// when the agent comes back empty, it keeps them for ConsulConfig.EmptyGrace
+// more while the replicas register again.
 type Consul struct {
 	client *consulClient
 	log    *slog.Logger
@@ -62,6 +73,9 @@ func NewConsul(cfg ConsulConfig) (*Consul, error) {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Second
 	}
+	if cfg.EmptyGrace == 0 {
+		cfg.EmptyGrace = 15 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -82,7 +96,7 @@ func NewConsul(cfg ConsulConfig) (*Consul, error) {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			c.follow(ctx, svc, cfg.WaitTime, cfg.MaxBackoff)
+			c.follow(ctx, svc, cfg.WaitTime, cfg.MaxBackoff, cfg.EmptyGrace)
 		}()
 	}
 	return c, nil
@@ -128,13 +142,14 @@ func (c *Consul) Close() error {
 }
 
 // follow runs blocking queries for one service until ctx ends.
-func (c *Consul) follow(ctx context.Context, svc string, waitTime, maxBackoff time.Duration) {
+func (c *Consul) follow(ctx context.Context, svc string, waitTime, maxBackoff, emptyFor time.Duration) {
 	log := c.log.With("service", svc)
 	bo := backoff{min: 250 * time.Millisecond, max: maxBackoff}
+	grace := emptyGrace{grace: emptyFor}
 	var index uint64
 	failing := false
 	for {
-		q := (&api.QueryOptions{WaitIndex: index, WaitTime: waitTime}).WithContext(ctx)
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: grace.wait(waitTime, time.Now())}).WithContext(ctx)
 		entries, meta, err := c.client.Health().Service(svc, "", true, q)
 		if ctx.Err() != nil {
 			return
@@ -155,6 +170,7 @@ func (c *Consul) follow(ctx context.Context, svc string, waitTime, maxBackoff ti
 		}
 		if failing {
 			log.Info("consul reachable again")
+			grace.reconnect()
 		}
 		failing = false
 		bo.reset()
@@ -162,10 +178,11 @@ func (c *Consul) follow(ctx context.Context, svc string, waitTime, maxBackoff ti
 		// agent's state was reset; start over. Never wait on index 0.
 		if meta.LastIndex < index {
 			index = 0
+			grace.reconnect()
 		} else {
 			index = meta.LastIndex
 		}
-		c.update(log, svc, instancesOf(entries))
+		c.answered(log, svc, instancesOf(entries), &grace)
 		if index == 0 {
 			// An index that did not move would make the next query return
 			// at once; pause so a misbehaving agent cannot spin us.
@@ -197,6 +214,23 @@ func instancesOf(entries []*api.ServiceEntry) []Instance {
 		return nil
 	}
 	return set
+}
+
+// answered takes a set the agent answered, unless grace doubts it.
+func (c *Consul) answered(log *slog.Logger, svc string, set []Instance, grace *emptyGrace) {
+	wasDoubting := grace.doubting()
+	last := c.Instances(svc)
+	if grace.keepLast(set, last, time.Now()) {
+		if !wasDoubting {
+			log.Warn("consul answered no instance after a reconnect; keeping the last known ones while they register again",
+				"grace", grace.grace, "instances", addresses(last))
+		}
+		return
+	}
+	if wasDoubting && len(set) == 0 {
+		log.Warn("consul still answers no instance after the grace; believing it", "grace", grace.grace)
+	}
+	c.update(log, svc, set)
 }
 
 func (c *Consul) update(log *slog.Logger, svc string, set []Instance) {

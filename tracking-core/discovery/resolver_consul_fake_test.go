@@ -13,7 +13,8 @@ import (
 )
 
 // fakeConsul answers /v1/health/service/{svc} like an agent, with blocking
-// queries, and can be told to fail. It lets the resolver's error handling be
+// queries that end at a change or after their wait (at most 2s), and can be
+// told to fail or to restart with an index history of its own. It lets the resolver's error handling be
 // tested without a real agent.
 type fakeConsul struct {
 	*httptest.Server
@@ -34,6 +35,19 @@ func newFakeConsul(t *testing.T) *fakeConsul {
 func (f *fakeConsul) set(failing bool, addrs ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.setLocked(failing, addrs)
+}
+
+// restart answers addrs from now on with an index lower than before, as an
+// agent that lost its state does, without ever failing a query.
+func (f *fakeConsul) restart(addrs ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.index = 1
+	f.setLocked(false, addrs)
+}
+
+func (f *fakeConsul) setLocked(failing bool, addrs []string) {
 	f.failing = failing
 	f.entries = nil
 	for i, a := range addrs {
@@ -65,6 +79,10 @@ func (f *fakeConsul) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	want, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
+	wait, err := time.ParseDuration(r.URL.Query().Get("wait"))
+	if err != nil || wait <= 0 || wait > 2*time.Second {
+		wait = 2 * time.Second
+	}
 	f.mu.Lock()
 	if want != 0 && want == f.index && !f.failing {
 		ch := f.changed
@@ -73,7 +91,7 @@ func (f *fakeConsul) serve(w http.ResponseWriter, r *http.Request) {
 		case <-ch:
 		case <-r.Context().Done():
 			return
-		case <-time.After(2 * time.Second):
+		case <-time.After(wait):
 		}
 		f.mu.Lock()
 	}
@@ -156,4 +174,101 @@ func TestNewConsulNeedsServices(t *testing.T) {
 	if _, err := NewConsul(ConsulConfig{Addr: "127.0.0.1:1"}); err == nil {
 		t.Fatal("NewConsul accepted no services")
 	}
+}
+
+// TestConsulResolverGraceAfterEmptyRestart: an agent that comes back empty
+// after being unreachable (a restarted -dev agent) does not empty the set
+// while the replicas register again; the first answer with instances is
+// taken at once.
+func TestConsulResolverGraceAfterEmptyRestart(t *testing.T) {
+	fake := newFakeConsul(t)
+	fake.set(false, "127.0.0.1:1001", "127.0.0.1:1002")
+	rec := &logRecorder{}
+	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
+		MaxBackoff: 100 * time.Millisecond, EmptyGrace: time.Hour, Logger: slog.New(rec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001", "127.0.0.1:1002")
+
+	fake.set(true)
+	rec.waitFor(t, "consul unreachable", 5*time.Second)
+	fake.set(false) // back, knowing nothing
+	rec.waitFor(t, "consul answered no instance after a reconnect", 5*time.Second)
+	if got := addresses(r.Instances("svc")); len(got) != 2 {
+		t.Fatalf("after an empty answer following a reconnect: %v, want the last known set", got)
+	}
+	fake.set(false, "127.0.0.1:1002") // one replica registered again
+	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1002")
+
+	// With the grace settled, an empty answer is believed at once.
+	fake.set(false)
+	waitInstances(t, r, "svc", 5*time.Second)
+	if rec.count("consul answered no instance after a reconnect") != 1 {
+		t.Errorf("the empty answer after the settled reconnect was doubted too")
+	}
+}
+
+// TestConsulResolverGraceAfterIndexReset: an agent that lost its state
+// without ever failing a query (its index went backwards) gets the same grace.
+func TestConsulResolverGraceAfterIndexReset(t *testing.T) {
+	fake := newFakeConsul(t)
+	fake.set(false, "127.0.0.1:1001")
+	rec := &logRecorder{}
+	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
+		MaxBackoff: 100 * time.Millisecond, EmptyGrace: time.Hour, Logger: slog.New(rec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001")
+	fake.restart()
+	rec.waitFor(t, "consul answered no instance after a reconnect", 5*time.Second)
+	if got := addresses(r.Instances("svc")); len(got) != 1 {
+		t.Fatalf("after an empty answer following an index reset: %v, want the last known set", got)
+	}
+	fake.set(false, "127.0.0.1:1003")
+	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1003")
+}
+
+// TestConsulResolverBelievesEmptyAfterGrace: an empty set still answered
+// when the grace ends is believed, and Changed tells it.
+func TestConsulResolverBelievesEmptyAfterGrace(t *testing.T) {
+	fake := newFakeConsul(t)
+	fake.set(false, "127.0.0.1:1001")
+	rec := &logRecorder{}
+	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
+		MaxBackoff: 100 * time.Millisecond, EmptyGrace: 200 * time.Millisecond, Logger: slog.New(rec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001")
+	fake.set(true)
+	rec.waitFor(t, "consul unreachable", 5*time.Second)
+	fake.set(false)
+	// The agent has nothing new to say: the resolver must look again by
+	// itself when the grace ends (waitInstances wakes on Changed only).
+	waitInstances(t, r, "svc", 5*time.Second)
+	for _, msg := range []string{"consul answered no instance after a reconnect", "believing it"} {
+		if !rec.has(msg) {
+			t.Errorf("no log %q", msg)
+		}
+	}
+}
+
+// TestConsulResolverNoGrace: a negative EmptyGrace believes every answer.
+func TestConsulResolverNoGrace(t *testing.T) {
+	fake := newFakeConsul(t)
+	fake.set(false, "127.0.0.1:1001")
+	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
+		MaxBackoff: 100 * time.Millisecond, EmptyGrace: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001")
+	fake.restart()
+	waitInstances(t, r, "svc", 5*time.Second)
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -39,8 +40,19 @@ type errorBody struct {
 	Record  int    `json:"record,omitempty"`
 }
 
+// internalMessage is all a client learns of an error that is not a domain
+// error (*tracking.Error): its text may name hosts, files or queries.
+const internalMessage = "internal error"
+
+// newErrorBody is err as clients see it: a domain error's code and message,
+// or code internal and "internal error" for any other error. Whoever hands a
+// non-domain error here logs it.
 func newErrorBody(err error) errorBody {
-	return errorBody{Code: string(tracking.ErrorCode(err)), Message: tracking.ErrorMessage(err)}
+	var te *tracking.Error
+	if !errors.As(err, &te) {
+		return errorBody{Code: string(tracking.CodeInternal), Message: internalMessage}
+	}
+	return errorBody{Code: string(te.Code), Message: tracking.ErrorMessage(te)}
 }
 
 func writeError(w http.ResponseWriter, err error) {

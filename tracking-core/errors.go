@@ -61,7 +61,13 @@ func ErrorCode(err error) Code {
 	return CodeInternal
 }
 
-// ErrorMessage returns the client-facing message of err.
+// InternalMessage is all a client learns of an error that is not a domain
+// error (*Error): its text may name hosts, files or queries.
+const InternalMessage = "internal error"
+
+// ErrorMessage returns the client-facing message of err: a domain error's
+// field and message, InternalMessage for any other error (whoever answers a
+// client with it logs the error itself).
 func ErrorMessage(err error) string {
 	var e *Error
 	if errors.As(err, &e) {
@@ -70,7 +76,7 @@ func ErrorMessage(err error) string {
 		}
 		return e.Message
 	}
-	return err.Error()
+	return InternalMessage
 }
 
 var (

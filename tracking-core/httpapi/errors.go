@@ -2,11 +2,11 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // statusOf maps an error code to its HTTP status: the one place where it is done.
@@ -32,28 +32,12 @@ func statusOf(code tracking.Code) int {
 }
 
 // errorBody is the JSON of every error answer and error message.
-type errorBody struct {
-	Type    string `json:"type,omitempty"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	ID      string `json:"id,omitempty"`
-	Record  int    `json:"record,omitempty"`
-}
-
-// internalMessage is all a client learns of an error that is not a domain
-// error (*tracking.Error): its text may name hosts, files or queries.
-const internalMessage = "internal error"
+type errorBody = wire.ErrorBody
 
 // newErrorBody is err as clients see it: a domain error's code and message,
 // or code internal and "internal error" for any other error. Whoever hands a
 // non-domain error here logs it.
-func newErrorBody(err error) errorBody {
-	var te *tracking.Error
-	if !errors.As(err, &te) {
-		return errorBody{Code: string(tracking.CodeInternal), Message: internalMessage}
-	}
-	return errorBody{Code: string(te.Code), Message: tracking.ErrorMessage(te)}
-}
+func newErrorBody(err error) errorBody { return wire.NewErrorBody(err) }
 
 func writeError(w http.ResponseWriter, err error) {
 	status := statusOf(tracking.ErrorCode(err))

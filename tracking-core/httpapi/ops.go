@@ -25,7 +25,8 @@ func (a *API) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := a.b.Ready(ctx); err != nil {
-		writeError(w, &tracking.Error{Code: tracking.CodeUnavailable, Message: "broker unreachable: " + err.Error(), Err: err})
+		a.log.Warn("not ready: broker unreachable", "err", err)
+		writeError(w, &tracking.Error{Code: tracking.CodeUnavailable, Message: "broker unreachable", Err: err})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
@@ -52,6 +53,7 @@ func (a *API) handlePositions(w http.ResponseWriter, r *http.Request) {
 	}
 	msgs, err := a.b.Last(r.Context(), team)
 	if err != nil {
+		a.log.Warn("last positions unavailable", "team", team, "err", err)
 		writeError(w, &tracking.Error{Code: tracking.CodeUnavailable, Message: "last positions unavailable", Err: err})
 		return
 	}

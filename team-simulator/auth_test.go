@@ -49,7 +49,7 @@ func TestAuthWorkerTokens(t *testing.T) {
 				Ramp: 50 * time.Millisecond, Backoff: fastBackoff(),
 				Auth: Auth{Secret: testSecret},
 			})
-			eventually(t, 10*time.Second, "positions", func() bool {
+			testsupport.Eventually(t, 10*time.Second, "positions", func() bool {
 				return f.Accepted.Load() >= 100 && sim.Stats().WorkersConnected == 5
 			})
 			stop()
@@ -126,7 +126,7 @@ func TestAuthStaticToken(t *testing.T) {
 		Ramp:  20 * time.Millisecond, Backoff: fastBackoff(),
 		Auth: Auth{Token: tok},
 	})
-	eventually(t, 10*time.Second, "positions", func() bool { return f.Accepted.Load() >= 30 })
+	testsupport.Eventually(t, 10*time.Second, "positions", func() bool { return f.Accepted.Load() >= 30 })
 	stop()
 	if st := sim.Stats(); st.Errors != 0 || f.Refused.Load() != 0 {
 		t.Fatalf("stats %+v, %d refused", st, f.Refused.Load())
@@ -170,7 +170,7 @@ func TestAuthRefusedDialsCountedAndLoggedOnce(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan error, 1)
 				go func() { done <- sim.Run(ctx) }()
-				eventually(t, 10*time.Second, "retried refusals", func() bool { return sim.Stats().Errors >= 12 && f.Refused.Load() >= 12 })
+				testsupport.Eventually(t, 10*time.Second, "retried refusals", func() bool { return sim.Stats().Errors >= 12 && f.Refused.Load() >= 12 })
 				cancel()
 				if err := <-done; err != nil {
 					t.Fatal(err)
@@ -310,7 +310,7 @@ func TestAuthReconnectPresentsRenewedToken(t *testing.T) {
 		}
 		return out
 	}
-	eventually(t, 10*time.Second, "renewed tokens", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "renewed tokens", func() bool {
 		ts := tokens()
 		return len(ts["team_one-w1"]) >= 3 && len(ts["team_one-w2"]) >= 3
 	})

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/memory"
@@ -43,7 +45,7 @@ func TestEndToEndWorkers(t *testing.T) {
 				Ramp: 50 * time.Millisecond, Backoff: fastBackoff(),
 			})
 			for team, n := range map[string]int{"team_one": 5, "team_two": 4} {
-				eventually(t, 10*time.Second, team+" positions", func() bool {
+				testsupport.Eventually(t, 10*time.Second, team+" positions", func() bool {
 					recs := lastPositions(t, r.URL+"/tracking/"+team+"/positions")
 					for _, rec := range recs {
 						if _, err := wire.DecodePosition(rec, time.Now()); err != nil {
@@ -53,7 +55,7 @@ func TestEndToEndWorkers(t *testing.T) {
 					return len(recs) == n
 				})
 			}
-			eventually(t, 10*time.Second, "traffic", func() bool { return sim.Stats().Sent >= 100 })
+			testsupport.Eventually(t, 10*time.Second, "traffic", func() bool { return sim.Stats().Sent >= 100 })
 			stop()
 			if st := sim.Stats(); st.Errors != 0 || st.WorkersConnected != 0 {
 				t.Fatalf("stats %+v", st)
@@ -182,7 +184,7 @@ func TestEndToEndAuth(t *testing.T) {
 				Teams: []Team{{Name: "team_one", Workers: 2, Interval: 20 * time.Millisecond, URL: apiURL(r), Transport: tr}},
 				Ramp:  10 * time.Millisecond, Backoff: fastBackoff(),
 			})
-			eventually(t, 10*time.Second, "refusals", func() bool { return sim.Stats().Errors >= 6 })
+			testsupport.Eventually(t, 10*time.Second, "refusals", func() bool { return sim.Stats().Errors >= 6 })
 			stop()
 			st := sim.Stats()
 			if st.Sent != 0 || st.Reconnects != 0 || !strings.Contains(st.LastError, "401") ||

@@ -24,7 +24,7 @@ func TestStatusLineOnTerminal(t *testing.T) {
 		runStatus(ctx, Status{Terminal: true, Out: &out, Interval: time.Millisecond}, nil, &c, nil)
 		close(done)
 	}()
-	eventually(t, 5*time.Second, "a redraw", func() bool { return strings.Count(out.String(), "\r") >= 2 })
+	testsupport.Eventually(t, 5*time.Second, "a redraw", func() bool { return strings.Count(out.String(), "\r") >= 2 })
 	cancel()
 	<-done
 	s := out.String()
@@ -52,7 +52,7 @@ func TestStatusLogged(t *testing.T) {
 		runStatus(ctx, Status{Interval: time.Millisecond}, log, &c, func() []slog.Attr { return []slog.Attr{slog.String("phase", "measuring")} })
 		close(done)
 	}()
-	eventually(t, 5*time.Second, "a status log line", func() bool { return strings.Contains(out.String(), "msg=status") })
+	testsupport.Eventually(t, 5*time.Second, "a status log line", func() bool { return strings.Contains(out.String(), "msg=status") })
 	cancel()
 	<-done
 	line := strings.SplitN(out.String(), "\n", 2)[0]

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 // testLogger logs to stderr with -v and debug on demand, else nowhere.
@@ -14,14 +16,6 @@ func testLogger(t *testing.T) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
-}
-
-// eventually polls cond (no sleeps as synchronisation).
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !waitUntil(context.Background(), d, cond) {
-		t.Fatalf("timed out after %v waiting for %s", d, what)
-	}
 }
 
 func fastBackoff() Backoff {
@@ -74,7 +68,7 @@ func TestWorkersStreamAndCloseCleanly(t *testing.T) {
 				},
 				Ramp: 50 * time.Millisecond, Backoff: fastBackoff(),
 			})
-			eventually(t, 10*time.Second, "positions", func() bool {
+			testsupport.Eventually(t, 10*time.Second, "positions", func() bool {
 				return f.Accepted.Load() >= 200 && sim.Stats().WorkersConnected == 7
 			})
 			if n := len(f.lastOf("team_one")) + len(f.lastOf("team_two")); n != 7 {
@@ -87,9 +81,9 @@ func TestWorkersStreamAndCloseCleanly(t *testing.T) {
 			}
 			switch tr {
 			case TransportWebSocket:
-				eventually(t, 5*time.Second, "clean closes", func() bool { return f.WSClean.Load() == 7 })
+				testsupport.Eventually(t, 5*time.Second, "clean closes", func() bool { return f.WSClean.Load() == 7 })
 			case TransportNDJSON:
-				eventually(t, 5*time.Second, "answered POSTs", func() bool { return f.PostsDone.Load() == 7 })
+				testsupport.Eventually(t, 5*time.Second, "answered POSTs", func() bool { return f.PostsDone.Load() == 7 })
 				if f.Posts.Load() != 7 {
 					t.Fatalf("%d POSTs for 7 workers", f.Posts.Load())
 				}
@@ -110,14 +104,14 @@ func TestWorkersHonourReconnectHint(t *testing.T) {
 		Ramp:    10 * time.Millisecond,
 		Backoff: fastBackoff(),
 	})
-	eventually(t, 10*time.Second, "reconnects", func() bool { return sim.Stats().Reconnects >= 9 })
+	testsupport.Eventually(t, 10*time.Second, "reconnects", func() bool { return sim.Stats().Reconnects >= 9 })
 	stop()
 	st := sim.Stats()
 	if st.Errors != 0 {
 		t.Fatalf("reconnect hints counted as errors: %+v", st)
 	}
 	// Each reconnect is a connection the service accepted.
-	eventually(t, 5*time.Second, "connections", func() bool { return f.WorkerWS.Load() >= st.Reconnects+3 })
+	testsupport.Eventually(t, 5*time.Second, "connections", func() bool { return f.WorkerWS.Load() >= st.Reconnects+3 })
 }
 
 // Error answers are counted and the connection stays.
@@ -130,9 +124,9 @@ func TestWorkersCountServerErrors(t *testing.T) {
 				Ramp:    10 * time.Millisecond,
 				Backoff: fastBackoff(),
 			})
-			eventually(t, 10*time.Second, "traffic", func() bool { return f.Rejected.Load() >= 5 && f.Accepted.Load() >= 5 })
+			testsupport.Eventually(t, 10*time.Second, "traffic", func() bool { return f.Rejected.Load() >= 5 && f.Accepted.Load() >= 5 })
 			if tr == TransportWebSocket {
-				eventually(t, 10*time.Second, "errors counted", func() bool { return sim.Stats().Errors >= 5 })
+				testsupport.Eventually(t, 10*time.Second, "errors counted", func() bool { return sim.Stats().Errors >= 5 })
 			}
 			stop()
 			st := sim.Stats()
@@ -154,7 +148,7 @@ func TestWorkersRetryUntilServiceUp(t *testing.T) {
 		Ramp:    10 * time.Millisecond,
 		Backoff: fastBackoff(),
 	})
-	eventually(t, 10*time.Second, "failed attempts", func() bool { return sim.Stats().Errors >= 4 })
+	testsupport.Eventually(t, 10*time.Second, "failed attempts", func() bool { return sim.Stats().Errors >= 4 })
 	stop()
 	if st := sim.Stats(); st.Sent != 0 || st.LastError == "" {
 		t.Fatalf("stats %+v", st)

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teamtrack/tracking-core/auth"
@@ -487,7 +489,7 @@ func TestAuthEndpointsCORS(t *testing.T) {
 // failing upstream) and looks for any part of them in the gateway's logs.
 func TestTokensNeverReachTheLogs(t *testing.T) {
 	up := newUpstream(t, "a", nil)
-	g := newAuthGateway(t, auth.ModeDev, map[string][]string{redisSvc: {up.addr()}, kafkaSvc: {deadAddr(t)}})
+	g := newAuthGateway(t, auth.ModeDev, map[string][]string{redisSvc: {up.addr()}, kafkaSvc: {testsupport.FreeAddr(t)}})
 
 	var secrets []string
 	fresh := func() string { // a token of its own: a subject of its own
@@ -539,7 +541,7 @@ func TestTokensNeverReachTheLogs(t *testing.T) {
 	}
 	secrets = append(secrets, a.Token)
 
-	waitFor(t, "every access log line", func() bool {
+	testsupport.Eventually(t, 5*time.Second, "every access log line", func() bool {
 		return strings.Count(g.logs.String(), "msg=request ") == len(reqs)+1
 	})
 	logs := g.logs.String()

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"github.com/teamtrack/api-gateway/balance"
 	"github.com/teamtrack/tracking-core/discovery"
 )
@@ -108,7 +110,7 @@ func TestConnectFailureIsRetriedOnAnotherInstance(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		_, _ = w.Write(b)
 	})
-	dead := deadAddr(t)
+	dead := testsupport.FreeAddr(t)
 	g := newTestGateway(t, map[string][]string{redisSvc: {dead, live.addr()}})
 	insts := []discovery.Instance{{ID: dead, Address: dead}, {ID: live.addr(), Address: live.addr()}}
 	// A team whose rendezvous instance is the dead one.
@@ -137,12 +139,12 @@ func TestConnectFailureIsRetriedOnAnotherInstance(t *testing.T) {
 			t.Fatalf("POST: %d %q", res.StatusCode, got)
 		}
 	}
-	waitFor(t, "a request logged with attempts=2", func() bool { return g.logs.contains("attempts=2") })
+	testsupport.Eventually(t, 5*time.Second, "a request logged with attempts=2", func() bool { return strings.Contains(g.logs.String(), "attempts=2") })
 }
 
 func TestRecentlyFailedInstanceIsTriedLast(t *testing.T) {
 	live := newUpstream(t, "live", nil)
-	dead := deadAddr(t)
+	dead := testsupport.FreeAddr(t)
 	g := newTestGatewayWith(t, Config{Resolver: mustStatic(t, map[string][]string{redisSvc: {dead, live.addr()}}),
 		FailureCooldown: time.Hour})
 	for range 6 {

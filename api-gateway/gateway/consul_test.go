@@ -5,9 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
-	"os"
 	"testing"
 	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 
 	"github.com/teamtrack/tracking-core/discovery"
 )
@@ -16,14 +17,7 @@ import (
 // agent (TEST_CONSUL_HTTP_ADDR, from scripts/test-services.sh), and answers
 // 503 once it deregisters.
 func TestThroughRealConsul(t *testing.T) {
-	addr := os.Getenv("TEST_CONSUL_HTTP_ADDR")
-	if addr == "" {
-		msg := "TEST_CONSUL_HTTP_ADDR is not set: run `scripts/test-services.sh up consul` and source /tmp/teamtrack-test-services/env"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	addr := testsupport.Env(t, "TEST_CONSUL_HTTP_ADDR", "run `scripts/test-services.sh up consul` and source its env file")
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	svc := "tt-test-gw-" + hex.EncodeToString(b[:])
@@ -45,7 +39,7 @@ func TestThroughRealConsul(t *testing.T) {
 	}
 	g := newTestGatewayWith(t, Config{Resolver: res, Services: map[string]string{"redis": svc}})
 
-	waitForLong(t, "the instance to turn healthy", func() bool { return len(res.Instances(svc)) == 1 })
+	testsupport.Eventually(t, 20*time.Second, "the instance to turn healthy", func() bool { return len(res.Instances(svc)) == 1 })
 	r, body := g.get(t, "/tracking/redis/team_one/positions")
 	if r.StatusCode != 200 || body != "GET /tracking/team_one/positions" {
 		t.Fatalf("through consul: %d %q", r.StatusCode, body)
@@ -57,19 +51,8 @@ func TestThroughRealConsul(t *testing.T) {
 	if err := reg.Deregister(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	waitForLong(t, "the instance to leave", func() bool { return len(res.Instances(svc)) == 0 })
+	testsupport.Eventually(t, 20*time.Second, "the instance to leave", func() bool { return len(res.Instances(svc)) == 0 })
 	if r, _ := g.get(t, "/tracking/redis/team_one/positions"); r.StatusCode != 503 {
 		t.Fatalf("after deregistration: %d, want 503", r.StatusCode)
-	}
-}
-
-func waitForLong(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teamtrack/tracking-core/discovery"
@@ -32,7 +34,7 @@ func decodeError(t *testing.T, res *http.Response, body string) errorBody {
 }
 
 func TestUnknownStrategyIs404JSON(t *testing.T) {
-	g := newTestGateway(t, map[string][]string{redisSvc: {deadAddr(t)}})
+	g := newTestGateway(t, map[string][]string{redisSvc: {testsupport.FreeAddr(t)}})
 	for _, p := range []string{"/tracking/foo/team_one", "/tracking/foo", "/tracking/foo/", "/tracking", "/tracking/"} {
 		res, body := g.get(t, p)
 		if res.StatusCode != http.StatusNotFound {
@@ -64,7 +66,7 @@ func TestNoHealthyInstanceIs503JSONWithRetryAfter(t *testing.T) {
 }
 
 func TestEveryInstanceDeadIs503(t *testing.T) {
-	g := newTestGateway(t, map[string][]string{redisSvc: {deadAddr(t), deadAddr(t)}})
+	g := newTestGateway(t, map[string][]string{redisSvc: {testsupport.FreeAddr(t), testsupport.FreeAddr(t)}})
 	res, body := g.get(t, "/tracking/redis/team_one/positions")
 	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("%d %q, want 503 with Retry-After", res.StatusCode, body)
@@ -163,7 +165,7 @@ func TestTraversalIs404JSON(t *testing.T) {
 // TestMethodNotAllowedIs405JSON covers the gateway's own routes (gin) and
 // the view's.
 func TestMethodNotAllowedIs405JSON(t *testing.T) {
-	g := newTestGatewayWith(t, Config{Resolver: staticOf(t, deadAddr(t)), View: plainView()})
+	g := newTestGatewayWith(t, Config{Resolver: staticOf(t, testsupport.FreeAddr(t)), View: plainView()})
 	for _, tc := range []struct{ method, path, allow string }{
 		{"POST", "/healthz", "GET, HEAD"},
 		{"DELETE", "/metrics", "GET"},
@@ -209,7 +211,7 @@ func TestPanicIs500InternalError(t *testing.T) {
 	view := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("boom at 10.1.2.3:5432")
 	})
-	g := newTestGatewayWith(t, Config{Resolver: staticOf(t, deadAddr(t)), View: view})
+	g := newTestGatewayWith(t, Config{Resolver: staticOf(t, testsupport.FreeAddr(t)), View: view})
 	res, body := g.get(t, "/somewhere")
 	if res.StatusCode != http.StatusInternalServerError {
 		t.Fatalf("%d %q, want 500", res.StatusCode, body)
@@ -285,7 +287,7 @@ func TestUpstreamFailureIs502WithoutDetails(t *testing.T) {
 	if strings.Contains(body, up.addr()) || strings.Contains(body, "EOF") {
 		t.Errorf("details reached the client: %s", body)
 	}
-	if !g.logs.contains("upstream failed") {
+	if !strings.Contains(g.logs.String(), "upstream failed") {
 		t.Errorf("no log of the failure:\n%s", g.logs.String())
 	}
 }

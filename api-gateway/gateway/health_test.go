@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"github.com/teamtrack/tracking-core/discovery"
 )
 
 func TestHealthReadyMetricsAndView(t *testing.T) {
 	up := newUpstream(t, "a", nil)
-	res, _ := discovery.NewStatic(map[string][]string{redisSvc: {up.addr()}, kafkaSvc: {deadAddr(t)}})
+	res, _ := discovery.NewStatic(map[string][]string{redisSvc: {up.addr()}, kafkaSvc: {testsupport.FreeAddr(t)}})
 	view := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("view " + r.URL.Path))
 	})
@@ -76,7 +78,7 @@ func TestReadyzWaitsForDiscovery(t *testing.T) {
 // answered but that knows no instance of a strategy is not ready, and turns
 // ready once it knows one.
 func TestReadyzNeedsAnInstanceOfEveryStrategy(t *testing.T) {
-	s, _ := discovery.NewStatic(map[string][]string{redisSvc: {deadAddr(t)}})
+	s, _ := discovery.NewStatic(map[string][]string{redisSvc: {testsupport.FreeAddr(t)}})
 	res := &switchable{Static: s, empty: map[string]bool{}}
 	g := newTestGatewayWith(t, Config{Resolver: res})
 	r, body := g.get(t, "/readyz")
@@ -87,7 +89,7 @@ func TestReadyzNeedsAnInstanceOfEveryStrategy(t *testing.T) {
 		t.Fatalf("/readyz with no kafka instance: %+v", e)
 	}
 
-	s2, _ := discovery.NewStatic(map[string][]string{redisSvc: {deadAddr(t)}, kafkaSvc: {deadAddr(t)}})
+	s2, _ := discovery.NewStatic(map[string][]string{redisSvc: {testsupport.FreeAddr(t)}, kafkaSvc: {testsupport.FreeAddr(t)}})
 	res.set(s2)
 	if r, body := g.get(t, "/readyz"); r.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz with instances of both: %d %q", r.StatusCode, body)

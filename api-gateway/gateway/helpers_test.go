@@ -1,16 +1,14 @@
 package gateway
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -29,7 +27,7 @@ type testGateway struct {
 	srv    *httptest.Server
 	client *http.Client
 	reg    *prometheus.Registry
-	logs   *syncBuffer
+	logs   *testsupport.SyncBuffer
 }
 
 // newTestGateway starts a gateway over a static resolver (service -> addresses).
@@ -49,7 +47,7 @@ func newTestGatewayWith(t *testing.T, cfg Config) *testGateway {
 	if cfg.AuthMode == "" {
 		cfg.AuthMode = auth.ModeNone
 	}
-	logs := &syncBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})) // New adds redaction
 	cfg.Registry = NewRegistry()
 	g, err := New(cfg)
@@ -168,47 +166,4 @@ func (u *upstream) last() *http.Request {
 		return nil
 	}
 	return u.hits[len(u.hits)-1]
-}
-
-// deadAddr returns a loopback address nothing listens on.
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := ln.Addr().String()
-	ln.Close()
-	return a
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) contains(sub string) bool { return strings.Contains(s.String(), sub) }
-
-// waitFor polls cond until it holds, for up to 5s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 func TestRequestIDIsPassedUpstreamOrGenerated(t *testing.T) {
@@ -36,18 +39,18 @@ func TestRequestIDIsPassedUpstreamOrGenerated(t *testing.T) {
 	}
 	// The access line is written once the exchange is over, maybe just after
 	// the client has the response.
-	waitFor(t, "the access log line with the request id", func() bool { return g.logs.contains("request_id=" + gen) })
+	testsupport.Eventually(t, 5*time.Second, "the access log line with the request id", func() bool { return strings.Contains(g.logs.String(), "request_id="+gen) })
 }
 
 func TestAccessLogRedactsTokens(t *testing.T) {
 	up := newUpstream(t, "a", nil)
-	dead := deadAddr(t)
+	dead := testsupport.FreeAddr(t)
 	g := newTestGateway(t, map[string][]string{redisSvc: {up.addr()}, kafkaSvc: {dead}})
 	g.get(t, "/tracking/redis/team_one/positions?token=SECRET1&x=1")
 	g.get(t, "/tracking/kafka/team_one/positions?access_token=SECRET2") // logs a proxy error too
 	g.get(t, "/tracking/foo/x?token=SECRET3")
 	g.get(t, "/?access_token=SECRET4")
-	waitFor(t, "four access log lines", func() bool { return strings.Count(g.logs.String(), "msg=request ") == 4 })
+	testsupport.Eventually(t, 5*time.Second, "four access log lines", func() bool { return strings.Count(g.logs.String(), "msg=request ") == 4 })
 	logs := g.logs.String()
 	if strings.Contains(logs, "SECRET") {
 		t.Fatalf("a token reached the logs:\n%s", logs)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 // rawUpgrade is one end of an upgraded connection, below WebSocket framing:
@@ -139,7 +141,7 @@ func TestUpgradeEndCountsTheExchangeOut(t *testing.T) {
 	server := <-conns
 	server.conn.Close()
 	readEnd(t, "client", client)
-	waitFor(t, "the upgraded exchange counted out", func() bool {
+	testsupport.Eventually(t, 5*time.Second, "the upgraded exchange counted out", func() bool {
 		return g.counter(t, "gateway_active_connections", map[string]string{"route": "worker_ws"}) == 0 &&
 			g.counter(t, "gateway_requests_total", map[string]string{"route": "worker_ws", "code": "101"}) == 1
 	})

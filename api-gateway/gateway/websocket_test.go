@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"github.com/coder/websocket"
 )
 
@@ -62,7 +64,7 @@ func TestWebSocketPassthrough(t *testing.T) {
 	if code := websocket.CloseStatus(err); code != websocket.StatusServiceRestart {
 		t.Fatalf("close: %v (code %d), want 1012", err, code)
 	}
-	waitFor(t, "101 counted", func() bool {
+	testsupport.Eventually(t, 5*time.Second, "101 counted", func() bool {
 		return g.counter(t, "gateway_requests_total", map[string]string{"route": "team_ws", "code": "101"}) == 1
 	})
 }

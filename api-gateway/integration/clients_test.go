@@ -154,15 +154,3 @@ func landing(t *testing.T, ps []*proc, kind string, before []float64) int {
 		time.Sleep(20 * time.Millisecond) // polling the replicas' metrics
 	}
 }
-
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond) // bounded polling
-	}
-}

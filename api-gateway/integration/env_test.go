@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 // services are the shared servers from scripts/test-services.sh.
@@ -39,7 +41,7 @@ func needServices(t *testing.T) services {
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		skipOrFail(t, strings.Join(missing, ", ")+" not set: "+servicesHint)
+		testsupport.Missing(t, strings.Join(missing, ", ")+" not set: "+servicesHint)
 	}
 	return s
 }
@@ -50,15 +52,7 @@ func needConsulCommands(t *testing.T) services {
 	t.Helper()
 	s := needServices(t)
 	if s.consulStop == "" || s.consulStart == "" {
-		skipOrFail(t, "TEST_CONSUL_STOP_CMD and TEST_CONSUL_START_CMD must be set: "+servicesHint)
+		testsupport.Missing(t, "TEST_CONSUL_STOP_CMD and TEST_CONSUL_START_CMD must be set: "+servicesHint)
 	}
 	return s
-}
-
-func skipOrFail(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"github.com/teamtrack/tracking-core/servicetest"
 )
 
@@ -43,8 +45,8 @@ func TestConsulOutageKeepsLastKnownSet(t *testing.T) {
 			}
 		}
 	})
-	waitFor(t, 10*time.Second, "consul to stop answering", func() bool { return !c.consul.reachable(ctx) })
-	waitFor(t, 15*time.Second, "the gateway to notice that consul is gone", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "consul to stop answering", func() bool { return !c.consul.reachable(ctx) })
+	testsupport.Eventually(t, 15*time.Second, "the gateway to notice that consul is gone", func() bool {
 		for _, svcName := range serviceNames {
 			if !c.gatewayLogged(logFrom, "consul unreachable", svcName) {
 				return false
@@ -92,7 +94,7 @@ func TestConsulOutageKeepsLastKnownSet(t *testing.T) {
 	startAt := time.Now()
 	runShell(t, svc.consulStart)
 	stopped = false
-	waitFor(t, 30*time.Second, "consul to elect a leader again", func() bool { return c.consul.hasLeader(ctx) })
+	testsupport.Eventually(t, 30*time.Second, "consul to elect a leader again", func() bool { return c.consul.hasLeader(ctx) })
 	leaderAfter := time.Since(startAt)
 	c.waitRegistered(t, 40*time.Second)
 	t.Logf("consul had a leader %v after the start command; the replicas were registered again, passing, and followed by the gateway %v after it",

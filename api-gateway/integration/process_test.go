@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 // proc is one child process: a replica or the gateway, listening on addr,
@@ -30,17 +31,6 @@ type proc struct {
 	waitErr   error
 }
 
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startProc starts bin with a minimal environment plus env (HTTP_ADDR is
 // added), on a free port, logging to dir/name.log. It does not wait for
 // readiness. The process is
@@ -48,7 +38,7 @@ func freeAddr(t *testing.T) string {
 // and killed with the test binary if that dies first.
 func startProc(t *testing.T, dir, name, bin string, env []string) *proc {
 	t.Helper()
-	p := &proc{name: name, addr: freeAddr(t), logPath: filepath.Join(dir, name+".log"), done: make(chan struct{})}
+	p := &proc{name: name, addr: testsupport.FreeAddr(t), logPath: filepath.Join(dir, name+".log"), done: make(chan struct{})}
 	logf, err := os.Create(p.logPath)
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"github.com/coder/websocket"
 
 	"github.com/teamtrack/tracking-core/servicetest"
@@ -151,7 +153,7 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 	// The gateway ended the exchange on its side too, although this worker,
 	// silent since it saw the close, has not closed its socket: a gateway
 	// that only forwarded the replica's half-close would keep reading it.
-	waitFor(t, 10*time.Second, "the gateway to end the worker's exchange with the dead replica", func() bool {
+	testsupport.Eventually(t, 10*time.Second, "the gateway to end the worker's exchange with the dead replica", func() bool {
 		return mustScrape(t, c.gw.url()).sum("gateway_active_connections",
 			map[string]string{"route": "worker_ws", "upstream": victim.addr}) == 0
 	})

@@ -165,18 +165,6 @@ func tweak(m map[string]any, kv ...string) map[string]any {
 	return m
 }
 
-// eventually polls cond until it holds or 10s pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 var bg = context.Background()
 
 var _ = auth.Redacted // the package under test

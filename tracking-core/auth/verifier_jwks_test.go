@@ -335,21 +335,21 @@ func TestJWKSPeriodicRefreshFollowsRotation(t *testing.T) {
 	}
 
 	srv.set(func(s *jwksServer) { s.keys = []map[string]any{rsaJWK("r2", &r[1].PublicKey)} })
-	eventually(t, "the rotated key", func() bool { _, err := j.Verify(bg, token2); return err == nil })
+	testsupport.Eventually(t, 10*time.Second, "the rotated key", func() bool { _, err := j.Verify(bg, token2); return err == nil })
 	_, err := j.Verify(bg, token1)
 	wantCode(t, err, tracking.CodeUnauthorized, `unknown signing key id (kid) "r1"`)
 
 	// A provider that fails keeps the keys we have.
 	srv.set(func(s *jwksServer) { s.status = http.StatusBadGateway })
 	n := srv.fetches.Load()
-	eventually(t, "failed refreshes", func() bool { return srv.fetches.Load() >= n+2 })
+	testsupport.Eventually(t, 10*time.Second, "failed refreshes", func() bool { return srv.fetches.Load() >= n+2 })
 	if _, err := j.Verify(bg, token2); err != nil {
 		t.Fatalf("key lost after failed refreshes: %v", err)
 	}
 	// And so does one that serves no usable key.
 	srv.set(func(s *jwksServer) { s.status = http.StatusOK; s.keys = []map[string]any{} })
 	n = srv.fetches.Load()
-	eventually(t, "empty refreshes", func() bool { return srv.fetches.Load() >= n+2 })
+	testsupport.Eventually(t, 10*time.Second, "empty refreshes", func() bool { return srv.fetches.Load() >= n+2 })
 	if _, err := j.Verify(bg, token2); err != nil {
 		t.Fatalf("key lost after an empty JWKS: %v", err)
 	}

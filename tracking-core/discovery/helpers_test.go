@@ -9,13 +9,14 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 // testConsulAddr returns the real Consul agent's address from
@@ -23,15 +24,7 @@ import (
 // it the test is skipped, except under CI, where it fails.
 func testConsulAddr(t *testing.T) string {
 	t.Helper()
-	addr := os.Getenv("TEST_CONSUL_HTTP_ADDR")
-	if addr == "" {
-		msg := "TEST_CONSUL_HTTP_ADDR is not set: run `scripts/test-services.sh up consul` and source /tmp/teamtrack-test-services/env"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return addr
+	return testsupport.Env(t, "TEST_CONSUL_HTTP_ADDR", "run `scripts/test-services.sh up consul` and source its env file")
 }
 
 // uniqueName returns a service name no other test (or test run) uses.
@@ -65,18 +58,6 @@ func newReadyServer(t *testing.T) *readyServer {
 func (s *readyServer) port(t *testing.T) int {
 	t.Helper()
 	return s.Listener.Addr().(*net.TCPAddr).Port
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // waitInstances waits until r serves exactly want for svc, waking on Changed.
@@ -229,18 +210,6 @@ func (f *forwarder) close() {
 	}
 	f.mu.Unlock()
 	f.wg.Wait()
-}
-
-// freeAddr returns a loopback address nothing listens on (for now).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func testLogger(t *testing.T) *slog.Logger {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"github.com/hashicorp/consul/api"
 )
 
@@ -128,14 +130,14 @@ func TestRegisterRestoresLostRegistration(t *testing.T) {
 	}
 	defer reg.Deregister(context.Background())
 	c := rawClient(t, addr)
-	waitFor(t, 5*time.Second, "registration", func() bool { return agentHas(t, c, reg.ID()) })
+	testsupport.Eventually(t, 5*time.Second, "registration", func() bool { return agentHas(t, c, reg.ID()) })
 
 	// What an agent restart looks like from here: the service is gone.
 	if err := c.Agent().ServiceDeregister(reg.ID()); err != nil {
 		t.Fatal(err)
 	}
 	rec.waitFor(t, "lost the registration", 5*time.Second)
-	waitFor(t, 5*time.Second, "registration restored", func() bool { return agentHas(t, c, reg.ID()) })
+	testsupport.Eventually(t, 5*time.Second, "registration restored", func() bool { return agentHas(t, c, reg.ID()) })
 }
 
 func TestRegisterRetriesWhileConsulUnreachable(t *testing.T) {
@@ -143,7 +145,7 @@ func TestRegisterRetriesWhileConsulUnreachable(t *testing.T) {
 	svc := uniqueName("tt-test-retry")
 	inst := newReadyServer(t)
 	// The agent is reached through a forwarder that is not listening yet.
-	fwdAddr := freeAddr(t)
+	fwdAddr := testsupport.FreeAddr(t)
 	rec := &logRecorder{}
 	reg, err := Register(t.Context(), RegisterConfig{
 		ConsulAddr: fwdAddr, Service: svc, Port: inst.port(t), Address: "127.0.0.1",
@@ -160,7 +162,7 @@ func TestRegisterRetriesWhileConsulUnreachable(t *testing.T) {
 	}
 
 	startForwarder(t, fwdAddr, consulAddr)
-	waitFor(t, 10*time.Second, "registration after consul became reachable",
+	testsupport.Eventually(t, 10*time.Second, "registration after consul became reachable",
 		func() bool { return agentHas(t, c, reg.ID()) })
 	if err := reg.Deregister(t.Context()); err != nil {
 		t.Fatal(err)
@@ -172,7 +174,7 @@ func TestRegisterRetriesWhileConsulUnreachable(t *testing.T) {
 
 func TestDeregisterWhileUnreachableReturnsError(t *testing.T) {
 	reg, err := Register(t.Context(), RegisterConfig{
-		ConsulAddr: freeAddr(t), Service: "tt-test-unreachable", Port: 1,
+		ConsulAddr: testsupport.FreeAddr(t), Service: "tt-test-unreachable", Port: 1,
 	})
 	if err != nil {
 		t.Fatal(err)

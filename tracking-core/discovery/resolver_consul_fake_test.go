@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 // fakeConsul answers /v1/health/service/{svc} like an agent, with blocking
@@ -156,7 +158,7 @@ func TestConsulResolverFollowsAndKeepsLastKnownSet(t *testing.T) {
 }
 
 func TestConsulResolverNotReadyUntilLearnt(t *testing.T) {
-	r, err := NewConsul(ConsulConfig{Addr: freeAddr(t), Services: []string{"a", "b"},
+	r, err := NewConsul(ConsulConfig{Addr: testsupport.FreeAddr(t), Services: []string{"a", "b"},
 		MaxBackoff: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

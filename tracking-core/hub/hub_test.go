@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport"
+
 	"go.uber.org/goleak"
 
 	tracking "github.com/teamtrack/tracking-core"
@@ -46,17 +48,6 @@ func (c *counting) subscriptions(team string) int {
 	return c.live[team]
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
-		}
-		time.Sleep(time.Millisecond) // polling a counter updated by another goroutine
-	}
-}
-
 func TestSubscribesOnlyWhileWatched(t *testing.T) {
 	b := &counting{Broadcaster: memory.New(memory.NewBackend(), memory.Config{}), live: map[string]int{}}
 	defer b.Close()
@@ -90,7 +81,7 @@ func TestSubscribesOnlyWhileWatched(t *testing.T) {
 	}
 	leave2()
 	leave2() // idempotent
-	waitFor(t, func() bool { return b.subscriptions("team_a") == 0 })
+	testsupport.Eventually(t, 5*time.Second, "the subscription count", func() bool { return b.subscriptions("team_a") == 0 })
 	if h.Teams() != 0 {
 		t.Fatalf("hub still lists %d teams", h.Teams())
 	}

@@ -9,13 +9,14 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
@@ -106,7 +107,7 @@ func TestStartUpLogsTheAuthMode(t *testing.T) {
 // TestRunRefusesToStartWithoutKeys: mode jwt with no secret and no JWKS
 // stops the gateway before it listens.
 func TestRunRefusesToStartWithoutKeys(t *testing.T) {
-	addr := freeAddr(t)
+	addr := testsupport.FreeAddr(t)
 	setAuthEnv(t, map[string]string{"AUTH_MODE": "jwt"})
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("LOG_LEVEL", "error")
@@ -132,7 +133,7 @@ func TestRunInModeDev(t *testing.T) {
 		_, _ = io.WriteString(w, r.Header.Get("Authorization"))
 	}))
 	defer up.Close()
-	addr := freeAddr(t)
+	addr := testsupport.FreeAddr(t)
 	setAuthEnv(t, map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": testSecret})
 	t.Setenv("HTTP_ADDR", addr)
 	t.Setenv("CONSUL_HTTP_ADDR", "")
@@ -234,18 +235,8 @@ func readBody(t *testing.T, res *http.Response) string {
 	return string(b)
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // deadURL is an http URL on the loopback that nothing answers.
-func deadURL(t *testing.T) string { return "http://" + freeAddr(t) + "/jwks" }
+func deadURL(t *testing.T) string { return "http://" + testsupport.FreeAddr(t) + "/jwks" }
 
 // jwksServer serves a JWKS with one ES256 key.
 func jwksServer(t *testing.T) *httptest.Server {

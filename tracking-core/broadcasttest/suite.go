@@ -81,10 +81,14 @@ func Msg(team, worker string, seq int) tracking.Message {
 func seqOf(m tracking.Message) (worker string, seq int) {
 	var id string
 	// {"id":"w.12",...}
-	fmt.Sscanf(string(m.JSON), `{"id":%q`, &id)
+	if _, err := fmt.Sscanf(string(m.JSON), `{"id":%q`, &id); err != nil {
+		return "", -1
+	}
 	for i := len(id) - 1; i >= 0; i-- {
 		if id[i] == '.' {
-			fmt.Sscanf(id[i+1:], "%d", &seq)
+			if _, err := fmt.Sscanf(id[i+1:], "%d", &seq); err != nil {
+				return id[:i], -1
+			}
 			return id[:i], seq
 		}
 	}

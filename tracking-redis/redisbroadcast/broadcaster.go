@@ -232,8 +232,11 @@ func decodeLast(team, v string) (int64, tracking.Message, error) {
 	}
 	seen := int64(binary.BigEndian.Uint64([]byte(v[:8])))
 	msgs, err := tracking.DecodeFrame(nil, team, []byte(v[8:]))
-	if err != nil || len(msgs) != 1 {
-		return 0, tracking.Message{}, fmt.Errorf("bad last-position value: %v", err)
+	if err != nil {
+		return 0, tracking.Message{}, fmt.Errorf("bad last-position value: %w", err)
+	}
+	if len(msgs) != 1 {
+		return 0, tracking.Message{}, fmt.Errorf("bad last-position value: %d positions, want 1", len(msgs))
 	}
 	return seen, msgs[0], nil
 }

@@ -39,14 +39,17 @@ die() {
 # go_tool NAME VERSION PACKAGE -> path of NAME built from PACKAGE@VERSION.
 go_tool() {
 	local name=$1 version=$2 pkg=$3
-	local bin="$BIN_DIR/$name-$version"
+	# Keyed by the Go version too: a linter built by an older Go refuses
+	# code of a newer one.
+	local bin
+	bin="$BIN_DIR/$name-$version-$(go env GOVERSION)"
 	if [ -x "$bin" ]; then
 		printf '%s\n' "$bin"
 		return 0
 	fi
 	mkdir -p "$BIN_DIR"
 	local tmp start=$SECONDS
-	tmp=$(mktemp -d "$BIN_DIR/.$name-$version.XXXXXX")
+	tmp=$(mktemp -d "$bin.XXXXXX")
 	say "building $name $version into $bin (once; log: $tmp.log)"
 	# GOWORK=off and a folder outside the repo: the tool's own go.mod decides
 	# its dependencies, not ours.

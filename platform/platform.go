@@ -257,6 +257,7 @@ func (p *Platform) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	case proc := <-exited:
+		//nolint:errorlint // Err is nil after a clean exit: %v says <nil> where %w would not.
 		return fmt.Errorf("%s exited: %v (see %s)", proc.Name, proc.Err(), proc.LogFile())
 	}
 }

@@ -80,6 +80,7 @@ func (p *Process) WaitReady(ctx context.Context) error {
 		}
 		select {
 		case <-p.exited:
+			//nolint:errorlint // err is nil after a clean exit: %v says <nil> where %w would not.
 			return fmt.Errorf("%s exited while starting (%v); see %s", p.Name, p.err, p.LogFile())
 		case <-ctx.Done():
 			return fmt.Errorf("%s not ready at %s: %w", p.Name, p.ReadyURL, ctx.Err())

@@ -76,7 +76,7 @@ func TestOneCommandPlatform(t *testing.T) {
 	defer func() {
 		if !stopped {
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
+			t.Logf("platform killed: %v", <-exited)
 		}
 		if t.Failed() {
 			t.Logf("platform output:\n%s", output.String())

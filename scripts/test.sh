@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace (go vet, then go test -race on every module
-# of go.work) against real servers: redis-server, Apache Kafka (KRaft), Consul
+# Runs the static checks of scripts/lint.sh (LINT=0 skips them), then every
+# test of the workspace (go vet, then go test -race on every module of
+# go.work) against real servers: redis-server, Apache Kafka (KRaft), Consul
 # and headless Chromium, installed when missing and started on free loopback
 # ports by scripts/test-services.sh, and stopped again at the end.
 #
@@ -8,6 +9,11 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$root"
+
+if [ "${LINT:-1}" != 0 ]; then
+	echo "[test] static checks (scripts/lint.sh)"
+	scripts/lint.sh
+fi
 
 # A state dir of this run's own, so that it never touches servers a developer
 # started by hand with scripts/test-services.sh.

@@ -102,7 +102,7 @@ func (f *fakeService) authorize(w http.ResponseWriter, r *http.Request, team str
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]string{"code": string(tracking.ErrorCode(err)), "message": tracking.ErrorMessage(err)})
+		_ = json.NewEncoder(w).Encode(map[string]string{"code": string(tracking.ErrorCode(err)), "message": tracking.ErrorMessage(err)})
 		return nil, false
 	}
 	f.authMu.Lock()
@@ -211,7 +211,7 @@ func (f *fakeService) ingest(w http.ResponseWriter, r *http.Request) {
 		sum.Accepted++
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(sum)
+	_ = json.NewEncoder(w).Encode(sum)
 }
 
 func (f *fakeService) workerWS(w http.ResponseWriter, r *http.Request) {
@@ -253,7 +253,7 @@ func (f *fakeService) workerWS(w http.ResponseWriter, r *http.Request) {
 			n++
 		}
 		if f.KickAfter > 0 && n >= f.KickAfter {
-			c.Write(ctx, websocket.MessageText, wire.AppendReconnect(nil, wire.ReasonLifetime))
+			_ = c.Write(ctx, websocket.MessageText, wire.AppendReconnect(nil, wire.ReasonLifetime))
 			c.Close(websocket.StatusServiceRestart, "lifetime")
 			return
 		}
@@ -343,7 +343,7 @@ func (f *fakeService) managerWS(w http.ResponseWriter, r *http.Request) {
 	}
 	for n := 0; ; n++ {
 		if f.KickManagersAfter > 0 && n >= f.KickManagersAfter {
-			c.Write(ctx, websocket.MessageText, wire.AppendReconnect(nil, wire.ReasonLifetime))
+			_ = c.Write(ctx, websocket.MessageText, wire.AppendReconnect(nil, wire.ReasonLifetime))
 			c.Close(websocket.StatusServiceRestart, "lifetime")
 			return
 		}

@@ -28,12 +28,12 @@ func BenchmarkWorkerSend(b *testing.B) {
 			if err != nil {
 				return
 			}
-			io.Copy(io.Discard, rd)
+			_, _ = io.Copy(io.Discard, rd)
 		}
 	})
 	mux.HandleFunc("POST /tracking/{$}", func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Write([]byte(`{"accepted":0,"rejected":0}`))
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = w.Write([]byte(`{"accepted":0,"rejected":0}`))
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()

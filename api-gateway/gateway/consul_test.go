@@ -32,7 +32,7 @@ func TestThroughRealConsul(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer reg.Deregister(context.Background())
+	defer func() { _ = reg.Deregister(context.Background()) }() // best effort: the test is over
 	res, err := discovery.NewConsul(discovery.ConsulConfig{Addr: addr, Services: []string{svc}})
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -22,7 +23,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 			if v == nil {
 				return
 			}
-			if v == http.ErrAbortHandler {
+			if err, _ := v.(error); errors.Is(err, http.ErrAbortHandler) {
 				panic(v)
 			}
 			log.Error("panic serving request", "path", c.Request.URL.RequestURI(),

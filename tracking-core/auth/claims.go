@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -121,7 +122,7 @@ func (c *Claims) normalize() *claimError {
 
 // errMessageOnly is the message of a *tracking.Error without its field.
 func errMessageOnly(err error) string {
-	if e, ok := err.(*tracking.Error); ok {
+	if e, ok := errors.AsType[*tracking.Error](err); ok {
 		return e.Message
 	}
 	return err.Error()

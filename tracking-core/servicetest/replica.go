@@ -49,8 +49,8 @@ func StartReplica(t *testing.T, b tracking.Broadcaster, api httpapi.Config) *Rep
 // Stop shuts the replica down in order and waits for it.
 func (r *Replica) Stop() {
 	r.stop()
-	<-r.done
-	r.done <- nil // later calls return at once
+	err := <-r.done
+	r.done <- err // later calls return at once
 }
 
 // Counter reads a counter (summed over labels) from the replica's registry.

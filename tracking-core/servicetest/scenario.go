@@ -94,7 +94,9 @@ func SeqOf(r Record) (worker string, seq int) {
 	if i < 0 {
 		return r.WorkerID, -1
 	}
-	fmt.Sscanf(r.ID[i+1:], "%d", &seq)
+	if _, err := fmt.Sscanf(r.ID[i+1:], "%d", &seq); err != nil {
+		return r.WorkerID, -1
+	}
 	return r.WorkerID, seq
 }
 

@@ -406,7 +406,7 @@ func TestAppendJSONMatchesReference(t *testing.T) {
 
 func FuzzAppendJSON(f *testing.F) {
 	f.Add("9b2f", int64(1795000000), int64(123456789), 1.5)
-	f.Add("a\"b\x7f", int64(-62135596800), int64(0), -0.0)
+	f.Add("a\"b\x7f", int64(-62135596800), int64(0), math.Copysign(0, -1))
 	f.Add("é", int64(253402300800), int64(999999999), 1e-300)
 	f.Fuzz(func(t *testing.T, id string, sec, nsec int64, lat float64) {
 		p := tracking.Position{ID: id, TimeStamp: time.Unix(sec, nsec), Location: tracking.Location{Latitude: lat}}

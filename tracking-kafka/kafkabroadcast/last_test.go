@@ -21,9 +21,13 @@ func lastSeqs(t *testing.T, b *kafkabroadcast.Broadcaster, team string) map[stri
 	got := make(map[string]int)
 	for _, m := range msgs {
 		var id string
-		fmt.Sscanf(string(m.JSON), `{"id":%q`, &id)
 		var seq int
-		fmt.Sscanf(id[len(m.Worker)+1:], "%d", &seq)
+		if _, err := fmt.Sscanf(string(m.JSON), `{"id":%q`, &id); err != nil {
+			t.Fatalf("Last(%s): id of %s: %v", team, m.JSON, err)
+		}
+		if _, err := fmt.Sscanf(id[len(m.Worker)+1:], "%d", &seq); err != nil {
+			t.Fatalf("Last(%s): sequence of id %q: %v", team, id, err)
+		}
 		if _, dup := got[m.Worker]; dup || m.Team != team {
 			t.Fatalf("Last(%s) returned %s of team %s twice or of another team", team, m.Worker, m.Team)
 		}

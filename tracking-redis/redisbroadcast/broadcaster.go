@@ -227,8 +227,11 @@ func decodeLast(team, v string) (tracking.Message, error) {
 		return tracking.Message{}, fmt.Errorf("short last-position value")
 	}
 	msgs, err := wire.DecodeFrame(nil, team, []byte(v[8:]))
-	if err != nil || len(msgs) != 1 {
-		return tracking.Message{}, fmt.Errorf("bad last-position value: %v", err)
+	if err != nil {
+		return tracking.Message{}, fmt.Errorf("bad last-position value: %w", err)
+	}
+	if len(msgs) != 1 {
+		return tracking.Message{}, fmt.Errorf("bad last-position value: %d positions, want 1", len(msgs))
 	}
 	return msgs[0], nil
 }

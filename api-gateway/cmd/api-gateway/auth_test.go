@@ -120,8 +120,7 @@ func TestRunRefusesToStartWithoutKeys(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		_ = syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-		<-done
-		t.Fatal("run started in mode jwt without keys")
+		t.Fatalf("run started in mode jwt without keys (stopped by SIGTERM: %v)", <-done)
 	}
 }
 

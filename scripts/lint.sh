@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# Static checks of every module of go.work:
+#   tidy        go mod tidy -diff (go.mod and go.sum are tidy)
+#   golangci    golangci-lint with .golangci.yml (gofmt and goimports included)
+#   vuln        govulncheck against the Go vulnerability database
+#   shell       shellcheck over scripts/ and .ci/
+# scripts/test.sh runs them all before the tests; alone:
+#   scripts/lint.sh [step...]        (every step when none is named)
+#
+# The Go tools are built once with `go install` into $TEAMTRACK_CACHE/bin
+# (default ~/.cache/teamtrack/bin), one file per version, and reused: the
+# first golangci-lint build takes about 5 minutes on 2 cores. shellcheck
+# comes from Debian.
+#
+# govulncheck reads the database from golang.org/x/vulndb, a module of the Go
+# module proxy whose data/osv folder holds every report as an OSV file, a form
+# that `govulncheck -db file://DIR` reads as it is. VULNDB_VERSION pins it;
+# `go list -m golang.org/x/vulndb@latest` names the newest.
+# A called vulnerability in a dependency fails the step. One in the Go
+# standard library is fixed only by a newer Go, which the machine fixes, not
+# the code: it is listed as a notice, and fails too with STDLIB_VULNS=fail.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$root"
+
+GOLANGCI_LINT_VERSION=v2.15.0
+GOVULNCHECK_VERSION=v1.9.0
+VULNDB_VERSION=${VULNDB_VERSION:-v0.0.0-20261105234957-e22db6528018}
+
+CACHE_DIR=${TEAMTRACK_CACHE:-${HOME:-/root}/.cache/teamtrack}
+BIN_DIR=$CACHE_DIR/bin
+
+say() { printf '[lint] %s\n' "$*" >&2; }
+die() {
+	say "ERROR: $*"
+	exit 1
+}
+
+# go_tool NAME VERSION PACKAGE -> path of NAME built from PACKAGE@VERSION.
+go_tool() {
+	local name=$1 version=$2 pkg=$3
+	# Keyed by the Go version too: a linter built by an older Go refuses
+	# code of a newer one.
+	local bin
+	bin="$BIN_DIR/$name-$version-$(go env GOVERSION)"
+	if [ -x "$bin" ]; then
+		printf '%s\n' "$bin"
+		return 0
+	fi
+	mkdir -p "$BIN_DIR"
+	local tmp start=$SECONDS
+	tmp=$(mktemp -d "$bin.XXXXXX")
+	say "building $name $version into $bin (once; log: $tmp.log)"
+	# GOWORK=off and a folder outside the repo: the tool's own go.mod decides
+	# its dependencies, not ours.
+	if ! (cd "$tmp" && GOWORK=off GOBIN="$tmp" go install "$pkg@$version") >"$tmp.log" 2>&1; then
+		tail -n 30 "$tmp.log" >&2
+		rm -rf "$tmp"
+		die "go install $pkg@$version failed (log: $tmp.log)"
+	fi
+	mv -f "$tmp/$name" "$bin"
+	rm -rf "$tmp" "$tmp.log"
+	say "built $name in $((SECONDS - start))s"
+	printf '%s\n' "$bin"
+}
+
+mapfile -t modules < <(go list -m -f '{{.Dir}}')
+[ "${#modules[@]}" -gt 0 ] || die "no module in go.work"
+failed=()
+
+step_tidy() {
+	local m
+	for m in "${modules[@]}"; do
+		if ! (cd "$m" && go mod tidy -diff); then
+			say "${m#"$root"/}: go.mod/go.sum not tidy (run: cd ${m#"$root"/} && go mod tidy)"
+			failed+=(tidy)
+		fi
+	done
+}
+
+step_golangci() {
+	local gcl m pkgs=()
+	gcl=$(go_tool golangci-lint "$GOLANGCI_LINT_VERSION" github.com/golangci/golangci-lint/v2/cmd/golangci-lint)
+	for m in "${modules[@]}"; do pkgs+=("./${m#"$root"/}/..."); done
+	"$gcl" run --config "$root/.golangci.yml" "${pkgs[@]}" || failed+=(golangci)
+}
+
+step_vuln() {
+	local gvc db m
+	gvc=$(go_tool govulncheck "$GOVULNCHECK_VERSION" golang.org/x/vuln/cmd/govulncheck)
+	db=$(cd "$BIN_DIR" && GOWORK=off go mod download -json "golang.org/x/vulndb@$VULNDB_VERSION" |
+		sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') || true
+	if [ -z "$db" ] || [ ! -d "$db/data/osv" ]; then
+		say "ERROR: cannot get the vulnerability database golang.org/x/vulndb@$VULNDB_VERSION"
+		say "  from the Go module proxy: govulncheck did NOT run"
+		failed+=(vuln)
+		return 0
+	fi
+	say "vulnerability database: golang.org/x/vulndb@$VULNDB_VERSION"
+	# One scan of the whole workspace, as the binaries are built (the
+	# Dockerfiles build in workspace mode too). govulncheck wants to start
+	# inside a module; the patterns reach the others.
+	local pkgs=() json rc=0
+	for m in "${modules[@]}"; do pkgs+=("$m/..."); done
+	json=$(mktemp "${TMPDIR:-/tmp}/teamtrack-vuln.XXXXXX")
+	(cd "${modules[0]}" && "$gvc" -db "file://$db/data/osv" -format json "${pkgs[@]}") >"$json" || rc=$?
+	if [ "$rc" != 0 ]; then
+		rm -f "$json"
+		say "govulncheck failed (exit $rc)"
+		failed+=(vuln)
+		return 0
+	fi
+	python3 -c "$vuln_report" "${STDLIB_VULNS:-notice}" <"$json" || failed+=(vuln)
+	rm -f "$json"
+}
+
+# Reads govulncheck's JSON stream; prints the vulnerabilities that the code
+# calls; exits 1 when one is in a dependency (or in the standard library
+# with STDLIB_VULNS=fail).
+read -r -d '' vuln_report <<'PY' || true
+import json, sys
+stdlib_policy = sys.argv[1]
+text, dec, pos, called = sys.stdin.read(), json.JSONDecoder(), 0, {}
+while True:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    if pos >= len(text):
+        break
+    msg, pos = dec.raw_decode(text, pos)
+    f = msg.get("finding")
+    if not f or not f.get("trace") or not f["trace"][0].get("function"):
+        continue  # only the vulnerabilities that the code reaches
+    top = f["trace"][0]
+    where = next((fr["position"] for fr in reversed(f["trace"]) if fr.get("position")), None)
+    called.setdefault(f["osv"], (top.get("module", "?"), top.get("version", "?"),
+                                 f.get("fixed_version", "none"), top.get("package", ""), where))
+bad = std = 0
+for vid, (mod, ver, fixed, pkg, where) in sorted(called.items()):
+    is_std = mod in ("stdlib", "toolchain")
+    fatal = not is_std or stdlib_policy == "fail"
+    bad += fatal
+    std += is_std
+    at = f" (called from {where['filename']}:{where['line']})" if where else ""
+    print(f"[lint] {'' if fatal else 'NOTICE: '}{vid} in {pkg or mod}@{ver}, "
+          f"fixed in {fixed}{at}: https://pkg.go.dev/vuln/{vid}", file=sys.stderr)
+if std and stdlib_policy != "fail":
+    print(f"[lint] NOTICE: the code calls {std} vulnerabilities of the Go standard library above: "
+          "a newer Go fixes them, not this code (STDLIB_VULNS=fail makes them fail)", file=sys.stderr)
+print(f"[lint] govulncheck: {bad} failing, {len(called) - bad} notices", file=sys.stderr)
+sys.exit(1 if bad else 0)
+PY
+
+step_shell() {
+	if ! command -v shellcheck >/dev/null 2>&1; then
+		[ "$(id -u)" = 0 ] || die "shellcheck is missing: apt-get install shellcheck (as root)"
+		say "apt-get install shellcheck"
+		export DEBIAN_FRONTEND=noninteractive
+		local log
+		log=$(mktemp "${TMPDIR:-/tmp}/teamtrack-apt.XXXXXX")
+		if ! { apt-get -q -y -o DPkg::Lock::Timeout=300 update &&
+			apt-get -q -y -o DPkg::Lock::Timeout=300 install --no-install-recommends shellcheck; } >"$log" 2>&1; then
+			tail -n 30 "$log" >&2
+			die "apt-get install shellcheck failed"
+		fi
+		rm -f "$log"
+	fi
+	local files=()
+	mapfile -t files < <(find scripts .ci -type f \( -name '*.sh' -o -path .ci/run \) | sort)
+	shellcheck --external-sources "${files[@]}" || failed+=(shell)
+}
+
+steps=("$@")
+[ "${#steps[@]}" -gt 0 ] || steps=(tidy golangci vuln shell)
+for s in "${steps[@]}"; do
+	case "$s" in
+	tidy | golangci | vuln | shell) ;;
+	*) die "unknown step '$s' (tidy, golangci, vuln, shell)" ;;
+	esac
+	start=$SECONDS
+	say "$s"
+	"step_$s"
+	say "$s: $((SECONDS - start))s"
+done
+
+if [ "${#failed[@]}" -gt 0 ]; then
+	die "failed: $(printf '%s\n' "${failed[@]}" | sort -u | tr '\n' ' ')"
+fi
+say "all checks passed"

@@ -303,12 +303,12 @@ func (f *fakeService) sse(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	fl := w.(http.Flusher)
-	w.Write(wire.AppendSSEHeartbeat(wire.AppendSSERetry(nil, 2*time.Second)))
-	w.Write(wire.AppendSSEPositions(nil, messages(snap)))
+	_, _ = w.Write(wire.AppendSSEHeartbeat(wire.AppendSSERetry(nil, 2*time.Second)))
+	_, _ = w.Write(wire.AppendSSEPositions(nil, messages(snap)))
 	fl.Flush()
 	for n := 0; ; n++ {
 		if f.KickManagersAfter > 0 && n >= f.KickManagersAfter {
-			w.Write(wire.AppendSSEReconnect(nil, wire.ReasonLifetime))
+			_, _ = w.Write(wire.AppendSSEReconnect(nil, wire.ReasonLifetime))
 			return
 		}
 		js, ok := f.next(ctx, s)

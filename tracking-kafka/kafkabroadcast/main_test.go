@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/teamtrack/tracking-core/testsupport"
 	"log"
 	"log/slog"
 	"net"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
+	"github.com/teamtrack/tracking-core/testsupport"
 	"github.com/teamtrack/tracking-kafka/kafkabroadcast"
 )
 

@@ -2,7 +2,6 @@ package redisbroadcast_test
 
 import (
 	"fmt"
-	"github.com/teamtrack/tracking-core/testsupport"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/broadcasttest"
 	"github.com/teamtrack/tracking-core/servicetest"
+	"github.com/teamtrack/tracking-core/testsupport"
 	"github.com/teamtrack/tracking-redis/redisbroadcast"
 )
 

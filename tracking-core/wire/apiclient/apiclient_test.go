@@ -129,7 +129,7 @@ func TestPublishAndWatch(t *testing.T) {
 	}
 
 	// Shutdown: every connection gets a reconnect hint.
-	go api.Shutdown(ctx)
+	go func() { _ = api.Shutdown(ctx) }()
 	for name, ms := range map[string]apiclient.ManagerStream{"SSE": sse, "WebSocket": mws} {
 		for {
 			_, err := ms.Next()
@@ -180,7 +180,7 @@ func TestTokenInHeaderOrQuery(t *testing.T) {
 			}
 			return
 		}
-		w.Write([]byte(`{"accepted":0,"rejected":0,"errors":[]}`))
+		_, _ = w.Write([]byte(`{"accepted":0,"rejected":0,"errors":[]}`))
 	}))
 	defer srv.Close()
 	ctx := context.Background()

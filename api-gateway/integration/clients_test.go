@@ -2,42 +2,13 @@ package integration_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/teamtrack/tracking-core/servicetest"
 )
-
-// latest returns, per worker, the highest sequence received (records made by
-// servicetest.Rec).
-func latest(recs []servicetest.Record) map[string]int {
-	out := map[string]int{}
-	for _, r := range recs {
-		w, seq := servicetest.SeqOf(r)
-		out[w] = max(out[w], seq)
-	}
-	return out
-}
-
-// hasAll holds once every worker of want reached its sequence.
-func hasAll(want map[string]int) func([]servicetest.Record) bool {
-	return func(recs []servicetest.Record) bool { return reached(latest(recs), want) }
-}
-
-// reached reports whether every worker of want is at its sequence or beyond in got.
-func reached(got, want map[string]int) bool {
-	for w, n := range want {
-		if got[w] < n {
-			return false
-		}
-	}
-	return true
-}
 
 // ndjson is the body of a POST: worker's records from..to, one per line.
 func ndjson(team, worker string, from, to int) io.Reader {
@@ -64,21 +35,8 @@ func postAll(base, team, worker string, from, to int) error {
 
 // knownWorkers returns the workers of team's last positions (GET …/positions).
 func knownWorkers(base, team string) (map[string]int, error) {
-	client := &http.Client{Timeout: 5 * time.Second}
-	res, err := client.Get(base + "/" + team + "/positions")
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET positions: %d %s", res.StatusCode, strings.TrimSpace(string(body)))
-	}
-	var recs []servicetest.Record
-	if err := json.Unmarshal(body, &recs); err != nil {
-		return nil, fmt.Errorf("positions: %v: %s", err, body)
-	}
-	return latest(recs), nil
+	recs, err := servicetest.LastPositions(base, team)
+	return servicetest.Latest(recs), err
 }
 
 // waitKnown waits until team's last positions (through base) hold want, so
@@ -88,7 +46,7 @@ func waitKnown(t *testing.T, base, team string, want map[string]int) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		got, err := knownWorkers(base, team)
-		if err == nil && reached(got, want) {
+		if err == nil && servicetest.Reached(got, want) {
 			return
 		}
 		if time.Now().After(deadline) {

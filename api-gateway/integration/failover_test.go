@@ -60,8 +60,8 @@ func (c *cluster) checkKill(t *testing.T, strategy string) {
 	}
 	defer sse.Close()
 	waitGauges(t, reps, "manager_sse", []float64{1, 0})
-	if !sse.WaitFor(15*time.Second, hasAll(silent)) {
-		t.Fatalf("manager on the team's replica: no snapshot: %v", latest(sse.Records()))
+	if !sse.WaitFor(15*time.Second, servicetest.HasAll(silent)) {
+		t.Fatalf("manager on the team's replica: no snapshot: %v", servicetest.Latest(sse.Records()))
 	}
 
 	// A worker WebSocket on the victim. Least connections decides where it
@@ -84,8 +84,8 @@ func (c *cluster) checkKill(t *testing.T, strategy string) {
 	}
 	mover := startMover(onVictim, ws+"/ws", team, "mover")
 	defer mover.stop()
-	if !sse.WaitFor(15*time.Second, hasAll(map[string]int{"mover": 3})) {
-		t.Fatalf("the worker's positions did not reach the manager before the kill: %v", latest(sse.Records()))
+	if !sse.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"mover": 3})) {
+		t.Fatalf("the worker's positions did not reach the manager before the kill: %v", servicetest.Latest(sse.Records()))
 	}
 
 	probeTeams := c.teamsOwnedBy(t, strategy+"-probe", victim, reps, 200)
@@ -118,7 +118,7 @@ func (c *cluster) checkKill(t *testing.T, strategy string) {
 		t.Fatalf("reopened stream: %d records, want the snapshot of 3 workers", len(again.Records()))
 	}
 	first := again.Records()[:3]
-	got := latest(first)
+	got := servicetest.Latest(first)
 	if len(got) != 3 || got["s1"] != 3 || got["s2"] != 3 || got["mover"] < 1 {
 		t.Fatalf("first records of the reopened stream %v, want the snapshot s1.3, s2.3 and mover's last position", first)
 	}
@@ -127,8 +127,8 @@ func (c *cluster) checkKill(t *testing.T, strategy string) {
 	// The worker: its connection broke, it dialled again through the gateway,
 	// and its new positions reach the manager.
 	resumed := mover.waitResumed(t, 10*time.Second)
-	if !again.WaitFor(15*time.Second, hasAll(map[string]int{"mover": resumed + 2})) {
-		t.Fatalf("the worker reconnected (sending from %d on) but the manager has %v", resumed, latest(again.Records()))
+	if !again.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"mover": resumed + 2})) {
+		t.Fatalf("the worker reconnected (sending from %d on) but the manager has %v", resumed, servicetest.Latest(again.Records()))
 	}
 	t.Logf("worker reconnected %d time(s), sending again from position %d (killed at %s; errors %q)",
 		mover.reconnectCount(), resumed, killedAt.Format("15:04:05.000"), mover.errors())

@@ -61,8 +61,8 @@ func (c *cluster) checkFlow(t *testing.T, strategy string) {
 	waitGauges(t, reps, "manager_sse", []float64{1, 1})
 	waitGauges(t, reps, "manager_ws", []float64{1, 1})
 	for _, m := range managers {
-		if !m.st.WaitFor(15*time.Second, hasAll(map[string]int{"w0": 1})) {
-			t.Fatalf("%s did not get the snapshot through the gateway: %v", m.name, latest(m.st.Records()))
+		if !m.st.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"w0": 1})) {
+			t.Fatalf("%s did not get the snapshot through the gateway: %v", m.name, servicetest.Latest(m.st.Records()))
 		}
 	}
 
@@ -119,8 +119,8 @@ func (c *cluster) checkFlow(t *testing.T, strategy string) {
 
 	want := map[string]int{"w0": 1, "ws-a": n, "ws-b": n, "post": n}
 	for _, m := range managers {
-		if !m.st.WaitFor(15*time.Second, hasAll(want)) {
-			t.Fatalf("%s: latest %v, want %v", m.name, latest(m.st.Records()), want)
+		if !m.st.WaitFor(15*time.Second, servicetest.HasAll(want)) {
+			t.Fatalf("%s: latest %v, want %v", m.name, servicetest.Latest(m.st.Records()), want)
 		}
 		servicetest.CheckOrdered(t, m.name, m.team, m.st.Records(), 1, want)
 	}

@@ -190,8 +190,8 @@ func (c *cluster) checkRoutes(t *testing.T, strategy, tag string) {
 		}
 	}
 	want := map[string]int{"w1": 5, "w2": 5}
-	if !sse.WaitFor(15*time.Second, hasAll(want)) {
-		t.Fatalf("stream of %s: latest %v, want %v", team, latest(sse.Records()), want)
+	if !sse.WaitFor(15*time.Second, servicetest.HasAll(want)) {
+		t.Fatalf("stream of %s: latest %v, want %v", team, servicetest.Latest(sse.Records()), want)
 	}
 }
 

@@ -74,8 +74,8 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 	if err := postAll(base, team, "probe", 1, 1); err != nil {
 		t.Fatal(err)
 	}
-	if !sse.WaitFor(15*time.Second, hasAll(map[string]int{"probe": 1})) {
-		t.Fatalf("the manager got nothing: %v", latest(sse.Records()))
+	if !sse.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"probe": 1})) {
+		t.Fatalf("the manager got nothing: %v", servicetest.Latest(sse.Records()))
 	}
 
 	// A worker WebSocket on the victim; those landing on the survivor stay
@@ -112,11 +112,11 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 	defer up.finish()
 
 	s := startStreamer(w, team, "w")
-	if !sse.WaitFor(15*time.Second, hasAll(map[string]int{"w": 10})) {
+	if !sse.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"w": 10})) {
 		s.stop()
-		t.Fatalf("the worker's positions did not reach the manager before the kill: %v", latest(sse.Records()))
+		t.Fatalf("the worker's positions did not reach the manager before the kill: %v", servicetest.Latest(sse.Records()))
 	}
-	before := latest(sse.Records())["w"]
+	before := servicetest.Latest(sse.Records())["w"]
 	killedAt := time.Now()
 	victimID := victim.consulID()
 	victim.kill()
@@ -168,8 +168,8 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 	if err := again.Send(servicetest.Rec(team, "w", marker)); err != nil {
 		t.Fatal(err)
 	}
-	if !sse.WaitFor(15*time.Second, hasAll(map[string]int{"w": marker})) {
-		t.Fatalf("position %d, sent after the reconnection, did not reach the manager: %v", marker, latest(sse.Records()))
+	if !sse.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"w": marker})) {
+		t.Fatalf("position %d, sent after the reconnection, did not reach the manager: %v", marker, servicetest.Latest(sse.Records()))
 	}
 
 	var got []int

@@ -57,7 +57,7 @@ func (s *scenarios) badInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mgr.Close()
-	if !mgr.WaitFor(s.f.Timeout, hasAll(map[string]int{"probe": 1})) {
+	if !mgr.WaitFor(s.f.Timeout, HasAll(map[string]int{"probe": 1})) {
 		t.Fatal("manager did not get the snapshot")
 	}
 	cases := BadInputs(team, "wbad")
@@ -82,8 +82,8 @@ func (s *scenarios) badInputs(t *testing.T) {
 		}
 		seq++
 		must(t, w.Send(RecAt(team, worker, seq, ts)))
-		if !mgr.WaitFor(s.f.Timeout, hasAll(map[string]int{worker: seq})) {
-			t.Fatalf("valid records around the bad ones: got up to %d, want %d", latest(mgr.Records())[worker], seq)
+		if !mgr.WaitFor(s.f.Timeout, HasAll(map[string]int{worker: seq})) {
+			t.Fatalf("valid records around the bad ones: got up to %d, want %d", Latest(mgr.Records())[worker], seq)
 		}
 		CheckOrdered(t, "manager", team, mgr.Records(), 1, map[string]int{worker: seq})
 		CheckContent(t, "manager", mgr.Records(), ts)
@@ -115,8 +115,8 @@ func (s *scenarios) badInputs(t *testing.T) {
 				t.Errorf("%s: error names record %d, want %d", cases[i].Name, e.Record, 2*(i+1))
 			}
 		}
-		if !mgr.WaitFor(s.f.Timeout, hasAll(map[string]int{worker: seq})) {
-			t.Fatalf("valid records around the bad ones: got up to %d, want %d", latest(mgr.Records())[worker], seq)
+		if !mgr.WaitFor(s.f.Timeout, HasAll(map[string]int{worker: seq})) {
+			t.Fatalf("valid records around the bad ones: got up to %d, want %d", Latest(mgr.Records())[worker], seq)
 		}
 		CheckOrdered(t, "manager", team, mgr.Records(), 1, map[string]int{worker: seq})
 		CheckContent(t, "manager", mgr.Records(), ts)
@@ -141,9 +141,9 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// lastPositions reads team's last known positions from the API at base
+// LastPositions reads team's last known positions from the API at base
 // (…/tracking).
-func lastPositions(base, team string) ([]Record, error) {
+func LastPositions(base, team string) ([]Record, error) {
 	raw, err := apiclient.MustNew(base, apiclient.Config{}).LastPositions(context.Background(), team)
 	if err != nil {
 		return nil, err
@@ -157,8 +157,8 @@ func lastPositions(base, team string) ([]Record, error) {
 	return recs, nil
 }
 
-// reached reports whether got holds at least want's sequence for each worker.
-func reached(got, want map[string]int) bool {
+// Reached reports whether got holds at least want's sequence for each worker.
+func Reached(got, want map[string]int) bool {
 	for w, n := range want {
 		if got[w] < n {
 			return false

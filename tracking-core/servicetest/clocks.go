@@ -35,7 +35,7 @@ func (s *scenarios) clocks(t *testing.T) {
 	want := map[string]int{"w_skewed": 5, "w_late": 2, "w_mark": 1}
 	deadline := time.Now().Add(s.f.Timeout)
 	for {
-		stored, err := lastPositions(b.URL+"/tracking", team)
+		stored, err := LastPositions(b.URL+"/tracking", team)
 		got := latestOf(stored)
 		if err == nil && fmt.Sprint(got) == fmt.Sprint(want) {
 			break

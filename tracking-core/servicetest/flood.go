@@ -79,8 +79,8 @@ func (s *scenarios) flood(t *testing.T) {
 		t.Fatalf("flooder's connection ended with %v (close status %d), want 1008 policy violation", flooder.Err(), code)
 	}
 
-	if !mgr.WaitFor(s.f.Timeout, hasAll(map[string]int{"steady": n})) {
-		t.Fatalf("steady worker: latest %d of %d delivered beside the flood", latest(mgr.Records())["steady"], n)
+	if !mgr.WaitFor(s.f.Timeout, HasAll(map[string]int{"steady": n})) {
+		t.Fatalf("steady worker: latest %d of %d delivered beside the flood", Latest(mgr.Records())["steady"], n)
 	}
 	CheckOrdered(t, "steady worker", team, filterWorker(mgr.Records(), "steady"), 1, map[string]int{"steady": n})
 	CheckContent(t, "flood team manager", mgr.Records(), ts)

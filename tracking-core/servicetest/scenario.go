@@ -100,8 +100,8 @@ func SeqOf(r Record) (worker string, seq int) {
 	return r.WorkerID, seq
 }
 
-// latest returns, per worker, the highest sequence received.
-func latest(recs []Record) map[string]int {
+// Latest returns, per worker, the highest sequence received.
+func Latest(recs []Record) map[string]int {
 	out := make(map[string]int)
 	for _, r := range recs {
 		w, seq := SeqOf(r)
@@ -136,16 +136,9 @@ func CheckOrdered(t *testing.T, name, team string, recs []Record, from int, want
 	}
 }
 
-func hasAll(want map[string]int) func([]Record) bool {
-	return func(recs []Record) bool {
-		got := latest(recs)
-		for w, n := range want {
-			if got[w] < n {
-				return false
-			}
-		}
-		return true
-	}
+// HasAll holds once every worker of want reached its sequence in recs.
+func HasAll(want map[string]int) func([]Record) bool {
+	return func(recs []Record) bool { return Reached(Latest(recs), want) }
 }
 
 func (s *scenarios) twoReplicas(t *testing.T) {
@@ -172,7 +165,7 @@ func (s *scenarios) twoReplicas(t *testing.T) {
 	}
 	defer sseB.Close()
 	for _, st := range []*Stream{sseA, wsA} {
-		if !st.WaitFor(s.f.Timeout, hasAll(map[string]int{"w0": 1})) {
+		if !st.WaitFor(s.f.Timeout, HasAll(map[string]int{"w0": 1})) {
 			t.Fatal("manager did not get the snapshot")
 		}
 	}
@@ -216,14 +209,14 @@ func (s *scenarios) twoReplicas(t *testing.T) {
 	}
 	want := map[string]int{"w1": n, "w2": n, "w3": n, "w4": n}
 	for name, st := range map[string]*Stream{"SSE": sseA, "WebSocket": wsA} {
-		if !st.WaitFor(s.f.Timeout, hasAll(want)) {
-			t.Fatalf("%s manager on B: latest %v, want %v", name, latest(st.Records()), want)
+		if !st.WaitFor(s.f.Timeout, HasAll(want)) {
+			t.Fatalf("%s manager on B: latest %v, want %v", name, Latest(st.Records()), want)
 		}
 		CheckOrdered(t, name+" manager", "team_a", st.Records(), 1, want)
 		CheckContent(t, name+" manager", st.Records(), ts)
 	}
-	if !sseB.WaitFor(s.f.Timeout, hasAll(map[string]int{"wb": 20})) {
-		t.Fatalf("team_b manager: latest %v", latest(sseB.Records()))
+	if !sseB.WaitFor(s.f.Timeout, HasAll(map[string]int{"wb": 20})) {
+		t.Fatalf("team_b manager: latest %v", Latest(sseB.Records()))
 	}
 	CheckOrdered(t, "team_b manager", "team_b", sseB.Records(), 1, map[string]int{"wb": 20})
 	CheckContent(t, "team_b manager", sseB.Records(), ts)
@@ -294,12 +287,12 @@ func (s *scenarios) lateManager(t *testing.T) {
 	// asynchronous), so that the snapshot is known in advance.
 	deadline := time.Now().Add(s.f.Timeout)
 	for {
-		stored, err := lastPositions(b.URL+"/tracking", "team_late")
-		if err == nil && reached(latest(stored), want) {
+		stored, err := LastPositions(b.URL+"/tracking", "team_late")
+		if err == nil && Reached(Latest(stored), want) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("positions endpoint: %v, err %v; want %v", latest(stored), err, want)
+			t.Fatalf("positions endpoint: %v, err %v; want %v", Latest(stored), err, want)
 		}
 		time.Sleep(20 * time.Millisecond) // polling the store
 	}
@@ -363,8 +356,8 @@ func (s *scenarios) slowManager(t *testing.T) {
 	if sum, err := Post(a.URL+"/tracking", &body); err != nil || sum.Accepted != workers*per {
 		t.Fatalf("POST: %+v %v", sum, err)
 	}
-	if !fast.WaitFor(s.f.Timeout, hasAll(want)) {
-		t.Fatalf("fast manager did not get every worker's latest position: %v", latest(fast.Records()))
+	if !fast.WaitFor(s.f.Timeout, HasAll(want)) {
+		t.Fatalf("fast manager did not get every worker's latest position: %v", Latest(fast.Records()))
 	}
 	for _, r := range fast.Records() {
 		if !bytes.Equal(r.JSON, sent[r.ID]) {
@@ -453,7 +446,7 @@ func (s *scenarios) restart(t *testing.T) {
 	if err := w.Send(RecAt("team_rs", "w1", 1, ts)); err != nil {
 		t.Fatal(err)
 	}
-	if !sse.WaitFor(s.f.Timeout, hasAll(map[string]int{"w1": 1})) {
+	if !sse.WaitFor(s.f.Timeout, HasAll(map[string]int{"w1": 1})) {
 		t.Fatal("no delivery before the restart")
 	}
 	s.f.RestartBroker(t)
@@ -462,7 +455,7 @@ func (s *scenarios) restart(t *testing.T) {
 		if err := w.Send(RecAt("team_rs", "w1", seq, ts)); err != nil {
 			t.Fatalf("worker connection lost with the broker restart: %v", err)
 		}
-		if sse.WaitFor(200*time.Millisecond, func(r []Record) bool { return latest(r)["w1"] >= 2 }) {
+		if sse.WaitFor(200*time.Millisecond, func(r []Record) bool { return Latest(r)["w1"] >= 2 }) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -39,6 +39,9 @@ type ConsulConfig struct {
 	Logger *slog.Logger
 }
 
+// DefaultEmptyGrace is ConsulConfig.EmptyGrace when none is given.
+const DefaultEmptyGrace = 15 * time.Second
+
 // Consul is a Resolver that follows the passing instances of its services
 // with Consul blocking queries, one goroutine per service. While the agent is
 // unreachable it keeps serving the last known sets and retries with backoff;
@@ -74,7 +77,7 @@ func NewConsul(cfg ConsulConfig) (*Consul, error) {
 		cfg.MaxBackoff = 5 * time.Second
 	}
 	if cfg.EmptyGrace == 0 {
-		cfg.EmptyGrace = 15 * time.Second
+		cfg.EmptyGrace = DefaultEmptyGrace
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
+	"github.com/teamtrack/tracking-core/discovery"
 )
 
 // settings is the gateway's environment; the README's configuration table
@@ -14,6 +15,7 @@ import (
 type settings struct {
 	HTTPAddr        string        // HTTP_ADDR; default :8080
 	ConsulAddr      string        // CONSUL_HTTP_ADDR; default none: the static lists below
+	EmptyGrace      time.Duration // CONSUL_EMPTY_GRACE: keep the last instances this long when Consul comes back empty; default discovery.DefaultEmptyGrace
 	RedisAddrs      []string      // TRACKING_REDIS_ADDRS; default localhost:8081
 	KafkaAddrs      []string      // TRACKING_KAFKA_ADDRS; default localhost:8082
 	AllowedOrigins  []string      // CORS_ALLOWED_ORIGINS; default *
@@ -28,6 +30,7 @@ func readSettings(e *config.Env) settings {
 	s := settings{
 		HTTPAddr:        e.String("HTTP_ADDR", ":8080"),
 		ConsulAddr:      e.String("CONSUL_HTTP_ADDR", ""),
+		EmptyGrace:      e.Duration("CONSUL_EMPTY_GRACE", discovery.DefaultEmptyGrace),
 		RedisAddrs:      e.List("TRACKING_REDIS_ADDRS", "localhost:8081"),
 		KafkaAddrs:      e.List("TRACKING_KAFKA_ADDRS", "localhost:8082"),
 		AllowedOrigins:  e.List("CORS_ALLOWED_ORIGINS", "*"),

@@ -128,7 +128,7 @@ func shutdown(log *slog.Logger, srv *http.Server, gw *gateway.Gateway, cancelAll
 func newResolver(cfg settings, log *slog.Logger) (discovery.Resolver, error) {
 	services := []string{gateway.DefaultServices["redis"], gateway.DefaultServices["kafka"]}
 	if cfg.ConsulAddr != "" {
-		return discovery.NewConsul(discovery.ConsulConfig{Addr: cfg.ConsulAddr, Services: services, Logger: log})
+		return discovery.NewConsul(discovery.ConsulConfig{Addr: cfg.ConsulAddr, Services: services, EmptyGrace: cfg.EmptyGrace, Logger: log})
 	}
 	return discovery.NewStatic(map[string][]string{
 		services[0]: cfg.RedisAddrs,

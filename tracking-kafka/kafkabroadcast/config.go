@@ -63,14 +63,22 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// WithDefaults returns c with the defaults New fills in, so that a reader of
-// settings (cmd/tracking-kafka) offers them without writing them again.
-func (c Config) WithDefaults() Config { c.setDefaults(); return c }
+// DefaultBrokers is what a reader of settings offers when none are given;
+// New itself requires Brokers.
+var DefaultBrokers = []string{"localhost:9092"}
+
+// WithDefaults returns c with the defaults New fills in, and DefaultBrokers
+// when it has none, so that a reader of settings (cmd/tracking-kafka) offers
+// them without writing them again.
+func (c Config) WithDefaults() Config {
+	c.setDefaults()
+	if len(c.Brokers) == 0 {
+		c.Brokers = DefaultBrokers
+	}
+	return c
+}
 
 func (c *Config) setDefaults() {
-	if len(c.Brokers) == 0 {
-		c.Brokers = []string{"localhost:9092"}
-	}
 	setDefault(&c.Topic, "tracking.positions")
 	setDefault(&c.LastTopic, "tracking.positions.last")
 	setDefault(&c.Partitions, 12)

@@ -1,6 +1,7 @@
 package view_test
 
 import (
+	"cmp"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,36 +14,25 @@ import (
 	"github.com/teamtrack/team-tracking-view/browsertest"
 )
 
-// requireBuilt skips the browser tests when the view is not built, or fails
-// them when CI is set (CI runs build.sh before the tests).
-func requireBuilt(t *testing.T) {
+// startServer serves the embedded view at /, the fake stream and routes,
+// as the api-gateway does with the real stream. It skips the test when the
+// view is not built or Chromium is missing, or fails it when CI is set (CI
+// runs build.sh before the tests, and must not skip them silently).
+func startServer(t *testing.T, fake *fakeTracking, routes map[string]http.HandlerFunc) *httptest.Server {
 	t.Helper()
-	if view.Built() {
-		return
+	if !view.Built() {
+		const msg = "the view is not built: run " + view.BuildCommand + " before go test"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg + " (CI is set, so this fails instead of skipping)")
+		}
+		t.Skip(msg + "; skipping the browser test")
 	}
-	const msg = "the view is not built: run " + view.BuildCommand + " before go test"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + " (CI is set, so this fails instead of skipping)")
-	}
-	t.Skip(msg + "; skipping the browser test")
-}
-
-// screenshotPath is where a test's screenshot goes: $VIEW_SCREENSHOT_DIR,
-// else the temporary directory, so CI can keep it and people can look.
-func screenshotPath(name string) string {
-	dir := os.Getenv("VIEW_SCREENSHOT_DIR")
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	return filepath.Join(dir, "team-tracking-view-"+name+".png")
-}
-
-// startServer serves the embedded view at / and the fake stream, as the
-// api-gateway does with the real one.
-func startServer(t *testing.T, fake *fakeTracking) *httptest.Server {
-	t.Helper()
+	browsertest.RequireChromium(t)
 	mux := http.NewServeMux()
 	mux.Handle("/", view.Handler())
+	for pattern, h := range routes {
+		mux.HandleFunc(pattern, h)
+	}
 	fake.register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -50,15 +40,15 @@ func startServer(t *testing.T, fake *fakeTracking) *httptest.Server {
 	return srv
 }
 
+// screenshotPath is where a test's screenshot goes: $VIEW_SCREENSHOT_DIR,
+// else the temporary directory, so CI can keep it and people can look.
+func screenshotPath(name string) string {
+	return filepath.Join(cmp.Or(os.Getenv("VIEW_SCREENSHOT_DIR"), os.TempDir()), "team-tracking-view-"+name+".png")
+}
+
 func TestBrowserView(t *testing.T) {
-	requireBuilt(t)
-	browsertest.RequireChromium(t)
-	fake := newFakeTracking(200*time.Millisecond, map[string]fakeTeam{
-		"team_one": {prefix: "one-w", workers: 12, lat: -23.55052, lng: -46.633308},
-		"team_two": {prefix: "two-w", workers: 7, lat: -23.5874, lng: -46.6576},
-	})
-	fake.reconnectFirst = true
-	srv := startServer(t, fake)
+	fake := &fakeTracking{teams: map[string]int{"team_one": 12, "team_two": 7}, reconnectFirst: true}
+	srv := startServer(t, fake, nil)
 
 	rep := browsertest.Check(t, srv.URL, browsertest.Expectations{
 		Strategy:      "redis",
@@ -74,21 +64,16 @@ func TestBrowserView(t *testing.T) {
 	if got := fake.connections("team_one"); got < 2 {
 		t.Errorf("team_one stream connections = %d, want >= 2 (reconnect after event: reconnect)", got)
 	}
-	if rep.Connections < 2 {
-		t.Errorf("the view counted %d connections for team_one, want >= 2", rep.Connections)
+	if rep.Page.Connections < 2 {
+		t.Errorf("the view counted %d connections for team_one, want >= 2", rep.Page.Connections)
 	}
 }
 
 // TestBrowserReconnectWithBackoff: the stream is refused (503) three times;
 // the view keeps retrying with backoff and shows the team once it answers.
 func TestBrowserReconnectWithBackoff(t *testing.T) {
-	requireBuilt(t)
-	browsertest.RequireChromium(t)
-	fake := newFakeTracking(200*time.Millisecond, map[string]fakeTeam{
-		"team_one": {prefix: "one-w", workers: 4, lat: 51.5072, lng: -0.1276},
-	})
-	fake.failFirst = 3
-	srv := startServer(t, fake)
+	fake := &fakeTracking{teams: map[string]int{"team_one": 4}, failFirst: 3}
+	srv := startServer(t, fake, nil)
 
 	browsertest.Check(t, srv.URL, browsertest.Expectations{
 		Workers: 4,
@@ -111,12 +96,7 @@ func TestBrowserManyWorkers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("500-worker browser test skipped in -short mode")
 	}
-	requireBuilt(t)
-	browsertest.RequireChromium(t)
-	fake := newFakeTracking(550*time.Millisecond, map[string]fakeTeam{
-		"team_big": {prefix: "big-w", workers: 500, lat: 48.8566, lng: 2.3522},
-	})
-	srv := startServer(t, fake)
+	srv := startServer(t, &fakeTracking{teams: map[string]int{"team_big": 500}, interval: 550 * time.Millisecond}, nil)
 
 	rep := browsertest.Check(t, srv.URL, browsertest.Expectations{
 		Team:        "team_big",

@@ -33,3 +33,19 @@ func Check(t testing.TB, baseURL string, exp Expectations) *Report {
 	}
 	return rep
 }
+
+// NewPage starts a headless Chromium for checks that Check does not make
+// (pages that never show workers); it skips like Check without Chromium,
+// and the browser is gone when the test ends. Drive it with chromedp,
+// WaitFor and ChooseTeam.
+func NewPage(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	t.Cleanup(cancel)
+	browserCtx, stop, err := startBrowser(ctx, RequireChromium(t), 1280, 800)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop) // runs before cancel
+	return browserCtx
+}

@@ -19,10 +19,7 @@ func ChromiumPath() string {
 		}
 		return ""
 	}
-	if path, err := exec.LookPath(DefaultChromium); err == nil {
-		return path
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+	for _, name := range []string{DefaultChromium, "chromium", "chromium-browser", "google-chrome"} {
 		if path, err := exec.LookPath(name); err == nil {
 			return path
 		}

@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"cmp"
 	"errors"
 	"net/url"
 	"time"
@@ -58,12 +59,7 @@ type Expectations struct {
 }
 
 func (e Expectations) withDefaults() (Expectations, error) {
-	if e.Strategy == "" {
-		e.Strategy = "redis"
-	}
-	if e.Team == "" {
-		e.Team = "team_one"
-	}
+	e.Strategy, e.Team = cmp.Or(e.Strategy, "redis"), cmp.Or(e.Team, "team_one")
 	if e.Workers <= 0 {
 		return e, errors.New("browsertest: Expectations.Workers must be positive")
 	}
@@ -71,9 +67,7 @@ func (e Expectations) withDefaults() (Expectations, error) {
 		e.MinMoving = max(1, e.Workers/2)
 	}
 	if e.SwitchTeam != "" {
-		if e.SwitchStrategy == "" {
-			e.SwitchStrategy = e.Strategy
-		}
+		e.SwitchStrategy = cmp.Or(e.SwitchStrategy, e.Strategy)
 		if e.SwitchWorkers <= 0 {
 			return e, errors.New("browsertest: Expectations.SwitchWorkers must be positive with SwitchTeam")
 		}
@@ -84,11 +78,8 @@ func (e Expectations) withDefaults() (Expectations, error) {
 	if e.Timeout <= 0 {
 		e.Timeout = 5 * time.Second
 	}
-	if e.ChromiumPath == "" {
-		e.ChromiumPath = ChromiumPath()
-		if e.ChromiumPath == "" {
-			return e, errors.New("browsertest: no Chromium found (set CHROMIUM_PATH or install chromium)")
-		}
+	if e.ChromiumPath = cmp.Or(e.ChromiumPath, ChromiumPath()); e.ChromiumPath == "" {
+		return e, errors.New("browsertest: no Chromium found (set CHROMIUM_PATH or install chromium)")
 	}
 	if e.WindowWidth <= 0 || e.WindowHeight <= 0 {
 		e.WindowWidth, e.WindowHeight = 1280, 800

@@ -55,6 +55,21 @@ func checkHeaders(t *testing.T, what string, resp *httptest.ResponseRecorder, wa
 	}
 }
 
+// pageConfig decodes the page's config meta tag, which must be the whole
+// tag's attribute, escaped for it.
+func pageConfig(t *testing.T, page string) Config {
+	t.Helper()
+	m := regexp.MustCompile(`<meta name="tracking-view-config" content="([^"]*)">`).FindStringSubmatch(page)
+	if m == nil || strings.ContainsAny(m[1], "<>") {
+		t.Fatalf("no config meta, or not escaped for an attribute, in %s", page)
+	}
+	var cfg Config
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &cfg); err != nil {
+		t.Fatalf("config meta %q: %v", m[1], err)
+	}
+	return cfg
+}
+
 func TestIndexCarriesConfig(t *testing.T) {
 	h := newTestHandler(t, builtFS(), Config{TileURL: NoTiles, DefaultTeam: "team_two", Teams: []string{"team_two", "a.b:c-d"}})
 	for _, target := range []string{"/", "/index.html", "/?strategy=kafka&team=team_one"} {
@@ -63,16 +78,8 @@ func TestIndexCarriesConfig(t *testing.T) {
 			t.Fatalf("GET %s: status %d", target, resp.Code)
 		}
 		checkHeaders(t, "GET "+target, resp, map[string]string{"Cache-Control": cacheIndex, "Content-Type": "text/html; charset=utf-8"})
-		page := resp.Body.String()
-		m := regexp.MustCompile(`<meta name="tracking-view-config" content="([^"]*)">`).FindStringSubmatch(page)
-		if m == nil {
-			t.Fatalf("GET %s: no config meta in %s", target, page)
-		}
-		var cfg Config
-		if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &cfg); err != nil {
-			t.Fatalf("config meta %q: %v", m[1], err)
-		}
-		if want := (Config{TileURL: NoTiles, DefaultStrategy: "redis", DefaultTeam: "team_two", Teams: []string{"team_two", "a.b:c-d"}}); !reflect.DeepEqual(cfg, want) {
+		want := Config{TileURL: NoTiles, DefaultStrategy: "redis", DefaultTeam: "team_two", Teams: []string{"team_two", "a.b:c-d"}}
+		if cfg := pageConfig(t, resp.Body.String()); !reflect.DeepEqual(cfg, want) {
 			t.Errorf("config = %+v, want %+v", cfg, want)
 		}
 	}
@@ -93,13 +100,8 @@ func TestDefaultConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	content := strings.TrimSuffix(strings.TrimPrefix(string(page), `<meta name="tracking-view-config" content="`), `">`)
-	if strings.ContainsAny(content, `<>"`) {
-		t.Errorf("config not escaped for an attribute: %s", page)
-	}
-	var back Config
-	if err := json.Unmarshal([]byte(html.UnescapeString(content)), &back); err != nil || back.TileAttribution != DefaultTileAttribution {
-		t.Errorf("config does not round-trip: %+v, %v", back, err)
+	if back := pageConfig(t, string(page)); back.TileAttribution != DefaultTileAttribution {
+		t.Errorf("config does not round-trip: %+v", back)
 	}
 	// Handler must not panic, whatever was embedded.
 	_ = Handler()

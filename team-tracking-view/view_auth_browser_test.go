@@ -95,14 +95,6 @@ func TestBrowserDevAuth(t *testing.T) {
 	t.Logf("dev logins per team %v; %d stream requests; %d probes", perTeam, len(streams), len(probes))
 }
 
-// TestBrowserNoAuthConfig: a gateway without GET /auth/config (404, one
-// that predates authentication) is mode none: the stream opens without a
-// token. browsertest accepts the browser's own log line for that 404.
-func TestBrowserNoAuthConfig(t *testing.T) {
-	srv := startServer(t, &fakeTracking{teams: map[string]int{"team_one": 4}, noAuthConfig: true}, nil)
-	browsertest.Check(t, srv.URL, browsertest.Expectations{Workers: 4})
-}
-
 // TestBrowserJWTAuth: the gateway says mode jwt; the token is the page URL's
 // access_token. With a valid one the view streams with it and keeps it in
 // the page URL across a team switch; without one, with a refused one (401)

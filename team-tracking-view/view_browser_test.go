@@ -46,46 +46,59 @@ func screenshotPath(name string) string {
 	return filepath.Join(cmp.Or(os.Getenv("VIEW_SCREENSHOT_DIR"), os.TempDir()), "team-tracking-view-"+name+".png")
 }
 
-func TestBrowserView(t *testing.T) {
-	fake := &fakeTracking{teams: map[string]int{"team_one": 12, "team_two": 7}, reconnectFirst: true}
-	srv := startServer(t, fake, nil)
-
-	rep := browsertest.Check(t, srv.URL, browsertest.Expectations{
-		Strategy:      "redis",
-		Team:          "team_one",
-		Workers:       12,
-		SwitchTeam:    "team_two",
-		SwitchWorkers: 7,
-		Screenshot:    screenshotPath("browser"),
-	})
-
-	// The first stream ended with `event: reconnect` right after the
-	// snapshot; markers could only move on a second connection.
-	if got := fake.connections("team_one"); got < 2 {
-		t.Errorf("team_one stream connections = %d, want >= 2 (reconnect after event: reconnect)", got)
-	}
-	if rep.Page.Connections < 2 {
-		t.Errorf("the view counted %d connections for team_one, want >= 2", rep.Page.Connections)
-	}
-}
-
-// TestBrowserReconnectWithBackoff: the stream is refused (503) three times;
-// the view keeps retrying with backoff and shows the team once it answers.
-func TestBrowserReconnectWithBackoff(t *testing.T) {
-	fake := &fakeTracking{teams: map[string]int{"team_one": 4}, failFirst: 3}
-	srv := startServer(t, fake, nil)
-
-	browsertest.Check(t, srv.URL, browsertest.Expectations{
-		Workers: 4,
-		// Backoff after three failures: about 0.5 + 1 + 2 s at most.
-		Timeout: 10 * time.Second,
-		// The browser logs each refused EventSource connection itself.
-		AllowConsole: func(msg string) bool {
-			return strings.Contains(msg, "/tracking/redis/team_one") && strings.Contains(msg, "503")
+// TestBrowserStream checks the map against streams that misbehave as a
+// gateway's may; each case names how many stream connections of the first
+// team the fake must have had (and the view counted, with viewConns).
+func TestBrowserStream(t *testing.T) {
+	for _, c := range []struct {
+		name             string
+		fake             *fakeTracking
+		exp              browsertest.Expectations
+		conns, viewConns int
+	}{{
+		// The first stream ends with `event: reconnect` right after the
+		// snapshot: markers can only move on a second connection.
+		name: "reconnect hint",
+		fake: &fakeTracking{teams: map[string]int{"team_one": 12, "team_two": 7}, reconnectFirst: true},
+		exp: browsertest.Expectations{
+			Strategy: "redis", Team: "team_one", Workers: 12,
+			SwitchTeam: "team_two", SwitchWorkers: 7,
+			Screenshot: screenshotPath("browser"),
 		},
-	})
-	if got := fake.connections("team_one"); got < 4 {
-		t.Errorf("stream connections = %d, want >= 4 (3 refused, then one that works)", got)
+		conns: 2, viewConns: 2,
+	}, {
+		// The stream is refused (503) three times; the view keeps retrying
+		// with backoff and shows the team once it answers.
+		name: "backoff",
+		fake: &fakeTracking{teams: map[string]int{"team_one": 4}, failFirst: 3},
+		exp: browsertest.Expectations{
+			Workers: 4,
+			// Backoff after three failures: about 0.5 + 1 + 2 s at most.
+			Timeout: 10 * time.Second,
+			// The browser logs each refused EventSource connection itself.
+			AllowConsole: func(msg string) bool {
+				return strings.Contains(msg, "/tracking/redis/team_one") && strings.Contains(msg, "503")
+			},
+		},
+		conns: 4,
+	}, {
+		// A gateway without GET /auth/config (404, one that predates
+		// authentication) is mode none: the stream opens without a token.
+		// browsertest accepts the browser's own log line for that 404.
+		name: "no auth config",
+		fake: &fakeTracking{teams: map[string]int{"team_one": 4}, noAuthConfig: true},
+		exp:  browsertest.Expectations{Workers: 4},
+	}} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := startServer(t, c.fake, nil)
+			rep := browsertest.Check(t, srv.URL, c.exp)
+			if got := c.fake.connections("team_one"); got < c.conns {
+				t.Errorf("team_one stream connections = %d, want >= %d", got, c.conns)
+			}
+			if rep.Page.Connections < c.viewConns {
+				t.Errorf("the view counted %d connections for team_one, want >= %d", rep.Page.Connections, c.viewConns)
+			}
+		})
 	}
 }
 

@@ -20,13 +20,7 @@ import (
 // runs build.sh before the tests, and must not skip them silently).
 func startServer(t *testing.T, fake *fakeTracking, routes map[string]http.HandlerFunc) *httptest.Server {
 	t.Helper()
-	if !view.Built() {
-		const msg = "the view is not built: run " + view.BuildCommand + " before go test"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg + " (CI is set, so this fails instead of skipping)")
-		}
-		t.Skip(msg + "; skipping the browser test")
-	}
+	browsertest.Require(t, view.Built(), "the view is not built: run "+view.BuildCommand+" before go test")
 	browsertest.RequireChromium(t)
 	mux := http.NewServeMux()
 	mux.Handle("/", view.Handler())
@@ -36,7 +30,7 @@ func startServer(t *testing.T, fake *fakeTracking, routes map[string]http.Handle
 	fake.register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	t.Cleanup(fake.stop) // runs first: the streams end, then the server closes
+	t.Cleanup(func() { close(fake.done) }) // runs first: the streams end, then the server closes
 	return srv
 }
 
@@ -55,6 +49,7 @@ func TestBrowserStream(t *testing.T) {
 		fake             *fakeTracking
 		exp              browsertest.Expectations
 		conns, viewConns int
+		long             bool // skipped with -short
 	}{{
 		// The first stream ends with `event: reconnect` right after the
 		// snapshot: markers can only move on a second connection.
@@ -88,35 +83,35 @@ func TestBrowserStream(t *testing.T) {
 		name: "no auth config",
 		fake: &fakeTracking{teams: map[string]int{"team_one": 4}, noAuthConfig: true},
 		exp:  browsertest.Expectations{Workers: 4},
+	}, {
+		// 500 workers reporting every 550 ms (the simulator's pace); how
+		// smoothly the page animates is logged, not asserted: it depends
+		// on the machine.
+		name: "500 workers", long: true,
+		fake: &fakeTracking{teams: map[string]int{"team_big": 500}, interval: 550 * time.Millisecond},
+		exp: browsertest.Expectations{
+			Team: "team_big", Workers: 500,
+			Timeout:     10 * time.Second, // a load test: the 5 s bound is the others'
+			FrameSample: 2 * time.Second,
+			Screenshot:  screenshotPath("500-workers"),
+		},
 	}} {
 		t.Run(c.name, func(t *testing.T) {
+			if c.long && testing.Short() {
+				t.Skip("skipped in -short mode")
+			}
 			srv := startServer(t, c.fake, nil)
 			rep := browsertest.Check(t, srv.URL, c.exp)
-			if got := c.fake.connections("team_one"); got < c.conns {
-				t.Errorf("team_one stream connections = %d, want >= %d", got, c.conns)
+			team := rep.Page.Team
+			if got := c.fake.connections(team); got < c.conns {
+				t.Errorf("%s stream connections = %d, want >= %d", team, got, c.conns)
 			}
 			if rep.Page.Connections < c.viewConns {
-				t.Errorf("the view counted %d connections for team_one, want >= %d", rep.Page.Connections, c.viewConns)
+				t.Errorf("the view counted %d connections for %s, want >= %d", rep.Page.Connections, team, c.viewConns)
+			}
+			if rep.Frames != nil {
+				t.Logf("%d workers: %s", c.exp.Workers, rep.Frames)
 			}
 		})
 	}
-}
-
-// TestBrowserManyWorkers loads a team of 500 workers reporting every 550 ms
-// (the simulator's pace) and logs how smoothly the page animates. The
-// timings are logged, not asserted: they depend on the machine.
-func TestBrowserManyWorkers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("500-worker browser test skipped in -short mode")
-	}
-	srv := startServer(t, &fakeTracking{teams: map[string]int{"team_big": 500}, interval: 550 * time.Millisecond}, nil)
-
-	rep := browsertest.Check(t, srv.URL, browsertest.Expectations{
-		Team:        "team_big",
-		Workers:     500,
-		Timeout:     10 * time.Second, // a load test: the 5 s bound is TestBrowserView's
-		FrameSample: 2 * time.Second,
-		Screenshot:  screenshotPath("500-workers"),
-	})
-	t.Logf("500 workers: %s", rep.Frames)
 }

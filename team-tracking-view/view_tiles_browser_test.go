@@ -19,11 +19,16 @@ import (
 // coordinate grid and say so (the failed requests are console errors the
 // browser logs by itself, so this test allows exactly those).
 func TestBrowserTiles(t *testing.T) {
-	tile := tilePNG(t)
+	var tile bytes.Buffer // a plain 256x256 tile
+	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{R: 0xe8, G: 0xef, B: 0xe4, A: 0xff}), image.Point{}, draw.Src)
+	if err := png.Encode(&tile, img); err != nil {
+		t.Fatal(err)
+	}
 	srv := startServer(t, &fakeTracking{teams: map[string]int{"team_one": 5}}, map[string]http.HandlerFunc{
 		"GET /tiles/ok/{z}/{x}/{y}": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "image/png")
-			_, _ = w.Write(tile)
+			_, _ = w.Write(tile.Bytes())
 		},
 		"GET /tiles/broken/{z}/{x}/{y}": http.NotFound,
 	})
@@ -59,16 +64,4 @@ func TestBrowserTiles(t *testing.T) {
 			}
 		})
 	}
-}
-
-// tilePNG is a plain 256x256 tile.
-func tilePNG(t *testing.T) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
-	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{R: 0xe8, G: 0xef, B: 0xe4, A: 0xff}), image.Point{}, draw.Src)
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }

@@ -8,10 +8,15 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	view "github.com/teamtrack/team-tracking-view"
+	"github.com/teamtrack/team-tracking-view/browsertest"
 )
 
 // fakeTracking stands in for the gateway's /tracking/{strategy}/{team} SSE
@@ -22,7 +27,7 @@ import (
 // It also serves the gateway's GET /auth/config (mode none unless authMode
 // is set), and in modes dev and jwt the dev login and the token checks of
 // the stream and of GET /tracking/{strategy}/{team}/positions.
-// register fills the zero fields.
+// serve fills the zero fields.
 type fakeTracking struct {
 	teams    map[string]int // workers per team, with ids TEAM-w01, TEAM-w02, ...
 	interval time.Duration  // default 200 ms
@@ -73,15 +78,25 @@ type devLogin struct {
 
 type request struct{ team, token string }
 
-// register fills the zero fields and adds the stream route, the positions
-// route and the gateway's auth routes to mux.
-func (f *fakeTracking) register(mux *http.ServeMux) {
+// serve fills the zero fields and serves the embedded view at /, the fake's
+// routes and routes, as the api-gateway does with the real stream. It skips
+// the test when the view is not built or Chromium is missing, or fails it
+// when CI is set (CI runs build.sh before the tests).
+func (f *fakeTracking) serve(t *testing.T, routes map[string]http.HandlerFunc) *httptest.Server {
+	t.Helper()
+	browsertest.Require(t, view.Built(), "the view is not built: run "+view.BuildCommand+" before go test")
+	browsertest.RequireChromium(t)
 	f.interval = cmp.Or(f.interval, 200*time.Millisecond)
 	f.devTTL = cmp.Or(f.devTTL, time.Hour)
 	f.start, f.done = time.Now(), make(chan struct{})
 	f.conns, f.tokens = map[string]int{}, map[string]*fakeToken{}
 	for tok, teams := range f.jwtTokens {
 		f.tokens[tok] = &fakeToken{teams: teams, expires: f.start.Add(time.Hour)}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", view.Handler())
+	for pattern, h := range routes {
+		mux.HandleFunc(pattern, h)
 	}
 	mux.HandleFunc("GET /tracking/{strategy}/{team}", f.serveStream)
 	mux.HandleFunc("GET /tracking/{strategy}/{team}/positions", f.servePositions)
@@ -93,6 +108,10 @@ func (f *fakeTracking) register(mux *http.ServeMux) {
 	if f.authMode == "dev" {
 		mux.HandleFunc("POST /auth/dev-login", f.serveDevLogin)
 	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(f.done) }) // runs first: the streams end, then the server closes
+	return srv
 }
 
 func (f *fakeTracking) connections(team string) int {

@@ -90,9 +90,9 @@ func TestDefaultConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TileURL != DefaultTileURL || cfg.TileAttribution != DefaultTileAttribution ||
-		cfg.DefaultStrategy != "redis" || cfg.DefaultTeam != "team_one" || len(cfg.Teams) != 2 {
-		t.Errorf("defaults = %+v", cfg)
+	want := Config{DefaultTileURL, DefaultTileAttribution, "redis", "team_one", []string{"team_one", "team_two"}}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("defaults = %+v, want %+v", cfg, want)
 	}
 	// The attribution is HTML; in the meta tag's attribute it must not
 	// open a tag or end the attribute.

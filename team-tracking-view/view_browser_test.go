@@ -2,37 +2,14 @@ package view_test
 
 import (
 	"cmp"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	view "github.com/teamtrack/team-tracking-view"
 	"github.com/teamtrack/team-tracking-view/browsertest"
 )
-
-// startServer serves the embedded view at /, the fake stream and routes,
-// as the api-gateway does with the real stream. It skips the test when the
-// view is not built or Chromium is missing, or fails it when CI is set (CI
-// runs build.sh before the tests, and must not skip them silently).
-func startServer(t *testing.T, fake *fakeTracking, routes map[string]http.HandlerFunc) *httptest.Server {
-	t.Helper()
-	browsertest.Require(t, view.Built(), "the view is not built: run "+view.BuildCommand+" before go test")
-	browsertest.RequireChromium(t)
-	mux := http.NewServeMux()
-	mux.Handle("/", view.Handler())
-	for pattern, h := range routes {
-		mux.HandleFunc(pattern, h)
-	}
-	fake.register(mux)
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(fake.done) }) // runs first: the streams end, then the server closes
-	return srv
-}
 
 // screenshotPath is where a test's screenshot goes: $VIEW_SCREENSHOT_DIR,
 // else the temporary directory, so CI can keep it and people can look.
@@ -85,8 +62,8 @@ func TestBrowserStream(t *testing.T) {
 		exp:  browsertest.Expectations{Workers: 4},
 	}, {
 		// 500 workers reporting every 550 ms (the simulator's pace); how
-		// smoothly the page animates is logged, not asserted: it depends
-		// on the machine.
+		// smoothly the page animates is logged (by Check), not asserted: it
+		// depends on the machine.
 		name: "500 workers", long: true,
 		fake: &fakeTracking{teams: map[string]int{"team_big": 500}, interval: 550 * time.Millisecond},
 		exp: browsertest.Expectations{
@@ -100,7 +77,7 @@ func TestBrowserStream(t *testing.T) {
 			if c.long && testing.Short() {
 				t.Skip("skipped in -short mode")
 			}
-			srv := startServer(t, c.fake, nil)
+			srv := c.fake.serve(t, nil)
 			rep := browsertest.Check(t, srv.URL, c.exp)
 			team := rep.Page.Team
 			if got := c.fake.connections(team); got < c.conns {
@@ -108,9 +85,6 @@ func TestBrowserStream(t *testing.T) {
 			}
 			if rep.Page.Connections < c.viewConns {
 				t.Errorf("the view counted %d connections for %s, want >= %d", rep.Page.Connections, team, c.viewConns)
-			}
-			if rep.Frames != nil {
-				t.Logf("%d workers: %s", c.exp.Workers, rep.Frames)
 			}
 		})
 	}

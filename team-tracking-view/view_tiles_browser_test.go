@@ -25,7 +25,7 @@ func TestBrowserTiles(t *testing.T) {
 	if err := png.Encode(&tile, img); err != nil {
 		t.Fatal(err)
 	}
-	srv := startServer(t, &fakeTracking{teams: map[string]int{"team_one": 5}}, map[string]http.HandlerFunc{
+	srv := (&fakeTracking{teams: map[string]int{"team_one": 5}}).serve(t, map[string]http.HandlerFunc{
 		"GET /tiles/ok/{z}/{x}/{y}": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "image/png")
 			_, _ = w.Write(tile.Bytes())

@@ -42,7 +42,7 @@ func NewPage(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	t.Cleanup(cancel)
-	browserCtx, stop, err := startBrowser(ctx, RequireChromium(t), 1280, 800)
+	browserCtx, stop, err := startBrowser(ctx, RequireChromium(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,9 +51,6 @@ type Expectations struct {
 
 	// ChromiumPath is the browser. Default: ChromiumPath().
 	ChromiumPath string
-	// WindowWidth and WindowHeight are the browser window size. Default:
-	// 1280x800.
-	WindowWidth, WindowHeight int
 	// Logf, if set, receives progress messages (t.Logf fits).
 	Logf func(format string, args ...any)
 }
@@ -80,9 +77,6 @@ func (e Expectations) withDefaults() (Expectations, error) {
 	}
 	if e.ChromiumPath = cmp.Or(e.ChromiumPath, ChromiumPath()); e.ChromiumPath == "" {
 		return e, errors.New("browsertest: no Chromium found (set CHROMIUM_PATH or install chromium)")
-	}
-	if e.WindowWidth <= 0 || e.WindowHeight <= 0 {
-		e.WindowWidth, e.WindowHeight = 1280, 800
 	}
 	if e.Logf == nil {
 		e.Logf = func(string, ...any) {}

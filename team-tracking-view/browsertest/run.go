@@ -43,7 +43,7 @@ func Run(ctx context.Context, baseURL string, exp Expectations) (rep *Report, er
 		return nil, err
 	}
 	rep = &Report{}
-	browserCtx, stop, err := startBrowser(ctx, exp.ChromiumPath, exp.WindowWidth, exp.WindowHeight)
+	browserCtx, stop, err := startBrowser(ctx, exp.ChromiumPath)
 	if err != nil {
 		return nil, err
 	}
@@ -67,9 +67,9 @@ func Run(ctx context.Context, baseURL string, exp Expectations) (rep *Report, er
 	return rep, err
 }
 
-// startBrowser starts a headless Chromium with a temporary profile; stop
-// kills it, waits for it and removes the profile.
-func startBrowser(ctx context.Context, chromium string, width, height int) (browserCtx context.Context, stop func(), err error) {
+// startBrowser starts a headless Chromium (1280x800) with a temporary
+// profile; stop kills it, waits for it and removes the profile.
+func startBrowser(ctx context.Context, chromium string) (browserCtx context.Context, stop func(), err error) {
 	profile, err := os.MkdirTemp("", "browsertest-profile-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("browsertest: profile directory: %w", err)
@@ -84,7 +84,7 @@ func startBrowser(ctx context.Context, chromium string, width, height int) (brow
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(width, height),
+		chromedp.WindowSize(1280, 800),
 	)...)
 	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx)
 	stop = func() {
@@ -135,8 +135,7 @@ func run(ctx context.Context, baseURL string, exp Expectations, rep *Report) err
 		if err := screenshot(ctx, exp.Screenshot); err != nil {
 			return err
 		}
-		rep.Screenshot = exp.Screenshot
-		exp.Logf("browsertest: screenshot %s", exp.Screenshot)
+		rep.Screenshot = exp.Screenshot // Check logs it
 	}
 	if exp.FrameSample > 0 {
 		frames, err := sampleFrames(ctx, exp.FrameSample)
@@ -162,7 +161,7 @@ func run(ctx context.Context, baseURL string, exp Expectations, rep *Report) err
 	if err != nil {
 		return fmt.Errorf("after switching to %s/%s: want %d workers within %v: %w", exp.SwitchStrategy, exp.SwitchTeam, exp.SwitchWorkers, exp.Timeout, err)
 	}
-	if slices.Equal(sortedKeys(first.Positions), sortedKeys(switched.Positions)) {
+	if slices.Equal(slices.Sorted(maps.Keys(first.Positions)), slices.Sorted(maps.Keys(switched.Positions))) {
 		return fmt.Errorf("after switching to %s: the markers are the same workers as %s's", exp.SwitchTeam, exp.Team)
 	}
 	page, err := url.Parse(switched.Location)
@@ -182,10 +181,6 @@ func movedFrom(before, after map[string]LatLng) int {
 		}
 	}
 	return n
-}
-
-func sortedKeys(m map[string]LatLng) []string {
-	return slices.Sorted(maps.Keys(m))
 }
 
 func screenshot(ctx context.Context, path string) error {

@@ -1,10 +1,15 @@
 package view_test
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
 	"io"
 	"math"
 	"net/http"
@@ -79,10 +84,10 @@ type devLogin struct {
 type request struct{ team, token string }
 
 // serve fills the zero fields and serves the embedded view at /, the fake's
-// routes and routes, as the api-gateway does with the real stream. It skips
-// the test when the view is not built or Chromium is missing, or fails it
-// when CI is set (CI runs build.sh before the tests).
-func (f *fakeTracking) serve(t *testing.T, routes map[string]http.HandlerFunc) *httptest.Server {
+// routes, and map tiles that load (/tiles/ok/{z}/{x}/{y}) and that fail
+// (/tiles/broken/...). It skips the test when the view is not built or
+// Chromium is missing, or fails it when CI is set (CI runs build.sh first).
+func (f *fakeTracking) serve(t *testing.T) *httptest.Server {
 	t.Helper()
 	browsertest.Require(t, view.Built(), "the view is not built: run "+view.BuildCommand+" before go test")
 	browsertest.RequireChromium(t)
@@ -93,11 +98,19 @@ func (f *fakeTracking) serve(t *testing.T, routes map[string]http.HandlerFunc) *
 	for tok, teams := range f.jwtTokens {
 		f.tokens[tok] = &fakeToken{teams: teams, expires: f.start.Add(time.Hour)}
 	}
+	var tile bytes.Buffer // a plain 256x256 tile
+	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{R: 0xe8, G: 0xef, B: 0xe4, A: 0xff}), image.Point{}, draw.Src)
+	if err := png.Encode(&tile, img); err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", view.Handler())
-	for pattern, h := range routes {
-		mux.HandleFunc(pattern, h)
-	}
+	mux.HandleFunc("GET /tiles/ok/{z}/{x}/{y}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(tile.Bytes())
+	})
+	mux.HandleFunc("GET /tiles/broken/{z}/{x}/{y}", http.NotFound)
 	mux.HandleFunc("GET /tracking/{strategy}/{team}", f.serveStream)
 	mux.HandleFunc("GET /tracking/{strategy}/{team}/positions", f.servePositions)
 	if !f.noAuthConfig {

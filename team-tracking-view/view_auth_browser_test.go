@@ -29,7 +29,7 @@ func TestBrowserDevAuth(t *testing.T) {
 		authMode:       "dev",
 		devTTL:         3 * time.Second,
 	}
-	srv := fake.serve(t, nil)
+	srv := fake.serve(t)
 
 	rep := browsertest.Check(t, srv.URL, browsertest.Expectations{
 		Workers:       6,
@@ -101,7 +101,7 @@ func TestBrowserJWTAuth(t *testing.T) {
 		authMode:  "jwt",
 		jwtTokens: map[string][]string{"link-both": {"team_one", "team_two"}, "link-one": {"team_one"}},
 	}
-	srv := fake.serve(t, nil)
+	srv := fake.serve(t)
 
 	t.Run("link token", func(t *testing.T) {
 		browsertest.Check(t, srv.URL, browsertest.Expectations{

@@ -2,6 +2,7 @@ package view_test
 
 import (
 	"cmp"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,16 +18,19 @@ func screenshotPath(name string) string {
 	return filepath.Join(cmp.Or(os.Getenv("VIEW_SCREENSHOT_DIR"), os.TempDir()), "team-tracking-view-"+name+".png")
 }
 
-// TestBrowserStream checks the map against streams that misbehave as a
-// gateway's may; each case names how many stream connections of the first
-// team the fake must have had (and the view counted, with viewConns).
-func TestBrowserStream(t *testing.T) {
+// TestBrowserView checks the map against streams and tiles that behave as a
+// gateway's may. Each case names how many stream connections of the first
+// team the fake must have had (and the view counted, with viewConns), and
+// the tiles it loads from the fake (default none: the coordinate grid only).
+func TestBrowserView(t *testing.T) {
 	for _, c := range []struct {
 		name             string
 		fake             *fakeTracking
 		exp              browsertest.Expectations
 		conns, viewConns int
-		long             bool // skipped with -short
+		tiles            string // "ok" or "broken" (/tiles/{tiles}/...); "": none
+		notice           string // in the map's notice; "": none shows
+		long             bool   // skipped with -short
 	}{{
 		// The first stream ends with `event: reconnect` right after the
 		// snapshot: markers can only move on a second connection.
@@ -72,12 +76,33 @@ func TestBrowserStream(t *testing.T) {
 			FrameSample: 2 * time.Second,
 			Screenshot:  screenshotPath("500-workers"),
 		},
+	}, {
+		// Tiles that load are kept.
+		name: "tiles served", tiles: "ok",
+		fake: &fakeTracking{teams: map[string]int{"team_one": 5}},
+		exp:  browsertest.Expectations{Workers: 5},
+	}, {
+		// Tiles that fail make the map fall back to its coordinate grid and
+		// say so; the failed requests are console errors the browser logs
+		// by itself, so this case allows exactly those.
+		name: "tiles failing", tiles: "broken", notice: "coordinate grid",
+		fake: &fakeTracking{teams: map[string]int{"team_one": 5}},
+		exp: browsertest.Expectations{
+			Workers: 5,
+			AllowConsole: func(msg string) bool {
+				return strings.Contains(msg, "Failed to load resource") && strings.Contains(msg, "/tiles/broken/")
+			},
+			Screenshot: screenshotPath("tile-fallback"),
+		},
 	}} {
 		t.Run(c.name, func(t *testing.T) {
 			if c.long && testing.Short() {
 				t.Skip("skipped in -short mode")
 			}
-			srv := c.fake.serve(t, nil)
+			srv := c.fake.serve(t)
+			if c.tiles != "" {
+				c.exp.Query = url.Values{"tiles": {srv.URL + "/tiles/" + c.tiles + "/{z}/{x}/{y}.png"}}
+			}
 			rep := browsertest.Check(t, srv.URL, c.exp)
 			team := rep.Page.Team
 			if got := c.fake.connections(team); got < c.conns {
@@ -85,6 +110,17 @@ func TestBrowserStream(t *testing.T) {
 			}
 			if rep.Page.Connections < c.viewConns {
 				t.Errorf("the view counted %d connections for %s, want >= %d", rep.Page.Connections, team, c.viewConns)
+			}
+			if rep.Page.TilesActive != (c.tiles == "ok") || (c.notice == "") != (rep.Page.Notice == "") || !strings.Contains(rep.Page.Notice, c.notice) {
+				t.Errorf("tiles active = %v, notice %q; want %v, notice %q", rep.Page.TilesActive, rep.Page.Notice, c.tiles == "ok", c.notice)
+			}
+			// The first failures make the map drop its tile layer: only the
+			// initial view's tiles (zoom 2) were requested, none after the
+			// map zoomed to the team.
+			for _, m := range rep.Console {
+				if strings.Contains(m, "/tiles/broken/") && !strings.Contains(m, "/tiles/broken/2/") {
+					t.Errorf("a tile was requested after the fallback: %s", m)
+				}
 			}
 		})
 	}

@@ -32,7 +32,6 @@ import (
 // It also serves the gateway's GET /auth/config (mode none unless authMode
 // is set), and in modes dev and jwt the dev login and the token checks of
 // the stream and of GET /tracking/{strategy}/{team}/positions.
-// serve fills the zero fields.
 type fakeTracking struct {
 	teams    map[string]int // workers per team, with ids TEAM-w01, TEAM-w02, ...
 	interval time.Duration  // default 200 ms
@@ -57,8 +56,7 @@ type fakeTracking struct {
 	devTTL    time.Duration
 	jwtTokens map[string][]string
 
-	start time.Time
-	done  chan struct{} // closed: streams end
+	done chan struct{} // closed: streams end
 
 	mu      sync.Mutex
 	conns   map[string]int
@@ -70,8 +68,7 @@ type fakeTracking struct {
 
 type fakeToken struct {
 	teams   []string
-	expires time.Time
-	revoked bool
+	expires time.Time // revoked: the zero time
 }
 
 // devLogin is the body of POST /auth/dev-login.
@@ -93,10 +90,10 @@ func (f *fakeTracking) serve(t *testing.T) *httptest.Server {
 	browsertest.RequireChromium(t)
 	f.interval = cmp.Or(f.interval, 200*time.Millisecond)
 	f.devTTL = cmp.Or(f.devTTL, time.Hour)
-	f.start, f.done = time.Now(), make(chan struct{})
+	f.done = make(chan struct{})
 	f.conns, f.tokens = map[string]int{}, map[string]*fakeToken{}
 	for tok, teams := range f.jwtTokens {
-		f.tokens[tok] = &fakeToken{teams: teams, expires: f.start.Add(time.Hour)}
+		f.tokens[tok] = &fakeToken{teams: teams, expires: time.Now().Add(time.Hour)}
 	}
 	var tile bytes.Buffer // a plain 256x256 tile
 	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
@@ -134,14 +131,10 @@ func (f *fakeTracking) connections(team string) int {
 }
 
 func (f *fakeTracking) serveStream(w http.ResponseWriter, r *http.Request) {
-	team := r.PathValue("team")
-	if _, ok := f.teams[team]; !ok || (r.PathValue("strategy") != "redis" && r.PathValue("strategy") != "kafka") {
-		http.NotFound(w, r)
-		return
-	}
 	// EventSource cannot set headers: the token is a query parameter.
 	tok := r.URL.Query().Get("access_token")
-	if !f.authorized(w, &f.streams, team, tok) {
+	team, ok := f.admit(w, r, &f.streams, tok)
+	if !ok {
 		return
 	}
 	f.mu.Lock()
@@ -166,7 +159,7 @@ func (f *fakeTracking) serveStream(w http.ResponseWriter, r *http.Request) {
 		_ = rc.Flush()
 		f.mu.Lock()
 		if t := f.tokens[tok]; t != nil {
-			t.revoked = true // the view must sign in again
+			t.expires = time.Time{} // revoked: the view must sign in again
 		}
 		f.mu.Unlock()
 		return
@@ -193,24 +186,25 @@ func (f *fakeTracking) serveStream(w http.ResponseWriter, r *http.Request) {
 // view probes, with its token as Authorization: Bearer, after a stream error.
 // The positions themselves are not needed: it answers an empty array.
 func (f *fakeTracking) servePositions(w http.ResponseWriter, r *http.Request) {
-	team := r.PathValue("team")
-	if _, ok := f.teams[team]; !ok {
-		http.NotFound(w, r)
-		return
-	}
 	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if f.authorized(w, &f.probes, team, tok) {
+	if _, ok := f.admit(w, r, &f.probes, tok); ok {
 		writeJSON(w, http.StatusOK, []any{})
 	}
 }
 
-// authorized records the request in seen and reports whether tok lets its
-// holder watch team (always, in mode none). If not, it answers as the
-// tracking services do (docs/API.md error codes): 401 without a valid
-// token, 403 with a valid token for other teams.
-func (f *fakeTracking) authorized(w http.ResponseWriter, seen *[]request, team, tok string) bool {
+// admit answers 404 for an unknown team or strategy; else it records the
+// request in seen and reports whether tok lets its holder watch the team
+// (always, in mode none). If not, it answers as the tracking services do
+// (docs/API.md error codes): 401 without a valid token, 403 with a valid
+// token for other teams.
+func (f *fakeTracking) admit(w http.ResponseWriter, r *http.Request, seen *[]request, tok string) (team string, ok bool) {
+	team, strategy := r.PathValue("team"), r.PathValue("strategy")
+	if _, known := f.teams[team]; !known || (strategy != "redis" && strategy != "kafka") {
+		http.NotFound(w, r)
+		return "", false
+	}
 	if f.authMode == "" {
-		return true
+		return team, true
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -222,19 +216,17 @@ func (f *fakeTracking) authorized(w http.ResponseWriter, seen *[]request, team, 
 		why = "missing token"
 	case t == nil:
 		why = "unknown token"
-	case t.revoked:
-		why = "token revoked"
 	case time.Now().After(t.expires):
 		why = "token expired"
 	case !slices.Contains(t.teams, team):
 		writeJSON(w, http.StatusForbidden, map[string]string{"code": "forbidden", "message": "the token does not cover team " + team})
-		return false
+		return "", false
 	default:
-		return true
+		return team, true
 	}
 	w.Header().Set("WWW-Authenticate", "Bearer")
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"code": "unauthorized", "message": why})
-	return false
+	return "", false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -246,13 +238,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (f *fakeTracking) serveDevLogin(w http.ResponseWriter, r *http.Request) {
 	var req devLogin
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"code": "invalid_json", "message": err.Error()})
-		return
-	}
+	_ = json.NewDecoder(r.Body).Decode(&req) // a bad body fails the test's checks of the logins
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.logins = append(f.logins, req) // checked by the test
+	f.logins = append(f.logins, req)
 	tok := "dev-" + rand.Text()
 	expires := time.Now().Add(f.devTTL)
 	f.tokens[tok] = &fakeToken{teams: req.Teams, expires: expires}
@@ -272,14 +261,13 @@ func (f *fakeTracking) snapshot() (logins []devLogin, streams, probes []request)
 func (f *fakeTracking) writePositions(w io.Writer, team string) {
 	const lat0, lng0 = 52.52, 13.405 // Berlin
 	now := time.Now()
-	elapsed := now.Sub(f.start).Seconds()
 	for i := range f.teams[team] {
 		id := fmt.Sprintf("%s-w%02d", team, i+1)
 		// Worker i circles at its own radius (about 200-650 m) and phase,
 		// at 4-15 m/s (a runner to a cyclist).
 		radius := 0.002 + 0.0015*float64(i%4)
 		const omega = 0.02 // rad/s
-		theta := float64(i)*2.399963 + omega*elapsed
+		theta := float64(i)*2.399963 + omega*float64(now.UnixMilli())/1000
 		lat := lat0 + radius*math.Cos(theta)
 		lng := lng0 + radius*math.Sin(theta)/math.Cos(lat0*math.Pi/180)
 		heading := math.Mod(math.Atan2(math.Cos(theta), -math.Sin(theta))*180/math.Pi+360, 360)

@@ -49,9 +49,9 @@ type Expectations struct {
 	// the timings: they depend on the machine.
 	FrameSample time.Duration
 
-	// ChromiumPath is the browser. Default: ChromiumPath().
+	// ChromiumPath is the browser. Default: RequireChromium(t).
 	ChromiumPath string
-	// Logf, if set, receives progress messages (t.Logf fits).
+	// Logf receives progress messages. Default: t.Logf.
 	Logf func(format string, args ...any)
 }
 
@@ -74,12 +74,6 @@ func (e Expectations) withDefaults() (Expectations, error) {
 	}
 	if e.Timeout <= 0 {
 		e.Timeout = 5 * time.Second
-	}
-	if e.ChromiumPath = cmp.Or(e.ChromiumPath, ChromiumPath()); e.ChromiumPath == "" {
-		return e, errors.New("browsertest: no Chromium found (set CHROMIUM_PATH or install chromium)")
-	}
-	if e.Logf == nil {
-		e.Logf = func(string, ...any) {}
 	}
 	return e, nil
 }

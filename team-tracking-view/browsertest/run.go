@@ -14,7 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Report is what Run saw.
+// Report is what Check saw.
 type Report struct {
 	// URL is the page that was opened.
 	URL string
@@ -31,40 +31,6 @@ type Report struct {
 	Console []string
 	// Screenshot is the path of the screenshot written, if any.
 	Screenshot string
-}
-
-// Run opens baseURL in a fresh headless Chromium and checks the map against
-// exp. It returns the first failed check as an error, with what the page
-// showed; the Report is filled as far as the checks got. The browser and
-// its temporary profile are gone when Run returns.
-func Run(ctx context.Context, baseURL string, exp Expectations) (rep *Report, err error) {
-	exp, err = exp.withDefaults()
-	if err != nil {
-		return nil, err
-	}
-	rep = &Report{}
-	browserCtx, stop, err := startBrowser(ctx, exp.ChromiumPath)
-	if err != nil {
-		return nil, err
-	}
-	defer stop()
-
-	stopConsole := collectConsole(browserCtx)
-	defer func() {
-		rep.Console = stopConsole()
-		if err == nil {
-			err = consoleErrors(rep.Console, exp.AllowConsole)
-		}
-		if err != nil && exp.Screenshot != "" && rep.Screenshot == "" {
-			// Show what the page looked like when it failed.
-			if shotErr := screenshot(browserCtx, exp.Screenshot); shotErr == nil {
-				rep.Screenshot = exp.Screenshot
-			}
-		}
-	}()
-
-	err = run(browserCtx, baseURL, exp, rep)
-	return rep, err
 }
 
 // startBrowser starts a headless Chromium (1280x800) with a temporary
@@ -138,12 +104,10 @@ func run(ctx context.Context, baseURL string, exp Expectations, rep *Report) err
 		rep.Screenshot = exp.Screenshot // Check logs it
 	}
 	if exp.FrameSample > 0 {
-		frames, err := sampleFrames(ctx, exp.FrameSample)
-		if err != nil {
+		if rep.Frames, err = sampleFrames(ctx, exp.FrameSample); err != nil {
 			return err
 		}
-		rep.Frames = frames
-		exp.Logf("browsertest: frames with %d workers: %s", exp.Workers, frames)
+		exp.Logf("browsertest: frames with %d workers: %s", exp.Workers, rep.Frames)
 	}
 
 	// 3. Another team, chosen through the form, replaces the markers.
@@ -185,10 +149,10 @@ func movedFrom(before, after map[string]LatLng) int {
 
 func screenshot(ctx context.Context, path string) error {
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		return fmt.Errorf("screenshot: %w", err)
+	if err == nil {
+		err = os.WriteFile(path, png, 0o644)
 	}
-	if err := os.WriteFile(path, png, 0o644); err != nil {
+	if err != nil {
 		return fmt.Errorf("screenshot: %w", err)
 	}
 	return nil

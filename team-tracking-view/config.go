@@ -1,6 +1,7 @@
 package view
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -47,12 +48,7 @@ func (c Config) withDefaults() (Config, error) {
 			c.TileAttribution = DefaultTileAttribution
 		}
 	}
-	if c.DefaultStrategy == "" {
-		c.DefaultStrategy = "redis"
-	}
-	if c.DefaultTeam == "" {
-		c.DefaultTeam = "team_one"
-	}
+	c.DefaultStrategy, c.DefaultTeam = cmp.Or(c.DefaultStrategy, "redis"), cmp.Or(c.DefaultTeam, "team_one")
 	if len(c.Teams) == 0 {
 		c.Teams = []string{"team_one", "team_two"}
 	}

@@ -1,82 +1,128 @@
 package view_test
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	view "github.com/teamtrack/team-tracking-view"
+	"github.com/teamtrack/team-tracking-view/browsertest"
 )
 
 // fakeTracking stands in for the gateway's /tracking/{strategy}/{team} SSE
 // endpoint (docs/API.md): `retry:`, then the snapshot (one data event per
 // worker), then every interval a new position of every worker. Workers
-// circle around their team's centre, so markers visibly move.
+// circle around a centre, so markers visibly move.
 //
-// It also serves the gateway's GET /auth/config (mode none unless auth is
-// set), and with auth set the dev login and token checks of the stream and
-// of GET /tracking/{strategy}/{team}/positions.
+// It also serves the gateway's GET /auth/config (mode none unless authMode
+// is set), and in modes dev and jwt the dev login and the token checks of
+// the stream and of GET /tracking/{strategy}/{team}/positions.
 type fakeTracking struct {
-	teams    map[string]fakeTeam
-	interval time.Duration
+	teams    map[string]int // workers per team, with ids TEAM-w01, TEAM-w02, ...
+	interval time.Duration  // default 200 ms
 	// reconnectFirst makes the first connection of each team end right after
 	// the snapshot with `event: reconnect`, as a replica does at the end of
 	// a connection's lifetime: the view must reconnect and get the snapshot
-	// again before any live position.
+	// again before any live position. In modes dev and jwt, the token of
+	// that connection is revoked meanwhile: the reconnect is refused.
 	reconnectFirst bool
 	// failFirst answers the first failFirst connections of each team with
 	// 503, as a gateway does while no replica is healthy.
 	failFirst int
-	// auth, when set, makes the fake require tokens (mode dev or jwt).
-	auth *fakeAuth
+	// noAuthConfig leaves GET /auth/config out, as a gateway that predates
+	// authentication does (the view's handler answers it with 404).
+	noAuthConfig bool
 
-	start time.Time
-	done  chan struct{} // closed by stop: streams end
+	// authMode "dev" or "jwt" makes the fake require a token for the team:
+	// in mode dev POST /auth/dev-login hands out opaque tokens, each for the
+	// teams asked for and valid for devTTL (default 1 h); in mode jwt the
+	// tokens are jwtTokens (token -> teams), as links carry them.
+	authMode  string
+	devTTL    time.Duration
+	jwtTokens map[string][]string
 
-	mu    sync.Mutex
-	conns map[string]int
+	done chan struct{} // closed: streams end
+
+	mu      sync.Mutex
+	conns   map[string]int
+	tokens  map[string]*fakeToken
+	logins  []devLogin
+	streams []request // every stream request: team and token presented
+	probes  []request // every positions probe: team and Bearer token
 }
 
-type fakeTeam struct {
-	prefix   string // worker ids are prefix-01, prefix-02, ...
-	workers  int
-	lat, lng float64 // centre
+type fakeToken struct {
+	teams   []string
+	expires time.Time // revoked: the zero time
 }
 
-func newFakeTracking(interval time.Duration, teams map[string]fakeTeam) *fakeTracking {
-	return &fakeTracking{
-		teams:    teams,
-		interval: interval,
-		start:    time.Now(),
-		done:     make(chan struct{}),
-		conns:    map[string]int{},
+// devLogin is the body of POST /auth/dev-login.
+type devLogin struct {
+	Subject string   `json:"subject"`
+	Role    string   `json:"role"`
+	Teams   []string `json:"teams"`
+}
+
+type request struct{ team, token string }
+
+// serve fills the zero fields and serves the embedded view at /, the fake's
+// routes, and map tiles that load (/tiles/ok/{z}/{x}/{y}) and that fail
+// (/tiles/broken/...). It skips the test when the view is not built or
+// Chromium is missing, or fails it when CI is set (CI runs build.sh first).
+func (f *fakeTracking) serve(t *testing.T) *httptest.Server {
+	t.Helper()
+	browsertest.Require(t, view.Built(), "the view is not built: run "+view.BuildCommand+" before go test")
+	browsertest.RequireChromium(t)
+	f.interval = cmp.Or(f.interval, 200*time.Millisecond)
+	f.devTTL = cmp.Or(f.devTTL, time.Hour)
+	f.done = make(chan struct{})
+	f.conns, f.tokens = map[string]int{}, map[string]*fakeToken{}
+	for tok, teams := range f.jwtTokens {
+		f.tokens[tok] = &fakeToken{teams: teams, expires: time.Now().Add(time.Hour)}
 	}
-}
-
-// register adds the stream route, the positions route and the gateway's
-// auth routes to mux.
-func (f *fakeTracking) register(mux *http.ServeMux) {
+	var tile bytes.Buffer // a plain 256x256 tile
+	img := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	draw.Draw(img, img.Bounds(), image.NewUniform(color.RGBA{R: 0xe8, G: 0xef, B: 0xe4, A: 0xff}), image.Point{}, draw.Src)
+	if err := png.Encode(&tile, img); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", view.Handler())
+	mux.HandleFunc("GET /tiles/ok/{z}/{x}/{y}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(tile.Bytes())
+	})
+	mux.HandleFunc("GET /tiles/broken/{z}/{x}/{y}", http.NotFound)
 	mux.HandleFunc("GET /tracking/{strategy}/{team}", f.serveStream)
 	mux.HandleFunc("GET /tracking/{strategy}/{team}/positions", f.servePositions)
-	mux.HandleFunc("GET /auth/config", func(w http.ResponseWriter, r *http.Request) {
-		mode := "none"
-		if f.auth != nil {
-			mode = f.auth.mode
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"mode": mode})
-	})
-	if f.auth != nil && f.auth.mode == "dev" {
-		mux.HandleFunc("POST /auth/dev-login", f.auth.serveDevLogin)
+	if !f.noAuthConfig {
+		mux.HandleFunc("GET /auth/config", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"mode": cmp.Or(f.authMode, "none")})
+		})
 	}
+	if f.authMode == "dev" {
+		mux.HandleFunc("POST /auth/dev-login", f.serveDevLogin)
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(f.done) }) // runs first: the streams end, then the server closes
+	return srv
 }
-
-// stop ends every stream (before the test server closes).
-func (f *fakeTracking) stop() { close(f.done) }
 
 func (f *fakeTracking) connections(team string) int {
 	f.mu.Lock()
@@ -85,24 +131,15 @@ func (f *fakeTracking) connections(team string) int {
 }
 
 func (f *fakeTracking) serveStream(w http.ResponseWriter, r *http.Request) {
-	strategy, name := r.PathValue("strategy"), r.PathValue("team")
-	team, ok := f.teams[name]
-	if !ok || (strategy != "redis" && strategy != "kafka") {
-		http.NotFound(w, r)
+	// EventSource cannot set headers: the token is a query parameter.
+	tok := r.URL.Query().Get("access_token")
+	team, ok := f.admit(w, r, &f.streams, tok)
+	if !ok {
 		return
 	}
-	if f.auth != nil {
-		// EventSource cannot set headers: the token is a query parameter.
-		tok := r.URL.Query().Get("access_token")
-		f.auth.sawStream(name, tok)
-		if status, err := f.auth.check(tok, name); err != nil {
-			writeAuthError(w, status, err)
-			return
-		}
-	}
 	f.mu.Lock()
-	f.conns[name]++
-	conn := f.conns[name]
+	f.conns[team]++
+	conn := f.conns[team]
 	f.mu.Unlock()
 	if conn <= f.failFirst {
 		http.Error(w, "no healthy tracking replica", http.StatusServiceUnavailable)
@@ -112,19 +149,19 @@ func (f *fakeTracking) serveStream(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
-	fmt.Fprint(w, "retry: 2000\n\n")
-	f.writePositions(w, name, team)
+	_, _ = io.WriteString(w, "retry: 2000\n\n")
+	f.writePositions(w, team)
 	if rc.Flush() != nil {
 		return
 	}
 	if f.reconnectFirst && conn == 1 {
-		fmt.Fprint(w, "event: reconnect\ndata: {\"reason\":\"lifetime\"}\n\n")
+		_, _ = io.WriteString(w, "event: reconnect\ndata: {\"reason\":\"lifetime\"}\n\n")
 		_ = rc.Flush()
-		if f.auth != nil && f.auth.revokeFirst {
-			// As if the token had been revoked meanwhile: the view's
-			// reconnect with it is refused, and it must sign in again.
-			f.auth.revoke(r.URL.Query().Get("access_token"))
+		f.mu.Lock()
+		if t := f.tokens[tok]; t != nil {
+			t.expires = time.Time{} // revoked: the view must sign in again
 		}
+		f.mu.Unlock()
 		return
 	}
 
@@ -137,7 +174,7 @@ func (f *fakeTracking) serveStream(w http.ResponseWriter, r *http.Request) {
 		case <-f.done:
 			return
 		case <-tick.C:
-			f.writePositions(w, name, team)
+			f.writePositions(w, team)
 			if rc.Flush() != nil {
 				return
 			}
@@ -149,31 +186,47 @@ func (f *fakeTracking) serveStream(w http.ResponseWriter, r *http.Request) {
 // view probes, with its token as Authorization: Bearer, after a stream error.
 // The positions themselves are not needed: it answers an empty array.
 func (f *fakeTracking) servePositions(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("team")
-	if _, ok := f.teams[name]; !ok {
-		http.NotFound(w, r)
-		return
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if _, ok := f.admit(w, r, &f.probes, tok); ok {
+		writeJSON(w, http.StatusOK, []any{})
 	}
-	if f.auth != nil {
-		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		f.auth.sawProbe(tok)
-		if status, err := f.auth.check(tok, name); err != nil {
-			writeAuthError(w, status, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, []any{})
 }
 
-// writeAuthError answers as the tracking services do (docs/API.md error codes).
-func writeAuthError(w http.ResponseWriter, status int, err error) {
-	code := "unauthorized"
-	if status == http.StatusForbidden {
-		code = "forbidden"
-	} else {
-		w.Header().Set("WWW-Authenticate", "Bearer")
+// admit answers 404 for an unknown team or strategy; else it records the
+// request in seen and reports whether tok lets its holder watch the team
+// (always, in mode none). If not, it answers as the tracking services do
+// (docs/API.md error codes): 401 without a valid token, 403 with a valid
+// token for other teams.
+func (f *fakeTracking) admit(w http.ResponseWriter, r *http.Request, seen *[]request, tok string) (team string, ok bool) {
+	team, strategy := r.PathValue("team"), r.PathValue("strategy")
+	if _, known := f.teams[team]; !known || (strategy != "redis" && strategy != "kafka") {
+		http.NotFound(w, r)
+		return "", false
 	}
-	writeJSON(w, status, map[string]string{"code": code, "message": err.Error()})
+	if f.authMode == "" {
+		return team, true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	*seen = append(*seen, request{team, tok})
+	t := f.tokens[tok]
+	var why string
+	switch {
+	case tok == "":
+		why = "missing token"
+	case t == nil:
+		why = "unknown token"
+	case time.Now().After(t.expires):
+		why = "token expired"
+	case !slices.Contains(t.teams, team):
+		writeJSON(w, http.StatusForbidden, map[string]string{"code": "forbidden", "message": "the token does not cover team " + team})
+		return "", false
+	default:
+		return team, true
+	}
+	w.Header().Set("WWW-Authenticate", "Bearer")
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"code": "unauthorized", "message": why})
+	return "", false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -183,161 +236,43 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// fakeAuth is the gateway's authentication, as the view sees it: in mode dev
-// POST /auth/dev-login hands out opaque tokens, each for the teams asked for
-// and valid for ttl; in mode jwt the tokens are given (jwtTokens). The
-// stream and positions routes accept only such a token, for their team.
-type fakeAuth struct {
-	mode string        // "dev" or "jwt"
-	ttl  time.Duration // of dev tokens; default 1 h
-	// revokeFirst revokes the token of a team's first stream connection
-	// when it ends (with reconnectFirst).
-	revokeFirst bool
-
-	mu       sync.Mutex
-	tokens   map[string]*fakeToken
-	logins   []devLogin
-	streams  []streamRequest // every stream request: team and token presented
-	probes   []string        // the Bearer tokens of the positions probes
-	loginErr string          // why the last login was refused, if one was
-}
-
-type fakeToken struct {
-	teams   []string
-	expires time.Time
-	revoked bool
-}
-
-// devLogin is the body of POST /auth/dev-login.
-type devLogin struct {
-	Subject string   `json:"subject"`
-	Role    string   `json:"role"`
-	Teams   []string `json:"teams"`
-}
-
-type streamRequest struct{ team, token string }
-
-func newFakeAuth(mode string) *fakeAuth {
-	return &fakeAuth{mode: mode, ttl: time.Hour, tokens: map[string]*fakeToken{}}
-}
-
-// addToken makes tok valid for teams (mode jwt: a token a link carries).
-func (a *fakeAuth) addToken(tok string, teams ...string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.tokens[tok] = &fakeToken{teams: teams, expires: time.Now().Add(time.Hour)}
-}
-
-func (a *fakeAuth) serveDevLogin(w http.ResponseWriter, r *http.Request) {
+func (f *fakeTracking) serveDevLogin(w http.ResponseWriter, r *http.Request) {
 	var req devLogin
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"code": "invalid_json", "message": err.Error()})
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.logins = append(a.logins, req)
-	if req.Subject == "" || len(req.Teams) == 0 || (req.Role != "worker" && req.Role != "manager" && req.Role != "admin") {
-		a.loginErr = fmt.Sprintf("bad login %+v", req)
-		writeJSON(w, http.StatusBadRequest, map[string]string{"code": "bad_request", "message": a.loginErr})
-		return
-	}
+	_ = json.NewDecoder(r.Body).Decode(&req) // a bad body fails the test's checks of the logins
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logins = append(f.logins, req)
 	tok := "dev-" + rand.Text()
-	expires := time.Now().Add(a.ttl)
-	a.tokens[tok] = &fakeToken{teams: req.Teams, expires: expires}
+	expires := time.Now().Add(f.devTTL)
+	f.tokens[tok] = &fakeToken{teams: req.Teams, expires: expires}
 	writeJSON(w, http.StatusOK, map[string]string{"token": tok, "expiresAt": expires.UTC().Format(time.RFC3339Nano)})
 }
 
-// check says why tok does not let its holder watch team, with the status
-// of the answer (401: no valid token; 403: a valid token for other teams),
-// or nil.
-func (a *fakeAuth) check(tok, team string) (int, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	t := a.tokens[tok]
-	switch {
-	case tok == "":
-		return http.StatusUnauthorized, fmt.Errorf("missing token")
-	case t == nil:
-		return http.StatusUnauthorized, fmt.Errorf("unknown token")
-	case t.revoked:
-		return http.StatusUnauthorized, fmt.Errorf("token revoked")
-	case time.Now().After(t.expires):
-		return http.StatusUnauthorized, fmt.Errorf("token expired")
-	case !slices.Contains(t.teams, team):
-		return http.StatusForbidden, fmt.Errorf("the token does not cover team %s", team)
-	}
-	return 0, nil
-}
-
-func (a *fakeAuth) revoke(tok string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if t := a.tokens[tok]; t != nil {
-		t.revoked = true
-	}
-}
-
-func (a *fakeAuth) sawStream(team, tok string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.streams = append(a.streams, streamRequest{team, tok})
-}
-
-func (a *fakeAuth) sawProbe(tok string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.probes = append(a.probes, tok)
-}
-
 // snapshot returns copies of what the fake saw.
-func (a *fakeAuth) snapshot() (logins []devLogin, streams []streamRequest, probes []string, loginErr string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Clone(a.logins), slices.Clone(a.streams), slices.Clone(a.probes), a.loginErr
-}
-
-// record is the canonical position record of docs/API.md, fields in order.
-type record struct {
-	ID        string   `json:"id"`
-	WorkerID  string   `json:"workerId"`
-	Team      string   `json:"team"`
-	Location  location `json:"location"`
-	TimeStamp string   `json:"timeStamp"`
-	Speed     float64  `json:"speed"`
-	Heading   float64  `json:"heading"`
-}
-
-type location struct {
-	Latitude  float64 `json:"latitude"`
-	Longitude float64 `json:"longitude"`
+func (f *fakeTracking) snapshot() (logins []devLogin, streams, probes []request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.logins), slices.Clone(f.streams), slices.Clone(f.probes)
 }
 
 // writePositions writes the current position of every worker of the team,
-// one unnamed data event each.
-func (f *fakeTracking) writePositions(w http.ResponseWriter, name string, team fakeTeam) {
+// one unnamed data event each: the canonical position record of
+// docs/API.md, fields in order.
+func (f *fakeTracking) writePositions(w io.Writer, team string) {
+	const lat0, lng0 = 52.52, 13.405 // Berlin
 	now := time.Now()
-	elapsed := now.Sub(f.start).Seconds()
-	for i := range team.workers {
-		id := team.prefix + "-" + fmt.Sprintf("%02d", i+1)
+	for i := range f.teams[team] {
+		id := fmt.Sprintf("%s-w%02d", team, i+1)
 		// Worker i circles at its own radius (about 200-650 m) and phase,
 		// at 4-15 m/s (a runner to a cyclist).
 		radius := 0.002 + 0.0015*float64(i%4)
 		const omega = 0.02 // rad/s
-		theta := float64(i)*2.399963 + omega*elapsed
-		lat := team.lat + radius*math.Cos(theta)
-		lng := team.lng + radius*math.Sin(theta)/math.Cos(team.lat*math.Pi/180)
+		theta := float64(i)*2.399963 + omega*float64(now.UnixMilli())/1000
+		lat := lat0 + radius*math.Cos(theta)
+		lng := lng0 + radius*math.Sin(theta)/math.Cos(lat0*math.Pi/180)
 		heading := math.Mod(math.Atan2(math.Cos(theta), -math.Sin(theta))*180/math.Pi+360, 360)
-		rec := record{
-			ID:        id + "-" + strconv.FormatInt(now.UnixMilli(), 10),
-			WorkerID:  id,
-			Team:      name,
-			Location:  location{Latitude: lat, Longitude: lng},
-			TimeStamp: now.UTC().Format("2006-01-02T15:04:05.000Z07:00"),
-			Speed:     radius * 111_000 * omega,
-			Heading:   heading,
-		}
-		data, _ := json.Marshal(rec) // plain struct: cannot fail
-		fmt.Fprintf(w, "data: %s\n\n", data)
+		_, _ = fmt.Fprintf(w, `data: {"id":"%s-%d","workerId":"%s","team":"%s","location":{"latitude":%g,"longitude":%g},`+
+			`"timeStamp":"%s","speed":%g,"heading":%g}`+"\n\n",
+			id, now.UnixMilli(), id, team, lat, lng, now.UTC().Format("2006-01-02T15:04:05.000Z07:00"), radius*111_000*omega, heading)
 	}
 }

@@ -2,6 +2,7 @@ package view
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -221,13 +222,7 @@ var contentTypes = map[string]string{
 // host's mime.types.
 func contentType(name string) string {
 	ext := path.Ext(name)
-	if ct, ok := contentTypes[ext]; ok {
-		return ct
-	}
-	if ct := mime.TypeByExtension(ext); ct != "" {
-		return ct
-	}
-	return "application/octet-stream"
+	return cmp.Or(contentTypes[ext], mime.TypeByExtension(ext), "application/octet-stream")
 }
 
 func compressible(contentType string) bool {

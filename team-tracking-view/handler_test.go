@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -35,51 +37,49 @@ func newTestHandler(t *testing.T, fsys fstest.MapFS, cfg Config) http.Handler {
 	return h
 }
 
-func get(t *testing.T, h http.Handler, method, target string, header http.Header) *http.Response {
-	t.Helper()
+func get(h http.Handler, method, target string, header http.Header) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, target, nil)
-	for k, v := range header {
-		req.Header[k] = v
-	}
+	maps.Copy(req.Header, header)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	return rec.Result()
+	return rec
 }
 
-func body(t *testing.T, resp *http.Response) string {
+// checkHeaders reports each header of resp that is not as in want.
+func checkHeaders(t *testing.T, what string, resp *httptest.ResponseRecorder, want map[string]string) {
 	t.Helper()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
+	for k, v := range want {
+		if got := resp.Header().Get(k); got != v {
+			t.Errorf("%s: %s %q, want %q", what, k, got, v)
+		}
 	}
-	return string(b)
+}
+
+// pageConfig decodes the page's config meta tag, which must be the whole
+// tag's attribute, escaped for it.
+func pageConfig(t *testing.T, page string) Config {
+	t.Helper()
+	m := regexp.MustCompile(`<meta name="tracking-view-config" content="([^"]*)">`).FindStringSubmatch(page)
+	if m == nil || strings.ContainsAny(m[1], "<>") {
+		t.Fatalf("no config meta, or not escaped for an attribute, in %s", page)
+	}
+	var cfg Config
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &cfg); err != nil {
+		t.Fatalf("config meta %q: %v", m[1], err)
+	}
+	return cfg
 }
 
 func TestIndexCarriesConfig(t *testing.T) {
 	h := newTestHandler(t, builtFS(), Config{TileURL: NoTiles, DefaultTeam: "team_two", Teams: []string{"team_two", "a.b:c-d"}})
 	for _, target := range []string{"/", "/index.html", "/?strategy=kafka&team=team_one"} {
-		resp := get(t, h, http.MethodGet, target, nil)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("GET %s: status %d", target, resp.StatusCode)
+		resp := get(h, http.MethodGet, target, nil)
+		if resp.Code != http.StatusOK {
+			t.Fatalf("GET %s: status %d", target, resp.Code)
 		}
-		if got := resp.Header.Get("Cache-Control"); got != cacheIndex {
-			t.Errorf("GET %s: Cache-Control %q, want %q", target, got, cacheIndex)
-		}
-		if got := resp.Header.Get("Content-Type"); got != "text/html; charset=utf-8" {
-			t.Errorf("GET %s: Content-Type %q", target, got)
-		}
-		page := body(t, resp)
-		m := regexp.MustCompile(`<meta name="tracking-view-config" content="([^"]*)">`).FindStringSubmatch(page)
-		if m == nil {
-			t.Fatalf("GET %s: no config meta in %s", target, page)
-		}
-		var cfg Config
-		if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &cfg); err != nil {
-			t.Fatalf("config meta %q: %v", m[1], err)
-		}
+		checkHeaders(t, "GET "+target, resp, map[string]string{"Cache-Control": cacheIndex, "Content-Type": "text/html; charset=utf-8"})
 		want := Config{TileURL: NoTiles, DefaultStrategy: "redis", DefaultTeam: "team_two", Teams: []string{"team_two", "a.b:c-d"}}
-		if cfg.TileURL != want.TileURL || cfg.TileAttribution != "" || cfg.DefaultStrategy != want.DefaultStrategy ||
-			cfg.DefaultTeam != want.DefaultTeam || strings.Join(cfg.Teams, ",") != strings.Join(want.Teams, ",") {
+		if cfg := pageConfig(t, resp.Body.String()); !reflect.DeepEqual(cfg, want) {
 			t.Errorf("config = %+v, want %+v", cfg, want)
 		}
 	}
@@ -90,9 +90,9 @@ func TestDefaultConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TileURL != DefaultTileURL || cfg.TileAttribution != DefaultTileAttribution ||
-		cfg.DefaultStrategy != "redis" || cfg.DefaultTeam != "team_one" || len(cfg.Teams) != 2 {
-		t.Errorf("defaults = %+v", cfg)
+	want := Config{DefaultTileURL, DefaultTileAttribution, "redis", "team_one", []string{"team_one", "team_two"}}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Errorf("defaults = %+v, want %+v", cfg, want)
 	}
 	// The attribution is HTML; in the meta tag's attribute it must not
 	// open a tag or end the attribute.
@@ -100,16 +100,9 @@ func TestDefaultConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	content := strings.TrimSuffix(strings.TrimPrefix(string(page), `<meta name="tracking-view-config" content="`), `">`)
-	if strings.ContainsAny(content, `<>"`) {
-		t.Errorf("config not escaped for an attribute: %s", page)
+	if back := pageConfig(t, string(page)); back.TileAttribution != DefaultTileAttribution {
+		t.Errorf("config does not round-trip: %+v", back)
 	}
-	var back Config
-	if err := json.Unmarshal([]byte(html.UnescapeString(content)), &back); err != nil || back.TileAttribution != DefaultTileAttribution {
-		t.Errorf("config does not round-trip: %+v, %v", back, err)
-	}
-	// Handler must not panic, whatever was embedded.
-	_ = Handler()
 }
 
 func TestInvalidConfig(t *testing.T) {
@@ -134,81 +127,70 @@ func TestInvalidConfig(t *testing.T) {
 
 func TestAssets(t *testing.T) {
 	h := newTestHandler(t, builtFS(), Config{})
-
-	resp := get(t, h, http.MethodGet, "/assets/main-ABCD2345.js", nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("hashed asset: status %d", resp.StatusCode)
+	const js = "/assets/main-ABCD2345.js"
+	resp := get(h, http.MethodGet, js, nil)
+	if resp.Code != http.StatusOK {
+		t.Fatalf("hashed asset: status %d", resp.Code)
 	}
-	if got := resp.Header.Get("Cache-Control"); got != cacheImmutable {
-		t.Errorf("hashed asset: Cache-Control %q, want %q", got, cacheImmutable)
-	}
-	if got := resp.Header.Get("Content-Type"); got != "text/javascript; charset=utf-8" {
-		t.Errorf("hashed asset: Content-Type %q", got)
-	}
-	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
-		t.Error("no X-Content-Type-Options: nosniff")
-	}
-	etag := resp.Header.Get("ETag")
+	checkHeaders(t, "hashed asset", resp, map[string]string{
+		"Cache-Control": cacheImmutable, "Content-Type": "text/javascript; charset=utf-8", "X-Content-Type-Options": "nosniff",
+	})
+	etag := resp.Header().Get("ETag")
 	if etag == "" {
 		t.Fatal("no ETag")
 	}
-
-	resp = get(t, h, http.MethodGet, "/assets/main-ABCD2345.js", http.Header{"If-None-Match": {etag}})
-	if resp.StatusCode != http.StatusNotModified {
-		t.Errorf("If-None-Match: status %d, want 304", resp.StatusCode)
-	}
-
-	resp = get(t, h, http.MethodGet, "/assets/main-ABCD2345.js.map", nil)
-	if got := resp.Header.Get("Content-Type"); resp.StatusCode != http.StatusOK || got != "application/json" {
-		t.Errorf("source map: status %d, Content-Type %q", resp.StatusCode, got)
-	}
-
-	resp = get(t, h, http.MethodGet, "/assets/readme.txt", nil)
-	if got := resp.Header.Get("Cache-Control"); got != cacheUnhashed {
-		t.Errorf("unhashed asset: Cache-Control %q, want %q", got, cacheUnhashed)
-	}
-
-	resp = get(t, h, http.MethodHead, "/assets/main-ABCD2345.js", nil)
-	if resp.StatusCode != http.StatusOK || body(t, resp) != "" {
-		t.Errorf("HEAD: status %d", resp.StatusCode)
+	for _, c := range []struct {
+		what, method, target string
+		header               http.Header
+		status               int
+		headers              map[string]string
+	}{
+		{"If-None-Match", http.MethodGet, js, http.Header{"If-None-Match": {etag}}, http.StatusNotModified, nil},
+		{"source map", http.MethodGet, js + ".map", nil, http.StatusOK, map[string]string{"Content-Type": "application/json"}},
+		{"unhashed asset", http.MethodGet, "/assets/readme.txt", nil, http.StatusOK, map[string]string{"Cache-Control": cacheUnhashed}},
+		{"HEAD", http.MethodHead, js, nil, http.StatusOK, nil},
+	} {
+		resp := get(h, c.method, c.target, c.header)
+		if resp.Code != c.status {
+			t.Errorf("%s: status %d, want %d", c.what, resp.Code, c.status)
+		}
+		checkHeaders(t, c.what, resp, c.headers)
+		if c.method == http.MethodHead && resp.Body.Len() != 0 {
+			t.Errorf("HEAD: body of %d bytes", resp.Body.Len())
+		}
 	}
 }
 
 func TestGzip(t *testing.T) {
 	h := newTestHandler(t, builtFS(), Config{})
-	plain := body(t, get(t, h, http.MethodGet, "/assets/main-ABCD2345.js", nil))
+	const js = "/assets/main-ABCD2345.js"
+	plain := get(h, http.MethodGet, js, nil)
 
-	resp := get(t, h, http.MethodGet, "/assets/main-ABCD2345.js", http.Header{"Accept-Encoding": {"br, gzip;q=0.8"}})
-	if resp.Header.Get("Content-Encoding") != "gzip" {
-		t.Fatalf("Accept-Encoding gzip: Content-Encoding %q", resp.Header.Get("Content-Encoding"))
+	resp := get(h, http.MethodGet, js, http.Header{"Accept-Encoding": {"br, gzip;q=0.8"}})
+	if resp.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Accept-Encoding gzip: Content-Encoding %q", resp.Header().Get("Content-Encoding"))
 	}
-	if !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+	if !strings.Contains(resp.Header().Get("Vary"), "Accept-Encoding") {
 		t.Error("gzip response without Vary: Accept-Encoding")
 	}
 	zr, err := gzip.NewReader(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	unzipped, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
+	if unzipped, err := io.ReadAll(zr); err != nil || string(unzipped) != plain.Body.String() {
+		t.Errorf("gzip body differs from the plain body (%v)", err)
 	}
-	if string(unzipped) != plain {
-		t.Error("gzip body differs from the plain body")
-	}
-	plainETag := get(t, h, http.MethodGet, "/assets/main-ABCD2345.js", nil).Header.Get("ETag")
-	if resp.Header.Get("ETag") == plainETag {
+	if resp.Header().Get("ETag") == plain.Header().Get("ETag") {
 		t.Error("the gzip and plain variants share an ETag")
 	}
 
-	resp = get(t, h, http.MethodGet, "/assets/main-ABCD2345.js", http.Header{"Accept-Encoding": {"gzip;q=0, br"}})
-	if resp.Header.Get("Content-Encoding") != "" {
-		t.Error("gzip;q=0 got gzip")
-	}
-	// Small files are not worth compressing.
-	resp = get(t, h, http.MethodGet, "/assets/readme.txt", http.Header{"Accept-Encoding": {"gzip"}})
-	if resp.Header.Get("Content-Encoding") != "" {
-		t.Error("a 5-byte file was compressed")
+	for target, accept := range map[string]string{
+		js:                   "gzip;q=0, br",
+		"/assets/readme.txt": "gzip", // small files are not worth compressing
+	} {
+		if got := get(h, http.MethodGet, target, http.Header{"Accept-Encoding": {accept}}).Header().Get("Content-Encoding"); got != "" {
+			t.Errorf("GET %s, Accept-Encoding %q: Content-Encoding %q, want none", target, accept, got)
+		}
 	}
 }
 
@@ -235,13 +217,12 @@ func TestAcceptsGzip(t *testing.T) {
 func TestNotFoundAndMethods(t *testing.T) {
 	h := newTestHandler(t, builtFS(), Config{})
 	for _, target := range []string{"/favicon.ico", "/assets/", "/assets/missing.js", "/assets/.hidden", "/.gitkeep", "/assets/../index.html", "/tracking/redis/team_one"} {
-		if resp := get(t, h, http.MethodGet, target, nil); resp.StatusCode != http.StatusNotFound {
-			t.Errorf("GET %s: status %d, want 404", target, resp.StatusCode)
+		if resp := get(h, http.MethodGet, target, nil); resp.Code != http.StatusNotFound {
+			t.Errorf("GET %s: status %d, want 404", target, resp.Code)
 		}
 	}
-	resp := get(t, h, http.MethodPost, "/", nil)
-	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
-		t.Errorf("POST /: status %d, Allow %q", resp.StatusCode, resp.Header.Get("Allow"))
+	if resp := get(h, http.MethodPost, "/", nil); resp.Code != http.StatusMethodNotAllowed || resp.Header().Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /: status %d, Allow %q", resp.Code, resp.Header().Get("Allow"))
 	}
 }
 
@@ -250,34 +231,31 @@ func TestNotBuilt(t *testing.T) {
 	if isBuilt(fstest.MapFS{".gitkeep": {Data: nil}}) {
 		t.Fatal("placeholder-only dist counts as built")
 	}
-	resp := get(t, h, http.MethodGet, "/", nil)
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Errorf("status %d, want 503", resp.StatusCode)
+	resp := get(h, http.MethodGet, "/", nil)
+	if resp.Code != http.StatusServiceUnavailable {
+		t.Errorf("status %d, want 503", resp.Code)
 	}
-	if got := resp.Header.Get("Cache-Control"); got != cacheNotBuilt {
-		t.Errorf("Cache-Control %q, want %q", got, cacheNotBuilt)
-	}
-	page := body(t, resp)
-	if !strings.Contains(page, "not built") || !strings.Contains(page, BuildCommand) {
+	checkHeaders(t, "GET /", resp, map[string]string{"Cache-Control": cacheNotBuilt})
+	if page := resp.Body.String(); !strings.Contains(page, "not built") || !strings.Contains(page, BuildCommand) {
 		t.Errorf("the page does not say how to build the view:\n%s", page)
 	}
-	if resp := get(t, h, http.MethodGet, "/assets/main-ABCD2345.js", nil); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("asset of an unbuilt view: status %d, want 404", resp.StatusCode)
+	if resp := get(h, http.MethodGet, "/assets/main-ABCD2345.js", nil); resp.Code != http.StatusNotFound {
+		t.Errorf("asset of an unbuilt view: status %d, want 404", resp.Code)
 	}
-	if resp := get(t, h, http.MethodHead, "/", nil); resp.StatusCode != http.StatusServiceUnavailable || body(t, resp) != "" {
-		t.Errorf("HEAD /: status %d", resp.StatusCode)
+	if resp := get(h, http.MethodHead, "/", nil); resp.Code != http.StatusServiceUnavailable || resp.Body.Len() != 0 {
+		t.Errorf("HEAD /: status %d, body of %d bytes", resp.Code, resp.Body.Len())
 	}
 }
 
 func TestBuiltMatchesEmbed(t *testing.T) {
-	// Built reports what is embedded; either way the handler works.
-	resp := get(t, Handler(), http.MethodGet, "/", nil)
+	// Built reports what is embedded; either way Handler works (its
+	// defaults are valid: it does not panic).
 	want := http.StatusServiceUnavailable
 	if Built() {
 		want = http.StatusOK
 	}
-	if resp.StatusCode != want {
-		t.Errorf("Built() = %v but GET / answered %d", Built(), resp.StatusCode)
+	if got := get(Handler(), http.MethodGet, "/", nil).Code; got != want {
+		t.Errorf("Built() = %v but GET / answered %d", Built(), got)
 	}
 }
 

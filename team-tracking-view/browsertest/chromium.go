@@ -19,10 +19,7 @@ func ChromiumPath() string {
 		}
 		return ""
 	}
-	if path, err := exec.LookPath(DefaultChromium); err == nil {
-		return path
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+	for _, name := range []string{DefaultChromium, "chromium", "chromium-browser", "google-chrome"} {
 		if path, err := exec.LookPath(name); err == nil {
 			return path
 		}
@@ -31,18 +28,24 @@ func ChromiumPath() string {
 }
 
 // RequireChromium returns the browser's path. Without a browser it skips
-// the test, or fails it when the environment variable CI is set (CI must
-// run the browser tests, not skip them silently).
+// the test (or fails it: see Require).
 func RequireChromium(t testing.TB) string {
 	t.Helper()
 	path := ChromiumPath()
-	if path != "" {
-		return path
+	Require(t, path != "", "headless Chromium not found (set CHROMIUM_PATH, or install it: apt-get install -y chromium)")
+	return path
+}
+
+// Require skips a browser test when ok is false, or fails it when the
+// environment variable CI is set (CI must run the browser tests, not skip
+// them silently). missing says what is missing and how to get it.
+func Require(t testing.TB, ok bool, missing string) {
+	t.Helper()
+	switch {
+	case ok:
+	case os.Getenv("CI") != "":
+		t.Fatal(missing + "; CI is set, so the browser test fails instead of skipping")
+	default:
+		t.Skip(missing + "; skipping the browser test")
 	}
-	const msg = "headless Chromium not found (set CHROMIUM_PATH, or install it: apt-get install -y chromium)"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "; CI is set, so the browser test fails instead of skipping")
-	}
-	t.Skip(msg + "; skipping the browser test")
-	return ""
 }

@@ -14,5 +14,6 @@
 //	})
 //
 // [Check] skips the test when Chromium is missing, except when the
-// environment variable CI is set: then it fails.
+// environment variable CI is set: then it fails. [NewPage], [WaitFor] and
+// [ChooseTeam] serve the checks that Check does not make.
 package browsertest

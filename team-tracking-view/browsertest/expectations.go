@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"cmp"
 	"errors"
 	"net/url"
 	"time"
@@ -48,22 +49,14 @@ type Expectations struct {
 	// the timings: they depend on the machine.
 	FrameSample time.Duration
 
-	// ChromiumPath is the browser. Default: ChromiumPath().
+	// ChromiumPath is the browser. Default: RequireChromium(t).
 	ChromiumPath string
-	// WindowWidth and WindowHeight are the browser window size. Default:
-	// 1280x800.
-	WindowWidth, WindowHeight int
-	// Logf, if set, receives progress messages (t.Logf fits).
+	// Logf receives progress messages. Default: t.Logf.
 	Logf func(format string, args ...any)
 }
 
 func (e Expectations) withDefaults() (Expectations, error) {
-	if e.Strategy == "" {
-		e.Strategy = "redis"
-	}
-	if e.Team == "" {
-		e.Team = "team_one"
-	}
+	e.Strategy, e.Team = cmp.Or(e.Strategy, "redis"), cmp.Or(e.Team, "team_one")
 	if e.Workers <= 0 {
 		return e, errors.New("browsertest: Expectations.Workers must be positive")
 	}
@@ -71,9 +64,7 @@ func (e Expectations) withDefaults() (Expectations, error) {
 		e.MinMoving = max(1, e.Workers/2)
 	}
 	if e.SwitchTeam != "" {
-		if e.SwitchStrategy == "" {
-			e.SwitchStrategy = e.Strategy
-		}
+		e.SwitchStrategy = cmp.Or(e.SwitchStrategy, e.Strategy)
 		if e.SwitchWorkers <= 0 {
 			return e, errors.New("browsertest: Expectations.SwitchWorkers must be positive with SwitchTeam")
 		}
@@ -83,18 +74,6 @@ func (e Expectations) withDefaults() (Expectations, error) {
 	}
 	if e.Timeout <= 0 {
 		e.Timeout = 5 * time.Second
-	}
-	if e.ChromiumPath == "" {
-		e.ChromiumPath = ChromiumPath()
-		if e.ChromiumPath == "" {
-			return e, errors.New("browsertest: no Chromium found (set CHROMIUM_PATH or install chromium)")
-		}
-	}
-	if e.WindowWidth <= 0 || e.WindowHeight <= 0 {
-		e.WindowWidth, e.WindowHeight = 1280, 800
-	}
-	if e.Logf == nil {
-		e.Logf = func(string, ...any) {}
 	}
 	return e, nil
 }

@@ -46,9 +46,11 @@ func newAuthGateway(t *testing.T, mode auth.Mode, instances map[string][]string)
 	return newTestGatewayWith(t, cfg)
 }
 
-func testIssuer(t *testing.T) *auth.Issuer {
+func testIssuer(t testing.TB) *auth.Issuer { return issuerOf(t, testSecret) }
+
+func issuerOf(t testing.TB, secret []byte) *auth.Issuer {
 	t.Helper()
-	iss, err := auth.NewIssuer(testSecret, 0)
+	iss, err := auth.NewIssuer(secret, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,20 +58,23 @@ func testIssuer(t *testing.T) *auth.Issuer {
 }
 
 // mint signs c with the test secret.
-func mint(t *testing.T, c auth.Claims) string {
+func mint(t testing.TB, c auth.Claims) string { return mintWith(t, testSecret, c) }
+
+// mintWith signs c with secret.
+func mintWith(t testing.TB, secret []byte, c auth.Claims) string {
 	t.Helper()
-	tok, err := testIssuer(t).Issue(c)
+	tok, err := issuerOf(t, secret).Issue(c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
 }
 
-func workerToken(t *testing.T, worker, team string) string {
+func workerToken(t testing.TB, worker, team string) string {
 	return mint(t, auth.Claims{Subject: worker, Role: auth.RoleWorker, Teams: []string{team}})
 }
 
-func managerToken(t *testing.T, teams ...string) string {
+func managerToken(t testing.TB, teams ...string) string {
 	return mint(t, auth.Claims{Subject: "m-1", Role: auth.RoleManager, Teams: teams})
 }
 
@@ -84,11 +89,7 @@ func (g *testGateway) do(t *testing.T, method, path, token, body string) (*http.
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	res, err := g.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	return res, readAll(t, res)
+	return g.send(t, req)
 }
 
 // gatewayRoutes are a request of each kind of route under /tracking/redis.
@@ -128,12 +129,7 @@ func TestNoTokenIs401JSON(t *testing.T) {
 	g := newAuthGateway(t, auth.ModeJWT, map[string][]string{redisSvc: {up.addr()}})
 	for _, r := range gatewayRoutes {
 		res, body := g.do(t, r.method, r.path, "", "")
-		if res.StatusCode != http.StatusUnauthorized {
-			t.Fatalf("%s %s: %d %q, want 401", r.method, r.path, res.StatusCode, body)
-		}
-		if e := decodeError(t, res, body); e.Code != "unauthorized" || !strings.Contains(e.Message, "missing token") {
-			t.Errorf("%s %s: %+v", r.method, r.path, e)
-		}
+		wantError(t, r.method+" "+r.path, res, body, http.StatusUnauthorized, "unauthorized", "missing token")
 		if got := res.Header.Get("WWW-Authenticate"); got != "Bearer" {
 			t.Errorf("%s %s: WWW-Authenticate %q", r.method, r.path, got)
 		}
@@ -155,11 +151,7 @@ func TestNoTokenIs401JSON(t *testing.T) {
 	// A malformed header is a bad request in the challenge's terms.
 	req, _ := http.NewRequest("GET", g.url("/tracking/redis/ws"), nil)
 	req.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
-	res, err := g.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := readAll(t, res)
+	res, body := g.send(t, req)
 	if e := decodeError(t, res, body); res.StatusCode != 401 || e.Code != "unauthorized" ||
 		res.Header.Get("WWW-Authenticate") != `Bearer error="invalid_request"` {
 		t.Errorf("Basic credentials: %d %v %+v", res.StatusCode, res.Header.Get("WWW-Authenticate"), e)
@@ -174,12 +166,7 @@ func TestManagerOfAnotherTeamIs403(t *testing.T) {
 	for _, p := range []string{"/tracking/redis/team_one", "/tracking/redis/team_one/ws", "/tracking/redis/team_one/positions"} {
 		for who, tok := range map[string]string{"manager of team_two": other, "worker of team_one": worker} {
 			res, body := g.do(t, "GET", p, tok, "")
-			if res.StatusCode != http.StatusForbidden {
-				t.Fatalf("%s, %s: %d %q, want 403", who, p, res.StatusCode, body)
-			}
-			if e := decodeError(t, res, body); e.Code != "forbidden" || !strings.Contains(e.Message, "team_one") {
-				t.Errorf("%s, %s: %+v", who, p, e)
-			}
+			wantError(t, who+", "+p, res, body, http.StatusForbidden, "forbidden", "team_one")
 		}
 	}
 	if up.count() != 0 {
@@ -236,14 +223,7 @@ func TestInvalidTokensAre401(t *testing.T) {
 
 	b64 := base64.RawURLEncoding.EncodeToString
 	payload := fmt.Sprintf(`{"sub":"root","role":"admin","exp":%d}`, time.Now().Add(time.Hour).Unix())
-	otherIssuer, err := auth.NewIssuer([]byte("another-secret-another-secret-0123456789"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherSecret, err := otherIssuer.Issue(auth.Claims{Subject: "root", Role: auth.RoleAdmin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	otherSecret := mintWith(t, []byte("another-secret-another-secret-0123456789"), auth.Claims{Subject: "root", Role: auth.RoleAdmin})
 	for _, c := range []struct{ name, token, want string }{
 		{"expired", mint(t, auth.Claims{Subject: "m-1", Role: auth.RoleManager, Teams: []string{"team_one"},
 			Expires: time.Now().Add(-time.Hour)}), "expired"},
@@ -258,17 +238,11 @@ func TestInvalidTokensAre401(t *testing.T) {
 				path, header = path+"?access_token="+url.QueryEscape(c.token), ""
 			}
 			res, body := g.do(t, "GET", path, header, "")
-			if res.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("%s (query %v): %d %q, want 401", c.name, viaQuery, res.StatusCode, body)
-			}
-			e := decodeError(t, res, body)
-			if e.Code != "unauthorized" || !strings.Contains(e.Message, c.want) {
-				t.Errorf("%s: %+v, want a message with %q", c.name, e, c.want)
-			}
+			wantError(t, fmt.Sprintf("%s (query %v)", c.name, viaQuery), res, body, http.StatusUnauthorized, "unauthorized", c.want)
 			if got := res.Header.Get("WWW-Authenticate"); got != `Bearer error="invalid_token"` {
 				t.Errorf("%s: WWW-Authenticate %q", c.name, got)
 			}
-			t.Logf("%s: %s", c.name, e.Message)
+			t.Logf("%s: %s", c.name, body)
 		}
 	}
 	if up.count() != 0 {
@@ -290,22 +264,13 @@ func TestModeNoneProxiesWithoutToken(t *testing.T) {
 	req, _ := http.NewRequest("GET", g.url("/tracking/redis/team_one/positions?access_token="), nil)
 	req.Header.Add("Authorization", "Legacy x")
 	req.Header.Add("Authorization", "Legacy y")
-	res, err := g.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readAll(t, res)
+	res, _ := g.send(t, req)
 	if res.StatusCode != 200 || len(up.last().Header.Values("Authorization")) != 2 {
 		t.Fatalf("%d; upstream Authorization %q", res.StatusCode, up.last().Header.Values("Authorization"))
 	}
 	if got := g.counter(t, "gateway_auth_failures_total", nil); got != 0 {
 		t.Errorf("auth failures %v in mode none", got)
 	}
-}
-
-type devLoginAnswer struct {
-	Token     string `json:"token"`
-	ExpiresAt string `json:"expiresAt"`
 }
 
 func devLogin(t *testing.T, g *testGateway, body string) (*http.Response, string) {
@@ -317,32 +282,34 @@ func devLogin(t *testing.T, g *testGateway, body string) (*http.Response, string
 	return res, readAll(t, res)
 }
 
+// login asks dev-login for a token with body, checks the answer and
+// returns the token.
+func login(t *testing.T, g *testGateway, body string) string {
+	t.Helper()
+	res, raw := devLogin(t, g, body)
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") ||
+		res.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("dev-login %s: %d %v %q", body, res.StatusCode, res.Header, raw)
+	}
+	var a struct{ Token, ExpiresAt string }
+	if err := json.Unmarshal([]byte(raw), &a); err != nil || a.Token == "" {
+		t.Fatalf("dev-login answer %q: %v", raw, err)
+	}
+	exp, err := time.Parse(time.RFC3339, a.ExpiresAt)
+	if err != nil {
+		t.Fatalf("expiresAt %q: %v", a.ExpiresAt, err)
+	}
+	if d := time.Until(exp); d < auth.DefaultTokenTTL-time.Minute || d > auth.DefaultTokenTTL+time.Second {
+		t.Errorf("expiresAt %s is %v away, want about %v", a.ExpiresAt, d, auth.DefaultTokenTTL)
+	}
+	return a.Token
+}
+
 func TestDevLoginIssuesTokensTheGatewayAccepts(t *testing.T) {
 	up := newUpstream(t, "a", nil)
 	g := newAuthGateway(t, auth.ModeDev, map[string][]string{redisSvc: {up.addr()}})
 
-	login := func(body string) string {
-		t.Helper()
-		res, raw := devLogin(t, g, body)
-		if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") ||
-			res.Header.Get("Cache-Control") != "no-store" {
-			t.Fatalf("dev-login %s: %d %v %q", body, res.StatusCode, res.Header, raw)
-		}
-		var a devLoginAnswer
-		if err := json.Unmarshal([]byte(raw), &a); err != nil || a.Token == "" {
-			t.Fatalf("dev-login answer %q: %v", raw, err)
-		}
-		exp, err := time.Parse(time.RFC3339, a.ExpiresAt)
-		if err != nil {
-			t.Fatalf("expiresAt %q: %v", a.ExpiresAt, err)
-		}
-		if d := time.Until(exp); d < auth.DefaultTokenTTL-time.Minute || d > auth.DefaultTokenTTL+time.Second {
-			t.Errorf("expiresAt %s is %v away, want about %v", a.ExpiresAt, d, auth.DefaultTokenTTL)
-		}
-		return a.Token
-	}
-
-	manager := login(`{"subject":"m-1","role":"manager","teams":["team_one"]}`)
+	manager := login(t, g, `{"subject":"m-1","role":"manager","teams":["team_one"]}`)
 	if res, body := g.do(t, "GET", "/tracking/redis/team_one/positions", manager, ""); res.StatusCode != 200 {
 		t.Fatalf("the manager's own team: %d %q", res.StatusCode, body)
 	}
@@ -350,7 +317,7 @@ func TestDevLoginIssuesTokensTheGatewayAccepts(t *testing.T) {
 		t.Fatalf("another team: %d %q, want 403", res.StatusCode, body)
 	}
 
-	worker := login(`{"subject":"w-1","role":"worker","teams":["team_one"]}`)
+	worker := login(t, g, `{"subject":"w-1","role":"worker","teams":["team_one"]}`)
 	if res, body := g.do(t, "POST", "/tracking/redis/", worker, "{}\n"); res.StatusCode != 200 {
 		t.Fatalf("worker publish: %d %q", res.StatusCode, body)
 	}
@@ -358,7 +325,7 @@ func TestDevLoginIssuesTokensTheGatewayAccepts(t *testing.T) {
 		t.Fatalf("upstream Authorization %q", got)
 	}
 
-	admin := login(`{"subject":"ops","role":"admin"}`)
+	admin := login(t, g, `{"subject":"ops","role":"admin"}`)
 	if res, body := g.do(t, "GET", "/tracking/redis/team_nine/ws", admin, ""); res.StatusCode != 200 {
 		t.Fatalf("admin: %d %q", res.StatusCode, body)
 	}
@@ -413,12 +380,7 @@ func TestDevLoginIsAbsentOutsideModeDev(t *testing.T) {
 		g := newAuthGateway(t, mode, nil)
 		for _, method := range []string{"POST", "GET"} {
 			res, body := g.do(t, method, "/auth/dev-login", "", `{"subject":"w-1","role":"admin"}`)
-			if res.StatusCode != http.StatusNotFound {
-				t.Fatalf("mode %s: %s /auth/dev-login: %d %q, want 404", mode, method, res.StatusCode, body)
-			}
-			if e := decodeError(t, res, body); e.Code != "not_found" {
-				t.Errorf("mode %s: %+v", mode, e)
-			}
+			wantError(t, fmt.Sprintf("mode %s: %s /auth/dev-login", mode, method), res, body, http.StatusNotFound, "not_found", "")
 		}
 		// The rest of /auth is the API's too, never the view's.
 		if res, body := g.get(t, "/auth/other"); res.StatusCode != http.StatusNotFound || strings.HasPrefix(body, "view") {
@@ -450,19 +412,7 @@ func TestAuthConfigInEachMode(t *testing.T) {
 
 func TestAuthEndpointsCORS(t *testing.T) {
 	g := newAuthGateway(t, auth.ModeDev, nil)
-	pre, _ := http.NewRequest("OPTIONS", g.url("/auth/dev-login"), nil)
-	pre.Header.Set("Origin", "https://map.example")
-	pre.Header.Set("Access-Control-Request-Method", "POST")
-	pre.Header.Set("Access-Control-Request-Headers", "content-type")
-	res, err := g.client.Do(pre)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readAll(t, res)
-	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "*" ||
-		!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "Content-Type") {
-		t.Fatalf("preflight: %d %v", res.StatusCode, res.Header)
-	}
+	preflight(t, g, "/auth/dev-login")
 	for _, c := range []struct{ method, path, body string }{
 		{"POST", "/auth/dev-login", `{"subject":"m-1","role":"manager","teams":["team_one"]}`},
 		{"GET", "/auth/config", ""},
@@ -470,11 +420,7 @@ func TestAuthEndpointsCORS(t *testing.T) {
 	} {
 		req, _ := http.NewRequest(c.method, g.url(c.path), strings.NewReader(c.body))
 		req.Header.Set("Origin", "https://map.example")
-		res, err := g.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		readAll(t, res)
+		res, _ := g.send(t, req)
 		if res.Header.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("%s %s: %d without CORS headers: %v", c.method, c.path, res.StatusCode, res.Header)
 		}
@@ -534,12 +480,7 @@ func TestTokensNeverReachTheLogs(t *testing.T) {
 		}
 	}
 	// dev-login answers a token; its log line must not carry it.
-	res, body := devLogin(t, g, `{"subject":"m-9","role":"manager","teams":["team_one"]}`)
-	var a devLoginAnswer
-	if err := json.Unmarshal([]byte(body), &a); err != nil || res.StatusCode != 200 {
-		t.Fatalf("dev-login: %d %q", res.StatusCode, body)
-	}
-	secrets = append(secrets, a.Token)
+	secrets = append(secrets, login(t, g, `{"subject":"m-9","role":"manager","teams":["team_one"]}`))
 
 	testsupport.Eventually(t, 5*time.Second, "every access log line", func() bool {
 		return strings.Count(g.logs.String(), "msg=request ") == len(reqs)+1

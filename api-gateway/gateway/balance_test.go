@@ -84,10 +84,7 @@ func TestTeamStreamsGoToTheTeamsRendezvousInstance(t *testing.T) {
 		byAddr[u.addr()] = u.name
 	}
 	g := newTestGateway(t, map[string][]string{redisSvc: addrs})
-	insts := make([]discovery.Instance, len(addrs))
-	for i, a := range addrs {
-		insts[i] = discovery.Instance{ID: a, Address: a}
-	}
+	insts := mustStatic(t, map[string][]string{redisSvc: addrs}).Instances(redisSvc) // what the gateway knows
 	owners := map[string]bool{}
 	for i := range 12 {
 		team := fmt.Sprintf("team_%d", i)
@@ -112,7 +109,7 @@ func TestConnectFailureIsRetriedOnAnotherInstance(t *testing.T) {
 	})
 	dead := testsupport.FreeAddr(t)
 	g := newTestGateway(t, map[string][]string{redisSvc: {dead, live.addr()}})
-	insts := []discovery.Instance{{ID: dead, Address: dead}, {ID: live.addr(), Address: live.addr()}}
+	insts := mustStatic(t, map[string][]string{redisSvc: {dead, live.addr()}}).Instances(redisSvc)
 	// A team whose rendezvous instance is the dead one.
 	team := ""
 	for i := 0; team == ""; i++ {

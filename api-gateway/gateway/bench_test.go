@@ -44,20 +44,6 @@ func benchTargets(b *testing.B, h http.HandlerFunc) map[string]string {
 	return targets
 }
 
-// benchToken is a manager's token of team_one for gateway_jwt.
-func benchToken(b *testing.B) string {
-	b.Helper()
-	iss, err := auth.NewIssuer(testSecret, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok, err := iss.Issue(auth.Claims{Subject: "m-1", Role: auth.RoleManager, Teams: []string{"team_one"}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return tok
-}
-
 // BenchmarkRequest measures a small GET, direct and through the gateway: the
 // difference is what the proxy adds per request (and gateway_jwt's over
 // gateway's, what checking the token adds).
@@ -66,7 +52,7 @@ func BenchmarkRequest(b *testing.B) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`[]`))
 	})
-	tok := benchToken(b)
+	tok := managerToken(b, "team_one")
 	for _, name := range []string{"direct", "gateway", "gateway_jwt"} {
 		b.Run(name, func(b *testing.B) {
 			tr := &http.Transport{MaxIdleConnsPerHost: 64}

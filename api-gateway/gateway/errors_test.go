@@ -33,16 +33,26 @@ func decodeError(t *testing.T, res *http.Response, body string) errorBody {
 	return e
 }
 
+// wantError checks that res is the gateway's JSON error of status and code
+// with a message that holds msg, and reports whether it is.
+func wantError(t *testing.T, what string, res *http.Response, body string, status int, code, msg string) bool {
+	t.Helper()
+	if res.StatusCode != status {
+		t.Errorf("%s: %d %q, want %d", what, res.StatusCode, body, status)
+		return false
+	}
+	if e := decodeError(t, res, body); string(e.Code) != code || e.Message == "" || !strings.Contains(e.Message, msg) {
+		t.Errorf("%s: %+v, want %s with a message holding %q", what, e, code, msg)
+		return false
+	}
+	return true
+}
+
 func TestUnknownStrategyIs404JSON(t *testing.T) {
 	g := newTestGateway(t, map[string][]string{redisSvc: {testsupport.FreeAddr(t)}})
 	for _, p := range []string{"/tracking/foo/team_one", "/tracking/foo", "/tracking/foo/", "/tracking", "/tracking/"} {
 		res, body := g.get(t, p)
-		if res.StatusCode != http.StatusNotFound {
-			t.Fatalf("%s: %d, want 404", p, res.StatusCode)
-		}
-		if e := decodeError(t, res, body); e.Code != "not_found" || e.Message == "" {
-			t.Errorf("%s: %+v", p, e)
-		}
+		wantError(t, p, res, body, http.StatusNotFound, "not_found", "")
 	}
 }
 
@@ -50,14 +60,8 @@ func TestNoHealthyInstanceIs503JSONWithRetryAfter(t *testing.T) {
 	g := newTestGateway(t, map[string][]string{redisSvc: nil})
 	for _, p := range []string{"/tracking/redis/team_one", "/tracking/kafka/ws"} {
 		res, body := g.get(t, p)
-		if res.StatusCode != http.StatusServiceUnavailable {
-			t.Fatalf("%s: %d, want 503", p, res.StatusCode)
-		}
-		if res.Header.Get("Retry-After") != "2" {
+		if wantError(t, p, res, body, http.StatusServiceUnavailable, "unavailable", "") && res.Header.Get("Retry-After") != "2" {
 			t.Errorf("%s: Retry-After %q", p, res.Header.Get("Retry-After"))
-		}
-		if e := decodeError(t, res, body); e.Code != "unavailable" {
-			t.Errorf("%s: %+v", p, e)
 		}
 	}
 	if n := g.counter(t, "gateway_requests_total", prometheus.Labels{"strategy": "redis", "code": "503"}); n != 1 {
@@ -143,13 +147,7 @@ func TestTraversalIs404JSON(t *testing.T) {
 		"/assets/../../etc/passwd",
 	} {
 		res, body := rawGet(t, g, "GET", p)
-		if res.StatusCode != http.StatusNotFound {
-			t.Errorf("%s: %d %q, want 404", p, res.StatusCode, body)
-			continue
-		}
-		if e := decodeError(t, res, body); e.Code != "not_found" || e.Message == "" {
-			t.Errorf("%s: %+v", p, e)
-		}
+		wantError(t, p, res, body, http.StatusNotFound, "not_found", "")
 	}
 	if n := up.count(); n != 0 {
 		t.Errorf("the upstream got %d of them", n)
@@ -173,12 +171,8 @@ func TestMethodNotAllowedIs405JSON(t *testing.T) {
 		{"POST", "/", "GET, HEAD"},
 	} {
 		res, body := rawGet(t, g, tc.method, tc.path)
-		if res.StatusCode != http.StatusMethodNotAllowed {
-			t.Errorf("%s %s: %d %q, want 405", tc.method, tc.path, res.StatusCode, body)
+		if !wantError(t, tc.method+" "+tc.path, res, body, http.StatusMethodNotAllowed, "bad_request", "") {
 			continue
-		}
-		if e := decodeError(t, res, body); e.Code != "bad_request" || e.Message == "" {
-			t.Errorf("%s %s: %+v", tc.method, tc.path, e)
 		}
 		if got := res.Header.Get("Allow"); !sameMethods(got, tc.allow) {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, got, tc.allow)
@@ -193,15 +187,9 @@ func TestMethodNotAllowedIs405JSON(t *testing.T) {
 	}
 }
 
+// sameMethods reports whether two Allow headers list the same methods.
 func sameMethods(a, b string) bool {
-	split := func(s string) []string {
-		var out []string
-		for m := range strings.SplitSeq(s, ",") {
-			out = append(out, strings.TrimSpace(m))
-		}
-		slices.Sort(out)
-		return out
-	}
+	split := func(s string) []string { return slices.Sorted(strings.SplitSeq(strings.ReplaceAll(s, " ", ""), ",")) }
 	return slices.Equal(split(a), split(b))
 }
 
@@ -293,10 +281,5 @@ func TestUpstreamFailureIs502WithoutDetails(t *testing.T) {
 }
 
 func staticOf(t *testing.T, addr string) discovery.Resolver {
-	t.Helper()
-	res, err := discovery.NewStatic(map[string][]string{redisSvc: {addr}, kafkaSvc: {addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return mustStatic(t, map[string][]string{redisSvc: {addr}, kafkaSvc: {addr}})
 }

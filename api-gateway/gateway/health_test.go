@@ -78,8 +78,7 @@ func TestReadyzWaitsForDiscovery(t *testing.T) {
 // answered but that knows no instance of a strategy is not ready, and turns
 // ready once it knows one.
 func TestReadyzNeedsAnInstanceOfEveryStrategy(t *testing.T) {
-	s, _ := discovery.NewStatic(map[string][]string{redisSvc: {testsupport.FreeAddr(t)}})
-	res := &switchable{Static: s, empty: map[string]bool{}}
+	res := &switchable{Static: mustStatic(t, nil), sets: map[string][]string{redisSvc: {testsupport.FreeAddr(t)}}}
 	g := newTestGatewayWith(t, Config{Resolver: res})
 	r, body := g.get(t, "/readyz")
 	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
@@ -89,12 +88,11 @@ func TestReadyzNeedsAnInstanceOfEveryStrategy(t *testing.T) {
 		t.Fatalf("/readyz with no kafka instance: %+v", e)
 	}
 
-	s2, _ := discovery.NewStatic(map[string][]string{redisSvc: {testsupport.FreeAddr(t)}, kafkaSvc: {testsupport.FreeAddr(t)}})
-	res.set(s2)
+	res.set(kafkaSvc, testsupport.FreeAddr(t))
 	if r, body := g.get(t, "/readyz"); r.StatusCode != http.StatusOK {
 		t.Fatalf("/readyz with instances of both: %d %q", r.StatusCode, body)
 	}
-	res.setEmpty(redisSvc)
+	res.set(redisSvc)
 	r, body = g.get(t, "/readyz")
 	if e := decodeError(t, r, body); r.StatusCode != http.StatusServiceUnavailable || e.Message != "no healthy instance for redis ("+redisSvc+")" {
 		t.Fatalf("/readyz once redis has no instance: %d %+v", r.StatusCode, e)
@@ -103,28 +101,23 @@ func TestReadyzNeedsAnInstanceOfEveryStrategy(t *testing.T) {
 
 // switchable is a resolver whose sets the test replaces.
 type switchable struct {
-	mu sync.Mutex
-	*discovery.Static
-	empty map[string]bool
+	*discovery.Static // Changed, Ready and Close
+	mu                sync.Mutex
+	sets              map[string][]string // service -> addresses
 }
 
-func (s *switchable) set(st *discovery.Static) {
+func (s *switchable) set(service string, addrs ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.Static = st
+	s.sets[service] = addrs
 }
 
-func (s *switchable) setEmpty(svc string) {
+func (s *switchable) Instances(service string) []discovery.Instance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.empty[svc] = true
-}
-
-func (s *switchable) Instances(svc string) []discovery.Instance {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.empty[svc] {
-		return nil
+	var out []discovery.Instance
+	for _, a := range s.sets[service] {
+		out = append(out, discovery.Instance{ID: a, Address: a})
 	}
-	return s.Static.Instances(svc)
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -13,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/teamtrack/tracking-core/auth"
-	"github.com/teamtrack/tracking-core/discovery"
 )
 
 const (
@@ -33,11 +33,7 @@ type testGateway struct {
 // newTestGateway starts a gateway over a static resolver (service -> addresses).
 func newTestGateway(t *testing.T, instances map[string][]string) *testGateway {
 	t.Helper()
-	res, err := discovery.NewStatic(instances)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newTestGatewayWith(t, Config{Resolver: res})
+	return newTestGatewayWith(t, Config{Resolver: mustStatic(t, instances)})
 }
 
 // A cfg without AuthMode gets auth.ModeNone: the tests of routing and
@@ -72,11 +68,23 @@ func newTestGatewayWith(t *testing.T, cfg Config) *testGateway {
 
 func (g *testGateway) url(path string) string { return g.srv.URL + path }
 
+func (g *testGateway) ws(path string) string { return "ws" + strings.TrimPrefix(g.url(path), "http") }
+
 func (g *testGateway) get(t *testing.T, path string) (*http.Response, string) {
 	t.Helper()
 	res, err := g.client.Get(g.url(path))
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
+	}
+	return res, readAll(t, res)
+}
+
+// send sends req with g's client and returns the answer and its body.
+func (g *testGateway) send(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	res, err := g.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	return res, readAll(t, res)
 }

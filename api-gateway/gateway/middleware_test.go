@@ -15,11 +15,7 @@ func TestRequestIDIsPassedUpstreamOrGenerated(t *testing.T) {
 
 	req, _ := http.NewRequest("GET", g.url("/tracking/redis/team_one/positions"), nil)
 	req.Header.Set("X-Request-ID", "client-id-1")
-	res, err := g.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readAll(t, res)
+	res, _ := g.send(t, req)
 	if got := up.last().Header.Get("X-Request-ID"); got != "client-id-1" {
 		t.Errorf("upstream got X-Request-ID %q, want the client's", got)
 	}
@@ -28,11 +24,7 @@ func TestRequestIDIsPassedUpstreamOrGenerated(t *testing.T) {
 	}
 
 	req.Header.Set("X-Request-ID", "bad id\u00e9")
-	res, err = g.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readAll(t, res)
+	res, _ = g.send(t, req)
 	gen := res.Header.Get("X-Request-ID")
 	if len(gen) != 32 || up.last().Header.Get("X-Request-ID") != gen {
 		t.Errorf("generated id %q, upstream got %q", gen, up.last().Header.Get("X-Request-ID"))
@@ -70,31 +62,14 @@ func TestCORS(t *testing.T) {
 	})
 	g := newTestGateway(t, map[string][]string{redisSvc: {up.addr()}})
 
-	pre, _ := http.NewRequest("OPTIONS", g.url("/tracking/redis/"), nil)
-	pre.Header.Set("Origin", "https://map.example")
-	pre.Header.Set("Access-Control-Request-Method", "POST")
-	pre.Header.Set("Access-Control-Request-Headers", "content-type")
-	res, err := g.client.Do(pre)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readAll(t, res)
-	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "*" ||
-		!strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "POST") ||
-		!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "Content-Type") {
-		t.Fatalf("preflight: %d %v", res.StatusCode, res.Header)
-	}
+	preflight(t, g, "/tracking/redis/")
 	if up.count() != 0 {
 		t.Fatal("a preflight reached the upstream")
 	}
 
 	req, _ := http.NewRequest("GET", g.url("/tracking/redis/team_one/positions"), nil)
 	req.Header.Set("Origin", "https://map.example")
-	res, err = g.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	readAll(t, res)
+	res, _ := g.send(t, req)
 	if v := res.Header.Values("Access-Control-Allow-Origin"); len(v) != 1 || v[0] != "*" {
 		t.Fatalf("Access-Control-Allow-Origin %v, want only the gateway's *", v)
 	}
@@ -105,13 +80,25 @@ func TestCORSAllowList(t *testing.T) {
 	for origin, want := range map[string]string{"https://ok.example": "https://ok.example", "https://evil.example": ""} {
 		req, _ := http.NewRequest("GET", g.url("/healthz"), nil)
 		req.Header.Set("Origin", origin)
-		res, err := g.client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		readAll(t, res)
+		res, _ := g.send(t, req)
 		if got := res.Header.Get("Access-Control-Allow-Origin"); got != want {
 			t.Errorf("origin %s: allow %q, want %q", origin, got, want)
 		}
+	}
+}
+
+// preflight sends a browser's CORS preflight of a POST to path and checks
+// that the gateway allows it.
+func preflight(t *testing.T, g *testGateway, path string) {
+	t.Helper()
+	pre, _ := http.NewRequest("OPTIONS", g.url(path), nil)
+	pre.Header.Set("Origin", "https://map.example")
+	pre.Header.Set("Access-Control-Request-Method", "POST")
+	pre.Header.Set("Access-Control-Request-Headers", "content-type")
+	res, _ := g.send(t, pre)
+	if res.StatusCode != http.StatusNoContent || res.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		!strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "POST") ||
+		!strings.Contains(res.Header.Get("Access-Control-Allow-Headers"), "Content-Type") {
+		t.Fatalf("preflight of %s: %d %v", path, res.StatusCode, res.Header)
 	}
 }

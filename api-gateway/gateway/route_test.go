@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 )
 
@@ -69,12 +67,7 @@ func TestPrefixRewriteEndToEnd(t *testing.T) {
 		{"GET", "/tracking/redis/team_one/ws?token=abc", "redis", "/tracking/team_one/ws?token=abc"},
 		{"GET", "/tracking/kafka/healthz", "kafka", "/tracking/healthz"},
 	} {
-		req, _ := http.NewRequest(c.method, g.url(c.path), strings.NewReader(""))
-		res, err := g.client.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", c.method, c.path, err)
-		}
-		body := readAll(t, res)
+		res, body := g.do(t, c.method, c.path, "", "")
 		if res.StatusCode != 200 || res.Header.Get("X-Upstream") != c.wantUpstream || body != c.method+" "+c.wantURI {
 			t.Errorf("%s %s: %d from %q: %q; want %q from %s", c.method, c.path, res.StatusCode,
 				res.Header.Get("X-Upstream"), body, c.method+" "+c.wantURI, c.wantUpstream)

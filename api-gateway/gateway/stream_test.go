@@ -97,26 +97,8 @@ func TestNDJSONUploadIsStreamed(t *testing.T) {
 		fmt.Fprintf(w, `{"accepted":%d,"rejected":0}`, n)
 	})
 	g := newTestGateway(t, map[string][]string{kafkaSvc: {up.addr()}})
-	pr, pw := io.Pipe()
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		req, _ := http.NewRequest("POST", g.url("/tracking/kafka/"), pr)
-		req.Header.Set("Content-Type", "application/x-ndjson")
-		res, err := g.client.Do(req)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		done <- result{res.StatusCode, string(b), err}
-	}()
-	if _, err := io.WriteString(pw, `{"workerId":"w1","team":"t","location":{"latitude":1,"longitude":2}}`+"\n"); err != nil {
+	pw, done := g.postPipe("/tracking/kafka/")
+	if _, err := io.WriteString(pw, testRecord("w1")); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -127,8 +109,8 @@ func TestNDJSONUploadIsStreamed(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the upstream did not get the first record while the body was still open")
 	}
-	for i := 2; i <= 3; i++ {
-		fmt.Fprintf(pw, `{"workerId":"w%d","team":"t","location":{"latitude":1,"longitude":2}}`+"\n", i)
+	for _, w := range []string{"w2", "w3"} {
+		_, _ = io.WriteString(pw, testRecord(w))
 	}
 	pw.Close()
 	r := <-done
@@ -178,27 +160,9 @@ func TestUploadToDeadUpstreamEnds(t *testing.T) {
 		}
 	})
 	g := newTestGateway(t, map[string][]string{redisSvc: {up.addr()}})
-	pr, pw := io.Pipe()
+	pw, done := g.postPipe("/tracking/redis/")
 	defer pw.Close()
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
-	done := make(chan result, 1)
-	go func() {
-		req, _ := http.NewRequest("POST", g.url("/tracking/redis/"), pr)
-		req.Header.Set("Content-Type", "application/x-ndjson")
-		res, err := g.client.Do(req)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		done <- result{res.StatusCode, string(b), err}
-	}()
-	if _, err := io.WriteString(pw, `{"workerId":"w1","team":"t","location":{"latitude":1,"longitude":2}}`+"\n"); err != nil {
+	if _, err := io.WriteString(pw, testRecord("w1")); err != nil {
 		t.Fatal(err)
 	}
 	<-gotFirst
@@ -230,21 +194,43 @@ func TestEarlyRefusalOfAnUploadReachesTheClient(t *testing.T) {
 	})
 	g := newTestGateway(t, map[string][]string{redisSvc: {up.addr()}})
 	for range 20 { // the race between the answer and the close, more than once
-		pr, pw := io.Pipe()
-		go func() {
-			_, _ = io.WriteString(pw, `{"workerId":"w1","team":"t","location":{"latitude":1,"longitude":2}}`+"\n")
-		}()
-		req, _ := http.NewRequest("POST", g.url("/tracking/redis/"), pr)
+		pw, done := g.postPipe("/tracking/redis/")
+		go func() { _, _ = io.WriteString(pw, testRecord("w1")) }()
+		r := <-done
+		pw.Close()
+		if r.err != nil || r.status != http.StatusTooManyRequests || r.body != answer {
+			t.Fatalf("early refusal: %d %q %v, want 429 %s", r.status, r.body, r.err, answer)
+		}
+	}
+}
+
+// testRecord is one NDJSON line of worker's position.
+func testRecord(worker string) string {
+	return `{"workerId":"` + worker + `","team":"t","location":{"latitude":1,"longitude":2}}` + "\n"
+}
+
+type postResult struct {
+	status int
+	body   string
+	err    error
+}
+
+// postPipe POSTs to path, as an NDJSON body, what is written to the pipe it
+// returns; the answer comes on the channel.
+func (g *testGateway) postPipe(path string) (*io.PipeWriter, <-chan postResult) {
+	pr, pw := io.Pipe()
+	done := make(chan postResult, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", g.url(path), pr)
 		req.Header.Set("Content-Type", "application/x-ndjson")
 		res, err := g.client.Do(req)
 		if err != nil {
-			t.Fatal(err)
+			done <- postResult{err: err}
+			return
 		}
+		defer res.Body.Close()
 		b, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		pw.Close()
-		if err != nil || res.StatusCode != http.StatusTooManyRequests || string(b) != answer {
-			t.Fatalf("early refusal: %d %q %v, want 429 %s", res.StatusCode, b, err, answer)
-		}
-	}
+		done <- postResult{res.StatusCode, string(b), err}
+	}()
+	return pw, done
 }

@@ -75,60 +75,52 @@ func readEnd(t *testing.T, who string, u rawUpgrade) string {
 	return string(b)
 }
 
-// TestUpgradeUpstreamEndClosesBothSides half-closes the upstream's side of a
-// WebSocket (as a replica that dies does: its kernel sends FIN): the gateway
-// must close the client's connection and the upstream's, not forward the
-// half-close and keep copying the client's writes into a dead upstream.
-func TestUpgradeUpstreamEndClosesBothSides(t *testing.T) {
-	up, conns := upgradeUpstream(t)
-	g := newTestGateway(t, map[string][]string{redisSvc: {up.addr()}})
-	client := dialUpgrade(t, g, "/tracking/redis/ws")
-	server := <-conns
-	defer server.conn.Close()
+// TestUpgradeHalfCloseClosesBothSides half-closes one side of a WebSocket:
+// the upstream's (as a replica that dies does: its kernel sends FIN) or the
+// client's. The gateway must pass on the last bytes, then close both
+// connections, not forward the half-close and keep copying the other side's
+// writes into a dead peer.
+func TestUpgradeHalfCloseClosesBothSides(t *testing.T) {
+	for _, c := range []struct {
+		name, svc, path string
+		upstreamEnds    bool
+	}{
+		{"upstream ends", redisSvc, "/tracking/redis/ws", true},
+		{"client ends", kafkaSvc, "/tracking/kafka/ws", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			up, conns := upgradeUpstream(t)
+			g := newTestGateway(t, map[string][]string{c.svc: {up.addr()}})
+			client := dialUpgrade(t, g, c.path)
+			server := <-conns
+			defer server.conn.Close()
 
-	if _, err := io.WriteString(client.conn, "before"); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, len("before"))
-	if _, err := io.ReadFull(server.r, buf); err != nil || string(buf) != "before" {
-		t.Fatalf("upstream read %q %v", buf, err)
-	}
-	if _, err := io.WriteString(server.conn, "last words"); err != nil {
-		t.Fatal(err)
-	}
-	if err := server.conn.CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readEnd(t, "client", client); got != "last words" {
-		t.Errorf("client read %q before the end, want the upstream's last bytes", got)
-	}
-	// The upstream still reads: had the gateway kept the exchange open, it
-	// would block here; the gateway closed its side instead.
-	if got := readEnd(t, "upstream", server); got != "" {
-		t.Errorf("upstream got %q after its end", got)
-	}
-}
-
-// TestUpgradeClientEndClosesBothSides is the other direction: a client that
-// half-closes ends the exchange on both sides.
-func TestUpgradeClientEndClosesBothSides(t *testing.T) {
-	up, conns := upgradeUpstream(t)
-	g := newTestGateway(t, map[string][]string{kafkaSvc: {up.addr()}})
-	client := dialUpgrade(t, g, "/tracking/kafka/ws")
-	server := <-conns
-	defer server.conn.Close()
-
-	if _, err := io.WriteString(client.conn, "bye"); err != nil {
-		t.Fatal(err)
-	}
-	if err := client.conn.CloseWrite(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readEnd(t, "upstream", server); got != "bye" {
-		t.Errorf("upstream read %q, want the client's last bytes", got)
-	}
-	if got := readEnd(t, "client", client); got != "" {
-		t.Errorf("client got %q after its end", got)
+			if _, err := io.WriteString(client.conn, "before"); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, len("before"))
+			if _, err := io.ReadFull(server.r, buf); err != nil || string(buf) != "before" {
+				t.Fatalf("upstream read %q %v", buf, err)
+			}
+			ender, other, enderName, otherName := server, client, "upstream", "client"
+			if !c.upstreamEnds {
+				ender, other, enderName, otherName = client, server, "client", "upstream"
+			}
+			if _, err := io.WriteString(ender.conn, "last words"); err != nil {
+				t.Fatal(err)
+			}
+			if err := ender.conn.CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			if got := readEnd(t, otherName, other); got != "last words" {
+				t.Errorf("%s read %q before the end, want the %s's last bytes", otherName, got, enderName)
+			}
+			// The ender still reads: had the gateway kept the exchange open,
+			// it would block here; the gateway closed its side instead.
+			if got := readEnd(t, enderName, ender); got != "" {
+				t.Errorf("%s got %q after its end", enderName, got)
+			}
+		})
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,8 +35,7 @@ func TestWebSocketPassthrough(t *testing.T) {
 	g := newTestGateway(t, map[string][]string{redisSvc: {up.addr()}})
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	wsURL := "ws" + strings.TrimPrefix(g.url("/tracking/redis/team_one/ws"), "http")
-	c, res, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{
+	c, res, err := websocket.Dial(ctx, g.ws("/tracking/redis/team_one/ws"), &websocket.DialOptions{
 		HTTPClient: g.client,
 		HTTPHeader: http.Header{"Origin": {g.url("")}},
 	})
@@ -90,8 +88,7 @@ func TestWebSocketClientCloseReachesUpstream(t *testing.T) {
 	g := newTestGateway(t, map[string][]string{kafkaSvc: {up.addr()}})
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
-	wsURL := "ws" + strings.TrimPrefix(g.url("/tracking/kafka/ws"), "http")
-	c, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPClient: g.client})
+	c, _, err := websocket.Dial(ctx, g.ws("/tracking/kafka/ws"), &websocket.DialOptions{HTTPClient: g.client})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,22 +45,15 @@ type cluster struct {
 	restartsConsulItself bool
 }
 
-// startCluster starts nRedis and nKafka replicas and the gateway, and returns
-// once Consul lists exactly those replicas as healthy and the gateway has
-// learnt them.
-func startCluster(t *testing.T, svc services, nRedis, nKafka int) *cluster {
-	t.Helper()
-	return startClusterWith(t, svc, nRedis, nKafka, nil)
-}
-
-// startClusterWith is startCluster with more environment for the replicas
-// and the gateway alike.
-func startClusterWith(t *testing.T, svc services, nRedis, nKafka int, replicaEnv []string) *cluster {
+// startCluster starts nRedis and nKafka replicas and the gateway, with
+// replicaEnv added to the environment of each, and returns once Consul lists
+// exactly those replicas as healthy and the gateway has learnt them.
+func startCluster(t *testing.T, svc services, nRedis, nKafka int, replicaEnv []string) *cluster {
 	t.Helper()
 	lockConsul(t, svc.consulAddr)
 	c := &cluster{
 		svc:      svc,
-		consul:   newConsul(svc.consulAddr),
+		consul:   newConsul(t, svc.consulAddr),
 		id:       randomID(),
 		bin:      binDir(t),
 		logDir:   t.TempDir(), // first: removed after the log dump below
@@ -68,7 +61,7 @@ func startClusterWith(t *testing.T, svc services, nRedis, nKafka int, replicaEnv
 	}
 	dumpLogsOnFailure(t, c.procs)
 	ctx := t.Context()
-	if !c.consul.hasLeader(ctx) {
+	if l, err := c.consul.leader(ctx); err != nil || l == "" {
 		t.Fatalf("consul at %s does not answer or has no leader", svc.consulAddr)
 	}
 	c.marker = "teamtrack-gwit/" + c.id
@@ -183,6 +176,23 @@ func (c *cluster) alive(strategy string) []*proc {
 	return out
 }
 
+// kill SIGKILLs p (no shutdown, no deregistration) and returns when; its
+// Consul registration, which Consul would drop after a minute, is removed at
+// the end of the test.
+func (c *cluster) kill(t *testing.T, p *proc) time.Time {
+	id := p.consulID()
+	at := time.Now()
+	p.kill()
+	t.Cleanup(func() {
+		if id != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = c.consul.deregister(ctx, id)
+		}
+	})
+	return at
+}
+
 func addrsOf(ps []*proc) []string {
 	out := make([]string, len(ps))
 	for i, p := range ps {
@@ -193,17 +203,16 @@ func addrsOf(ps []*proc) []string {
 }
 
 // gatewayView is the last set of healthy instances of service the gateway
-// logged (its resolver logs each change), and whether it logged any.
-func (c *cluster) gatewayView(service string) ([]string, bool) {
+// logged (its resolver logs each change).
+func (c *cluster) gatewayView(service string) []string {
 	var last []string
-	seen := false
 	for _, l := range c.gw.logLines() {
 		if l.Msg == "healthy instances" && l.Service == service {
-			last, seen = l.addrs(), true
+			last = l.addrs()
 		}
 	}
 	slices.Sort(last)
-	return last, seen
+	return last
 }
 
 // waitRegistered waits until Consul lists exactly the running replicas of
@@ -247,7 +256,7 @@ func (c *cluster) waitRegistered(t *testing.T, timeout time.Duration) {
 			if !slices.Equal(passing, want) {
 				problems = append(problems, fmt.Sprintf("consul lists %s passing at %v, want %v", svcName, passing, want))
 			}
-			if view, _ := c.gatewayView(svcName); !slices.Equal(view, want) {
+			if view := c.gatewayView(svcName); !slices.Equal(view, want) {
 				problems = append(problems, fmt.Sprintf("the gateway knows %s at %v, want %v", svcName, view, want))
 			}
 		}

@@ -2,26 +2,33 @@ package integration_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
+	"testing"
 	"time"
+
+	"github.com/hashicorp/consul/api"
 )
 
-// consul talks to the agent's HTTP API directly: the tests need four calls,
-// and raw HTTP shows exactly what the agent answers.
-type consul struct {
-	addr   string
-	client *http.Client
+// consul is the agent's HTTP API through its official client, as the
+// services use it.
+type consul struct{ *api.Client }
+
+func newConsul(t *testing.T, addr string) *consul {
+	t.Helper()
+	cfg := api.DefaultConfig()
+	cfg.Address = addr
+	cfg.HttpClient = &http.Client{Timeout: 5 * time.Second}
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &consul{c}
 }
 
-func newConsul(addr string) *consul {
-	return &consul{addr: addr, client: &http.Client{Timeout: 5 * time.Second}}
-}
+func query(ctx context.Context) *api.QueryOptions { return (&api.QueryOptions{}).WithContext(ctx) }
+func write(ctx context.Context) *api.WriteOptions { return (&api.WriteOptions{}).WithContext(ctx) }
 
 // instance is one registration of a service, with the state of its checks.
 type instance struct {
@@ -30,113 +37,59 @@ type instance struct {
 	Status  string // passing, warning or critical (the worst of its checks)
 }
 
-func (c *consul) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+c.addr+path, nil)
-	if err != nil {
-		return err
-	}
-	res, err := c.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return err
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("consul %s %s: %d %s", method, path, res.StatusCode, strings.TrimSpace(string(body)))
-	}
-	if out != nil {
-		return json.Unmarshal(body, out)
-	}
-	return nil
-}
-
 // instances returns every registration of service, healthy or not.
 func (c *consul) instances(ctx context.Context, service string) ([]instance, error) {
-	var entries []struct {
-		Node    struct{ Address string }
-		Service struct {
-			ID      string
-			Address string
-			Port    int
-		}
-		Checks []struct{ Status string }
-	}
-	if err := c.do(ctx, http.MethodGet, "/v1/health/service/"+service, &entries); err != nil {
-		return nil, err
-	}
+	entries, _, err := c.Health().Service(service, "", false, query(ctx))
 	out := make([]instance, 0, len(entries))
 	for _, e := range entries {
 		host := e.Service.Address
 		if host == "" {
 			host = e.Node.Address
 		}
-		status := "passing"
-		for _, ch := range e.Checks {
-			if ch.Status == "critical" || ch.Status == "warning" && status == "passing" {
-				status = ch.Status
-			}
-		}
-		out = append(out, instance{ID: e.Service.ID, Address: net.JoinHostPort(host, strconv.Itoa(e.Service.Port)), Status: status})
+		addr := net.JoinHostPort(host, strconv.Itoa(e.Service.Port))
+		out = append(out, instance{ID: e.Service.ID, Address: addr, Status: e.Checks.AggregatedStatus()})
 	}
-	return out, nil
+	return out, err
 }
 
 // activeServices returns the IDs of the agent's services with a check that
 // is not critical (services that something is using right now).
-func (c *consul) activeServices(ctx context.Context) (map[string]string, error) {
-	var checks map[string]struct {
-		ServiceID   string
-		ServiceName string
-		Status      string
-	}
-	if err := c.do(ctx, http.MethodGet, "/v1/agent/checks", &checks); err != nil {
-		return nil, err
-	}
+func (c *consul) activeServices() (map[string]string, error) {
+	checks, err := c.Agent().Checks()
 	out := map[string]string{}
 	for _, ch := range checks {
-		if ch.ServiceID != "" && ch.Status != "critical" {
+		if ch.ServiceID != "" && ch.Status != api.HealthCritical {
 			out[ch.ServiceID] = ch.ServiceName
 		}
 	}
-	return out, nil
+	return out, err
 }
 
 // deregister removes a registration from the agent (all of this dev agent's
 // services are its own).
 func (c *consul) deregister(ctx context.Context, id string) error {
-	return c.do(ctx, http.MethodPut, "/v1/agent/service/deregister/"+id, nil)
+	return c.Agent().ServiceDeregisterOpts(id, query(ctx))
 }
 
-// hasLeader reports whether the agent answers and has elected a leader.
-func (c *consul) hasLeader(ctx context.Context) bool {
-	var leader string
-	return c.do(ctx, http.MethodGet, "/v1/status/leader", &leader) == nil && leader != ""
+// leader returns the agent's leader: "" when it has none, an error when it
+// does not answer.
+func (c *consul) leader(ctx context.Context) (string, error) {
+	return c.Status().LeaderWithQueryOptions(query(ctx))
 }
 
-// reachable reports whether the agent answers at all.
-func (c *consul) reachable(ctx context.Context) bool {
-	var leader string
-	return c.do(ctx, http.MethodGet, "/v1/status/leader", &leader) == nil
-}
-
-// putKey and getKey mark the agent's state, to tell afterwards whether the
-// agent was restarted (a -dev agent comes back empty).
+// putKey, keyExists and deleteKey mark the agent's state, to tell afterwards
+// whether the agent was restarted (a -dev agent comes back empty).
 func (c *consul) putKey(ctx context.Context, key string) error {
-	return c.do(ctx, http.MethodPut, "/v1/kv/"+key, nil)
+	_, err := c.KV().Put(&api.KVPair{Key: key}, write(ctx))
+	return err
 }
 
 func (c *consul) keyExists(ctx context.Context, key string) (bool, error) {
-	var entries []json.RawMessage
-	err := c.do(ctx, http.MethodGet, "/v1/kv/"+key, &entries)
-	if err != nil && strings.Contains(err.Error(), ": 404") {
-		return false, nil
-	}
-	return err == nil, err
+	pair, _, err := c.KV().Get(key, query(ctx))
+	return pair != nil, err
 }
 
 func (c *consul) deleteKey(ctx context.Context, key string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/kv/"+key, nil)
+	_, err := c.KV().Delete(key, write(ctx))
+	return err
 }

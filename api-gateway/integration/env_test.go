@@ -1,9 +1,6 @@
 package integration_test
 
 import (
-	"os"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/teamtrack/tracking-core/testsupport"
@@ -24,26 +21,11 @@ const servicesHint = "run `scripts/test-services.sh up redis kafka consul` and s
 // are not set (fails under CI, where a skip would hide the gap).
 func needServices(t *testing.T) services {
 	t.Helper()
-	s := services{
-		redisAddr:    os.Getenv("TEST_REDIS_ADDR"),
-		kafkaBrokers: os.Getenv("TEST_KAFKA_BROKERS"),
-		consulAddr:   os.Getenv("TEST_CONSUL_HTTP_ADDR"),
-		consulStop:   os.Getenv("TEST_CONSUL_STOP_CMD"),
-		consulStart:  os.Getenv("TEST_CONSUL_START_CMD"),
+	return services{
+		redisAddr:    testsupport.Env(t, "TEST_REDIS_ADDR", servicesHint),
+		kafkaBrokers: testsupport.Env(t, "TEST_KAFKA_BROKERS", servicesHint),
+		consulAddr:   testsupport.Env(t, "TEST_CONSUL_HTTP_ADDR", servicesHint),
 	}
-	var missing []string
-	for name, v := range map[string]string{
-		"TEST_REDIS_ADDR": s.redisAddr, "TEST_KAFKA_BROKERS": s.kafkaBrokers, "TEST_CONSUL_HTTP_ADDR": s.consulAddr,
-	} {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		testsupport.Missing(t, strings.Join(missing, ", ")+" not set: "+servicesHint)
-	}
-	return s
 }
 
 // needConsulCommands is needServices plus the commands that stop and start
@@ -51,8 +33,7 @@ func needServices(t *testing.T) services {
 func needConsulCommands(t *testing.T) services {
 	t.Helper()
 	s := needServices(t)
-	if s.consulStop == "" || s.consulStart == "" {
-		testsupport.Missing(t, "TEST_CONSUL_STOP_CMD and TEST_CONSUL_START_CMD must be set: "+servicesHint)
-	}
+	s.consulStop = testsupport.Env(t, "TEST_CONSUL_STOP_CMD", servicesHint)
+	s.consulStart = testsupport.Env(t, "TEST_CONSUL_START_CMD", servicesHint)
 	return s
 }

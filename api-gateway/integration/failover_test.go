@@ -1,10 +1,8 @@
 package integration_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +31,7 @@ const (
 // the surviving replica.
 func TestKilledReplicaIsAvoided(t *testing.T) {
 	svc := needServices(t)
-	c := startCluster(t, svc, 2, 2)
+	c := startCluster(t, svc, 2, 2, nil)
 	for _, strategy := range []string{"redis", "kafka"} {
 		t.Run(strategy, func(t *testing.T) { c.checkKill(t, strategy) })
 	}
@@ -66,40 +64,27 @@ func (c *cluster) checkKill(t *testing.T, strategy string) {
 
 	// A worker WebSocket on the victim. Least connections decides where it
 	// goes; the ones that land on the survivor stay open there, idle.
-	var onVictim *servicetest.Worker
-	for range 6 {
-		before := gauges(t, reps, "worker_ws")
+	onVictim := dialOnto(t, reps, "worker_ws", func() *servicetest.Worker {
 		w, err := servicetest.DialWorker(ws + "/ws")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if landing(t, reps, "worker_ws", before) == 0 {
-			onVictim = w
-			break
-		}
-		defer w.Close()
-	}
-	if onVictim == nil {
-		t.Fatalf("six worker WebSockets through the gateway, none on %s", victim.addr)
-	}
-	mover := startMover(onVictim, ws+"/ws", team, "mover")
+		return w
+	}, (*servicetest.Worker).Close)
+	// It sends a position every 100ms and dials again when a send fails.
+	mover := startSender(onVictim, team, "mover", 100*time.Millisecond, func() (*servicetest.Worker, error) {
+		return servicetest.DialWorker(ws + "/ws")
+	})
 	defer mover.stop()
 	if !sse.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"mover": 3})) {
 		t.Fatalf("the worker's positions did not reach the manager before the kill: %v", servicetest.Latest(sse.Records()))
 	}
 
-	probeTeams := c.teamsOwnedBy(t, strategy+"-probe", victim, reps, 200)
-	victimID := victim.consulID()
-	victim.kill()
-	killedAt := time.Now()
-	t.Cleanup(func() {
-		// Consul would remove the dead registration after a minute; do it now.
-		if victimID != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = c.consul.deregister(ctx, victimID)
-		}
-	})
+	var probeTeams []string // teams whose rendezvous instance is the victim
+	for i := range 200 {
+		probeTeams = append(probeTeams, c.teamOwnedBy(t, fmt.Sprintf("%s-probe%d", strategy, i), victim, reps))
+	}
+	killedAt := c.kill(t, victim)
 	probes := make(chan *probeReport, 1)
 	go func() { probes <- c.probe(strategy, victim, survivor, probeTeams, killedAt) }()
 	defer func() { (<-probes).close() }()
@@ -112,12 +97,14 @@ func (c *cluster) checkKill(t *testing.T, strategy string) {
 		t.Fatal("the SSE stream through the killed replica did not end")
 	}
 	t.Logf("manager's stream ended %v after the kill (events %v)", time.Since(killedAt).Round(time.Millisecond), sse.Events())
-	again := reopenSSE(t, base+"/"+team, 10*time.Second)
-	defer again.Close()
-	if !again.WaitFor(10*time.Second, func(r []servicetest.Record) bool { return len(r) >= 3 }) {
-		t.Fatalf("reopened stream: %d records, want the snapshot of 3 workers", len(again.Records()))
+	reopened := again(t, "reopen the manager's stream", 10*time.Second, func() (*servicetest.Stream, error) {
+		return servicetest.OpenSSE(base + "/" + team)
+	})
+	defer reopened.Close()
+	if !reopened.WaitFor(10*time.Second, func(r []servicetest.Record) bool { return len(r) >= 3 }) {
+		t.Fatalf("reopened stream: %d records, want the snapshot of 3 workers", len(reopened.Records()))
 	}
-	first := again.Records()[:3]
+	first := reopened.Records()[:3]
 	got := servicetest.Latest(first)
 	if len(got) != 3 || got["s1"] != 3 || got["s2"] != 3 || got["mover"] < 1 {
 		t.Fatalf("first records of the reopened stream %v, want the snapshot s1.3, s2.3 and mover's last position", first)
@@ -127,156 +114,23 @@ func (c *cluster) checkKill(t *testing.T, strategy string) {
 	// The worker: its connection broke, it dialled again through the gateway,
 	// and its new positions reach the manager.
 	resumed := mover.waitResumed(t, 10*time.Second)
-	if !again.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"mover": resumed + 2})) {
-		t.Fatalf("the worker reconnected (sending from %d on) but the manager has %v", resumed, servicetest.Latest(again.Records()))
+	if !reopened.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"mover": resumed + 2})) {
+		t.Fatalf("the worker reconnected (sending from %d on) but the manager has %v", resumed, servicetest.Latest(reopened.Records()))
 	}
 	t.Logf("worker reconnected %d time(s), sending again from position %d (killed at %s; errors %q)",
-		mover.reconnectCount(), resumed, killedAt.Format("15:04:05.000"), mover.errors())
+		mover.state().reconnects, resumed, killedAt.Format("15:04:05.000"), mover.state().errs)
 	if lost := resumed - 1 - got["mover"]; lost > 0 {
 		// The mover only notices a broken connection when a send fails.
 		t.Logf("worker positions %d..%d were written without error on the broken connection and never delivered",
 			got["mover"]+1, resumed-1)
 	}
-	if g := gauge(t, survivor, "manager_sse"); g < 1 {
+	if g := survivor.metric(t, "tracking_connections", map[string]string{"kind": "manager_sse"}); g < 1 {
 		t.Errorf("the reopened manager is not on the survivor (manager_sse %v)", g)
 	}
 
 	r := <-probes
 	probes <- r // for the deferred close
 	r.check(t, c, strategy, victim, killedAt)
-}
-
-// teamsOwnedBy returns n new teams whose rendezvous instance is owner.
-func (c *cluster) teamsOwnedBy(t *testing.T, tag string, owner *proc, insts []*proc, n int) []string {
-	t.Helper()
-	var out []string
-	for i := 0; len(out) < n; i++ {
-		out = append(out, c.teamOwnedBy(t, fmt.Sprintf("%s%d", tag, i), owner, insts))
-	}
-	return out
-}
-
-// reopenSSE opens an SSE stream, trying again for up to timeout, as a
-// client whose stream just ended does.
-func reopenSSE(t *testing.T, url string, timeout time.Duration) *servicetest.Stream {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		st, err := servicetest.OpenSSE(url)
-		if err == nil {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("reopen %s: %v", url, err)
-		}
-		t.Logf("reopen %s: %v; again", url, err)
-		time.Sleep(200 * time.Millisecond) // a client's retry delay
-	}
-}
-
-// mover is a worker sending a position every 100ms over a WebSocket, that
-// dials again (through the gateway) when its connection breaks.
-type mover struct {
-	url, team, name string
-	quit            chan struct{}
-	done            chan struct{}
-
-	mu         sync.Mutex
-	seq        int // last sequence sent
-	reconnects int
-	resumedAt  int // first sequence sent on the latest reconnection
-	errs       []string
-}
-
-func startMover(w *servicetest.Worker, url, team, name string) *mover {
-	m := &mover{url: url, team: team, name: name, quit: make(chan struct{}), done: make(chan struct{})}
-	go m.run(w)
-	return m
-}
-
-func (m *mover) run(w *servicetest.Worker) {
-	defer close(m.done)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	fresh := false
-	for {
-		select {
-		case <-m.quit:
-			if w != nil {
-				w.Close()
-			}
-			return
-		case <-tick.C:
-		}
-		if w == nil {
-			nw, err := servicetest.DialWorker(m.url)
-			if err != nil {
-				m.note(fmt.Errorf("dial: %w", err))
-				continue
-			}
-			w, fresh = nw, true
-			m.mu.Lock()
-			m.reconnects++
-			m.mu.Unlock()
-		}
-		m.mu.Lock()
-		seq := m.seq + 1
-		m.mu.Unlock()
-		if err := w.Send(servicetest.Rec(m.team, m.name, seq)); err != nil {
-			m.note(fmt.Errorf("send %d: %w", seq, err))
-			w.Close()
-			w = nil
-			continue
-		}
-		m.mu.Lock()
-		m.seq = seq
-		if fresh {
-			m.resumedAt, fresh = seq, false
-		}
-		m.mu.Unlock()
-	}
-}
-
-func (m *mover) note(err error) {
-	m.mu.Lock()
-	m.errs = append(m.errs, time.Now().Format("15:04:05.000")+" "+err.Error())
-	m.mu.Unlock()
-}
-
-func (m *mover) errors() []string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return slices.Clone(m.errs)
-}
-
-func (m *mover) reconnectCount() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.reconnects
-}
-
-// waitResumed waits until the worker sends on a new connection and returns
-// the first sequence it sent there.
-func (m *mover) waitResumed(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		m.mu.Lock()
-		at, errs := m.resumedAt, slices.Clone(m.errs)
-		m.mu.Unlock()
-		if at > 0 {
-			return at
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the worker did not send on a new connection within %v (errors: %v)", timeout, errs)
-		}
-		time.Sleep(20 * time.Millisecond) // polling the worker's state
-	}
-}
-
-func (m *mover) stop() {
-	close(m.quit)
-	<-m.done
 }
 
 // probeReport is what the probe saw after the kill.
@@ -308,24 +162,21 @@ var probeKinds = []string{"worker_ws", "manager_sse"}
 func (c *cluster) probe(strategy string, victim, survivor *proc, teams []string, killedAt time.Time) *probeReport {
 	r := &probeReport{openedAfter: map[string]int{}}
 	base, ws := c.gwURL(strategy), c.gwWS(strategy)
-	connectErrs := func(m metricSet) float64 {
-		return m.sum("gateway_upstream_errors_total", map[string]string{"upstream": victim.addr, "kind": "connect"})
-	}
 	snapshot := func(i int) bool {
 		gm, err := scrape(c.gw.url())
+		var sm metricSet
 		if err == nil {
-			var sm metricSet
-			if sm, err = scrape(survivor.url()); err == nil {
-				r.connectErrs[i] = connectErrs(gm)
-				r.survivor[i] = map[string]float64{}
-				for _, k := range probeKinds {
-					r.survivor[i][k] = sm.sum("tracking_connections", map[string]string{"kind": k})
-				}
-				return true
-			}
+			sm, err = scrape(survivor.url())
 		}
-		r.err = err
-		return false
+		if r.err = err; err != nil {
+			return false
+		}
+		r.connectErrs[i] = gm.sum("gateway_upstream_errors_total", map[string]string{"upstream": victim.addr, "kind": "connect"})
+		r.survivor[i] = map[string]float64{}
+		for _, k := range probeKinds {
+			r.survivor[i][k] = sm.sum("tracking_connections", map[string]string{"kind": k})
+		}
+		return true
 	}
 	after := false
 	for round := 0; round < len(teams); round++ {

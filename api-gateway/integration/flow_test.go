@@ -20,7 +20,7 @@ import (
 // manager sees every worker's positions, in order.
 func TestPositionsFlowThroughGateway(t *testing.T) {
 	svc := needServices(t)
-	c := startCluster(t, svc, 2, 2)
+	c := startCluster(t, svc, 2, 2, nil)
 	for _, strategy := range []string{"redis", "kafka"} {
 		t.Run(strategy, func(t *testing.T) { c.checkFlow(t, strategy) })
 	}
@@ -131,7 +131,7 @@ func (c *cluster) checkFlow(t *testing.T, strategy string) {
 	}
 	// Both replicas took worker records (the cross-replica path was used).
 	for _, p := range reps {
-		if n := mustScrape(t, p.url()).sum("tracking_records_total", map[string]string{"result": "accepted"}); n == 0 {
+		if n := p.metric(t, "tracking_records_total", map[string]string{"result": "accepted"}); n == 0 {
 			t.Errorf("replica %s accepted no record", p.addr)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -100,12 +101,7 @@ var consulLock struct {
 func lockConsul(t *testing.T, consulAddr string) {
 	t.Helper()
 	consulLock.once.Do(func() {
-		name := strings.Map(func(r rune) rune {
-			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-				return r
-			}
-			return '_'
-		}, consulAddr)
+		name := regexp.MustCompile(`[^A-Za-z0-9]`).ReplaceAllString(consulAddr, "_")
 		path := filepath.Join(os.TempDir(), "teamtrack-gwit-"+name+".lock")
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
 		if err != nil {

@@ -52,7 +52,7 @@ func TestGatewayOverhead(t *testing.T) {
 		nRedis, nKafka = 0, 2
 	}
 	sim := simulatorPath(t)
-	c := startClusterWith(t, svc, nRedis, nKafka, replicaEnv)
+	c := startCluster(t, svc, nRedis, nKafka, replicaEnv)
 	reps := c.replicas[strategy]
 
 	var pids []string
@@ -86,9 +86,13 @@ func TestGatewayOverhead(t *testing.T) {
 			if err != nil {
 				t.Fatalf("team-simulator %s: %v\n%s", strings.Join(args, " "), err, out)
 			}
-			r, err := readLoadReport(report)
+			r := &loadReport{}
+			b, err := os.ReadFile(report)
+			if err == nil {
+				err = json.Unmarshal(b, r)
+			}
 			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
+				t.Fatalf("load report %s: %v\n%s", report, err, out)
 			}
 			results[run.name] = append(results[run.name], r)
 			t.Logf("%-8s %s", tag, r.summary(c.gw.cmd.Process.Pid))
@@ -129,18 +133,6 @@ type loadReport struct {
 		PID   int     `json:"pid"`
 		Cores float64 `json:"cores"`
 	} `json:"servers"`
-}
-
-func readLoadReport(path string) (*loadReport, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("load report: %w", err)
-	}
-	var r loadReport
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("load report %s: %w", path, err)
-	}
-	return &r, nil
 }
 
 // cores is the CPU the process pid used over the window, in cores.

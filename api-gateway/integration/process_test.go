@@ -3,6 +3,7 @@ package integration_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,11 +22,10 @@ import (
 // proc is one child process: a replica or the gateway, listening on addr,
 // logging to a file in the test's temp dir.
 type proc struct {
-	name    string
-	addr    string // 127.0.0.1:port
-	logPath string
-	// readyPath is the path waitReady polls; "" means /readyz.
-	readyPath string
+	name      string
+	addr      string // 127.0.0.1:port
+	logPath   string
+	readyPath string // the path waitReady polls: /readyz unless set
 	cmd       *exec.Cmd
 	done      chan struct{} // closed once the process has been waited for
 	waitErr   error
@@ -110,8 +110,8 @@ func (p *proc) kill() {
 // url is the process's base URL.
 func (p *proc) url() string { return "http://" + p.addr }
 
-// waitReady polls /readyz (or readyPath) until it answers 200. It reports false (with the
-// process's exit) when the process exits first.
+// waitReady polls /readyz (or readyPath) until it answers 200, or returns
+// an error when the process exits first.
 func (p *proc) waitReady(timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
@@ -120,11 +120,7 @@ func (p *proc) waitReady(timeout time.Duration) error {
 		if p.exited() {
 			return fmt.Errorf("%s exited before it was ready: %v", p.name, p.waitErr)
 		}
-		path := p.readyPath
-		if path == "" {
-			path = "/readyz"
-		}
-		res, err := client.Get(p.url() + path)
+		res, err := client.Get(p.url() + cmp.Or(p.readyPath, "/readyz"))
 		if err == nil {
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
@@ -228,11 +224,7 @@ func tail(s string, n int) string {
 // runShell runs one of the TEST_*_CMD command lines.
 func runShell(t *testing.T, cmdline string) {
 	t.Helper()
-	if out, err := runShellOutput(cmdline); err != nil {
+	if out, err := exec.Command("sh", "-c", cmdline).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", cmdline, err, out)
 	}
-}
-
-func runShellOutput(cmdline string) ([]byte, error) {
-	return exec.Command("sh", "-c", cmdline).CombinedOutput()
 }

@@ -1,19 +1,14 @@
 package integration_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/teamtrack/tracking-core/testsupport"
-
-	"github.com/coder/websocket"
-
 	"github.com/teamtrack/tracking-core/servicetest"
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 // closeSeenWithin bounds how long after a replica's SIGKILL a worker
@@ -52,7 +47,7 @@ const closeSeenWithin = time.Second
 // anyway are counted and logged.
 func TestWorkerSeesReplicaDeath(t *testing.T) {
 	svc := needServices(t)
-	c := startCluster(t, svc, 2, 2)
+	c := startCluster(t, svc, 2, 2, nil)
 	for _, strategy := range []string{"redis", "kafka"} {
 		t.Run(strategy, func(t *testing.T) { c.checkWorkerSeesDeath(t, strategy) })
 	}
@@ -78,75 +73,48 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 		t.Fatalf("the manager got nothing: %v", servicetest.Latest(sse.Records()))
 	}
 
-	// A worker WebSocket on the victim; those landing on the survivor stay
-	// open, idle, until the end.
-	var w *closeWatcher
-	for range 6 {
-		before := gauges(t, reps, "worker_ws")
-		cand := dialCloseWatcher(t, ws+"/ws")
-		if landing(t, reps, "worker_ws", before) == 0 {
-			w = cand
-			break
+	// A worker WebSocket on the victim, and a worker's streaming POST, its
+	// body still open; those landing on the survivor stay open, idle, until
+	// the end.
+	w := dialOnto(t, reps, "worker_ws", func() *servicetest.Worker {
+		w, err := servicetest.DialWorker(ws + "/ws")
+		if err != nil {
+			t.Fatalf("worker WebSocket: %v", err)
 		}
-		defer cand.conn.CloseNow()
-	}
-	if w == nil {
-		t.Fatalf("six worker WebSockets through the gateway, none on %s", victim.addr)
-	}
-	defer w.conn.CloseNow()
-
-	// And a worker's streaming POST on the victim, its body still open.
-	var up *openUpload
-	for range 6 {
-		before := gauges(t, reps, "worker_post")
-		cand := startUpload(t, base+"/", team, "u")
-		if landing(t, reps, "worker_post", before) == 0 {
-			up = cand
-			break
-		}
-		defer cand.finish()
-	}
-	if up == nil {
-		t.Fatalf("six POSTs through the gateway, none on %s", victim.addr)
-	}
+		return w
+	}, (*servicetest.Worker).Close)
+	defer w.Close()
+	up := dialOnto(t, reps, "worker_post", func() *upload {
+		return startUpload(base+"/", team, "u")
+	}, (*upload).finish)
 	defer up.finish()
 
-	s := startStreamer(w, team, "w")
+	s := startSender(w, team, "w", 20*time.Millisecond, nil)
 	if !sse.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"w": 10})) {
 		s.stop()
 		t.Fatalf("the worker's positions did not reach the manager before the kill: %v", servicetest.Latest(sse.Records()))
 	}
 	before := servicetest.Latest(sse.Records())["w"]
-	killedAt := time.Now()
-	victimID := victim.consulID()
-	victim.kill()
-	t.Cleanup(func() {
-		// Consul would remove the dead registration after a minute; do it now.
-		if victimID != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = c.consul.deregister(ctx, victimID)
-		}
-	})
+	killedAt := c.kill(t, victim)
 
+	var closeAfter time.Duration
 	select {
-	case <-w.closed:
+	case <-w.Done():
+		closeAfter = time.Since(killedAt)
 	case <-time.After(time.Until(killedAt.Add(closeSeenWithin))):
 		s.stop()
 		t.Fatalf("the worker's WebSocket through the gateway was still open %v after its replica was killed (%d positions sent without error)",
-			closeSeenWithin, s.result().lastOK)
+			closeSeenWithin, s.state().lastOK)
 	}
-	closeAfter := w.closedAt.Sub(killedAt)
 	s.stop()
-	res := s.result()
+	res := s.state()
 	select {
 	case <-up.got:
-		r := up.res
-		if r.err == nil && (r.status != http.StatusBadGateway || !strings.Contains(r.body, `"code":"unavailable"`)) {
-			t.Errorf("the POST on the killed replica got %d %q, want a JSON 502 or a broken connection", r.status, r.body)
+		if up.err == nil && (up.status != http.StatusBadGateway || !strings.Contains(up.body, `"code":"unavailable"`)) {
+			t.Errorf("the POST on the killed replica got %d %q, want a JSON 502 or a broken connection", up.status, up.body)
 		}
 		t.Logf("%s: the POST on the killed replica, its body still open, ended %v after the SIGKILL: %d %s %v",
-			strategy, r.at.Sub(killedAt).Round(time.Millisecond), r.status, strings.TrimSpace(r.body), r.err)
+			strategy, up.at.Sub(killedAt).Round(time.Millisecond), up.status, strings.TrimSpace(up.body), up.err)
 	case <-time.After(time.Until(killedAt.Add(closeSeenWithin))):
 		t.Errorf("the POST through the gateway on the killed replica, its body still open, had no end %v after the kill", closeSeenWithin)
 	}
@@ -154,7 +122,7 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 	// silent since it saw the close, has not closed its socket: a gateway
 	// that only forwarded the replica's half-close would keep reading it.
 	testsupport.Eventually(t, 10*time.Second, "the gateway to end the worker's exchange with the dead replica", func() bool {
-		return mustScrape(t, c.gw.url()).sum("gateway_active_connections",
+		return c.gw.metric(t, "gateway_active_connections",
 			map[string]string{"route": "worker_ws", "upstream": victim.addr}) == 0
 	})
 
@@ -163,9 +131,11 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 	// published for the team, on the same channel or partition: once it
 	// reaches the manager, so has all the rest.
 	marker := res.lastTried + 1
-	again := redialWorker(t, ws+"/ws", 10*time.Second)
-	defer again.Close()
-	if err := again.Send(servicetest.Rec(team, "w", marker)); err != nil {
+	redialled := again(t, "dial the worker again", 10*time.Second, func() (*servicetest.Worker, error) {
+		return servicetest.DialWorker(ws + "/ws")
+	})
+	defer redialled.Close()
+	if err := redialled.Send(servicetest.Rec(team, "w", marker)); err != nil {
 		t.Fatal(err)
 	}
 	if !sse.WaitFor(15*time.Second, servicetest.HasAll(map[string]int{"w": marker})) {
@@ -191,186 +161,44 @@ func (c *cluster) checkWorkerSeesDeath(t *testing.T, strategy string) {
 		t.Errorf("the manager got %d positions, fewer than the %d it had before the kill", published, before)
 	}
 	t.Logf("%s: close seen %v after the SIGKILL (%v); %d positions sent without error before it (%d of them after the kill), %d published, %d lost; failed send: %q",
-		strategy, closeAfter.Round(time.Millisecond), w.readErr, res.lastOK, res.lastOK-res.beforeKill(killedAt), published, res.lastOK-published, res.firstErr)
+		strategy, closeAfter.Round(time.Millisecond), w.Err(), res.lastOK, res.lastOK-res.sentBefore(killedAt), published, res.lastOK-published, res.errs)
 }
 
-// closeWatcher is a worker WebSocket whose reader notes when the connection
-// ends.
-type closeWatcher struct {
-	conn     *websocket.Conn
-	closed   chan struct{}
-	closedAt time.Time // set before closed is closed
-	readErr  error
-}
-
-func dialCloseWatcher(t *testing.T, url string) *closeWatcher {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatalf("worker WebSocket: %v", err)
-	}
-	w := &closeWatcher{conn: conn, closed: make(chan struct{})}
-	go func() {
-		for {
-			if _, _, err := conn.Read(context.Background()); err != nil {
-				w.closedAt, w.readErr = time.Now(), err
-				close(w.closed)
-				return
-			}
-		}
-	}()
-	return w
-}
-
-func (w *closeWatcher) isClosed() bool {
-	select {
-	case <-w.closed:
-		return true
-	default:
-		return false
-	}
-}
-
-// streamer sends a worker's positions 1, 2, ... every 20ms on a
-// closeWatcher until it sees the close or a send fails (as a worker would,
-// it stops there to reconnect) or it is stopped.
-type streamer struct {
-	quit chan struct{}
-	done chan struct{}
-	once sync.Once
-
-	mu  sync.Mutex
-	res streamResult
-}
-
-type streamResult struct {
-	lastOK    int         // last position sent without error
-	lastTried int         // last position a send was tried for
-	firstErr  string      // the failed send that ended the stream, if one did
-	sentAt    []time.Time // sentAt[i]: when position i+1 was sent without error
-}
-
-// beforeKill counts the positions sent without error before t.
-func (r streamResult) beforeKill(t time.Time) int {
-	n := 0
-	for _, at := range r.sentAt {
-		if at.Before(t) {
-			n++
-		}
-	}
-	return n
-}
-
-func startStreamer(w *closeWatcher, team, worker string) *streamer {
-	s := &streamer{quit: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for seq := 1; ; seq++ {
-			select {
-			case <-s.quit:
-				return
-			case <-tick.C:
-			}
-			if w.isClosed() {
-				return // the worker knows: it reconnects now
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := w.conn.Write(ctx, websocket.MessageText, servicetest.Rec(team, worker, seq))
-			cancel()
-			s.mu.Lock()
-			s.res.lastTried = seq
-			if err == nil {
-				s.res.lastOK = seq
-				s.res.sentAt = append(s.res.sentAt, time.Now())
-			} else {
-				s.res.firstErr = err.Error()
-			}
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return s
-}
-
-func (s *streamer) stop() {
-	s.once.Do(func() { close(s.quit) })
-	<-s.done
-}
-
-func (s *streamer) result() streamResult {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.res
-}
-
-// openUpload is a worker's streaming POST whose body stays open until finish.
-type openUpload struct {
-	pw   *io.PipeWriter
-	got  chan struct{} // closed once res is set
-	res  uploadResult
-	once sync.Once
-}
-
-type uploadResult struct {
+// upload is a worker's streaming POST whose body stays open until finish;
+// got is closed once its answer (status and body) or error came, at at.
+type upload struct {
+	pw     *io.PipeWriter
+	got    chan struct{}
 	status int
 	body   string
 	err    error
-	at     time.Time // when the answer (or the error) came
+	at     time.Time
 }
 
-// startUpload POSTs to url a body whose first record is sent at once and
-// whose end waits for finish.
-func startUpload(t *testing.T, url, team, worker string) *openUpload {
-	t.Helper()
+// startUpload POSTs to url a body whose first record is sent at once.
+func startUpload(url, team, worker string) *upload {
 	pr, pw := io.Pipe()
-	u := &openUpload{pw: pw, got: make(chan struct{})}
+	u := &upload{pw: pw, got: make(chan struct{})}
 	go func() {
 		defer close(u.got)
-		req, _ := http.NewRequest("POST", url, pr)
-		req.Header.Set("Content-Type", "application/x-ndjson")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			u.res = uploadResult{err: err, at: time.Now()}
-			return
+		res, err := http.Post(url, "application/x-ndjson", pr)
+		if err == nil {
+			defer res.Body.Close()
+			var b []byte
+			b, err = io.ReadAll(res.Body)
+			u.status, u.body = res.StatusCode, string(b)
 		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		u.res = uploadResult{status: res.StatusCode, body: string(b), err: err, at: time.Now()}
+		u.err, u.at = err, time.Now()
 	}()
-	go func() {
-		_, _ = pw.Write(append(servicetest.Rec(team, worker, 1), '\n'))
-	}()
+	go func() { _, _ = pw.Write(append(servicetest.Rec(team, worker, 1), '\n')) }()
 	return u
 }
 
-// finish ends the body and waits for the answer.
-func (u *openUpload) finish() {
-	u.once.Do(func() { u.pw.Close() })
+// finish ends the body (again, if need be) and waits for the answer.
+func (u *upload) finish() {
+	u.pw.Close()
 	select {
 	case <-u.got:
 	case <-time.After(10 * time.Second):
-	}
-}
-
-// redialWorker dials a worker WebSocket, again for up to timeout, as a
-// worker whose connection just closed does.
-func redialWorker(t *testing.T, url string, timeout time.Duration) *servicetest.Worker {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		w, err := servicetest.DialWorker(url)
-		if err == nil {
-			return w
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dial %s again: %v", url, err)
-		}
-		time.Sleep(200 * time.Millisecond) // a client's retry delay
 	}
 }

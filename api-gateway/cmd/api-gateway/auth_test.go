@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -107,20 +106,15 @@ func TestStartUpLogsTheAuthMode(t *testing.T) {
 // TestRunRefusesToStartWithoutKeys: mode jwt with no secret and no JWKS
 // stops the gateway before it listens.
 func TestRunRefusesToStartWithoutKeys(t *testing.T) {
-	addr := testsupport.FreeAddr(t)
-	setAuthEnv(t, map[string]string{"AUTH_MODE": "jwt"})
-	t.Setenv("HTTP_ADDR", addr)
-	t.Setenv("LOG_LEVEL", "error")
-	done := make(chan error, 1)
-	go func() { done <- run() }()
+	_, done := goRun(t, map[string]string{"AUTH_MODE": "jwt"}, nil)
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "AUTH_JWKS_URL") || !strings.Contains(err.Error(), "AUTH_JWT_SECRET") {
 			t.Fatalf("run: %v, want an error naming AUTH_JWKS_URL and AUTH_JWT_SECRET", err)
 		}
 	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(syscall.Getpid(), syscall.SIGTERM)
-		t.Fatalf("run started in mode jwt without keys (stopped by SIGTERM: %v)", <-done)
+		sigterm(t)
+		t.Fatalf("run started in mode jwt without keys (stopped by SIGTERM: %v)", returned(t, done))
 	}
 }
 
@@ -132,30 +126,27 @@ func TestRunInModeDev(t *testing.T) {
 		_, _ = io.WriteString(w, r.Header.Get("Authorization"))
 	}))
 	defer up.Close()
-	addr := testsupport.FreeAddr(t)
-	setAuthEnv(t, map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": testSecret})
-	t.Setenv("HTTP_ADDR", addr)
-	t.Setenv("CONSUL_HTTP_ADDR", "")
-	t.Setenv("TRACKING_REDIS_ADDRS", up.Listener.Addr().String())
-	t.Setenv("SHUTDOWN_TIMEOUT", "1s")
-	t.Setenv("LOG_LEVEL", "error")
+	base, done := goRun(t, map[string]string{"AUTH_MODE": "dev", "AUTH_JWT_SECRET": testSecret}, map[string]string{
+		"CONSUL_HTTP_ADDR": "", "TRACKING_REDIS_ADDRS": up.Listener.Addr().String(), "SHUTDOWN_TIMEOUT": "1s",
+	})
+	client := waitUp(t, base, done)
 
-	done := make(chan error, 1)
-	go func() { done <- run() }()
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	base := "http://" + addr
-	waitUp(t, client, base, done)
-
-	res, err := client.Get(base + "/auth/config")
-	if err != nil {
-		t.Fatal(err)
+	get := func(path, token string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, readBody(t, res)
 	}
-	if body := readBody(t, res); !strings.Contains(body, `"mode":"dev"`) {
+	if _, body := get("/auth/config", ""); !strings.Contains(body, `"mode":"dev"`) {
 		t.Fatalf("/auth/config: %q", body)
 	}
-	res, err = client.Post(base+"/auth/dev-login", "application/json",
+	res, err := client.Post(base+"/auth/dev-login", "application/json",
 		strings.NewReader(`{"subject":"m-1","role":"manager","teams":["team_one"]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -164,74 +155,16 @@ func TestRunInModeDev(t *testing.T) {
 	if body := readBody(t, res); res.StatusCode != 200 || json.Unmarshal([]byte(body), &login) != nil || login.Token == "" {
 		t.Fatalf("dev-login: %d %q", res.StatusCode, body)
 	}
-	req, _ := http.NewRequest("GET", base+"/tracking/redis/team_one/positions", nil)
-	req.Header.Set("Authorization", "Bearer "+login.Token)
-	res, err = client.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if status, body := get("/tracking/redis/team_one/positions", login.Token); status != 200 || body != "Bearer "+login.Token {
+		t.Fatalf("with the token: %d %q", status, body)
 	}
-	if body := readBody(t, res); res.StatusCode != 200 || body != "Bearer "+login.Token {
-		t.Fatalf("with the token: %d %q", res.StatusCode, body)
+	if status, body := get("/tracking/redis/team_one/positions", ""); status != http.StatusUnauthorized {
+		t.Fatalf("without a token: %d %q", status, body)
 	}
-	res, err = client.Get(base + "/tracking/redis/team_one/positions")
-	if err != nil {
-		t.Fatal(err)
+	sigterm(t)
+	if err := returned(t, done); err != nil {
+		t.Fatalf("run: %v", err)
 	}
-	if body := readBody(t, res); res.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("without a token: %d %q", res.StatusCode, body)
-	}
-
-	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after SIGTERM")
-	}
-}
-
-// setAuthEnv sets every AUTH_ variable for the test: those in m, the others
-// empty, so that the environment the tests run in does not leak in.
-func setAuthEnv(t *testing.T, m map[string]string) {
-	t.Helper()
-	for _, k := range []string{"AUTH_MODE", "AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE"} {
-		t.Setenv(k, m[k])
-	}
-}
-
-func waitUp(t *testing.T, client *http.Client, base string, done <-chan error) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := client.Get(base + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			return
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway not up: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func readBody(t *testing.T, res *http.Response) string {
-	t.Helper()
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // deadURL is an http URL on the loopback that nothing answers.

@@ -3,11 +3,9 @@ package main
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -23,38 +21,13 @@ func TestGracefulShutdown(t *testing.T) {
 		<-r.Context().Done()
 	}))
 	defer up.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	t.Setenv("HTTP_ADDR", addr)
-	t.Setenv("CONSUL_HTTP_ADDR", "")
-	t.Setenv("TRACKING_REDIS_ADDRS", up.Listener.Addr().String())
-	t.Setenv("SHUTDOWN_TIMEOUT", "300ms")
-	t.Setenv("LOG_LEVEL", "error")
-	setAuthEnv(t, map[string]string{"AUTH_MODE": "none"}) // about shutdown, not tokens: this stream has none
+	// About shutdown, not tokens: this stream has none.
+	base, done := goRun(t, map[string]string{"AUTH_MODE": "none"}, map[string]string{
+		"CONSUL_HTTP_ADDR": "", "TRACKING_REDIS_ADDRS": up.Listener.Addr().String(), "SHUTDOWN_TIMEOUT": "300ms",
+	})
+	client := waitUp(t, base, done)
 
-	done := make(chan error, 1)
-	go func() { done <- run() }()
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		res, err := client.Get("http://" + addr + "/healthz")
-		if err == nil {
-			res.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway not up: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-
-	res, err := client.Get("http://" + addr + "/tracking/redis/team_one")
+	res, err := client.Get(base + "/tracking/redis/team_one")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,24 +38,17 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 
 	start := time.Now()
-	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	sigterm(t)
 	if _, err := io.ReadAll(br); err == nil {
 		t.Log("stream ended cleanly") // acceptable: what matters is that it ended
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("run did not return after SIGTERM")
+	if err := returned(t, done); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 	if d := time.Since(start); d < 250*time.Millisecond {
 		t.Errorf("the stream was cut after %v, before SHUTDOWN_TIMEOUT", d)
 	}
-	if _, err := client.Get("http://" + addr + "/healthz"); err == nil {
+	if _, err := client.Get(base + "/healthz"); err == nil {
 		t.Error("still accepting after shutdown")
 	}
 }

@@ -53,6 +53,7 @@ type teamState struct {
 	// Last known positions while watched (last.go).
 	last      map[string]tracking.Message // newest per worker, from live records and LastTopic reads
 	watchedAt time.Time                   // when the team became watched
+	from      int64                       // offset of the first record read live for the team
 	loadedAt  time.Time                   // when the latest LastTopic read merged into last began; zero before
 	loading   chan struct{}               // one-slot semaphore: one LastTopic read at a time
 }
@@ -252,6 +253,7 @@ func (r *reader) add(s *subscription) {
 			name:      s.team,
 			last:      make(map[string]tracking.Message),
 			watchedAt: time.Now(),
+			from:      r.next,
 			loading:   make(chan struct{}, 1),
 		}
 		r.teams[s.team] = ts

@@ -68,8 +68,9 @@ func (b *Broadcaster) watched(team string) (*reader, *teamState) {
 	return r, r.teams[team]
 }
 
-// cachedLast answers from ts's cache, reading LastTopic into it first when it
-// has not been read yet. A read that began within lastSettle of the team
+// cachedLast answers from ts's cache, reading LastTopic and the positions
+// published just before the team became watched (readRecent) into it first
+// when it has not been read yet. A read that began within lastSettle of the team
 // becoming watched can miss a throttled write still on its way (positions
 // published just before the live records were followed), so the first Last
 // after that reads once more.
@@ -94,7 +95,17 @@ func (b *Broadcaster) cachedLast(ctx context.Context, r *reader, ts *teamState, 
 			return nil, err
 		}
 		r.mu.Lock()
+		from := ts.from
+		r.mu.Unlock()
+		recent, err := b.readRecent(ctx, ts.name, from)
+		if err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
 		for _, m := range read {
+			ts.rememberOne(m)
+		}
+		for _, m := range recent {
 			ts.rememberOne(m)
 		}
 		ts.loadedAt = now
@@ -132,21 +143,49 @@ func (ts *teamState) rememberOne(m tracking.Message) {
 // each worker of team.
 func (b *Broadcaster) readLast(ctx context.Context, team string) (map[string]tracking.Message, error) {
 	topic, p := b.cfg.LastTopic, partitionOf(team, b.nLast)
-	fail := func(err error) (map[string]tracking.Message, error) {
-		return nil, fmt.Errorf("last known positions of team %s: %w", team, unavailable("cannot read "+topic, err))
-	}
 	hwm, err := b.offset(topic, p, sarama.OffsetNewest)
 	if err != nil {
-		return fail(err)
+		return nil, b.scanError(topic, team, err)
 	}
 	oldest, err := b.offset(topic, p, sarama.OffsetOldest)
 	if err != nil {
-		return fail(err)
+		return nil, b.scanError(topic, team, err)
 	}
+	prefix := []byte(team + "/")
+	return b.scan(ctx, topic, p, oldest, hwm, team, func(key []byte) bool { return bytes.HasPrefix(key, prefix) })
+}
+
+// recentLookback bounds how far back readRecent reads the positions topic: a
+// few seconds of a busy partition.
+const recentLookback = 8192
+
+// readRecent returns the newest position per worker of team among the records
+// of the positions topic just before offset from (at most recentLookback
+// back): positions published shortly before the team became watched here,
+// which the live reader did not see and whose throttled LastTopic write may
+// still be on its way.
+func (b *Broadcaster) readRecent(ctx context.Context, team string, from int64) (map[string]tracking.Message, error) {
+	topic, p := b.cfg.Topic, partitionOf(team, b.nPos)
+	oldest, err := b.offset(topic, p, sarama.OffsetOldest)
+	if err != nil {
+		return nil, b.scanError(topic, team, err)
+	}
+	return b.scan(ctx, topic, p, max(oldest, from-recentLookback), from, team, func(key []byte) bool { return string(key) == team })
+}
+
+func (b *Broadcaster) scanError(topic, team string, err error) error {
+	return fmt.Errorf("last known positions of team %s: %w", team, unavailable("cannot read "+topic, err))
+}
+
+// scan reads partition p of topic from offset from up to (not including) to,
+// and returns the newest position per worker of team among the records whose
+// key matches.
+func (b *Broadcaster) scan(ctx context.Context, topic string, p int32, from, to int64, team string, match func(key []byte) bool) (map[string]tracking.Message, error) {
 	out := make(map[string]tracking.Message)
-	if hwm <= oldest {
+	if to <= from {
 		return out, nil
 	}
+	fail := func(err error) (map[string]tracking.Message, error) { return nil, b.scanError(topic, team, err) }
 
 	// A consumer of its own: concurrent reads of one partition must not
 	// collide, and it goes away with the read.
@@ -155,7 +194,7 @@ func (b *Broadcaster) readLast(ctx context.Context, team string) (map[string]tra
 		return fail(err)
 	}
 	defer c.Close()
-	pc, err := c.ConsumePartition(topic, p, oldest)
+	pc, err := c.ConsumePartition(topic, p, from)
 	if errors.Is(err, sarama.ErrOffsetOutOfRange) { // retention deleted the head meanwhile
 		pc, err = c.ConsumePartition(topic, p, sarama.OffsetOldest)
 	}
@@ -167,13 +206,12 @@ func (b *Broadcaster) readLast(ctx context.Context, team string) (map[string]tra
 		drainConsumer(pc.Messages(), pc.Errors(), nil)
 	}()
 
-	prefix := []byte(team + "/")
 	stall := time.NewTimer(lastStall)
 	defer stall.Stop()
 	var (
 		decoded []tracking.Message
 		records int
-		at      = oldest // offset of the next record expected
+		at      = from // offset of the next record expected
 		lastErr error
 	)
 	defer func() { b.m.lastRecords.Add(float64(records)) }()
@@ -194,18 +232,18 @@ func (b *Broadcaster) readLast(ctx context.Context, team string) (map[string]tra
 			if lastErr == nil {
 				lastErr = errors.New("no record for " + lastStall.String())
 			}
-			return fail(fmt.Errorf("stalled at offset %d of %d: %w", at, hwm, lastErr))
+			return fail(fmt.Errorf("stalled at offset %d of %d: %w", at, to, lastErr))
 		case rec, ok := <-msgs:
 			if !ok {
 				return fail(errors.New("partition consumer stopped"))
 			}
 			records++
 			at = rec.Offset + 1
-			if bytes.HasPrefix(rec.Key, prefix) {
+			if rec.Offset < to && match(rec.Key) {
 				decoded, err = wire.DecodeFrame(decoded[:0], team, bytes.Clone(rec.Value))
 				if err != nil {
 					b.m.consumeErrors.Inc()
-					b.log.Warn("undecodable last position record", "topic", topic, "partition", p, "offset", rec.Offset, "err", err)
+					b.log.Warn("undecodable position record", "topic", topic, "partition", p, "offset", rec.Offset, "err", err)
 				}
 				for _, m := range decoded {
 					if prev, ok := out[m.Worker]; !ok || prev.Time <= m.Time {
@@ -213,7 +251,7 @@ func (b *Broadcaster) readLast(ctx context.Context, team string) (map[string]tra
 					}
 				}
 			}
-			if rec.Offset >= hwm-1 {
+			if rec.Offset >= to-1 {
 				return out, nil
 			}
 			stall.Reset(lastStall)

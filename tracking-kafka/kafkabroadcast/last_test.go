@@ -114,3 +114,33 @@ func TestLastOnNewReplica(t *testing.T) {
 		t.Fatalf("Last on a new replica: %d workers, want %d", len(got), len(want))
 	}
 }
+
+// A team becoming watched sees, in its first Last, a position published just
+// before it, although the live reader started after that position and the
+// throttled LastTopic write has not happened yet (the snapshot of a manager
+// who connects right after a worker's position).
+func TestLastOfNewlyWatchedTeamHasPositionsJustBefore(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LastInterval = time.Hour // no LastTopic write during the test
+	a, b, watcher := newReplica(t, cfg, nil), newReplica(t, cfg, nil), newReplica(t, cfg, nil)
+	const team = "team_just_before"
+	c := broadcasttest.NewCollector()
+	sub, err := watcher.Subscribe(context.Background(), team, c.Handle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	publishRetry(t, a, broadcasttest.Msg(team, "w1", 1), broadcasttest.Msg(team, "w2", 1))
+	if !c.WaitCount(10*time.Second, 2) { // both are in the positions topic now
+		t.Fatalf("got %d of 2 positions", len(c.Messages()))
+	}
+	sub2, err := b.Subscribe(context.Background(), team, func([]tracking.Message) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub2.Unsubscribe()
+	want := map[string]int{"w1": 1, "w2": 1}
+	if got := lastSeqs(t, b, team); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("first Last after watching = %v, want %v", got, want)
+	}
+}

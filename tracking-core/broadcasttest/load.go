@@ -155,7 +155,7 @@ func (s *suite) stress(t *testing.T) {
 func (s *suite) restart(t *testing.T) {
 	r := s.replicas(t, 2)
 	c, _ := Subscribe(t, context.Background(), r[1], "team_r")
-	mustPublish(t, r[0], Msg("team_r", "w1", 1))
+	MustPublish(t, r[0], Msg("team_r", "w1", 1))
 	if !c.WaitCount(s.f.Timeout, 1) {
 		t.Fatal("no delivery before the restart")
 	}

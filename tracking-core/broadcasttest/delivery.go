@@ -75,9 +75,9 @@ func (s *suite) teamIsolation(t *testing.T) {
 	}
 }
 
-// publishSeqs has each worker publish 1..n on its own goroutine (to
-// replicas[i%len]) and returns the first error.
-func publishSeqs(replicas []tracking.Broadcaster, team string, workers []string, n int) error {
+// publishSeqs has each worker publish 1..n, each to every team in turn, on
+// its own goroutine (to replicas[i%len]) and returns the first error.
+func publishSeqs(replicas []tracking.Broadcaster, teams, workers []string, n int) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(workers))
 	for i, w := range workers {
@@ -85,9 +85,11 @@ func publishSeqs(replicas []tracking.Broadcaster, team string, workers []string,
 		go func() {
 			defer wg.Done()
 			for seq := 1; seq <= n; seq++ {
-				if err := Publish(replicas[i%len(replicas)], Msg(team, w, seq)); err != nil {
-					errs <- fmt.Errorf("worker %s seq %d: %w", w, seq, err)
-					return
+				for _, team := range teams {
+					if err := Publish(replicas[i%len(replicas)], Msg(team, w, seq)); err != nil {
+						errs <- fmt.Errorf("worker %s seq %d of %s: %w", w, seq, team, err)
+						return
+					}
 				}
 			}
 		}()
@@ -102,7 +104,7 @@ func (s *suite) perWorkerOrder(t *testing.T) {
 	c, _ := Subscribe(t, context.Background(), r[1], "team_o")
 	workers := []string{"w1", "w2", "w3", "w4", "w5"}
 	const n = 200
-	if err := publishSeqs(r[:1], "team_o", workers, n); err != nil {
+	if err := publishSeqs(r[:1], []string{"team_o"}, workers, n); err != nil {
 		t.Fatal(err)
 	}
 	if !c.WaitCount(s.f.Timeout, n*len(workers)) {
@@ -121,7 +123,7 @@ func (s *suite) concurrentPublishers(t *testing.T) {
 		workers = append(workers, fmt.Sprintf("w%d", p))
 	}
 	const n = 50
-	if err := publishSeqs(r[:2], "team_c", workers, n); err != nil {
+	if err := publishSeqs(r[:2], []string{"team_c"}, workers, n); err != nil {
 		t.Fatal(err)
 	}
 	if !c.WaitCount(s.f.Timeout, 8*n) {

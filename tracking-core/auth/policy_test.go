@@ -19,6 +19,17 @@ var (
 	admin    = &auth.Claims{Subject: "root", Role: auth.RoleAdmin, Expires: t0.Add(time.Hour)}
 )
 
+// wantForbidden fails unless err is nil when want is "", else forbidden with
+// a message that contains want.
+func wantForbidden(t *testing.T, err error, want string) {
+	t.Helper()
+	if want != "" {
+		wantCode(t, err, tracking.CodeForbidden, want)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCanPublish(t *testing.T) {
 	for _, c := range []struct {
 		name           string
@@ -37,16 +48,7 @@ func TestCanPublish(t *testing.T) {
 		{"anonymous", auth.AnonymousClaims(), "team_one", "w-1", ""},
 		{"role-less claims", &auth.Claims{Subject: "x"}, "team_one", "w-1", "a role-less token may not publish"},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.claims.CanPublish(c.team, c.workerID)
-			if c.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			wantCode(t, err, tracking.CodeForbidden, c.want)
-		})
+		t.Run(c.name, func(t *testing.T) { wantForbidden(t, c.claims.CanPublish(c.team, c.workerID), c.want) })
 	}
 	var none *auth.Claims
 	wantCode(t, none.CanPublish("t", "w"), tracking.CodeUnauthorized, "no credentials")
@@ -66,16 +68,7 @@ func TestCanWatch(t *testing.T) {
 		{"admin", admin, "team_three", ""},
 		{"anonymous", auth.AnonymousClaims(), "team_three", ""},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			err := c.claims.CanWatch(c.team)
-			if c.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			wantCode(t, err, tracking.CodeForbidden, c.want)
-		})
+		t.Run(c.name, func(t *testing.T) { wantForbidden(t, c.claims.CanWatch(c.team), c.want) })
 	}
 	var none *auth.Claims
 	wantCode(t, none.CanWatch("t"), tracking.CodeUnauthorized, "no credentials")

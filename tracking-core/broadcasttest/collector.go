@@ -18,15 +18,8 @@ import (
 // received now; the record id is "worker.seq". Its fix time grows with seq,
 // strictly even within one clock tick.
 func Msg(team, worker string, seq int) tracking.Message {
-	now := time.Now().UTC()
-	p := tracking.Position{
-		ID:        fmt.Sprintf("%s.%d", worker, seq),
-		WorkerID:  worker,
-		Team:      team,
-		Location:  tracking.Location{Latitude: -23.5 + float64(seq%100)/1000, Longitude: -46.6},
-		TimeStamp: now,
-	}
-	m := wire.NewMessage(&p, now)
+	now := time.Now()
+	m := MsgAt(team, worker, seq, now, now)
 	m.Time += int64(seq)
 	return m
 }
@@ -46,19 +39,17 @@ func MsgAt(team, worker string, seq int, fix, received time.Time) tracking.Messa
 // Seq returns the worker and sequence number of a message made by Msg, from
 // its record id; seq is -1 when the id is not of that form.
 func Seq(m tracking.Message) (worker string, seq int) {
-	var p struct{ ID string }
-	if _, after, ok := strings.Cut(string(m.JSON), `{"id":"`); ok {
-		p.ID, _, _ = strings.Cut(after, `"`)
-	}
-	i := strings.LastIndexByte(p.ID, '.')
+	_, id, _ := strings.Cut(string(m.JSON), `{"id":"`)
+	id, _, _ = strings.Cut(id, `"`)
+	i := strings.LastIndexByte(id, '.')
 	if i < 0 {
-		return p.ID, -1
+		return id, -1
 	}
-	n, err := strconv.Atoi(p.ID[i+1:])
+	n, err := strconv.Atoi(id[i+1:])
 	if err != nil {
-		return p.ID, -1
+		return id, -1
 	}
-	return p.ID[:i], n
+	return id[:i], n
 }
 
 // Collector gathers deliveries for assertions. It keeps the delivered
@@ -136,7 +127,9 @@ func Publish(b tracking.Broadcaster, msgs ...tracking.Message) error {
 	}
 }
 
-func mustPublish(t *testing.T, b tracking.Broadcaster, msgs ...tracking.Message) {
+// MustPublish is Publish that fails the test on an error; for the test's
+// own goroutine only.
+func MustPublish(t testing.TB, b tracking.Broadcaster, msgs ...tracking.Message) {
 	t.Helper()
 	if err := Publish(b, msgs...); err != nil {
 		t.Fatalf("publish: %v", err)
@@ -168,9 +161,9 @@ func CheckComplete(msgs []tracking.Message, workers []string, n int) error {
 	return nil
 }
 
-// lastSeqs returns worker -> seq of Last(team), failing on a duplicate worker
+// LastSeqs returns worker -> seq of Last(team), failing on a duplicate worker
 // or a position of another team.
-func lastSeqs(t *testing.T, b tracking.Broadcaster, team string) map[string]int {
+func LastSeqs(t testing.TB, b tracking.Broadcaster, team string) map[string]int {
 	t.Helper()
 	msgs, err := b.Last(context.Background(), team)
 	if err != nil {
@@ -190,13 +183,13 @@ func lastSeqs(t *testing.T, b tracking.Broadcaster, team string) map[string]int 
 	return got
 }
 
-// waitLast polls Last(team) until it is want or the timeout passes, and
+// WaitLast polls Last(team) until it is want or the timeout passes, and
 // returns what it saw last. Writes of last positions land asynchronously.
-func waitLast(t *testing.T, b tracking.Broadcaster, team string, timeout time.Duration, want map[string]int) map[string]int {
+func WaitLast(t testing.TB, b tracking.Broadcaster, team string, timeout time.Duration, want map[string]int) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		got := lastSeqs(t, b, team)
+		got := LastSeqs(t, b, team)
 		if fmt.Sprint(got) == fmt.Sprint(want) || time.Now().After(deadline) {
 			return got
 		}

@@ -16,7 +16,7 @@ func (s *suite) sameReplica(t *testing.T) {
 	a := s.replicas(t, 1)[0]
 	c, _ := Subscribe(t, context.Background(), a, "team_a")
 	want := Msg("team_a", "w1", 1)
-	mustPublish(t, a, want)
+	MustPublish(t, a, want)
 	if !c.WaitCount(s.f.Timeout, 1) {
 		t.Fatal("no delivery on the publishing replica")
 	}
@@ -41,7 +41,7 @@ func (s *suite) betweenReplicas(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		m := Msg("team_b", "w1", i)
 		sent = append(sent, m)
-		mustPublish(t, r[0], m)
+		MustPublish(t, r[0], m)
 	}
 	if !c.WaitCount(s.f.Timeout, 10) {
 		t.Fatalf("replica B got %d of 10 positions published on A", len(c.Messages()))
@@ -56,9 +56,9 @@ func (s *suite) teamIsolation(t *testing.T) {
 	cx, _ := Subscribe(t, context.Background(), r[1], "team_x")
 	cy, _ := Subscribe(t, context.Background(), r[1], "team_y")
 	for i := 1; i <= 20; i++ {
-		mustPublish(t, r[0], Msg("team_y", "wy", i))
+		MustPublish(t, r[0], Msg("team_y", "wy", i))
 	}
-	mustPublish(t, r[0], Msg("team_x", "wx", 1))
+	MustPublish(t, r[0], Msg("team_x", "wx", 1))
 	if !cy.WaitCount(s.f.Timeout, 20) || !cx.WaitCount(s.f.Timeout, 1) {
 		t.Fatalf("deliveries missing: team_x %d/1, team_y %d/20", len(cx.Messages()), len(cy.Messages()))
 	}
@@ -75,9 +75,9 @@ func (s *suite) teamIsolation(t *testing.T) {
 	}
 }
 
-// publishSeqs has each worker publish 1..n on its own goroutine (to
-// replicas[i%len]) and returns the first error.
-func publishSeqs(replicas []tracking.Broadcaster, team string, workers []string, n int) error {
+// publishSeqs has each worker publish 1..n, each to every team in turn, on
+// its own goroutine (to replicas[i%len]) and returns the first error.
+func publishSeqs(replicas []tracking.Broadcaster, teams, workers []string, n int) error {
 	var wg sync.WaitGroup
 	errs := make(chan error, len(workers))
 	for i, w := range workers {
@@ -85,9 +85,11 @@ func publishSeqs(replicas []tracking.Broadcaster, team string, workers []string,
 		go func() {
 			defer wg.Done()
 			for seq := 1; seq <= n; seq++ {
-				if err := Publish(replicas[i%len(replicas)], Msg(team, w, seq)); err != nil {
-					errs <- fmt.Errorf("worker %s seq %d: %w", w, seq, err)
-					return
+				for _, team := range teams {
+					if err := Publish(replicas[i%len(replicas)], Msg(team, w, seq)); err != nil {
+						errs <- fmt.Errorf("worker %s seq %d of %s: %w", w, seq, team, err)
+						return
+					}
 				}
 			}
 		}()
@@ -102,7 +104,7 @@ func (s *suite) perWorkerOrder(t *testing.T) {
 	c, _ := Subscribe(t, context.Background(), r[1], "team_o")
 	workers := []string{"w1", "w2", "w3", "w4", "w5"}
 	const n = 200
-	if err := publishSeqs(r[:1], "team_o", workers, n); err != nil {
+	if err := publishSeqs(r[:1], []string{"team_o"}, workers, n); err != nil {
 		t.Fatal(err)
 	}
 	if !c.WaitCount(s.f.Timeout, n*len(workers)) {
@@ -121,7 +123,7 @@ func (s *suite) concurrentPublishers(t *testing.T) {
 		workers = append(workers, fmt.Sprintf("w%d", p))
 	}
 	const n = 50
-	if err := publishSeqs(r[:2], "team_c", workers, n); err != nil {
+	if err := publishSeqs(r[:2], []string{"team_c"}, workers, n); err != nil {
 		t.Fatal(err)
 	}
 	if !c.WaitCount(s.f.Timeout, 8*n) {
@@ -143,13 +145,13 @@ func (s *suite) oneSubscriptionPerTeam(t *testing.T) {
 		}
 		t.Fatalf("second Subscribe of a team: %v, want ErrSubscribed", err)
 	}
-	mustPublish(t, r[0], Msg("team_2", "w1", 1))
+	MustPublish(t, r[0], Msg("team_2", "w1", 1))
 	if !c1.WaitCount(s.f.Timeout, 1) {
 		t.Fatal("the subscription stopped receiving after a refused second Subscribe")
 	}
 	sub1.Unsubscribe()
 	c2, _ := Subscribe(t, context.Background(), r[1], "team_2")
-	mustPublish(t, r[0], Msg("team_2", "w1", 2))
+	MustPublish(t, r[0], Msg("team_2", "w1", 2))
 	if !c2.WaitCount(s.f.Timeout, 1) {
 		t.Fatal("no delivery to a new subscription after the first ended")
 	}
@@ -175,7 +177,7 @@ func (s *suite) ctxCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c, sub := Subscribe(t, ctx, r[1], "team_cc")
 	barrier, _ := Subscribe(t, context.Background(), r[0], "team_cc")
-	mustPublish(t, r[0], Msg("team_cc", "w1", 1))
+	MustPublish(t, r[0], Msg("team_cc", "w1", 1))
 	if !c.WaitCount(s.f.Timeout, 1) {
 		t.Fatal("no delivery before cancel")
 	}
@@ -185,7 +187,7 @@ func (s *suite) ctxCancel(t *testing.T) {
 	case <-time.After(s.f.Timeout):
 		t.Fatal("Done not closed after the context was cancelled")
 	}
-	mustPublish(t, r[0], Msg("team_cc", "w1", 2))
+	MustPublish(t, r[0], Msg("team_cc", "w1", 2))
 	if !barrier.WaitCount(s.f.Timeout, 2) {
 		t.Fatal("the other replica's subscription did not get the second position")
 	}
@@ -242,7 +244,7 @@ func (s *suite) sliceReuse(t *testing.T) {
 			buf[i] = Msg("team_reuse", fmt.Sprintf("w%d", i), b+1)
 			sent = append(sent, buf[i])
 		}
-		mustPublish(t, r[0], buf...)
+		MustPublish(t, r[0], buf...)
 		for i := range buf { // the caller's slice is its own again
 			buf[i] = tracking.Message{Team: "team_reuse", Worker: "garbage", JSON: []byte(`{"id":"garbage.0"}`)}
 		}

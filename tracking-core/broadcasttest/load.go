@@ -116,25 +116,7 @@ func (s *suite) stress(t *testing.T) {
 	for p := range publishers {
 		workers[p] = fmt.Sprintf("w%d", p)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, publishers)
-	for p := range publishers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for seq := 1; seq <= n; seq++ {
-				for _, team := range names {
-					if err := Publish(r[p%2], Msg(team, workers[p], seq)); err != nil {
-						errs <- fmt.Errorf("publisher %d: %w", p, err)
-						return
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := publishSeqs(r[:2], names, workers, n); err != nil {
 		t.Fatal(err)
 	}
 	for i, c := range collectors {
@@ -155,7 +137,7 @@ func (s *suite) stress(t *testing.T) {
 func (s *suite) restart(t *testing.T) {
 	r := s.replicas(t, 2)
 	c, _ := Subscribe(t, context.Background(), r[1], "team_r")
-	mustPublish(t, r[0], Msg("team_r", "w1", 1))
+	MustPublish(t, r[0], Msg("team_r", "w1", 1))
 	if !c.WaitCount(s.f.Timeout, 1) {
 		t.Fatal("no delivery before the restart")
 	}

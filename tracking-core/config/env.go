@@ -110,74 +110,42 @@ func (e *Env) List(name string, def ...string) []string {
 
 // Int returns the variable, a whole number, or def.
 func (e *Env) Int(name string, def int) int {
-	v, ok := e.get(name, strconv.Itoa(def))
-	if !ok {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		e.Fail(name, "a whole number")
-		return def
-	}
-	return n
+	return Func(e, name, def, strconv.Itoa(def), "a whole number", strconv.Atoi)
 }
 
 // Float returns the variable, a number, or def.
 func (e *Env) Float(name string, def float64) float64 {
-	v, ok := e.get(name, strconv.FormatFloat(def, 'f', -1, 64))
-	if !ok {
-		return def
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		e.Fail(name, "a number")
-		return def
-	}
-	return f
+	return Func(e, name, def, strconv.FormatFloat(def, 'f', -1, 64), "a number",
+		func(v string) (float64, error) { return strconv.ParseFloat(v, 64) })
 }
 
 // Duration returns the variable, a Go duration (500ms, 15s) or a whole
 // number of milliseconds, or def.
 func (e *Env) Duration(name string, def time.Duration) time.Duration {
-	v, ok := e.get(name, FormatDuration(def))
-	if !ok {
-		return def
-	}
-	d, err := ParseDuration(v)
-	if err != nil {
-		e.Fail(name, "a duration such as 500ms or 15s, or milliseconds")
-		return def
-	}
-	return d
+	return Func(e, name, def, FormatDuration(def), "a duration such as 500ms or 15s, or milliseconds", ParseDuration)
 }
 
 // Millis is Duration for a delay documented in milliseconds (def is recorded
 // as a number of them); the delay must be positive.
 func (e *Env) Millis(name string, def time.Duration) time.Duration {
-	v, ok := e.get(name, strconv.FormatInt(def.Milliseconds(), 10))
-	if !ok {
-		return def
-	}
-	d, err := ParseDuration(v)
-	if err != nil || d <= 0 {
-		e.Fail(name, "milliseconds (550) or a duration (550ms) > 0")
-		return def
-	}
-	return d
+	return Func(e, name, def, strconv.FormatInt(def.Milliseconds(), 10), "milliseconds (550) or a duration (550ms) > 0",
+		func(v string) (time.Duration, error) {
+			d, err := ParseDuration(v)
+			if err == nil && d <= 0 {
+				err = errors.New("not positive")
+			}
+			return d, err
+		})
 }
 
 // Level returns the variable, a slog level (debug, info, warn, error), or def.
 func (e *Env) Level(name string, def slog.Level) slog.Level {
-	v, ok := e.get(name, strings.ToLower(def.String()))
-	if !ok {
-		return def
-	}
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(v)); err != nil {
-		e.Fail(name, "debug, info, warn or error")
-		return def
-	}
-	return l
+	return Func(e, name, def, strings.ToLower(def.String()), "debug, info, warn or error",
+		func(v string) (slog.Level, error) {
+			var l slog.Level
+			err := l.UnmarshalText([]byte(v))
+			return l, err
+		})
 }
 
 // Func returns parse's result on the variable, or def when it is unset;

@@ -96,16 +96,7 @@ func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
 func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
 
-func (l *logRecorder) has(sub string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, m := range l.msgs {
-		if strings.Contains(m, sub) {
-			return true
-		}
-	}
-	return false
-}
+func (l *logRecorder) has(sub string) bool { return l.count(sub) > 0 }
 
 func (l *logRecorder) count(sub string) int {
 	l.mu.Lock()

@@ -51,6 +51,19 @@ func TestDefaultAddress(t *testing.T) {
 	}
 }
 
+// register registers cfg, failing the test on an error (Register then
+// retries in the background, never fails on an unreachable agent), and
+// deregisters it, best effort, when the test is over.
+func register(t *testing.T, cfg RegisterConfig) *Registration {
+	t.Helper()
+	reg, err := Register(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Register failed although it should retry in the background: %v", err)
+	}
+	t.Cleanup(func() { _ = reg.Deregister(context.Background()) })
+	return reg
+}
+
 // rawClient is a plain Consul client for the tests' own checks.
 func rawClient(t *testing.T, addr string) *api.Client {
 	t.Helper()
@@ -75,14 +88,10 @@ func TestRegisterResolveDeregister(t *testing.T) {
 	addr := testConsulAddr(t)
 	svc := uniqueName("tt-test-reg")
 	inst := newReadyServer(t)
-	reg, err := Register(t.Context(), RegisterConfig{
+	reg := register(t, RegisterConfig{
 		ConsulAddr: addr, Service: svc, Port: inst.port(t), Address: "127.0.0.1",
 		CheckInterval: time.Second, ResyncInterval: 200 * time.Millisecond, Logger: testLogger(t),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = reg.Deregister(context.Background()) }() // best effort: the test is over
 	if !strings.HasPrefix(reg.ID(), svc+"-") {
 		t.Fatalf("ID %q", reg.ID())
 	}
@@ -121,14 +130,10 @@ func TestRegisterRestoresLostRegistration(t *testing.T) {
 	svc := uniqueName("tt-test-lost")
 	inst := newReadyServer(t)
 	rec := &logRecorder{}
-	reg, err := Register(t.Context(), RegisterConfig{
+	reg := register(t, RegisterConfig{
 		ConsulAddr: addr, Service: svc, Port: inst.port(t),
 		ResyncInterval: 200 * time.Millisecond, Logger: slog.New(rec),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = reg.Deregister(context.Background()) }() // best effort: the test is over
 	c := rawClient(t, addr)
 	testsupport.Eventually(t, 5*time.Second, "registration", func() bool { return agentHas(t, c, reg.ID()) })
 
@@ -147,14 +152,10 @@ func TestRegisterRetriesWhileConsulUnreachable(t *testing.T) {
 	// The agent is reached through a forwarder that is not listening yet.
 	fwdAddr := testsupport.FreeAddr(t)
 	rec := &logRecorder{}
-	reg, err := Register(t.Context(), RegisterConfig{
+	reg := register(t, RegisterConfig{
 		ConsulAddr: fwdAddr, Service: svc, Port: inst.port(t), Address: "127.0.0.1",
 		ResyncInterval: 300 * time.Millisecond, Logger: slog.New(rec),
 	})
-	if err != nil {
-		t.Fatalf("Register failed although it should retry in the background: %v", err)
-	}
-	defer func() { _ = reg.Deregister(context.Background()) }() // best effort: the test is over
 	rec.waitFor(t, "retrying in the background", 5*time.Second)
 	c := rawClient(t, consulAddr)
 	if agentHas(t, c, reg.ID()) {

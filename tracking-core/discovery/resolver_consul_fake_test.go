@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -53,7 +54,8 @@ func (f *fakeConsul) setLocked(failing bool, addrs []string) {
 	f.failing = failing
 	f.entries = nil
 	for i, a := range addrs {
-		host, port, _ := splitHostPort(a)
+		host, p, _ := net.SplitHostPort(a)
+		port, _ := strconv.Atoi(p)
 		f.entries = append(f.entries, map[string]any{
 			"Node":    map[string]any{"Address": "10.9.9.9"},
 			"Service": map[string]any{"ID": fmt.Sprintf("id-%d", i), "Service": "svc", "Address": host, "Port": port},
@@ -63,16 +65,6 @@ func (f *fakeConsul) setLocked(failing bool, addrs []string) {
 	f.index++
 	close(f.changed)
 	f.changed = make(chan struct{})
-}
-
-func splitHostPort(a string) (string, int, error) {
-	for i := len(a) - 1; i >= 0; i-- {
-		if a[i] == ':' {
-			p, err := strconv.Atoi(a[i+1:])
-			return a[:i], p, err
-		}
-	}
-	return a, 0, fmt.Errorf("no port in %q", a)
 }
 
 func (f *fakeConsul) serve(w http.ResponseWriter, r *http.Request) {
@@ -107,20 +99,32 @@ func (f *fakeConsul) serve(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(f.entries)
 }
 
-func TestConsulResolverFollowsAndKeepsLastKnownSet(t *testing.T) {
+// followFake starts a fake agent serving addrs for "svc" and a resolver of
+// it (closed with the test) that has learnt them. rec, when not nil, takes
+// the resolver's logs; grace is its EmptyGrace.
+func followFake(t *testing.T, grace time.Duration, rec *logRecorder, addrs ...string) (*fakeConsul, *Consul) {
+	t.Helper()
 	fake := newFakeConsul(t)
-	fake.set(false, "127.0.0.1:1001", "127.0.0.1:1002")
-	rec := &logRecorder{}
-	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
-		MaxBackoff: 100 * time.Millisecond, Logger: slog.New(rec)})
+	fake.set(false, addrs...)
+	cfg := ConsulConfig{Addr: fake.URL, Services: []string{"svc"}, MaxBackoff: 100 * time.Millisecond, EmptyGrace: grace}
+	if rec != nil {
+		cfg.Logger = slog.New(rec)
+	}
+	r, err := NewConsul(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { _ = r.Close() })
+	waitInstances(t, r, "svc", 5*time.Second, addrs...)
+	return fake, r
+}
+
+func TestConsulResolverFollowsAndKeepsLastKnownSet(t *testing.T) {
+	rec := &logRecorder{}
+	fake, r := followFake(t, 0, rec, "127.0.0.1:1001", "127.0.0.1:1002")
 	if got := r.Instances("other"); got != nil {
 		t.Fatalf("Instances(other) = %v", got)
 	}
-	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001", "127.0.0.1:1002")
 	if err := r.Ready(); err != nil {
 		t.Fatalf("Ready: %v", err)
 	}
@@ -183,16 +187,8 @@ func TestNewConsulNeedsServices(t *testing.T) {
 // while the replicas register again; the first answer with instances is
 // taken at once.
 func TestConsulResolverGraceAfterEmptyRestart(t *testing.T) {
-	fake := newFakeConsul(t)
-	fake.set(false, "127.0.0.1:1001", "127.0.0.1:1002")
 	rec := &logRecorder{}
-	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
-		MaxBackoff: 100 * time.Millisecond, EmptyGrace: time.Hour, Logger: slog.New(rec)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001", "127.0.0.1:1002")
+	fake, r := followFake(t, time.Hour, rec, "127.0.0.1:1001", "127.0.0.1:1002")
 
 	fake.set(true)
 	rec.waitFor(t, "consul unreachable", 5*time.Second)
@@ -215,16 +211,8 @@ func TestConsulResolverGraceAfterEmptyRestart(t *testing.T) {
 // TestConsulResolverGraceAfterIndexReset: an agent that lost its state
 // without ever failing a query (its index went backwards) gets the same grace.
 func TestConsulResolverGraceAfterIndexReset(t *testing.T) {
-	fake := newFakeConsul(t)
-	fake.set(false, "127.0.0.1:1001")
 	rec := &logRecorder{}
-	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
-		MaxBackoff: 100 * time.Millisecond, EmptyGrace: time.Hour, Logger: slog.New(rec)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001")
+	fake, r := followFake(t, time.Hour, rec, "127.0.0.1:1001")
 	fake.restart()
 	rec.waitFor(t, "consul answered no instance after a reconnect", 5*time.Second)
 	if got := addresses(r.Instances("svc")); len(got) != 1 {
@@ -237,16 +225,8 @@ func TestConsulResolverGraceAfterIndexReset(t *testing.T) {
 // TestConsulResolverBelievesEmptyAfterGrace: an empty set still answered
 // when the grace ends is believed, and Changed tells it.
 func TestConsulResolverBelievesEmptyAfterGrace(t *testing.T) {
-	fake := newFakeConsul(t)
-	fake.set(false, "127.0.0.1:1001")
 	rec := &logRecorder{}
-	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
-		MaxBackoff: 100 * time.Millisecond, EmptyGrace: 200 * time.Millisecond, Logger: slog.New(rec)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001")
+	fake, r := followFake(t, 200*time.Millisecond, rec, "127.0.0.1:1001")
 	fake.set(true)
 	rec.waitFor(t, "consul unreachable", 5*time.Second)
 	fake.set(false)
@@ -262,15 +242,7 @@ func TestConsulResolverBelievesEmptyAfterGrace(t *testing.T) {
 
 // TestConsulResolverNoGrace: a negative EmptyGrace believes every answer.
 func TestConsulResolverNoGrace(t *testing.T) {
-	fake := newFakeConsul(t)
-	fake.set(false, "127.0.0.1:1001")
-	r, err := NewConsul(ConsulConfig{Addr: fake.URL, Services: []string{"svc"},
-		MaxBackoff: 100 * time.Millisecond, EmptyGrace: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	waitInstances(t, r, "svc", 5*time.Second, "127.0.0.1:1001")
+	fake, r := followFake(t, -1, nil, "127.0.0.1:1001")
 	fake.restart()
 	waitInstances(t, r, "svc", 5*time.Second)
 }

@@ -1,7 +1,6 @@
 package discovery
 
 import (
-	"context"
 	"log/slog"
 	"os"
 	"testing"
@@ -25,14 +24,10 @@ func TestConsulStoppedKeepsLastKnownSet(t *testing.T) {
 	}
 	svc := uniqueName("tt-test-stop")
 	inst := newReadyServer(t)
-	reg, err := Register(t.Context(), RegisterConfig{
+	register(t, RegisterConfig{
 		ConsulAddr: addr, Service: svc, Port: inst.port(t), Address: "127.0.0.1",
 		CheckInterval: time.Second, ResyncInterval: 300 * time.Millisecond, Logger: testLogger(t),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = reg.Deregister(context.Background()) }() // best effort: the test is over
 	rec := &logRecorder{}
 	r, err := NewConsul(ConsulConfig{Addr: addr, Services: []string{svc},
 		MaxBackoff: 500 * time.Millisecond, EmptyGrace: -1, Logger: slog.New(rec)})

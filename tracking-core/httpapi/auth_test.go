@@ -91,17 +91,9 @@ func TestWorkerPublishingAsAnotherWorkerIsRejected(t *testing.T) {
 	r, iss := authed(t)
 	wtok := token(t, iss, auth.Claims{Subject: "w1", Role: auth.RoleWorker, Teams: []string{"team_one"}})
 	mtok := token(t, iss, auth.Claims{Subject: "m", Role: auth.RoleManager, Teams: []string{"team_one"}})
-	mgr, err := servicetest.OpenSSE(r.URL + "/tracking/team_one?access_token=" + mtok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mgr.Close()
+	mgr := servicetest.MustOpenSSE(t, r.URL+"/tracking/team_one?access_token="+mtok)
 
-	w, err := servicetest.DialWorker(r.WS + "/tracking/ws?access_token=" + wtok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	w := servicetest.MustDialWorker(t, r.WS+"/tracking/ws?access_token="+wtok)
 	must(t, w.Send(servicetest.Rec("team_one", "w2", 1)))
 	must(t, w.Send(servicetest.Rec("team_two", "w1", 1)))
 	must(t, w.Send(servicetest.Rec("team_one", "w1", 1)))
@@ -146,11 +138,7 @@ func TestExpiredTokenIs401AndAnOpenStreamEndsAtExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := servicetest.OpenSSE(r.URL + "/tracking/team_one?access_token=" + tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := servicetest.MustOpenSSE(t, r.URL+"/tracking/team_one?access_token="+tok)
 	select {
 	case <-st.Done():
 	case <-time.After(15 * time.Second):
@@ -177,16 +165,8 @@ func TestExpiredTokenIs401AndAnOpenStreamEndsAtExpiry(t *testing.T) {
 func TestNewestConnectionOfAWorkerWins(t *testing.T) {
 	r, iss := authed(t)
 	tok := token(t, iss, auth.Claims{Subject: "w1", Role: auth.RoleWorker, Teams: []string{"team_one"}})
-	first, err := servicetest.DialWorker(r.WS + "/tracking/ws?access_token=" + tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	second, err := servicetest.DialWorker(r.WS + "/tracking/ws?access_token=" + tok)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.Close()
+	first := servicetest.MustDialWorker(t, r.WS+"/tracking/ws?access_token="+tok)
+	second := servicetest.MustDialWorker(t, r.WS+"/tracking/ws?access_token="+tok)
 	answers := first.WaitAnswers(5*time.Second, 1)
 	if len(answers) != 1 || answers[0]["type"] != "reconnect" || answers[0]["reason"] != "replaced" {
 		t.Fatalf("first connection got %v, want a reconnect hint (replaced)", answers)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -159,10 +161,7 @@ func (h *Hub) Close() {
 		return
 	}
 	h.closed = true
-	teams := make([]*team, 0, len(h.teams))
-	for _, t := range h.teams {
-		teams = append(teams, t)
-	}
+	teams := slices.Collect(maps.Values(h.teams))
 	h.mu.Unlock()
 	h.cancel()
 	for _, t := range teams {
@@ -184,10 +183,7 @@ func (t *team) deliver(msgs []tracking.Message) {
 func (t *team) add(q *Queue) {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
-	old := *t.queues.Load()
-	next := make([]*Queue, len(old), len(old)+1)
-	copy(next, old)
-	next = append(next, q)
+	next := append(slices.Clip(*t.queues.Load()), q) // a copy: readers hold the old one
 	t.queues.Store(&next)
 }
 
@@ -195,12 +191,7 @@ func (t *team) remove(q *Queue) bool {
 	t.writeMu.Lock()
 	defer t.writeMu.Unlock()
 	old := *t.queues.Load()
-	next := make([]*Queue, 0, len(old))
-	for _, x := range old {
-		if x != q {
-			next = append(next, x)
-		}
-	}
+	next := slices.DeleteFunc(slices.Clone(old), func(x *Queue) bool { return x == q })
 	t.queues.Store(&next)
 	return len(next) != len(old)
 }

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -159,10 +160,7 @@ func (b *Broadcaster) Close() error {
 		return nil
 	}
 	b.closed = true
-	subs := make([]*subscription, 0, len(b.subs))
-	for _, s := range b.subs {
-		subs = append(subs, s)
-	}
+	subs := slices.Collect(maps.Values(b.subs))
 	b.mu.Unlock()
 	for _, s := range subs {
 		s.Unsubscribe()

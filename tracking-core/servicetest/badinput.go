@@ -52,22 +52,14 @@ func (s *scenarios) badInputs(t *testing.T) {
 	if _, err := Post(a.URL+"/tracking", bytes.NewReader(RecAt(team, "probe", 1, ts))); err != nil {
 		t.Fatal(err)
 	}
-	mgr, err := OpenSSE(b.URL + "/tracking/" + team)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mgr.Close()
+	mgr := MustOpenSSE(t, b.URL+"/tracking/"+team)
 	if !mgr.WaitFor(s.f.Timeout, HasAll(map[string]int{"probe": 1})) {
 		t.Fatal("manager did not get the snapshot")
 	}
 	cases := BadInputs(team, "wbad")
 
 	t.Run("WebSocket", func(t *testing.T) {
-		w, err := DialWorker(a.WS + "/tracking/ws")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
+		w := MustDialWorker(t, a.WS+"/tracking/ws")
 		worker := "wws"
 		seq := 0
 		for i, c := range cases {
@@ -82,11 +74,7 @@ func (s *scenarios) badInputs(t *testing.T) {
 		}
 		seq++
 		must(t, w.Send(RecAt(team, worker, seq, ts)))
-		if !mgr.WaitFor(s.f.Timeout, HasAll(map[string]int{worker: seq})) {
-			t.Fatalf("valid records around the bad ones: got up to %d, want %d", Latest(mgr.Records())[worker], seq)
-		}
-		CheckOrdered(t, "manager", team, mgr.Records(), 1, map[string]int{worker: seq})
-		CheckContent(t, "manager", mgr.Records(), ts)
+		s.checkAround(t, mgr, team, worker, seq, ts)
 	})
 
 	t.Run("NDJSON", func(t *testing.T) {
@@ -115,12 +103,19 @@ func (s *scenarios) badInputs(t *testing.T) {
 				t.Errorf("%s: error names record %d, want %d", cases[i].Name, e.Record, 2*(i+1))
 			}
 		}
-		if !mgr.WaitFor(s.f.Timeout, HasAll(map[string]int{worker: seq})) {
-			t.Fatalf("valid records around the bad ones: got up to %d, want %d", Latest(mgr.Records())[worker], seq)
-		}
-		CheckOrdered(t, "manager", team, mgr.Records(), 1, map[string]int{worker: seq})
-		CheckContent(t, "manager", mgr.Records(), ts)
+		s.checkAround(t, mgr, team, worker, seq, ts)
 	})
+}
+
+// checkAround fails unless mgr gets the valid records 1..seq of worker, sent
+// around the bad ones, in order and as sent.
+func (s *scenarios) checkAround(t *testing.T, mgr *Stream, team, worker string, seq int, ts time.Time) {
+	t.Helper()
+	if !mgr.WaitFor(s.f.Timeout, HasAll(map[string]int{worker: seq})) {
+		t.Fatalf("valid records around the bad ones: got up to %d, want %d", Latest(mgr.Records())[worker], seq)
+	}
+	CheckOrdered(t, "manager", team, mgr.Records(), 1, map[string]int{worker: seq})
+	CheckContent(t, "manager", mgr.Records(), ts)
 }
 
 func checkAnswer(t *testing.T, c BadInput, code, message any) {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/teamtrack/tracking-core/wire"
@@ -92,11 +93,31 @@ func (s *Stream) read() {
 	}
 }
 
-func (s *Stream) poke() {
+func (s *Stream) poke() { poke(s.notify) }
+
+// poke wakes a waiter on notify, a channel of capacity 1, without blocking.
+func poke(notify chan struct{}) {
 	select {
-	case s.notify <- struct{}{}:
+	case notify <- struct{}{}:
 	default:
 	}
+}
+
+// waitNotified polls cond until it holds, done is closed (nil: never) or
+// timeout, waking on notify; it returns cond's last result.
+func waitNotified(timeout time.Duration, notify, done <-chan struct{}, cond func() bool) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for !cond() {
+		select {
+		case <-notify:
+		case <-done:
+			return cond()
+		case <-deadline.C:
+			return cond()
+		}
+	}
+	return true
 }
 
 // Records returns a copy of what was received.
@@ -125,20 +146,7 @@ func (s *Stream) Err() error {
 // WaitFor polls cond on the received records until it holds, the stream
 // ends or timeout.
 func (s *Stream) WaitFor(timeout time.Duration, cond func([]Record) bool) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		if cond(s.Records()) {
-			return true
-		}
-		select {
-		case <-s.notify:
-		case <-s.done:
-			return cond(s.Records())
-		case <-deadline.C:
-			return cond(s.Records())
-		}
-	}
+	return waitNotified(timeout, s.notify, s.done, func() bool { return cond(s.Records()) })
 }
 
 // Close ends the stream and waits for its reader.
@@ -150,51 +158,33 @@ func (s *Stream) Close() {
 // Done is closed when the stream's reader has ended.
 func (s *Stream) Done() <-chan struct{} { return s.done }
 
-// splitURL splits a manager URL (…/tracking/{team}[/ws]) into the API's
-// base and the team (with a trailing slash kept, to exercise that route).
-func splitURL(raw, suffix string) (base, team string, err error) {
+// OpenSSE connects to url (…/tracking/{team}) and reads events until Close.
+// It returns once the response headers arrived.
+func OpenSSE(url string) (*Stream, error) { return openStream(url, "", (*apiclient.Client).WatchSSE) }
+
+// OpenManagerWS connects to url (ws://…/tracking/{team}/ws) and reads until Close.
+func OpenManagerWS(url string) (*Stream, error) {
+	return openStream(url, "/ws", (*apiclient.Client).WatchWS)
+}
+
+// openStream splits raw, less suffix, into the API's base and the team (a
+// trailing slash kept, to exercise that route) and watches the team.
+func openStream(raw, suffix string, watch func(*apiclient.Client, context.Context, string) (apiclient.ManagerStream, error)) (*Stream, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
 	p := strings.TrimSuffix(u.Path, suffix)
 	i := strings.LastIndexByte(strings.TrimSuffix(p, "/"), '/')
 	if i < 0 {
-		return "", "", fmt.Errorf("url %s: no team in its path", raw)
+		return nil, fmt.Errorf("url %s: no team in its path", raw)
 	}
-	u.Path, team = p[:i], p[i+1:]
-	return u.String(), team, nil
-}
-
-// OpenSSE connects to url (…/tracking/{team}) and reads events until Close.
-// It returns once the response headers arrived.
-func OpenSSE(url string) (*Stream, error) {
-	base, team, err := splitURL(url, "")
+	u.Path = p[:i]
+	c, err := apiclient.New(u.String(), apiclient.Config{})
 	if err != nil {
 		return nil, err
 	}
-	c, err := apiclient.New(base, apiclient.Config{})
-	if err != nil {
-		return nil, err
-	}
-	ms, err := c.WatchSSE(context.Background(), team)
-	if err != nil {
-		return nil, err
-	}
-	return newStream(ms), nil
-}
-
-// OpenManagerWS connects to url (ws://…/tracking/{team}/ws) and reads until Close.
-func OpenManagerWS(url string) (*Stream, error) {
-	base, team, err := splitURL(url, "/ws")
-	if err != nil {
-		return nil, err
-	}
-	c, err := apiclient.New(base, apiclient.Config{})
-	if err != nil {
-		return nil, err
-	}
-	ms, err := c.WatchWS(context.Background(), team)
+	ms, err := watch(c, context.Background(), p[i+1:])
 	if err != nil {
 		return nil, err
 	}
@@ -233,10 +223,7 @@ func (w *Worker) answer(m *wire.ServerMessage) {
 	w.mu.Lock()
 	w.answers = append(w.answers, wire.ServerMessage{Type: m.Type, Reason: m.Reason, Error: m.Error})
 	w.mu.Unlock()
-	select {
-	case w.notify <- struct{}{}:
-	default:
-	}
+	poke(w.notify)
 }
 
 // Send writes one text message.
@@ -272,18 +259,8 @@ func (w *Worker) Answers() []map[string]any {
 
 // WaitAnswers waits for at least n server messages.
 func (w *Worker) WaitAnswers(timeout time.Duration, n int) []map[string]any {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		if len(w.Messages()) >= n {
-			return w.Answers()
-		}
-		select {
-		case <-w.notify:
-		case <-deadline.C:
-			return w.Answers()
-		}
-	}
+	waitNotified(timeout, w.notify, nil, func() bool { return len(w.Messages()) >= n })
+	return w.Answers()
 }
 
 // Done is closed when the connection ended on its own or the server asked
@@ -307,4 +284,31 @@ func Post(url string, body io.Reader) (IngestSummary, error) {
 		return IngestSummary{}, err
 	}
 	return c.Post(context.Background(), body)
+}
+
+// MustOpenSSE is OpenSSE for the test's goroutine: it fails t on an error
+// and closes the stream when the test ends.
+func MustOpenSSE(t testing.TB, url string) *Stream { t.Helper(); return mustOpen(t, OpenSSE, url) }
+
+// MustOpenManagerWS is OpenManagerWS as MustOpenSSE is OpenSSE.
+func MustOpenManagerWS(t testing.TB, url string) *Stream {
+	t.Helper()
+	return mustOpen(t, OpenManagerWS, url)
+}
+
+// MustDialWorker is DialWorker as MustOpenSSE is OpenSSE; the test must not
+// Close the worker itself.
+func MustDialWorker(t testing.TB, url string) *Worker {
+	t.Helper()
+	return mustOpen(t, DialWorker, url)
+}
+
+func mustOpen[T interface{ Close() }](t testing.TB, open func(string) (T, error), url string) T {
+	t.Helper()
+	v, err := open(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
 }

@@ -21,17 +21,9 @@ func (s *scenarios) flood(t *testing.T) {
 	a, b := s.pair(t, httpapi.Config{RecordsPerSecond: rate, RecordBurst: burst, HardRejectsPerSecond: 500})
 	team := "team_flood"
 	ts := time.Now()
-	mgr, err := OpenSSE(b.URL + "/tracking/" + team)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mgr.Close()
+	mgr := MustOpenSSE(t, b.URL+"/tracking/"+team)
 
-	flooder, err := DialWorker(a.WS + "/tracking/ws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer flooder.Close()
+	flooder := MustDialWorker(t, a.WS+"/tracking/ws")
 	start := time.Now()
 	floodDone := make(chan int)
 	go func() { // reports to the test goroutine; never fails the test itself
@@ -55,11 +47,7 @@ func (s *scenarios) flood(t *testing.T) {
 		floodDone <- sent
 	}()
 
-	normal, err := DialWorker(a.WS + "/tracking/ws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer normal.Close()
+	normal := MustDialWorker(t, a.WS+"/tracking/ws")
 	const n = 20
 	for i := 1; i <= n; i++ {
 		if err := normal.Send(RecAt(team, "steady", i, ts)); err != nil {

@@ -149,21 +149,9 @@ func (s *scenarios) twoReplicas(t *testing.T) {
 	if _, err := Post(a.URL+"/tracking", bytes.NewReader(RecAt("team_a", "w0", 1, ts))); err != nil {
 		t.Fatal(err)
 	}
-	sseA, err := OpenSSE(b.URL + "/tracking/team_a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sseA.Close()
-	wsA, err := OpenManagerWS(b.WS + "/tracking/team_a/ws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wsA.Close()
-	sseB, err := OpenSSE(b.URL + "/tracking/team_b/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sseB.Close()
+	sseA := MustOpenSSE(t, b.URL+"/tracking/team_a")
+	wsA := MustOpenManagerWS(t, b.WS+"/tracking/team_a/ws")
+	sseB := MustOpenSSE(t, b.URL+"/tracking/team_b/")
 	for _, st := range []*Stream{sseA, wsA} {
 		if !st.WaitFor(s.f.Timeout, HasAll(map[string]int{"w0": 1})) {
 			t.Fatal("manager did not get the snapshot")
@@ -329,11 +317,7 @@ func (s *scenarios) slowManager(t *testing.T) {
 	a, b := s.pair(t, httpapi.Config{QueueSoftLimit: 64, WriteTimeout: 30 * time.Second})
 	slow := openStalledSSE(t, strings.TrimPrefix(b.URL, "http://"), "/tracking/team_s")
 	defer slow.Close()
-	fast, err := OpenSSE(b.URL + "/tracking/team_s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fast.Close()
+	fast := MustOpenSSE(t, b.URL+"/tracking/team_s")
 
 	// Enough bytes to fill the stalled connection's socket buffers many times.
 	const workers, per = 40, 400
@@ -402,16 +386,8 @@ func openStalledSSE(t *testing.T, hostport, path string) *stalledConn {
 
 func (s *scenarios) shutdown(t *testing.T) {
 	_, b := s.pair(t, httpapi.Config{})
-	sse, err := OpenSSE(b.URL + "/tracking/team_sd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sse.Close()
-	ws, err := OpenManagerWS(b.WS + "/tracking/team_sd/ws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
+	sse := MustOpenSSE(t, b.URL+"/tracking/team_sd")
+	ws := MustOpenManagerWS(t, b.WS+"/tracking/team_sd/ws")
 	b.Stop()
 	for name, st := range map[string]*Stream{"SSE": sse, "WebSocket": ws} {
 		select {
@@ -433,16 +409,8 @@ func (s *scenarios) shutdown(t *testing.T) {
 func (s *scenarios) restart(t *testing.T) {
 	a, b := s.pair(t, httpapi.Config{})
 	ts := time.Now()
-	sse, err := OpenSSE(b.URL + "/tracking/team_rs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sse.Close()
-	w, err := DialWorker(a.WS + "/tracking/ws")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	sse := MustOpenSSE(t, b.URL+"/tracking/team_rs")
+	w := MustDialWorker(t, a.WS+"/tracking/ws")
 	if err := w.Send(RecAt("team_rs", "w1", 1, ts)); err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func BenchmarkPublishToSubscriber(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		publishRetry(b, pub, msgs[i%len(msgs)])
+		broadcasttest.MustPublish(b, pub, msgs[i%len(msgs)])
 	}
 	deadline := time.Now().Add(time.Minute)
 	for delivered.Load() < int64(b.N) {

@@ -1,30 +1,14 @@
 package kafkabroadcast_test
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/testsupport"
 )
-
-// publishRetry publishes, backing off while the queue is full.
-func publishRetry(t testing.TB, b tracking.Broadcaster, msgs ...tracking.Message) {
-	t.Helper()
-	for {
-		err := b.Publish(context.Background(), msgs...)
-		if err == nil {
-			return
-		}
-		if !errors.Is(err, tracking.ErrOverloaded) {
-			t.Fatalf("publish: %v", err)
-		}
-		time.Sleep(time.Millisecond) // back off from a full queue
-	}
-}
 
 // metricValue returns the value of the counter or gauge name in reg.
 func metricValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
@@ -54,12 +38,10 @@ func metricValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
 // just after the deliveries it counts) and returns its value.
 func waitCounter(t testing.TB, reg *prometheus.Registry, name string, min float64) float64 {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		v := metricValue(t, reg, name)
-		if v >= min || time.Now().After(deadline) {
-			return v
-		}
-		time.Sleep(10 * time.Millisecond) // polling a metric
-	}
+	var v float64
+	testsupport.Eventually(t, 10*time.Second, fmt.Sprintf("%s >= %v", name, min), func() bool {
+		v = metricValue(t, reg, name)
+		return v >= min
+	})
+	return v
 }

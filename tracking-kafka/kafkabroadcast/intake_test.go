@@ -25,12 +25,7 @@ func TestIntakeFollowsWatchedTeams(t *testing.T) {
 		teams[i] = fmt.Sprintf("team_%03d", i)
 	}
 	ctx := context.Background()
-	cOne := broadcasttest.NewCollector()
-	sub, err := one.Subscribe(ctx, teams[0], cOne.Handle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sub.Unsubscribe)
+	cOne, _ := broadcasttest.Subscribe(t, ctx, one, teams[0])
 	cAll := broadcasttest.NewCollector()
 	for _, team := range teams {
 		sub, err := all.Subscribe(ctx, team, cAll.Handle)
@@ -43,7 +38,7 @@ func TestIntakeFollowsWatchedTeams(t *testing.T) {
 	const rounds = 5
 	for seq := 1; seq <= rounds; seq++ {
 		for _, team := range teams {
-			publishRetry(t, publisher, broadcasttest.Msg(team, "w1", seq))
+			broadcasttest.MustPublish(t, publisher, broadcasttest.Msg(team, "w1", seq))
 		}
 	}
 	total := rounds * len(teams)

@@ -8,46 +8,13 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/broadcasttest"
-	"github.com/teamtrack/tracking-kafka/kafkabroadcast"
 )
 
-// lastSeqs returns worker -> sequence number of Last(team).
-func lastSeqs(t *testing.T, b *kafkabroadcast.Broadcaster, team string) map[string]int {
+// wantLast fails unless Last(team) on b comes to hold want, worker -> seq.
+func wantLast(t *testing.T, b tracking.Broadcaster, team string, want map[string]int) {
 	t.Helper()
-	msgs, err := b.Last(context.Background(), team)
-	if err != nil {
-		t.Fatalf("Last(%s): %v", team, err)
-	}
-	got := make(map[string]int)
-	for _, m := range msgs {
-		var id string
-		var seq int
-		if _, err := fmt.Sscanf(string(m.JSON), `{"id":%q`, &id); err != nil {
-			t.Fatalf("Last(%s): id of %s: %v", team, m.JSON, err)
-		}
-		if _, err := fmt.Sscanf(id[len(m.Worker)+1:], "%d", &seq); err != nil {
-			t.Fatalf("Last(%s): sequence of id %q: %v", team, id, err)
-		}
-		if _, dup := got[m.Worker]; dup || m.Team != team {
-			t.Fatalf("Last(%s) returned %s of team %s twice or of another team", team, m.Worker, m.Team)
-		}
-		got[m.Worker] = seq
-	}
-	return got
-}
-
-func waitLast(t *testing.T, b *kafkabroadcast.Broadcaster, team string, want map[string]int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got := lastSeqs(t, b, team)
-		if fmt.Sprint(got) == fmt.Sprint(want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("Last(%s) = %v, want %v", team, got, want)
-		}
-		time.Sleep(20 * time.Millisecond) // polling until the throttled write lands
+	if got := broadcasttest.WaitLast(t, b, team, 10*time.Second, want); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Last(%s) = %v, want %v", team, got, want)
 	}
 }
 
@@ -62,27 +29,27 @@ func TestLastOfWatchedTeam(t *testing.T) {
 	const team = "team_watched"
 	stale := broadcasttest.Msg(team, "w_old", 1)
 	stale.Received = time.Now().Add(-2 * time.Minute).UnixNano()
-	publishRetry(t, a, broadcasttest.Msg(team, "w1", 1), broadcasttest.Msg(team, "w2", 1), stale)
+	broadcasttest.MustPublish(t, a, broadcasttest.Msg(team, "w1", 1), broadcasttest.Msg(team, "w2", 1), stale)
 
 	b := newReplica(t, cfg, nil)
-	waitLast(t, b, team, map[string]int{"w1": 1, "w2": 1}) // unwatched: read from LastTopic
+	wantLast(t, b, team, map[string]int{"w1": 1, "w2": 1}) // unwatched: read from LastTopic
 
 	c := broadcasttest.NewCollector()
 	sub, err := b.Subscribe(context.Background(), team, c.Handle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	publishRetry(t, a, broadcasttest.Msg(team, "w1", 2), broadcasttest.Msg(team, "w3", 1))
+	broadcasttest.MustPublish(t, a, broadcasttest.Msg(team, "w1", 2), broadcasttest.Msg(team, "w3", 1))
 	if !c.WaitCount(10*time.Second, 2) {
 		t.Fatalf("got %d of 2 live positions", len(c.Messages()))
 	}
 	// The live records are in the cache as soon as they are delivered.
 	want := map[string]int{"w1": 2, "w2": 1, "w3": 1}
-	if got := lastSeqs(t, b, team); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := broadcasttest.LastSeqs(t, b, team); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("Last of the watched team = %v, want %v", got, want)
 	}
 	sub.Unsubscribe()
-	waitLast(t, b, team, want) // unwatched again: from LastTopic
+	wantLast(t, b, team, want) // unwatched again: from LastTopic
 }
 
 // A replica that starts after the positions were published serves the
@@ -100,15 +67,15 @@ func TestLastOnNewReplica(t *testing.T) {
 			msgs = append(msgs, broadcasttest.Msg(team, worker, round))
 			want[worker] = round
 		}
-		publishRetry(t, a, msgs...)
+		broadcasttest.MustPublish(t, a, msgs...)
 		time.Sleep(150 * time.Millisecond) // let each round be its own throttled write
 	}
-	waitLast(t, a, team, want)
+	wantLast(t, a, team, want)
 
 	start := time.Now()
 	b := newReplica(t, cfg, nil)
 	started := time.Since(start)
-	got := lastSeqs(t, b, team)
+	got := broadcasttest.LastSeqs(t, b, team)
 	t.Logf("new replica: New %v, first Last %v (%d workers)", started, time.Since(start)-started, len(got))
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("Last on a new replica: %d workers, want %d", len(got), len(want))

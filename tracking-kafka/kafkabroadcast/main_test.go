@@ -131,24 +131,13 @@ func restartBroker(t *testing.T) func(t *testing.T) {
 		run("stop", stop)
 		run("start", start)
 		for _, addr := range brokers(t) {
-			waitForPort(t, addr, 90*time.Second)
+			testsupport.Eventually(t, 90*time.Second, "kafka at "+addr+" accepting connections after start", func() bool {
+				c, err := net.DialTimeout("tcp", addr, time.Second)
+				if err == nil {
+					_ = c.Close()
+				}
+				return err == nil
+			})
 		}
-	}
-}
-
-// waitForPort polls until addr accepts connections.
-func waitForPort(t *testing.T, addr string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kafka at %s not accepting connections %s after start: %v", addr, timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond) // polling the port, not synchronising goroutines
 	}
 }

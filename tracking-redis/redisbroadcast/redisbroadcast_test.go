@@ -29,22 +29,25 @@ func prefix(t *testing.T) string {
 	return fmt.Sprintf("T%s_%d_", name, rand.Uint32())
 }
 
-func TestConformance(t *testing.T) {
-	addr := redisAddr(t)
-	setup := func(queueSize int) broadcasttest.Setup {
-		return func(t *testing.T) func() tracking.Broadcaster {
-			p := prefix(t)
-			return func() tracking.Broadcaster {
-				b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p, QueueSize: queueSize})
-				if err != nil {
-					t.Fatalf("new broadcaster: %v", err)
-				}
-				return b
+// setup makes the replicas of one test on the real redis-server, under a
+// channel prefix of the test's own.
+func setup(addr string, queueSize int) broadcasttest.Setup {
+	return func(t *testing.T) func() tracking.Broadcaster {
+		p := prefix(t)
+		return func() tracking.Broadcaster {
+			b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p, QueueSize: queueSize})
+			if err != nil {
+				t.Fatalf("new broadcaster: %v", err)
 			}
+			return b
 		}
 	}
-	features := broadcasttest.Features{RestartBroker: restartRedis, Overload: setup(8), QueueSize: 8}
-	broadcasttest.Run(t, features, setup(0))
+}
+
+func TestConformance(t *testing.T) {
+	addr := redisAddr(t)
+	features := broadcasttest.Features{RestartBroker: restartRedis, Overload: setup(addr, 8), QueueSize: 8}
+	broadcasttest.Run(t, features, setup(addr, 0))
 }
 
 // restartRedis stops and starts the test redis-server on the same port.
@@ -62,15 +65,5 @@ func restartRedis(t *testing.T) {
 
 // TestScenarios runs the end-to-end scenarios with two replicas on real Redis.
 func TestScenarios(t *testing.T) {
-	addr := redisAddr(t)
-	servicetest.Run(t, servicetest.Features{RestartBroker: restartRedis}, func(t *testing.T) func() tracking.Broadcaster {
-		p := prefix(t)
-		return func() tracking.Broadcaster {
-			b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p})
-			if err != nil {
-				t.Fatalf("new broadcaster: %v", err)
-			}
-			return b
-		}
-	})
+	servicetest.Run(t, servicetest.Features{RestartBroker: restartRedis}, setup(redisAddr(t), 0))
 }

@@ -54,15 +54,10 @@ func (s *wsStream) Next() (*Event, error) {
 			s.buf, err = readAll(s.buf, r)
 		}
 		if err != nil {
-			switch {
-			case s.ctx.Err() != nil:
+			if s.ctx.Err() != nil {
 				return nil, context.Cause(s.ctx)
-			case s.hint != "":
-				return nil, &ReconnectError{Reason: s.hint}
-			case websocket.CloseStatus(err) == websocket.StatusServiceRestart:
-				return nil, &ReconnectError{Reason: "close 1012"}
 			}
-			return nil, fmt.Errorf("websocket %s: %w", s.url, err)
+			return nil, wsEndError(s.hint, err, s.url)
 		}
 		if typ != websocket.MessageText {
 			continue

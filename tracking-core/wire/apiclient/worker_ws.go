@@ -89,12 +89,11 @@ func (w *WorkerConn) readLoop() {
 			continue
 		}
 		if m.Type == wire.TypeReconnect {
-			reason := m.Reason
-			if reason == "" {
-				reason = "unspecified"
-			}
 			w.mu.Lock()
-			w.hint = reason
+			w.hint = m.Reason
+			if w.hint == "" {
+				w.hint = "unspecified"
+			}
 			w.mu.Unlock()
 		}
 		if w.onAnswer != nil {
@@ -109,14 +108,20 @@ func (w *WorkerConn) readLoop() {
 func (w *WorkerConn) end(err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.cause = wsEndError(w.hint, err, w.url)
+}
+
+// wsEndError is why a WebSocket read ended with err: the reconnect hint the
+// server sent before, else a close 1012 (service restart) as a hint too, else
+// the read error.
+func wsEndError(hint string, err error, url string) error {
 	switch {
-	case w.hint != "":
-		w.cause = &ReconnectError{Reason: w.hint}
+	case hint != "":
+		return &ReconnectError{Reason: hint}
 	case websocket.CloseStatus(err) == websocket.StatusServiceRestart:
-		w.cause = &ReconnectError{Reason: "close 1012"}
-	default:
-		w.cause = fmt.Errorf("websocket %s: %w", w.url, err)
+		return &ReconnectError{Reason: "close 1012"}
 	}
+	return fmt.Errorf("websocket %s: %w", url, err)
 }
 
 // Send writes one text message: a record or a JSON array of records. msg is

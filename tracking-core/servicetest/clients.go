@@ -296,8 +296,8 @@ func MustOpenManagerWS(t testing.TB, url string) *Stream {
 	return mustOpen(t, OpenManagerWS, url)
 }
 
-// MustDialWorker is DialWorker as MustOpenSSE is OpenSSE; the test must not
-// Close the worker itself.
+// MustDialWorker is DialWorker as MustOpenSSE is OpenSSE (closed at the end
+// of the test; closing it earlier too is fine).
 func MustDialWorker(t testing.TB, url string) *Worker {
 	t.Helper()
 	return mustOpen(t, DialWorker, url)

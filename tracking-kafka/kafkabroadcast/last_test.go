@@ -97,7 +97,7 @@ func TestLastOfNewlyWatchedTeamHasPositionsJustBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Unsubscribe()
-	publishRetry(t, a, broadcasttest.Msg(team, "w1", 1), broadcasttest.Msg(team, "w2", 1))
+	broadcasttest.MustPublish(t, a, broadcasttest.Msg(team, "w1", 1), broadcasttest.Msg(team, "w2", 1))
 	if !c.WaitCount(10*time.Second, 2) { // both are in the positions topic now
 		t.Fatalf("got %d of 2 positions", len(c.Messages()))
 	}
@@ -107,7 +107,7 @@ func TestLastOfNewlyWatchedTeamHasPositionsJustBefore(t *testing.T) {
 	}
 	defer sub2.Unsubscribe()
 	want := map[string]int{"w1": 1, "w2": 1}
-	if got := lastSeqs(t, b, team); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := broadcasttest.LastSeqs(t, b, team); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("first Last after watching = %v, want %v", got, want)
 	}
 }

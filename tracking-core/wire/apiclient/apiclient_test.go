@@ -204,3 +204,47 @@ func TestTokenInHeaderOrQuery(t *testing.T) {
 		t.Fatalf("worker WebSocket %s with %v", r.URL, r.Header)
 	}
 }
+
+// Close and CloseNow of a worker connection may be called more than once,
+// in any order.
+func TestWorkerCloseIdempotent(t *testing.T) {
+	_, c := serve(t, httpapi.Config{})
+	w, err := c.DialWorker(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = w.Close()
+		_ = w.Close()
+		w.CloseNow()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a second Close did not return")
+	}
+}
+
+// CloseNow of a streaming POST returns although its body is still open.
+func TestPostStreamCloseNow(t *testing.T) {
+	_, c := serve(t, httpapi.Config{})
+	p, err := c.OpenPost(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Write(append(rec("w1", 1), '\n')); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.CloseNow()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("CloseNow of an open POST did not return")
+	}
+}

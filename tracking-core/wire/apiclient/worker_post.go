@@ -199,6 +199,9 @@ func (p *PostStream) Answer() wire.IngestAnswer {
 // CloseNow cuts the request at once, releasing a blocked Write, and waits for it.
 func (p *PostStream) CloseNow() {
 	p.cancel()
+	// Cancelling the request does not stop the transport's writer, which
+	// waits on the body pipe: end the pipe too.
+	p.pw.CloseWithError(context.Canceled)
 	<-p.dead
 }
 

@@ -16,12 +16,13 @@ import (
 // or a JSON array of them); one reader goroutine takes what the server sends
 // (error answers, the reconnect hint, pings, the close).
 type WorkerConn struct {
-	c        *websocket.Conn
-	url      string
-	onAnswer func(*wire.ServerMessage)
-	dead     chan struct{} // closed when the reader ends
-	stopCtx  func() bool   // stops the AfterFunc of the dial's ctx
-	ctxDone  chan struct{} // closed when that AfterFunc has run
+	c           *websocket.Conn
+	url         string
+	onAnswer    func(*wire.ServerMessage)
+	dead        chan struct{} // closed when the reader ends
+	stopCtx     func() bool   // stops the AfterFunc of the dial's ctx
+	ctxDone     chan struct{} // closed when that AfterFunc has run
+	releaseOnce sync.Once
 
 	// ended is closed when the connection is over for the worker: the reader
 	// ended, or the server asked to reconnect (records sent after the hint
@@ -160,11 +161,14 @@ func (w *WorkerConn) CloseNow() {
 }
 
 // release stops watching the dial's ctx, waiting for its AfterFunc if it
-// has started, so that no goroutine of the connection outlives Close.
+// has started, so that no goroutine of the connection outlives Close. It runs
+// once: Close and CloseNow are idempotent.
 func (w *WorkerConn) release() {
-	if !w.stopCtx() {
-		<-w.ctxDone
-	}
+	w.releaseOnce.Do(func() {
+		if !w.stopCtx() {
+			<-w.ctxDone
+		}
+	})
 }
 
 // Close ends the connection with a normal close handshake (bounded by the

@@ -46,8 +46,8 @@ type LoadConfig struct {
 	PIDs []int
 	// Strategy is recorded in the report (redis or kafka); it changes nothing.
 	Strategy string
-	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger, HTTPClient and
-	// Auth are as in Config.
+	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger, HTTPClient,
+	// Auth and Now are as in Config.
 	Movement      Movement
 	Seed          uint64
 	Backoff       Backoff
@@ -56,6 +56,7 @@ type LoadConfig struct {
 	Logger        *slog.Logger
 	HTTPClient    *http.Client
 	Auth          Auth
+	Now           func() time.Time
 }
 
 func (c LoadConfig) withDefaults() LoadConfig {
@@ -97,6 +98,9 @@ func (c LoadConfig) withDefaults() LoadConfig {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
 }

@@ -24,14 +24,14 @@ import (
 var testSecret = []byte("0123456789abcdef0123456789abcdef-team-simulator-test")
 
 // startAuthService is the real service with authentication on, as in
-// AUTH_MODE=dev: a Verifier of secret (HS256), on n replicas.
-func startAuthService(t *testing.T, secret []byte, n int) []*service {
+// AUTH_MODE=dev: api with a Verifier of testSecret (HS256), on n replicas.
+func startAuthService(t *testing.T, api httpapi.Config, n int) []*service {
 	t.Helper()
-	v, err := auth.NewHS256(secret, auth.Options{})
+	v, err := auth.NewHS256(testSecret, auth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.Config{Verifier: v}
+	api.Verifier = v
 	return startReplicas(t, slices.Repeat([]httpapi.Config{api}, n)...)
 }
 
@@ -41,7 +41,7 @@ func startAuthService(t *testing.T, secret []byte, n int) []*service {
 func TestAuthWorkerTokens(t *testing.T) {
 	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
 		t.Run(string(tr), func(t *testing.T) {
-			s := startAuthService(t, testSecret, 1)[0]
+			s := startAuthService(t, httpapi.Config{}, 1)[0]
 			client, answers := countAnswers(t)
 			sim, stop := startSimulator(t, Config{
 				Teams: []Team{
@@ -86,7 +86,7 @@ func TestAuthManagerTokens(t *testing.T) {
 		mt ManagerTransport
 	}{{TransportWebSocket, ManagerSSE}, {TransportWebSocket, ManagerWebSocket}, {TransportNDJSON, ManagerWebSocket}} {
 		t.Run(string(c.wt)+"-"+string(c.mt), func(t *testing.T) {
-			reps := startAuthService(t, testSecret, 2)
+			reps := startAuthService(t, httpapi.Config{}, 2)
 			cfg := quickLoad(t, reps[0], reps[1])
 			client, answers := countAnswers(t)
 			cfg.WorkerTransport, cfg.ManagerTransport, cfg.HTTPClient = c.wt, c.mt, client
@@ -129,7 +129,7 @@ func TestAuthStaticToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startAuthService(t, testSecret, 1)[0]
+	s := startAuthService(t, httpapi.Config{}, 1)[0]
 	client, answers := countAnswers(t)
 	sim, stop := startSimulator(t, Config{
 		Teams: []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: s.base()}},
@@ -164,29 +164,16 @@ func TestAuthRefusedDialsCountedAndLoggedOnce(t *testing.T) {
 	for _, c := range cases {
 		for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
 			t.Run(c.name+"/"+string(tr), func(t *testing.T) {
-				s := startAuthService(t, testSecret, 1)[0]
+				s := startAuthService(t, httpapi.Config{}, 1)[0]
 				client, answers := countAnswers(t)
 				logs := &testsupport.SyncBuffer{}
-				sim, err := New(Config{
+				sim, stop := startSimulator(t, Config{
 					Teams:      []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: s.base(), Transport: tr}},
-					HTTPClient: client,
-					Ramp:       10 * time.Millisecond,
-					Backoff:    fastBackoff(),
-					Status:     Status{Interval: -1},
-					Auth:       c.auth,
-					Logger:     slog.New(slog.NewTextHandler(logs, nil)),
+					HTTPClient: client, Ramp: 10 * time.Millisecond, Backoff: fastBackoff(),
+					Auth: c.auth, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan error, 1)
-				go func() { done <- sim.Run(ctx) }()
 				testsupport.Eventually(t, 10*time.Second, "retried refusals", func() bool { return sim.Stats().Errors >= 12 && answers.refused.Load() >= 12 })
-				cancel()
-				if err := <-done; err != nil {
-					t.Fatal(err)
-				}
+				stop()
 				st := sim.Stats()
 				if st.Errors < 12 || st.Sent != 0 || st.Reconnects != 0 || !strings.Contains(st.LastError, c.advice) || !strings.Contains(st.LastError, "401") {
 					t.Fatalf("stats %+v: want >= 12 errors, no connection, nothing sent, the last error saying %q (401)", st, c.advice)
@@ -247,7 +234,7 @@ func TestAuthForbidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.creds = creds
-	s := startAuthService(t, testSecret, 1)[0]
+	s := startAuthService(t, httpapi.Config{}, 1)[0]
 	team := &loadTeam{name: "team_one", index: map[string]int{}}
 	for _, mt := range []ManagerTransport{ManagerSSE, ManagerWebSocket} {
 		m := newManager(0, team, s.base(), mt, &loadRun{})
@@ -314,11 +301,7 @@ func TestAuthTokenRenewedAtHalfLife(t *testing.T) {
 // In a run, reconnects after half the token's life present a new token,
 // and the service never refuses one.
 func TestAuthReconnectPresentsRenewedToken(t *testing.T) {
-	v, err := auth.NewHS256(testSecret, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := startService(t, httpapi.Config{Verifier: v, MaxLifetime: 100 * time.Millisecond})
+	s := startAuthService(t, httpapi.Config{MaxLifetime: 100 * time.Millisecond}, 1)[0]
 	client, answers := countAnswers(t)
 	sim, stop := startSimulator(t, Config{
 		Teams:   []Team{{Name: "team_one", Workers: 2, Interval: 20 * time.Millisecond, URL: s.base()}},

@@ -60,9 +60,9 @@ type LoadConfig struct {
 }
 
 func (c LoadConfig) withDefaults() LoadConfig {
-	c.Movement = c.Movement.withDefaults()
-	c.Backoff = c.Backoff.withDefaults()
-	c.Status = c.Status.withDefaults()
+	// The settings shared with worker mode take Config's defaults.
+	w := Config{Movement: c.Movement, Backoff: c.Backoff, Status: c.Status, ShutdownGrace: c.ShutdownGrace, Logger: c.Logger, Now: c.Now}.withDefaults()
+	c.Movement, c.Backoff, c.Status, c.ShutdownGrace, c.Logger, c.Now = w.Movement, w.Backoff, w.Status, w.ShutdownGrace, w.Logger, w.Now
 	if c.Teams == 0 {
 		c.Teams = 1
 	}
@@ -92,15 +92,6 @@ func (c LoadConfig) withDefaults() LoadConfig {
 	}
 	if c.TeamPrefix == "" {
 		c.TeamPrefix = "load-"
-	}
-	if c.ShutdownGrace <= 0 {
-		c.ShutdownGrace = 5 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 	return c
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/memory"
 	"github.com/teamtrack/tracking-core/servicetest"
+	"github.com/teamtrack/tracking-core/wire/apiclient"
 )
 
 // service is one replica of the real tracking handlers on 127.0.0.1, with
@@ -80,15 +81,9 @@ func (s *service) accepted(t *testing.T) int64 {
 // lastPositions is what GET /tracking/{team}/positions answers.
 func (s *service) lastPositions(t *testing.T, team string) []json.RawMessage {
 	t.Helper()
-	url := s.base() + team + "/positions"
-	resp, err := http.Get(url)
+	recs, err := apiclient.MustNew(s.base(), apiclient.Config{}).LastPositions(context.Background(), team)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var recs []json.RawMessage
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&recs) != nil {
-		t.Fatalf("GET %s: %s", url, resp.Status)
 	}
 	return recs
 }

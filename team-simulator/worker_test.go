@@ -3,14 +3,9 @@ package simulator
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/testsupport"
@@ -29,10 +24,13 @@ func fastBackoff() Backoff {
 	return Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, HintSpread: 10 * time.Millisecond}
 }
 
-// startSimulator runs a simulator until the returned stop is called.
+// startSimulator runs a simulator, logging to cfg.Logger or testLogger,
+// until the returned stop is called.
 func startSimulator(t *testing.T, cfg Config) (*Simulator, func()) {
 	t.Helper()
-	cfg.Logger = testLogger(t)
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	cfg.Status.Interval = -1
 	sim, err := New(cfg)
 	if err != nil {
@@ -114,28 +112,11 @@ func TestWorkersStreamAndCloseCleanly(t *testing.T) {
 	}
 }
 
-// Ctrl-C closes every worker WebSocket with 1000. How a client closed is the
-// one thing the real service does not show, so a bare endpoint records it.
+// Ctrl-C closes every worker WebSocket with 1000 (seen by startDiscard).
 func TestWorkersCloseWebSocketsWith1000(t *testing.T) {
-	var clean atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			if _, _, err := c.Read(r.Context()); err != nil {
-				if websocket.CloseStatus(err) == websocket.StatusNormalClosure {
-					clean.Add(1)
-				}
-				return
-			}
-		}
-	}))
-	defer srv.Close()
+	url, clean := startDiscard(t)
 	sim, stop := startSimulator(t, Config{
-		Teams: []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: srv.URL + "/tracking/"}},
+		Teams: []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: url}},
 		Ramp:  10 * time.Millisecond, Backoff: fastBackoff(),
 	})
 	testsupport.Eventually(t, 10*time.Second, "connections", func() bool { return sim.Stats().WorkersConnected == 3 })

@@ -2,66 +2,68 @@ package simulator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/testsupport"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // testSecret is the services' AUTH_JWT_SECRET in these tests.
 var testSecret = []byte("0123456789abcdef0123456789abcdef-team-simulator-test")
 
-// startAuthFake is a fake service that, like the tracking services in mode
-// dev or jwt, requires `Authorization: Bearer` with an HS256 token signed
-// with secret, and checks its claims against each route and record.
-func startAuthFake(t *testing.T, secret []byte, configure func(*fakeService)) *fakeService {
+// startAuthService is the real service with authentication on, as in
+// AUTH_MODE=dev: api with a Verifier of testSecret (HS256), on n replicas.
+func startAuthService(t *testing.T, api httpapi.Config, n int) []*service {
 	t.Helper()
-	v, err := auth.NewHS256(secret, auth.Options{})
+	v, err := auth.NewHS256(testSecret, auth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startFake(t, func(f *fakeService) {
-		f.Verifier = v
-		if configure != nil {
-			configure(f)
-		}
-	})
+	api.Verifier = v
+	return startReplicas(t, slices.Repeat([]httpapi.Config{api}, n)...)
 }
 
 // With AUTH_JWT_SECRET each worker presents its own token, on both
 // transports: role worker, subject and worker_id its id, teams its team.
-// The fake lets in nothing else and accepts every record.
+// The service refuses nothing and accepts every record.
 func TestAuthWorkerTokens(t *testing.T) {
 	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
 		t.Run(string(tr), func(t *testing.T) {
-			f := startAuthFake(t, testSecret, nil)
+			s := startAuthService(t, httpapi.Config{}, 1)[0]
+			client, answers := countAnswers(t)
 			sim, stop := startSimulator(t, Config{
 				Teams: []Team{
-					{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: f.URL(), Transport: tr},
-					{Name: "team_two", Workers: 2, Interval: 20 * time.Millisecond, URL: f.URL(), Transport: tr},
+					{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: s.base(), Transport: tr},
+					{Name: "team_two", Workers: 2, Interval: 20 * time.Millisecond, URL: s.base(), Transport: tr},
 				},
-				Ramp: 50 * time.Millisecond, Backoff: fastBackoff(),
+				Ramp: 50 * time.Millisecond, Backoff: fastBackoff(), HTTPClient: client,
 				Auth: Auth{Secret: testSecret},
 			})
 			testsupport.Eventually(t, 10*time.Second, "positions", func() bool {
-				return f.Accepted.Load() >= 100 && sim.Stats().WorkersConnected == 5
+				return s.accepted(t) >= 100 && sim.Stats().WorkersConnected == 5
 			})
 			stop()
-			if st := sim.Stats(); st.Errors != 0 || f.Rejected.Load() != 0 || f.Refused.Load() != 0 {
-				t.Fatalf("stats %+v, records rejected %d, requests refused %d; want none", st, f.Rejected.Load(), f.Refused.Load())
+			if _, rejected := s.records(t); sim.Stats().Errors != 0 || rejected != 0 || answers.refused.Load() != 0 {
+				t.Fatalf("stats %+v, records rejected %d, requests refused %d; want none", sim.Stats(), rejected, answers.refused.Load())
 			}
 			got := map[string]bool{}
-			for _, s := range f.authSeen() {
-				c := s.claims
+			for _, seen := range s.tokens.all() {
+				c := seen.claims
 				team, _, _ := strings.Cut(c.Subject, "-w")
-				if s.route != "worker" || c.Role != auth.RoleWorker || c.WorkerID != c.Subject || !slices.Equal(c.Teams, []string{team}) {
-					t.Errorf("worker token claims %+v on route %s; want role worker, worker_id = subject, teams = [its team]", c, s.route)
+				if c.Role != auth.RoleWorker || c.WorkerID != c.Subject || !slices.Equal(c.Teams, []string{team}) {
+					t.Errorf("worker token claims %+v; want role worker, worker_id = subject, teams = [its team]", c)
 				}
 				got[c.Subject] = true
 			}
@@ -75,29 +77,36 @@ func TestAuthWorkerTokens(t *testing.T) {
 }
 
 // Load-mode managers present a manager token of their team, on SSE and on
-// WebSocket, and the run is as healthy as without authentication.
+// WebSocket, and the run is as healthy as without authentication; workers on
+// either transport present theirs (the replica of the workers only lets in
+// workers, that of the managers only managers).
 func TestAuthManagerTokens(t *testing.T) {
-	for _, mt := range []ManagerTransport{ManagerSSE, ManagerWebSocket} {
-		t.Run(string(mt), func(t *testing.T) {
-			f := startAuthFake(t, testSecret, nil)
-			cfg := quickLoad(f.URL())
-			cfg.ManagerTransport = mt
-			cfg.Logger = testLogger(t)
+	for _, c := range []struct {
+		wt Transport
+		mt ManagerTransport
+	}{{TransportWebSocket, ManagerSSE}, {TransportWebSocket, ManagerWebSocket}, {TransportNDJSON, ManagerWebSocket}} {
+		t.Run(string(c.wt)+"-"+string(c.mt), func(t *testing.T) {
+			reps := startAuthService(t, httpapi.Config{}, 2)
+			cfg := quickLoad(t, reps[0], reps[1])
+			client, answers := countAnswers(t)
+			cfg.WorkerTransport, cfg.ManagerTransport, cfg.HTTPClient = c.wt, c.mt, client
 			cfg.Auth = Auth{Secret: testSecret}
 			r, err := RunLoad(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkReport(t, r, cfg)
-			if f.Refused.Load() != 0 || f.Rejected.Load() != 0 {
-				t.Fatalf("%d requests refused, %d records rejected", f.Refused.Load(), f.Rejected.Load())
+			if _, rejected := reps[0].records(t); answers.refused.Load() != 0 || rejected != 0 {
+				t.Fatalf("%d requests refused, %d records rejected", answers.refused.Load(), rejected)
+			}
+			for _, seen := range reps[0].tokens.all() {
+				if seen.claims.Role != auth.RoleWorker {
+					t.Errorf("worker connection with claims %+v", seen.claims)
+				}
 			}
 			managers := map[string]bool{}
-			for _, s := range f.authSeen() {
-				if s.route != "manager" {
-					continue
-				}
-				c := s.claims
+			for _, seen := range reps[1].tokens.all() {
+				c := seen.claims
 				if c.Role != auth.RoleManager || len(c.Teams) != 1 || !strings.HasPrefix(c.Subject, c.Teams[0]+"-manager-") {
 					t.Errorf("manager token claims %+v; want role manager of one team, subject <team>-manager-<n>", c)
 				}
@@ -120,19 +129,20 @@ func TestAuthStaticToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := startAuthFake(t, testSecret, nil)
+	s := startAuthService(t, httpapi.Config{}, 1)[0]
+	client, answers := countAnswers(t)
 	sim, stop := startSimulator(t, Config{
-		Teams: []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: f.URL()}},
-		Ramp:  20 * time.Millisecond, Backoff: fastBackoff(),
+		Teams: []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: s.base()}},
+		Ramp:  20 * time.Millisecond, Backoff: fastBackoff(), HTTPClient: client,
 		Auth: Auth{Token: tok},
 	})
-	testsupport.Eventually(t, 10*time.Second, "positions", func() bool { return f.Accepted.Load() >= 30 })
+	testsupport.Eventually(t, 10*time.Second, "positions", func() bool { return s.accepted(t) >= 30 })
 	stop()
-	if st := sim.Stats(); st.Errors != 0 || f.Refused.Load() != 0 {
-		t.Fatalf("stats %+v, %d refused", st, f.Refused.Load())
+	if st := sim.Stats(); st.Errors != 0 || answers.refused.Load() != 0 {
+		t.Fatalf("stats %+v, %d refused", st, answers.refused.Load())
 	}
-	for _, s := range f.authSeen() {
-		if s.token != tok {
+	for _, seen := range s.tokens.all() {
+		if seen.token != tok {
 			t.Fatalf("a connection presented another token than AUTH_TOKEN")
 		}
 	}
@@ -154,33 +164,22 @@ func TestAuthRefusedDialsCountedAndLoggedOnce(t *testing.T) {
 	for _, c := range cases {
 		for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
 			t.Run(c.name+"/"+string(tr), func(t *testing.T) {
-				f := startAuthFake(t, testSecret, nil)
+				s := startAuthService(t, httpapi.Config{}, 1)[0]
+				client, answers := countAnswers(t)
 				logs := &testsupport.SyncBuffer{}
-				sim, err := New(Config{
-					Teams:   []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: f.URL(), Transport: tr}},
-					Ramp:    10 * time.Millisecond,
-					Backoff: fastBackoff(),
-					Status:  Status{Interval: -1},
-					Auth:    c.auth,
-					Logger:  slog.New(slog.NewTextHandler(logs, nil)),
+				sim, stop := startSimulator(t, Config{
+					Teams:      []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: s.base(), Transport: tr}},
+					HTTPClient: client, Ramp: 10 * time.Millisecond, Backoff: fastBackoff(),
+					Auth: c.auth, Logger: slog.New(slog.NewTextHandler(logs, nil)),
 				})
-				if err != nil {
-					t.Fatal(err)
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan error, 1)
-				go func() { done <- sim.Run(ctx) }()
-				testsupport.Eventually(t, 10*time.Second, "retried refusals", func() bool { return sim.Stats().Errors >= 12 && f.Refused.Load() >= 12 })
-				cancel()
-				if err := <-done; err != nil {
-					t.Fatal(err)
-				}
+				testsupport.Eventually(t, 10*time.Second, "retried refusals", func() bool { return sim.Stats().Errors >= 12 && answers.refused.Load() >= 12 })
+				stop()
 				st := sim.Stats()
 				if st.Errors < 12 || st.Sent != 0 || st.Reconnects != 0 || !strings.Contains(st.LastError, c.advice) || !strings.Contains(st.LastError, "401") {
 					t.Fatalf("stats %+v: want >= 12 errors, no connection, nothing sent, the last error saying %q (401)", st, c.advice)
 				}
-				if f.Accepted.Load() != 0 {
-					t.Fatalf("the service accepted %d records", f.Accepted.Load())
+				if n := s.Counter(t, "tracking_records_total"); n != 0 {
+					t.Fatalf("the service took %v records", n)
 				}
 				if n := strings.Count(logs.String(), c.advice); n != 1 {
 					t.Fatalf("%q logged %d times, want once; logs:\n%s", c.advice, n, logs)
@@ -204,12 +203,20 @@ func TestAuthForbidden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := startAuthFake(t, testSecret, nil)
+	// The real service opens a worker connection for any valid token and
+	// refuses its records one by one; a 403 on the connection itself comes
+	// from this bare endpoint, answering as the service's error edge does.
+	forbid := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(wire.NewErrorBody(tracking.Errorf(tracking.CodeForbidden, "role manager does not publish")))
+	}))
+	defer forbid.Close()
 	env := &runEnv{client: newHTTPClient(), c: &counters{}, log: slog.New(slog.DiscardHandler), now: time.Now,
 		hard: context.Background(), refusalLogged: new(atomic.Bool)}
 	defer env.client.CloseIdleConnections()
 	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
-		c, err := dial(context.Background(), env, tr, f.URL(), bearer(mgr))
+		c, err := dial(context.Background(), env, tr, forbid.URL+"/tracking/", bearer(mgr))
 		if err == nil {
 			// A POST is under way once its headers are out; the refusal ends it.
 			<-c.done()
@@ -227,9 +234,10 @@ func TestAuthForbidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.creds = creds
+	s := startAuthService(t, httpapi.Config{}, 1)[0]
 	team := &loadTeam{name: "team_one", index: map[string]int{}}
 	for _, mt := range []ManagerTransport{ManagerSSE, ManagerWebSocket} {
-		m := newManager(0, team, f.URL(), mt, &loadRun{})
+		m := newManager(0, team, s.base(), mt, &loadRun{})
 		m.env = env
 		m.cred = workerCredential("team_one-w1", "team_one") // not a manager
 		var err error
@@ -293,20 +301,21 @@ func TestAuthTokenRenewedAtHalfLife(t *testing.T) {
 // In a run, reconnects after half the token's life present a new token,
 // and the service never refuses one.
 func TestAuthReconnectPresentsRenewedToken(t *testing.T) {
-	f := startAuthFake(t, testSecret, func(f *fakeService) { f.KickAfter = 5 })
+	s := startAuthService(t, httpapi.Config{MaxLifetime: 100 * time.Millisecond}, 1)[0]
+	client, answers := countAnswers(t)
 	sim, stop := startSimulator(t, Config{
-		Teams:   []Team{{Name: "team_one", Workers: 2, Interval: 20 * time.Millisecond, URL: f.URL()}},
+		Teams:   []Team{{Name: "team_one", Workers: 2, Interval: 20 * time.Millisecond, URL: s.base()}},
 		Ramp:    10 * time.Millisecond,
-		Backoff: fastBackoff(),
-		Auth:    Auth{Secret: testSecret, TTL: 800 * time.Millisecond},
+		Backoff: fastBackoff(), HTTPClient: client,
+		Auth: Auth{Secret: testSecret, TTL: 800 * time.Millisecond},
 	})
 	tokens := func() map[string]map[string]bool {
 		out := map[string]map[string]bool{}
-		for _, s := range f.authSeen() {
-			if out[s.claims.Subject] == nil {
-				out[s.claims.Subject] = map[string]bool{}
+		for _, seen := range s.tokens.all() {
+			if out[seen.claims.Subject] == nil {
+				out[seen.claims.Subject] = map[string]bool{}
 			}
-			out[s.claims.Subject][s.token] = true
+			out[seen.claims.Subject][seen.token] = true
 		}
 		return out
 	}
@@ -315,8 +324,8 @@ func TestAuthReconnectPresentsRenewedToken(t *testing.T) {
 		return len(ts["team_one-w1"]) >= 3 && len(ts["team_one-w2"]) >= 3
 	})
 	stop()
-	if st := sim.Stats(); st.Errors != 0 || f.Refused.Load() != 0 {
-		t.Fatalf("stats %+v, %d refused", st, f.Refused.Load())
+	if st := sim.Stats(); st.Errors != 0 || answers.refused.Load() != 0 {
+		t.Fatalf("stats %+v, %d refused", st, answers.refused.Load())
 	}
 }
 

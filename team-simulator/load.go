@@ -74,7 +74,7 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 		client = newHTTPClient()
 		defer client.CloseIdleConnections()
 	}
-	env := &runEnv{client: client, c: &lr.c, log: cfg.Logger, backoff: cfg.Backoff, now: time.Now,
+	env := &runEnv{client: client, c: &lr.c, log: cfg.Logger, backoff: cfg.Backoff, now: cfg.Now,
 		creds: creds, refusalLogged: new(atomic.Bool)}
 	log := cfg.Logger
 	log.Info("load starting", "workers", cfg.Workers, "teams", cfg.Teams, "managers_per_team", cfg.ManagersPerTeam,

@@ -46,8 +46,8 @@ type LoadConfig struct {
 	PIDs []int
 	// Strategy is recorded in the report (redis or kafka); it changes nothing.
 	Strategy string
-	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger, HTTPClient and
-	// Auth are as in Config.
+	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger, HTTPClient,
+	// Auth and Now are as in Config.
 	Movement      Movement
 	Seed          uint64
 	Backoff       Backoff
@@ -56,12 +56,13 @@ type LoadConfig struct {
 	Logger        *slog.Logger
 	HTTPClient    *http.Client
 	Auth          Auth
+	Now           func() time.Time
 }
 
 func (c LoadConfig) withDefaults() LoadConfig {
-	c.Movement = c.Movement.withDefaults()
-	c.Backoff = c.Backoff.withDefaults()
-	c.Status = c.Status.withDefaults()
+	// The settings shared with worker mode take Config's defaults.
+	w := Config{Movement: c.Movement, Backoff: c.Backoff, Status: c.Status, ShutdownGrace: c.ShutdownGrace, Logger: c.Logger, Now: c.Now}.withDefaults()
+	c.Movement, c.Backoff, c.Status, c.ShutdownGrace, c.Logger, c.Now = w.Movement, w.Backoff, w.Status, w.ShutdownGrace, w.Logger, w.Now
 	if c.Teams == 0 {
 		c.Teams = 1
 	}
@@ -91,12 +92,6 @@ func (c LoadConfig) withDefaults() LoadConfig {
 	}
 	if c.TeamPrefix == "" {
 		c.TeamPrefix = "load-"
-	}
-	if c.ShutdownGrace <= 0 {
-		c.ShutdownGrace = 5 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }

@@ -81,15 +81,16 @@ func TestScanRecord(t *testing.T) {
 	if !ok || string(r.worker) != "load-t1-w0042" || string(r.run) != "k3x9a" || r.seq != 12345 || !r.stamp.Equal(at) {
 		t.Fatalf("scanRecord = %+v, %v", r, ok)
 	}
-	// Field order and spacing are not relied on: the slow path reads them.
-	r, ok = scanRecord([]byte(`{ "timeStamp" : "2026-11-22T13:21:04.5+01:00", "workerId": "w-1", "id": "w-1:run:3", "team":"t"}`))
+	// Field order and spacing are not relied on.
+	const loc = `"location":{"latitude":-23.5,"longitude":-46.6}`
+	r, ok = scanRecord([]byte(`{ "timeStamp" : "2026-11-22T13:21:04.5+01:00", "workerId": "w-1", "id": "w-1:run:3", "team":"t",` + loc + `}`))
 	if !ok || r.seq != 3 || string(r.run) != "run" || !r.stamp.Equal(time.Date(2026, 11, 22, 12, 21, 4, 5e8, time.UTC)) {
-		t.Fatalf("slow path = %+v, %v", r, ok)
+		t.Fatalf("reordered fields = %+v, %v", r, ok)
 	}
 	for _, foreign := range []string{
-		`{"id":"9b2f","workerId":"w-1","team":"t","timeStamp":"2026-11-22T13:21:04.123Z"}`,
-		`{"id":"w-1:run:x","workerId":"w-1","team":"t","timeStamp":"2026-11-22T13:21:04.123Z"}`,
-		`{"id":"w-2:run:1","workerId":"w-1","team":"t","timeStamp":"2026-11-22T13:21:04.123Z"}`,
+		`{"id":"9b2f","workerId":"w-1","team":"t","timeStamp":"2026-11-22T13:21:04.123Z",` + loc + `}`,
+		`{"id":"w-1:run:x","workerId":"w-1","team":"t","timeStamp":"2026-11-22T13:21:04.123Z",` + loc + `}`,
+		`{"id":"w-2:run:1","workerId":"w-1","team":"t","timeStamp":"2026-11-22T13:21:04.123Z",` + loc + `}`,
 		`not json`,
 	} {
 		if _, ok := scanRecord([]byte(foreign)); ok {

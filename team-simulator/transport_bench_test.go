@@ -2,41 +2,16 @@ package simulator
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // BenchmarkWorkerSend measures one worker's send path (walk, encode, write)
-// over each transport against a server that discards what it reads. The
-// allocations reported include the server's.
+// over each transport against a server that discards what it reads
+// (startDiscard). The allocations reported include the server's.
 func BenchmarkWorkerSend(b *testing.B) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /tracking/ws", func(w http.ResponseWriter, r *http.Request) {
-		c, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.CloseNow()
-		for {
-			_, rd, err := c.Reader(context.Background())
-			if err != nil {
-				return
-			}
-			_, _ = io.Copy(io.Discard, rd)
-		}
-	})
-	mux.HandleFunc("POST /tracking/{$}", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_, _ = w.Write([]byte(`{"accepted":0,"rejected":0}`))
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	url, _ := startDiscard(b)
 	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
 		b.Run(string(tr), func(b *testing.B) {
 			client := newHTTPClient()
@@ -44,7 +19,7 @@ func BenchmarkWorkerSend(b *testing.B) {
 			hard, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			env := &runEnv{client: client, c: &counters{}, log: slog.New(slog.DiscardHandler), now: time.Now, hard: hard}
-			c, err := dial(context.Background(), env, tr, srv.URL+"/tracking/", nil)
+			c, err := dial(context.Background(), env, tr, url, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/testsupport"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // testLogger logs to stderr with -v and debug on demand, else nowhere.
@@ -22,10 +24,13 @@ func fastBackoff() Backoff {
 	return Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond, HintSpread: 10 * time.Millisecond}
 }
 
-// startSimulator runs a simulator until the returned stop is called.
+// startSimulator runs a simulator, logging to cfg.Logger or testLogger,
+// until the returned stop is called.
 func startSimulator(t *testing.T, cfg Config) (*Simulator, func()) {
 	t.Helper()
-	cfg.Logger = testLogger(t)
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	cfg.Status.Interval = -1
 	sim, err := New(cfg)
 	if err != nil {
@@ -55,54 +60,80 @@ func startSimulator(t *testing.T, cfg Config) (*Simulator, func()) {
 }
 
 // Workers stream positions over both transports, and Ctrl-C (the context)
-// closes every stream cleanly: WebSockets with 1000, POST bodies ended so that
-// the server answers with its summary.
+// closes every stream cleanly: the service holds a valid last position of
+// every worker, accepted every record sent and saw each connection end, and
+// POST bodies end so that the service answers with its summary.
 func TestWorkersStreamAndCloseCleanly(t *testing.T) {
 	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
 		t.Run(string(tr), func(t *testing.T) {
-			f := startFake(t, nil)
+			s := startService(t, httpapi.Config{})
+			client, answers := countAnswers(t)
 			sim, stop := startSimulator(t, Config{
 				Teams: []Team{
-					{Name: "team_one", Workers: 4, Interval: 20 * time.Millisecond, URL: f.URL(), Transport: tr},
-					{Name: "team_two", Workers: 3, Interval: 20 * time.Millisecond, URL: f.URL(), Transport: tr},
+					{Name: "team_one", Workers: 4, Interval: 20 * time.Millisecond, URL: s.base(), Transport: tr},
+					{Name: "team_two", Workers: 3, Interval: 20 * time.Millisecond, URL: s.base(), Transport: tr},
 				},
-				Ramp: 50 * time.Millisecond, Backoff: fastBackoff(),
+				Ramp: 50 * time.Millisecond, Backoff: fastBackoff(), HTTPClient: client,
 			})
 			testsupport.Eventually(t, 10*time.Second, "positions", func() bool {
-				return f.Accepted.Load() >= 200 && sim.Stats().WorkersConnected == 7
+				return s.accepted(t) >= 200 && sim.Stats().WorkersConnected == 7
 			})
-			if n := len(f.lastOf("team_one")) + len(f.lastOf("team_two")); n != 7 {
-				t.Fatalf("%d workers seen by the service, want 7", n)
+			for team, n := range map[string]int{"team_one": 4, "team_two": 3} {
+				recs := s.lastPositions(t, team)
+				for _, rec := range recs {
+					if _, err := wire.DecodePosition(rec, time.Now()); err != nil {
+						t.Fatalf("service holds an invalid record %s: %v", rec, err)
+					}
+				}
+				if len(recs) != n {
+					t.Fatalf("%d workers of %s seen by the service, want %d", len(recs), team, n)
+				}
 			}
 			stop()
 			st := sim.Stats()
 			if st.Errors != 0 || st.Reconnects != 0 || st.WorkersConnected != 0 {
 				t.Fatalf("stats after a clean run: %+v", st)
 			}
+			testsupport.Eventually(t, 5*time.Second, "connections ended", func() bool { return s.Counter(t, "tracking_connections") == 0 })
 			switch tr {
 			case TransportWebSocket:
-				testsupport.Eventually(t, 5*time.Second, "clean closes", func() bool { return f.WSClean.Load() == 7 })
+				if answers.upgrades.Load() != 7 {
+					t.Fatalf("%d WebSockets for 7 workers", answers.upgrades.Load())
+				}
 			case TransportNDJSON:
-				testsupport.Eventually(t, 5*time.Second, "answered POSTs", func() bool { return f.PostsDone.Load() == 7 })
-				if f.Posts.Load() != 7 {
-					t.Fatalf("%d POSTs for 7 workers", f.Posts.Load())
+				if answers.posts.Load() != 7 || answers.postAnswers.Load() != 7 {
+					t.Fatalf("%d POSTs, %d answered, for 7 workers", answers.posts.Load(), answers.postAnswers.Load())
 				}
 			}
-			if got := f.Accepted.Load(); got != st.Sent {
+			if got := s.accepted(t); got != st.Sent {
 				t.Fatalf("service accepted %d, workers sent %d", got, st.Sent)
 			}
 		})
 	}
 }
 
-// A server's reconnect hint ({"type":"reconnect"} then close 1012) makes the
-// worker come back promptly, and is not counted as an error.
-func TestWorkersHonourReconnectHint(t *testing.T) {
-	f := startFake(t, func(f *fakeService) { f.KickAfter = 5 })
+// Ctrl-C closes every worker WebSocket with 1000 (seen by startDiscard).
+func TestWorkersCloseWebSocketsWith1000(t *testing.T) {
+	url, clean := startDiscard(t)
 	sim, stop := startSimulator(t, Config{
-		Teams:   []Team{{Name: "team_one", Workers: 3, Interval: 10 * time.Millisecond, URL: f.URL()}},
+		Teams: []Team{{Name: "team_one", Workers: 3, Interval: 20 * time.Millisecond, URL: url}},
+		Ramp:  10 * time.Millisecond, Backoff: fastBackoff(),
+	})
+	testsupport.Eventually(t, 10*time.Second, "connections", func() bool { return sim.Stats().WorkersConnected == 3 })
+	stop()
+	testsupport.Eventually(t, 5*time.Second, "clean closes", func() bool { return clean.Load() == 3 })
+}
+
+// A server's reconnect hint ({"type":"reconnect"} then close 1012, here at
+// the end of a short connection lifetime) makes the worker come back
+// promptly, and is not counted as an error.
+func TestWorkersHonourReconnectHint(t *testing.T) {
+	s := startService(t, httpapi.Config{MaxLifetime: 50 * time.Millisecond})
+	client, answers := countAnswers(t)
+	sim, stop := startSimulator(t, Config{
+		Teams:   []Team{{Name: "team_one", Workers: 3, Interval: 10 * time.Millisecond, URL: s.base()}},
 		Ramp:    10 * time.Millisecond,
-		Backoff: fastBackoff(),
+		Backoff: fastBackoff(), HTTPClient: client,
 	})
 	testsupport.Eventually(t, 10*time.Second, "reconnects", func() bool { return sim.Stats().Reconnects >= 9 })
 	stop()
@@ -110,21 +141,30 @@ func TestWorkersHonourReconnectHint(t *testing.T) {
 	if st.Errors != 0 {
 		t.Fatalf("reconnect hints counted as errors: %+v", st)
 	}
-	// Each reconnect is a connection the service accepted.
-	testsupport.Eventually(t, 5*time.Second, "connections", func() bool { return f.WorkerWS.Load() >= st.Reconnects+3 })
+	// Each reconnect followed a hint and is a connection the service accepted.
+	if hints := s.Counter(t, "tracking_reconnect_hints_total"); hints < float64(st.Reconnects) {
+		t.Fatalf("%d reconnects after %v hints", st.Reconnects, hints)
+	}
+	if n := answers.upgrades.Load(); n < st.Reconnects+3 {
+		t.Fatalf("%d connections for 3 workers and %d reconnects", n, st.Reconnects)
+	}
 }
 
-// Error answers are counted and the connection stays.
+// Error answers (here: records over the service's rate limit) are counted
+// and the connection stays.
 func TestWorkersCountServerErrors(t *testing.T) {
 	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
 		t.Run(string(tr), func(t *testing.T) {
-			f := startFake(t, func(f *fakeService) { f.RejectWorker = "team_one-w2" })
+			s := startService(t, httpapi.Config{RecordsPerSecond: 20, RecordBurst: 1})
 			sim, stop := startSimulator(t, Config{
-				Teams:   []Team{{Name: "team_one", Workers: 2, Interval: 10 * time.Millisecond, URL: f.URL(), Transport: tr}},
+				Teams:   []Team{{Name: "team_one", Workers: 2, Interval: 10 * time.Millisecond, URL: s.base(), Transport: tr}},
 				Ramp:    10 * time.Millisecond,
 				Backoff: fastBackoff(),
 			})
-			testsupport.Eventually(t, 10*time.Second, "traffic", func() bool { return f.Rejected.Load() >= 5 && f.Accepted.Load() >= 5 })
+			testsupport.Eventually(t, 10*time.Second, "traffic", func() bool {
+				accepted, rejected := s.records(t)
+				return rejected >= 5 && accepted >= 5
+			})
 			if tr == TransportWebSocket {
 				testsupport.Eventually(t, 10*time.Second, "errors counted", func() bool { return sim.Stats().Errors >= 5 })
 			}
@@ -140,11 +180,10 @@ func TestWorkersCountServerErrors(t *testing.T) {
 
 // With the service down, workers retry with backoff and connect once it is up.
 func TestWorkersRetryUntilServiceUp(t *testing.T) {
-	f := startFake(t, nil)
-	url := f.URL()
-	f.srv.Close() // down: connections are refused
+	s := startService(t, httpapi.Config{})
+	s.Stop() // down: connections are refused
 	sim, stop := startSimulator(t, Config{
-		Teams:   []Team{{Name: "team_one", Workers: 2, Interval: 10 * time.Millisecond, URL: url}},
+		Teams:   []Team{{Name: "team_one", Workers: 2, Interval: 10 * time.Millisecond, URL: s.base()}},
 		Ramp:    10 * time.Millisecond,
 		Backoff: fastBackoff(),
 	})

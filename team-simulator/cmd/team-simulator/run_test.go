@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,19 +21,6 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func countPositions(t *testing.T, u string) int {
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var recs []json.RawMessage
-	if err := json.NewDecoder(resp.Body).Decode(&recs); err != nil {
-		t.Fatal(err)
-	}
-	return len(recs)
-}
-
 // The command, configured by the reference environment only, starts the
 // number of workers the environment says and streams to both teams.
 func TestCommandWorkersFromEnv(t *testing.T) {
@@ -51,13 +37,11 @@ func TestCommandWorkersFromEnv(t *testing.T) {
 	var stdout, stderr testsupport.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, nil, getenv(vars), output{stdout: &stdout, stderr: &stderr}) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for countPositions(t, r.URL+"/tracking/team_one/positions") != 6 || countPositions(t, r.URL+"/tracking/team_two/positions") != 4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("workers did not all report; stderr:\n%s", stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling the service
-	}
+	testsupport.Eventually(t, 10*time.Second, "every worker reporting", func() bool {
+		one, err1 := servicetest.LastPositions(r.URL+"/tracking", "team_one")
+		two, err2 := servicetest.LastPositions(r.URL+"/tracking", "team_two")
+		return err1 == nil && err2 == nil && len(one) == 6 && len(two) == 4
+	})
 	cancel() // Ctrl-C
 	if code := <-done; code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())

@@ -71,18 +71,14 @@ apt_install() {
 # Ports handed out during this invocation, so two picks never collide.
 PICKED_PORTS=""
 
-# The system python (the pyenv shim on PATH costs ~0.5s per call).
-python3_bin() {
-	if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi
-}
-
 # free_ports N: set FREE_PORTS to N distinct ports that are free right now
 # on 127.0.0.1 for TCP and UDP (consul's serf ports use both). Picked at
 # random from 20000-32767, below Linux's ephemeral range, so an outgoing
 # client connection cannot grab one between stop-one and start-one.
 free_ports() {
-	local py out
-	py=$(python3_bin) || die "python3 is needed to pick free ports"
+	local py=/usr/bin/python3 out
+	# The system python: the pyenv shim on PATH costs ~0.5s per call.
+	[ -x "$py" ] || py=$(command -v python3) || die "python3 is needed to pick free ports"
 	# Not in a subshell: PICKED_PORTS must remember the picks.
 	# shellcheck disable=SC2086
 	out=$("$py" - "$1" $PICKED_PORTS <<'PY'
@@ -170,9 +166,7 @@ spawn() {
 	# shellcheck disable=SC2016 # $$ and $@ are for the inner shell
 	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
 		</dev/null >>"$STATE_DIR/$name.log" 2>&1 8>&- 9>&- &
-	local i
-	for i in $(seq 1 100); do
-		: "$i"
+	for _ in {1..100}; do
 		if [ -s "$pidfile" ]; then
 			save_state "$name" pidstart "$(pid_start "$(cat "$pidfile")")"
 			return 0
@@ -180,17 +174,6 @@ spawn() {
 		sleep 0.05
 	done
 	die "$name: process did not start (no pid file)"
-}
-
-# kill_tree PID [TIMEOUT_S]: SIGTERM the process group PID leads and all
-# descendants of PID, wait for them to exit, SIGKILL after TIMEOUT_S.
-kill_tree() {
-	local pid=$1
-	pid_alive "$pid" || return 0
-	local pids
-	pids=$(term_tree "$pid")
-	# shellcheck disable=SC2086
-	wait_gone "${2:-30}" $pids
 }
 
 # term_tree PID: SIGTERM PID's process group and descendants; prints the
@@ -252,8 +235,8 @@ is_zombie() {
 	case "$st" in Z*) return 0 ;; *) return 1 ;; esac
 }
 
-# stop_services TIMEOUT_S NAME...: stop several servers at once (SIGTERM
-# all, then wait for all).
+# stop_services TIMEOUT_S NAME...: SIGTERM all the servers' process trees,
+# then wait for all; SIGKILL after TIMEOUT_S.
 stop_services() {
 	local timeout=$1 name pid pids=""
 	shift
@@ -267,17 +250,6 @@ stop_services() {
 	# shellcheck disable=SC2086
 	[ -z "$pids" ] || wait_gone "$timeout" $pids
 	for name in "$@"; do rm -f "$STATE_DIR/$name.pid" "$STATE_DIR/$name.pidstart"; done
-}
-
-# stop_service NAME [TIMEOUT_S]: stop the process recorded in NAME.pid.
-stop_service() {
-	local name=$1 pid
-	pid=$(service_pid "$name")
-	if [ -n "$pid" ]; then
-		log "stopping $name (pid $pid)"
-		kill_tree "$pid" "${2:-30}"
-	fi
-	rm -f "$STATE_DIR/$name.pid" "$STATE_DIR/$name.pidstart"
 }
 
 # ---------------------------------------------------------------- waiting
@@ -318,4 +290,59 @@ wait_ready() {
 		fi
 		sleep 0.2
 	done
+}
+
+# ---------------------------------------------------------------- servers
+
+# Each server NAME (lib/NAME.sh) calls svc_conf and defines NAME_prepare
+# (new ports + data for `up`), NAME_launch PORT, NAME_ping PORT (answers?),
+# NAME_ready PORT (optional: startup done; default NAME_ping), NAME_env PORT.
+declare -A PORT_KEY START_TIMEOUT STOP_TIMEOUT
+
+# svc_conf NAME PORT_KEY START_TIMEOUT_S STOP_TIMEOUT_S (PORT_KEY: the state
+# key of the main port)
+svc_conf() { PORT_KEY[$1]=$2 START_TIMEOUT[$1]=$3 STOP_TIMEOUT[$1]=$4; }
+
+svc_port() { read_state "$1" "${PORT_KEY[$1]}"; }
+
+# prepare_ports NAME KEY...: save a new free port under each KEY and empty
+# NAME's data dir.
+prepare_ports() {
+	local name=$1 i
+	shift
+	free_ports "$#"
+	for ((i = 1; i <= $#; i++)); do save_state "$name" "${!i}" "${FREE_PORTS[i - 1]}"; done
+	rm -rf "${STATE_DIR:?}/$name-data"
+	mkdir -p "$STATE_DIR/$name-data"
+}
+
+svc_healthy() {
+	local port
+	port=$(svc_port "$1")
+	[ -n "$port" ] && [ -n "$(service_pid "$1")" ] && "$1_ping" "$port"
+}
+
+svc_launch() {
+	local port
+	port=$(svc_port "$1")
+	[ -n "$port" ] || die "$1: not configured; run '$TS_SCRIPT up $1' first"
+	"$1_launch" "$port"
+}
+
+svc_wait() {
+	local port check=$1_ready
+	port=$(svc_port "$1")
+	declare -F "$check" >/dev/null || check=$1_ping
+	wait_ready "$1" "${START_TIMEOUT[$1]}" "$check" "$port"
+	log "$1 ready on 127.0.0.1:$port"
+}
+
+svc_stop() { stop_services "${STOP_TIMEOUT[$1]}" "$1"; }
+
+svc_env() {
+	local port a
+	port=$(svc_port "$1")
+	[ -n "$port" ] || return 0
+	"$1_env" "$port"
+	for a in STOP START RESTART; do env_line "TEST_${1^^}_${a}_CMD" "$(ts_cmd "${a,,}-one" "$1")"; done
 }

@@ -17,8 +17,11 @@ KAFKA_JAVA=${TEAMTRACK_KAFKA_JAVA:-java}
 KAFKA_CDS=${TEAMTRACK_KAFKA_CDS:-1}
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 KAFKA_JARS="$KAFKA_HOME/jars"
+# Controlled shutdown of a single node takes a few seconds.
+svc_conf kafka port 120 60
 
 kafka_packages() {
+	[ ! -f "$KAFKA_HOME/.complete" ] || return 0
 	local pkgs=()
 	have "$KAFKA_JAVA" || pkgs+=(openjdk-17-jre-headless)
 	have mvn || pkgs+=(maven)
@@ -65,10 +68,6 @@ EOF
 
 kafka_fetch_jars() {
 	if [ -f "$KAFKA_HOME/.complete" ]; then return 0; fi
-	local pkgs
-	pkgs=$(kafka_packages)
-	# shellcheck disable=SC2086
-	[ -z "$pkgs" ] || apt_install $pkgs
 	log "resolving Apache Kafka $KAFKA_VERSION jars from Maven Central (one time, ~1 min)"
 	rm -rf "$KAFKA_HOME"
 	mkdir -p "$KAFKA_HOME"
@@ -204,14 +203,10 @@ kafka_train_cds() {
 			fi
 			sleep 0.2
 		done
-		# SIGTERM -> clean shutdown -> the JVM writes the archive on exit.
+		# SIGTERM -> clean shutdown -> the JVM writes the archive on exit (a
+		# SIGKILLed one leaves none or a broken one, which the check drops).
 		kill -TERM "$pid" 2>/dev/null || true
-		deadline=$((SECONDS + 180))
-		while pid_alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-		if pid_alive "$pid"; then
-			kill -KILL "$pid" 2>/dev/null || true
-			rc=1
-		fi
+		wait_gone 180 "$pid"
 		wait "$pid" 2>/dev/null || true
 	fi
 	# A broken archive must never be used: check each maps with -Xshare:on.
@@ -309,80 +304,40 @@ kafka_format_template() {
 	fi
 }
 
-# New ports, fresh config and freshly formatted storage; called by `up`.
-# start-one/restart-one never come here: they reuse log dir and ports.
+# New ports, fresh config and storage copied from the format template;
+# called by `up` (start-one/restart-one reuse log dir and ports).
 kafka_prepare() {
-	local port ctl_port
-	free_ports 2
-	port=${FREE_PORTS[0]}
-	ctl_port=${FREE_PORTS[1]}
-	save_state kafka port "$port"
-	save_state kafka controller-port "$ctl_port"
-	rm -rf "$STATE_DIR/kafka-data" "$STATE_DIR/kafka-applogs"
+	prepare_ports kafka port controller-port
+	rm -rf "$STATE_DIR/kafka-applogs"
 	mkdir -p "$STATE_DIR/kafka-applogs"
-	kafka_write_properties "$STATE_DIR/kafka.properties" "$port" "$ctl_port" "$STATE_DIR/kafka-data"
+	kafka_write_properties "$STATE_DIR/kafka.properties" "$(read_state kafka port)" \
+		"$(read_state kafka controller-port)" "$STATE_DIR/kafka-data"
 	local cluster_id
 	cluster_id=$(kafka_cluster_id)
-	if [ -f "$KAFKA_HOME/format-template/meta.properties" ]; then
-		cp -R "$KAFKA_HOME/format-template" "$STATE_DIR/kafka-data"
-		sed -i -e "s/^cluster\.id=.*/cluster.id=$cluster_id/" \
-			-e "s/^directory\.id=.*/directory.id=$(kafka_cluster_id)/" \
-			"$STATE_DIR/kafka-data/meta.properties"
-		echo "[test-services] storage formatted from template, cluster id $cluster_id" >>"$STATE_DIR/kafka.log"
-	else
-		log "formatting kafka storage (cluster id $cluster_id)"
-		kafka_jvm_cmd tools kafka.tools.StorageTool format -t "$cluster_id" -c "$STATE_DIR/kafka.properties"
-		"${KAFKA_CMD[@]}" </dev/null >>"$STATE_DIR/kafka.log" 2>&1 9>&- ||
-			fail_start kafka "StorageTool format failed"
-	fi
+	cp -R "$KAFKA_HOME/format-template/." "$STATE_DIR/kafka-data/"
+	sed -i -e "s/^cluster\.id=.*/cluster.id=$cluster_id/" \
+		-e "s/^directory\.id=.*/directory.id=$(kafka_cluster_id)/" \
+		"$STATE_DIR/kafka-data/meta.properties"
+	echo "[test-services] storage formatted from template, cluster id $cluster_id" >>"$STATE_DIR/kafka.log"
 }
 
 # ---------------------------------------------------------------- run
 
-kafka_started_since() {
-	local offset=$1 port=$2
-	port_open "$port" &&
-		tail -c "+$((offset + 1))" "$STATE_DIR/kafka.log" | grep -q 'Kafka Server started'
-}
+kafka_ping() { port_open "$1"; }
 
-kafka_healthy() {
-	local port
-	port=$(read_state kafka port)
-	[ -n "$port" ] && [ -n "$(service_pid kafka)" ] && port_open "$port"
+# Ready = the port accepts connections and this start logged "Kafka Server
+# started" (a KRaft broker logs that only once unfenced).
+kafka_ready() {
+	port_open "$1" && tail -c "+$(($(read_state kafka log-offset) + 1))" "$STATE_DIR/kafka.log" |
+		grep -q 'Kafka Server started'
 }
 
 kafka_launch() {
-	local port
-	port=$(read_state kafka port)
-	if [ -z "$port" ] || [ ! -f "$STATE_DIR/kafka.properties" ]; then
-		die "kafka: not configured; run '$TS_SCRIPT up kafka' first"
-	fi
+	[ -f "$STATE_DIR/kafka.properties" ] || die "kafka: not configured; run '$TS_SCRIPT up kafka' first"
 	save_state kafka log-offset "$(log_size "$STATE_DIR/kafka.log")"
-	log "starting kafka $KAFKA_VERSION on 127.0.0.1:$port (controller :$(read_state kafka controller-port))"
+	log "starting kafka $KAFKA_VERSION on 127.0.0.1:$1 (controller :$(read_state kafka controller-port))"
 	kafka_jvm_cmd broker kafka.Kafka "$STATE_DIR/kafka.properties"
 	spawn kafka "${KAFKA_CMD[@]}"
 }
 
-# Ready = the PLAINTEXT port accepts connections and this start logged
-# "Kafka Server started" (a KRaft broker logs that only once unfenced).
-kafka_wait() {
-	local port
-	port=$(read_state kafka port)
-	wait_ready kafka 120 kafka_started_since "$(read_state kafka log-offset)" "$port"
-	log "kafka ready on 127.0.0.1:$port"
-}
-
-kafka_stop() {
-	# Controlled shutdown of a single node takes a few seconds.
-	stop_service kafka 60
-}
-
-kafka_env() {
-	local port
-	port=$(read_state kafka port)
-	[ -n "$port" ] || return 0
-	env_line TEST_KAFKA_BROKERS "127.0.0.1:$port"
-	env_line TEST_KAFKA_STOP_CMD "$(ts_cmd stop-one kafka)"
-	env_line TEST_KAFKA_START_CMD "$(ts_cmd start-one kafka)"
-	env_line TEST_KAFKA_RESTART_CMD "$(ts_cmd restart-one kafka)"
-}
+kafka_env() { env_line TEST_KAFKA_BROKERS "127.0.0.1:$1"; }

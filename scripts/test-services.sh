@@ -29,19 +29,11 @@ mkdir -p "$STATE_DIR" "$CACHE_DIR"
 STATE_DIR="$(cd "$STATE_DIR" && pwd -P)"
 CACHE_DIR="$(cd "$CACHE_DIR" && pwd -P)"
 
-# shellcheck source=SCRIPTDIR/lib/common.sh
-. "$TS_ROOT/scripts/lib/common.sh"
-# shellcheck source=SCRIPTDIR/lib/redis.sh
-. "$TS_ROOT/scripts/lib/redis.sh"
-# shellcheck source=SCRIPTDIR/lib/kafka.sh
-. "$TS_ROOT/scripts/lib/kafka.sh"
-# shellcheck source=SCRIPTDIR/lib/consul.sh
-. "$TS_ROOT/scripts/lib/consul.sh"
-# shellcheck source=SCRIPTDIR/lib/chromium.sh
-. "$TS_ROOT/scripts/lib/chromium.sh"
-
 ALL_SERVICES=(redis kafka consul chromium)
 SERVERS=(redis kafka consul) # the ones with a process
+# The libraries are checked by shellcheck on their own.
+# shellcheck disable=SC1090
+for lib in common "${ALL_SERVICES[@]}"; do . "$TS_ROOT/scripts/lib/$lib.sh"; done
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$TS_SCRIPT" >&2
@@ -83,7 +75,7 @@ install_all() {
 		# shellcheck disable=SC2207
 		! declare -F "${s}_packages" >/dev/null || pkgs+=($("${s}_packages"))
 	done
-	if [ "${#pkgs[@]}" -gt 0 ]; then apt_install "${pkgs[@]}"; fi
+	apt_install "${pkgs[@]}"
 	for s in "$@"; do "${s}_install"; done
 }
 
@@ -124,7 +116,7 @@ cmd_up() {
 
 cmd_down() {
 	lock_state
-	REAP_WAIT=1
+	export REAP_WAIT=1 # wait_gone: also wait for the zombies to be reaped
 	# All at once; Kafka's controlled shutdown takes the longest.
 	stop_services 60 "${SERVERS[@]}"
 	# Strays from a lost pid file (e.g. state dir partly deleted).
@@ -163,13 +155,9 @@ cmd_status() {
 	local s pid
 	for s in "${SERVERS[@]}"; do
 		pid=$(service_pid "$s")
-		if svc_healthy "$s"; then
-			echo "$s: up (pid $pid)"
-		elif [ -n "$pid" ]; then
-			echo "$s: running but not answering (pid $pid)"
-		else
-			echo "$s: down"
-		fi
+		if svc_healthy "$s"; then echo "$s: up (pid $pid)"
+		elif [ -n "$pid" ]; then echo "$s: running but not answering (pid $pid)"
+		else echo "$s: down"; fi
 	done
 	if [ -x /usr/bin/chromium ]; then echo "chromium: installed"; else echo "chromium: missing"; fi
 	[ ! -f "$STATE_DIR/env" ] || { echo "--- $STATE_DIR/env"; cat "$STATE_DIR/env"; }

@@ -7,18 +7,15 @@
 # scripts/test.sh runs them all before the tests; alone:
 #   scripts/lint.sh [step...]        (every step when none is named)
 #
-# The Go tools are built once with `go install` into $TEAMTRACK_CACHE/bin
-# (default ~/.cache/teamtrack/bin), one file per version, and reused: the
-# first golangci-lint build takes about 5 minutes on 2 cores. shellcheck
-# comes from Debian.
+# The Go tools are built once into $TEAMTRACK_CACHE/bin (default
+# ~/.cache/teamtrack/bin), one file per version (golangci-lint: ~5 minutes
+# on 2 cores the first time). shellcheck comes from Debian.
 #
-# govulncheck reads the database from golang.org/x/vulndb, a module of the Go
-# module proxy whose data/osv folder holds every report as an OSV file, a form
-# that `govulncheck -db file://DIR` reads as it is. VULNDB_VERSION pins it;
-# `go list -m golang.org/x/vulndb@latest` names the newest.
-# A called vulnerability in a dependency fails the step. One in the Go
-# standard library is fixed only by a newer Go, which the machine fixes, not
-# the code: it is listed as a notice, and fails too with STDLIB_VULNS=fail.
+# govulncheck reads the OSV files of the Go proxy module golang.org/x/vulndb
+# (VULNDB_VERSION; `go list -m golang.org/x/vulndb@latest` names the newest).
+# A called vulnerability in a dependency fails the step; one in the Go
+# standard library (fixed by a newer Go, not by the code) is a notice, and
+# fails too with STDLIB_VULNS=fail.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$root"
@@ -154,14 +151,10 @@ step_shell() {
 	if ! command -v shellcheck >/dev/null 2>&1; then
 		[ "$(id -u)" = 0 ] || die "shellcheck is missing: apt-get install shellcheck (as root)"
 		say "apt-get install shellcheck"
-		export DEBIAN_FRONTEND=noninteractive
-		local log
+		local log apt=(apt-get -q -y -o DPkg::Lock::Timeout=300)
 		log=$(mktemp "${TMPDIR:-/tmp}/teamtrack-apt.XXXXXX")
-		if ! { apt-get -q -y -o DPkg::Lock::Timeout=300 update &&
-			apt-get -q -y -o DPkg::Lock::Timeout=300 install --no-install-recommends shellcheck; } >"$log" 2>&1; then
-			tail -n 30 "$log" >&2
-			die "apt-get install shellcheck failed"
-		fi
+		{ "${apt[@]}" update && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends shellcheck; } >"$log" 2>&1 ||
+			{ tail -n 30 "$log" >&2; die "apt-get install shellcheck failed"; }
 		rm -f "$log"
 	fi
 	local files=()

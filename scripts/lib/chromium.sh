@@ -8,9 +8,5 @@ chromium_packages() {
 }
 
 chromium_install() {
-	local pkgs
-	pkgs=$(chromium_packages)
-	# shellcheck disable=SC2086
-	[ -z "$pkgs" ] || apt_install $pkgs
 	[ -x /usr/bin/chromium ] || die "chromium: /usr/bin/chromium missing after apt-get install"
 }

@@ -1,38 +1,26 @@
 # shellcheck shell=bash
-# Shared helpers for scripts/test-services.sh. Sourced, not executed.
-#
-# Expects these globals from the main script:
-#   TS_SCRIPT   absolute path of test-services.sh
-#   STATE_DIR   per-run state (pids, ports, data, logs, env file)
-#   CACHE_DIR   long-lived download/build cache
+# Shared helpers for scripts/test-services.sh (sourced), which sets TS_SCRIPT,
+# STATE_DIR (per-run state) and CACHE_DIR (download/build cache).
 
 log() { printf '[test-services] %s\n' "$*" >&2; }
 
-die() {
-	log "ERROR: $*"
-	exit 1
-}
+die() { log "ERROR: $*"; exit 1; }
 
 # sq STRING -> STRING single-quoted for POSIX sh (safe for `sh -c` and `.`).
 sq() {
-	case "$1" in
-	'' | *[!A-Za-z0-9_./:=@%+,-]*) ;;
-	*)
-		printf '%s' "$1"
-		return 0
-		;;
-	esac
 	local s=${1//\'/\'\\\'\'}
-	printf "'%s'" "$s"
+	case "$1" in
+	'' | *[!A-Za-z0-9_./:=@%+,-]*) printf "'%s'" "$s" ;;
+	*) printf '%s' "$1" ;;
+	esac
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
 # ---------------------------------------------------------------- apt
 
-APT_UPDATED=0
-
-# apt_install PKG... : install Debian packages non-interactively (root only).
+# apt_install PKG... : apt-get update, then install the packages
+# non-interactively (as root or with sudo).
 apt_install() {
 	[ "$#" -gt 0 ] || return 0
 	local sudo=()
@@ -42,16 +30,11 @@ apt_install() {
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	local apt_opts=(-q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
-	if [ "$APT_UPDATED" -eq 0 ]; then
-		log "apt-get update"
-		"${sudo[@]}" apt-get "${apt_opts[@]}" update >"$STATE_DIR/apt.log" 2>&1 ||
-			{ tail -n 50 "$STATE_DIR/apt.log" >&2; die "apt-get update failed"; }
-		APT_UPDATED=1
-	fi
+	log "apt-get update"
+	"${sudo[@]}" apt-get "${apt_opts[@]}" update >"$STATE_DIR/apt.log" 2>&1 ||
+		{ tail -n 50 "$STATE_DIR/apt.log" >&2; die "apt-get update failed"; }
 	log "apt-get install $*"
-	# Keep package scripts from starting services (redis-server's own
-	# instance on 6379, ...) while we install: the standard policy-rc.d
-	# switch, only added when none exists and removed right after.
+	# policy-rc.d keeps package scripts from starting services (redis on 6379).
 	local policy=/usr/sbin/policy-rc.d added_policy=0 rc=0
 	if [ ! -e "$policy" ] && [ "$(id -u)" -eq 0 ]; then
 		printf '#!/bin/sh\n# temporary, from teamtrack scripts/test-services.sh\nexit 101\n' >"$policy"
@@ -60,10 +43,7 @@ apt_install() {
 	fi
 	"${sudo[@]}" apt-get "${apt_opts[@]}" install --no-install-recommends "$@" >>"$STATE_DIR/apt.log" 2>&1 || rc=$?
 	if [ "$added_policy" = 1 ]; then rm -f "$policy"; fi
-	if [ "$rc" != 0 ]; then
-		tail -n 50 "$STATE_DIR/apt.log" >&2
-		die "apt-get install $* failed"
-	fi
+	[ "$rc" = 0 ] || { tail -n 50 "$STATE_DIR/apt.log" >&2; die "apt-get install $* failed"; }
 }
 
 # ---------------------------------------------------------------- ports
@@ -71,18 +51,14 @@ apt_install() {
 # Ports handed out during this invocation, so two picks never collide.
 PICKED_PORTS=""
 
-# The system python (the pyenv shim on PATH costs ~0.5s per call).
-python3_bin() {
-	if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi
-}
-
 # free_ports N: set FREE_PORTS to N distinct ports that are free right now
 # on 127.0.0.1 for TCP and UDP (consul's serf ports use both). Picked at
 # random from 20000-32767, below Linux's ephemeral range, so an outgoing
 # client connection cannot grab one between stop-one and start-one.
 free_ports() {
-	local py out
-	py=$(python3_bin) || die "python3 is needed to pick free ports"
+	local py=/usr/bin/python3 out
+	# The system python: the pyenv shim on PATH costs ~0.5s per call.
+	[ -x "$py" ] || py=$(command -v python3) || die "python3 is needed to pick free ports"
 	# Not in a subshell: PICKED_PORTS must remember the picks.
 	# shellcheck disable=SC2086
 	out=$("$py" - "$1" $PICKED_PORTS <<'PY'
@@ -121,19 +97,13 @@ port_open() {
 }
 
 # read_state NAME KEY -> value saved by save_state (empty when missing).
-read_state() {
-	local f="$STATE_DIR/$1.$2"
-	[ -f "$f" ] && cat "$f"
-	return 0
-}
+read_state() { cat "$STATE_DIR/$1.$2" 2>/dev/null || true; }
 
 save_state() { printf '%s\n' "$3" >"$STATE_DIR/$1.$2"; }
 
 # ---------------------------------------------------------------- processes
 
-pid_alive() {
-	[ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null
-}
+pid_alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 # pid_start PID -> the process's start time (clock ticks since boot), to
 # tell our server from an unrelated process that reused its pid.
@@ -145,13 +115,16 @@ pid_start() {
 	echo "$stat" | cut -d' ' -f20
 }
 
-# The pid recorded for service NAME, if that very process is still alive
-# (and not just a zombie waiting to be reaped).
+# pid_running PID: alive and not a zombie waiting to be reaped.
+pid_running() {
+	pid_alive "$1" && case "$(ps -o stat= -p "$1" 2>/dev/null)" in Z*) false ;; esac
+}
+
+# The pid recorded for service NAME, if that very process still runs.
 service_pid() {
 	local pid start
 	pid=$(read_state "$1" pid)
-	pid_alive "$pid" || return 0
-	! is_zombie "$pid" || return 0
+	pid_running "$pid" || return 0
 	start=$(read_state "$1" pidstart)
 	if [ -z "$start" ] || [ "$start" = "$(pid_start "$pid")" ]; then echo "$pid"; fi
 	return 0
@@ -165,14 +138,11 @@ spawn() {
 	shift
 	local pidfile="$STATE_DIR/$name.pid"
 	rm -f "$pidfile" "$STATE_DIR/$name.pidstart"
-	# The inner shell writes its own pid and then execs the server, so the
-	# pid file holds the server's pid (= its process group id).
+	# The inner shell writes its pid, then execs the server (the group leader).
 	# shellcheck disable=SC2016 # $$ and $@ are for the inner shell
 	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" \
 		</dev/null >>"$STATE_DIR/$name.log" 2>&1 8>&- 9>&- &
-	local i
-	for i in $(seq 1 100); do
-		: "$i"
+	for _ in {1..100}; do
 		if [ -s "$pidfile" ]; then
 			save_state "$name" pidstart "$(pid_start "$(cat "$pidfile")")"
 			return 0
@@ -180,17 +150,6 @@ spawn() {
 		sleep 0.05
 	done
 	die "$name: process did not start (no pid file)"
-}
-
-# kill_tree PID [TIMEOUT_S]: SIGTERM the process group PID leads and all
-# descendants of PID, wait for them to exit, SIGKILL after TIMEOUT_S.
-kill_tree() {
-	local pid=$1
-	pid_alive "$pid" || return 0
-	local pids
-	pids=$(term_tree "$pid")
-	# shellcheck disable=SC2086
-	wait_gone "${2:-30}" $pids
 }
 
 # term_tree PID: SIGTERM PID's process group and descendants; prints the
@@ -213,7 +172,7 @@ wait_gone() {
 	while :; do
 		alive=""
 		for p in "$@"; do
-			if pid_alive "$p" && ! is_zombie "$p"; then alive="$alive $p"; fi
+			if pid_running "$p"; then alive="$alive $p"; fi
 		done
 		[ -n "$alive" ] || break
 		if [ "$SECONDS" -ge "$deadline" ]; then
@@ -226,9 +185,8 @@ wait_gone() {
 		fi
 		sleep 0.1
 	done
-	# Exited (ports are free). For `down`, also give the parent (init, for
-	# servers started by an earlier run; it reaps about once a second) a
-	# moment to reap the zombies, so `pgrep` is clean afterwards.
+	# Exited. For `down`, give the parent (init, for servers of an earlier
+	# run) a moment to reap the zombies, so `pgrep` is clean afterwards.
 	if [ "${REAP_WAIT:-0}" = 1 ]; then
 		local zdeadline=$((SECONDS + 3))
 		for p in "$@"; do
@@ -246,14 +204,8 @@ descendants() {
 	done
 }
 
-is_zombie() {
-	local st
-	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-	case "$st" in Z*) return 0 ;; *) return 1 ;; esac
-}
-
-# stop_services TIMEOUT_S NAME...: stop several servers at once (SIGTERM
-# all, then wait for all).
+# stop_services TIMEOUT_S NAME...: SIGTERM all the servers' process trees,
+# then wait for all; SIGKILL after TIMEOUT_S.
 stop_services() {
 	local timeout=$1 name pid pids=""
 	shift
@@ -269,53 +221,78 @@ stop_services() {
 	for name in "$@"; do rm -f "$STATE_DIR/$name.pid" "$STATE_DIR/$name.pidstart"; done
 }
 
-# stop_service NAME [TIMEOUT_S]: stop the process recorded in NAME.pid.
-stop_service() {
-	local name=$1 pid
-	pid=$(service_pid "$name")
-	if [ -n "$pid" ]; then
-		log "stopping $name (pid $pid)"
-		kill_tree "$pid" "${2:-30}"
-	fi
-	rm -f "$STATE_DIR/$name.pid" "$STATE_DIR/$name.pidstart"
-}
-
 # ---------------------------------------------------------------- waiting
 
-# log_size FILE -> current size in bytes (0 if missing); used to only look
-# at log output written after a (re)start.
-log_size() {
-	if [ -f "$1" ]; then stat -c %s "$1"; else echo 0; fi
-}
-
-# fail_start NAME MESSAGE: print the end of the service log and exit.
-fail_start() {
-	local name=$1
-	shift
-	log "ERROR: $name: $*"
-	if [ -f "$STATE_DIR/$name.log" ]; then
-		log "---- last 50 lines of $STATE_DIR/$name.log ----"
-		tail -n 50 "$STATE_DIR/$name.log" >&2
-		log "---- end of $name.log ----"
-	fi
-	exit 1
-}
-
-# wait_ready NAME TIMEOUT_S CHECK_CMD...: poll CHECK_CMD until it succeeds.
-# Fails early (with the log tail) when the server process dies.
+# wait_ready NAME TIMEOUT_S CHECK_CMD...: poll CHECK_CMD until it succeeds;
+# on timeout, or at once when the server process dies, show its log and exit.
 wait_ready() {
-	local name=$1 timeout=$2
+	local name=$1 timeout=$2 pid err="" lf="$STATE_DIR/$1.log"
 	shift 2
-	local deadline=$((SECONDS + timeout)) pid
-	while :; do
-		if "$@" >/dev/null 2>&1; then return 0; fi
+	local deadline=$((SECONDS + timeout))
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || err="not ready after ${timeout}s"
 		pid=$(read_state "$name" pid)
-		if [ -n "$pid" ] && [ -z "$(service_pid "$name")" ]; then
-			fail_start "$name" "server process $pid exited during startup"
-		fi
-		if [ "$SECONDS" -ge "$deadline" ]; then
-			fail_start "$name" "not ready after ${timeout}s"
+		[ -z "$pid" ] || [ -n "$(service_pid "$name")" ] || err="server process $pid exited during startup"
+		if [ -n "$err" ]; then
+			log "ERROR: $name: $err"
+			[ ! -f "$lf" ] || { log "---- last 50 lines of $lf ----"; tail -n 50 "$lf" >&2; log "---- end of $name.log ----"; }
+			exit 1
 		fi
 		sleep 0.2
 	done
+}
+
+# ---------------------------------------------------------------- servers
+
+# Each server NAME (lib/NAME.sh) calls svc_conf and defines NAME_prepare
+# (new ports + data for `up`), NAME_launch PORT, NAME_ping PORT (answers?),
+# NAME_ready PORT (optional: startup done; default NAME_ping), NAME_env PORT.
+declare -A PORT_KEY START_TIMEOUT STOP_TIMEOUT
+
+# svc_conf NAME PORT_KEY START_TIMEOUT_S STOP_TIMEOUT_S (PORT_KEY: the state
+# key of the main port)
+svc_conf() { PORT_KEY[$1]=$2 START_TIMEOUT[$1]=$3 STOP_TIMEOUT[$1]=$4; }
+
+svc_port() { read_state "$1" "${PORT_KEY[$1]}"; }
+
+# prepare_ports NAME KEY...: save a new free port under each KEY and empty
+# NAME's data dir.
+prepare_ports() {
+	local name=$1 i
+	shift
+	free_ports "$#"
+	for ((i = 1; i <= $#; i++)); do save_state "$name" "${!i}" "${FREE_PORTS[i - 1]}"; done
+	rm -rf "${STATE_DIR:?}/$name-data"
+	mkdir -p "$STATE_DIR/$name-data"
+}
+
+svc_healthy() {
+	local port
+	port=$(svc_port "$1")
+	[ -n "$port" ] && [ -n "$(service_pid "$1")" ] && "$1_ping" "$port"
+}
+
+svc_launch() {
+	local port
+	port=$(svc_port "$1")
+	[ -n "$port" ] || die "$1: not configured; run '$TS_SCRIPT up $1' first"
+	"$1_launch" "$port"
+}
+
+svc_wait() {
+	local port check=$1_ready
+	port=$(svc_port "$1")
+	declare -F "$check" >/dev/null || check=$1_ping
+	wait_ready "$1" "${START_TIMEOUT[$1]}" "$check" "$port"
+	log "$1 ready on 127.0.0.1:$port"
+}
+
+svc_stop() { stop_services "${STOP_TIMEOUT[$1]}" "$1"; }
+
+svc_env() {
+	local port a
+	port=$(svc_port "$1")
+	[ -n "$port" ] || return 0
+	"$1_env" "$port"
+	for a in STOP START RESTART; do env_line "TEST_${1^^}_${a}_CMD" "$(ts_cmd "${a,,}-one" "$1")"; done
 }

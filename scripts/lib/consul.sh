@@ -6,6 +6,7 @@
 CONSUL_VERSION=1.22.5
 CONSUL_WRAPPER_DIR="$TS_ROOT/scripts/consul-wrapper"
 CONSUL_BIN="$CACHE_DIR/consul-$CONSUL_VERSION/consul"
+svc_conf consul http-port 60 20
 
 consul_install() {
 	if [ -x "$CONSUL_BIN" ]; then return 0; fi
@@ -30,74 +31,31 @@ consul_install() {
 	log "consul built in $((SECONDS - start))s"
 }
 
-# New ports + empty data dir; called by `up` before the first start.
-consul_prepare() {
-	free_ports 5
-	save_state consul http-port "${FREE_PORTS[0]}"
-	save_state consul serf-lan-port "${FREE_PORTS[1]}"
-	save_state consul serf-wan-port "${FREE_PORTS[2]}"
-	save_state consul server-port "${FREE_PORTS[3]}"
-	save_state consul grpc-port "${FREE_PORTS[4]}"
-	rm -rf "$STATE_DIR/consul-data"
-	mkdir -p "$STATE_DIR/consul-data"
-}
+consul_prepare() { prepare_ports consul http-port serf-lan-port serf-wan-port server-port grpc-port; }
 
-consul_has_leader() {
+# consul_ping HTTP_PORT: the agent answers and has a leader (else it says `""`).
+consul_ping() {
 	local leader
 	leader=$(curl -fsS --max-time 2 "http://127.0.0.1:$1/v1/status/leader" 2>/dev/null) || return 1
-	# An agent without a leader answers `""`.
 	[ -n "$leader" ] && [ "$leader" != '""' ]
 }
 
-consul_healthy() {
-	local port
-	port=$(read_state consul http-port)
-	[ -n "$port" ] && [ -n "$(service_pid consul)" ] && consul_has_leader "$port"
-}
-
 consul_launch() {
-	local http serf_lan serf_wan server grpc
-	http=$(read_state consul http-port)
+	local http=$1 serf_lan serf_wan server grpc
 	serf_lan=$(read_state consul serf-lan-port)
 	serf_wan=$(read_state consul serf-wan-port)
 	server=$(read_state consul server-port)
 	grpc=$(read_state consul grpc-port)
-	[ -n "$http" ] || die "consul: not configured; run '$TS_SCRIPT up consul' first"
 	# -dev keeps raft in memory: a stop-one/start-one cycle comes back empty,
 	# like a fresh dev agent, on the same ports.
 	rm -rf "$STATE_DIR/consul-data"
 	mkdir -p "$STATE_DIR/consul-data"
 	log "starting consul $CONSUL_VERSION on 127.0.0.1:$http (serf $serf_lan/$serf_wan, server $server, grpc $grpc)"
 	CHECKPOINT_DISABLE=1 spawn consul "$CONSUL_BIN" agent -dev \
-		-node teamtrack-test \
-		-bind 127.0.0.1 -client 127.0.0.1 -advertise 127.0.0.1 \
-		-http-port "$http" -https-port -1 \
-		-grpc-port "$grpc" -grpc-tls-port -1 \
-		-dns-port -1 \
-		-serf-lan-port "$serf_lan" -serf-wan-port "$serf_wan" \
-		-server-port "$server" \
-		-data-dir "$STATE_DIR/consul-data" \
-		-log-level info \
-		-hcl 'disable_update_check = true'
+		-node teamtrack-test -bind 127.0.0.1 -client 127.0.0.1 -advertise 127.0.0.1 \
+		-http-port "$http" -https-port -1 -grpc-port "$grpc" -grpc-tls-port -1 -dns-port -1 \
+		-serf-lan-port "$serf_lan" -serf-wan-port "$serf_wan" -server-port "$server" \
+		-data-dir "$STATE_DIR/consul-data" -log-level info -hcl 'disable_update_check = true'
 }
 
-consul_wait() {
-	local http
-	http=$(read_state consul http-port)
-	wait_ready consul 60 consul_has_leader "$http"
-	log "consul ready on 127.0.0.1:$http"
-}
-
-consul_stop() {
-	stop_service consul 20
-}
-
-consul_env() {
-	local port
-	port=$(read_state consul http-port)
-	[ -n "$port" ] || return 0
-	env_line TEST_CONSUL_HTTP_ADDR "127.0.0.1:$port"
-	env_line TEST_CONSUL_STOP_CMD "$(ts_cmd stop-one consul)"
-	env_line TEST_CONSUL_START_CMD "$(ts_cmd start-one consul)"
-	env_line TEST_CONSUL_RESTART_CMD "$(ts_cmd restart-one consul)"
-}
+consul_env() { env_line TEST_CONSUL_HTTP_ADDR "127.0.0.1:$1"; }

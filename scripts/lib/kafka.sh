@@ -1,11 +1,8 @@
 # shellcheck shell=bash
-# Kafka: a real Apache Kafka broker (KRaft, combined broker+controller,
-# single node) run with the machine's Java 17 from jars that Maven resolves
-# from Maven Central into the cache.
-#
-# Startup speed: the JVMs run C1-only with SerialGC and an AppCDS archive
-# (class data sharing) that is trained once per JVM build at install time;
-# together that cuts the broker's startup CPU to about a third.
+# Kafka: a real Apache Kafka broker (KRaft, single node broker+controller)
+# run with the machine's Java 17 from jars Maven resolves into the cache.
+# Startup speed: C1-only JVMs with SerialGC and AppCDS archives trained once
+# per JVM build at install time cut the broker's startup CPU to a third.
 
 # Overridable from the environment (TEAMTRACK_KAFKA_VERSION=4.4.0 works too;
 # kafka-tools is then left out as Maven Central lacks it).
@@ -17,8 +14,11 @@ KAFKA_JAVA=${TEAMTRACK_KAFKA_JAVA:-java}
 KAFKA_CDS=${TEAMTRACK_KAFKA_CDS:-1}
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 KAFKA_JARS="$KAFKA_HOME/jars"
+# Controlled shutdown of a single node takes a few seconds.
+svc_conf kafka port 120 60
 
 kafka_packages() {
+	[ ! -f "$KAFKA_HOME/.complete" ] || return 0
 	local pkgs=()
 	have "$KAFKA_JAVA" || pkgs+=(openjdk-17-jre-headless)
 	have mvn || pkgs+=(maven)
@@ -65,10 +65,6 @@ EOF
 
 kafka_fetch_jars() {
 	if [ -f "$KAFKA_HOME/.complete" ]; then return 0; fi
-	local pkgs
-	pkgs=$(kafka_packages)
-	# shellcheck disable=SC2086
-	[ -z "$pkgs" ] || apt_install $pkgs
 	log "resolving Apache Kafka $KAFKA_VERSION jars from Maven Central (one time, ~1 min)"
 	rm -rf "$KAFKA_HOME"
 	mkdir -p "$KAFKA_HOME"
@@ -148,9 +144,8 @@ kafka_cds_dir() {
 	echo "$KAFKA_HOME/cds-$key"
 }
 
-# kafka_jvm_cmd ROLE [JVM_FLAG...] MAIN_CLASS ARGS... : set KAFKA_CMD to the
-# java command line for ROLE (broker|tools): our JVM flags, the role's CDS
-# archive when there is one, the cached classpath, then the given words.
+# kafka_jvm_cmd ROLE(broker|tools) [JVM_FLAG...] MAIN_CLASS ARGS... : set
+# KAFKA_CMD to the java command line, with the role's CDS archive if any.
 kafka_jvm_cmd() {
 	local role=$1
 	shift
@@ -171,22 +166,18 @@ kafka_jvm_cmd() {
 	KAFKA_CMD+=(-cp "$KAFKA_JARS/*" "$@")
 }
 
-# Train the CDS archives once (per Kafka version and JVM build): format a
-# throw-away log dir and start + stop a throw-away broker with
-# -XX:ArchiveClassesAtExit. Best effort: without archives Kafka just starts
-# slower.
+# Train the CDS archives once per Kafka version and JVM build: format and
+# run a throw-away broker with -XX:ArchiveClassesAtExit. Best effort.
 kafka_train_cds() {
 	[ "$KAFKA_CDS" = 1 ] || return 0
 	local cds
 	cds=$(kafka_cds_dir)
 	if [ -f "$cds/broker.jsa" ] || [ -f "$cds/.failed" ]; then return 0; fi
 	log "kafka: training a class-data-sharing archive for faster JVM starts (one time, ~30s)"
-	local tmp port ctl pid rc=0
+	local tmp pid rc=0
 	tmp=$(mktemp -d "$KAFKA_HOME/cds-train.XXXXXX")
 	free_ports 2
-	port=${FREE_PORTS[0]}
-	ctl=${FREE_PORTS[1]}
-	kafka_write_properties "$tmp/server.properties" "$port" "$ctl" "$tmp/data"
+	kafka_write_properties "$tmp/server.properties" "${FREE_PORTS[0]}" "${FREE_PORTS[1]}" "$tmp/data"
 	# KAFKA_CDS=0 while training: never load an archive while writing one.
 	KAFKA_CDS=0 kafka_jvm_cmd tools -XX:ArchiveClassesAtExit="$tmp/tools.jsa" \
 		kafka.tools.StorageTool format -t "$(kafka_cluster_id)" -c "$tmp/server.properties"
@@ -198,45 +189,33 @@ kafka_train_cds() {
 		pid=$!
 		local deadline=$((SECONDS + 180))
 		until grep -q 'Kafka Server started' "$tmp/train.log"; do
-			if ! pid_alive "$pid" || [ "$SECONDS" -ge "$deadline" ]; then
-				rc=1
-				break
-			fi
+			if ! pid_alive "$pid" || [ "$SECONDS" -ge "$deadline" ]; then rc=1 && break; fi
 			sleep 0.2
 		done
-		# SIGTERM -> clean shutdown -> the JVM writes the archive on exit.
+		# SIGTERM -> clean shutdown -> the JVM writes the archive on exit (a
+		# SIGKILLed one leaves none or a broken one, which the check drops).
 		kill -TERM "$pid" 2>/dev/null || true
-		deadline=$((SECONDS + 180))
-		while pid_alive "$pid" && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
-		if pid_alive "$pid"; then
-			kill -KILL "$pid" 2>/dev/null || true
-			rc=1
-		fi
+		wait_gone 180 "$pid"
 		wait "$pid" 2>/dev/null || true
 	fi
 	# A broken archive must never be used: check each maps with -Xshare:on.
 	local role
 	for role in tools broker; do
 		[ "$rc" = 0 ] || break
-		if [ ! -s "$tmp/$role.jsa" ]; then
-			rc=1
-			break
-		fi
+		[ -s "$tmp/$role.jsa" ] || { rc=1 && break; }
 		KAFKA_CDS=0 kafka_jvm_cmd "$role" -XX:SharedArchiveFile="$tmp/$role.jsa" -Xshare:on -version
 		"${KAFKA_CMD[@]}" >>"$tmp/train.log" 2>&1 9>&- || rc=1
 	done
 	mkdir -p "$cds"
 	if [ "$rc" = 0 ]; then
-		mv -f "$tmp/tools.jsa" "$cds/tools.jsa"
-		mv -f "$tmp/broker.jsa" "$cds/broker.jsa"
-		rm -rf "$tmp"
+		mv -f "$tmp/tools.jsa" "$tmp/broker.jsa" "$cds/"
 		log "kafka: CDS archives in $cds"
 	else
 		cp -f "$tmp/train.log" "$cds/train.log" 2>/dev/null || true
 		touch "$cds/.failed"
-		rm -rf "$tmp"
 		log "WARNING: kafka CDS training failed (see $cds/train.log); continuing without it"
 	fi
+	rm -rf "$tmp"
 }
 
 # ---------------------------------------------------------------- config
@@ -244,11 +223,8 @@ kafka_train_cds() {
 # A Kafka cluster id: 16 random bytes, base64url without padding, not
 # starting with '-' (what `StorageTool random-uuid` prints, minus a JVM).
 kafka_cluster_id() {
-	local id
-	while :; do
-		id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-		case "$id" in -*) ;; *) break ;; esac
-	done
+	local id=-
+	while [ "${id#-}" != "$id" ]; do id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'); done
 	echo "$id"
 }
 
@@ -286,10 +262,9 @@ log.retention.hours=1
 EOF
 }
 
-# A log dir formatted once by the real StorageTool (per Kafka version):
-# `up` copies it and gives the copy fresh ids, which saves a JVM start
-# (1-4s) per `up`. With static controller.quorum.voters the formatted files
-# do not depend on ports or paths.
+# A log dir formatted once per Kafka version by StorageTool, which `up`
+# copies with fresh ids: saves a JVM start (1-4s). With static
+# controller.quorum.voters the files do not depend on ports or paths.
 kafka_format_template() {
 	local tpl="$KAFKA_HOME/format-template"
 	if [ -f "$tpl/meta.properties" ]; then return 0; fi
@@ -309,80 +284,40 @@ kafka_format_template() {
 	fi
 }
 
-# New ports, fresh config and freshly formatted storage; called by `up`.
-# start-one/restart-one never come here: they reuse log dir and ports.
+# New ports, fresh config and storage copied from the format template;
+# called by `up` (start-one/restart-one reuse log dir and ports).
 kafka_prepare() {
-	local port ctl_port
-	free_ports 2
-	port=${FREE_PORTS[0]}
-	ctl_port=${FREE_PORTS[1]}
-	save_state kafka port "$port"
-	save_state kafka controller-port "$ctl_port"
-	rm -rf "$STATE_DIR/kafka-data" "$STATE_DIR/kafka-applogs"
+	prepare_ports kafka port controller-port
+	rm -rf "$STATE_DIR/kafka-applogs"
 	mkdir -p "$STATE_DIR/kafka-applogs"
-	kafka_write_properties "$STATE_DIR/kafka.properties" "$port" "$ctl_port" "$STATE_DIR/kafka-data"
+	kafka_write_properties "$STATE_DIR/kafka.properties" "$(read_state kafka port)" \
+		"$(read_state kafka controller-port)" "$STATE_DIR/kafka-data"
 	local cluster_id
 	cluster_id=$(kafka_cluster_id)
-	if [ -f "$KAFKA_HOME/format-template/meta.properties" ]; then
-		cp -R "$KAFKA_HOME/format-template" "$STATE_DIR/kafka-data"
-		sed -i -e "s/^cluster\.id=.*/cluster.id=$cluster_id/" \
-			-e "s/^directory\.id=.*/directory.id=$(kafka_cluster_id)/" \
-			"$STATE_DIR/kafka-data/meta.properties"
-		echo "[test-services] storage formatted from template, cluster id $cluster_id" >>"$STATE_DIR/kafka.log"
-	else
-		log "formatting kafka storage (cluster id $cluster_id)"
-		kafka_jvm_cmd tools kafka.tools.StorageTool format -t "$cluster_id" -c "$STATE_DIR/kafka.properties"
-		"${KAFKA_CMD[@]}" </dev/null >>"$STATE_DIR/kafka.log" 2>&1 9>&- ||
-			fail_start kafka "StorageTool format failed"
-	fi
+	cp -R "$KAFKA_HOME/format-template/." "$STATE_DIR/kafka-data/"
+	sed -i -e "s/^cluster\.id=.*/cluster.id=$cluster_id/" \
+		-e "s/^directory\.id=.*/directory.id=$(kafka_cluster_id)/" \
+		"$STATE_DIR/kafka-data/meta.properties"
+	echo "[test-services] storage formatted from template, cluster id $cluster_id" >>"$STATE_DIR/kafka.log"
 }
 
 # ---------------------------------------------------------------- run
 
-kafka_started_since() {
-	local offset=$1 port=$2
-	port_open "$port" &&
-		tail -c "+$((offset + 1))" "$STATE_DIR/kafka.log" | grep -q 'Kafka Server started'
-}
+kafka_ping() { port_open "$1"; }
 
-kafka_healthy() {
-	local port
-	port=$(read_state kafka port)
-	[ -n "$port" ] && [ -n "$(service_pid kafka)" ] && port_open "$port"
+# Ready = the port accepts connections and this start logged "Kafka Server
+# started" (a KRaft broker logs that only once unfenced).
+kafka_ready() {
+	port_open "$1" && tail -c "+$(($(read_state kafka log-offset) + 1))" "$STATE_DIR/kafka.log" |
+		grep -q 'Kafka Server started'
 }
 
 kafka_launch() {
-	local port
-	port=$(read_state kafka port)
-	if [ -z "$port" ] || [ ! -f "$STATE_DIR/kafka.properties" ]; then
-		die "kafka: not configured; run '$TS_SCRIPT up kafka' first"
-	fi
-	save_state kafka log-offset "$(log_size "$STATE_DIR/kafka.log")"
-	log "starting kafka $KAFKA_VERSION on 127.0.0.1:$port (controller :$(read_state kafka controller-port))"
+	[ -f "$STATE_DIR/kafka.properties" ] || die "kafka: not configured; run '$TS_SCRIPT up kafka' first"
+	save_state kafka log-offset "$(stat -c %s "$STATE_DIR/kafka.log" 2>/dev/null || echo 0)"
+	log "starting kafka $KAFKA_VERSION on 127.0.0.1:$1 (controller :$(read_state kafka controller-port))"
 	kafka_jvm_cmd broker kafka.Kafka "$STATE_DIR/kafka.properties"
 	spawn kafka "${KAFKA_CMD[@]}"
 }
 
-# Ready = the PLAINTEXT port accepts connections and this start logged
-# "Kafka Server started" (a KRaft broker logs that only once unfenced).
-kafka_wait() {
-	local port
-	port=$(read_state kafka port)
-	wait_ready kafka 120 kafka_started_since "$(read_state kafka log-offset)" "$port"
-	log "kafka ready on 127.0.0.1:$port"
-}
-
-kafka_stop() {
-	# Controlled shutdown of a single node takes a few seconds.
-	stop_service kafka 60
-}
-
-kafka_env() {
-	local port
-	port=$(read_state kafka port)
-	[ -n "$port" ] || return 0
-	env_line TEST_KAFKA_BROKERS "127.0.0.1:$port"
-	env_line TEST_KAFKA_STOP_CMD "$(ts_cmd stop-one kafka)"
-	env_line TEST_KAFKA_START_CMD "$(ts_cmd start-one kafka)"
-	env_line TEST_KAFKA_RESTART_CMD "$(ts_cmd restart-one kafka)"
-}
+kafka_env() { env_line TEST_KAFKA_BROKERS "127.0.0.1:$1"; }

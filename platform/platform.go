@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -76,17 +77,15 @@ func (a Auth) env() (env []string, desc string, err error) {
 	}
 	env = []string{"AUTH_MODE=" + a.Mode}
 	var from []string
-	if a.Secret != "" {
-		env = append(env, "AUTH_JWT_SECRET="+a.Secret)
-		from = append(from, "AUTH_JWT_SECRET")
-	}
-	if a.SecretFile != "" {
-		env = append(env, "AUTH_JWT_SECRET_FILE="+a.SecretFile)
-		from = append(from, "AUTH_JWT_SECRET_FILE "+a.SecretFile)
-	}
-	if a.JWKSURL != "" {
-		env = append(env, "AUTH_JWKS_URL="+a.JWKSURL)
-		from = append(from, "AUTH_JWKS_URL "+a.JWKSURL)
+	for _, v := range []struct{ name, value, desc string }{
+		{"AUTH_JWT_SECRET", a.Secret, ""}, // never the secret in the description
+		{"AUTH_JWT_SECRET_FILE", a.SecretFile, " " + a.SecretFile},
+		{"AUTH_JWKS_URL", a.JWKSURL, " " + a.JWKSURL},
+	} {
+		if v.value != "" {
+			env = append(env, v.name+"="+v.value)
+			from = append(from, v.name+v.desc)
+		}
 	}
 	desc = string(m) + " (AUTH_MODE from the environment"
 	if len(from) > 0 {
@@ -108,21 +107,11 @@ type Platform struct {
 func (c Config) WithDefaults() Config { c.setDefaults(); return c }
 
 func (c *Config) setDefaults() {
-	if c.BinDir == "" {
-		c.BinDir = "bin"
-	}
-	if c.LogDir == "" {
-		c.LogDir = filepath.Join(".tmp", "platform")
-	}
-	if c.GatewayPort == 0 {
-		c.GatewayPort = 8080
-	}
-	if c.Replicas <= 0 {
-		c.Replicas = 2
-	}
-	if c.Out == nil {
-		c.Out = io.Discard
-	}
+	c.BinDir = cmp.Or(c.BinDir, "bin")
+	c.LogDir = cmp.Or(c.LogDir, filepath.Join(".tmp", "platform"))
+	c.GatewayPort = cmp.Or(c.GatewayPort, 8080)
+	c.Replicas = cmp.Or(max(c.Replicas, 0), 2) // 2 for a zero or negative count
+	c.Out = cmp.Or(c.Out, io.Discard)
 }
 
 func (p *Platform) say(format string, args ...any) {
@@ -150,27 +139,25 @@ func (p *Platform) start(ctx context.Context) error {
 	p.authEnv = authEnv
 	p.say("auth mode %s", authDesc)
 	redisAddr, kafkaBrokers := cfg.RedisAddr, cfg.KafkaBrokers
-	if redisAddr == "" {
-		e, err := StartRedis()
+	for _, b := range []struct {
+		addr                  *string
+		start                 func() (*Embedded, error)
+		name, variable, embed string
+	}{
+		{&redisAddr, StartRedis, "Redis", "REDIS_ADDR", "Redis-protocol server (miniredis)"},
+		{&kafkaBrokers, StartKafka, "Kafka", "KAFKA_BROKERS", "Kafka-protocol broker (kfake)"},
+	} {
+		if *b.addr != "" {
+			p.say("using %s at %s", b.name, *b.addr)
+			continue
+		}
+		e, err := b.start()
 		if err != nil {
 			return err
 		}
 		p.embedded = append(p.embedded, e)
-		redisAddr = e.Addr
-		p.say("embedded Redis-protocol server (miniredis) on %s; set REDIS_ADDR to use a real Redis", redisAddr)
-	} else {
-		p.say("using Redis at %s", redisAddr)
-	}
-	if kafkaBrokers == "" {
-		e, err := StartKafka()
-		if err != nil {
-			return err
-		}
-		p.embedded = append(p.embedded, e)
-		kafkaBrokers = e.Addr
-		p.say("embedded Kafka-protocol broker (kfake) on %s; set KAFKA_BROKERS to use a real Kafka", kafkaBrokers)
-	} else {
-		p.say("using Kafka at %s", kafkaBrokers)
+		*b.addr = e.Addr
+		p.say("embedded %s on %s; set %s to use a real %s", b.embed, e.Addr, b.variable, b.name)
 	}
 
 	var redisAddrs, kafkaAddrs []string
@@ -213,11 +200,10 @@ func (p *Platform) add(name, binary string, port int, env ...string) {
 		base = append(base, "CONSUL_HTTP_ADDR="+p.cfg.ConsulAddr)
 	}
 	base = append(base, p.authEnv...)
-	ready := "/readyz"
 	p.procs = append(p.procs, &Process{
 		Name: name, Path: filepath.Join(p.cfg.BinDir, binary), LogDir: p.cfg.LogDir,
 		Env:      append(base, env...),
-		ReadyURL: fmt.Sprintf("http://127.0.0.1:%d%s", port, ready),
+		ReadyURL: fmt.Sprintf("http://127.0.0.1:%d/readyz", port),
 	})
 }
 

@@ -3,7 +3,9 @@ package platform_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/teamtrack/team-tracking-view/browsertest"
+	"github.com/teamtrack/tracking-core/wire/apiclient"
 )
 
 // TestOneCommandPlatform runs the README's first command (scripts/run-local.sh)
@@ -104,21 +107,24 @@ func TestOneCommandPlatform(t *testing.T) {
 	}
 	token := devLogin(t, base, "team_one", "team_two")
 	for _, c := range []struct {
-		path string
-		want int
-	}{{"/tracking/redis/team_one/positions", 95}, {"/tracking/kafka/team_two/positions", 80}} {
+		strategy, team string
+		want           int
+	}{{"redis", "team_one", 95}, {"kafka", "team_two", 80}} {
+		api := apiclient.MustNew(base+"/tracking/"+c.strategy, apiclient.Config{})
 		// Without a token the platform refuses (mode dev checks tokens).
-		if _, err := countPositions(base+c.path, ""); err == nil || !strings.Contains(err.Error(), "401") {
-			t.Errorf("%s without a token: %v, want 401", c.path, err)
+		var se *apiclient.StatusError
+		if _, err := api.LastPositions(t.Context(), c.team); !errors.As(err, &se) || se.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s %s without a token: %v, want 401", c.strategy, c.team, err)
 		}
 		deadline := time.Now().Add(60 * time.Second)
 		for {
-			n, err := countPositions(base+c.path, token)
+			recs, err := api.WithToken(token).LastPositions(t.Context(), c.team)
+			n := len(recs)
 			if err == nil && n == c.want {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d workers (err %v) 60s after the platform was up, want %d", c.path, n, err, c.want)
+				t.Fatalf("%s %s: %d workers (err %v) 60s after the platform was up, want %d", c.strategy, c.team, n, err, c.want)
 			}
 			time.Sleep(200 * time.Millisecond) // polling the simulator's progress
 		}
@@ -129,7 +135,7 @@ func TestOneCommandPlatform(t *testing.T) {
 		SwitchStrategy: "kafka", SwitchTeam: "team_two", SwitchWorkers: 80,
 		Timeout:      15 * time.Second,
 		ChromiumPath: chromium,
-		Screenshot:   filepath.Join(screenshotDir(t), "platform-view.png"),
+		Screenshot:   filepath.Join(cmp.Or(os.Getenv("VIEW_SCREENSHOT_DIR"), os.TempDir()), "platform-view.png"),
 		Logf:         t.Logf,
 	})
 
@@ -166,28 +172,6 @@ func devLogin(t *testing.T, base string, teams ...string) string {
 	return v.Token
 }
 
-// countPositions counts the positions at url, presenting token if not "".
-func countPositions(url, token string) (int, error) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("%s", resp.Status)
-	}
-	var arr []json.RawMessage
-	err = json.NewDecoder(resp.Body).Decode(&arr)
-	return len(arr), err
-}
-
 // processesUnder lists running processes whose executable is in dir.
 func processesUnder(t *testing.T, dir string) []string {
 	entries, err := os.ReadDir("/proc")
@@ -202,13 +186,6 @@ func processesUnder(t *testing.T, dir string) []string {
 		}
 	}
 	return out
-}
-
-func screenshotDir(t *testing.T) string {
-	if d := os.Getenv("VIEW_SCREENSHOT_DIR"); d != "" {
-		return d
-	}
-	return os.TempDir()
 }
 
 func dumpLogs(t *testing.T, dir string) {

@@ -1,12 +1,74 @@
 package httpapi
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
+	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/wire"
 )
+
+// claimsHandler serves a request whose caller authenticate has vouched for.
+type claimsHandler func(w http.ResponseWriter, r *http.Request, c *auth.Claims)
+
+// stream wraps the handler of a long-lived connection: refused while the
+// replica drains, else waited for by Shutdown.
+func (a *API) stream(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.Draining() {
+			refuse(w, r, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
+			return
+		}
+		a.streams.Add(1)
+		defer a.streams.Done()
+		h(w, r)
+	}
+}
+
+// authed wraps h: a caller without valid credentials or, on a route of a
+// {team} (watch), one who may not watch that well-formed team is refused
+// with a plain 400, 401 or 403 (before any upgrade).
+func (a *API) authed(watch bool, h claimsHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var claims *auth.Claims
+		var err error
+		team := r.PathValue("team")
+		if watch {
+			err = tracking.ValidTeam(team)
+		}
+		if err == nil {
+			claims, err = a.authenticate(r)
+		}
+		if err == nil && watch {
+			err = claims.CanWatch(team)
+		}
+		if err != nil {
+			refuse(w, r, err)
+			return
+		}
+		h(w, r, claims)
+	}
+}
+
+// refuse answers err. A POST body may never end: its connection is closed
+// instead of read to the end.
+func refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Method == http.MethodPost {
+		w.Header().Set("Connection", "close")
+	}
+	writeError(w, err)
+}
+
+// open counts a connection of kind (manager_sse, worker_ws...) until the
+// returned func is called.
+func (a *API) open(kind string) (closed func()) {
+	g := a.m.connections.WithLabelValues(kind)
+	g.Inc()
+	return g.Dec
+}
 
 // authenticate returns the caller's claims: anonymous ones when the API has
 // no Verifier (AUTH_MODE=none), else those of a valid token.
@@ -24,13 +86,35 @@ func (a *API) authenticate(r *http.Request) (*auth.Claims, error) {
 // lifespan is how long a connection may live and why it would end: its
 // lifetime with dither, or sooner the expiry of its token.
 func (a *API) lifespan(c *auth.Claims) (time.Duration, string) {
-	life := a.lifetime()
+	life := time.Duration(float64(a.cfg.MaxLifetime) * (1 - a.cfg.LifetimeDither*rand.Float64()))
 	if c != nil && !c.Anonymous {
 		if left := c.Remaining(time.Now()); left < life {
-			return max(left, 0), "token_expired"
+			return max(left, 0), wire.ReasonTokenExpired
 		}
 	}
-	return life, "lifetime"
+	return life, wire.ReasonLifetime
+}
+
+// workerEnd waits for the first reason a worker connection must end: life
+// runs out (why; never when why is ""), a newer connection of the worker
+// (s), or the drain. It returns "" if stop is closed first.
+func (a *API) workerEnd(stop <-chan struct{}, s *session, life time.Duration, why string) string {
+	var expiry <-chan time.Time
+	if why != "" {
+		t := time.NewTimer(life)
+		defer t.Stop()
+		expiry = t.C
+	}
+	select {
+	case <-expiry:
+		return why
+	case <-s.gone:
+		return wire.ReasonReplaced
+	case <-a.drain:
+		return wire.ReasonShutdown
+	case <-stop:
+		return ""
+	}
 }
 
 // workerSessions keeps one connection per authenticated worker id: when a

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
-	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/hub"
 	"github.com/teamtrack/tracking-core/wire"
 )
@@ -17,15 +16,9 @@ type sink interface {
 	reconnect(reason string) error
 }
 
-// watch checks that the caller may watch team, then joins the team's
-// fan-out with a fresh queue primed with the snapshot.
-func (a *API) watch(ctx context.Context, c *auth.Claims, team string) (*hub.Queue, func(), error) {
-	if err := tracking.ValidTeam(team); err != nil {
-		return nil, nil, err
-	}
-	if err := c.CanWatch(team); err != nil {
-		return nil, nil, err
-	}
+// watch joins the fan-out of team (which authed has checked) with a fresh
+// queue primed with the snapshot.
+func (a *API) watch(ctx context.Context, team string) (*hub.Queue, func(), error) {
 	q := hub.NewQueue(a.cfg.QueueSoftLimit, a.cfg.QueueHardLimit)
 	leave, err := a.hub.Watch(ctx, team, q)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
@@ -30,17 +31,7 @@ func (a *API) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, e
 
 // handleWorkerWS reads records, one per text message or a JSON array of them.
 // Bad records are answered with an error message; the connection stays.
-func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
-	if !a.beginStream() {
-		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
-		return
-	}
-	defer a.streams.Done()
-	claims, err := a.authenticate(r)
-	if err != nil {
-		writeError(w, err) // before the upgrade: a plain 401
-		return
-	}
+func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
 	sess, leave := a.workers.join(claims)
 	defer leave()
 	conn, err := a.accept(w, r)
@@ -49,9 +40,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(wsReadLimit)
-	conns := a.m.connections.WithLabelValues("worker_ws")
-	conns.Inc()
-	defer conns.Dec()
+	defer a.open("worker_ws")()
 
 	// Lifetime and drain are told from the side: the hint and the close frame
 	// are written concurrently with the read loop, which then ends.
@@ -63,18 +52,8 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 	}()
 	go func() {
 		defer close(watcher)
-		life, lifeWhy := a.lifespan(claims)
-		lifetime := time.NewTimer(life)
-		defer lifetime.Stop()
-		var why string
-		select {
-		case <-lifetime.C:
-			why = lifeWhy
-		case <-sess.gone:
-			why = wire.ReasonReplaced
-		case <-a.drain:
-			why = wire.ReasonShutdown
-		case <-ctx.Done():
+		life, why := a.lifespan(claims)
+		if why = a.workerEnd(ctx.Done(), sess, life, why); why == "" {
 			return
 		}
 		a.m.reconnects.WithLabelValues(why).Inc()

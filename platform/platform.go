@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -251,14 +252,11 @@ func (p *Platform) Wait(ctx context.Context) error {
 // Stop stops every process in reverse order of start, then the embedded
 // brokers. It is idempotent.
 func (p *Platform) Stop() {
-	for i := len(p.procs) - 1; i >= 0; i-- {
-		proc := p.procs[i]
-		if proc.cmd == nil {
-			continue
+	for _, proc := range slices.Backward(p.procs) {
+		if proc.cmd != nil {
+			p.say("stopping %s", proc.Name)
+			proc.Stop(20 * time.Second)
 		}
-		p.say("stopping %s", proc.Name)
-		proc.Stop(20 * time.Second)
-		proc.cmd = nil
 	}
 	for _, e := range p.embedded {
 		e.Close()

@@ -31,8 +31,7 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *au
 	}
 	defer leave()
 	defer a.open("manager_ws")()
-	life, why := a.lifespan(claims)
-	a.pump(ctx, q, s, life, why)
+	a.pump(ctx, q, s, claims)
 }
 
 type wsSink struct {
@@ -59,8 +58,4 @@ func (s *wsSink) reconnect(reason string) error {
 	return err
 }
 
-func (s *wsSink) write(b []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	return s.conn.Write(ctx, websocket.MessageText, b)
-}
+func (s *wsSink) write(b []byte) error { return writeWS(s.conn, s.timeout, b) }

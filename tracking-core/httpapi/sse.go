@@ -29,8 +29,7 @@ func (a *API) handleSSE(w http.ResponseWriter, r *http.Request, claims *auth.Cla
 	if err := s.write(wire.AppendSSERetry(s.buf[:0], a.cfg.RetryHint)); err != nil {
 		return
 	}
-	life, why := a.lifespan(claims)
-	a.pump(r.Context(), q, s, life, why)
+	a.pump(r.Context(), q, s, claims)
 }
 
 type sseSink struct {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/hub"
 	"github.com/teamtrack/tracking-core/wire"
 )
@@ -29,8 +30,10 @@ func (a *API) watch(ctx context.Context, team string) (*hub.Queue, func(), error
 
 // pump is the manager connection's single writer: it drains q into s in
 // batches, at most once per FlushInterval, until the connection ends, its
-// lifetime runs out, the replica drains or the manager is too slow to keep.
-func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, life time.Duration, why string) {
+// lifetime (lifespan of its claims) runs out, the replica drains or the
+// manager is too slow to keep.
+func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, claims *auth.Claims) {
+	life, why := a.lifespan(claims)
 	lifetime := time.NewTimer(life)
 	defer lifetime.Stop()
 	heartbeat := time.NewTicker(a.cfg.Heartbeat)

@@ -142,10 +142,13 @@ func (a *API) ingestMessage(ctx context.Context, conn *websocket.Conn, in *inges
 	}
 }
 
-func (a *API) sendWS(conn *websocket.Conn, msg []byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.WriteTimeout)
+func (a *API) sendWS(conn *websocket.Conn, msg []byte) { _ = writeWS(conn, a.cfg.WriteTimeout, msg) }
+
+// writeWS writes msg as one text message within timeout.
+func writeWS(conn *websocket.Conn, timeout time.Duration, msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	_ = conn.Write(ctx, websocket.MessageText, msg)
+	return conn.Write(ctx, websocket.MessageText, msg)
 }
 
 // errorMessage is the error message answering a bad record (id: the

@@ -139,42 +139,37 @@ func (p *Platform) start(ctx context.Context) error {
 	}
 	p.authEnv = authEnv
 	p.say("auth mode %s", authDesc)
-	redisAddr, kafkaBrokers := cfg.RedisAddr, cfg.KafkaBrokers
-	for _, b := range []struct {
-		addr                  *string
-		start                 func() (*Embedded, error)
-		name, variable, embed string
+	// Each strategy: its broker (a real one, else embedded), then its
+	// replicas on ports 8081, 8083... (redis) and 8082, 8084... (kafka).
+	var gwEnv []string
+	for j, b := range []struct {
+		addr                          string
+		start                         func() (*Embedded, error)
+		name, broker, variable, embed string
 	}{
-		{&redisAddr, StartRedis, "Redis", "REDIS_ADDR", "Redis-protocol server (miniredis)"},
-		{&kafkaBrokers, StartKafka, "Kafka", "KAFKA_BROKERS", "Kafka-protocol broker (kfake)"},
+		{cfg.RedisAddr, StartRedis, "redis", "Redis", "REDIS_ADDR", "Redis-protocol server (miniredis)"},
+		{cfg.KafkaBrokers, StartKafka, "kafka", "Kafka", "KAFKA_BROKERS", "Kafka-protocol broker (kfake)"},
 	} {
-		if *b.addr != "" {
-			p.say("using %s at %s", b.name, *b.addr)
-			continue
+		if b.addr != "" {
+			p.say("using %s at %s", b.broker, b.addr)
+		} else {
+			e, err := b.start()
+			if err != nil {
+				return err
+			}
+			p.embedded = append(p.embedded, e)
+			b.addr = e.Addr
+			p.say("embedded %s on %s; set %s to use a real %s", b.embed, e.Addr, b.variable, b.broker)
 		}
-		e, err := b.start()
-		if err != nil {
-			return err
+		var addrs []string
+		for i := range cfg.Replicas {
+			port := cfg.GatewayPort + 1 + j + 2*i
+			addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(port))
+			p.add(fmt.Sprintf("tracking-%s-%d", b.name, i+1), "tracking-"+b.name, port, b.variable+"="+b.addr)
 		}
-		p.embedded = append(p.embedded, e)
-		*b.addr = e.Addr
-		p.say("embedded %s on %s; set %s to use a real %s", b.embed, e.Addr, b.variable, b.name)
-	}
-
-	var redisAddrs, kafkaAddrs []string
-	for i := 0; i < cfg.Replicas; i++ {
-		redisPort := cfg.GatewayPort + 1 + 2*i // 8081, 8083, ...
-		kafkaPort := cfg.GatewayPort + 2 + 2*i // 8082, 8084, ...
-		redisAddrs = append(redisAddrs, "127.0.0.1:"+strconv.Itoa(redisPort))
-		kafkaAddrs = append(kafkaAddrs, "127.0.0.1:"+strconv.Itoa(kafkaPort))
-		p.add(fmt.Sprintf("tracking-redis-%d", i+1), "tracking-redis", redisPort,
-			"REDIS_ADDR="+redisAddr)
-		p.add(fmt.Sprintf("tracking-kafka-%d", i+1), "tracking-kafka", kafkaPort,
-			"KAFKA_BROKERS="+kafkaBrokers)
-	}
-	gwEnv := []string{}
-	if cfg.ConsulAddr == "" {
-		gwEnv = append(gwEnv, "TRACKING_REDIS_ADDRS="+strings.Join(redisAddrs, ","), "TRACKING_KAFKA_ADDRS="+strings.Join(kafkaAddrs, ","))
+		if cfg.ConsulAddr == "" {
+			gwEnv = append(gwEnv, "TRACKING_"+strings.ToUpper(b.name)+"_ADDRS="+strings.Join(addrs, ","))
+		}
 	}
 	p.add("api-gateway", "api-gateway", cfg.GatewayPort, gwEnv...)
 	if err := p.startAll(ctx); err != nil {

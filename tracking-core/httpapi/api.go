@@ -114,6 +114,7 @@ type API struct {
 func New(cfg Config, b tracking.Broadcaster, h *hub.Hub) *API {
 	cfg.setDefaults()
 	a := &API{cfg: cfg, b: b, hub: h, log: cfg.Logger, m: newMetrics(cfg.Registerer), drain: make(chan struct{})}
+	a.workers.kicks = make(map[string]*session)
 	a.mux = a.routes()
 	return a
 }

@@ -122,7 +122,7 @@ func (a *API) workerEnd(stop <-chan struct{}, s *session, life time.Duration, wh
 // to go ("replaced").
 type workerSessions struct {
 	mu    sync.Mutex
-	kicks map[string]*session
+	kicks map[string]*session // made by New
 }
 
 type session struct {
@@ -141,9 +141,6 @@ func (w *workerSessions) join(c *auth.Claims) (s *session, leave func()) {
 		return s, func() {}
 	}
 	w.mu.Lock()
-	if w.kicks == nil {
-		w.kicks = make(map[string]*session)
-	}
 	if old := w.kicks[c.WorkerID]; old != nil {
 		old.kick()
 	}

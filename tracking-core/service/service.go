@@ -93,9 +93,6 @@ func NewRegistry() *prometheus.Registry {
 // Addr is the address the replica listens on.
 func (s *Service) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
 
-// Handler is the replica's HTTP handler (for in-process tests).
-func (s *Service) Handler() http.Handler { return s.api }
-
 // Run serves until ctx is done, then shuts down in order: deregister, tell
 // clients to reconnect and drain them, stop the HTTP server, end the broker
 // subscriptions, close the broadcaster.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -95,25 +96,42 @@ func (a *API) lifespan(c *auth.Claims) (time.Duration, string) {
 	return life, wire.ReasonLifetime
 }
 
-// workerEnd waits for the first reason a worker connection must end: life
-// runs out (why; never when why is ""), a newer connection of the worker
-// (s), or the drain. It returns "" if stop is closed first.
-func (a *API) workerEnd(stop <-chan struct{}, s *session, life time.Duration, why string) string {
-	var expiry <-chan time.Time
-	if why != "" {
-		t := time.NewTimer(life)
-		defer t.Stop()
-		expiry = t.C
-	}
-	select {
-	case <-expiry:
-		return why
-	case <-s.gone:
-		return wire.ReasonReplaced
-	case <-a.drain:
-		return wire.ReasonShutdown
-	case <-stop:
-		return ""
+// worker registers a connection of the claims' worker as kind until the
+// returned func, which the handler defers. Meanwhile, from another
+// goroutine, it calls end with the first reason the connection must end:
+// its lifespan runs out (with tokenOnly, only its token's expiry), a newer
+// connection of the worker replaces it, or the replica drains. The func
+// cancels end's ctx and waits for end to return.
+func (a *API) worker(kind string, claims *auth.Claims, tokenOnly bool, end func(ctx context.Context, why string)) (done func()) {
+	sess, leave := a.workers.join(claims)
+	closed := a.open(kind)
+	life, why := a.lifespan(claims)
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		var expiry <-chan time.Time
+		if !tokenOnly || why == wire.ReasonTokenExpired {
+			t := time.NewTimer(life)
+			defer t.Stop()
+			expiry = t.C
+		}
+		select {
+		case <-expiry:
+		case <-sess.gone:
+			why = wire.ReasonReplaced
+		case <-a.drain:
+			why = wire.ReasonShutdown
+		case <-ctx.Done():
+			return
+		}
+		end(ctx, why)
+	}()
+	return func() {
+		cancel()
+		<-ended
+		closed()
+		leave()
 	}
 }
 

@@ -61,26 +61,15 @@ func (in *ingestor) reject(err error) {
 // handleIngest reads a streaming body of NDJSON or concatenated records and
 // publishes each valid record as it arrives.
 func (a *API) handleIngest(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	sess, leave := a.workers.join(claims)
-	defer leave()
-	defer a.open("worker_post")()
-
-	// On drain, token expiry or a newer connection of the worker, unblock
-	// the body read so that the summary goes out.
+	// On drain, token expiry (a POST lives as long as its body otherwise) or a
+	// newer connection of the worker, unblock the body read so that the
+	// summary goes out.
 	rc := http.NewResponseController(w)
-	stop := make(chan struct{})
-	defer close(stop)
 	var endedBy atomic.Value
-	go func() {
-		life, why := a.lifespan(claims)
-		if why != wire.ReasonTokenExpired {
-			why = "" // a POST lives as long as its body; only its token ends it
-		}
-		if why = a.workerEnd(stop, sess, life, why); why != "" {
-			endedBy.Store(why)
-			_ = rc.SetReadDeadline(time.Now())
-		}
-	}()
+	defer a.worker("worker_post", claims, true, func(_ context.Context, why string) {
+		endedBy.Store(why)
+		_ = rc.SetReadDeadline(time.Now())
+	})()
 
 	in := a.ingestor("post", claims)
 	sum := wire.IngestAnswer{Errors: []wire.ErrorBody{}}

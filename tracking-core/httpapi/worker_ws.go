@@ -32,30 +32,15 @@ func (a *API) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, e
 // handleWorkerWS reads records, one per text message or a JSON array of them.
 // Bad records are answered with an error message; the connection stays.
 func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	sess, leave := a.workers.join(claims)
-	defer leave()
 	conn, err := a.accept(w, r)
 	if err != nil {
 		return // Accept has answered
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(wsReadLimit)
-	defer a.open("worker_ws")()
-
 	// Lifetime and drain are told from the side: the hint and the close frame
 	// are written concurrently with the read loop, which then ends.
-	ctx, cancel := context.WithCancel(r.Context())
-	watcher := make(chan struct{})
-	defer func() {
-		cancel()
-		<-watcher
-	}()
-	go func() {
-		defer close(watcher)
-		life, why := a.lifespan(claims)
-		if why = a.workerEnd(ctx.Done(), sess, life, why); why == "" {
-			return
-		}
+	defer a.worker("worker_ws", claims, false, func(ctx context.Context, why string) {
 		a.m.reconnects.WithLabelValues(why).Inc()
 		a.sendWS(conn, wire.AppendReconnect(nil, why))
 		// Keep reading while the worker winds down: records it sent before it
@@ -68,7 +53,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 		case <-grace.C:
 		}
 		_ = conn.Close(websocket.StatusServiceRestart, why)
-	}()
+	})()
 
 	in := a.ingestor("ws", claims)
 	buf := make([]byte, 0, 1024)
@@ -86,7 +71,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 			}
 			break
 		}
-		a.ingestMessage(ctx, conn, in, buf)
+		a.ingestMessage(r.Context(), conn, in, buf)
 		if in.over {
 			_ = conn.Close(websocket.StatusPolicyViolation, "rate limit exceeded")
 			return

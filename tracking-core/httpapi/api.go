@@ -92,7 +92,7 @@ func (c *Config) setDefaults() {
 	c.HardRejectsPerSecond = cmp.Or(max(c.HardRejectsPerSecond, 0), 1000)
 	c.MaxErrorsReported = cmp.Or(max(c.MaxErrorsReported, 0), 10)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
-	c.Gatherer = cmp.Or(c.Gatherer, prometheus.Gatherer(prometheus.DefaultGatherer))
+	c.Gatherer = cmp.Or(c.Gatherer, prometheus.DefaultGatherer)
 }
 
 // API is the tracking API of one replica.

@@ -229,7 +229,7 @@ func (p *Platform) Wait(ctx context.Context) error {
 	for _, proc := range p.procs {
 		go func() {
 			select {
-			case <-proc.Exited():
+			case <-proc.exited:
 				exited <- proc
 			case <-stop:
 			}
@@ -240,7 +240,7 @@ func (p *Platform) Wait(ctx context.Context) error {
 		return nil
 	case proc := <-exited:
 		//nolint:errorlint // Err is nil after a clean exit: %v says <nil> where %w would not.
-		return fmt.Errorf("%s exited: %v (see %s)", proc.Name, proc.Err(), proc.LogFile())
+		return fmt.Errorf("%s exited: %v (see %s)", proc.Name, proc.err, proc.LogFile())
 	}
 }
 

@@ -53,12 +53,6 @@ func (p *Process) Start() error {
 	return nil
 }
 
-// Exited is closed when the process has exited; Err then tells how.
-func (p *Process) Exited() <-chan struct{} { return p.exited }
-
-// Err is the exit status once Exited is closed.
-func (p *Process) Err() error { return p.err }
-
 // LogFile is where the process's output goes.
 func (p *Process) LogFile() string { return filepath.Join(p.LogDir, p.Name+".log") }
 

@@ -1,12 +1,14 @@
 package platform
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,17 +78,15 @@ func (a Auth) env() (env []string, desc string, err error) {
 	}
 	env = []string{"AUTH_MODE=" + a.Mode}
 	var from []string
-	if a.Secret != "" {
-		env = append(env, "AUTH_JWT_SECRET="+a.Secret)
-		from = append(from, "AUTH_JWT_SECRET")
-	}
-	if a.SecretFile != "" {
-		env = append(env, "AUTH_JWT_SECRET_FILE="+a.SecretFile)
-		from = append(from, "AUTH_JWT_SECRET_FILE "+a.SecretFile)
-	}
-	if a.JWKSURL != "" {
-		env = append(env, "AUTH_JWKS_URL="+a.JWKSURL)
-		from = append(from, "AUTH_JWKS_URL "+a.JWKSURL)
+	for _, v := range []struct{ name, value, desc string }{
+		{"AUTH_JWT_SECRET", a.Secret, ""}, // never the secret in the description
+		{"AUTH_JWT_SECRET_FILE", a.SecretFile, " " + a.SecretFile},
+		{"AUTH_JWKS_URL", a.JWKSURL, " " + a.JWKSURL},
+	} {
+		if v.value != "" {
+			env = append(env, v.name+"="+v.value)
+			from = append(from, v.name+v.desc)
+		}
 	}
 	desc = string(m) + " (AUTH_MODE from the environment"
 	if len(from) > 0 {
@@ -108,21 +108,11 @@ type Platform struct {
 func (c Config) WithDefaults() Config { c.setDefaults(); return c }
 
 func (c *Config) setDefaults() {
-	if c.BinDir == "" {
-		c.BinDir = "bin"
-	}
-	if c.LogDir == "" {
-		c.LogDir = filepath.Join(".tmp", "platform")
-	}
-	if c.GatewayPort == 0 {
-		c.GatewayPort = 8080
-	}
-	if c.Replicas <= 0 {
-		c.Replicas = 2
-	}
-	if c.Out == nil {
-		c.Out = io.Discard
-	}
+	c.BinDir = cmp.Or(c.BinDir, "bin")
+	c.LogDir = cmp.Or(c.LogDir, filepath.Join(".tmp", "platform"))
+	c.GatewayPort = cmp.Or(c.GatewayPort, 8080)
+	c.Replicas = cmp.Or(max(c.Replicas, 0), 2) // 2 for a zero or negative count
+	c.Out = cmp.Or(c.Out, io.Discard)
 }
 
 func (p *Platform) say(format string, args ...any) {
@@ -149,44 +139,37 @@ func (p *Platform) start(ctx context.Context) error {
 	}
 	p.authEnv = authEnv
 	p.say("auth mode %s", authDesc)
-	redisAddr, kafkaBrokers := cfg.RedisAddr, cfg.KafkaBrokers
-	if redisAddr == "" {
-		e, err := StartRedis()
-		if err != nil {
-			return err
+	// Each strategy: its broker (a real one, else embedded), then its
+	// replicas on ports 8081, 8083... (redis) and 8082, 8084... (kafka).
+	var gwEnv []string
+	for j, b := range []struct {
+		addr                          string
+		start                         func() (*Embedded, error)
+		name, broker, variable, embed string
+	}{
+		{cfg.RedisAddr, StartRedis, "redis", "Redis", "REDIS_ADDR", "Redis-protocol server (miniredis)"},
+		{cfg.KafkaBrokers, StartKafka, "kafka", "Kafka", "KAFKA_BROKERS", "Kafka-protocol broker (kfake)"},
+	} {
+		if b.addr != "" {
+			p.say("using %s at %s", b.broker, b.addr)
+		} else {
+			e, err := b.start()
+			if err != nil {
+				return err
+			}
+			p.embedded = append(p.embedded, e)
+			b.addr = e.Addr
+			p.say("embedded %s on %s; set %s to use a real %s", b.embed, e.Addr, b.variable, b.broker)
 		}
-		p.embedded = append(p.embedded, e)
-		redisAddr = e.Addr
-		p.say("embedded Redis-protocol server (miniredis) on %s; set REDIS_ADDR to use a real Redis", redisAddr)
-	} else {
-		p.say("using Redis at %s", redisAddr)
-	}
-	if kafkaBrokers == "" {
-		e, err := StartKafka()
-		if err != nil {
-			return err
+		var addrs []string
+		for i := range cfg.Replicas {
+			port := cfg.GatewayPort + 1 + j + 2*i
+			addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(port))
+			p.add(fmt.Sprintf("tracking-%s-%d", b.name, i+1), "tracking-"+b.name, port, b.variable+"="+b.addr)
 		}
-		p.embedded = append(p.embedded, e)
-		kafkaBrokers = e.Addr
-		p.say("embedded Kafka-protocol broker (kfake) on %s; set KAFKA_BROKERS to use a real Kafka", kafkaBrokers)
-	} else {
-		p.say("using Kafka at %s", kafkaBrokers)
-	}
-
-	var redisAddrs, kafkaAddrs []string
-	for i := 0; i < cfg.Replicas; i++ {
-		redisPort := cfg.GatewayPort + 1 + 2*i // 8081, 8083, ...
-		kafkaPort := cfg.GatewayPort + 2 + 2*i // 8082, 8084, ...
-		redisAddrs = append(redisAddrs, "127.0.0.1:"+strconv.Itoa(redisPort))
-		kafkaAddrs = append(kafkaAddrs, "127.0.0.1:"+strconv.Itoa(kafkaPort))
-		p.add(fmt.Sprintf("tracking-redis-%d", i+1), "tracking-redis", redisPort,
-			"REDIS_ADDR="+redisAddr)
-		p.add(fmt.Sprintf("tracking-kafka-%d", i+1), "tracking-kafka", kafkaPort,
-			"KAFKA_BROKERS="+kafkaBrokers)
-	}
-	gwEnv := []string{}
-	if cfg.ConsulAddr == "" {
-		gwEnv = append(gwEnv, "TRACKING_REDIS_ADDRS="+strings.Join(redisAddrs, ","), "TRACKING_KAFKA_ADDRS="+strings.Join(kafkaAddrs, ","))
+		if cfg.ConsulAddr == "" {
+			gwEnv = append(gwEnv, "TRACKING_"+strings.ToUpper(b.name)+"_ADDRS="+strings.Join(addrs, ","))
+		}
 	}
 	p.add("api-gateway", "api-gateway", cfg.GatewayPort, gwEnv...)
 	if err := p.startAll(ctx); err != nil {
@@ -213,11 +196,10 @@ func (p *Platform) add(name, binary string, port int, env ...string) {
 		base = append(base, "CONSUL_HTTP_ADDR="+p.cfg.ConsulAddr)
 	}
 	base = append(base, p.authEnv...)
-	ready := "/readyz"
 	p.procs = append(p.procs, &Process{
 		Name: name, Path: filepath.Join(p.cfg.BinDir, binary), LogDir: p.cfg.LogDir,
 		Env:      append(base, env...),
-		ReadyURL: fmt.Sprintf("http://127.0.0.1:%d%s", port, ready),
+		ReadyURL: fmt.Sprintf("http://127.0.0.1:%d/readyz", port),
 	})
 }
 
@@ -247,7 +229,7 @@ func (p *Platform) Wait(ctx context.Context) error {
 	for _, proc := range p.procs {
 		go func() {
 			select {
-			case <-proc.Exited():
+			case <-proc.exited:
 				exited <- proc
 			case <-stop:
 			}
@@ -258,21 +240,18 @@ func (p *Platform) Wait(ctx context.Context) error {
 		return nil
 	case proc := <-exited:
 		//nolint:errorlint // Err is nil after a clean exit: %v says <nil> where %w would not.
-		return fmt.Errorf("%s exited: %v (see %s)", proc.Name, proc.Err(), proc.LogFile())
+		return fmt.Errorf("%s exited: %v (see %s)", proc.Name, proc.err, proc.LogFile())
 	}
 }
 
 // Stop stops every process in reverse order of start, then the embedded
 // brokers. It is idempotent.
 func (p *Platform) Stop() {
-	for i := len(p.procs) - 1; i >= 0; i-- {
-		proc := p.procs[i]
-		if proc.cmd == nil {
-			continue
+	for _, proc := range slices.Backward(p.procs) {
+		if proc.cmd != nil {
+			p.say("stopping %s", proc.Name)
+			proc.Stop(20 * time.Second)
 		}
-		p.say("stopping %s", proc.Name)
-		proc.Stop(20 * time.Second)
-		proc.cmd = nil
 	}
 	for _, e := range p.embedded {
 		e.Close()

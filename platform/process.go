@@ -31,7 +31,7 @@ func (p *Process) Start() error {
 	if err := os.MkdirAll(p.LogDir, 0o755); err != nil {
 		return err
 	}
-	logf, err := os.Create(filepath.Join(p.LogDir, p.Name+".log"))
+	logf, err := os.Create(p.LogFile())
 	if err != nil {
 		return err
 	}
@@ -52,12 +52,6 @@ func (p *Process) Start() error {
 	}()
 	return nil
 }
-
-// Exited is closed when the process has exited; Err then tells how.
-func (p *Process) Exited() <-chan struct{} { return p.exited }
-
-// Err is the exit status once Exited is closed.
-func (p *Process) Err() error { return p.err }
 
 // LogFile is where the process's output goes.
 func (p *Process) LogFile() string { return filepath.Join(p.LogDir, p.Name+".log") }
@@ -89,11 +83,13 @@ func (p *Process) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Stop sends SIGTERM and waits up to grace for the exit, then kills.
+// Stop sends SIGTERM and waits up to grace for the exit, then kills. It does
+// nothing if the process is not running.
 func (p *Process) Stop(grace time.Duration) {
 	if p.cmd == nil {
 		return
 	}
+	defer func() { p.cmd = nil }()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:

@@ -3,6 +3,7 @@ package platform_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -52,20 +53,18 @@ func TestOneCommandPlatform(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	up := make(chan struct{})
-	authLine := make(chan string, 1) // the progress line saying the auth mode
+	var authLine string // the progress line saying the auth mode; read once up is closed
 	var output strings.Builder
 	go func() {
-		sc := bufio.NewScanner(out)
+		sc, isUp := bufio.NewScanner(out), false
 		for sc.Scan() {
 			line := sc.Text()
 			output.WriteString(line + "\n")
-			if strings.HasPrefix(line, "[platform] auth mode ") {
-				select {
-				case authLine <- line:
-				default:
-				}
+			if !isUp && strings.HasPrefix(line, "[platform] auth mode ") {
+				authLine = line
 			}
-			if strings.HasPrefix(line, "[platform] up:") {
+			if !isUp && strings.HasPrefix(line, "[platform] up:") {
+				isUp = true
 				close(up)
 			}
 		}
@@ -94,13 +93,8 @@ func TestOneCommandPlatform(t *testing.T) {
 	}
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	select {
-	case line := <-authLine:
-		if !strings.HasPrefix(line, "[platform] auth mode dev") {
-			t.Errorf("progress line %q, want auth mode dev (AUTH_MODE unset)", line)
-		}
-	default:
-		t.Error("no progress line saying the auth mode before the platform was up")
+	if !strings.HasPrefix(authLine, "[platform] auth mode dev") {
+		t.Errorf("progress line %q, want one saying auth mode dev (AUTH_MODE unset) before the platform was up", authLine)
 	}
 	token := devLogin(t, base, "team_one", "team_two")
 	for _, c := range []struct {
@@ -129,7 +123,7 @@ func TestOneCommandPlatform(t *testing.T) {
 		SwitchStrategy: "kafka", SwitchTeam: "team_two", SwitchWorkers: 80,
 		Timeout:      15 * time.Second,
 		ChromiumPath: chromium,
-		Screenshot:   filepath.Join(screenshotDir(t), "platform-view.png"),
+		Screenshot:   filepath.Join(cmp.Or(os.Getenv("VIEW_SCREENSHOT_DIR"), os.TempDir()), "platform-view.png"),
 		Logf:         t.Logf,
 	})
 
@@ -202,13 +196,6 @@ func processesUnder(t *testing.T, dir string) []string {
 		}
 	}
 	return out
-}
-
-func screenshotDir(t *testing.T) string {
-	if d := os.Getenv("VIEW_SCREENSHOT_DIR"); d != "" {
-		return d
-	}
-	return os.TempDir()
 }
 
 func dumpLogs(t *testing.T, dir string) {

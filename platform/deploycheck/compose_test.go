@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -121,11 +122,7 @@ func TestComposeEnvironmentDocumented(t *testing.T) {
 	}
 	for _, g := range goServices {
 		for name := range p.Services[g.Name].Environment {
-			found := false
-			for _, r := range rows {
-				found = found || (r.Name == name && r.For(g.Name))
-			}
-			if !found {
+			if !slices.ContainsFunc(rows, func(r configtest.Row) bool { return r.Name == name && r.For(g.Name) }) {
 				t.Errorf("%s sets %s, which the README does not document for %s (so it does not read it)", g.Name, name, g.Name)
 			}
 		}

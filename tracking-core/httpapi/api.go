@@ -1,9 +1,9 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -67,55 +67,32 @@ type Config struct {
 	Gatherer prometheus.Gatherer
 }
 
+// WithDefaults returns c with the defaults New fills in, so that a reader of
+// settings (tracking-core/service) offers them without writing them again.
+func (c Config) WithDefaults() Config { c.setDefaults(); return c }
+
+// setDefaults: cmp.Or(max(v, 0), d) is d for a zero or negative v.
 func (c *Config) setDefaults() {
-	if c.MaxRecordSize <= 0 {
-		c.MaxRecordSize = wire.MaxRecordSize
-	}
-	if c.Heartbeat <= 0 {
-		c.Heartbeat = 15 * time.Second
-	}
-	if c.MaxLifetime <= 0 {
-		c.MaxLifetime = 15 * time.Minute
-	}
+	c.MaxRecordSize = cmp.Or(max(c.MaxRecordSize, 0), wire.MaxRecordSize)
+	c.Heartbeat = cmp.Or(max(c.Heartbeat, 0), 15*time.Second)
+	c.MaxLifetime = cmp.Or(max(c.MaxLifetime, 0), 15*time.Minute)
 	if c.LifetimeDither <= 0 || c.LifetimeDither >= 1 {
 		c.LifetimeDither = 0.2
 	}
-	if c.RetryHint <= 0 {
-		c.RetryHint = 2 * time.Second
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 10 * time.Second
-	}
-	if c.FlushInterval == 0 {
-		c.FlushInterval = 50 * time.Millisecond
-	}
-	if c.QueueSoftLimit <= 0 {
-		c.QueueSoftLimit = 1024
-	}
-	if c.QueueHardLimit <= 0 {
-		c.QueueHardLimit = 20000
-	}
+	c.RetryHint = cmp.Or(max(c.RetryHint, 0), 2*time.Second)
+	c.WriteTimeout = cmp.Or(max(c.WriteTimeout, 0), 10*time.Second)
+	c.FlushInterval = cmp.Or(c.FlushInterval, 50*time.Millisecond)
+	c.QueueSoftLimit = cmp.Or(max(c.QueueSoftLimit, 0), 1024)
+	c.QueueHardLimit = cmp.Or(max(c.QueueHardLimit, 0), 20000)
 	if len(c.AllowedOrigins) == 0 {
 		c.AllowedOrigins = []string{"*"}
 	}
-	if c.RecordsPerSecond == 0 {
-		c.RecordsPerSecond = 50
-	}
-	if c.RecordBurst <= 0 {
-		c.RecordBurst = 100
-	}
-	if c.HardRejectsPerSecond <= 0 {
-		c.HardRejectsPerSecond = 1000
-	}
-	if c.MaxErrorsReported <= 0 {
-		c.MaxErrorsReported = 10
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Gatherer == nil {
-		c.Gatherer = prometheus.DefaultGatherer
-	}
+	c.RecordsPerSecond = cmp.Or(c.RecordsPerSecond, 50)
+	c.RecordBurst = cmp.Or(max(c.RecordBurst, 0), 100)
+	c.HardRejectsPerSecond = cmp.Or(max(c.HardRejectsPerSecond, 0), 1000)
+	c.MaxErrorsReported = cmp.Or(max(c.MaxErrorsReported, 0), 10)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	c.Gatherer = cmp.Or(c.Gatherer, prometheus.DefaultGatherer)
 }
 
 // API is the tracking API of one replica.
@@ -137,6 +114,7 @@ type API struct {
 func New(cfg Config, b tracking.Broadcaster, h *hub.Hub) *API {
 	cfg.setDefaults()
 	a := &API{cfg: cfg, b: b, hub: h, log: cfg.Logger, m: newMetrics(cfg.Registerer), drain: make(chan struct{})}
+	a.workers.kicks = make(map[string]*session)
 	a.mux = a.routes()
 	return a
 }
@@ -171,30 +149,16 @@ func (a *API) Draining() bool {
 	}
 }
 
-// lifetime returns a connection's lifetime: MaxLifetime less a random dither.
-func (a *API) lifetime() time.Duration {
-	d := float64(a.cfg.MaxLifetime) * (1 - a.cfg.LifetimeDither*rand.Float64())
-	return time.Duration(d)
-}
-
-// beginStream registers a long-lived connection; it returns false when draining.
-func (a *API) beginStream() bool {
-	if a.Draining() {
-		return false
-	}
-	a.streams.Add(1)
-	return true
-}
-
 func (a *API) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /tracking", a.handleIngest)
-	mux.HandleFunc("POST /tracking/{$}", a.handleIngest)
-	mux.HandleFunc("GET /tracking/ws", a.handleWorkerWS)
-	mux.HandleFunc("GET /tracking/{team}", a.handleSSE)
-	mux.HandleFunc("GET /tracking/{team}/{$}", a.handleSSE)
-	mux.HandleFunc("GET /tracking/{team}/ws", a.handleManagerWS)
-	mux.HandleFunc("GET /tracking/{team}/positions", a.handlePositions)
+	ingest, sse := a.stream(a.authed(false, a.handleIngest)), a.stream(a.authed(true, a.handleSSE))
+	mux.HandleFunc("POST /tracking", ingest)
+	mux.HandleFunc("POST /tracking/{$}", ingest)
+	mux.HandleFunc("GET /tracking/ws", a.stream(a.authed(false, a.handleWorkerWS)))
+	mux.HandleFunc("GET /tracking/{team}", sse)
+	mux.HandleFunc("GET /tracking/{team}/{$}", sse)
+	mux.HandleFunc("GET /tracking/{team}/ws", a.stream(a.authed(true, a.handleManagerWS)))
+	mux.HandleFunc("GET /tracking/{team}/positions", a.authed(true, a.handlePositions))
 	mux.HandleFunc("GET /healthz", a.handleHealth)
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	mux.Handle("GET /metrics", metricsHandler(a.cfg.Gatherer))

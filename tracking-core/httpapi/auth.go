@@ -1,12 +1,75 @@
 package httpapi
 
 import (
+	"context"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
+	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/wire"
 )
+
+// claimsHandler serves a request whose caller authenticate has vouched for.
+type claimsHandler func(w http.ResponseWriter, r *http.Request, c *auth.Claims)
+
+// stream wraps the handler of a long-lived connection: refused while the
+// replica drains, else waited for by Shutdown.
+func (a *API) stream(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.Draining() {
+			refuse(w, r, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
+			return
+		}
+		a.streams.Add(1)
+		defer a.streams.Done()
+		h(w, r)
+	}
+}
+
+// authed wraps h: a caller without valid credentials or, on a route of a
+// {team} (watch), one who may not watch that well-formed team is refused
+// with a plain 400, 401 or 403 (before any upgrade).
+func (a *API) authed(watch bool, h claimsHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var claims *auth.Claims
+		var err error
+		team := r.PathValue("team")
+		if watch {
+			err = tracking.ValidTeam(team)
+		}
+		if err == nil {
+			claims, err = a.authenticate(r)
+		}
+		if err == nil && watch {
+			err = claims.CanWatch(team)
+		}
+		if err != nil {
+			refuse(w, r, err)
+			return
+		}
+		h(w, r, claims)
+	}
+}
+
+// refuse answers err. A POST body may never end: its connection is closed
+// instead of read to the end.
+func refuse(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Method == http.MethodPost {
+		w.Header().Set("Connection", "close")
+	}
+	writeError(w, err)
+}
+
+// open counts a connection of kind (manager_sse, worker_ws...) until the
+// returned func is called.
+func (a *API) open(kind string) (closed func()) {
+	g := a.m.connections.WithLabelValues(kind)
+	g.Inc()
+	return g.Dec
+}
 
 // authenticate returns the caller's claims: anonymous ones when the API has
 // no Verifier (AUTH_MODE=none), else those of a valid token.
@@ -24,13 +87,52 @@ func (a *API) authenticate(r *http.Request) (*auth.Claims, error) {
 // lifespan is how long a connection may live and why it would end: its
 // lifetime with dither, or sooner the expiry of its token.
 func (a *API) lifespan(c *auth.Claims) (time.Duration, string) {
-	life := a.lifetime()
+	life := time.Duration(float64(a.cfg.MaxLifetime) * (1 - a.cfg.LifetimeDither*rand.Float64()))
 	if c != nil && !c.Anonymous {
 		if left := c.Remaining(time.Now()); left < life {
-			return max(left, 0), "token_expired"
+			return max(left, 0), wire.ReasonTokenExpired
 		}
 	}
-	return life, "lifetime"
+	return life, wire.ReasonLifetime
+}
+
+// worker registers a connection of the claims' worker as kind until the
+// returned func, which the handler defers. Meanwhile, from another
+// goroutine, it calls end with the first reason the connection must end:
+// its lifespan runs out (with tokenOnly, only its token's expiry), a newer
+// connection of the worker replaces it, or the replica drains. The func
+// cancels end's ctx and waits for end to return.
+func (a *API) worker(kind string, claims *auth.Claims, tokenOnly bool, end func(ctx context.Context, why string)) (done func()) {
+	sess, leave := a.workers.join(claims)
+	closed := a.open(kind)
+	life, why := a.lifespan(claims)
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		var expiry <-chan time.Time
+		if !tokenOnly || why == wire.ReasonTokenExpired {
+			t := time.NewTimer(life)
+			defer t.Stop()
+			expiry = t.C
+		}
+		select {
+		case <-expiry:
+		case <-sess.gone:
+			why = wire.ReasonReplaced
+		case <-a.drain:
+			why = wire.ReasonShutdown
+		case <-ctx.Done():
+			return
+		}
+		end(ctx, why)
+	}()
+	return func() {
+		cancel()
+		<-ended
+		closed()
+		leave()
+	}
 }
 
 // workerSessions keeps one connection per authenticated worker id: when a
@@ -38,7 +140,7 @@ func (a *API) lifespan(c *auth.Claims) (time.Duration, string) {
 // to go ("replaced").
 type workerSessions struct {
 	mu    sync.Mutex
-	kicks map[string]*session
+	kicks map[string]*session // made by New
 }
 
 type session struct {
@@ -57,9 +159,6 @@ func (w *workerSessions) join(c *auth.Claims) (s *session, leave func()) {
 		return s, func() {}
 	}
 	w.mu.Lock()
-	if w.kicks == nil {
-		w.kicks = make(map[string]*session)
-	}
 	if old := w.kicks[c.WorkerID]; old != nil {
 		old.kick()
 	}

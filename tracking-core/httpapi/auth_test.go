@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -124,20 +123,9 @@ func TestWorkerPublishingAsAnotherWorkerIsRejected(t *testing.T) {
 }
 
 func TestExpiredTokenIs401AndAnOpenStreamEndsAtExpiry(t *testing.T) {
-	r, _ := authed(t)
-	short, err := auth.NewIssuer(secret, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok := token(t, short, auth.Claims{Subject: "m", Role: auth.RoleManager, Teams: []string{"team_one"}})
-	v, err := auth.NewHS256(secret, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	claims, err := v.Verify(context.Background(), tok)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, iss := authed(t)
+	expires := time.Now().Add(2 * time.Second)
+	tok := token(t, iss, auth.Claims{Subject: "m", Role: auth.RoleManager, Teams: []string{"team_one"}, Expires: expires})
 	st := servicetest.MustOpenSSE(t, r.URL+"/tracking/team_one?access_token="+tok)
 	select {
 	case <-st.Done():
@@ -147,9 +135,9 @@ func TestExpiredTokenIs401AndAnOpenStreamEndsAtExpiry(t *testing.T) {
 	if ev := st.Events(); len(ev) == 0 || ev[len(ev)-1] != "reconnect" {
 		t.Fatalf("events %v, want a reconnect hint at expiry", ev)
 	}
-	// The stream ends at the expiry instant; the verifier allows 1ms of skew
-	// past it. Make sure that has passed before asking again.
-	for time.Now().Before(claims.Expires.Add(2 * time.Millisecond)) {
+	// The stream ends at the expiry instant (exp: expires in whole seconds);
+	// the verifier allows 1ms of skew past it. Let that pass before asking again.
+	for time.Now().Before(expires.Add(2 * time.Millisecond)) {
 		time.Sleep(time.Millisecond) // waiting for the wall clock, not for another goroutine
 	}
 	resp, err := http.Get(r.URL + "/tracking/team_one/positions?access_token=" + tok)

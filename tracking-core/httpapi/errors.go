@@ -31,14 +31,6 @@ func statusOf(code tracking.Code) int {
 	}
 }
 
-// errorBody is the JSON of every error answer and error message.
-type errorBody = wire.ErrorBody
-
-// newErrorBody is err as clients see it: a domain error's code and message,
-// or code internal and "internal error" for any other error. Whoever hands a
-// non-domain error here logs it.
-func newErrorBody(err error) errorBody { return wire.NewErrorBody(err) }
-
 func writeError(w http.ResponseWriter, err error) {
 	status := statusOf(tracking.ErrorCode(err))
 	if status == http.StatusUnauthorized {
@@ -47,7 +39,7 @@ func writeError(w http.ResponseWriter, err error) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", strconv.Itoa(2))
 	}
-	writeJSON(w, status, newErrorBody(err))
+	writeJSON(w, status, wire.NewErrorBody(err)) // whoever hands a non-domain error here logs it
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 func TestErrorBodyShowsDomainErrorsOnly(t *testing.T) {
@@ -26,7 +27,7 @@ func TestErrorBodyShowsDomainErrorsOnly(t *testing.T) {
 		{"wrapped plain", fmt.Errorf("last positions of t1: %w", errors.New("redis: READONLY")), "internal", "internal error"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newErrorBody(tc.err)
+			b := wire.NewErrorBody(tc.err)
 			if b.Code != tc.code || b.Message != tc.msg {
 				t.Fatalf("%+v, want %s %q", b, tc.code, tc.msg)
 			}
@@ -40,7 +41,7 @@ func TestWriteErrorOfAnInternalError(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError || rec.Header().Get("Content-Type") != "application/json" {
 		t.Fatalf("%d %q", rec.Code, rec.Header().Get("Content-Type"))
 	}
-	var e errorBody
+	var e wire.ErrorBody
 	if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil {
 		t.Fatal(err)
 	}

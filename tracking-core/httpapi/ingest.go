@@ -60,55 +60,16 @@ func (in *ingestor) reject(err error) {
 
 // handleIngest reads a streaming body of NDJSON or concatenated records and
 // publishes each valid record as it arrives.
-func (a *API) handleIngest(w http.ResponseWriter, r *http.Request) {
-	if !a.beginStream() {
-		w.Header().Set("Connection", "close")
-		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
-		return
-	}
-	defer a.streams.Done()
-	claims, err := a.authenticate(r)
-	if err != nil {
-		// The body may never end: close instead of reading it to the end.
-		w.Header().Set("Connection", "close")
-		writeError(w, err)
-		return
-	}
-	sess, leave := a.workers.join(claims)
-	defer leave()
-	conns := a.m.connections.WithLabelValues("worker_post")
-	conns.Inc()
-	defer conns.Dec()
-
-	// On drain, token expiry or a newer connection of the worker, unblock
-	// the body read so that the summary goes out.
+func (a *API) handleIngest(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
+	// On drain, token expiry (a POST lives as long as its body otherwise) or a
+	// newer connection of the worker, unblock the body read so that the
+	// summary goes out.
 	rc := http.NewResponseController(w)
-	stop := make(chan struct{})
-	defer close(stop)
-	life, why := a.lifespan(claims)
-	if why != wire.ReasonTokenExpired {
-		life = 0 // a POST lives as long as its body; only its token ends it
-	}
 	var endedBy atomic.Value
-	go func() {
-		var expiry <-chan time.Time
-		if life > 0 {
-			t := time.NewTimer(life)
-			defer t.Stop()
-			expiry = t.C
-		}
-		select {
-		case <-a.drain:
-			endedBy.Store(wire.ReasonShutdown)
-		case <-expiry:
-			endedBy.Store(wire.ReasonTokenExpired)
-		case <-sess.gone:
-			endedBy.Store(wire.ReasonReplaced)
-		case <-stop:
-			return
-		}
+	defer a.worker("worker_post", claims, true, func(_ context.Context, why string) {
+		endedBy.Store(why)
 		_ = rc.SetReadDeadline(time.Now())
-	}()
+	})()
 
 	in := a.ingestor("post", claims)
 	sum := wire.IngestAnswer{Errors: []wire.ErrorBody{}}

@@ -8,30 +8,13 @@ import (
 	"github.com/coder/websocket"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
 // handleManagerWS streams a team over a WebSocket: batches of positions as
 // {"type":"positions","positions":[...]} messages, the snapshot first.
-func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request) {
-	if !a.beginStream() {
-		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
-		return
-	}
-	defer a.streams.Done()
-	team := r.PathValue("team")
-	if err := tracking.ValidTeam(team); err != nil {
-		writeError(w, err)
-		return
-	}
-	claims, err := a.authenticate(r)
-	if err == nil {
-		err = claims.CanWatch(team)
-	}
-	if err != nil {
-		writeError(w, err) // before the upgrade: a plain 401 or 403
-		return
-	}
+func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
 	conn, err := a.accept(w, r)
 	if err != nil {
 		return
@@ -40,18 +23,15 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request) {
 	// The client sends nothing; this reads control frames (pongs, close).
 	ctx := conn.CloseRead(r.Context())
 	s := &wsSink{conn: conn, timeout: a.cfg.WriteTimeout}
-	q, leave, err := a.watch(ctx, claims, team)
+	q, leave, err := a.watch(ctx, r.PathValue("team"))
 	if err != nil {
 		a.sendWS(conn, errorMessage(err, ""))
 		_ = conn.Close(websocket.StatusTryAgainLater, "cannot watch team")
 		return
 	}
 	defer leave()
-	conns := a.m.connections.WithLabelValues("manager_ws")
-	conns.Inc()
-	defer conns.Dec()
-	life, why := a.lifespan(claims)
-	a.pump(ctx, q, s, life, why)
+	defer a.open("manager_ws")()
+	a.pump(ctx, q, s, claims)
 }
 
 type wsSink struct {
@@ -78,8 +58,4 @@ func (s *wsSink) reconnect(reason string) error {
 	return err
 }
 
-func (s *wsSink) write(b []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
-	return s.conn.Write(ctx, websocket.MessageText, b)
-}
+func (s *wsSink) write(b []byte) error { return writeWS(s.conn, s.timeout, b) }

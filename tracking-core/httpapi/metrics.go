@@ -1,6 +1,9 @@
 package httpapi
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
 
 type metrics struct {
 	records     *prometheus.CounterVec // by transport and result (accepted or an error code)
@@ -11,25 +14,23 @@ type metrics struct {
 	reconnects  *prometheus.CounterVec // reconnect hints sent, by reason
 }
 
+// newMetrics makes the metrics and registers them with reg, unless nil.
 func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+	f := promauto.With(reg)
+	return &metrics{
+		records: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracking_records_total", Help: "Records received from workers, by transport and result."},
 			[]string{"transport", "result"}),
-		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		connections: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tracking_connections", Help: "Open connections, by kind."}, []string{"kind"}),
-		written: prometheus.NewCounter(prometheus.CounterOpts{
+		written: f.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_stream_positions_total", Help: "Positions written to manager streams."}),
-		writes: prometheus.NewCounter(prometheus.CounterOpts{
+		writes: f.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_stream_writes_total", Help: "Batched writes to manager streams."}),
-		conflated: prometheus.NewCounter(prometheus.CounterOpts{
+		conflated: f.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_stream_conflated_total", Help: "Superseded positions skipped for slow managers."}),
-		reconnects: prometheus.NewCounterVec(prometheus.CounterOpts{
+		reconnects: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracking_reconnect_hints_total", Help: "Reconnect hints sent to clients, by reason."},
 			[]string{"reason"}),
 	}
-	if reg != nil {
-		reg.MustRegister(m.records, m.connections, m.written, m.writes, m.conflated, m.reconnects)
-	}
-	return m
 }

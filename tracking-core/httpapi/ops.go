@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 )
 
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -37,20 +38,8 @@ func metricsHandler(g prometheus.Gatherer) http.Handler {
 }
 
 // handlePositions answers the last known position of each worker of the team.
-func (a *API) handlePositions(w http.ResponseWriter, r *http.Request) {
+func (a *API) handlePositions(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
 	team := r.PathValue("team")
-	if err := tracking.ValidTeam(team); err != nil {
-		writeError(w, err)
-		return
-	}
-	claims, err := a.authenticate(r)
-	if err == nil {
-		err = claims.CanWatch(team)
-	}
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	msgs, err := a.b.Last(r.Context(), team)
 	if err != nil {
 		a.log.Warn("last positions unavailable", "team", team, "err", err)

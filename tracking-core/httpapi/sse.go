@@ -5,31 +5,20 @@ import (
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
 // handleSSE streams a team as Server-Sent Events: the snapshot, then live
 // positions, one unnamed data event each.
-func (a *API) handleSSE(w http.ResponseWriter, r *http.Request) {
-	if !a.beginStream() {
-		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
-		return
-	}
-	defer a.streams.Done()
-	claims, err := a.authenticate(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	q, leave, err := a.watch(r.Context(), claims, r.PathValue("team"))
+func (a *API) handleSSE(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
+	q, leave, err := a.watch(r.Context(), r.PathValue("team"))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	defer leave()
-	conns := a.m.connections.WithLabelValues("manager_sse")
-	conns.Inc()
-	defer conns.Dec()
+	defer a.open("manager_sse")()
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -40,8 +29,7 @@ func (a *API) handleSSE(w http.ResponseWriter, r *http.Request) {
 	if err := s.write(wire.AppendSSERetry(s.buf[:0], a.cfg.RetryHint)); err != nil {
 		return
 	}
-	life, why := a.lifespan(claims)
-	a.pump(r.Context(), q, s, life, why)
+	a.pump(r.Context(), q, s, claims)
 }
 
 type sseSink struct {

@@ -17,15 +17,9 @@ type sink interface {
 	reconnect(reason string) error
 }
 
-// watch checks that the caller may watch team, then joins the team's
-// fan-out with a fresh queue primed with the snapshot.
-func (a *API) watch(ctx context.Context, c *auth.Claims, team string) (*hub.Queue, func(), error) {
-	if err := tracking.ValidTeam(team); err != nil {
-		return nil, nil, err
-	}
-	if err := c.CanWatch(team); err != nil {
-		return nil, nil, err
-	}
+// watch joins the fan-out of team (which authed has checked) with a fresh
+// queue primed with the snapshot.
+func (a *API) watch(ctx context.Context, team string) (*hub.Queue, func(), error) {
 	q := hub.NewQueue(a.cfg.QueueSoftLimit, a.cfg.QueueHardLimit)
 	leave, err := a.hub.Watch(ctx, team, q)
 	if err != nil {
@@ -36,8 +30,10 @@ func (a *API) watch(ctx context.Context, c *auth.Claims, team string) (*hub.Queu
 
 // pump is the manager connection's single writer: it drains q into s in
 // batches, at most once per FlushInterval, until the connection ends, its
-// lifetime runs out, the replica drains or the manager is too slow to keep.
-func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, life time.Duration, why string) {
+// lifetime (lifespan of its claims) runs out, the replica drains or the
+// manager is too slow to keep.
+func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, claims *auth.Claims) {
+	life, why := a.lifespan(claims)
 	lifetime := time.NewTimer(life)
 	defer lifetime.Stop()
 	heartbeat := time.NewTicker(a.cfg.Heartbeat)

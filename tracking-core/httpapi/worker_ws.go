@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
@@ -30,53 +31,16 @@ func (a *API) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, e
 
 // handleWorkerWS reads records, one per text message or a JSON array of them.
 // Bad records are answered with an error message; the connection stays.
-func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
-	if !a.beginStream() {
-		writeError(w, tracking.Errorf(tracking.CodeShuttingDown, "replica is draining, reconnect"))
-		return
-	}
-	defer a.streams.Done()
-	claims, err := a.authenticate(r)
-	if err != nil {
-		writeError(w, err) // before the upgrade: a plain 401
-		return
-	}
-	sess, leave := a.workers.join(claims)
-	defer leave()
+func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
 	conn, err := a.accept(w, r)
 	if err != nil {
 		return // Accept has answered
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(wsReadLimit)
-	conns := a.m.connections.WithLabelValues("worker_ws")
-	conns.Inc()
-	defer conns.Dec()
-
 	// Lifetime and drain are told from the side: the hint and the close frame
 	// are written concurrently with the read loop, which then ends.
-	ctx, cancel := context.WithCancel(r.Context())
-	watcher := make(chan struct{})
-	defer func() {
-		cancel()
-		<-watcher
-	}()
-	go func() {
-		defer close(watcher)
-		life, lifeWhy := a.lifespan(claims)
-		lifetime := time.NewTimer(life)
-		defer lifetime.Stop()
-		var why string
-		select {
-		case <-lifetime.C:
-			why = lifeWhy
-		case <-sess.gone:
-			why = wire.ReasonReplaced
-		case <-a.drain:
-			why = wire.ReasonShutdown
-		case <-ctx.Done():
-			return
-		}
+	defer a.worker("worker_ws", claims, false, func(ctx context.Context, why string) {
 		a.m.reconnects.WithLabelValues(why).Inc()
 		a.sendWS(conn, wire.AppendReconnect(nil, why))
 		// Keep reading while the worker winds down: records it sent before it
@@ -89,7 +53,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 		case <-grace.C:
 		}
 		_ = conn.Close(websocket.StatusServiceRestart, why)
-	}()
+	})()
 
 	in := a.ingestor("ws", claims)
 	buf := make([]byte, 0, 1024)
@@ -107,7 +71,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request) {
 			}
 			break
 		}
-		a.ingestMessage(ctx, conn, in, buf)
+		a.ingestMessage(r.Context(), conn, in, buf)
 		if in.over {
 			_ = conn.Close(websocket.StatusPolicyViolation, "rate limit exceeded")
 			return
@@ -163,10 +127,13 @@ func (a *API) ingestMessage(ctx context.Context, conn *websocket.Conn, in *inges
 	}
 }
 
-func (a *API) sendWS(conn *websocket.Conn, msg []byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.WriteTimeout)
+func (a *API) sendWS(conn *websocket.Conn, msg []byte) { _ = writeWS(conn, a.cfg.WriteTimeout, msg) }
+
+// writeWS writes msg as one text message within timeout.
+func writeWS(conn *websocket.Conn, timeout time.Duration, msg []byte) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	_ = conn.Write(ctx, websocket.MessageText, msg)
+	return conn.Write(ctx, websocket.MessageText, msg)
 }
 
 // errorMessage is the error message answering a bad record (id: the

@@ -2,7 +2,6 @@ package service
 
 import (
 	"log/slog"
-	"os"
 
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
@@ -50,9 +49,4 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 		LogLevel:      e.Level("LOG_LEVEL", slog.LevelInfo),
 		Auth:          auth.ReadSettings(e, auth.DefaultMode),
 	}
-}
-
-// NewLogger returns a JSON logger on stderr at level.
-func NewLogger(level slog.Level, service string) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("service", service)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,6 +14,7 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
+	"github.com/teamtrack/tracking-core/discovery"
 )
 
 // Opener starts a strategy's Broadcaster once configuration is known to be
@@ -32,7 +34,7 @@ func Main(serviceName, defAddr string, configure func(env *config.Env) Opener) e
 		return err
 	}
 	cfg := s.Config
-	log := NewLogger(s.LogLevel, serviceName)
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: s.LogLevel})).With("service", serviceName)
 	verifier, err := s.Auth.NewVerifier(context.Background(), log)
 	if err != nil {
 		return err
@@ -45,7 +47,19 @@ func Main(serviceName, defAddr string, configure func(env *config.Env) Opener) e
 	}
 	cfg.Logger = log
 	cfg.Registry = NewRegistry()
-	cfg.Register = ConsulRegistration(s.ConsulAddr, serviceName, s.AdvertiseHost, log)
+	if s.ConsulAddr != "" {
+		// Registered as serviceName, reachable at AdvertiseHost (default: see
+		// discovery.RegisterConfig.Address) on the port it listens on.
+		cfg.Register = func(ctx context.Context, addr *net.TCPAddr) (func(context.Context) error, error) {
+			reg, err := discovery.Register(ctx, discovery.RegisterConfig{
+				ConsulAddr: s.ConsulAddr, Service: serviceName, Address: s.AdvertiseHost, Port: addr.Port, Logger: log,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return reg.Deregister, nil
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,9 +56,6 @@ type Service struct {
 // Service owns from now on (Run closes it).
 func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 	cfg.setDefaults()
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
 	if cfg.Registry == nil {
 		cfg.Registry = NewRegistry()
 	}
@@ -67,9 +65,7 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 	}
 	h := hub.New(b, hub.Config{Logger: cfg.Logger, Registerer: cfg.Registry})
 	apiCfg := cfg.API
-	apiCfg.Logger = cfg.Logger
-	apiCfg.Registerer = cfg.Registry
-	apiCfg.Gatherer = cfg.Registry
+	apiCfg.Logger, apiCfg.Registerer, apiCfg.Gatherer = cfg.Logger, cfg.Registry, cfg.Registry
 	api := httpapi.New(apiCfg, b, h)
 	srv := &http.Server{
 		Handler:           api,
@@ -79,16 +75,12 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 	return &Service{cfg: cfg, b: b, ln: ln, hub: h, api: api, srv: srv, log: cfg.Logger}, nil
 }
 
+// setDefaults: cmp.Or(max(v, 0), d) is d for a zero or negative v.
 func (cfg *Config) setDefaults() {
-	if cfg.HTTPAddr == "" {
-		cfg.HTTPAddr = ":8081"
-	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 15 * time.Second
-	}
-	if cfg.ReadHeaderTimeout <= 0 {
-		cfg.ReadHeaderTimeout = 10 * time.Second
-	}
+	cfg.HTTPAddr = cmp.Or(cfg.HTTPAddr, ":8081")
+	cfg.ShutdownTimeout = cmp.Or(max(cfg.ShutdownTimeout, 0), 15*time.Second)
+	cfg.ReadHeaderTimeout = cmp.Or(max(cfg.ReadHeaderTimeout, 0), 10*time.Second)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors.
@@ -100,9 +92,6 @@ func NewRegistry() *prometheus.Registry {
 
 // Addr is the address the replica listens on.
 func (s *Service) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
-
-// Handler is the replica's HTTP handler (for in-process tests).
-func (s *Service) Handler() http.Handler { return s.api }
 
 // Run serves until ctx is done, then shuts down in order: deregister, tell
 // clients to reconnect and drain them, stop the HTTP server, end the broker

@@ -99,7 +99,10 @@ func startCluster(t *testing.T, svc services, nRedis, nKafka int, replicaEnv []s
 		ps[i] = c.ready(t, ps[i], func() *proc { return c.launch(t, s.name, "tracking-"+s.strategy, s.env) })
 		c.replicas[s.strategy] = append(c.replicas[s.strategy], ps[i])
 	}
-	gwEnv := append([]string{"CONSUL_HTTP_ADDR=" + svc.consulAddr, "SHUTDOWN_TIMEOUT=2s", "LOG_LEVEL=info"}, replicaEnv...)
+	// A long grace after Consul comes back empty: on a loaded machine the
+	// replicas have taken 22s to register again (the outage test); the grace
+	// only applies after a reconnect, so the other tests are not affected.
+	gwEnv := append([]string{"CONSUL_HTTP_ADDR=" + svc.consulAddr, "CONSUL_EMPTY_GRACE=60s", "SHUTDOWN_TIMEOUT=2s", "LOG_LEVEL=info"}, replicaEnv...)
 	launchGateway := func() *proc {
 		p := c.launch(t, "gateway", "api-gateway", gwEnv)
 		if nRedis == 0 || nKafka == 0 {

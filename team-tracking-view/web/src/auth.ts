@@ -17,13 +17,15 @@
 // broken connection sends it as Authorization: Bearer. Tokens are never
 // logged or shown.
 
+import { jsonObject } from "./position";
+
 export type AuthMode = "none" | "dev" | "jwt";
 
 /** The query parameter that carries a token (tracking-core/auth.TokenQueryParam). */
-export const TOKEN_PARAM = "access_token";
+const TOKEN_PARAM = "access_token";
 
-export const AUTH_CONFIG_URL = "/auth/config";
-export const DEV_LOGIN_URL = "/auth/dev-login";
+const AUTH_CONFIG_URL = "/auth/config";
+const DEV_LOGIN_URL = "/auth/dev-login";
 
 /** Requests to the gateway's auth endpoints give up after this long. */
 const FETCH_TIMEOUT_MS = 10_000;
@@ -97,19 +99,17 @@ export async function loadAuth(pageSearch: string): Promise<Auth> {
 
 async function fetchMode(): Promise<AuthMode> {
   try {
-    const resp = await fetchWithTimeout(AUTH_CONFIG_URL, {
-      cache: "no-store",
-      credentials: "same-origin",
-      headers: { Accept: "application/json" },
-    });
+    const resp = await fetchWithTimeout(AUTH_CONFIG_URL, { headers: { Accept: "application/json" } });
     if (!resp.ok) {
       // 404: a gateway without authentication. Anything else: do as it did.
       void resp.body?.cancel();
       return "none";
     }
-    const v: unknown = await resp.json();
-    const mode = typeof v === "object" && v !== null ? (v as { mode?: unknown }).mode : undefined;
-    const m = typeof mode === "string" ? mode.toLowerCase() : "";
+    const v = jsonObject(await resp.text());
+    if (v === null) {
+      return "none"; // not JSON
+    }
+    const m = typeof v.mode === "string" ? v.mode.toLowerCase() : "";
     if (m === "dev" || m === "jwt" || m === "none") {
       return m;
     }
@@ -146,7 +146,7 @@ export async function probe(url: string, token: string | null): Promise<ProbeRes
     if (token !== null) {
       headers.Authorization = `Bearer ${token}`;
     }
-    const resp = await fetchWithTimeout(url, { cache: "no-store", credentials: "same-origin", headers });
+    const resp = await fetchWithTimeout(url, { headers });
     if (resp.status === 401 || resp.status === 403) {
       return { status: resp.status, message: await errorMessage(resp) };
     }
@@ -159,39 +159,27 @@ export async function probe(url: string, token: string | null): Promise<ProbeRes
 
 /** The message of an error answer ({"code":"...","message":"..."}), else "". */
 async function errorMessage(resp: Response): Promise<string> {
+  let text: string;
   try {
-    const text = await resp.text();
-    try {
-      const v: unknown = JSON.parse(text);
-      if (typeof v === "object" && v !== null) {
-        const { message, error } = v as { message?: unknown; error?: unknown };
-        if (typeof message === "string") {
-          return clip(message);
-        }
-        if (typeof error === "string") {
-          return clip(error);
-        }
-      }
-      return "";
-    } catch {
-      // Not JSON: a short plain-text answer is the message; a page is not.
-      const plain = text.trim();
-      return plain.includes("<") ? "" : clip(plain);
-    }
+    text = await resp.text();
   } catch {
     return "";
   }
+  const v = jsonObject(text);
+  const message = v === null ? text.trim() : [v.message, v.error].find((m) => typeof m === "string");
+  // Not JSON: a short plain-text answer is the message; a page is not.
+  if (typeof message !== "string" || (v === null && message.includes("<"))) {
+    return "";
+  }
+  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }
 
-function clip(s: string): string {
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
-
+/** A same-origin fetch, never cached, that gives up after FETCH_TIMEOUT_MS. */
 async function fetchWithTimeout(url: string, init: RequestInit): Promise<Response> {
   const ctl = new AbortController();
   const timer = window.setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
   try {
-    return await fetch(url, { ...init, signal: ctl.signal });
+    return await fetch(url, { cache: "no-store", credentials: "same-origin", ...init, signal: ctl.signal });
   } finally {
     window.clearTimeout(timer);
   }
@@ -283,8 +271,6 @@ class DevCredentials implements StreamCredentials {
     try {
       resp = await fetchWithTimeout(DEV_LOGIN_URL, {
         method: "POST",
-        cache: "no-store",
-        credentials: "same-origin",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify({ subject: this.subject, role: "manager", teams: [this.team] }),
       });

@@ -5,13 +5,12 @@
 //   3. the page URL's query: ?strategy=redis&team=team_one&tiles=none&trails=1&labels=0
 // The URL is kept in step with the choices, so a view can be shared.
 
-import { isValidId } from "./position";
+import { isValidId, jsonObject } from "./position";
 
 export type Strategy = "redis" | "kafka";
-export const STRATEGIES: readonly Strategy[] = ["redis", "kafka"];
 
-export const OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
-export const OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
+const OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
+const OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
 
 export interface ViewConfig {
   strategy: Strategy;
@@ -38,22 +37,10 @@ export function isStrategy(s: string | null | undefined): s is Strategy {
   return s === "redis" || s === "kafka";
 }
 
-function serverConfig(doc: Document): ServerConfig {
-  const content = doc.querySelector<HTMLMetaElement>('meta[name="tracking-view-config"]')?.content;
-  if (!content) {
-    return {};
-  }
-  try {
-    const v: unknown = JSON.parse(content);
-    return typeof v === "object" && v !== null ? (v as ServerConfig) : {};
-  } catch {
-    return {};
-  }
-}
-
 /** The defaults of this deployment: built-in, then the server's config. */
 export function defaults(doc: Document): ViewConfig {
-  const s = serverConfig(doc);
+  const content = doc.querySelector<HTMLMetaElement>('meta[name="tracking-view-config"]')?.content;
+  const s = ((content && jsonObject(content)) || {}) as ServerConfig;
   const teams = Array.isArray(s.teams) ? s.teams.filter((t) => typeof t === "string" && isValidId(t)) : [];
   return {
     strategy: isStrategy(s.defaultStrategy) ? s.defaultStrategy : "redis",
@@ -95,10 +82,7 @@ function escapeHTML(s: string): string {
 }
 
 function flag(v: string | null, fallback: boolean): boolean {
-  if (v === null) {
-    return fallback;
-  }
-  return v === "1" || v === "true" || v === "on";
+  return v === null ? fallback : v === "1" || v === "true" || v === "on";
 }
 
 /**

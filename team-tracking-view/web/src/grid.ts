@@ -9,8 +9,8 @@ const STEPS = [
 ];
 
 export class CoordinateGrid extends L.GridLayer {
-  constructor(options?: L.GridLayerOptions) {
-    super({ tileSize: 256, zIndex: 0, updateWhenZooming: false, ...options });
+  constructor() {
+    super({ tileSize: 256, zIndex: 0, updateWhenZooming: false });
   }
 
   protected override createTile(coords: L.Coords): HTMLElement {
@@ -50,7 +50,8 @@ export class CoordinateGrid extends L.GridLayer {
       if (isLabelled(lng, step)) {
         // Right of the line, or left of it near the tile's edge (a canvas
         // tile cannot draw into its neighbour).
-        const text = formatLng(lng, decimals);
+        // World copies east or west of the antimeridian show their real longitude.
+        const text = formatDegrees(((((lng + 180) % 360) + 360) % 360) - 180, decimals, "E", "W");
         const width = ctx.measureText(text).width;
         const left = x + 3 + width <= size.x ? x + 3 : x - 3 - width;
         if (left >= 0) {
@@ -66,7 +67,7 @@ export class CoordinateGrid extends L.GridLayer {
       line(ctx, 0, y, size.x, y);
       if (isLabelled(lat, step)) {
         ctx.fillStyle = "#6b7685";
-        ctx.fillText(formatLat(lat, decimals), 3, y + 14 <= size.y ? y + 2 : y - 12);
+        ctx.fillText(formatDegrees(lat, decimals, "N", "S"), 3, y + 14 <= size.y ? y + 2 : y - 12);
       }
     }
     return canvas;
@@ -82,8 +83,7 @@ function line(ctx: CanvasRenderingContext2D, x1: number, y1: number, x2: number,
 
 /** Every fifth line is drawn a little darker. */
 function isMajor(v: number, step: number): boolean {
-  const n = Math.round(v / step);
-  return n % 5 === 0;
+  return Math.round(v / step) % 5 === 0;
 }
 
 /** Every other line has a label, so labels do not crowd. */
@@ -91,14 +91,7 @@ function isLabelled(v: number, step: number): boolean {
   return Math.round(v / step) % 2 === 0;
 }
 
-function formatLat(lat: number, decimals: number): string {
-  const v = Math.abs(lat).toFixed(decimals);
-  return Number(v) === 0 ? "0°" : `${v}°${lat > 0 ? "N" : "S"}`;
-}
-
-function formatLng(lng: number, decimals: number): string {
-  // World copies east or west of the antimeridian show their real longitude.
-  const wrapped = ((((lng + 180) % 360) + 360) % 360) - 180;
-  const v = Math.abs(wrapped).toFixed(decimals);
-  return Number(v) === 0 ? "0°" : `${v}°${wrapped > 0 ? "E" : "W"}`;
+function formatDegrees(deg: number, decimals: number, positive: string, negative: string): string {
+  const v = Math.abs(deg).toFixed(decimals);
+  return Number(v) === 0 ? "0°" : `${v}°${deg > 0 ? positive : negative}`;
 }

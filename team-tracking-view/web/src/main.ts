@@ -19,6 +19,30 @@ const PANEL_INTERVAL_MS = 250;
  */
 const AUTO_FIT_WINDOW_MS = 1_500;
 
+/** What the connection indicator says. */
+function connectionLabel(info: ConnectionInfo, now: number): string {
+  switch (info.state) {
+    case "open":
+      return "Live";
+    case "connecting":
+      return info.failures > 0 ? `Reconnecting (attempt ${info.failures + 1})…` : "Connecting…";
+    case "waiting": {
+      if (info.retryAt === undefined) {
+        return "Disconnected: checking…";
+      }
+      const secs = Math.max(0, Math.ceil((info.retryAt - now) / 1000));
+      if (info.message !== undefined) {
+        return `${info.message}: retrying in ${secs}s`;
+      }
+      return info.failures > 0 ? `Disconnected: retrying in ${secs}s` : "Reconnecting…";
+    }
+    case "stopped":
+      return "Stopped";
+    case "unauthorized":
+      return info.message ?? "Not authorised";
+  }
+}
+
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
   if (el === null) {
@@ -112,10 +136,8 @@ class App {
     document.body.dataset.team = cfg.team;
     document.title = `${cfg.team} (${cfg.strategy}) · Team tracking`;
     const search = toSearch(cfg, this.base, location.search);
-    if (history === "push" && search !== location.search) {
-      window.history.pushState(null, "", search);
-    } else if (history !== "none" && search !== location.search) {
-      window.history.replaceState(null, "", search);
+    if (history !== "none" && search !== location.search) {
+      window.history[history === "push" ? "pushState" : "replaceState"](null, "", search);
     }
 
     this.startStream();
@@ -149,10 +171,9 @@ class App {
     }
     const now = Date.now();
     const p = parsePosition(data, now);
-    if (p === null || !state.apply(p, now)) {
-      return;
+    if (p !== null && state.apply(p, now)) {
+      this.requestFrame();
     }
-    this.requestFrame();
   }
 
   private requestFrame(): void {
@@ -202,34 +223,7 @@ class App {
     if (info === undefined) {
       return;
     }
-    let text: string;
-    switch (info.state) {
-      case "open":
-        text = "Live";
-        break;
-      case "connecting":
-        text = info.failures > 0 ? `Reconnecting (attempt ${info.failures + 1})…` : "Connecting…";
-        break;
-      case "waiting": {
-        if (info.retryAt === undefined) {
-          text = "Disconnected: checking…";
-          break;
-        }
-        const secs = Math.max(0, Math.ceil((info.retryAt - now) / 1000));
-        if (info.message !== undefined) {
-          text = `${info.message}: retrying in ${secs}s`;
-        } else {
-          text = info.failures > 0 ? `Disconnected: retrying in ${secs}s` : "Reconnecting…";
-        }
-        break;
-      }
-      case "stopped":
-        text = "Stopped";
-        break;
-      case "unauthorized":
-        text = info.message ?? "Not authorised";
-        break;
-    }
+    const text = connectionLabel(info, now);
     if (this.connectionText.textContent !== text) {
       this.connectionText.textContent = text;
     }
@@ -271,12 +265,8 @@ class App {
       this.watch(fromURL(location.search, this.base), "none");
     });
 
-    const suggestions = byId<HTMLDataListElement>("team-suggestions");
-    for (const team of this.base.teams) {
-      const option = document.createElement("option");
-      option.value = team;
-      suggestions.append(option);
-    }
+    const option = (value: string): HTMLOptionElement => Object.assign(document.createElement("option"), { value });
+    byId("team-suggestions").append(...this.base.teams.map(option));
 
     // Once the user moves the map, new workers no longer re-fit it.
     const mapElement = this.map.map.getContainer();
@@ -284,16 +274,15 @@ class App {
       mapElement.addEventListener(type, () => (this.userMovedMap = true), { passive: true });
     }
     byId<HTMLButtonElement>("fit").addEventListener("click", () => this.map.fitToTeam());
-    this.trailsInput.addEventListener("change", () => {
-      this.cfg = { ...this.cfg, trails: this.trailsInput.checked };
-      this.map.setTrails(this.cfg.trails);
-      window.history.replaceState(null, "", toSearch(this.cfg, this.base, location.search));
-    });
-    this.labelsInput.addEventListener("change", () => {
-      this.cfg = { ...this.cfg, labels: this.labelsInput.checked };
-      this.map.setLabels(this.cfg.labels);
-      window.history.replaceState(null, "", toSearch(this.cfg, this.base, location.search));
-    });
+    const toggle = (input: HTMLInputElement, key: "trails" | "labels", apply: (on: boolean) => void): void => {
+      input.addEventListener("change", () => {
+        this.cfg = { ...this.cfg, [key]: input.checked };
+        apply(input.checked);
+        window.history.replaceState(null, "", toSearch(this.cfg, this.base, location.search));
+      });
+    };
+    toggle(this.trailsInput, "trails", (on) => this.map.setTrails(on));
+    toggle(this.labelsInput, "labels", (on) => this.map.setLabels(on));
   }
 
   private installHook(): void {

@@ -80,9 +80,7 @@ export class TrackingMap {
     let loaded = 0;
     let failed = 0;
     const layer = L.tileLayer(url, { maxZoom: 19, attribution, zIndex: 1 });
-    layer.on("tileload", () => {
-      loaded++;
-    });
+    layer.on("tileload", () => loaded++);
     layer.on("tileerror", () => {
       failed++;
       // Nothing ever loaded: treat the tile server as unreachable and stop
@@ -106,23 +104,8 @@ export class TrackingMap {
     let v = this.views.get(w.id);
     const created = v === undefined;
     if (v === undefined) {
-      const sprite: Sprite = {
-        id: w.id,
-        colour: w.colour,
-        lat: w.lat,
-        lng: w.lng,
-        heading: w.heading,
-        status: "live",
-        x: 0,
-        y: 0,
-        px: 0,
-        py: 0,
-        drawn: null,
-        arrow: null,
-        arrowKey: "",
-        label: null,
-        labelKey: "",
-      };
+      const sprite: Sprite = { id: w.id, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: "live",
+        x: 0, y: 0, px: 0, py: 0, drawn: null, arrow: null, arrowKey: "", label: null, labelKey: "" };
       v = { sprite, worker: w, fromLat: w.lat, fromLng: w.lng, toLat: w.lat, toLng: w.lng, start: now, duration: 0, trail: null };
       this.views.set(w.id, v);
       this.workerLayer.add(sprite);
@@ -201,26 +184,20 @@ export class TrackingMap {
 
   setTrails(on: boolean): void {
     this.trails = on;
-    if (!on) {
-      this.trailLayer.clearLayers();
-      for (const v of this.views.values()) {
-        v.trail = null;
-      }
-      return;
-    }
+    this.trailLayer.clearLayers();
     for (const v of this.views.values()) {
-      this.updateTrail(v);
+      v.trail = null;
+      if (on) {
+        this.updateTrail(v);
+      }
     }
   }
 
-  /** Zooms to show every worker; returns false when there is none. */
-  fitToTeam(animate = true): boolean {
-    const points: L.LatLngTuple[] = [];
-    for (const v of this.views.values()) {
-      points.push([v.toLat, v.toLng]);
-    }
+  /** Zooms to show every worker, if there is any. */
+  fitToTeam(animate = true): void {
+    const points = [...this.views.values()].map((v): L.LatLngTuple => [v.toLat, v.toLng]);
     if (points.length === 0) {
-      return false;
+      return;
     }
     const bounds = L.latLngBounds(points);
     if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
@@ -228,7 +205,6 @@ export class TrackingMap {
     } else {
       this.map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17, animate });
     }
-    return true;
   }
 
   /** Centres the map on a worker and shows its tooltip. */
@@ -242,11 +218,7 @@ export class TrackingMap {
 
   /** Where each marker is drawn now, for the test hook. */
   markerPositions(): Record<string, { lat: number; lng: number }> {
-    const out: Record<string, { lat: number; lng: number }> = {};
-    for (const [id, v] of this.views) {
-      out[id] = { lat: v.sprite.lat, lng: v.sprite.lng };
-    }
-    return out;
+    return Object.fromEntries([...this.views].map(([id, v]) => [id, { lat: v.sprite.lat, lng: v.sprite.lng }]));
   }
 
   get markerCount(): number {
@@ -271,17 +243,14 @@ export class TrackingMap {
   private showTooltip(v: View): void {
     this.hovered = v;
     const w = v.worker;
-    const parts = [`<strong>${w.id}</strong>`, `seen ${formatAge(Date.now() - w.lastSeen)} ago`];
-    if (w.speed !== undefined) {
-      parts.push(`${w.speed.toFixed(1)} m/s`);
-    }
-    if (w.heading !== null) {
-      parts.push(`heading ${Math.round(w.heading)}°`);
-    }
-    if (w.accuracy !== undefined) {
-      parts.push(`±${Math.round(w.accuracy)} m`);
-    }
-    this.tooltip.setContent(parts.join("<br>")).setLatLng([v.sprite.lat, v.sprite.lng]);
+    const parts = [
+      `<strong>${w.id}</strong>`,
+      `seen ${formatAge(Date.now() - w.lastSeen)} ago`,
+      w.speed !== undefined && `${w.speed.toFixed(1)} m/s`,
+      w.heading !== null && `heading ${Math.round(w.heading)}°`,
+      w.accuracy !== undefined && `±${Math.round(w.accuracy)} m`,
+    ];
+    this.tooltip.setContent(parts.filter(Boolean).join("<br>")).setLatLng([v.sprite.lat, v.sprite.lng]);
     this.map.openTooltip(this.tooltip);
   }
 

@@ -48,25 +48,17 @@ export type Sprite2D = ImageBitmap | HTMLCanvasElement;
  * ImageBitmap; without OffscreenCanvas, each paint is a new canvas element.
  */
 class Painter {
-  private readonly offscreen: OffscreenCanvas | null = null;
-  private readonly offscreenCtx: OffscreenCanvasRenderingContext2D | null = null;
+  private readonly offscreenCtx = typeof OffscreenCanvas === "undefined" ? null : new OffscreenCanvas(1, 1).getContext("2d");
   private element: HTMLCanvasElement | null = null;
-
-  constructor() {
-    if (typeof OffscreenCanvas !== "undefined") {
-      this.offscreen = new OffscreenCanvas(1, 1);
-      this.offscreenCtx = this.offscreen.getContext("2d");
-    }
-  }
 
   /** A cleared context of width x height device pixels, identity transform. */
   begin(width: number, height: number): CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D {
-    if (this.offscreen !== null && this.offscreenCtx !== null) {
-      if (this.offscreen.width !== width || this.offscreen.height !== height) {
-        this.offscreen.width = width;
-        this.offscreen.height = height;
+    const ctx = this.offscreenCtx;
+    if (ctx !== null) {
+      if (ctx.canvas.width !== width || ctx.canvas.height !== height) {
+        ctx.canvas.width = width;
+        ctx.canvas.height = height;
       }
-      const ctx = this.offscreenCtx;
       ctx.reset();
       return ctx;
     }
@@ -77,10 +69,7 @@ class Painter {
   }
 
   finish(): Sprite2D {
-    if (this.offscreen !== null && this.offscreenCtx !== null) {
-      return this.offscreen.transferToImageBitmap();
-    }
-    return this.element!;
+    return this.offscreenCtx?.canvas.transferToImageBitmap() ?? this.element!;
   }
 }
 
@@ -264,7 +253,7 @@ export class WorkerLayer extends L.Layer {
    * and drawn again only when one of those changes.
    */
   private arrowImage(s: Sprite): Sprite2D {
-    const colour = s.status === "offline" ? OFFLINE_COLOUR : s.colour;
+    const colour = colourOf(s);
     const heading = s.heading === null ? null : (Math.round(s.heading / HEADING_STEP) * HEADING_STEP) % 360;
     const key = `${heading}|${colour}`;
     if (s.arrow !== null && s.arrowKey === key) {
@@ -297,7 +286,7 @@ export class WorkerLayer extends L.Layer {
 
   /** The worker's label, cached. */
   private labelImage(s: Sprite): Sprite2D {
-    const colour = s.status === "offline" ? OFFLINE_COLOUR : s.colour;
+    const colour = colourOf(s);
     if (s.label !== null && s.labelKey === colour) {
       return s.label;
     }
@@ -347,6 +336,10 @@ export class WorkerLayer extends L.Layer {
     }
     return best;
   }
+}
+
+function colourOf(s: Sprite): string {
+  return s.status === "offline" ? OFFLINE_COLOUR : s.colour;
 }
 
 /** Frees an ImageBitmap's memory now rather than at garbage collection. */

@@ -72,11 +72,7 @@ export class Panel {
     if (added) {
       // Keep the list sorted by id; appending moves the existing nodes.
       const ids = [...this.rows.keys()].sort(collator.compare);
-      const fragment = document.createDocumentFragment();
-      for (const id of ids) {
-        fragment.append(this.rows.get(id)!.li);
-      }
-      this.el.list.append(fragment);
+      this.el.list.append(...ids.map((id) => this.rows.get(id)!.li));
     }
     const n = state.workers.size;
     setText(this.el.count, String(n));
@@ -102,16 +98,11 @@ export class Panel {
     li.dataset.workerId = w.id;
     li.style.setProperty("--c", w.colour);
     li.title = `Show ${w.id} on the map`;
-    const swatch = document.createElement("span");
-    swatch.className = "worker-swatch";
-    const id = document.createElement("span");
-    id.className = "worker-id";
-    id.textContent = w.id;
-    const age = document.createElement("span");
-    age.className = "worker-age";
-    const status = document.createElement("span");
-    status.className = "worker-status";
-    li.append(swatch, id, age, status);
+    const span = (className: string, textContent = ""): HTMLSpanElement =>
+      Object.assign(document.createElement("span"), { className, textContent });
+    const age = span("worker-age");
+    const status = span("worker-status");
+    li.append(span("worker-swatch"), span("worker-id", w.id), age, status);
     return { li, age, status, ageText: "", statusValue: "" };
   }
 }

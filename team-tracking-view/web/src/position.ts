@@ -29,18 +29,9 @@ export function isValidId(s: string): boolean {
  * Coordinates may be numbers or, in the legacy form, numeric strings.
  */
 export function parsePosition(data: string, now: number): Position | null {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  if (typeof raw !== "object" || raw === null) {
-    return null;
-  }
-  const r = raw as Record<string, unknown>;
-  const loc = r.location as Record<string, unknown> | undefined;
-  if (typeof r.workerId !== "string" || !isValidId(r.workerId) || typeof loc !== "object" || loc === null) {
+  const r = jsonObject(data);
+  const loc = r?.location as Record<string, unknown> | undefined;
+  if (typeof r?.workerId !== "string" || !isValidId(r.workerId) || typeof loc !== "object" || loc === null) {
     return null;
   }
   const lat = toNumber(loc.latitude);
@@ -49,26 +40,32 @@ export function parsePosition(data: string, now: number): Position | null {
     return null;
   }
   const parsed = typeof r.timeStamp === "string" ? Date.parse(r.timeStamp) : NaN;
-  const p: Position = {
+  return {
     workerId: r.workerId,
     team: typeof r.team === "string" ? r.team : "",
     lat,
     lng,
     time: Number.isFinite(parsed) ? parsed : now,
+    heading: inRange(r.heading, 360),
+    speed: inRange(r.speed),
+    accuracy: inRange(r.accuracy),
   };
-  const heading = toNumber(r.heading);
-  if (heading !== undefined && heading >= 0 && heading <= 360) {
-    p.heading = heading;
+}
+
+/** The JSON object in text; null when text is not JSON or not an object. */
+export function jsonObject(text: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
   }
-  const speed = toNumber(r.speed);
-  if (speed !== undefined && speed >= 0) {
-    p.speed = speed;
-  }
-  const accuracy = toNumber(r.accuracy);
-  if (accuracy !== undefined && accuracy >= 0) {
-    p.accuracy = accuracy;
-  }
-  return p;
+}
+
+/** v as a number from 0 to max, else undefined. */
+function inRange(v: unknown, max = Infinity): number | undefined {
+  const n = toNumber(v);
+  return n !== undefined && n >= 0 && n <= max ? n : undefined;
 }
 
 function toNumber(v: unknown): number | undefined {

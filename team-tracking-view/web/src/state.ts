@@ -8,11 +8,11 @@ import type { Position } from "./position";
 export type Status = "live" | "idle" | "offline";
 
 /** A worker is idle after this long without a position. */
-export const IDLE_AFTER_MS = 5_000;
+const IDLE_AFTER_MS = 5_000;
 /** A worker is offline after this long without a position. */
-export const OFFLINE_AFTER_MS = 60_000;
+const OFFLINE_AFTER_MS = 60_000;
 /** Positions kept per worker for its trail. */
-export const TRAIL_LENGTH = 40;
+const TRAIL_LENGTH = 40;
 
 export interface Worker {
   readonly id: string;
@@ -61,34 +61,20 @@ export class TeamState {
     }
     let w = this.workers.get(p.workerId);
     if (w === undefined) {
-      w = {
-        id: p.workerId,
-        colour: workerColour(p.workerId),
-        lat: p.lat,
-        lng: p.lng,
-        heading: p.heading ?? null,
-        speed: p.speed,
-        accuracy: p.accuracy,
-        time: p.time,
-        lastSeen: Math.min(p.time, now),
-        receivedAt: now,
-        interval: 0,
-        trail: [[p.lat, p.lng]],
-      };
+      // The fields every record sets are filled in below.
+      w = { id: p.workerId, colour: workerColour(p.workerId), heading: p.heading ?? null, interval: 0, trail: [],
+        lat: 0, lng: 0, time: 0, lastSeen: 0, receivedAt: 0 };
       this.workers.set(w.id, w);
-      this.dirty.add(w);
-      return true;
-    }
-    if (p.time < w.time || (p.time === w.time && p.lat === w.lat && p.lng === w.lng)) {
+    } else if (p.time < w.time || (p.time === w.time && p.lat === w.lat && p.lng === w.lng)) {
       return false;
+    } else {
+      w.heading = p.heading ?? bearing(w.lat, w.lng, p.lat, p.lng) ?? w.heading;
+      // Smooth the interval so one late record does not stall the animation.
+      const gap = now - w.receivedAt;
+      w.interval = w.interval === 0 ? gap : 0.7 * w.interval + 0.3 * gap;
     }
-    const heading = p.heading ?? bearing(w.lat, w.lng, p.lat, p.lng) ?? w.heading;
-    // Smooth the interval so one late record does not stall the animation.
-    const gap = now - w.receivedAt;
-    w.interval = w.interval === 0 ? gap : 0.7 * w.interval + 0.3 * gap;
     w.lat = p.lat;
     w.lng = p.lng;
-    w.heading = heading;
     w.speed = p.speed;
     w.accuracy = p.accuracy;
     w.time = p.time;
@@ -104,16 +90,9 @@ export class TeamState {
 
   /** The workers changed since the last call. */
   takeDirty(): Worker[] {
-    if (this.dirty.size === 0) {
-      return [];
-    }
     const out = [...this.dirty];
     this.dirty.clear();
     return out;
-  }
-
-  hasDirty(): boolean {
-    return this.dirty.size > 0;
   }
 
   /** Received positions per second over the last few seconds. */
@@ -133,23 +112,14 @@ export function statusOf(w: Worker, now: number): Status {
 /** "3s", "4m", "2h", "5d": how long ago, compactly. */
 export function formatAge(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) {
-    return `${s}s`;
-  }
-  if (s < 3600) {
-    return `${Math.floor(s / 60)}m`;
-  }
-  if (s < 86400) {
-    return `${Math.floor(s / 3600)}h`;
-  }
-  return `${Math.floor(s / 86400)}d`;
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : s < 86400 ? `${Math.floor(s / 3600)}h` : `${Math.floor(s / 86400)}d`;
 }
 
 /**
  * Bearing in degrees clockwise from north from one point to another, or null
  * when they are too close (under about a metre) for a meaningful direction.
  */
-export function bearing(lat1: number, lng1: number, lat2: number, lng2: number): number | null {
+function bearing(lat1: number, lng1: number, lat2: number, lng2: number): number | null {
   const rad = Math.PI / 180;
   const dLat = lat2 - lat1;
   const dLng = (lng2 - lng1) * Math.cos(((lat1 + lat2) / 2) * rad);

@@ -17,6 +17,7 @@
 // A dev token is renewed before it expires by reconnecting with a new one.
 
 import { AuthError, probe, withToken, type StreamCredentials } from "./auth";
+import { jsonObject } from "./position";
 
 export type ConnectionState =
   /** Opening a connection. */
@@ -48,13 +49,9 @@ export interface StreamHandlers {
   onStateChange(info: ConnectionInfo): void;
 }
 
-export interface BackoffOptions {
-  /** First retry delay in ms. Default 500. */
-  initialMs: number;
-  /** Longest retry delay in ms. Default 15000. */
-  maxMs: number;
-}
-
+/** Retry delays start at this many ms and double up to MAX_BACKOFF_MS. */
+const INITIAL_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 15_000;
 /** A connection that worked for this long resets the backoff. */
 const HEALTHY_AFTER_MS = 10_000;
 
@@ -63,11 +60,6 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 export function streamURL(strategy: string, team: string): string {
   return `/tracking/${encodeURIComponent(strategy)}/${encodeURIComponent(team)}`;
-}
-
-/** The team's last known positions: what the stream's token is probed on. */
-export function positionsURL(strategy: string, team: string): string {
-  return `${streamURL(strategy, team)}/positions`;
 }
 
 export class TeamStream {
@@ -87,18 +79,15 @@ export class TeamStream {
   info: ConnectionInfo = { state: "stopped", failures: 0 };
 
   /** The stream's URL, without a token. */
-  readonly url: string;
-  private readonly probeURL: string;
+  private readonly url: string;
 
   constructor(
     strategy: string,
     team: string,
     private readonly handlers: StreamHandlers,
     private readonly credentials: StreamCredentials,
-    private readonly backoff: BackoffOptions = { initialMs: 500, maxMs: 15_000 },
   ) {
     this.url = streamURL(strategy, team);
-    this.probeURL = positionsURL(strategy, team);
   }
 
   start(): void {
@@ -113,14 +102,15 @@ export class TeamStream {
   stop(): void {
     this.stopped = true;
     this.attempt++;
-    this.closeSource();
-    window.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.setState({ state: "stopped", failures: this.failures });
+    this.halt({ state: "stopped", failures: this.failures });
+  }
+
+  /** Whether a token or probe for this attempt still counts. */
+  private current(attempt: number): boolean {
+    return attempt === this.attempt && !this.stopped;
   }
 
   private connect(): void {
-    this.timer = undefined;
     if (this.stopped) {
       return;
     }
@@ -131,12 +121,12 @@ export class TeamStream {
     this.setState({ state: "connecting", failures: this.failures });
     this.credentials.token().then(
       (token) => {
-        if (attempt === this.attempt && !this.stopped) {
+        if (this.current(attempt)) {
           this.open(token);
         }
       },
       (err: unknown) => {
-        if (attempt === this.attempt && !this.stopped) {
+        if (this.current(attempt)) {
           this.failures++;
           this.authFailed(err);
         }
@@ -148,30 +138,29 @@ export class TeamStream {
     this.token = token;
     const source = new EventSource(withToken(this.url, token));
     this.source = source;
-    source.onopen = () => {
-      if (source !== this.source) {
-        return;
-      }
+    // Events of a source closed since are dropped.
+    const ours =
+      <E>(handle: (ev: E) => void) =>
+      (ev: E): void => {
+        if (source === this.source) {
+          handle(ev);
+        }
+      };
+    source.onopen = ours(() => {
       this.openedAt = Date.now();
       this.connections++;
       this.setState({ state: "open", failures: this.failures });
       this.scheduleRenewal();
-    };
-    source.onmessage = (ev: MessageEvent<string>) => {
-      if (source !== this.source) {
-        return;
-      }
+    });
+    source.onmessage = ours((ev: MessageEvent<string>) => {
       if (!this.gotData) {
         this.gotData = true;
         this.failures = 0;
       }
       this.handlers.onData(ev.data);
-    };
-    source.addEventListener("reconnect", (ev: MessageEvent<string>) => {
-      if (source !== this.source) {
-        return;
-      }
-      const reason = reconnectReason(ev.data);
+    });
+    source.addEventListener("reconnect", ours((ev: MessageEvent<string>) => {
+      const reason = jsonObject(ev.data)?.reason;
       this.closeSource();
       if (reason === "token_expired") {
         this.credentials.expired(); // the next connection gets a new token, if it can
@@ -179,54 +168,47 @@ export class TeamStream {
       // The server asked for it: come back at once (a little jitter spreads
       // the clients of a draining replica), a bit later if we were too slow.
       const delay = (reason === "slow" ? 1000 : 0) + Math.random() * 250;
-      this.schedule(delay, reason);
-    });
-    source.onerror = () => {
-      if (source !== this.source) {
-        return;
-      }
+      this.schedule(delay, typeof reason === "string" ? reason : "reconnect");
+    }));
+    source.onerror = ours(() => {
       // EventSource would retry by itself at the server's `retry:` pace;
       // close it and retry with backoff instead.
       this.closeSource();
       const healthy = this.gotData || (this.openedAt > 0 && Date.now() - this.openedAt >= HEALTHY_AFTER_MS);
       this.failures = healthy ? 0 : this.failures + 1;
       if (this.credentials.mode === "none") {
-        this.schedule(this.delayFor(this.failures), "error");
+        this.retry("error");
         return;
       }
       // Was it the token? EventSource cannot say; the positions can.
       const attempt = this.attempt;
       this.setState({ state: "waiting", failures: this.failures, reason: "error" });
-      void probe(this.probeURL, this.token).then((res) => {
-        if (attempt !== this.attempt || this.stopped) {
+      void probe(`${this.url}/positions`, this.token).then((res) => {
+        if (!this.current(attempt)) {
           return;
         }
         if (res.status === 401 || res.status === 403) {
           this.authFailed(this.credentials.refused(res.status, res.message));
         } else {
-          this.schedule(this.delayFor(this.failures), "error");
+          this.retry("error");
         }
       });
-    };
+    });
   }
 
   /** No token to present, or the server refused it: retry with backoff, or give up and say why. */
   private authFailed(err: unknown): void {
     const e = err instanceof AuthError ? err : new AuthError(`Sign-in failed: ${String(err)}`, true);
     if (e.retry) {
-      this.schedule(this.delayFor(this.failures), "auth", e.message);
-      return;
+      this.retry("auth", e.message);
+    } else {
+      this.halt({ state: "unauthorized", failures: this.failures, reason: "auth", message: e.message });
     }
-    this.closeSource();
-    window.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.setState({ state: "unauthorized", failures: this.failures, reason: "auth", message: e.message });
   }
 
   /** Reconnects with a new token before the current one expires. */
   private scheduleRenewal(): void {
     window.clearTimeout(this.renewTimer);
-    this.renewTimer = undefined;
     const ms = this.credentials.renewIn();
     if (ms === undefined) {
       return;
@@ -243,12 +225,11 @@ export class TeamStream {
     );
   }
 
-  private delayFor(failures: number): number {
-    if (failures === 0) {
-      return Math.random() * this.backoff.initialMs;
-    }
-    const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (failures - 1));
-    return base * (0.5 + Math.random() * 0.5);
+  /** Schedules the next attempt with backoff: full jitter at first, then doubling delays, jittered by half. */
+  private retry(reason: string, message?: string): void {
+    const base = Math.min(MAX_BACKOFF_MS, INITIAL_BACKOFF_MS * 2 ** (this.failures - 1));
+    const delay = this.failures === 0 ? Math.random() * INITIAL_BACKOFF_MS : base * (0.5 + Math.random() * 0.5);
+    this.schedule(delay, reason, message);
   }
 
   private schedule(delayMs: number, reason: string, message?: string): void {
@@ -257,29 +238,21 @@ export class TeamStream {
     this.setState({ state: "waiting", failures: this.failures, retryAt: Date.now() + delayMs, reason, message });
   }
 
+  /** Closes the connection and cancels any scheduled reconnect, then reports info. */
+  private halt(info: ConnectionInfo): void {
+    this.closeSource();
+    window.clearTimeout(this.timer);
+    this.setState(info);
+  }
+
   private closeSource(): void {
     window.clearTimeout(this.renewTimer);
-    this.renewTimer = undefined;
-    if (this.source !== null) {
-      this.source.onopen = null;
-      this.source.onmessage = null;
-      this.source.onerror = null;
-      this.source.close();
-      this.source = null;
-    }
+    this.source?.close(); // a closed EventSource fires no more events
+    this.source = null;
   }
 
   private setState(info: ConnectionInfo): void {
     this.info = info;
     this.handlers.onStateChange(info);
-  }
-}
-
-function reconnectReason(data: string): string {
-  try {
-    const v = JSON.parse(data) as { reason?: unknown };
-    return typeof v.reason === "string" ? v.reason : "reconnect";
-  } catch {
-    return "reconnect";
   }
 }

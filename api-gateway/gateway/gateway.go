@@ -47,11 +47,12 @@ func New(cfg Config) (*Gateway, error) {
 	e.GET("/readyz", g.readyz)
 	e.HEAD("/readyz", g.readyz)
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
-	e.Any(authConfigPath, onlyMethods(g.authConfig, http.MethodGet, http.MethodHead))
+	e.GET(authConfigPath, g.authConfig)
+	e.HEAD(authConfigPath, g.authConfig)
 	if cfg.AuthMode == auth.ModeDev {
 		// In every other mode the route does not exist: a 404 like any
 		// unknown path under /auth.
-		e.Any(devLoginPath, onlyMethods(g.devLogin, http.MethodPost))
+		e.POST(devLoginPath, g.devLogin)
 	}
 	e.Any("/tracking/:strategy", g.proxy.serve)
 	e.Any("/tracking/:strategy/*rest", g.proxy.serve)

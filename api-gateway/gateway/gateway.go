@@ -42,13 +42,12 @@ func New(cfg Config) (*Gateway, error) {
 	e.ContextWithFallback = true
 	e.Use(requestID, accessLog(cfg.Logger), recovery(cfg.Logger), cors(cfg.AllowedOrigins))
 
-	e.GET("/healthz", healthz)
-	e.HEAD("/healthz", healthz)
-	e.GET("/readyz", g.readyz)
-	e.HEAD("/readyz", g.readyz)
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		e.Handle(m, "/healthz", healthz)
+		e.Handle(m, "/readyz", g.readyz)
+		e.Handle(m, authConfigPath, g.authConfig)
+	}
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
-	e.GET(authConfigPath, g.authConfig)
-	e.HEAD(authConfigPath, g.authConfig)
 	if cfg.AuthMode == auth.ModeDev {
 		// In every other mode the route does not exist: a 404 like any
 		// unknown path under /auth.

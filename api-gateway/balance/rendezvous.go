@@ -1,8 +1,9 @@
 package balance
 
 import (
+	"cmp"
 	"hash/fnv"
-	"slices"
+	"strings"
 
 	"github.com/teamtrack/tracking-core/discovery"
 )
@@ -14,48 +15,10 @@ import (
 // ID), so it is the same on every gateway and survives re-registration.
 // Recently failed instances come last. insts is not modified.
 func Rendezvous(key string, insts []discovery.Instance, t *Tracker) []discovery.Instance {
-	type cand struct {
-		inst    discovery.Instance
-		score   uint64
-		failing bool
-	}
-	addrs := make([]string, len(insts))
-	for i, in := range insts {
-		addrs[i] = in.Address
-	}
-	var failing []bool
-	if t != nil {
-		_, failing = t.snapshot(addrs)
-	} else {
-		failing = make([]bool, len(insts))
-	}
-	cands := make([]cand, len(insts))
-	for i, in := range insts {
-		cands[i] = cand{inst: in, score: Score(key, in.Address), failing: failing[i]}
-	}
-	slices.SortFunc(cands, func(a, b cand) int {
-		switch {
-		case a.failing != b.failing:
-			if a.failing {
-				return 1
-			}
-			return -1
-		case a.score > b.score:
-			return -1
-		case a.score < b.score:
-			return 1
-		case a.inst.Address < b.inst.Address:
-			return -1
-		case a.inst.Address > b.inst.Address:
-			return 1
-		}
-		return 0
+	score := func(in discovery.Instance) uint64 { return Score(key, in.Address) }
+	return order(insts, t, score, func(a, b candidate) int {
+		return cmp.Or(cmp.Compare(b.key, a.key), strings.Compare(a.inst.Address, b.inst.Address))
 	})
-	out := make([]discovery.Instance, len(cands))
-	for i, c := range cands {
-		out[i] = c.inst
-	}
-	return out
 }
 
 // Score is the rendezvous weight of (key, addr): FNV-1a of both, separated by

@@ -3,6 +3,8 @@ package balance
 import (
 	"sync"
 	"time"
+
+	"github.com/teamtrack/tracking-core/discovery"
 )
 
 // Tracker counts the active connections through this gateway to each
@@ -67,14 +69,18 @@ func (t *Tracker) Succeeded(addr string) {
 	t.mu.Unlock()
 }
 
-// snapshot returns, under one lock, each address's active count and whether
-// it failed within the cooldown.
-func (t *Tracker) snapshot(addrs []string) (active []int, failing []bool) {
-	active, failing = make([]int, len(addrs)), make([]bool, len(addrs))
+// snapshot returns, under one lock, each instance's active count and whether
+// it failed within the cooldown; all zero for a nil t.
+func (t *Tracker) snapshot(insts []discovery.Instance) (active []int, failing []bool) {
+	active, failing = make([]int, len(insts)), make([]bool, len(insts))
+	if t == nil {
+		return active, failing
+	}
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i, a := range addrs {
+	for i, in := range insts {
+		a := in.Address
 		active[i] = t.active[a]
 		if at, ok := t.failed[a]; ok {
 			if now.Sub(at) < t.cooldown {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
@@ -32,12 +33,11 @@ func newAuthCheck(cfg *Config, reg prometheus.Registerer) *authCheck {
 	a := &authCheck{
 		mode:     cfg.AuthMode,
 		verifier: cfg.Verifier,
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+		failures: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_auth_failures_total",
 			Help: "Requests under /tracking refused by the gateway's auth check, by route and code: unauthorized (401: no valid token) or forbidden (403: the token may not watch the team).",
 		}, []string{"route", "code"}),
 	}
-	reg.MustRegister(a.failures)
 	// Every series exists from the start, so that rate() sees the first failure.
 	for _, k := range []Kind{KindPublish, KindWorkerWS, KindTeamSSE, KindTeamWS, KindPositions, KindOther} {
 		for _, code := range []tracking.Code{tracking.CodeUnauthorized, tracking.CodeForbidden} {

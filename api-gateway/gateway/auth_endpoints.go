@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
@@ -149,18 +148,4 @@ func bodyField(claim string) string {
 		return "body"
 	}
 	return claim // role, teams, teams[i]
-}
-
-// onlyMethods answers 405 to any method h does not serve.
-func onlyMethods(h gin.HandlerFunc, methods ...string) gin.HandlerFunc {
-	allow := strings.Join(methods, ", ")
-	return func(c *gin.Context) {
-		if slices.Contains(methods, c.Request.Method) {
-			h(c)
-			return
-		}
-		c.Header("Allow", allow)
-		writeError(c.Writer, c.Request, http.StatusMethodNotAllowed, tracking.CodeBadRequest,
-			c.Request.Method+" "+c.Request.URL.Path+": use "+allow, 0)
-	}
 }

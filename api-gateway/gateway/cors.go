@@ -43,9 +43,3 @@ func cors(allowed []string) gin.HandlerFunc {
 		c.Next()
 	}
 }
-
-// isCORSHeader reports whether an upstream response header is one the
-// gateway sets itself.
-func isCORSHeader(name string) bool {
-	return strings.HasPrefix(http.CanonicalHeaderKey(name), "Access-Control-")
-}

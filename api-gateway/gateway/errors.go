@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -19,10 +20,6 @@ type errorBody struct {
 	Message   string        `json:"message"`
 	RequestID string        `json:"requestId,omitempty"`
 }
-
-// internalMessage is all a client learns of a failure that is not a domain
-// error.
-const internalMessage = "internal error"
 
 // writeError answers status with a JSON error; a 503 also gets Retry-After.
 func writeError(w http.ResponseWriter, r *http.Request, status int, code tracking.Code, msg string, retryAfter time.Duration) {
@@ -45,26 +42,18 @@ func errorForStatus(status int) (tracking.Code, string) {
 		if status == http.StatusServiceUnavailable {
 			return tracking.CodeUnavailable, "service unavailable"
 		}
-		return tracking.CodeInternal, internalMessage
+		return tracking.CodeInternal, tracking.InternalMessage
 	}
-	msg := strings.ToLower(http.StatusText(status))
-	if msg == "" {
-		msg = "bad request"
-	}
-	switch status {
-	case http.StatusUnauthorized:
-		return tracking.CodeUnauthorized, msg
-	case http.StatusForbidden:
-		return tracking.CodeForbidden, msg
-	case http.StatusNotFound:
-		return tracking.CodeNotFound, msg
-	case http.StatusRequestEntityTooLarge:
-		return tracking.CodeTooLarge, msg
-	case http.StatusTooManyRequests:
-		return tracking.CodeRateLimited, msg
-	default:
-		return tracking.CodeBadRequest, msg
-	}
+	msg := cmp.Or(strings.ToLower(http.StatusText(status)), "bad request")
+	return cmp.Or(clientErrorCodes[status], tracking.CodeBadRequest), msg
+}
+
+var clientErrorCodes = map[int]tracking.Code{
+	http.StatusUnauthorized:          tracking.CodeUnauthorized,
+	http.StatusForbidden:             tracking.CodeForbidden,
+	http.StatusNotFound:              tracking.CodeNotFound,
+	http.StatusRequestEntityTooLarge: tracking.CodeTooLarge,
+	http.StatusTooManyRequests:       tracking.CodeRateLimited,
 }
 
 // isJSON reports whether a Content-Type is JSON.

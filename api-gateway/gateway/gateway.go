@@ -42,16 +42,16 @@ func New(cfg Config) (*Gateway, error) {
 	e.ContextWithFallback = true
 	e.Use(requestID, accessLog(cfg.Logger), recovery(cfg.Logger), cors(cfg.AllowedOrigins))
 
-	e.GET("/healthz", healthz)
-	e.HEAD("/healthz", healthz)
-	e.GET("/readyz", g.readyz)
-	e.HEAD("/readyz", g.readyz)
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		e.Handle(m, "/healthz", healthz)
+		e.Handle(m, "/readyz", g.readyz)
+		e.Handle(m, authConfigPath, g.authConfig)
+	}
 	e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
-	e.Any(authConfigPath, onlyMethods(g.authConfig, http.MethodGet, http.MethodHead))
 	if cfg.AuthMode == auth.ModeDev {
 		// In every other mode the route does not exist: a 404 like any
 		// unknown path under /auth.
-		e.Any(devLoginPath, onlyMethods(g.devLogin, http.MethodPost))
+		e.POST(devLoginPath, g.devLogin)
 	}
 	e.Any("/tracking/:strategy", g.proxy.serve)
 	e.Any("/tracking/:strategy/*rest", g.proxy.serve)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
 // NewRegistry returns a registry with the Go runtime and process collectors.
@@ -25,25 +26,24 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+	f := promauto.With(reg)
+	return &metrics{
+		requests: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_requests_total",
 			Help: "Proxied requests by strategy, route, upstream and status code (101 for WebSocket upgrades, 499 when the client left first).",
 		}, []string{"strategy", "route", "upstream", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		duration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "gateway_request_duration_seconds",
 			Help:    "Time from request to the end of the proxied exchange (for streams, the stream's life).",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
 		}, []string{"strategy", "route", "upstream"}),
-		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		active: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "gateway_active_connections",
 			Help: "Proxied exchanges in progress (open streams and WebSockets) by strategy, route and upstream.",
 		}, []string{"strategy", "route", "upstream"}),
-		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+		upstreamErrors: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "gateway_upstream_errors_total",
 			Help: "Upstream failures by kind: connect (refused or timed out, retried elsewhere), other (after connecting), unavailable (no instance could take the request).",
 		}, []string{"strategy", "upstream", "kind"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.active, m.upstreamErrors)
-	return m
 }

@@ -60,19 +60,15 @@ func newProxy(cfg *Config, m *metrics, a *authCheck) *proxy {
 // serve is the gin handler of /tracking/{strategy} and /tracking/{strategy}/*.
 func (p *proxy) serve(c *gin.Context) {
 	req := c.Request
-	if !canonicalPath(req.URL.Path) {
-		c.Set(logKeyStrategy, "unknown")
-		p.metrics.requests.WithLabelValues("unknown", string(KindOther), noUpstream, "404").Inc()
-		writeError(c.Writer, req, http.StatusNotFound, tracking.CodeNotFound,
-			"no route: a path has no empty, \".\" or \"..\" segment", 0)
-		return
-	}
 	rt, ok := parseRoute(req.Method, req.URL, p.cfg.Services)
-	if !ok {
+	if canonical := canonicalPath(req.URL.Path); !ok || !canonical {
+		msg := fmt.Sprintf("unknown strategy %q: want one of %s", rt.Strategy, strategyList(p.cfg.Services))
+		if !canonical {
+			msg = "no route: a path has no empty, \".\" or \"..\" segment"
+		}
 		c.Set(logKeyStrategy, "unknown")
 		p.metrics.requests.WithLabelValues("unknown", string(KindOther), noUpstream, "404").Inc()
-		writeError(c.Writer, req, http.StatusNotFound, tracking.CodeNotFound,
-			fmt.Sprintf("unknown strategy %q: want one of %s", rt.Strategy, strategyList(p.cfg.Services)), 0)
+		writeError(c.Writer, req, http.StatusNotFound, tracking.CodeNotFound, msg, 0)
 		return
 	}
 	c.Set(logKeyStrategy, rt.Strategy)
@@ -200,19 +196,14 @@ func errorText(err error) string {
 
 // modifyResponse prepares an upstream's response for the client.
 func modifyResponse(res *http.Response) error {
-	dropUpstreamCORS(res)
+	for name := range res.Header {
+		if strings.HasPrefix(http.CanonicalHeaderKey(name), "Access-Control-") {
+			res.Header.Del(name) // the gateway owns CORS (cors.go)
+		}
+	}
 	endBothOnUpgrade(res)
 	jsonUpstreamError(res)
 	return nil
-}
-
-// dropUpstreamCORS removes the upstream's CORS headers: the gateway sets its own.
-func dropUpstreamCORS(res *http.Response) {
-	for name := range res.Header {
-		if isCORSHeader(name) {
-			res.Header.Del(name)
-		}
-	}
 }
 
 func strategyList(services map[string]string) string {

@@ -29,7 +29,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 			log.Error("panic serving request", "path", c.Request.URL.RequestURI(),
 				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			if !c.Writer.Written() {
-				writeError(c.Writer, c.Request, http.StatusInternalServerError, tracking.CodeInternal, "internal error", 0)
+				writeError(c.Writer, c.Request, http.StatusInternalServerError, tracking.CodeInternal, tracking.InternalMessage, 0)
 			}
 			c.Abort()
 		}()

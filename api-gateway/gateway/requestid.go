@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"regexp"
 
 	"github.com/gin-gonic/gin"
 )
@@ -24,20 +25,7 @@ func requestID(c *gin.Context) {
 
 // validRequestID accepts 1-128 characters of [A-Za-z0-9._:-]: enough for
 // UUIDs and trace ids, nothing that could forge a log line.
-func validRequestID(id string) bool {
-	if len(id) == 0 || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		b := id[i]
-		switch {
-		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9', b == '.', b == '_', b == ':', b == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`).MatchString
 
 func newRequestID() string {
 	var b [16]byte

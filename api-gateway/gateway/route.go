@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -51,10 +52,6 @@ func splitStrategy(path string) (strategy, rest string, ok bool) {
 	return strategy, rest, strategy != ""
 }
 
-// rewrite maps /tracking/{strategy}{rest} to /tracking{rest}, keeping a
-// trailing slash: /tracking/redis -> /tracking, /tracking/redis/ -> /tracking/.
-func rewrite(rest string) string { return "/tracking" + rest }
-
 // parseRoute matches u against the strategies (strategy -> service name). It
 // returns ok=false with the strategy for an unknown one.
 func parseRoute(method string, u *url.URL, services map[string]string) (r route, ok bool) {
@@ -66,10 +63,12 @@ func parseRoute(method string, u *url.URL, services map[string]string) (r route,
 	if !known {
 		return route{Strategy: strategy}, false
 	}
-	r = route{Strategy: strategy, Service: svc, Path: rewrite(rest)}
+	// /tracking/{strategy}{rest} becomes /tracking{rest}, keeping a trailing
+	// slash: /tracking/redis -> /tracking, /tracking/redis/ -> /tracking/.
+	r = route{Strategy: strategy, Service: svc, Path: "/tracking" + rest}
 	if u.RawPath != "" {
 		if _, rawRest, ok := splitStrategy(u.RawPath); ok {
-			r.RawPath = rewrite(rawRest)
+			r.RawPath = "/tracking" + rawRest
 		}
 	}
 	r.Kind, r.Team = classify(method, rest)
@@ -104,15 +103,8 @@ func classify(method, rest string) (Kind, string) {
 // trailing slash aside). p is the decoded path, so %2e%2e counts as "..".
 // Such a path is refused rather than proxied: the upstream's router would
 // clean it into another route, or redirect the client out of /tracking.
+// p starts with "/" (it is under /tracking/).
 func canonicalPath(p string) bool {
-	p = strings.TrimSuffix(p, "/")
-	if p == "" {
-		return true
-	}
-	for _, seg := range strings.Split(strings.TrimPrefix(p, "/"), "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return false
-		}
-	}
-	return true
+	segs := strings.Split(strings.TrimSuffix(p, "/"), "/")[1:]
+	return !slices.ContainsFunc(segs, func(s string) bool { return s == "" || s == "." || s == ".." })
 }

@@ -34,15 +34,12 @@ func endBothOnUpgrade(res *http.Response) {
 
 // upstreamConn is the upstream side of an upgraded connection; it has no
 // CloseWrite on purpose (see endBothOnUpgrade).
-type upstreamConn struct{ rwc io.ReadWriteCloser }
+type upstreamConn struct{ io.ReadWriteCloser }
 
 func (u upstreamConn) Read(p []byte) (int, error) {
-	n, err := u.rwc.Read(p)
+	n, err := u.ReadWriteCloser.Read(p)
 	if errors.Is(err, io.EOF) {
 		err = errUpgradeEnded
 	}
 	return n, err
 }
-
-func (u upstreamConn) Write(p []byte) (int, error) { return u.rwc.Write(p) }
-func (u upstreamConn) Close() error                { return u.rwc.Close() }

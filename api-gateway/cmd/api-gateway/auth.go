@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -33,16 +34,15 @@ func newAuth(ctx context.Context, cfg settings, log *slog.Logger) (auth.VerifyCl
 // logAuthMode tells at start how requests are authenticated, with a warning
 // for the modes that must not run in production.
 func logAuthMode(log *slog.Logger, cfg settings) {
+	attrs := []any{"auth_mode", cfg.Auth.Mode}
 	switch cfg.Auth.Mode {
 	case auth.ModeNone:
-		attrs := []any{"auth_mode", cfg.Auth.Mode}
 		if len(cfg.Auth.Secret) > 0 || cfg.Auth.JWKSURL != "" || cfg.Auth.Issuer != "" || cfg.Auth.Audience != "" {
 			attrs = append(attrs, "ignored", "AUTH_JWT_SECRET(_FILE), AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE are not used in mode none")
 		}
 		log.Warn("AUTH_MODE=none: requests under /tracking are not authenticated; whoever reaches the gateway can publish as any worker and watch any team."+
 			" Set AUTH_MODE=jwt (the default once every client can get tokens)", attrs...)
 	case auth.ModeDev:
-		attrs := []any{"auth_mode", cfg.Auth.Mode}
 		if cfg.Auth.Issuer != "" || cfg.Auth.Audience != "" {
 			attrs = append(attrs, "ignored", "AUTH_ISSUER and AUTH_AUDIENCE are not checked in mode dev")
 		}
@@ -52,14 +52,7 @@ func logAuthMode(log *slog.Logger, cfg settings) {
 		if u, err := url.Parse(cfg.Auth.JWKSURL); err == nil && cfg.Auth.JWKSURL != "" {
 			keys = "JWKS " + auth.RedactURL(u) // no password of the URL's in the log
 		}
-		log.Info("authentication", "auth_mode", cfg.Auth.Mode, "keys", keys,
-			"issuer", orUnchecked(cfg.Auth.Issuer), "audience", orUnchecked(cfg.Auth.Audience))
+		log.Info("authentication", append(attrs, "keys", keys,
+			"issuer", cmp.Or(cfg.Auth.Issuer, "(not checked)"), "audience", cmp.Or(cfg.Auth.Audience, "(not checked)"))...)
 	}
-}
-
-func orUnchecked(s string) string {
-	if s == "" {
-		return "(not checked)"
-	}
-	return s
 }

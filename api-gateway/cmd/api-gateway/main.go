@@ -20,6 +20,7 @@ import (
 
 	"github.com/teamtrack/api-gateway/gateway"
 	"github.com/teamtrack/api-gateway/redact"
+	view "github.com/teamtrack/team-tracking-view"
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/discovery"
 )
@@ -59,7 +60,7 @@ func run() error {
 		AuthMode:       cfg.Auth.Mode,
 		Verifier:       verifier,
 		DevIssuer:      devIssuer,
-		View:           viewHandler(),
+		View:           view.Handler(), // the embedded map view, or a page telling how to build it
 		AllowedOrigins: cfg.AllowedOrigins,
 		Logger:         log,
 	})

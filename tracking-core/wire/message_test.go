@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -86,21 +87,8 @@ func TestSplitArray(t *testing.T) {
 	}
 	for _, c := range cases {
 		got, err := wire.AppendArrayElements(nil, []byte(c.in))
-		if (err == nil) != c.ok {
-			t.Errorf("%q: err %v", c.in, err)
-			continue
-		}
-		if !c.ok {
-			continue
-		}
-		if len(got) != len(c.want) {
-			t.Errorf("%q: %q, want %q", c.in, got, c.want)
-			continue
-		}
-		for i := range got {
-			if string(got[i]) != c.want[i] {
-				t.Errorf("%q: element %d %q, want %q", c.in, i, got[i], c.want[i])
-			}
+		if (err == nil) != c.ok || c.ok && fmt.Sprintf("%q", got) != fmt.Sprintf("%q", c.want) {
+			t.Errorf("%q: %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
 }

@@ -115,10 +115,7 @@ func TestJWKSRefuses(t *testing.T) {
 	srv := newJWKSServer(t, rsaJWK("r1", &r[0].PublicKey), rsaJWK("r2", &r[1].PublicKey), ecJWK("e1", &e[0].PublicKey))
 	j := newJWKS(t, srv.URL, auth.Options{Now: func() time.Time { return t0 }, MinRefreshInterval: time.Hour})
 	claims := workerClaims(t0)
-	rsaPubDER, err := x509.MarshalPKIXPublicKey(&r[0].PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rsaPubDER := must(x509.MarshalPKIXPublicKey(&r[0].PublicKey))
 	for _, c := range []struct {
 		name  string
 		token string
@@ -160,14 +157,8 @@ func TestJWKSNoKidNeedsAKeyOfItsAlgorithm(t *testing.T) {
 }
 
 func TestJWKSSkipsUnusableKeys(t *testing.T) {
-	small, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	small := must(rsa.GenerateKey(rand.Reader, 1024))
+	p384 := must(ecdsa.GenerateKey(elliptic.P384(), rand.Reader))
 	r, e := rsaKeys(), ecKeys()
 	offCurve := ecJWK("bad-point", &e[0].PublicKey)
 	offCurve["y"] = offCurve["x"]

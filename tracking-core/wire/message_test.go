@@ -110,7 +110,6 @@ func TestEncodersDoNotAllocate(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	var m wire.ServerMessage
 	allocs := testing.AllocsPerRun(100, func() {
-		buf = wire.AppendPositions(buf[:0], batch)
 		buf = wire.AppendSSEPositions(buf[:0], batch)
 		buf = wire.AppendSSEHeartbeat(buf[:0])
 		buf = wire.AppendSSEReconnect(buf[:0], wire.ReasonLifetime)

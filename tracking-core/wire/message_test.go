@@ -33,13 +33,8 @@ func TestPositionsRoundTrip(t *testing.T) {
 		if err := wire.DecodeServerMessage(&m, msg); err != nil {
 			t.Fatal(err)
 		}
-		if m.Type != wire.TypePositions || len(m.Positions) != len(recs) {
-			t.Fatalf("%s: decoded %+v", msg, m)
-		}
-		for i, p := range m.Positions {
-			if string(p) != recs[i] {
-				t.Fatalf("record %d: %s, want %s", i, p, recs[i])
-			}
+		if m.Type != wire.TypePositions || fmt.Sprintf("%q", m.Positions) != fmt.Sprintf("%q", recs) {
+			t.Fatalf("%s: decoded %s %q, want %q", msg, m.Type, m.Positions, recs)
 		}
 	}
 }

@@ -102,28 +102,22 @@ func wantCode(t testing.TB, err error, code tracking.Code, want string) {
 	}
 }
 
+// must returns v, panicking on err: for setup that does not fail (key generation).
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 var (
 	rsaKeys = sync.OnceValue(func() [3]*rsa.PrivateKey {
-		var ks [3]*rsa.PrivateKey
-		for i := range ks {
-			k, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				panic(err)
-			}
-			ks[i] = k
-		}
-		return ks
+		gen := func() *rsa.PrivateKey { return must(rsa.GenerateKey(rand.Reader, 2048)) }
+		return [3]*rsa.PrivateKey{gen(), gen(), gen()}
 	})
 	ecKeys = sync.OnceValue(func() [2]*ecdsa.PrivateKey {
-		var ks [2]*ecdsa.PrivateKey
-		for i := range ks {
-			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			if err != nil {
-				panic(err)
-			}
-			ks[i] = k
-		}
-		return ks
+		gen := func() *ecdsa.PrivateKey { return must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader)) }
+		return [2]*ecdsa.PrivateKey{gen(), gen()}
 	})
 )
 
@@ -139,10 +133,7 @@ func rsaJWK(kid string, k *rsa.PublicKey, extra ...string) map[string]any {
 
 // ecJWK is the JWK of k's public half.
 func ecJWK(kid string, k *ecdsa.PublicKey, extra ...string) map[string]any {
-	b, err := k.Bytes()
-	if err != nil {
-		panic(err)
-	}
+	b := must(k.Bytes())
 	size := (len(b) - 1) / 2
 	crv := map[int]string{32: "P-256", 48: "P-384", 66: "P-521"}[size]
 	m := map[string]any{

@@ -15,10 +15,7 @@ func TestIssuerRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := auth.NewHS256(secret, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := newHS256(t, auth.Options{Now: time.Now})
 	for _, c := range []struct {
 		name string
 		in   auth.Claims
@@ -63,8 +60,7 @@ func TestIssuerExplicitExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newHS256(t, auth.Options{})
-	_, err = v.Verify(bg, tok)
+	_, err = newHS256(t, auth.Options{}).Verify(bg, tok)
 	wantCode(t, err, tracking.CodeUnauthorized, "token expired at 2026-11-22T12:21:04Z (1h0m0s ago)")
 
 	c.Expires = time.Time{}
@@ -72,11 +68,7 @@ func TestIssuerExplicitExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, err := auth.NewHS256(secret, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := v2.Verify(bg, tok)
+	got, err := newHS256(t, auth.Options{Now: time.Now}).Verify(bg, tok)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,28 +68,24 @@ func (j *jwk) publicKey() (publicKey, error) {
 	if j.Use != "" && j.Use != "sig" {
 		return publicKey{}, fmt.Errorf("use %q is not sig", j.Use)
 	}
+	var alg string
+	var key func() (any, error)
 	switch j.Kty {
 	case "RSA":
-		if j.Alg != "" && j.Alg != jwt.SigningMethodRS256.Alg() {
-			return publicKey{}, fmt.Errorf("RSA key for %s: only RS256 is supported", j.Alg)
-		}
-		k, err := j.rsaKey()
-		if err != nil {
-			return publicKey{}, err
-		}
-		return publicKey{kid: j.Kid, alg: jwt.SigningMethodRS256.Alg(), key: k}, nil
+		alg, key = jwt.SigningMethodRS256.Alg(), func() (any, error) { return j.rsaKey() }
 	case "EC":
-		if j.Alg != "" && j.Alg != jwt.SigningMethodES256.Alg() {
-			return publicKey{}, fmt.Errorf("EC key for %s: only ES256 is supported", j.Alg)
-		}
-		k, err := j.ecKey()
-		if err != nil {
-			return publicKey{}, err
-		}
-		return publicKey{kid: j.Kid, alg: jwt.SigningMethodES256.Alg(), key: k}, nil
+		alg, key = jwt.SigningMethodES256.Alg(), func() (any, error) { return j.ecKey() }
 	default:
 		return publicKey{}, fmt.Errorf("key type %q is not supported (want RSA or EC)", j.Kty)
 	}
+	if j.Alg != "" && j.Alg != alg {
+		return publicKey{}, fmt.Errorf("%s key for %s: only %s is supported", j.Kty, j.Alg, alg)
+	}
+	k, err := key()
+	if err != nil {
+		return publicKey{}, err
+	}
+	return publicKey{kid: j.Kid, alg: alg, key: k}, nil
 }
 
 func (j *jwk) rsaKey() (*rsa.PublicKey, error) {

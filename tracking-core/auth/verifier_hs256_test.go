@@ -12,6 +12,7 @@ import (
 	"github.com/teamtrack/tracking-core/auth"
 )
 
+// newHS256 is a verifier of secret whose clock stands at t0 unless opts says otherwise.
 func newHS256(t testing.TB, opts auth.Options) auth.Verifier {
 	t.Helper()
 	if opts.Now == nil {
@@ -27,30 +28,26 @@ func newHS256(t testing.TB, opts auth.Options) auth.Verifier {
 func TestHS256Accepts(t *testing.T) {
 	hs := func(c jwt.MapClaims) string { return sign(t, jwt.SigningMethodHS256, secret, nil, c) }
 	base := workerClaims(t0)
+	w1 := auth.Claims{Subject: "w-1", Role: auth.RoleWorker, Teams: []string{"team_one"}, WorkerID: "w-1", Expires: t0.Add(time.Hour)}
 	for _, c := range []struct {
 		name  string
 		opts  auth.Options
 		token string
 		want  auth.Claims
 	}{
-		{"worker, worker_id from sub", auth.Options{}, hs(base),
-			auth.Claims{Subject: "w-1", Role: auth.RoleWorker, Teams: []string{"team_one"}, WorkerID: "w-1", Expires: t0.Add(time.Hour)}},
+		{"worker, worker_id from sub", auth.Options{}, hs(base), w1},
 		{"worker with its own worker_id", auth.Options{}, hs(with(base, "sub", "alice@example.com", "worker_id", "w-9")),
 			auth.Claims{Subject: "alice@example.com", Role: auth.RoleWorker, Teams: []string{"team_one"}, WorkerID: "w-9", Expires: t0.Add(time.Hour)}},
 		{"manager of two teams; worker_id dropped", auth.Options{}, hs(with(base, "sub", "m@x", "role", "manager", "teams", []string{"team_one", "team_two"}, "worker_id", "w-3")),
 			auth.Claims{Subject: "m@x", Role: auth.RoleManager, Teams: []string{"team_one", "team_two"}, Expires: t0.Add(time.Hour)}},
-		{"teams as a single string", auth.Options{}, hs(with(base, "teams", "team_one")),
-			auth.Claims{Subject: "w-1", Role: auth.RoleWorker, Teams: []string{"team_one"}, WorkerID: "w-1", Expires: t0.Add(time.Hour)}},
+		{"teams as a single string", auth.Options{}, hs(with(base, "teams", "team_one")), w1},
 		{"admin without teams", auth.Options{}, hs(with(base, "role", "admin", "teams", nil)),
 			auth.Claims{Subject: "w-1", Role: auth.RoleAdmin, Expires: t0.Add(time.Hour)}},
 		{"expired within the skew", auth.Options{}, hs(with(base, "exp", t0.Add(-29*time.Second).Unix())),
 			auth.Claims{Subject: "w-1", Role: auth.RoleWorker, Teams: []string{"team_one"}, WorkerID: "w-1", Expires: t0.Add(-29 * time.Second)}},
-		{"nbf and iat within the skew", auth.Options{}, hs(with(base, "nbf", t0.Add(29*time.Second).Unix(), "iat", t0.Add(29*time.Second).Unix())),
-			auth.Claims{Subject: "w-1", Role: auth.RoleWorker, Teams: []string{"team_one"}, WorkerID: "w-1", Expires: t0.Add(time.Hour)}},
-		{"issuer and audience when asked", auth.Options{Issuer: "https://idp", Audience: "tracking"}, hs(with(base, "iss", "https://idp", "aud", []string{"other", "tracking"})),
-			auth.Claims{Subject: "w-1", Role: auth.RoleWorker, Teams: []string{"team_one"}, WorkerID: "w-1", Expires: t0.Add(time.Hour)}},
-		{"unknown claims and a kid are ignored", auth.Options{}, sign(t, jwt.SigningMethodHS256, secret, map[string]any{"kid": "k1"}, with(base, "scope", "x y", "jti", "1")),
-			auth.Claims{Subject: "w-1", Role: auth.RoleWorker, Teams: []string{"team_one"}, WorkerID: "w-1", Expires: t0.Add(time.Hour)}},
+		{"nbf and iat within the skew", auth.Options{}, hs(with(base, "nbf", t0.Add(29*time.Second).Unix(), "iat", t0.Add(29*time.Second).Unix())), w1},
+		{"issuer and audience when asked", auth.Options{Issuer: "https://idp", Audience: "tracking"}, hs(with(base, "iss", "https://idp", "aud", []string{"other", "tracking"})), w1},
+		{"unknown claims and a kid are ignored", auth.Options{}, sign(t, jwt.SigningMethodHS256, secret, map[string]any{"kid": "k1"}, with(base, "scope", "x y", "jti", "1")), w1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := newHS256(t, c.opts).Verify(bg, c.token)

@@ -179,10 +179,6 @@ func (j *JWKS) lookup(kid, alg string) (publicKey, bool) {
 	return found, ok
 }
 
-func (j *JWKS) knows(kid string) bool {
-	return slices.ContainsFunc(*j.keys.Load(), func(k publicKey) bool { return k.kid == kid })
-}
-
 // onlyKey serves a token without kid: fine when there is no doubt which key.
 func (j *JWKS) onlyKey(alg string) (any, error) {
 	var match []publicKey
@@ -220,7 +216,7 @@ func (j *JWKS) refreshForUnknownKid(ctx context.Context, kid string) {
 	if now.Sub(j.lastFetch) < j.opts.MinRefreshInterval {
 		return // rate-limited; a fetch that just happened may have brought the kid
 	}
-	if j.knows(kid) {
+	if _, ok := j.lookup(kid, ""); ok {
 		return // a fetch while we waited brought it
 	}
 	err := j.fetch(ctx)

@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -114,10 +115,7 @@ func TestJWKSRefuses(t *testing.T) {
 	srv := newJWKSServer(t, rsaJWK("r1", &r[0].PublicKey), rsaJWK("r2", &r[1].PublicKey), ecJWK("e1", &e[0].PublicKey))
 	j := newJWKS(t, srv.URL, auth.Options{Now: func() time.Time { return t0 }, MinRefreshInterval: time.Hour})
 	claims := workerClaims(t0)
-	rsaPubDER, err := x509.MarshalPKIXPublicKey(&r[0].PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rsaPubDER := must(x509.MarshalPKIXPublicKey(&r[0].PublicKey))
 	for _, c := range []struct {
 		name  string
 		token string
@@ -159,14 +157,8 @@ func TestJWKSNoKidNeedsAKeyOfItsAlgorithm(t *testing.T) {
 }
 
 func TestJWKSSkipsUnusableKeys(t *testing.T) {
-	small, err := rsa.GenerateKey(rand.Reader, 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	small := must(rsa.GenerateKey(rand.Reader, 1024))
+	p384 := must(ecdsa.GenerateKey(elliptic.P384(), rand.Reader))
 	r, e := rsaKeys(), ecKeys()
 	offCurve := ecJWK("bad-point", &e[0].PublicKey)
 	offCurve["y"] = offCurve["x"]
@@ -229,16 +221,12 @@ func TestNewJWKSFails(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := newJWKSServer(t, rsaJWK("r1", &r[0].PublicKey))
-			url := srv.URL
 			if c.set != nil {
 				srv.set(c.set)
 			}
-			switch c.url {
-			case "":
-			case "-":
+			url := cmp.Or(c.url, srv.URL)
+			if url == "-" {
 				url = ""
-			default:
-				url = c.url
 			}
 			j, err := auth.NewJWKS(bg, url, auth.Options{})
 			if err == nil {
@@ -361,10 +349,7 @@ func TestJWKSPeriodicRefreshFollowsRotation(t *testing.T) {
 func TestJWKSCloseStopsAFetchInProgress(t *testing.T) {
 	r := rsaKeys()
 	srv := newJWKSServer(t, rsaJWK("r1", &r[0].PublicKey))
-	j, err := auth.NewJWKS(bg, srv.URL, auth.Options{RefreshInterval: time.Millisecond, FetchTimeout: time.Hour, Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := newJWKS(t, srv.URL, auth.Options{RefreshInterval: time.Millisecond, FetchTimeout: time.Hour, Now: func() time.Time { return t0 }})
 	hang := make(chan struct{}, 1)
 	srv.set(func(s *jwksServer) { s.hang = hang })
 	<-hang // the refresher is stuck in a fetch
@@ -380,7 +365,7 @@ func TestJWKSCloseStopsAFetchInProgress(t *testing.T) {
 	if _, err := j.Verify(bg, sign(t, jwt.SigningMethodRS256, r[0], map[string]any{"kid": "r1"}, workerClaims(t0))); err != nil {
 		t.Fatalf("after Close: %v", err)
 	}
-	_, err = j.Verify(bg, sign(t, jwt.SigningMethodRS256, r[1], map[string]any{"kid": "r2"}, workerClaims(t0)))
+	_, err := j.Verify(bg, sign(t, jwt.SigningMethodRS256, r[1], map[string]any{"kid": "r2"}, workerClaims(t0)))
 	wantCode(t, err, tracking.CodeUnauthorized, "unknown signing key id")
 }
 
@@ -416,16 +401,11 @@ func TestJWKSRefusesPlainHTTP(t *testing.T) {
 	})}
 	for url, refused := range map[string]bool{"http://idp.example/jwks": true, "http://10.0.0.1/jwks": true, "https://idp.example/jwks": false, "http://localhost:9/jwks": false, "http://[::1]:9/jwks": false, "http://127.0.0.2/jwks": false} {
 		j, err := auth.NewJWKS(bg, url, auth.Options{HTTPClient: client})
-		if refused {
-			if err == nil || !strings.Contains(err.Error(), "plain http") {
-				t.Errorf("%s: err = %v, want a refusal", url, err)
-			}
-			continue
+		if err == nil {
+			_ = j.Close()
 		}
-		if err != nil {
-			t.Errorf("%s: %v", url, err)
-			continue
+		if refused != (err != nil) || refused && !strings.Contains(err.Error(), "plain http") {
+			t.Errorf("%s: err = %v, want a refusal: %v", url, err, refused)
 		}
-		_ = j.Close()
 	}
 }

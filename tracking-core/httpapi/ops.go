@@ -10,6 +10,7 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -46,15 +47,7 @@ func (a *API) handlePositions(w http.ResponseWriter, r *http.Request, _ *auth.Cl
 		writeError(w, &tracking.Error{Code: tracking.CodeUnavailable, Message: "last positions unavailable", Err: err})
 		return
 	}
-	buf := make([]byte, 0, 2+len(msgs)*200)
-	buf = append(buf, '[')
-	for i, m := range msgs {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = append(buf, m.JSON...)
-	}
-	buf = append(buf, ']', '\n')
+	buf := append(wire.AppendRecords(make([]byte, 0, 3+len(msgs)*200), msgs), '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write(buf)

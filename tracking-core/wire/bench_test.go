@@ -1,6 +1,7 @@
 package wire_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/teamtrack/tracking-core/wire"
@@ -39,10 +40,4 @@ func BenchmarkDecodeServerMessage64(b *testing.B) {
 	}
 }
 
-func fill64() []string {
-	out := make([]string, 64)
-	for i := range out {
-		out[i] = rec1
-	}
-	return out
-}
+func fill64() []string { return slices.Repeat([]string{rec1}, 64) }

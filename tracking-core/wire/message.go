@@ -34,6 +34,12 @@ var positionsPrefix = []byte(`{"type":"positions","positions":`)
 // batch (each Message's JSON, in order) to dst.
 func AppendPositions(dst []byte, batch []tracking.Message) []byte {
 	dst = append(dst, positionsPrefix...)
+	return append(AppendRecords(dst, batch), '}')
+}
+
+// AppendRecords appends the JSON array of batch's records (each Message's
+// JSON, in order) to dst.
+func AppendRecords(dst []byte, batch []tracking.Message) []byte {
 	dst = append(dst, '[')
 	for i, m := range batch {
 		if i > 0 {
@@ -41,7 +47,7 @@ func AppendPositions(dst []byte, batch []tracking.Message) []byte {
 		}
 		dst = append(dst, m.JSON...)
 	}
-	return append(dst, "]}"...)
+	return append(dst, ']')
 }
 
 // AppendReconnect appends a reconnect message with reason (one of the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -197,11 +198,7 @@ func decodeEquivalenceInputs() []string {
 
 func TestDecodePositionMatchesReference(t *testing.T) {
 	for _, in := range decodeEquivalenceInputs() {
-		name := in
-		if len(name) > 80 {
-			name = name[:80]
-		}
-		t.Run(name, func(t *testing.T) { checkDecodeAgainstReference(t, []byte(in)) })
+		t.Run(in[:min(len(in), 80)], func(t *testing.T) { checkDecodeAgainstReference(t, []byte(in)) })
 	}
 }
 
@@ -296,14 +293,10 @@ func checkSameError(t *testing.T, data []byte, gotErr, wantErr error) {
 
 func diffPositions(a, b tracking.Position) string {
 	var d []string
-	if a.ID != b.ID {
-		d = append(d, "ID "+a.ID+" / "+b.ID)
-	}
-	if a.WorkerID != b.WorkerID {
-		d = append(d, "WorkerID "+a.WorkerID+" / "+b.WorkerID)
-	}
-	if a.Team != b.Team {
-		d = append(d, "Team "+a.Team+" / "+b.Team)
+	for _, f := range [][3]string{{"ID", a.ID, b.ID}, {"WorkerID", a.WorkerID, b.WorkerID}, {"Team", a.Team, b.Team}} {
+		if f[1] != f[2] {
+			d = append(d, f[0]+" "+f[1]+" / "+f[2])
+		}
 	}
 	if !sameFloat(a.Location.Latitude, b.Location.Latitude) || !sameFloat(a.Location.Longitude, b.Location.Longitude) {
 		d = append(d, "Location")
@@ -332,21 +325,7 @@ func show(data []byte) string {
 
 func sameFloat(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) }
 
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if s[i] != '-' {
-				return false
-			}
-		} else if !strings.ContainsRune("0123456789abcdef", rune(s[i])) {
-			return false
-		}
-	}
-	return s[14] == '4'
-}
+var isUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString
 
 // The three optional numbers share one allocation; the ids another; the
 // Message JSON a third. Nothing else allocates on the common path.

@@ -84,18 +84,11 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			var e *tracking.Error
-			if !asError(err, &e) || e.Code != c.code || e.Field != c.field {
+			if e, ok := err.(*tracking.Error); !ok || e.Code != c.code || e.Field != c.field {
 				t.Fatalf("error %v, want code %s field %q", err, c.code, c.field)
 			}
 		})
 	}
-}
-
-func asError(err error, target **tracking.Error) bool {
-	e, ok := err.(*tracking.Error)
-	*target = e
-	return ok
 }
 
 func TestDecodeAccepts24hAheadExactly(t *testing.T) {

@@ -53,7 +53,7 @@ func (s *RecordScanner) Next() ([]byte, error) {
 		return nil, s.errorf(tracking.CodeInvalidJSON, "expected a JSON object, found %q", c)
 	}
 	s.buf = append(s.buf[:0], c)
-	depth, inString, escaped, tooLarge := 1, false, false, false
+	n, tooLarge := jsonNesting{depth: 1}, false
 	for {
 		c, err := s.r.ReadByte()
 		if err != nil {
@@ -74,28 +74,11 @@ func (s *RecordScanner) Next() ([]byte, error) {
 				s.buf = append(s.buf, c)
 			}
 		}
-		switch {
-		case escaped:
-			escaped = false
-		case inString:
-			switch c {
-			case '\\':
-				escaped = true
-			case '"':
-				inString = false
+		if n.step(c) {
+			if tooLarge {
+				return nil, s.errorf(tracking.CodeTooLarge, "record larger than %d bytes", s.max)
 			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			depth--
-			if depth == 0 {
-				if tooLarge {
-					return nil, s.errorf(tracking.CodeTooLarge, "record larger than %d bytes", s.max)
-				}
-				return s.buf, nil
-			}
+			return s.buf, nil
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,15 +40,9 @@ func scanAll(t *testing.T, in string, max int) []scanned {
 
 func TestScannerSplitsNDJSONAndConcatenated(t *testing.T) {
 	in := "{\"a\":1}\n{\"b\":\"}{\\\"\"}{\"c\":[{\"d\":2}]}\r\n\n  {\"e\":3}"
-	got := scanAll(t, in, 0)
-	want := []string{`{"a":1}`, `{"b":"}{\""}`, `{"c":[{"d":2}]}`, `{"e":3}`}
-	if len(got) != len(want) {
-		t.Fatalf("got %+v", got)
-	}
-	for i := range want {
-		if got[i].rec != want[i] {
-			t.Fatalf("record %d = %q, want %q", i, got[i].rec, want[i])
-		}
+	want := []scanned{{rec: `{"a":1}`}, {rec: `{"b":"}{\""}`}, {rec: `{"c":[{"d":2}]}`}, {rec: `{"e":3}`}}
+	if got := scanAll(t, in, 0); !slices.Equal(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
 
@@ -58,13 +53,8 @@ func TestScannerResynchronises(t *testing.T) {
 		{code: tracking.CodeInvalidJSON}, {rec: `{"a":1}`}, {code: tracking.CodeInvalidJSON},
 		{rec: `{"b":2}`}, {code: tracking.CodeTooLarge}, {rec: `{"c":3}`}, {code: tracking.CodeInvalidJSON},
 	}
-	if len(got) != len(want) {
+	if !slices.Equal(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("item %d = %+v, want %+v", i, got[i], want[i])
-		}
 	}
 }
 

@@ -52,27 +52,10 @@ func valueEnd(b []byte, i int) int {
 	}
 	switch b[i] {
 	case '{', '[':
-		depth, inString, escaped := 0, false, false
+		var n jsonNesting
 		for ; i < len(b); i++ {
-			c := b[i]
-			switch {
-			case escaped:
-				escaped = false
-			case inString:
-				if c == '\\' {
-					escaped = true
-				} else if c == '"' {
-					inString = false
-				}
-			case c == '"':
-				inString = true
-			case c == '{' || c == '[':
-				depth++
-			case c == '}' || c == ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
+			if n.step(b[i]) {
+				return i + 1
 			}
 		}
 		return -1
@@ -94,6 +77,33 @@ func valueEnd(b []byte, i int) int {
 		j++
 	}
 	return j
+}
+
+// jsonNesting follows the nesting of objects and arrays byte by byte,
+// stepping over strings and their escapes. It checks no other syntax.
+type jsonNesting struct {
+	depth             int
+	inString, escaped bool
+}
+
+// step takes the next byte and reports whether it closed the outermost
+// object or array.
+func (n *jsonNesting) step(c byte) bool {
+	switch {
+	case n.escaped:
+		n.escaped = false
+	case n.inString:
+		n.escaped = c == '\\'
+		n.inString = c != '"'
+	case c == '"':
+		n.inString = true
+	case c == '{' || c == '[':
+		n.depth++
+	case c == '}' || c == ']':
+		n.depth--
+		return n.depth == 0
+	}
+	return false
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }

@@ -50,8 +50,7 @@ type SSEReader struct {
 	r        *bufio.Reader
 	long     []byte // a line longer than the buffer, gathered
 	data     []byte
-	comments []byte // comment lines, back to back; ends index them
-	ends     []int
+	comments []byte // comment lines, back to back; block.Comments slice them
 	block    SSEBlock
 }
 
@@ -66,7 +65,7 @@ func NewSSEReader(r io.Reader) *SSEReader {
 func (s *SSEReader) Next() (*SSEBlock, error) {
 	b := &s.block
 	*b = SSEBlock{Comments: b.Comments[:0]}
-	s.data, s.comments, s.ends = s.data[:0], s.comments[:0], s.ends[:0]
+	s.data, s.comments = s.data[:0], s.comments[:0]
 	empty := true
 	for {
 		line, err := s.line()
@@ -81,20 +80,15 @@ func (s *SSEReader) Next() (*SSEBlock, error) {
 				continue
 			}
 			b.Data = s.data
-			for i, end := range s.ends {
-				start := 0
-				if i > 0 {
-					start = s.ends[i-1]
-				}
-				b.Comments = append(b.Comments, s.comments[start:end])
-			}
 			return b, nil
 		}
 		empty = false
 		if line[0] == ':' {
 			c := bytes.TrimPrefix(line[1:], []byte{' '})
+			// Should append move s.comments, the comments already sliced
+			// keep the old array, which nothing writes to again.
 			s.comments = append(s.comments, c...)
-			s.ends = append(s.ends, len(s.comments))
+			b.Comments = append(b.Comments, s.comments[len(s.comments)-len(c):])
 			continue
 		}
 		field, value, _ := bytes.Cut(line, []byte{':'})

@@ -32,15 +32,18 @@ func (a *API) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, e
 // handleWorkerWS reads records, one per text message or a JSON array of them.
 // Bad records are answered with an error message; the connection stays.
 func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	conn, err := a.accept(w, r)
-	if err != nil {
-		return // Accept has answered
-	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(wsReadLimit)
+	// The worker's session starts before the upgrade answers, so that a
+	// connection the client sees open is already the worker's newest one.
+	var conn *websocket.Conn
+	upgraded := make(chan struct{})
 	// Lifetime and drain are told from the side: the hint and the close frame
 	// are written concurrently with the read loop, which then ends.
-	defer a.worker("worker_ws", claims, false, func(ctx context.Context, why string) {
+	done := a.worker("worker_ws", claims, false, func(ctx context.Context, why string) {
+		select {
+		case <-upgraded:
+		case <-ctx.Done():
+			return
+		}
 		a.m.reconnects.WithLabelValues(why).Inc()
 		a.sendWS(conn, wire.AppendReconnect(nil, why))
 		// Keep reading while the worker winds down: records it sent before it
@@ -53,7 +56,15 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 		case <-grace.C:
 		}
 		_ = conn.Close(websocket.StatusServiceRestart, why)
-	})()
+	})
+	defer done()
+	conn, err := a.accept(w, r)
+	if err != nil {
+		return // Accept has answered
+	}
+	close(upgraded)
+	defer conn.CloseNow()
+	conn.SetReadLimit(wsReadLimit)
 
 	in := a.ingestor("ws", claims)
 	buf := make([]byte, 0, 1024)

@@ -22,7 +22,11 @@ type Message struct {
 	// the ingesting replica's clock). Staleness is judged by it, so a worker
 	// whose own clock is wrong stays visible while it sends.
 	Received int64
-	JSON     []byte // canonical JSON record (wire.AppendPosition)
+	// Offset is the position's place in its team's resumable stream. The
+	// broker sets it: zero in the Messages given to Publish, set in those
+	// delivered to a Handler and returned by Since. Last may leave it zero.
+	Offset Offset
+	JSON   []byte // canonical JSON record (wire.AppendPosition)
 }
 
 // Handler receives the positions of one team, in batches. Within a batch and
@@ -64,6 +68,23 @@ type Broadcaster interface {
 	// particular order. A late record with an older fix never replaces a newer
 	// one, even if it was published from another replica.
 	Last(ctx context.Context, team string) ([]Message, error)
+
+	// Since returns the positions of team published after the position at
+	// after, in the order a Handler receives them, with their Offsets, and
+	// head: the Offset of the newest position of team the broker retains
+	// (the last of msgs when there are any). With a zero after it returns no
+	// positions, only head, which is then never zero: it names the current
+	// epoch even when the team has sent nothing yet, so that resuming from it
+	// later returns everything since. The broker retains a team's positions
+	// for a window (Redis: RESUME_WINDOW; Kafka: the topic's retention).
+	//
+	// ErrGap when it cannot return every position after after: some are no
+	// longer retained, after is of another epoch (the broker lost its data)
+	// or lies beyond head, or there are more than limit of them. A position
+	// is delivered to a subscription whose Subscribe returned before it was
+	// published; together with Since called after that, a client resumes
+	// without a gap, dropping what it receives twice by Offset.
+	Since(ctx context.Context, team string, after Offset, limit int) (msgs []Message, head Offset, err error)
 
 	// Ready returns nil when the broker is reachable.
 	Ready(ctx context.Context) error

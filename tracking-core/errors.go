@@ -87,4 +87,9 @@ var (
 	// ErrSubscribed is returned by Subscribe for a team that already has a
 	// subscription on this Broadcaster (the hub subscribes a team once).
 	ErrSubscribed = &Error{Code: CodeInternal, Message: "team already subscribed on this replica"}
+	// ErrGap is returned by Since when the positions after the given offset
+	// are no longer all retained (older than the window, of an epoch whose
+	// data is gone, or more than asked for): the stream starts over from a
+	// snapshot instead.
+	ErrGap = &Error{Code: CodeNotFound, Message: "positions after this stream position are no longer retained"}
 )

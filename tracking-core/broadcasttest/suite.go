@@ -27,6 +27,10 @@ type Features struct {
 	RestartBroker func(t *testing.T)
 	// Timeout bounds every wait for a delivery. Default 10s.
 	Timeout time.Duration
+	// ResumeWindow is the resume window of the replicas Setup makes, when it
+	// is short enough (a few seconds) to wait out in a test. Zero skips the
+	// window test.
+	ResumeWindow time.Duration
 }
 
 // Run runs every conformance test against the backend. The tests run in
@@ -60,6 +64,10 @@ func Run(t *testing.T, f Features, setup Setup) {
 		{"LastKnownSnapshot", s.lastKnown},
 		{"LastStaleByReceiptTime", s.lastStaleByReceipt},
 		{"LastNewestFixWins", s.lastNewestFix},
+		{"ResumeOffsets", s.resumeOffsets},
+		{"ResumeGap", s.resumeGap},
+		{"ResumeWindow", s.resumeWindow},
+		{"ResumeWithoutGap", s.resumeWithoutGap},
 		{"Overloaded", s.overloaded},
 		{"Stress", s.stress},
 	}

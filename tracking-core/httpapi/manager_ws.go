@@ -13,7 +13,8 @@ import (
 )
 
 // handleManagerWS streams a team over a WebSocket: batches of positions as
-// {"type":"positions","positions":[...]} messages, the snapshot first.
+// {"type":"positions","id":"...","positions":[...]} messages, the snapshot
+// first (or, with ?since=<id>, the positions missed after it).
 func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
 	conn, err := a.accept(w, r)
 	if err != nil {
@@ -23,7 +24,7 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *au
 	// The client sends nothing; this reads control frames (pongs, close).
 	ctx := conn.CloseRead(r.Context())
 	s := &wsSink{conn: conn, timeout: a.cfg.WriteTimeout}
-	q, leave, err := a.watch(ctx, r.PathValue("team"))
+	q, leave, started, err := a.watch(ctx, r.PathValue("team"), since(r))
 	if err != nil {
 		a.sendWS(conn, errorMessage(err, ""))
 		_ = conn.Close(websocket.StatusTryAgainLater, "cannot watch team")
@@ -31,6 +32,11 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *au
 	}
 	defer leave()
 	defer a.open("manager_ws")()
+	if started.Reset {
+		if err := s.reset(wire.ResetGap); err != nil {
+			return
+		}
+	}
 	a.pump(ctx, q, s, claims)
 }
 
@@ -56,6 +62,11 @@ func (s *wsSink) reconnect(reason string) error {
 	err := s.write(s.buf)
 	_ = s.conn.Close(websocket.StatusServiceRestart, reason)
 	return err
+}
+
+func (s *wsSink) reset(reason string) error {
+	s.buf = wire.AppendReset(s.buf[:0], reason)
+	return s.write(s.buf)
 }
 
 func (s *wsSink) write(b []byte) error { return writeWS(s.conn, s.timeout, b) }

@@ -9,10 +9,11 @@ import (
 	"github.com/teamtrack/tracking-core/wire"
 )
 
-// handleSSE streams a team as Server-Sent Events: the snapshot, then live
-// positions, one unnamed data event each.
+// handleSSE streams a team as Server-Sent Events: the snapshot (or, for a
+// client that gives the id it had, the positions it missed), then live
+// positions, one unnamed data event each with its stream id.
 func (a *API) handleSSE(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	q, leave, err := a.watch(r.Context(), r.PathValue("team"))
+	q, leave, started, err := a.watch(r.Context(), r.PathValue("team"), since(r))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -28,6 +29,11 @@ func (a *API) handleSSE(w http.ResponseWriter, r *http.Request, claims *auth.Cla
 	s := &sseSink{w: w, rc: http.NewResponseController(w), timeout: a.cfg.WriteTimeout}
 	if err := s.write(wire.AppendSSERetry(s.buf[:0], a.cfg.RetryHint)); err != nil {
 		return
+	}
+	if started.Reset {
+		if err := s.reset(wire.ResetGap); err != nil {
+			return
+		}
 	}
 	a.pump(r.Context(), q, s, claims)
 }
@@ -48,6 +54,10 @@ func (s *sseSink) heartbeat() error { return s.write(wire.AppendSSEHeartbeat(s.b
 
 func (s *sseSink) reconnect(reason string) error {
 	return s.write(wire.AppendSSEReconnect(s.buf[:0], reason))
+}
+
+func (s *sseSink) reset(reason string) error {
+	return s.write(wire.AppendSSEReset(s.buf[:0], reason))
 }
 
 func (s *sseSink) write(b []byte) error {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
@@ -15,17 +16,41 @@ type sink interface {
 	positions(batch []tracking.Message) error
 	heartbeat() error
 	reconnect(reason string) error
+	reset(reason string) error
 }
 
 // watch joins the fan-out of team (which authed has checked) with a fresh
-// queue primed with the snapshot.
-func (a *API) watch(ctx context.Context, team string) (*hub.Queue, func(), error) {
+// queue, primed with the positions after since (a stream id the client
+// had) or, without one or when it cannot be resumed from, with the snapshot.
+func (a *API) watch(ctx context.Context, team, since string) (*hub.Queue, func(), hub.Started, error) {
 	q := hub.NewQueue(a.cfg.QueueSoftLimit, a.cfg.QueueHardLimit)
-	leave, err := a.hub.Watch(ctx, team, q)
-	if err != nil {
-		return nil, nil, &tracking.Error{Code: tracking.CodeUnavailable, Message: "cannot watch team " + team + " now", Err: err}
+	var start hub.Start
+	malformed := false
+	if since != "" {
+		off, err := tracking.ParseOffset(since)
+		if err != nil {
+			// Answering 400 would stop a browser's EventSource for good:
+			// a resume that cannot be done starts from the snapshot.
+			malformed = true
+			a.log.Debug("unparsable stream id, starting from the snapshot", "team", team, "id", since)
+		}
+		start.After = off
 	}
-	return q, leave, nil
+	leave, started, err := a.hub.Watch(ctx, team, q, start)
+	if err != nil {
+		return nil, nil, started, &tracking.Error{Code: tracking.CodeUnavailable, Message: "cannot watch team " + team + " now", Err: err}
+	}
+	started.Reset = started.Reset || malformed
+	return q, leave, started, nil
+}
+
+// since is the stream id a manager resumes after: the Last-Event-ID header
+// (EventSource sends it when it reconnects) or the since parameter.
+func since(r *http.Request) string {
+	if id := r.URL.Query().Get("since"); id != "" {
+		return id
+	}
+	return r.Header.Get("Last-Event-ID")
 }
 
 // pump is the manager connection's single writer: it drains q into s in

@@ -24,7 +24,7 @@ func benchFanout(b *testing.B, teams, perTeam int) {
 	for t := 0; t < teams; t++ {
 		for m := 0; m < perTeam; m++ {
 			q := hub.NewQueue(1024, 100000)
-			leave, err := h.Watch(context.Background(), fmt.Sprintf("team%d", t), q)
+			leave, _, err := h.Watch(context.Background(), fmt.Sprintf("team%d", t), q, hub.Start{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -20,11 +21,32 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the hub's metrics. Default: none.
 	Registerer prometheus.Registerer
+	// ResumeLimit is the most positions a resuming watcher is sent to catch
+	// up; past it the watcher starts from a snapshot. Default 10,000.
+	ResumeLimit int
+}
+
+// Start says where a watcher's stream begins.
+type Start struct {
+	// After, when not zero, resumes the stream after this offset: the
+	// positions the watcher missed first, then live ones, none twice.
+	// Zero starts from the team's snapshot.
+	After tracking.Offset
+}
+
+// Started says how a watcher's stream began.
+type Started struct {
+	// Reset is true when Start.After could not be resumed from (see
+	// tracking.ErrGap): the stream begins with a snapshot instead.
+	Reset bool
+	// Missed is how many positions a resumed stream replays.
+	Missed int
 }
 
 // Hub is the local fan-out of one replica.
 type Hub struct {
 	b      tracking.Broadcaster
+	cfg    Config
 	log    *slog.Logger
 	m      *metrics
 	ctx    context.Context
@@ -53,19 +75,24 @@ func New(b tracking.Broadcaster, cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.ResumeLimit <= 0 {
+		cfg.ResumeLimit = 10_000
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Hub{b: b, log: cfg.Logger, m: newMetrics(cfg.Registerer), ctx: ctx, cancel: cancel,
+	return &Hub{b: b, cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer), ctx: ctx, cancel: cancel,
 		teams: make(map[string]*team), ending: make(map[string]*team)}
 }
 
 // Watch adds q to team's recipients, subscribing to the team at the broker if q
-// is its first local watcher, and primes q with the team's last known positions.
-// The returned leave removes q; the broker subscription ends with the last one.
-func (h *Hub) Watch(ctx context.Context, teamName string, q *Queue) (leave func(), err error) {
+// is its first local watcher, and primes q: with the positions published
+// after start.After when it can be resumed from, else with the team's last
+// known positions and the stream's head (see Queue.Prime). The returned leave
+// removes q; the broker subscription ends with the last one.
+func (h *Hub) Watch(ctx context.Context, teamName string, q *Queue, start Start) (leave func(), started Started, err error) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		return nil, tracking.ErrClosed
+		return nil, started, tracking.ErrClosed
 	}
 	t := h.teams[teamName]
 	first := t == nil
@@ -100,22 +127,50 @@ func (h *Hub) Watch(ctx context.Context, teamName string, q *Queue) (leave func(
 	case <-t.ready:
 	case <-ctx.Done():
 		leave()
-		return nil, ctx.Err()
+		return nil, started, ctx.Err()
 	}
 	if t.err != nil {
 		leave()
-		return nil, fmt.Errorf("watch team %s: %w", teamName, t.err)
+		return nil, started, fmt.Errorf("watch team %s: %w", teamName, t.err)
 	}
 	t.add(q)
 	h.m.queues.Inc()
-
-	snapshot, err := h.b.Last(ctx, teamName)
-	if err != nil {
+	// q receives live positions from here on; what the broker returns now
+	// overlaps them, and q drops the overlap by offset.
+	if started, err = h.prime(ctx, teamName, q, start); err != nil {
 		leave()
-		return nil, fmt.Errorf("snapshot of team %s: %w", teamName, err)
+		return nil, started, err
 	}
-	q.Prime(snapshot)
-	return leave, nil
+	return leave, started, nil
+}
+
+func (h *Hub) prime(ctx context.Context, team string, q *Queue, start Start) (Started, error) {
+	var started Started
+	if !start.After.IsZero() {
+		missed, at, err := h.b.Since(ctx, team, start.After, h.cfg.ResumeLimit)
+		switch {
+		case err == nil:
+			q.Resume(missed, at)
+			h.m.resumes.WithLabelValues("resumed").Inc()
+			h.m.replayed.Add(float64(len(missed)))
+			return Started{Missed: len(missed)}, nil
+		case errors.Is(err, tracking.ErrGap):
+			started.Reset = true
+			h.m.resumes.WithLabelValues("reset").Inc()
+		default:
+			return started, fmt.Errorf("resume team %s: %w", team, err)
+		}
+	}
+	_, at, err := h.b.Since(ctx, team, tracking.Offset{}, 0)
+	if err != nil {
+		return started, fmt.Errorf("stream head of team %s: %w", team, err)
+	}
+	snapshot, err := h.b.Last(ctx, team)
+	if err != nil {
+		return started, fmt.Errorf("snapshot of team %s: %w", team, err)
+	}
+	q.Prime(snapshot, at)
+	return started, nil
 }
 
 func (h *Hub) leave(t *team, q *Queue) {

@@ -55,11 +55,11 @@ func TestSubscribesOnlyWhileWatched(t *testing.T) {
 	defer h.Close()
 
 	q1, q2 := hub.NewQueue(0, 0), hub.NewQueue(0, 0)
-	leave1, err := h.Watch(context.Background(), "team_a", q1)
+	leave1, _, err := h.Watch(context.Background(), "team_a", q1, hub.Start{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	leave2, err := h.Watch(context.Background(), "team_a", q2)
+	leave2, _, err := h.Watch(context.Background(), "team_a", q2, hub.Start{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestSubscribesOnlyWhileWatched(t *testing.T) {
 	}
 	_ = b.Publish(context.Background(), tracking.Message{Team: "team_a", Worker: "w", Time: 1, JSON: []byte("{}")})
 	for _, q := range []*hub.Queue{q1, q2} {
-		if got, _, _ := q.Drain(nil); len(got) != 1 {
+		if got, _ := records(drain(q)); len(got) != 1 {
 			t.Fatalf("watcher got %d positions, want 1", len(got))
 		}
 	}
@@ -94,7 +94,7 @@ func TestSlowWatcherDoesNotBlockOthers(t *testing.T) {
 	defer h.Close()
 	slow, fast := hub.NewQueue(16, 100), hub.NewQueue(1000, 1000)
 	for _, q := range []*hub.Queue{slow, fast} {
-		leave, err := h.Watch(context.Background(), "t", q)
+		leave, _, err := h.Watch(context.Background(), "t", q, hub.Start{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ func TestSlowWatcherDoesNotBlockOthers(t *testing.T) {
 	for i := 1; i <= 10000; i++ {
 		_ = b.Publish(context.Background(), tracking.Message{Team: "t", Worker: "w" + string(rune('a'+i%10)), Time: int64(i), JSON: []byte("{}")})
 		if i%100 == 0 {
-			out, _, _ := fast.Drain(nil)
+			out, _ := records(drain(fast))
 			got.Add(int64(len(out)))
 		}
 	}
@@ -148,7 +148,7 @@ func TestWatchWhileLastWatcherLeaves(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				leave, err := h.Watch(context.Background(), "team_churn", hub.NewQueue(0, 0))
+				leave, _, err := h.Watch(context.Background(), "team_churn", hub.NewQueue(0, 0), hub.Start{})
 				if err != nil {
 					errs <- err
 					return
@@ -163,13 +163,13 @@ func TestWatchWhileLastWatcherLeaves(t *testing.T) {
 		t.Errorf("watch during churn: %v", err)
 	}
 	q := hub.NewQueue(0, 0)
-	leave, err := h.Watch(context.Background(), "team_churn", q)
+	leave, _, err := h.Watch(context.Background(), "team_churn", q, hub.Start{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer leave()
 	_ = mem.Publish(context.Background(), tracking.Message{Team: "team_churn", Worker: "w", Time: 1, JSON: []byte("{}")})
-	if got, _, _ := q.Drain(nil); len(got) != 1 {
+	if got, _ := records(drain(q)); len(got) != 1 {
 		t.Fatalf("the watcher after the churn got %d positions, want 1", len(got))
 	}
 }

@@ -6,6 +6,8 @@ type metrics struct {
 	teams      prometheus.Gauge
 	queues     prometheus.Gauge
 	deliveries prometheus.Counter
+	resumes    *prometheus.CounterVec
+	replayed   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -16,9 +18,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tracking_hub_watchers", Help: "Manager streams watching a team on this replica."}),
 		deliveries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_hub_deliveries_total", Help: "Positions queued to manager streams."}),
+		resumes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracking_hub_resumes_total",
+			Help: "Manager streams that asked to resume: resumed, or reset to a snapshot because the positions after their id were no longer retained."},
+			[]string{"outcome"}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_hub_resumed_positions_total", Help: "Positions replayed to resuming manager streams."}),
+	}
+	for _, o := range []string{"resumed", "reset"} {
+		m.resumes.WithLabelValues(o)
 	}
 	if reg != nil {
-		reg.MustRegister(m.teams, m.queues, m.deliveries)
+		reg.MustRegister(m.teams, m.queues, m.deliveries, m.resumes, m.replayed)
 	}
 	return m
 }

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"slices"
 	"sync"
 
 	tracking "github.com/teamtrack/tracking-core"
@@ -19,6 +20,7 @@ type Queue struct {
 	soft      int
 	hard      int
 	floor     map[string]int64 // per worker: time of the snapshot position sent
+	after     tracking.Offset  // drop positions not after this one: the stream starts past it
 	overflow  bool
 	ready     chan struct{}
 
@@ -55,6 +57,11 @@ func (q *Queue) Push(msgs []tracking.Message) {
 		return
 	}
 	for _, m := range msgs {
+		if !q.after.IsZero() {
+			if !q.pastStart(m) {
+				continue
+			}
+		}
 		if len(q.floor) > 0 && q.belowFloor(m) {
 			continue
 		}
@@ -65,6 +72,18 @@ func (q *Queue) Push(msgs []tracking.Message) {
 	}
 	q.mu.Unlock()
 	q.signal()
+}
+
+// pastStart reports whether m comes after the offset the stream starts
+// past. Deliveries of a team come in offset order, so once one is past it,
+// all that follow are: the check ends there. An offset of another epoch (the
+// broker lost its data meanwhile) is past it too.
+func (q *Queue) pastStart(m tracking.Message) bool {
+	if m.Offset.Epoch == q.after.Epoch && !m.Offset.After(q.after) {
+		return false
+	}
+	q.after = tracking.Offset{}
+	return true
 }
 
 // belowFloor drops a live position not newer than the snapshot position already
@@ -111,16 +130,23 @@ func (q *Queue) compact() {
 // Prime puts the snapshot at the head of the queue: for each worker with no
 // position queued yet, its last known one. Live positions of such a worker that
 // are not newer than the snapshot one are dropped from then on.
-func (q *Queue) Prime(snapshot []tracking.Message) {
-	if len(snapshot) == 0 {
+//
+// at is the stream's head when the snapshot was taken (zero if unknown):
+// live positions at or before it are dropped, and a mark carrying it (a
+// Message with no JSON) follows the snapshot, so that the client learns
+// where to resume from. Snapshot positions carry no offset of their own: a
+// client cut off in the middle of the snapshot must not resume from there.
+func (q *Queue) Prime(snapshot []tracking.Message, at tracking.Offset) {
+	if len(snapshot) == 0 && at.IsZero() {
 		return
 	}
 	q.mu.Lock()
+	q.skipUntil(at)
 	queued := make(map[string]struct{}, len(q.items))
 	for _, m := range q.items {
 		queued[m.Worker] = struct{}{}
 	}
-	head := make([]tracking.Message, 0, len(snapshot)+len(q.items))
+	head := make([]tracking.Message, 0, len(snapshot)+1+len(q.items))
 	if q.floor == nil {
 		q.floor = make(map[string]int64, len(snapshot))
 	}
@@ -128,12 +154,46 @@ func (q *Queue) Prime(snapshot []tracking.Message) {
 		if _, ok := queued[m.Worker]; ok {
 			continue
 		}
+		m.Offset = tracking.Offset{}
 		head = append(head, m)
 		q.floor[m.Worker] = m.Time
+	}
+	if !at.IsZero() {
+		head = append(head, tracking.Message{Offset: at})
 	}
 	q.items = append(head, q.items...)
 	q.mu.Unlock()
 	q.signal()
+}
+
+// Resume puts the positions a resuming client missed (oldest first) at the
+// head of the queue, and drops live positions at or before at, the last of
+// them (or where the client was, when it missed none). They are kept whole:
+// compaction starts past them.
+func (q *Queue) Resume(missed []tracking.Message, at tracking.Offset) {
+	q.mu.Lock()
+	q.skipUntil(at)
+	q.items = append(slices.Clip(missed), q.items...)
+	q.compactAt = max(q.compactAt, len(q.items)+q.soft)
+	q.mu.Unlock()
+	q.signal()
+}
+
+// skipUntil drops the queued positions at or before at, and those pushed
+// from now on. Called with mu held.
+func (q *Queue) skipUntil(at tracking.Offset) {
+	if at.IsZero() {
+		return
+	}
+	q.after = at
+	kept := q.items[:0]
+	for _, m := range q.items {
+		if q.after.IsZero() || q.pastStart(m) {
+			kept = append(kept, m)
+		}
+	}
+	clear(q.items[len(kept):])
+	q.items = kept
 }
 
 // Drain moves every pending position to dst and returns it with the number of

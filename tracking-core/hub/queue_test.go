@@ -74,7 +74,7 @@ func TestQueueOverflowsPastTheHardLimit(t *testing.T) {
 func TestQueuePrimeSnapshotFirstAndNoGoingBack(t *testing.T) {
 	q := NewQueue(100, 1000)
 	q.Push([]tracking.Message{msg("live", 10)})
-	q.Prime([]tracking.Message{msg("live", 5), msg("snap", 7)})
+	q.Prime([]tracking.Message{msg("live", 5), msg("snap", 7)}, tracking.Offset{})
 	q.Push([]tracking.Message{msg("snap", 6), msg("snap", 7), msg("snap", 8)})
 	got := drain(q)
 	want := []string{"snap/7", "live/10", "snap/8"}

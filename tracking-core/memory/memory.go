@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -13,16 +14,20 @@ import (
 // Backend plays the broker: it holds the subscriptions of every replica and
 // the last known positions.
 type Backend struct {
-	mu   sync.RWMutex
-	subs map[string][]*subscription // team -> one subscription per subscribed replica
-	last map[string]map[string]tracking.Message
+	mu     sync.RWMutex
+	epoch  uint64
+	subs   map[string][]*subscription // team -> one subscription per subscribed replica
+	last   map[string]map[string]tracking.Message
+	stream map[string]*stream // team -> its retained positions
 }
 
-// NewBackend returns an empty shared backend.
+// NewBackend returns an empty shared backend with a fresh epoch.
 func NewBackend() *Backend {
 	return &Backend{
-		subs: make(map[string][]*subscription),
-		last: make(map[string]map[string]tracking.Message),
+		epoch:  rand.Uint64() | 1, // never zero
+		subs:   make(map[string][]*subscription),
+		last:   make(map[string]map[string]tracking.Message),
+		stream: make(map[string]*stream),
 	}
 }
 
@@ -30,12 +35,17 @@ func NewBackend() *Backend {
 type Config struct {
 	// StaleAfter is how long a last known position is served. Default 10 minutes.
 	StaleAfter time.Duration
+	// ResumeWindow is how long positions are kept for Since, by receipt
+	// time. Default 15 minutes. The window is the backend's: the first
+	// replica's setting wins.
+	ResumeWindow time.Duration
 }
 
 // Broadcaster is one replica's view of a Backend.
 type Broadcaster struct {
 	backend    *Backend
 	staleAfter time.Duration
+	window     time.Duration
 
 	mu     sync.Mutex
 	closed bool
@@ -50,7 +60,11 @@ func New(backend *Backend, cfg Config) *Broadcaster {
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = 10 * time.Minute
 	}
-	return &Broadcaster{backend: backend, staleAfter: cfg.StaleAfter, subs: make(map[string]*subscription)}
+	if cfg.ResumeWindow <= 0 {
+		cfg.ResumeWindow = 15 * time.Minute
+	}
+	return &Broadcaster{backend: backend, staleAfter: cfg.StaleAfter, window: cfg.ResumeWindow,
+		subs: make(map[string]*subscription)}
 }
 
 // Publish delivers msgs synchronously: the handlers it calls do not block.
@@ -60,8 +74,11 @@ func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) err
 		return tracking.ErrClosed
 	}
 	be := b.backend
+	msgs = slices.Clone(msgs) // the caller's slice is theirs; these get offsets
 	be.mu.Lock()
-	for _, m := range msgs {
+	for i, m := range msgs {
+		msgs[i].Offset = be.append(m, b.window)
+		m = msgs[i]
 		team := be.last[m.Team]
 		if team == nil {
 			team = make(map[string]tracking.Message)

@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -13,8 +14,9 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestConformance(t *testing.T) {
-	broadcasttest.Run(t, broadcasttest.Features{}, func(t *testing.T) func() tracking.Broadcaster {
+	const window = time.Second
+	broadcasttest.Run(t, broadcasttest.Features{ResumeWindow: window}, func(t *testing.T) func() tracking.Broadcaster {
 		backend := memory.NewBackend()
-		return func() tracking.Broadcaster { return memory.New(backend, memory.Config{}) }
+		return func() tracking.Broadcaster { return memory.New(backend, memory.Config{ResumeWindow: window}) }
 	})
 }

@@ -13,6 +13,7 @@ const (
 	TypePositions = "positions" // manager stream: a batch of records, oldest first
 	TypeReconnect = "reconnect" // the stream ends: come back later
 	TypeError     = "error"     // a rejected record (worker) or a refused watch (manager)
+	TypeReset     = "reset"     // manager stream: the resume asked for is not possible; a snapshot follows
 )
 
 // ServerMessage is one text message from the server on a WebSocket, decoded.
@@ -22,32 +23,63 @@ type ServerMessage struct {
 	// Positions are the records of a positions message, canonical JSON,
 	// undecoded. They alias the decoded message's bytes.
 	Positions [][]byte
-	// Reason is why a reconnect message asks to reconnect (Reason* constants).
+	// ID is the stream id of a positions message: resuming after it (the
+	// since parameter) continues after its last position.
+	ID string
+	// Reason is why a reconnect message asks to reconnect (Reason* constants)
+	// or why a reset message resets (Reset* constants).
 	Reason string
 	// Error is the body of an error message.
 	Error ErrorBody
 }
 
-var positionsPrefix = []byte(`{"type":"positions","positions":`)
+var (
+	positionsPrefix = []byte(`{"type":"positions",`)
+	positionsKey    = []byte(`"positions":`)
+	idKey           = []byte(`"id":"`)
+)
 
 // AppendPositions appends the manager stream's positions message carrying
-// batch (each Message's JSON, in order) to dst.
+// batch (each Message's JSON, in order) to dst, with the id of the last
+// message that has an Offset. Messages without JSON (stream marks) carry
+// only their Offset.
 func AppendPositions(dst []byte, batch []tracking.Message) []byte {
 	dst = append(dst, positionsPrefix...)
+	for i := len(batch) - 1; i >= 0; i-- {
+		if off := batch[i].Offset; !off.IsZero() {
+			dst = append(dst, idKey...)
+			dst = append(off.Append(dst), '"', ',')
+			break
+		}
+	}
+	dst = append(dst, positionsKey...)
 	return append(AppendRecords(dst, batch), '}')
 }
 
 // AppendRecords appends the JSON array of batch's records (each Message's
-// JSON, in order) to dst.
+// JSON, in order; those without JSON are left out) to dst.
 func AppendRecords(dst []byte, batch []tracking.Message) []byte {
 	dst = append(dst, '[')
-	for i, m := range batch {
-		if i > 0 {
+	first := true
+	for _, m := range batch {
+		if m.JSON == nil {
+			continue
+		}
+		if !first {
 			dst = append(dst, ',')
 		}
+		first = false
 		dst = append(dst, m.JSON...)
 	}
 	return append(dst, ']')
+}
+
+// AppendReset appends a reset message with reason (one of the Reset*
+// constants: no escaping is done) to dst.
+func AppendReset(dst []byte, reason string) []byte {
+	dst = append(dst, `{"type":"reset","reason":"`...)
+	dst = append(dst, reason...)
+	return append(dst, `"}`...)
 }
 
 // AppendReconnect appends a reconnect message with reason (one of the
@@ -73,11 +105,18 @@ func AppendError(dst []byte, e ErrorBody) []byte {
 // decoding the records, which then alias msg; anything else goes through
 // encoding/json.
 func DecodeServerMessage(m *ServerMessage, msg []byte) error {
-	m.Type, m.Reason, m.Error = "", "", ErrorBody{}
+	m.Type, m.ID, m.Reason, m.Error = "", "", "", ErrorBody{}
 	m.Positions = m.Positions[:0]
 	if rest, ok := bytes.CutPrefix(msg, positionsPrefix); ok {
+		if after, ok := bytes.CutPrefix(rest, idKey); ok {
+			if id, tail, ok := bytes.Cut(after, []byte{'"'}); ok {
+				m.ID = string(id)
+				rest, _ = bytes.CutPrefix(tail, []byte{','})
+			}
+		}
+		rest, ok = bytes.CutPrefix(rest, positionsKey)
 		end := bytes.LastIndexByte(rest, '}')
-		if end >= 0 {
+		if ok && end >= 0 {
 			var err error
 			if m.Positions, err = AppendArrayElements(m.Positions, rest[:end]); err == nil {
 				m.Type = TypePositions
@@ -88,6 +127,7 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 	}
 	var v struct {
 		Type      string            `json:"type"`
+		ID        string            `json:"id"`
 		Positions []json.RawMessage `json:"positions"`
 		Reason    string            `json:"reason"`
 		ErrorBody
@@ -95,8 +135,11 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 	if err := json.Unmarshal(msg, &v); err != nil {
 		return fmt.Errorf("decode server message: %w", err)
 	}
-	m.Type, m.Reason, m.Error = v.Type, v.Reason, v.ErrorBody
+	m.Type, m.ID, m.Reason, m.Error = v.Type, v.ID, v.Reason, v.ErrorBody
 	m.Error.Type = ""
+	if v.Type == TypeError { // "id" is the rejected record's (the outer field took it)
+		m.Error.ID, m.ID = v.ID, ""
+	}
 	for _, p := range v.Positions {
 		m.Positions = append(m.Positions, p)
 	}

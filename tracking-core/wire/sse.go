@@ -8,11 +8,24 @@ import (
 )
 
 // The manager stream as Server-Sent Events: a retry field first, then one
-// unnamed data event per position (its canonical JSON), heartbeat comments,
-// and a named reconnect event before the server closes.
+// unnamed data event per position (its canonical JSON) with the position's
+// stream id, heartbeat comments, and a named reconnect event before the
+// server closes. A block with an id and no data ends the snapshot: browsers
+// take its id as the last event id without dispatching an event, so that a
+// reconnection resumes from there. A named reset event says that the stream
+// could not be resumed from the id the client gave and starts from a
+// snapshot instead.
 
 // SSEReconnectEvent is the name of the event that ends a stream with a hint.
 const SSEReconnectEvent = "reconnect"
+
+// SSEResetEvent is the name of the event that announces a snapshot in place
+// of the resumed stream the client asked for.
+const SSEResetEvent = "reset"
+
+// ResetGap is the reason of a reset: the positions after the client's id are
+// no longer all retained (or the id is not one of this stream's).
+const ResetGap = "not_retained"
 
 // SSEHeartbeat is the comment the server sends to keep a stream alive.
 const SSEHeartbeat = "hb"
@@ -24,14 +37,35 @@ func AppendSSERetry(dst []byte, d time.Duration) []byte {
 	return append(dst, '\n', '\n')
 }
 
-// AppendSSEPositions appends one data event per message of batch to dst.
+// AppendSSEPositions appends one data event per message of batch to dst,
+// with an id field for a message with an Offset. A message without JSON but
+// with an Offset (a stream mark) becomes a block with the id only.
 func AppendSSEPositions(dst []byte, batch []tracking.Message) []byte {
 	for _, m := range batch {
-		dst = append(dst, "data: "...)
-		dst = append(dst, m.JSON...)
-		dst = append(dst, '\n', '\n')
+		if m.JSON == nil && m.Offset.IsZero() {
+			continue
+		}
+		if !m.Offset.IsZero() {
+			dst = append(dst, "id: "...)
+			dst = m.Offset.Append(dst)
+			dst = append(dst, '\n')
+		}
+		if m.JSON != nil {
+			dst = append(dst, "data: "...)
+			dst = append(dst, m.JSON...)
+			dst = append(dst, '\n')
+		}
+		dst = append(dst, '\n')
 	}
 	return dst
+}
+
+// AppendSSEReset appends the reset event with reason (one of the Reset*
+// constants: no escaping is done) to dst.
+func AppendSSEReset(dst []byte, reason string) []byte {
+	dst = append(dst, "event: "+SSEResetEvent+"\ndata: {\"reason\":\""...)
+	dst = append(dst, reason...)
+	return append(dst, "\"}\n\n"...)
 }
 
 // AppendSSEHeartbeat appends a heartbeat comment to dst.

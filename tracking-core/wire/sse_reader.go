@@ -118,6 +118,8 @@ func eventName(value []byte) string {
 	switch string(value) {
 	case SSEReconnectEvent:
 		return SSEReconnectEvent
+	case SSEResetEvent:
+		return SSEResetEvent
 	case "message":
 		return ""
 	}

@@ -100,10 +100,20 @@ func (c *Client) BaseURL() string { return c.base.String() }
 // postURL is the base URL as given; url appends path to it.
 func (c *Client) postURL() string { return c.withToken(*c.base) }
 
-func (c *Client) url(path string) string {
+func (c *Client) url(path string) string { return c.urlWith(path, nil) }
+
+// urlWith is url with query parameters added.
+func (c *Client) urlWith(path string, query url.Values) string {
 	u := *c.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	u.RawPath = ""
+	if len(query) > 0 {
+		q := u.Query()
+		for k, v := range query {
+			q[k] = v
+		}
+		u.RawQuery = q.Encode()
+	}
 	return c.withToken(u)
 }
 

@@ -35,4 +35,11 @@ type Event struct {
 	// Error is set for an error message on the WebSocket (the server closes
 	// right after).
 	Error *wire.ErrorBody
+	// ID is the stream id the event carries (SSE id field, WebSocket
+	// positions id): resuming after it continues after these positions. An
+	// event may carry an ID and no positions (the mark after a snapshot).
+	ID string
+	// Reset is set for the reset notice: the id the stream was asked to
+	// resume after could not be resumed from; a snapshot follows.
+	Reset bool
 }

@@ -16,6 +16,13 @@ import (
 // returns once the response headers arrived (within DialTimeout): a refusal
 // is a *StatusError. The stream lasts until ctx is done or Close.
 func (c *Client) WatchSSE(ctx context.Context, team string) (ManagerStream, error) {
+	return c.WatchSSEAfter(ctx, team, "")
+}
+
+// WatchSSEAfter is WatchSSE resuming after the stream id lastEventID (sent
+// as the Last-Event-ID header, as a browser's EventSource does when it
+// reconnects); "" starts from the snapshot.
+func (c *Client) WatchSSEAfter(ctx context.Context, team, lastEventID string) (ManagerStream, error) {
 	url := c.url("/" + team)
 	ctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -27,6 +34,9 @@ func (c *Client) WatchSSE(ctx context.Context, team string) (ManagerStream, erro
 		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "text/event-stream")
+	if lastEventID != "" {
+		req.Header.Set("Last-Event-ID", lastEventID)
+	}
 	// The headers must come within DialTimeout; the stream then lives on.
 	slow := time.AfterFunc(c.cfg.DialTimeout, cancel)
 	resp, err := c.cfg.HTTPClient.Do(req)
@@ -73,12 +83,13 @@ func (s *sseStream) Next() (*Event, error) {
 			s.Close()
 			return nil, &ReconnectError{Reason: reason}
 		}
-		s.ev = Event{Positions: s.ev.Positions[:0], Comments: b.Comments, Retry: b.Retry}
+		s.ev = Event{Positions: s.ev.Positions[:0], Comments: b.Comments, Retry: b.Retry, ID: b.ID,
+			Reset: b.Event == wire.SSEResetEvent}
 		if b.HasData && b.Event == "" {
 			s.one[0] = b.Data
 			s.ev.Positions = s.one[:]
 		}
-		if len(s.ev.Positions) > 0 || len(s.ev.Comments) > 0 || s.ev.Retry > 0 {
+		if len(s.ev.Positions) > 0 || len(s.ev.Comments) > 0 || s.ev.Retry > 0 || s.ev.ID != "" || s.ev.Reset {
 			return &s.ev, nil
 		}
 		// Another named event: not part of this API; skip it.

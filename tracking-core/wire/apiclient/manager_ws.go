@@ -3,6 +3,7 @@ package apiclient
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -14,7 +15,17 @@ import (
 // is a *StatusError. When ctx is done the connection is closed with a normal
 // close handshake (bounded by the library at 5 s); Close does the same.
 func (c *Client) WatchWS(ctx context.Context, team string) (ManagerStream, error) {
-	url := c.url("/" + team + "/ws")
+	return c.WatchWSAfter(ctx, team, "")
+}
+
+// WatchWSAfter is WatchWS resuming after the stream id since (the since
+// parameter); "" starts from the snapshot.
+func (c *Client) WatchWSAfter(ctx context.Context, team, since string) (ManagerStream, error) {
+	var query neturl.Values
+	if since != "" {
+		query = neturl.Values{"since": {since}}
+	}
+	url := c.urlWith("/"+team+"/ws", query)
 	conn, err := c.dialWS(ctx, url)
 	if err != nil {
 		return nil, err
@@ -68,7 +79,9 @@ func (s *wsStream) Next() (*Event, error) {
 		s.ev = Event{}
 		switch s.msg.Type {
 		case wire.TypePositions:
-			s.ev.Positions = s.msg.Positions
+			s.ev.Positions, s.ev.ID = s.msg.Positions, s.msg.ID
+		case wire.TypeReset:
+			s.ev.Reset = true
 		case wire.TypeReconnect:
 			// The server closes next (1012); read on to that close.
 			s.hint = s.msg.Reason

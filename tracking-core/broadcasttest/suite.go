@@ -27,9 +27,10 @@ type Features struct {
 	RestartBroker func(t *testing.T)
 	// Timeout bounds every wait for a delivery. Default 10s.
 	Timeout time.Duration
-	// ResumeWindow is the resume window of the replicas Setup makes, when it
-	// is short enough (a few seconds) to wait out in a test. Zero skips the
-	// window test.
+	// Windowed makes replicas like Setup's whose resume window is
+	// ResumeWindow, short enough (a second or two) to wait out in a test.
+	// Nil skips the window test.
+	Windowed     Setup
 	ResumeWindow time.Duration
 }
 
@@ -45,6 +46,9 @@ func Run(t *testing.T, f Features, setup Setup) {
 	}
 	if f.Overload != nil && f.QueueSize <= 0 {
 		t.Fatal("broadcasttest: Features.Overload needs QueueSize")
+	}
+	if f.Windowed != nil && f.ResumeWindow <= 0 {
+		t.Fatal("broadcasttest: Features.Windowed needs ResumeWindow")
 	}
 	s := &suite{f: f, setup: setup}
 	cases := []struct {

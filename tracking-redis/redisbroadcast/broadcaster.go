@@ -79,6 +79,10 @@ func New(cfg Config) (*Broadcaster, error) {
 
 func (b *Broadcaster) channel(team string) string { return b.cfg.ChannelPrefix + team }
 func (b *Broadcaster) lastKey(team string) string { return b.cfg.ChannelPrefix + "last:" + team }
+func (b *Broadcaster) streamKey(team string) string {
+	return b.cfg.ChannelPrefix + "stream:" + team
+}
+func (b *Broadcaster) metaKey(team string) string { return b.cfg.ChannelPrefix + "meta:" + team }
 
 // Publish queues msgs for their senders, all or none; it never waits for Redis.
 func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) error {

@@ -20,6 +20,9 @@ type Config struct {
 	ChannelPrefix string
 	// StaleAfter is how long a worker's last position is kept. Default 10m.
 	StaleAfter time.Duration
+	// ResumeWindow is how long a team's positions are kept in its Redis
+	// stream for resuming manager streams (Since). Default 15m.
+	ResumeWindow time.Duration
 	// QueueSize bounds the positions waiting to be sent. Default 16384.
 	QueueSize int
 	// MaxBatch bounds the positions sent in one pipeline. Default 4096: the
@@ -51,6 +54,9 @@ func (c *Config) setDefaults() error {
 	if c.StaleAfter == 0 {
 		c.StaleAfter = 10 * time.Minute
 	}
+	if c.ResumeWindow == 0 {
+		c.ResumeWindow = 15 * time.Minute
+	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 16384
 	}
@@ -69,6 +75,8 @@ func (c *Config) setDefaults() error {
 	switch {
 	case c.StaleAfter < time.Second:
 		return fmt.Errorf("redis config: StaleAfter %s is shorter than 1s", c.StaleAfter)
+	case c.ResumeWindow < 100*time.Millisecond:
+		return fmt.Errorf("redis config: ResumeWindow %s is shorter than 100ms", c.ResumeWindow)
 	case c.QueueSize < 1 || c.MaxBatch < 1 || c.Senders < 1:
 		return fmt.Errorf("redis config: QueueSize, MaxBatch and Senders must be positive")
 	}

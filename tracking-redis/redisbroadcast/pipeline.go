@@ -37,15 +37,13 @@ func (p *pipeliner) send(batch []tracking.Message) {
 	pipe := b.rdb.Pipeline()
 	for _, team := range p.order {
 		msgs := p.byTeam[team]
-		// Last positions first, so that a snapshot read after the PUBLISH
-		// is delivered already holds it. The script keeps the newest fix.
-		args := make([]any, 0, 1+2*len(msgs))
-		args = append(args, b.cfg.StaleAfter.Milliseconds())
+		args := make([]any, 0, 5+2*len(msgs))
+		args = append(args, b.cfg.StaleAfter.Milliseconds(), b.cfg.ResumeWindow.Milliseconds(),
+			newEpoch(), b.channel(team), wire.AppendFrame(nil, msgs...))
 		for _, m := range msgs {
 			args = append(args, m.Worker, encodeLast(make([]byte, 0, 40+len(m.Worker)+len(m.JSON)), m))
 		}
-		setLastScript.Eval(ctx, pipe, []string{b.lastKey(team)}, args...)
-		pipe.Publish(ctx, b.channel(team), wire.AppendFrame(nil, msgs...))
+		publishScript.Eval(ctx, pipe, []string{b.lastKey(team), b.streamKey(team), b.metaKey(team)}, args...)
 	}
 	_, err := pipe.Exec(ctx)
 	b.m.pipelines.Inc()
@@ -64,11 +62,26 @@ func (p *pipeliner) send(batch []tracking.Message) {
 	}
 }
 
-// setLastScript stores each worker's value unless the one stored has a newer
-// fix (the values' first 8 bytes, compared bytewise: Lua's string order
-// follows the server's locale), then renews the hash's expiry.
-// KEYS[1] the hash; ARGV[1] expiry in ms; then worker, value pairs.
-var setLastScript = redis.NewScript(`
+// publishScript publishes one team's batch in one step, so that the three
+// places a position goes agree on its order:
+//
+//  1. Last positions: each worker's value is stored unless the one stored
+//     has a newer fix (the values' first 8 bytes, compared bytewise: Lua's
+//     string order follows the server's locale). First, so that a snapshot
+//     read after the PUBLISH is delivered already holds it.
+//  2. The team's stream (resume, see since.go): one entry holding the
+//     frame, trimmed to the resume window by entry id (Redis time).
+//  3. The team's channel: the epoch, the entry id and the frame, so that
+//     subscribers learn each position's Offset.
+//
+// The meta hash holds the team's epoch and the last entry id. A stream found
+// missing after it had entries (it expired, or Redis lost it) gets a new
+// epoch: offsets of the old one can no longer be resumed from.
+//
+// KEYS: last hash, stream, meta hash. ARGV: last-position expiry (ms),
+// resume window (ms), a fresh epoch should one be needed, channel, frame,
+// then worker, value pairs.
+var publishScript = redis.NewScript(`
 local function older(stored, new)
 	for i = 1, 8 do
 		local a, b = stored:byte(i), new:byte(i)
@@ -76,12 +89,27 @@ local function older(stored, new)
 	end
 	return true
 end
-for i = 2, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
 	local stored = redis.call('HGET', KEYS[1], ARGV[i])
 	if not stored or older(stored, ARGV[i + 1]) then
 		redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
 	end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+
+local window = tonumber(ARGV[2])
+local meta = redis.call('HMGET', KEYS[3], 'epoch', 'last')
+local epoch = meta[1]
+if not epoch or (meta[2] and redis.call('EXISTS', KEYS[2]) == 0) then
+	epoch = ARGV[3]
+	redis.call('HSET', KEYS[3], 'epoch', epoch)
+end
+local now = redis.call('TIME')
+local minid = string.format('%d-0', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - window)
+local id = redis.call('XADD', KEYS[2], 'MINID', '~', minid, '*', 'f', ARGV[5])
+redis.call('HSET', KEYS[3], 'last', id)
+redis.call('PEXPIRE', KEYS[2], window)
+redis.call('PEXPIRE', KEYS[3], 2 * window)
+redis.call('PUBLISH', ARGV[4], epoch .. ' ' .. id .. ' ' .. ARGV[5])
 return 0
 `)

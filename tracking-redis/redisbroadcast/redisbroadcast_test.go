@@ -1,12 +1,14 @@
 package redisbroadcast_test
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -32,10 +34,14 @@ func prefix(t *testing.T) string {
 // setup makes the replicas of one test on the real redis-server, under a
 // channel prefix of the test's own.
 func setup(addr string, queueSize int) broadcasttest.Setup {
+	return setupWindow(addr, queueSize, 0)
+}
+
+func setupWindow(addr string, queueSize int, window time.Duration) broadcasttest.Setup {
 	return func(t *testing.T) func() tracking.Broadcaster {
 		p := prefix(t)
 		return func() tracking.Broadcaster {
-			b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p, QueueSize: queueSize})
+			b, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p, QueueSize: queueSize, ResumeWindow: window})
 			if err != nil {
 				t.Fatalf("new broadcaster: %v", err)
 			}
@@ -46,7 +52,9 @@ func setup(addr string, queueSize int) broadcasttest.Setup {
 
 func TestConformance(t *testing.T) {
 	addr := redisAddr(t)
-	features := broadcasttest.Features{RestartBroker: restartRedis, Overload: setup(addr, 8), QueueSize: 8}
+	const window = time.Second
+	features := broadcasttest.Features{RestartBroker: restartRedis, Overload: setup(addr, 8), QueueSize: 8,
+		Windowed: setupWindow(addr, 0, window), ResumeWindow: window}
 	broadcasttest.Run(t, features, setup(addr, 0))
 }
 
@@ -66,4 +74,38 @@ func restartRedis(t *testing.T) {
 // TestScenarios runs the end-to-end scenarios with two replicas on real Redis.
 func TestScenarios(t *testing.T) {
 	servicetest.Run(t, servicetest.Features{RestartBroker: restartRedis}, setup(redisAddr(t), 0))
+}
+
+// A redis-server that restarts empty has lost the teams' streams: an offset
+// from before cannot be resumed from, and the epoch says so instead of
+// resuming against the new entries.
+func TestResumeAfterRedisLostItsData(t *testing.T) {
+	addr := redisAddr(t)
+	r := broadcasttest.Replicas(t, setup(addr, 0), 1)
+	const team = "team_lost"
+	_, head0 := broadcasttest.Since(t, r[0], team, tracking.Offset{})
+	broadcasttest.MustPublish(t, r[0], broadcasttest.Msg(team, "w1", 1), broadcasttest.Msg(team, "w1", 2))
+	var before []tracking.Message
+	testsupport.Eventually(t, 5*time.Second, "both positions in the stream", func() bool {
+		before, _ = broadcasttest.Since(t, r[0], team, head0)
+		return len(before) == 2
+	})
+	restartRedis(t)
+	testsupport.Eventually(t, 10*time.Second, "redis back", func() bool { return r[0].Ready(t.Context()) == nil })
+	// New positions after the restart, more of them than before.
+	for i := 3; i <= 6; i++ {
+		if err := broadcasttest.Publish(r[0], broadcasttest.Msg(team, "w1", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testsupport.Eventually(t, 10*time.Second, "the new positions in the stream", func() bool {
+		_, head := broadcasttest.Since(t, r[0], team, tracking.Offset{})
+		all, _, err := r[0].Since(t.Context(), team, tracking.Offset{Epoch: head.Epoch}, 100)
+		return err == nil && len(all) == 4
+	})
+	for _, off := range []tracking.Offset{head0, before[0].Offset} {
+		if msgs, _, err := r[0].Since(t.Context(), team, off, 100); !errors.Is(err, tracking.ErrGap) {
+			t.Fatalf("Since(%v from before the data loss) = %v, %v; want ErrGap", off, broadcasttest.Seqs(msgs), err)
+		}
+	}
 }

@@ -197,10 +197,16 @@ func (b *Broadcaster) dispatch(v *redis.Message, msgs []tracking.Message) []trac
 	}
 	// The payload string is never modified: alias it instead of copying.
 	payload := unsafe.Slice(unsafe.StringData(v.Payload), len(v.Payload))
-	msgs, err := wire.DecodeFrame(msgs, team, payload)
+	epoch, id, frame, err := splitPayload(payload)
+	if err == nil {
+		msgs, err = wire.DecodeFrame(msgs, team, frame)
+	}
 	if err != nil {
 		b.log.Warn("undecodable payload on channel", "channel", v.Channel, "err", err)
 		return msgs
+	}
+	for i := range msgs {
+		msgs[i].Offset = id.offset(epoch, i)
 	}
 	b.m.received.Add(float64(len(msgs)))
 	b.m.receivedBytes.Add(float64(len(payload)))

@@ -44,7 +44,8 @@ type Stream struct {
 	ms     apiclient.ManagerStream
 	mu     sync.Mutex
 	recs   []Record
-	events []string // non-position events seen: "reconnect", "error", "heartbeat"
+	events []string // non-position events seen: "reconnect", "error", "heartbeat", "reset"
+	lastID string   // the last stream id received
 	err    error    // why the stream ended
 	notify chan struct{}
 	done   chan struct{}
@@ -82,6 +83,12 @@ func (s *Stream) read() {
 		}
 		if ev.Error != nil {
 			s.events = append(s.events, "error")
+		}
+		if ev.Reset {
+			s.events = append(s.events, "reset")
+		}
+		if ev.ID != "" {
+			s.lastID = ev.ID
 		}
 		for _, c := range ev.Comments {
 			if string(c) == wire.SSEHeartbeat {
@@ -135,6 +142,14 @@ func (s *Stream) Events() []string {
 	return append([]string(nil), s.events...)
 }
 
+// LastID is the last stream id received ("" before any): reconnecting
+// after it resumes the stream.
+func (s *Stream) LastID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastID
+}
+
 // Err is why the stream ended (an *apiclient.ReconnectError after a hint);
 // nil while it lasts.
 func (s *Stream) Err() error {
@@ -162,9 +177,24 @@ func (s *Stream) Done() <-chan struct{} { return s.done }
 // It returns once the response headers arrived.
 func OpenSSE(url string) (*Stream, error) { return openStream(url, "", (*apiclient.Client).WatchSSE) }
 
+// OpenSSEAfter is OpenSSE resuming after the stream id lastEventID (the
+// Last-Event-ID header).
+func OpenSSEAfter(url, lastEventID string) (*Stream, error) {
+	return openStream(url, "", func(c *apiclient.Client, ctx context.Context, team string) (apiclient.ManagerStream, error) {
+		return c.WatchSSEAfter(ctx, team, lastEventID)
+	})
+}
+
 // OpenManagerWS connects to url (ws://…/tracking/{team}/ws) and reads until Close.
 func OpenManagerWS(url string) (*Stream, error) {
 	return openStream(url, "/ws", (*apiclient.Client).WatchWS)
+}
+
+// OpenManagerWSAfter is OpenManagerWS resuming after the stream id since.
+func OpenManagerWSAfter(url, since string) (*Stream, error) {
+	return openStream(url, "/ws", func(c *apiclient.Client, ctx context.Context, team string) (apiclient.ManagerStream, error) {
+		return c.WatchWSAfter(ctx, team, since)
+	})
 }
 
 // openStream splits raw, less suffix, into the API's base and the team (a

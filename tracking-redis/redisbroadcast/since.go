@@ -45,7 +45,9 @@ func parseEntryID(s string) (entryID, error) {
 	return entryID{ms, seq}, nil
 }
 
-func (e entryID) String() string { return strconv.FormatUint(e.ms, 10) + "-" + strconv.FormatUint(e.seq, 10) }
+func (e entryID) String() string {
+	return strconv.FormatUint(e.ms, 10) + "-" + strconv.FormatUint(e.seq, 10)
+}
 
 func (e entryID) less(f entryID) bool { return e.ms < f.ms || e.ms == f.ms && e.seq < f.seq }
 

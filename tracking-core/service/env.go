@@ -30,6 +30,7 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 			HTTPAddr:        e.String("HTTP_ADDR", defAddr),
 			ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 			DebugAddr:       e.String("DEBUG_ADDR", ""),
+			ResumeLimit:     e.Int("RESUME_LIMIT", d.ResumeLimit),
 			API: httpapi.Config{
 				Heartbeat:            e.Duration("STREAM_HEARTBEAT", api.Heartbeat),
 				MaxLifetime:          e.Duration("STREAM_MAX_LIFETIME", api.MaxLifetime),

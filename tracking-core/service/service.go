@@ -28,6 +28,9 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// API tunes the handlers; its Logger and metrics are filled in here.
 	API httpapi.Config
+	// ResumeLimit is the most positions a resuming manager stream is sent to
+	// catch up (hub.Config.ResumeLimit). Default 10,000.
+	ResumeLimit int
 	// Register, when set, is called once the listener is up, with its address;
 	// the function it returns deregisters and is called first on shutdown.
 	Register func(ctx context.Context, addr *net.TCPAddr) (deregister func(context.Context) error, err error)
@@ -63,7 +66,7 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
-	h := hub.New(b, hub.Config{Logger: cfg.Logger, Registerer: cfg.Registry})
+	h := hub.New(b, hub.Config{Logger: cfg.Logger, Registerer: cfg.Registry, ResumeLimit: cfg.ResumeLimit})
 	apiCfg := cfg.API
 	apiCfg.Logger, apiCfg.Registerer, apiCfg.Gatherer = cfg.Logger, cfg.Registry, cfg.Registry
 	api := httpapi.New(apiCfg, b, h)
@@ -80,6 +83,7 @@ func (cfg *Config) setDefaults() {
 	cfg.HTTPAddr = cmp.Or(cfg.HTTPAddr, ":8081")
 	cfg.ShutdownTimeout = cmp.Or(max(cfg.ShutdownTimeout, 0), 15*time.Second)
 	cfg.ReadHeaderTimeout = cmp.Or(max(cfg.ReadHeaderTimeout, 0), 10*time.Second)
+	cfg.ResumeLimit = cmp.Or(max(cfg.ResumeLimit, 0), 10_000)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 }
 

@@ -31,6 +31,7 @@ func configure(env *config.Env) service.Opener {
 		DB:            env.Int("REDIS_DB", def.DB),
 		ChannelPrefix: env.String("REDIS_CHANNEL_PREFIX", def.ChannelPrefix),
 		StaleAfter:    env.Duration("POSITION_STALE_AFTER", def.StaleAfter),
+		ResumeWindow:  env.Duration("RESUME_WINDOW", def.ResumeWindow),
 		Senders:       env.Int("REDIS_SENDERS", def.Senders),
 		Linger:        env.Duration("REDIS_LINGER", def.Linger),
 	}

@@ -8,6 +8,12 @@
 // are retried with exponential backoff and jitter; the browser's own
 // EventSource retry is not used, so that a failing gateway is not hammered.
 //
+// Every position event carries its stream id. The stream reconnects itself
+// (below), so the browser's Last-Event-ID is not sent: each new connection
+// carries the last id seen as the since parameter instead, and gets the
+// positions it missed rather than a snapshot (the server answers
+// `event: reset` and a snapshot when they are no longer kept).
+//
 // With authentication (auth.ts), each connection first gets its token and
 // carries it as the access_token parameter. EventSource does not say why a
 // connection failed, so after an error the stream probes the team's
@@ -74,6 +80,8 @@ export class TeamStream {
   private openedAt = 0;
   private gotData = false;
   private stopped = true;
+  /** The stream id of the last position received: the next connection resumes after it. */
+  private lastId = "";
   /** Connections that opened, for tests and diagnostics. */
   connections = 0;
   info: ConnectionInfo = { state: "stopped", failures: 0 };
@@ -136,7 +144,8 @@ export class TeamStream {
 
   private open(token: string | null): void {
     this.token = token;
-    const source = new EventSource(withToken(this.url, token));
+    const url = this.lastId === "" ? this.url : `${this.url}?since=${encodeURIComponent(this.lastId)}`;
+    const source = new EventSource(withToken(url, token));
     this.source = source;
     // Events of a source closed since are dropped.
     const ours =
@@ -156,6 +165,9 @@ export class TeamStream {
       if (!this.gotData) {
         this.gotData = true;
         this.failures = 0;
+      }
+      if (ev.lastEventId !== "") {
+        this.lastId = ev.lastEventId;
       }
       this.handlers.onData(ev.data);
     });

@@ -9,6 +9,12 @@ import (
 // MaxFutureSkew is how far in the future a record's timestamp may be.
 const MaxFutureSkew = 24 * time.Hour
 
+// LateAfter is how much older than its receipt a fix must be to be late: a
+// phone uploading what it buffered while offline. Late positions go to
+// managers marked so ("late":true) and to history in fix-time order; they
+// never replace a newer last known position (see Broadcaster.Last).
+const LateAfter = 30 * time.Second
+
 // Location is a WGS84 coordinate in degrees.
 type Location struct {
 	Latitude  float64 `json:"latitude"`
@@ -25,6 +31,9 @@ type Position struct {
 	Accuracy  *float64  `json:"accuracy,omitempty"` // metres
 	Speed     *float64  `json:"speed,omitempty"`    // metres per second
 	Heading   *float64  `json:"heading,omitempty"`  // degrees clockwise from north, [0, 360]
+	// Late is set by the platform, never taken from input: the fix was more
+	// than LateAfter older than its receipt.
+	Late bool `json:"-"` // written as "late":true by wire.AppendPosition
 }
 
 // Validate checks p against the rules of the contract.

@@ -44,6 +44,9 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 		err = in.claims.CanPublish(p.Team, p.WorkerID)
 	}
 	if err == nil {
+		// A fix much older than now was buffered by the phone: managers see it
+		// marked late (it never moves a worker's last position back).
+		p.Late = now.Sub(p.TimeStamp) > tracking.LateAfter
 		err = in.a.b.Publish(ctx, wire.NewMessage(&p, now))
 	}
 	if err != nil {

@@ -36,6 +36,7 @@ func Run(t *testing.T, f Features, setup broadcasttest.Setup) {
 	t.Run("LateManagerGetsSnapshot", s.lateManager)
 	t.Run("ClockSkewAndLateUpload", s.clocks)
 	t.Run("ManagerResumesAfterACut", s.resume)
+	t.Run("BacklogUploadIsLate", s.backlog)
 	t.Run("SlowManagerDoesNotDelayOthers", s.slowManager)
 	t.Run("BadInputs", s.badInputs)
 	t.Run("FloodingWorkerIsRateLimited", s.flood)

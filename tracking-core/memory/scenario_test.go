@@ -14,3 +14,8 @@ func TestScenarios(t *testing.T) {
 		return func() tracking.Broadcaster { return memory.New(backend, memory.Config{}) }
 	})
 }
+
+func BenchmarkResume(b *testing.B) {
+	backend := memory.NewBackend()
+	servicetest.BenchResume(b, func() tracking.Broadcaster { return memory.New(backend, memory.Config{}) })
+}

@@ -24,7 +24,7 @@ type Replica struct {
 }
 
 // StartReplica serves b on a free loopback port until Stop or the end of the test.
-func StartReplica(t *testing.T, b tracking.Broadcaster, api httpapi.Config) *Replica {
+func StartReplica(t testing.TB, b tracking.Broadcaster, api httpapi.Config) *Replica {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	svc, err := service.New(service.Config{HTTPAddr: "127.0.0.1:0", API: api, Registry: reg, ShutdownTimeout: 5 * time.Second}, b)
@@ -77,7 +77,7 @@ func (r *Replica) Counter(t *testing.T, name string) float64 {
 	return sum
 }
 
-func waitReady(t *testing.T, base string) {
+func waitReady(t testing.TB, base string) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {

@@ -109,3 +109,17 @@ func TestResumeAfterRedisLostItsData(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkResume: see servicetest.BenchResume (5 s of a 100-position/s team
+// caught up after a cut), on the real redis-server.
+func BenchmarkResume(b *testing.B) {
+	addr := testsupport.Env(b, "TEST_REDIS_ADDR", "start redis with scripts/test-services.sh up redis and source its env file")
+	p := fmt.Sprintf("Tbench_%d_", rand.Uint32())
+	servicetest.BenchResume(b, func() tracking.Broadcaster {
+		r, err := redisbroadcast.New(redisbroadcast.Config{Addr: addr, ChannelPrefix: p})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return r
+	})
+}

@@ -168,7 +168,6 @@ func opt(f *float64) any {
 	return *f
 }
 
-
 func (s *suite) timeRange(t *testing.T, st history.Store) {
 	n := 1000 / s.scale
 	var recs []history.Record

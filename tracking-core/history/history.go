@@ -171,3 +171,13 @@ func Day(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
+
+// Grow returns recs with room for more records, for a backend filling a
+// page: the capacity quadruples (fewer copies of a large page than append's
+// doubling), up to limit.
+func Grow(recs []Record, limit int) []Record {
+	n := min(max(4*cap(recs), 1024), max(limit, cap(recs)+1))
+	out := make([]Record, len(recs), n)
+	copy(out, recs)
+	return out
+}

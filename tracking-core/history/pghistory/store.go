@@ -281,7 +281,7 @@ func (s *Store) Query(ctx context.Context, q history.Query) (history.Page, error
 		return history.Page{}, fmt.Errorf("pghistory: query: %w", err)
 	}
 	defer rows.Close()
-	recs := make([]history.Record, 0, min(q.Limit+1, 10_000))
+	recs := make([]history.Record, 0, min(q.Limit+1, 4096))
 	var (
 		lastWorker               string
 		id                       string
@@ -302,6 +302,9 @@ func (s *Store) Query(ctx context.Context, q history.Query) (history.Page, error
 		r.Position.TimeStamp, r.Received = fix.UTC(), received.UTC()
 		r.Position.Accuracy, r.Position.Speed, r.Position.Heading = accuracy, speed, heading
 		accuracy, speed, heading = nil, nil, nil
+		if len(recs) == cap(recs) {
+			recs = history.Grow(recs, q.Limit+1)
+		}
 		recs = append(recs, r)
 	}
 	if err := rows.Err(); err != nil {

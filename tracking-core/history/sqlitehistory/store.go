@@ -242,7 +242,7 @@ func (s *Store) Query(ctx context.Context, q history.Query) (history.Page, error
 		from = after.Time
 	}
 	want := q.Limit + 1 // one more tells whether there is a next page
-	recs := make([]history.Record, 0, min(want, 10_000))
+	recs := make([]history.Record, 0, min(want, 4096))
 	for _, day := range days {
 		if !day.Add(24*time.Hour).After(from) || !day.Before(q.To) {
 			continue
@@ -304,6 +304,9 @@ func (s *Store) queryDay(ctx context.Context, day time.Time, q history.Query, fr
 		r.Position.Location.Latitude, r.Position.Location.Longitude = lat, lon
 		r.Position.TimeStamp, r.Received = time.Unix(0, t).UTC(), time.Unix(0, received).UTC()
 		r.Position.Accuracy, r.Position.Speed, r.Position.Heading = ptr(accuracy), ptr(speed), ptr(heading)
+		if len(recs) == cap(recs) {
+			recs = history.Grow(recs, q.Limit+1)
+		}
 		recs = append(recs, r)
 	}
 	return recs, rows.Err()

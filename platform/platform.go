@@ -27,6 +27,10 @@ type Config struct {
 	KafkaBrokers string
 	// ConsulAddr names a real Consul agent; empty gives the gateway a static list.
 	ConsulAddr string
+	// HistoryDSN is every replica's HISTORY_DSN. Default: one SQLite file,
+	// history.db in LogDir, shared by all replicas (WAL mode, SQLite's lock
+	// serialises their writes): the embedded default of durable history.
+	HistoryDSN string
 	// GatewayPort is the gateway's port. Default 8080.
 	GatewayPort int
 	// Replicas of each strategy. Default 2.
@@ -139,6 +143,15 @@ func (p *Platform) start(ctx context.Context) error {
 	}
 	p.authEnv = authEnv
 	p.say("auth mode %s", authDesc)
+	historyDSN := cfg.HistoryDSN
+	if historyDSN == "" {
+		abs, err := filepath.Abs(filepath.Join(cfg.LogDir, "history.db"))
+		if err != nil {
+			return fmt.Errorf("history file: %w", err)
+		}
+		historyDSN = "sqlite:" + abs
+		p.say("durable history in %s; set HISTORY_DSN to use PostgreSQL", abs)
+	}
 	// Each strategy: its broker (a real one, else embedded), then its
 	// replicas on ports 8081, 8083... (redis) and 8082, 8084... (kafka).
 	var gwEnv []string
@@ -165,7 +178,7 @@ func (p *Platform) start(ctx context.Context) error {
 		for i := range cfg.Replicas {
 			port := cfg.GatewayPort + 1 + j + 2*i
 			addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(port))
-			p.add(fmt.Sprintf("tracking-%s-%d", b.name, i+1), "tracking-"+b.name, port, b.variable+"="+b.addr)
+			p.add(fmt.Sprintf("tracking-%s-%d", b.name, i+1), "tracking-"+b.name, port, b.variable+"="+b.addr, "HISTORY_DSN="+historyDSN)
 		}
 		if cfg.ConsulAddr == "" {
 			gwEnv = append(gwEnv, "TRACKING_"+strings.ToUpper(b.name)+"_ADDRS="+strings.Join(addrs, ","))

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs (idempotently) and starts/stops the real servers the integration
-# tests need: Redis, Apache Kafka (KRaft), Consul — all on 127.0.0.1 with
+# tests need: Redis, Apache Kafka (KRaft), Consul, PostgreSQL — all on 127.0.0.1 with
 # random free ports — and makes sure Chromium is installed.
 #
 # Usage:
-#   scripts/test-services.sh up [redis] [kafka] [consul] [chromium]   (default: all)
+#   scripts/test-services.sh up [redis] [kafka] [consul] [postgres] [chromium]   (default: all)
 #   scripts/test-services.sh down
-#   scripts/test-services.sh stop-one|start-one|restart-one redis|kafka|consul
+#   scripts/test-services.sh stop-one|start-one|restart-one redis|kafka|consul|postgres
 #   scripts/test-services.sh status
 #
 # After `up`, $TEST_SERVICES_DIR/env holds `export` lines for the tests:
 #   TEST_REDIS_ADDR TEST_REDIS_PORT TEST_KAFKA_BROKERS TEST_CONSUL_HTTP_ADDR
-#   TEST_{REDIS,KAFKA,CONSUL}_{STOP,START,RESTART}_CMD   (run with `sh -c`;
+#   TEST_POSTGRES_DSN TEST_POSTGRES_PORT
+#   TEST_{REDIS,KAFKA,CONSUL,POSTGRES}_{STOP,START,RESTART}_CMD   (run with `sh -c`;
 #   a stopped server is started again on the same port(s)).
 #
 # Environment:
@@ -29,8 +30,8 @@ mkdir -p "$STATE_DIR" "$CACHE_DIR"
 STATE_DIR="$(cd "$STATE_DIR" && pwd -P)"
 CACHE_DIR="$(cd "$CACHE_DIR" && pwd -P)"
 
-ALL_SERVICES=(redis kafka consul chromium)
-SERVERS=(redis kafka consul) # the ones with a process
+ALL_SERVICES=(redis kafka consul postgres chromium)
+SERVERS=(redis kafka consul postgres) # the ones with a process
 # The libraries are checked by shellcheck on their own.
 # shellcheck disable=SC1090
 for lib in common "${ALL_SERVICES[@]}"; do . "$TS_ROOT/scripts/lib/$lib.sh"; done
@@ -132,7 +133,7 @@ cmd_down() {
 	# might point somewhere shared).
 	for s in "${SERVERS[@]}"; do
 		rm -rf "${STATE_DIR:?}/$s-data" "$STATE_DIR/$s".{pid,pidstart,port,log-offset,properties} \
-			"$STATE_DIR/$s".*-port
+			"$STATE_DIR/$s".*-port "$STATE_DIR/$s-run"
 	done
 	rm -rf "$STATE_DIR/kafka-applogs" "$STATE_DIR/env" "$STATE_DIR"/env.tmp.*
 	log "down (logs kept in $STATE_DIR)"

@@ -24,6 +24,10 @@ const (
 	CodeBadRequest   Code = "bad_request"   // the request itself (not a record) is wrong
 )
 
+// CodeNotImplemented: a feature this replica is not configured for (the
+// history route without HISTORY_DSN).
+const CodeNotImplemented Code = "not_implemented"
+
 // Error is a domain error with a code, the field it concerns (if any) and a
 // message meant for the client.
 type Error struct {

@@ -213,6 +213,9 @@ stop_services() {
 		pid=$(service_pid "$name")
 		if [ -n "$pid" ]; then
 			log "stopping $name (pid $pid)"
+			# NAME_stop PORT (optional): a server's own quick stop, tried
+			# first (PostgreSQL's SIGTERM waits for every client to leave).
+			if declare -F "${name}_stop" >/dev/null; then "${name}_stop" "$(svc_port "$name")" || true; fi
 			pids="$pids $(term_tree "$pid")"
 		fi
 	done
@@ -246,7 +249,8 @@ wait_ready() {
 
 # Each server NAME (lib/NAME.sh) calls svc_conf and defines NAME_prepare
 # (new ports + data for `up`), NAME_launch PORT, NAME_ping PORT (answers?),
-# NAME_ready PORT (optional: startup done; default NAME_ping), NAME_env PORT.
+# NAME_ready PORT (optional: startup done; default NAME_ping), NAME_env PORT,
+# NAME_stop PORT (optional: asked first when stopping, before SIGTERM).
 declare -A PORT_KEY START_TIMEOUT STOP_TIMEOUT
 
 # svc_conf NAME PORT_KEY START_TIMEOUT_S STOP_TIMEOUT_S (PORT_KEY: the state

@@ -12,6 +12,7 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/hub"
 	"github.com/teamtrack/tracking-core/wire"
 )
@@ -59,6 +60,10 @@ type Config struct {
 	// Verifier checks the token of every request (auth.NewVerifier). Nil
 	// serves everyone as anonymous: AUTH_MODE=none.
 	Verifier auth.Verifier
+	// History is the durable position history: every accepted record is
+	// added to it (never blocking ingest) and GET /tracking/{team}/history
+	// queries its Store. Nil: no durable history (that route answers 501).
+	History *history.Writer
 	// Logger receives the API's logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives the API's metrics. Default: none.
@@ -159,6 +164,7 @@ func (a *API) routes() *http.ServeMux {
 	mux.HandleFunc("GET /tracking/{team}/{$}", sse)
 	mux.HandleFunc("GET /tracking/{team}/ws", a.stream(a.authed(true, a.handleManagerWS)))
 	mux.HandleFunc("GET /tracking/{team}/positions", a.authed(true, a.handlePositions))
+	mux.HandleFunc("GET /tracking/{team}/history", a.authed(true, a.handleHistory))
 	mux.HandleFunc("GET /healthz", a.handleHealth)
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	mux.Handle("GET /metrics", metricsHandler(a.cfg.Gatherer))

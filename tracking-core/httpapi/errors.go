@@ -22,6 +22,8 @@ func statusOf(code tracking.Code) int {
 		return http.StatusForbidden
 	case tracking.CodeNotFound:
 		return http.StatusNotFound
+	case tracking.CodeNotImplemented:
+		return http.StatusNotImplemented
 	case tracking.CodeRateLimited:
 		return http.StatusTooManyRequests
 	case tracking.CodeOverloaded, tracking.CodeUnavailable, tracking.CodeShuttingDown:

@@ -12,6 +12,7 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
@@ -54,6 +55,12 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 		return p.ID, err
 	}
 	in.accepted.Inc()
+	if h := in.a.cfg.History; h != nil {
+		// Never blocks. The ingesting replica writes what it ingested: each
+		// record reaches exactly one replica, so with several replicas each
+		// is written once, and a retried write is idempotent.
+		h.Add(history.Record{Position: p, Received: now})
+	}
 	return p.ID, nil
 }
 

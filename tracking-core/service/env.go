@@ -2,9 +2,11 @@ package service
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
+	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/httpapi"
 )
 
@@ -16,6 +18,14 @@ type Settings struct {
 	AdvertiseHost string // ADVERTISE_HOST; empty: see discovery.RegisterConfig.Address
 	LogLevel      slog.Level
 	Auth          auth.Settings
+	History       HistorySettings
+}
+
+// HistorySettings configure the durable position history.
+type HistorySettings struct {
+	DSN       string        // HISTORY_DSN; empty: no durable history
+	Retention time.Duration // HISTORY_RETENTION
+	Writer    history.WriterConfig
 }
 
 // ReadSettings reads the variables every replica shares (see the README's
@@ -49,5 +59,29 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 		AdvertiseHost: e.String("ADVERTISE_HOST", ""),
 		LogLevel:      e.Level("LOG_LEVEL", slog.LevelInfo),
 		Auth:          auth.ReadSettings(e, auth.DefaultMode),
+		History:       readHistory(e),
 	}
+}
+
+func readHistory(e *config.Env) HistorySettings {
+	d := history.WriterDefaults()
+	h := HistorySettings{
+		DSN:       e.String("HISTORY_DSN", ""),
+		Retention: e.Duration("HISTORY_RETENTION", 30*24*time.Hour),
+		Writer: history.WriterConfig{
+			Backlog: e.Int("HISTORY_BACKLOG", d.Backlog),
+			Batch:   e.Int("HISTORY_BATCH", d.Batch),
+			Linger:  e.Duration("HISTORY_LINGER", d.Linger),
+		},
+	}
+	if h.Retention <= 0 {
+		e.Fail("HISTORY_RETENTION", "a positive duration such as 720h")
+	}
+	if h.Writer.Backlog <= 0 {
+		e.Fail("HISTORY_BACKLOG", "a positive number of records")
+	}
+	if h.Writer.Batch <= 0 {
+		e.Fail("HISTORY_BATCH", "a positive number of records")
+	}
+	return h
 }

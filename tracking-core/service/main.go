@@ -63,6 +63,18 @@ func Main(serviceName, defAddr string, configure func(env *config.Env) Opener) e
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if s.History.DSN != "" {
+		closeHistory, w, err := openHistory(ctx, s.History, log, cfg.Registry)
+		if err != nil {
+			return err
+		}
+		// Deferred before Run: the history closes (flushing what waits)
+		// after the replica has stopped taking records in.
+		defer closeHistory()
+		cfg.API.History = w
+	} else {
+		log.Info("HISTORY_DSN is unset: no durable history (GET /tracking/{team}/history answers 501)")
+	}
 	b, err := open(ctx, log, cfg.Registry)
 	if err != nil {
 		return fmt.Errorf("open broadcaster: %w", err)

@@ -31,6 +31,7 @@ func readConfig(e *config.Env) platform.Config {
 		RedisAddr:    e.String("REDIS_ADDR", ""),
 		KafkaBrokers: e.String("KAFKA_BROKERS", ""),
 		ConsulAddr:   e.String("CONSUL_HTTP_ADDR", ""),
+		HistoryDSN:   e.String("HISTORY_DSN", ""),
 		GatewayPort:  e.Int("GATEWAY_PORT", d.GatewayPort),
 		Replicas:     e.Int("REPLICAS", d.Replicas),
 		Simulator:    e.String("SIMULATOR", "on") != "off",

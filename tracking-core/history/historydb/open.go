@@ -1,0 +1,50 @@
+// Package historydb opens the history.Store a DSN names. It is apart from
+// package history because it imports both backends, which import history.
+package historydb
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/teamtrack/tracking-core/history"
+	"github.com/teamtrack/tracking-core/history/pghistory"
+	"github.com/teamtrack/tracking-core/history/sqlitehistory"
+)
+
+// Option tunes Open.
+type Option func(*options)
+
+type options struct{ log *slog.Logger }
+
+// WithLogger gives the store a logger (default: discard).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// Open opens the store dsn names: "postgres://..." or "postgresql://..."
+// (PostgreSQL, pghistory), "sqlite:path" (a SQLite file, sqlitehistory).
+// Anything else is an error naming the scheme.
+func Open(ctx context.Context, dsn string, opts ...Option) (history.Store, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	o.log = cmp.Or(o.log, slog.New(slog.DiscardHandler))
+	scheme, rest, ok := strings.Cut(dsn, ":")
+	if !ok || scheme == "" {
+		return nil, fmt.Errorf("history DSN has no scheme: want postgres://..., postgresql://... or sqlite:path")
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		return pghistory.Open(ctx, pghistory.Config{DSN: dsn, Logger: o.log})
+	case "sqlite":
+		path := strings.TrimPrefix(rest, "//") // sqlite:///abs/path and sqlite://rel too
+		if path == "" {
+			return nil, fmt.Errorf("history DSN %q names no file: want sqlite:path", dsn)
+		}
+		return sqlitehistory.Open(ctx, sqlitehistory.Config{Path: path, Logger: o.log})
+	default:
+		return nil, fmt.Errorf("history DSN scheme %q is not supported: want postgres://..., postgresql://... or sqlite:path", scheme)
+	}
+}

@@ -1,0 +1,5 @@
+package historytest
+
+import "errors"
+
+func asError[T error](err error, target *T) bool { return err != nil && errors.As(err, target) }

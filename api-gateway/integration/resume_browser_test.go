@@ -138,8 +138,8 @@ func checkBrowserResume(t *testing.T, svc services, strategy string) {
 	// replicas took worker positions.
 	var resumed, resets, replayed float64
 	for _, p := range reps {
-		resumed += p.metric(t, "tracking_hub_resumes_total", map[string]string{"result": "resumed"})
-		resets += p.metric(t, "tracking_hub_resumes_total", map[string]string{"result": "reset"})
+		resumed += p.metric(t, "tracking_hub_resumes_total", map[string]string{"outcome": "resumed"})
+		resets += p.metric(t, "tracking_hub_resumes_total", map[string]string{"outcome": "reset"})
 		replayed += p.metric(t, "tracking_hub_resumed_positions_total", nil)
 		if n := p.metric(t, "tracking_records_total", map[string]string{"result": "accepted"}); n == 0 {
 			t.Errorf("replica %s accepted no record: the workers were not spread", p.addr)
@@ -181,6 +181,7 @@ func checkBrowserResume(t *testing.T, svc services, strategy string) {
 		if l := rs.latest(); !maps.Equal(l, last) {
 			t.Errorf("since=%s: snapshot %v, want %v", since, l, last)
 		}
+		t.Logf("since=%s: %v", since, got[:min(len(got), 3)])
 	}
 }
 

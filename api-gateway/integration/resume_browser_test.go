@@ -36,6 +36,8 @@ const (
 // Last-Event-ID it had, and must end with every worker's positions 1..N,
 // each once, in order. Then an EventSource that starts with an id that
 // cannot be resumed from (since=) gets the reset event, then the snapshot.
+// It needs headless Chromium besides the servers (scripts/test-services.sh
+// up ... chromium); without it, it skips (fails when CI is set).
 func TestBrowserResumesThroughGateway(t *testing.T) {
 	svc := needServices(t)
 	browsertest.RequireChromium(t)
@@ -67,12 +69,14 @@ func checkBrowserResume(t *testing.T, svc services, strategy string) {
 	es.waitFor(t, 15*time.Second, "the EventSource to open", func() bool { return es.opens() == 1 })
 
 	senders := make([]*sender, browserResumeWorkers)
+	workers := make([]*servicetest.Worker, browserResumeWorkers)
 	for i := range senders {
 		w, err := servicetest.DialWorker(c.gwWS(strategy) + "/ws")
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(w.Close)
+		workers[i] = w
 		senders[i] = startSender(w, team, fmt.Sprintf("w%d", i), browserResumeEvery, nil)
 		t.Cleanup(senders[i].stop) // before w.Close
 	}
@@ -106,9 +110,12 @@ func checkBrowserResume(t *testing.T, svc services, strategy string) {
 		s.stop()
 	}
 	last := sent()
-	for _, s := range senders {
+	for i, s := range senders {
 		if st := s.state(); len(st.errs) > 0 {
 			t.Fatalf("worker %s: %v", s.name, st.errs)
+		}
+		if a := workers[i].Answers(); len(a) > 0 {
+			t.Fatalf("worker %s got answers %v, want none for good records", s.name, a)
 		}
 	}
 	es.waitFor(t, 15*time.Second, fmt.Sprintf("every worker's last position %v", last), func() bool {
@@ -132,7 +139,10 @@ func checkBrowserResume(t *testing.T, svc services, strategy string) {
 	lastBefore := checkIDs(t, es)
 
 	// The browser asked again, by itself, with the id it had.
-	checkReconnectRequests(t, proxy.requests(), streamPath, lastBefore, cutAt, restoredAt)
+	refused := checkReconnectRequests(t, proxy.requests(), streamPath, lastBefore, cutAt, restoredAt)
+	if n := len(es.ofType("error")); n != 1+refused {
+		t.Errorf("the page had %d error events, want %d: one for the lost connection and one per try the proxy refused", n, 1+refused)
+	}
 
 	// The replica resumed the stream rather than resetting it, and both
 	// replicas took worker positions.
@@ -181,7 +191,7 @@ func checkBrowserResume(t *testing.T, svc services, strategy string) {
 		if l := rs.latest(); !maps.Equal(l, last) {
 			t.Errorf("since=%s: snapshot %v, want %v", since, l, last)
 		}
-		t.Logf("since=%s: %v", since, got[:min(len(got), 3)])
+		t.Logf("since=%s: events %v", since, got)
 	}
 }
 
@@ -239,8 +249,9 @@ func checkIDs(t *testing.T, s *pageStream) (lastBefore string) {
 // checkReconnectRequests checks the stream requests the proxy saw: the
 // first, before the cut, without Last-Event-ID; then at least one try
 // during the cut, refused; then one, forwarded, after it; every try with
-// Last-Event-ID lastBefore, the id of the last position the page had.
-func checkReconnectRequests(t *testing.T, reqs []proxiedRequest, path, lastBefore string, cutAt, restoredAt time.Time) {
+// Last-Event-ID lastBefore, the id of the last position the page had. It
+// returns the number of tries refused.
+func checkReconnectRequests(t *testing.T, reqs []proxiedRequest, path, lastBefore string, cutAt, restoredAt time.Time) (refused int) {
 	t.Helper()
 	var stream []proxiedRequest
 	for _, r := range reqs {
@@ -260,6 +271,7 @@ func checkReconnectRequests(t *testing.T, reqs []proxiedRequest, path, lastBefor
 		t.Errorf("the first stream request is not one before the cut without Last-Event-ID")
 	}
 	for _, r := range stream[1 : len(stream)-1] {
+		refused++
 		if !r.Refused || r.At.Before(cutAt) {
 			t.Errorf("a stream request forwarded between the first and the last (%v after the cut)", r.At.Sub(cutAt))
 		}
@@ -272,6 +284,7 @@ func checkReconnectRequests(t *testing.T, reqs []proxiedRequest, path, lastBefor
 			t.Errorf("a stream request %v after the cut has Last-Event-ID %q, want %q (the id of the page's last position)", r.At.Sub(cutAt), r.LastEventID, lastBefore)
 		}
 	}
+	return refused
 }
 
 // plus adds n to every value of m.

@@ -16,6 +16,10 @@
 // address serialises runs on one machine, and a test fails, saying so, when
 // instances it did not start are registered under those names.
 //
+// TestBrowserResumesThroughGateway also needs headless Chromium (`up ...
+// chromium`): the browser's own EventSource is the manager whose connection
+// the test cuts.
+//
 // TestGatewayOverhead measures rather than checks: it runs only with
 // GWIT_MEASURE=1 and logs latency and throughput figures, direct and through
 // the gateway (see its doc comment).

@@ -165,6 +165,7 @@ func (a *API) routes() *http.ServeMux {
 	mux.HandleFunc("GET /tracking/{team}/ws", a.stream(a.authed(true, a.handleManagerWS)))
 	mux.HandleFunc("GET /tracking/{team}/positions", a.authed(true, a.handlePositions))
 	mux.HandleFunc("GET /tracking/{team}/history", a.authed(true, a.handleHistory))
+	mux.HandleFunc("GET /tracking/{team}/replay", a.stream(a.authed(true, a.handleReplay)))
 	mux.HandleFunc("GET /healthz", a.handleHealth)
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	mux.Handle("GET /metrics", metricsHandler(a.cfg.Gatherer))

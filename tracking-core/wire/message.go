@@ -31,9 +31,12 @@ type ServerMessage struct {
 	Reason string
 	// Error is the body of an error message.
 	Error ErrorBody
+	// End is the body of a replay's end message.
+	End ReplayEnd
 }
 
 var (
+	endPrefix       = []byte(`{"type":"end",`)
 	positionsPrefix = []byte(`{"type":"positions",`)
 	positionsKey    = []byte(`"positions":`)
 	idKey           = []byte(`"id":"`)
@@ -105,7 +108,7 @@ func AppendError(dst []byte, e ErrorBody) []byte {
 // decoding the records, which then alias msg; anything else goes through
 // encoding/json.
 func DecodeServerMessage(m *ServerMessage, msg []byte) error {
-	m.Type, m.ID, m.Reason, m.Error = "", "", "", ErrorBody{}
+	m.Type, m.ID, m.Reason, m.Error, m.End = "", "", "", ErrorBody{}, ReplayEnd{}
 	m.Positions = m.Positions[:0]
 	if rest, ok := bytes.CutPrefix(msg, positionsPrefix); ok {
 		if after, ok := bytes.CutPrefix(rest, idKey); ok {
@@ -124,6 +127,13 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 			}
 		}
 		m.Positions = m.Positions[:0]
+	}
+	if bytes.HasPrefix(msg, endPrefix) { // its positions is a count
+		m.Type = TypeEnd
+		if err := json.Unmarshal(msg, &m.End); err != nil {
+			return fmt.Errorf("decode server message: %w", err)
+		}
+		return nil
 	}
 	var v struct {
 		Type      string            `json:"type"`

@@ -95,3 +95,18 @@ func TestOffsetText(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayEndNotice(t *testing.T) {
+	var m wire.ServerMessage
+	for _, e := range []wire.ReplayEnd{{Positions: 600}, {Positions: 3, Error: `history "down"`}} {
+		if err := wire.DecodeServerMessage(&m, wire.AppendEnd(nil, e)); err != nil || m.Type != wire.TypeEnd || m.End != e {
+			t.Fatalf("%+v: decoded %+v %v", e, m, err)
+		}
+		r := wire.NewSSEReader(strings.NewReader(string(wire.AppendSSEEnd(nil, e))))
+		blk, err := r.Next()
+		var got wire.ReplayEnd
+		if err != nil || blk.Event != wire.SSEEndEvent || json.Unmarshal(blk.Data, &got) != nil || got != e {
+			t.Fatalf("%+v: SSE block %+v %v", e, blk, err)
+		}
+	}
+}

@@ -120,6 +120,8 @@ func eventName(value []byte) string {
 		return SSEReconnectEvent
 	case SSEResetEvent:
 		return SSEResetEvent
+	case SSEEndEvent:
+		return SSEEndEvent
 	case "message":
 		return ""
 	}

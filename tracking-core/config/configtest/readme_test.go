@@ -22,7 +22,7 @@ func (r *recorder) Errorf(f string, a ...any) { r.errs = append(r.errs, fmt.Spri
 func TestCheckREADME(t *testing.T) {
 	ok := []config.Var{{Name: "GATEWAY_PORT", Default: "8080"}, {Name: "REPLICAS", Default: "2"}, {Name: "SIMULATOR", Default: "on"}, {Name: "BIN_DIR", Default: "bin"}, {Name: "PLATFORM_LOG_DIR", Default: ".tmp/platform"},
 		{Name: "AUTH_MODE", Default: ""}, {Name: "AUTH_JWT_SECRET", Default: ""}, {Name: "AUTH_JWT_SECRET_FILE", Default: ""}, {Name: "AUTH_JWKS_URL", Default: ""},
-		{Name: "REDIS_ADDR", Default: ""}, {Name: "KAFKA_BROKERS", Default: ""}, {Name: "CONSUL_HTTP_ADDR", Default: ""}}
+		{Name: "REDIS_ADDR", Default: ""}, {Name: "KAFKA_BROKERS", Default: ""}, {Name: "HISTORY_DSN", Default: ""}, {Name: "CONSUL_HTTP_ADDR", Default: ""}}
 	r := &recorder{TB: t}
 	configtest.CheckREADME(r, "platform", ok)
 	if len(r.errs) > 0 {

@@ -42,4 +42,6 @@ type Event struct {
 	// Reset is set for the reset notice: the id the stream was asked to
 	// resume after could not be resumed from; a snapshot follows.
 	Reset bool
+	// End is set for a replay's end notice, its last event.
+	End *wire.ReplayEnd
 }

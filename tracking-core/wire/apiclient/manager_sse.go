@@ -2,10 +2,12 @@ package apiclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"sync"
 	"time"
 
@@ -23,7 +25,17 @@ func (c *Client) WatchSSE(ctx context.Context, team string) (ManagerStream, erro
 // as the Last-Event-ID header, as a browser's EventSource does when it
 // reconnects); "" starts from the snapshot.
 func (c *Client) WatchSSEAfter(ctx context.Context, team, lastEventID string) (ManagerStream, error) {
-	url := c.url("/" + team)
+	return c.openSSE(ctx, c.url("/"+team), lastEventID)
+}
+
+// ReplaySSE opens the team's replay ({base}/{team}/replay with query: from,
+// to, speed) as Server-Sent Events. Its last Event has End set; Next then
+// returns io.EOF.
+func (c *Client) ReplaySSE(ctx context.Context, team string, query neturl.Values) (ManagerStream, error) {
+	return c.openSSE(ctx, c.urlWith("/"+team+"/replay", query), "")
+}
+
+func (c *Client) openSSE(ctx context.Context, url, lastEventID string) (ManagerStream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -64,10 +76,15 @@ type sseStream struct {
 	url       string
 	ev        Event
 	one       [1][]byte
+	end       wire.ReplayEnd
+	ended     bool
 	closeOnce sync.Once
 }
 
 func (s *sseStream) Next() (*Event, error) {
+	if s.ended {
+		return nil, io.EOF
+	}
 	for {
 		b, err := s.r.Next()
 		if err != nil {
@@ -82,6 +99,14 @@ func (s *sseStream) Next() (*Event, error) {
 		if reason, ok := b.Reconnect(); ok {
 			s.Close()
 			return nil, &ReconnectError{Reason: reason}
+		}
+		if b.Event == wire.SSEEndEvent {
+			s.ended = true
+			if err := json.Unmarshal(b.Data, &s.end); err != nil {
+				return nil, fmt.Errorf("sse %s: end event: %w", s.url, err)
+			}
+			s.ev = Event{End: &s.end}
+			return &s.ev, nil
 		}
 		s.ev = Event{Positions: s.ev.Positions[:0], Comments: b.Comments, Retry: b.Retry, ID: b.ID,
 			Reset: b.Event == wire.SSEResetEvent}

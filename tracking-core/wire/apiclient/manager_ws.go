@@ -3,6 +3,7 @@ package apiclient
 import (
 	"context"
 	"fmt"
+	"io"
 	neturl "net/url"
 	"sync"
 
@@ -25,7 +26,17 @@ func (c *Client) WatchWSAfter(ctx context.Context, team, since string) (ManagerS
 	if since != "" {
 		query = neturl.Values{"since": {since}}
 	}
-	url := c.urlWith("/"+team+"/ws", query)
+	return c.openWS(ctx, c.urlWith("/"+team+"/ws", query))
+}
+
+// ReplayWS opens the team's replay ({base}/{team}/replay with query: from,
+// to, speed) over a WebSocket. Its last Event has End set; Next then returns
+// io.EOF.
+func (c *Client) ReplayWS(ctx context.Context, team string, query neturl.Values) (ManagerStream, error) {
+	return c.openWS(ctx, c.urlWith("/"+team+"/replay", query))
+}
+
+func (c *Client) openWS(ctx context.Context, url string) (ManagerStream, error) {
 	conn, err := c.dialWS(ctx, url)
 	if err != nil {
 		return nil, err
@@ -45,6 +56,8 @@ type wsStream struct {
 	closed chan struct{}
 	buf    []byte
 	hint   string // reason of a reconnect message: the close that follows ends the stream
+	end    wire.ReplayEnd
+	ended  bool // a replay's end came: the normal close that follows is io.EOF
 	msg    wire.ServerMessage
 	ev     Event
 }
@@ -68,6 +81,9 @@ func (s *wsStream) Next() (*Event, error) {
 			if s.ctx.Err() != nil {
 				return nil, context.Cause(s.ctx)
 			}
+			if s.ended {
+				return nil, io.EOF
+			}
 			return nil, wsEndError(s.hint, err, s.url)
 		}
 		if typ != websocket.MessageText {
@@ -82,6 +98,9 @@ func (s *wsStream) Next() (*Event, error) {
 			s.ev.Positions, s.ev.ID = s.msg.Positions, s.msg.ID
 		case wire.TypeReset:
 			s.ev.Reset = true
+		case wire.TypeEnd:
+			s.end, s.ended = s.msg.End, true
+			s.ev.End = &s.end
 		case wire.TypeReconnect:
 			// The server closes next (1012); read on to that close.
 			s.hint = s.msg.Reason

@@ -41,7 +41,7 @@ type Broadcaster struct {
 	queued    atomic.Int64 // reserved or filled slots of queue
 	lastw     *lastWriter  // owned by the pump goroutine
 
-	quit chan struct{} // closed when Close starts: aborts waits of Last and Ready
+	quit chan struct{} // closed when Close starts: aborts waits of Last, Since and Ready
 
 	mu      sync.Mutex // guards the fields below
 	closed  bool
@@ -50,7 +50,7 @@ type Broadcaster struct {
 	subs    map[string]*subscription // by team: one each
 	probe   *probe                   // the readiness probe in flight
 
-	ops       sync.WaitGroup // calls in progress: Subscribe, Last
+	ops       sync.WaitGroup // calls in progress: Subscribe, Last, Since
 	wg        sync.WaitGroup // goroutines
 	closeOnce sync.Once
 	pumpDone  chan struct{}
@@ -215,7 +215,7 @@ func (b *Broadcaster) Close() error {
 		b.closed = true
 		b.mu.Unlock()
 		close(b.quit)
-		b.ops.Wait() // Subscribe and Last calls in progress finish or abort
+		b.ops.Wait() // Subscribe, Last and Since calls in progress finish or abort
 
 		b.mu.Lock()
 		subs := make([]*subscription, 0, len(b.subs))

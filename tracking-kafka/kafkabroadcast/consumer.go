@@ -38,7 +38,7 @@ type reader struct {
 
 	// Owned by the run goroutine.
 	pc      sarama.PartitionConsumer
-	next    int64 // offset of the next record to read
+	next    int64 // offset of the next record to read; written under mu once run has started
 	batch   []*sarama.ConsumerMessage
 	touched []*teamState
 }
@@ -140,7 +140,15 @@ func (r *reader) restart() error {
 	if errors.Is(err, sarama.ErrOffsetOutOfRange) {
 		b.log.Warn("offset out of range; resuming at the end of the partition, positions may be lost",
 			"topic", b.cfg.Topic, "partition", r.p, "offset", r.next)
-		pc, err = b.consumer.ConsumePartition(b.cfg.Topic, r.p, sarama.OffsetNewest)
+		var newest int64
+		if newest, err = b.offset(b.cfg.Topic, r.p, sarama.OffsetNewest); err != nil {
+			return err
+		}
+		if pc, err = b.consumer.ConsumePartition(b.cfg.Topic, r.p, newest); err == nil {
+			r.mu.Lock()
+			r.next = newest // a head taken from the reader (Since) is where it reads
+			r.mu.Unlock()
+		}
 	}
 	if err != nil {
 		return err

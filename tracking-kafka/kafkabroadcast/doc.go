@@ -78,11 +78,16 @@
 // tracking.Offset: Seq is its record's Kafka offset plus one, Index its index
 // in the record's frame (always 0 while frames hold one position, but
 // nothing assumes it). Seq is shifted by one so that "before the partition's
-// first record" has a Seq, 0. Since with a zero offset answers a head mark at
-// the partition's high-water mark n: Offset{epoch, n, MaxUint64}, which comes
-// after every position of the records before Kafka offset n and before all
-// others, so a head is never zero, needs no read of the last record, and
-// resuming from it returns everything published after the call.
+// first record" has a Seq, 0. Since with a zero offset answers a head mark
+// Offset{epoch, n, MaxUint64}, which comes after every position of the
+// records before Kafka offset n and before all others: a head is never zero,
+// needs no read of the last record, and resuming from it returns everything
+// published after the call. n is the partition's high-water mark, except
+// when the team is watched on this replica: then it is the offset of the
+// next record the partition reader delivers. The hub takes the head, then
+// the snapshot (Last, which for a watched team is what the reader has
+// delivered), and drops live positions up to the head; a record between the
+// reader and the high-water mark would be in neither.
 //
 // Since(team, after) reads the team's partition on the control client from
 // the record after leaves off in (after's own record, whose positions up to

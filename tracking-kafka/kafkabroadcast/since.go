@@ -15,9 +15,10 @@ import (
 // Since returns team's positions after after, read from the team's partition
 // of the positions topic up to the high-water mark taken when it starts (see
 // the package doc, Resuming). With a zero after, head is a mark at that
-// high-water mark. ErrGap when after is of another epoch, beyond the
-// high-water mark, no longer retained (older than Config.Retention), or when
-// more than limit positions follow it.
+// high-water mark, or, when the team is watched on this replica, at the
+// record its partition reader delivers next. ErrGap when after is of another
+// epoch, beyond the high-water mark, no longer retained (older than
+// Config.Retention), or when more than limit positions follow it.
 func (b *Broadcaster) Since(ctx context.Context, team string, after tracking.Offset, limit int) ([]tracking.Message, tracking.Offset, error) {
 	if err := tracking.ValidTeam(team); err != nil {
 		return nil, tracking.Offset{}, err
@@ -40,6 +41,11 @@ func (b *Broadcaster) Since(ctx context.Context, team string, after tracking.Off
 	epoch, err := b.refreshEpoch(p)
 	if err != nil {
 		return fail(err)
+	}
+	if after.IsZero() {
+		if next, ok := b.delivered(team); ok {
+			return nil, headMark(epoch, next), nil
+		}
 	}
 	hwm, err := b.offset(topic, p, sarama.OffsetNewest)
 	if err != nil {
@@ -96,4 +102,20 @@ func (b *Broadcaster) Since(ctx context.Context, team string, after tracking.Off
 		return nil, after, nil
 	}
 	return msgs, msgs[len(msgs)-1].Offset, nil
+}
+
+// delivered returns the Kafka offset of the next record the partition reader
+// of team delivers, when team is watched on this replica: every position of
+// team before it has been handed to the subscription and is in the team's
+// Last cache. A head there, rather than at the high-water mark, is one that
+// a snapshot taken after it (Last) covers: a record between the two would be
+// in neither the snapshot nor, being before the head, the live stream.
+func (b *Broadcaster) delivered(team string) (int64, bool) {
+	r, ts := b.watched(team)
+	if ts == nil {
+		return 0, false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.next, true
 }

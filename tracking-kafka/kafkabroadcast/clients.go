@@ -11,9 +11,9 @@ import (
 //   - produce: the idempotent producer alone (it needs MaxOpenRequests = 1);
 //   - fetch: the live partition consumers, whose fetches wait up to
 //     FetchMaxWait at the broker;
-//   - control: topic creation, offset look-ups, readiness probes and the reads
-//     of LastTopic, so that Subscribe and Last never queue behind a fetch
-//     that is waiting for new records.
+//   - control: topic creation, offset and topic ID look-ups, readiness
+//     probes and the bounded reads of Last and Since, so that Subscribe, Last
+//     and Since never queue behind a fetch that is waiting for new records.
 
 // baseConfig is what every client shares.
 func baseConfig(cfg *Config, version sarama.KafkaVersion) *sarama.Config {

@@ -25,7 +25,9 @@ type Config struct {
 	Partitions int32
 	// ReplicationFactor of both topics when New creates them. Default 1.
 	ReplicationFactor int16
-	// Retention of the live positions topic (retention.ms). Default 1h.
+	// Retention of the live positions topic (retention.ms) when New creates
+	// it; it is also the window in which a stream can be resumed (Since).
+	// Default 1h.
 	Retention time.Duration
 	// StaleAfter is how long a last known position is served. Default 10m.
 	StaleAfter time.Duration

@@ -38,7 +38,7 @@ type reader struct {
 
 	// Owned by the run goroutine.
 	pc      sarama.PartitionConsumer
-	next    int64 // offset of the next record to read
+	next    int64 // offset of the next record to read; written under mu once run has started
 	batch   []*sarama.ConsumerMessage
 	touched []*teamState
 }
@@ -128,14 +128,27 @@ func (r *reader) run() {
 }
 
 // restart consumes again from the next offset, or from the end of the
-// partition when that offset is gone.
+// partition when that offset is gone. It looks the epoch up first: a
+// partition consumer gives up when its offset is out of range, as it is when
+// the topic has been deleted and created again.
 func (r *reader) restart() error {
 	b := r.b
+	if _, err := b.refreshEpoch(r.p); err != nil {
+		return err
+	}
 	pc, err := b.consumer.ConsumePartition(b.cfg.Topic, r.p, r.next)
 	if errors.Is(err, sarama.ErrOffsetOutOfRange) {
 		b.log.Warn("offset out of range; resuming at the end of the partition, positions may be lost",
 			"topic", b.cfg.Topic, "partition", r.p, "offset", r.next)
-		pc, err = b.consumer.ConsumePartition(b.cfg.Topic, r.p, sarama.OffsetNewest)
+		var newest int64
+		if newest, err = b.offset(b.cfg.Topic, r.p, sarama.OffsetNewest); err != nil {
+			return err
+		}
+		if pc, err = b.consumer.ConsumePartition(b.cfg.Topic, r.p, newest); err == nil {
+			r.mu.Lock()
+			r.next = newest // a head taken from the reader (Since) is where it reads
+			r.mu.Unlock()
+		}
 	}
 	if err != nil {
 		return err
@@ -205,10 +218,12 @@ func drainConsumer(msgs <-chan *sarama.ConsumerMessage, errs <-chan *sarama.Cons
 	}
 }
 
-// deliver filters batch by key (team), decodes the records of watched teams
-// and calls each team's handlers once with all its positions of the batch.
+// deliver filters batch by key (team), decodes the records of watched teams,
+// gives each position its Offset and calls each team's handlers once with
+// all its positions of the batch.
 func (r *reader) deliver(batch []*sarama.ConsumerMessage) {
 	b := r.b
+	epoch := b.epoch(r.p)
 	size := 0
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -222,10 +237,14 @@ func (r *reader) deliver(batch []*sarama.ConsumerMessage) {
 		// rec.Value aliases sarama's fetch buffer: a copy keeps a position
 		// held by a manager's queue from pinning a whole fetch response.
 		var err error
+		n := len(ts.pending)
 		ts.pending, err = wire.DecodeFrame(ts.pending, ts.name, bytes.Clone(rec.Value))
 		if err != nil {
 			b.m.consumeErrors.Inc()
 			b.log.Warn("undecodable position record", "topic", b.cfg.Topic, "partition", r.p, "offset", rec.Offset, "err", err)
+		}
+		for i := n; i < len(ts.pending); i++ {
+			ts.pending[i].Offset = positionOffset(epoch, rec.Offset, i-n)
 		}
 		if !ts.touched && len(ts.pending) > 0 {
 			ts.touched = true

@@ -8,8 +8,8 @@
 // each, Config.ReplicationFactor replicas):
 //   - Topic (default "tracking.positions"): one record per position, key =
 //     team, value = a one-message tracking frame (wire.AppendFrame).
-//     Deleted by age (Config.Retention, default 1h): nobody reads it after the
-//     fact.
+//     Deleted by age (Config.Retention, default 1h), which is also how long a
+//     stream can be resumed (see Resuming).
 //   - LastTopic (default "tracking.positions.last"): compacted, key =
 //     "team/worker", value = the worker's newest position as a frame.
 //
@@ -72,19 +72,75 @@
 // just started; reading the positions topic backwards has no bound on how far
 // back a silent worker's last position is.
 //
+// # Resuming
+//
+// Every position delivered to a handler or returned by Since carries its
+// tracking.Offset: Seq is its record's Kafka offset plus one, Index its index
+// in the record's frame (always 0 while frames hold one position, but
+// nothing assumes it). Seq is shifted by one so that "before the partition's
+// first record" has a Seq, 0. Since with a zero offset answers a head mark
+// Offset{epoch, n, MaxUint64}, which comes after every position of the
+// records before Kafka offset n and before all others: a head is never zero,
+// needs no read of the last record, and resuming from it returns everything
+// published after the call. n is the partition's high-water mark, except
+// when the team is watched on this replica: then it is the offset of the
+// next record the partition reader delivers. The hub takes the head, then
+// the snapshot (Last, which for a watched team is what the reader has
+// delivered), and drops live positions up to the head; a record between the
+// reader and the high-water mark would be in neither.
+//
+// Since(team, after) reads the team's partition on the control client from
+// the record after leaves off in (after's own record, whose positions up to
+// after.Index it skips, or for a mark the record at its Seq) up to the
+// high-water mark taken at the start of the call, keeps the team's records
+// (by key) and answers them in offset order, at most limit of them. It
+// answers tracking.ErrGap when after is of another epoch, lies beyond the
+// high-water mark, or its record is no longer retained (the oldest offset is
+// past it; even when after was its record's last position, since a frame's
+// length is not known without the record), or when more than limit
+// positions follow it. So the resume window is the positions topic's
+// retention (Config.Retention, default 1h; Kafka deletes whole segments, so
+// a little longer in practice). It cannot be shortened to seconds for a
+// test. A resume from far back costs a read of every record of the
+// partition since then, other teams' included.
+//
+// The Epoch names the data of the positions topic and the partition: an
+// FNV-1a fold of the topic's ID (a UUID Kafka gives a topic when it is
+// created, in Metadata responses of version 10 and later, Kafka 2.8 and
+// later; sarama asks for it when Config.KafkaVersion is at least 2.8, as the
+// default 3.0.0 is) and the partition number, never zero. A topic deleted
+// and created again, or a cluster formatted anew, has a new ID, so an offset
+// of the old data gets ErrGap instead of being resumed against records that
+// merely share its Kafka offsets. The partition is folded in because offsets
+// are per partition and a team moves to another one if the partition count
+// changes. With brokers or a KafkaVersion older than 2.8 there is no topic ID;
+// the epoch then comes from the cluster ID and the topic name (logged at
+// start): a reformatted cluster is still told apart, a topic created again
+// is not.
+//
+// The ID is looked up at start, when a partition consumer restarts (it gives
+// up when its offset is out of range, as after the topic was created again)
+// and on every Since, with one Metadata request on the control client: a
+// replica that had not noticed the topic being created again would
+// otherwise resume an old offset against new records. Deliveries use the
+// latest ID looked up, so a reader that went on reading a new topic before a
+// look-up may label a few positions with the old epoch; resuming from those
+// gets ErrGap, never wrong positions.
+//
 // # Connections
 //
 // Three sarama clients, each with its own broker connections: produce (the
 // idempotent producer needs MaxOpenRequests=1), fetch (live partition
 // consumers, whose fetches wait at the broker for new records) and control
-// (topic creation, offset look-ups, readiness, LastTopic reads). A broker
-// answers one request per connection at a time, so a Subscribe or Last on
-// the control connection never waits behind a fetch that is waiting for data.
+// (topic creation, offset and topic ID look-ups, readiness, LastTopic reads,
+// Since reads). A broker answers one request per connection at a time, so a
+// Subscribe, Last or Since on the control connection never waits behind a
+// fetch that is waiting for data.
 // Sarama's own go-metrics are switched off per client (nometrics.go).
 //
 // # Shutdown
 //
-// Close is idempotent and ordered: Publish, Subscribe and Last start
+// Close is idempotent and ordered: Publish, Subscribe, Last and Since start
 // refusing; calls in progress finish; subscriptions end and their partition
 // consumers stop; the pump hands what is queued to the producer within
 // Config.CloseGrace (the rest is counted as publish errors); the producer

@@ -4,3 +4,6 @@ package kafkabroadcast
 // the tests' own sarama clients: sarama's default registry starts a goroutine
 // that never ends.
 var SaramaMetricsOff = discardRegistry{}
+
+// PartitionOf is partitionOf, for tests that write records of their own.
+var PartitionOf = partitionOf

@@ -23,6 +23,11 @@ type Broadcaster struct {
 	nPos  int32 // partitions of cfg.Topic
 	nLast int32 // partitions of cfg.LastTopic
 
+	// dataID names the data of cfg.Topic (its topic ID): with the partition,
+	// it makes the Epoch of delivered offsets (epoch.go). Looked up in New,
+	// by every Since and when a partition consumer restarts.
+	dataID atomic.Pointer[string]
+
 	produceClient sarama.Client
 	fetchClient   sarama.Client
 	control       sarama.Client
@@ -36,7 +41,7 @@ type Broadcaster struct {
 	queued    atomic.Int64 // reserved or filled slots of queue
 	lastw     *lastWriter  // owned by the pump goroutine
 
-	quit chan struct{} // closed when Close starts: aborts waits of Last and Ready
+	quit chan struct{} // closed when Close starts: aborts waits of Last, Since and Ready
 
 	mu      sync.Mutex // guards the fields below
 	closed  bool
@@ -45,7 +50,7 @@ type Broadcaster struct {
 	subs    map[string]*subscription // by team: one each
 	probe   *probe                   // the readiness probe in flight
 
-	ops       sync.WaitGroup // calls in progress: Subscribe, Last
+	ops       sync.WaitGroup // calls in progress: Subscribe, Last, Since
 	wg        sync.WaitGroup // goroutines
 	closeOnce sync.Once
 	pumpDone  chan struct{}
@@ -95,6 +100,15 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	}
 	if b.nPos, b.nLast, err = ensureTopics(ctx, b.control, &cfg); err != nil {
 		return fail(err)
+	}
+	id, fromTopicID, err := b.lookupDataID()
+	if err != nil {
+		return fail(err)
+	}
+	b.dataID.Store(&id)
+	if !fromTopicID {
+		b.log.Warn("kafka gives no topic ID (KafkaVersion or brokers older than 2.8): stream epochs come from the cluster ID, "+
+			"so a positions topic deleted and created again is not told apart", "topic", cfg.Topic)
 	}
 	if b.produceClient, err = connect("produce", producerConfig(&cfg, version)); err != nil {
 		return fail(err)
@@ -147,21 +161,31 @@ func unavailable(msg string, err error) error {
 	return fmt.Errorf("%w: %w", &tracking.Error{Code: tracking.CodeUnavailable, Message: msg, Err: err}, err)
 }
 
-// offset looks up an offset of a partition on the control client, retrying
-// briefly: a leader that has just moved or been elected refuses for a moment.
+// offset looks up an offset of a partition on the control client.
 func (b *Broadcaster) offset(topic string, p int32, at int64) (int64, error) {
-	var err error
+	var off int64
+	err := b.retry(func() (err error) {
+		off, err = b.control.GetOffset(topic, p, at)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("offset of %s/%d: %w", topic, p, err)
+	}
+	return off, nil
+}
+
+// retry runs a look-up on the control client up to three times, briefly
+// apart: a leader that has just moved or been elected refuses for a moment.
+// Close aborts the waits (tracking.ErrClosed).
+func (b *Broadcaster) retry(f func() error) error {
 	for attempt := 1; ; attempt++ {
-		var off int64
-		if off, err = b.control.GetOffset(topic, p, at); err == nil {
-			return off, nil
-		}
-		if attempt == 3 {
-			return 0, fmt.Errorf("offset of %s/%d: %w", topic, p, err)
+		err := f()
+		if err == nil || attempt == 3 {
+			return err
 		}
 		select {
 		case <-b.quit:
-			return 0, tracking.ErrClosed
+			return tracking.ErrClosed
 		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
 		}
 	}
@@ -191,7 +215,7 @@ func (b *Broadcaster) Close() error {
 		b.closed = true
 		b.mu.Unlock()
 		close(b.quit)
-		b.ops.Wait() // Subscribe and Last calls in progress finish or abort
+		b.ops.Wait() // Subscribe, Last and Since calls in progress finish or abort
 
 		b.mu.Lock()
 		subs := make([]*subscription, 0, len(b.subs))

@@ -13,11 +13,6 @@ import (
 	"github.com/teamtrack/tracking-core/wire"
 )
 
-// lastStall bounds the wait for the next record while reading LastTopic up to
-// its high-water mark: the records are there, so a longer wait means the
-// broker is not answering.
-const lastStall = 5 * time.Second
-
 // Last returns the last known positions of team received within StaleAfter. For a team watched on
 // this replica they come from its cache (filled by one read of LastTopic and
 // kept current by the live records); otherwise Last reads the team's
@@ -182,79 +177,38 @@ func (b *Broadcaster) scanError(topic, team string, err error) error {
 // key matches.
 func (b *Broadcaster) scan(ctx context.Context, topic string, p int32, from, to int64, team string, match func(key []byte) bool) (map[string]tracking.Message, error) {
 	out := make(map[string]tracking.Message)
-	if to <= from {
-		return out, nil
-	}
-	fail := func(err error) (map[string]tracking.Message, error) { return nil, b.scanError(topic, team, err) }
-
-	// A consumer of its own: concurrent reads of one partition must not
-	// collide, and it goes away with the read.
-	c, err := sarama.NewConsumerFromClient(b.control)
-	if err != nil {
-		return fail(err)
-	}
-	defer c.Close()
-	pc, err := c.ConsumePartition(topic, p, from)
-	if errors.Is(err, sarama.ErrOffsetOutOfRange) { // retention deleted the head meanwhile
-		pc, err = c.ConsumePartition(topic, p, sarama.OffsetOldest)
-	}
-	if err != nil {
-		return fail(err)
-	}
-	defer func() {
-		pc.AsyncClose()
-		drainConsumer(pc.Messages(), pc.Errors(), nil)
-	}()
-
-	stall := time.NewTimer(lastStall)
-	defer stall.Stop()
 	var (
 		decoded []tracking.Message
 		records int
-		at      = from // offset of the next record expected
-		lastErr error
 	)
-	defer func() { b.m.lastRecords.Add(float64(records)) }()
-	msgs, errs := pc.Messages(), pc.Errors()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-b.quit:
-			return nil, tracking.ErrClosed
-		case err, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			lastErr = err.Err
-		case <-stall.C:
-			if lastErr == nil {
-				lastErr = errors.New("no record for " + lastStall.String())
-			}
-			return fail(fmt.Errorf("stalled at offset %d of %d: %w", at, to, lastErr))
-		case rec, ok := <-msgs:
-			if !ok {
-				return fail(errors.New("partition consumer stopped"))
-			}
-			records++
-			at = rec.Offset + 1
-			if rec.Offset < to && match(rec.Key) {
-				decoded, err = wire.DecodeFrame(decoded[:0], team, bytes.Clone(rec.Value))
-				if err != nil {
-					b.m.consumeErrors.Inc()
-					b.log.Warn("undecodable position record", "topic", topic, "partition", p, "offset", rec.Offset, "err", err)
-				}
-				for _, m := range decoded {
-					if prev, ok := out[m.Worker]; !ok || prev.Time <= m.Time {
-						out[m.Worker] = m
-					}
-				}
-			}
-			if rec.Offset >= to-1 {
-				return out, nil
-			}
-			stall.Reset(lastStall)
+	visit := func(rec *sarama.ConsumerMessage) bool {
+		records++
+		if !match(rec.Key) {
+			return true
 		}
+		var err error
+		decoded, err = wire.DecodeFrame(decoded[:0], team, bytes.Clone(rec.Value))
+		if err != nil {
+			b.m.consumeErrors.Inc()
+			b.log.Warn("undecodable position record", "topic", topic, "partition", p, "offset", rec.Offset, "err", err)
+		}
+		for _, m := range decoded {
+			if prev, ok := out[m.Worker]; !ok || prev.Time <= m.Time {
+				out[m.Worker] = m
+			}
+		}
+		return true
 	}
+	defer func() { b.m.lastRecords.Add(float64(records)) }()
+	err := b.readRange(ctx, topic, p, from, to, visit)
+	if errors.Is(err, sarama.ErrOffsetOutOfRange) { // retention deleted the head meanwhile
+		err = b.readRange(ctx, topic, p, sarama.OffsetOldest, to, visit)
+	}
+	switch {
+	case err == nil:
+		return out, nil
+	case ctx.Err() != nil, errors.Is(err, tracking.ErrClosed):
+		return nil, err
+	}
+	return nil, b.scanError(topic, team, err)
 }

@@ -187,3 +187,57 @@ func TestHistoryNotConfiguredIs501(t *testing.T) {
 		t.Fatalf("%d %s, want 501 not_implemented naming HISTORY_DSN", resp.StatusCode, b)
 	}
 }
+
+// A phone back online sends a live fix, then the 500 fixes it buffered
+// (newest last, as an NDJSON body): all of them land in history in fix-time
+// order, and the worker's last known position stays the live fix.
+func TestBacklogLandsInHistory(t *testing.T) {
+	r, iss, w := withHistory(t)
+	worker := token(t, iss, auth.Claims{Subject: "w-1", Role: auth.RoleWorker, Teams: []string{"team_one"}})
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	rec := func(id string, at time.Time) string {
+		return fmt.Sprintf(`{"id":%q,"workerId":"w-1","team":"team_one","location":{"latitude":1,"longitude":2},"timeStamp":%q}`+"\n",
+			id, at.Format(time.RFC3339Nano))
+	}
+	post := func(body string) {
+		req, _ := http.NewRequest("POST", r.URL+"/tracking", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+worker)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	post(rec("live", now))
+	var backlog strings.Builder
+	start := now.Add(-time.Hour)
+	for i := range 500 {
+		backlog.WriteString(rec(fmt.Sprintf("b%03d", i), start.Add(time.Duration(i)*time.Second)))
+	}
+	post(backlog.String())
+	testsupport.Eventually(t, 10*time.Second, "501 records written", func() bool { return w.Stats().Written == 501 })
+
+	mgr := token(t, iss, auth.Claims{Subject: "m1", Role: auth.RoleManager, Teams: []string{"team_one"}})
+	resp, b := get(t, r.URL+"/tracking/team_one/history?worker=w-1&from="+url.QueryEscape(start.Format(time.RFC3339Nano)), mgr)
+	var page struct {
+		Positions []struct {
+			ID   string
+			Late bool
+		} `json:"positions"`
+	}
+	if resp.StatusCode != 200 || json.Unmarshal(b, &page) != nil || len(page.Positions) != 501 {
+		t.Fatalf("history: %d, %d positions", resp.StatusCode, len(page.Positions))
+	}
+	for i, p := range page.Positions[:500] {
+		if want := fmt.Sprintf("b%03d", i); p.ID != want {
+			t.Fatalf("history position %d is %s, want %s (fix-time order)", i, p.ID, want)
+		}
+	}
+	if page.Positions[500].ID != "live" {
+		t.Fatalf("the newest fix in history is %s, want live", page.Positions[500].ID)
+	}
+	resp, b = get(t, r.URL+"/tracking/team_one/positions", mgr)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"id":"live"`) {
+		t.Fatalf("last position after the backlog: %d %s; want the live fix", resp.StatusCode, b)
+	}
+}

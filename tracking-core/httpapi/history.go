@@ -26,10 +26,8 @@ const (
 // Who may read it is who may watch the team (authed, auth.Claims.CanWatch):
 // managers their teams, admins every team, workers nobody's.
 func (a *API) handleHistory(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
-	h := a.cfg.History
-	if h == nil {
-		writeError(w, tracking.Errorf(tracking.CodeNotImplemented,
-			"durable history is not configured on this service (HISTORY_DSN is unset)"))
+	h, ok := a.historyOr501(w)
+	if !ok {
 		return
 	}
 	q, format, err := parseHistoryQuery(r, time.Now())
@@ -64,6 +62,16 @@ func (a *API) handleHistory(w http.ResponseWriter, r *http.Request, _ *auth.Clai
 	if err := history.Encode(w, format, page, q.Worker != ""); err != nil {
 		a.log.Debug("history response", "team", q.Team, "err", err)
 	}
+}
+
+// historyOr501 returns the history, or answers 501 when there is none.
+func (a *API) historyOr501(w http.ResponseWriter) (*history.Writer, bool) {
+	if a.cfg.History == nil {
+		writeError(w, tracking.Errorf(tracking.CodeNotImplemented,
+			"durable history is not configured on this service (HISTORY_DSN is unset)"))
+		return nil, false
+	}
+	return a.cfg.History, true
 }
 
 // parseHistoryQuery reads worker, from, to (default now), format, limit

@@ -37,10 +37,8 @@ type replayPlan struct {
 // request is an upgrade. It ends with an end notice (wire.ReplayEnd). Who
 // may replay a team is who may watch it.
 func (a *API) handleReplay(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
-	h := a.cfg.History
-	if h == nil {
-		writeError(w, tracking.Errorf(tracking.CodeNotImplemented,
-			"durable history is not configured on this service (HISTORY_DSN is unset): nothing to replay"))
+	h, ok := a.historyOr501(w)
+	if !ok {
 		return
 	}
 	plan, err := parseReplay(r, time.Now())

@@ -158,7 +158,7 @@ export async function probe(url: string, token: string | null): Promise<ProbeRes
 }
 
 /** The message of an error answer ({"code":"...","message":"..."}), else "". */
-async function errorMessage(resp: Response): Promise<string> {
+export async function errorMessage(resp: Response): Promise<string> {
   let text: string;
   try {
     text = await resp.text();

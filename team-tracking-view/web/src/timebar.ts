@@ -417,6 +417,13 @@ export class TimeBar {
         this.say(`Replay ended: ${info.positions.toLocaleString()} positions${info.clock === null ? " (none in this range)" : ""}.`);
         break;
       case "failed":
+        this.say(info.message ?? "");
+        // Nothing was shown: the live team is more use than an empty map.
+        if (info.positions === 0 && this.mode === "replay") {
+          this.mode = "live";
+          this.host.leaveReplay();
+        }
+        break;
       case "paused":
         this.say(info.message ?? "");
         break;

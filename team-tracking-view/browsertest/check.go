@@ -32,14 +32,14 @@ func Check(t testing.TB, baseURL string, exp Expectations) *Report {
 	defer stop()
 
 	rep := &Report{}
-	stopConsole := collectConsole(browserCtx)
+	stopConsole := CollectConsole(browserCtx)
 	err = run(browserCtx, baseURL, exp, rep)
 	rep.Console = stopConsole()
 	for _, m := range rep.Console {
 		t.Logf("browser console: %s", m)
 	}
 	if err == nil {
-		err = consoleErrors(rep.Console, exp.AllowConsole)
+		err = ConsoleErrors(rep.Console, exp.AllowConsole)
 	}
 	if err != nil && exp.Screenshot != "" && rep.Screenshot == "" {
 		// Show what the page looked like when it failed.

@@ -158,9 +158,10 @@ func screenshot(ctx context.Context, path string) error {
 	return nil
 }
 
-// collectConsole collects the page's console messages, as "type: text
-// (url:line)", until stop.
-func collectConsole(ctx context.Context) (stop func() []string) {
+// CollectConsole collects the console messages of the page in ctx (a
+// chromedp context, as NewPage gives), as "type: text (url:line)", until
+// stop, which returns them. Call it before the navigation.
+func CollectConsole(ctx context.Context) (stop func() []string) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	var msgs []string                 // read after done is closed
@@ -185,9 +186,10 @@ func collectConsole(ctx context.Context) (stop func() []string) {
 	}
 }
 
-// consoleErrors fails on console errors and uncaught exceptions, except
-// those allow accepts and a 404 of GET /auth/config (noAuthConfig).
-func consoleErrors(msgs []string, allow func(string) bool) error {
+// ConsoleErrors returns an error naming the console errors and uncaught
+// exceptions among msgs (as CollectConsole gives them), except those allow
+// (if not nil) accepts and the browser's line for a 404 of GET /auth/config.
+func ConsoleErrors(msgs []string, allow func(string) bool) error {
 	var errs []error
 	for _, m := range msgs {
 		isError := strings.HasPrefix(m, string(chromedp.ConsoleError)+":") || strings.HasPrefix(m, string(chromedp.ConsoleException)+":")

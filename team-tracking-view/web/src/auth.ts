@@ -158,7 +158,7 @@ export async function probe(url: string, token: string | null): Promise<ProbeRes
 }
 
 /** The message of an error answer ({"code":"...","message":"..."}), else "". */
-async function errorMessage(resp: Response): Promise<string> {
+export async function errorMessage(resp: Response): Promise<string> {
   let text: string;
   try {
     text = await resp.text();
@@ -235,6 +235,8 @@ class PageTokenCredentials implements StreamCredentials {
 class DevCredentials implements StreamCredentials {
   readonly mode = "dev";
   private current: { token: string; renewAt: number } | null = null;
+  /** The login under way: the stream and the history requests that ask meanwhile share it. */
+  private pending: Promise<{ token: string; renewAt: number }> | null = null;
 
   constructor(
     private readonly team: string,
@@ -246,12 +248,22 @@ class DevCredentials implements StreamCredentials {
       return this.current.token;
     }
     this.current = null;
-    this.current = await this.login();
-    return this.current.token;
+    if (this.pending === null) {
+      const pending = this.login().finally(() => {
+        if (this.pending === pending) {
+          this.pending = null;
+        }
+      });
+      this.pending = pending;
+    }
+    const current = await this.pending;
+    this.current = current;
+    return current.token;
   }
 
   refused(status: number, message: string): AuthError {
     this.current = null;
+    this.pending = null;
     if (status === 403) {
       return new AuthError(refusalText(status, message, `the dev token does not give access to team ${this.team}`), false);
     }
@@ -260,6 +272,7 @@ class DevCredentials implements StreamCredentials {
 
   expired(): void {
     this.current = null;
+    this.pending = null;
   }
 
   renewIn(): number | undefined {

@@ -1,15 +1,20 @@
 // Wires the view together: configuration from the URL, the gateway's auth
 // mode, the stream of the chosen team, the state, the map (updated once per
-// animation frame) and the side panel (rendered at most four times a second).
+// animation frame), the side panel (rendered at most four times a second)
+// and the time bar (replay, trails and exports from the history).
+//
+// While a replay is shown the live stream stays open: its positions keep
+// updating the live state, which is not drawn; "Live" shows it again at once.
 
-import { loadAuth, type Auth } from "./auth";
+import { loadAuth, type Auth, type StreamCredentials } from "./auth";
 import { defaults, fromURL, isStrategy, toSearch, type ViewConfig } from "./config";
 import { TrackingMap } from "./map";
 import { Panel } from "./panel";
-import { isValidId, parsePosition } from "./position";
+import { isValidId, parsePosition, type Position } from "./position";
 import { TeamState } from "./state";
 import { TeamStream, streamURL, type ConnectionInfo } from "./stream";
 import { installTestHook } from "./testhook";
+import { TimeBar } from "./timebar";
 
 /** The panel re-renders at this pace (at most 4 times a second). */
 const PANEL_INTERVAL_MS = 250;
@@ -20,10 +25,10 @@ const PANEL_INTERVAL_MS = 250;
 const AUTO_FIT_WINDOW_MS = 1_500;
 
 /** What the connection indicator says. */
-function connectionLabel(info: ConnectionInfo, now: number): string {
+function connectionLabel(info: ConnectionInfo, now: number, replaying: boolean): string {
   switch (info.state) {
     case "open":
-      return "Live";
+      return replaying ? "Live stream held while replaying" : "Live";
     case "connecting":
       return info.failures > 0 ? `Reconnecting (attempt ${info.failures + 1})…` : "Connecting…";
     case "waiting": {
@@ -43,6 +48,8 @@ function connectionLabel(info: ConnectionInfo, now: number): string {
   }
 }
 
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
 function byId<T extends HTMLElement>(id: string): T {
   const el = document.getElementById(id);
   if (el === null) {
@@ -54,12 +61,18 @@ function byId<T extends HTMLElement>(id: string): T {
 class App {
   private readonly base: ViewConfig;
   private cfg: ViewConfig;
+  /** The live team: what the stream says. */
   private state: TeamState;
+  /** The replayed team, while the time bar replays; null when live. */
+  private replayState: TeamState | null = null;
   private stream: TeamStream | null = null;
   /** How the gateway authenticates; null until GET /auth/config answered. */
   private auth: Auth | null = null;
   private readonly map: TrackingMap;
   private readonly panel: Panel;
+  private readonly timebar: TimeBar;
+  /** Workers in the live state when the trail's suggestions were last set. */
+  private suggestedWorkers = -1;
   private frameRequested = false;
   /** Frame time until which new markers re-fit the map; 0: no marker yet. */
   private autoFitUntil = 0;
@@ -98,7 +111,39 @@ class App {
         list: byId<HTMLOListElement>("workers"),
         empty: byId("empty"),
       },
-      (id) => this.map.focus(id),
+      (id) => {
+        this.map.focus(id);
+        this.timebar.selectWorker(id);
+      },
+    );
+    this.timebar = new TimeBar(
+      {
+        preset: byId("range-preset"),
+        from: byId("range-from"),
+        to: byId("range-to"),
+        play: byId("replay-play"),
+        speed: byId("replay-speed"),
+        live: byId("replay-live"),
+        mode: byId("mode"),
+        clock: byId("replay-clock"),
+        worker: byId("trail-worker"),
+        workers: byId("worker-suggestions"),
+        showTrail: byId("trail-show"),
+        clearTrail: byId("trail-clear"),
+        exportGPX: byId("export-gpx"),
+        exportGeoJSON: byId("export-geojson"),
+        message: byId("timebar-message"),
+        banner: byId("replay-banner"),
+      },
+      this.map,
+      {
+        enterReplay: () => this.showState((this.replayState = new TeamState(this.cfg.team))),
+        replayPosition: (p) => this.onReplayPosition(p),
+        leaveReplay: () => {
+          this.replayState = null;
+          this.showState(this.state);
+        },
+      },
     );
 
     this.bindControls();
@@ -120,6 +165,9 @@ class App {
     this.stream = null;
     this.cfg = cfg;
     this.state = new TeamState(cfg.team);
+    this.timebar.setTarget(null); // back to live, no trail: the new team's once the stream starts
+    this.replayState = null;
+    this.suggestedWorkers = -1;
     this.map.clear();
     this.panel.clear();
     this.autoFitUntil = 0;
@@ -152,7 +200,9 @@ class App {
     this.stream?.stop();
     const state = this.state;
     const cfg = this.cfg;
-    // Each team gets its own credentials: a dev token is for one team.
+    // Each team gets its own credentials (a dev token is for one team),
+    // which its stream and its history requests share.
+    const credentials: StreamCredentials = this.auth.credentials(cfg.team);
     this.stream = new TeamStream(
       cfg.strategy,
       cfg.team,
@@ -160,9 +210,31 @@ class App {
         onData: (data) => this.onData(state, data),
         onStateChange: (info) => this.showConnection(info),
       },
-      this.auth.credentials(cfg.team),
+      credentials,
     );
     this.stream.start();
+    this.timebar.setTarget({ base: streamURL(cfg.strategy, cfg.team), team: cfg.team, credentials });
+  }
+
+  /** The team the map and the panel show: the replayed one while replaying, else the live one. */
+  private get shown(): TeamState {
+    return this.replayState ?? this.state;
+  }
+
+  /** Shows state on the map and in the panel, from scratch. */
+  private showState(state: TeamState): void {
+    this.map.clear();
+    this.panel.clear();
+    this.autoFitUntil = 0;
+    state.markAllDirty();
+    this.requestFrame();
+    this.renderPanel();
+  }
+
+  private onReplayPosition(p: Position): void {
+    if (this.replayState?.apply(p, Date.now())) {
+      this.requestFrame();
+    }
   }
 
   private onData(state: TeamState, data: string): void {
@@ -171,7 +243,8 @@ class App {
     }
     const now = Date.now();
     const p = parsePosition(data, now);
-    if (p !== null && state.apply(p, now)) {
+    // While a replay is shown, the live state is kept up to date, not drawn.
+    if (p !== null && state.apply(p, now) && this.replayState === null) {
       this.requestFrame();
     }
   }
@@ -187,7 +260,7 @@ class App {
   private readonly onFrame = (t: number): void => {
     this.frameRequested = false;
     let added = false;
-    for (const w of this.state.takeDirty()) {
+    for (const w of this.shown.takeDirty()) {
       added = this.map.update(w, t) || added;
     }
     if (added && !this.userMovedMap) {
@@ -205,11 +278,17 @@ class App {
 
   private renderPanel(): void {
     const now = Date.now();
-    const changes = this.panel.render(this.state, now);
+    // A replayed worker's age and status are as of the replay clock.
+    const changes = this.panel.render(this.shown, this.replayState === null ? now : (this.timebar.clock ?? now));
     if (changes.length > 0) {
       this.map.setStatuses(changes);
     }
     this.renderConnection(now);
+    this.timebar.render();
+    if (this.state.workers.size !== this.suggestedWorkers) {
+      this.suggestedWorkers = this.state.workers.size;
+      this.timebar.setWorkers([...this.state.workers.keys()].sort(collator.compare));
+    }
   }
 
   private showConnection(info: ConnectionInfo): void {
@@ -223,7 +302,7 @@ class App {
     if (info === undefined) {
       return;
     }
-    const text = connectionLabel(info, now);
+    const text = connectionLabel(info, now, this.timebar.replaying);
     if (this.connectionText.textContent !== text) {
       this.connectionText.textContent = text;
     }
@@ -307,12 +386,17 @@ class App {
       get team() {
         return app.cfg.team;
       },
-      workerCount: () => app.state.workers.size,
+      workerCount: () => app.shown.workers.size,
       markerCount: () => app.map.markerCount,
       markerPositions: () => app.map.markerPositions(),
-      workerIds: () => [...app.state.workers.keys()].sort(),
+      workerIds: () => [...app.shown.workers.keys()].sort(),
       connections: () => app.stream?.connections ?? 0,
       received: () => app.state.received,
+      get mode() {
+        return app.timebar.replaying ? "replay" : "live";
+      },
+      replay: () => app.timebar.replayHookInfo(),
+      trail: () => app.timebar.trailHookInfo(),
       tilesActive: () => app.map.tilesActive,
       mapView: () => {
         const c = app.map.map.getCenter();

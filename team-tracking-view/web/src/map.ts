@@ -1,10 +1,12 @@
 // The map: base layer (tiles, with the coordinate grid as fallback), one
 // marker per worker (see markers.ts), smooth movement between positions,
-// optional trails, a tooltip on hover, fit to team.
+// optional trails, a tooltip on hover, fit to team, and one worker's trail
+// from the history (a polyline with its start and end marked).
 
 import * as L from "leaflet";
 import { CoordinateGrid } from "./grid";
 import { WorkerLayer, type Sprite } from "./markers";
+import type { TrailPoint } from "./history";
 import { formatAge, type Status, type Worker } from "./state";
 
 export interface MapOptions {
@@ -23,6 +25,23 @@ const MAX_ANIMATION_MS = 2_000;
 const MAX_ANIMATED_JUMP = 0.05;
 /** Tile errors before any tile loaded that make the map give up on tiles. */
 const TILE_ERRORS_BEFORE_FALLBACK = 2;
+
+/** A worker's trail from the history, as drawn. */
+interface HistoryTrail {
+  readonly worker: string;
+  readonly line: L.Polyline;
+  readonly start: L.CircleMarker;
+  readonly end: L.CircleMarker;
+}
+
+/** What the history trail on the map is, for the test hook. */
+export interface HistoryTrailInfo {
+  worker: string;
+  /** Points of the polyline. */
+  points: number;
+  start: { lat: number; lng: number };
+  end: { lat: number; lng: number };
+}
 
 /** A worker on the map: its sprite, its movement and its trail. */
 interface View {
@@ -46,6 +65,9 @@ export class TrackingMap {
   private readonly trailRenderer = L.canvas({ padding: 0.2 });
   private readonly tooltip = L.tooltip({ direction: "top", offset: [0, -12], opacity: 0.95 });
   private hovered: View | null = null;
+  /** Under the markers, over the recent trails. */
+  private readonly historyLayer = L.layerGroup();
+  private historyTrail: HistoryTrail | null = null;
   private tileLayer: L.TileLayer | null = null;
   private trails: boolean;
 
@@ -65,6 +87,7 @@ export class TrackingMap {
     }
     this.trails = options.trails;
     this.trailLayer.addTo(this.map);
+    this.historyLayer.addTo(this.map);
     this.workerLayer.addTo(this.map);
     this.workerLayer.setLabels(options.labels);
     this.map.on("mousemove", (e: L.LeafletMouseEvent) => this.hover(e.layerPoint));
@@ -205,6 +228,57 @@ export class TrackingMap {
     } else {
       this.map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17, animate });
     }
+  }
+
+  /**
+   * Draws a worker's trail from the history (replacing the one shown): the
+   * path, a hollow circle at its first position and a filled one at its
+   * last, each with its time as tooltip; the map zooms to it.
+   */
+  showHistoryTrail(worker: string, colour: string, points: TrailPoint[], formatTime: (ms: number) => string): void {
+    this.clearHistoryTrail();
+    if (points.length === 0) {
+      return;
+    }
+    const latlngs = points.map((p): L.LatLngTuple => [p.lat, p.lng]);
+    const first = points[0];
+    const last = points[points.length - 1];
+    const line = L.polyline(latlngs, { renderer: this.trailRenderer, color: colour, weight: 4, opacity: 0.85, interactive: false });
+    const end = (p: TrailPoint, what: string, filled: boolean): L.CircleMarker =>
+      L.circleMarker([p.lat, p.lng], {
+        renderer: this.trailRenderer,
+        radius: 7,
+        color: colour,
+        weight: 3,
+        fillColor: filled ? colour : "#fff",
+        fillOpacity: 1,
+      }).bindTooltip(`<strong>${worker}</strong> ${what}<br>${formatTime(p.time)}`, { direction: "top", offset: [0, -6] });
+    this.historyTrail = { worker, line, start: end(first, "start", false), end: end(last, "end", true) };
+    this.historyLayer.addLayer(line).addLayer(this.historyTrail.start).addLayer(this.historyTrail.end);
+    const bounds = line.getBounds();
+    if (bounds.getNorthEast().equals(bounds.getSouthWest())) {
+      this.map.setView(bounds.getCenter(), Math.max(this.map.getZoom(), 16));
+    } else {
+      this.map.fitBounds(bounds, { padding: [40, 40], maxZoom: 18 });
+    }
+  }
+
+  clearHistoryTrail(): void {
+    this.historyLayer.clearLayers();
+    this.historyTrail = null;
+  }
+
+  /** The history trail drawn now, if any. */
+  historyTrailInfo(): HistoryTrailInfo | null {
+    const h = this.historyTrail;
+    if (h === null) {
+      return null;
+    }
+    const at = (m: L.CircleMarker): { lat: number; lng: number } => {
+      const p = m.getLatLng();
+      return { lat: p.lat, lng: p.lng };
+    };
+    return { worker: h.worker, points: (h.line.getLatLngs() as L.LatLng[]).length, start: at(h.start), end: at(h.end) };
   }
 
   /** Centres the map on a worker and shows its tooltip. */

@@ -32,10 +32,18 @@ export class Panel {
     private readonly el: PanelElements,
     private readonly onSelect: (workerId: string) => void,
   ) {
-    el.list.addEventListener("click", (ev) => {
+    const select = (ev: Event): void => {
       const li = (ev.target as Element).closest<HTMLElement>("li[data-worker-id]");
       if (li?.dataset.workerId !== undefined) {
+        ev.preventDefault();
         this.onSelect(li.dataset.workerId);
+      }
+    };
+    el.list.addEventListener("click", select);
+    // Rows are focusable: Enter or Space picks one, as a click does.
+    el.list.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" || ev.key === " ") {
+        select(ev);
       }
     });
   }
@@ -97,7 +105,8 @@ export class Panel {
     li.className = "worker";
     li.dataset.workerId = w.id;
     li.style.setProperty("--c", w.colour);
-    li.title = `Show ${w.id} on the map`;
+    li.title = `Show ${w.id} on the map and pick it for a trail`;
+    li.tabIndex = 0;
     const span = (className: string, textContent = ""): HTMLSpanElement =>
       Object.assign(document.createElement("span"), { className, textContent });
     const age = span("worker-age");

@@ -29,7 +29,11 @@ export function isValidId(s: string): boolean {
  * Coordinates may be numbers or, in the legacy form, numeric strings.
  */
 export function parsePosition(data: string, now: number): Position | null {
-  const r = jsonObject(data);
+  return positionOf(jsonObject(data), now);
+}
+
+/** The position of a record already parsed as JSON (a history page's), as parsePosition. */
+export function positionOf(r: Record<string, unknown> | null, now: number): Position | null {
   const loc = r?.location as Record<string, unknown> | undefined;
   if (typeof r?.workerId !== "string" || !isValidId(r.workerId) || typeof loc !== "object" || loc === null) {
     return null;

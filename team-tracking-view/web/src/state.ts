@@ -88,6 +88,13 @@ export class TeamState {
     return true;
   }
 
+  /** Marks every worker changed: the map draws them all again (the team is shown anew). */
+  markAllDirty(): void {
+    for (const w of this.workers.values()) {
+      this.dirty.add(w);
+    }
+  }
+
   /** The workers changed since the last call. */
   takeDirty(): Worker[] {
     const out = [...this.dirty];

@@ -2,7 +2,10 @@
 // the Go module): window.__tracking. It reads the view's state; it changes
 // nothing. The DOM carries the same facts as data attributes:
 // #worker-count[data-count], #rate[data-rate], body[data-connection],
-// body[data-team], body[data-strategy], body[data-tiles], body[data-auth].
+// body[data-team], body[data-strategy], body[data-tiles], body[data-auth],
+// body[data-mode] ("live" | "replay"), body[data-replay] (the replay's status).
+
+import type { ReplayHookInfo, TrailHookInfo } from "./timebar";
 
 export interface TrackingHook {
   /** Whether the position stream is open now. */
@@ -15,6 +18,24 @@ export interface TrackingHook {
   readonly connectionText: string;
   readonly strategy: string;
   readonly team: string;
+  /**
+   * "live", or "replay" while the time bar replays: then the workers and
+   * markers below are the replayed ones (the live stream stays open).
+   */
+  readonly mode: string;
+  /**
+   * The replay: status ("idle" | "connecting" | "playing" | "paused" |
+   * "ended" | "failed"), clock (fix time of the latest replayed position),
+   * range, speed, positions received and replay streams opened since it
+   * started from the beginning of its range, and the message shown.
+   */
+  replay(): ReplayHookInfo;
+  /**
+   * The worker's trail from the history: status ("none" | "loading" |
+   * "shown" | "empty" | "failed"), worker, points of the polyline drawn,
+   * history pages read, its start and end markers, the time bar's message.
+   */
+  trail(): TrailHookInfo;
   /** Workers with a known position in the team shown. */
   workerCount(): number;
   /** Markers on the map (equals workerCount once a frame has run). */
@@ -25,7 +46,7 @@ export interface TrackingHook {
   workerIds(): string[];
   /** Stream connections that opened since the team was chosen. */
   connections(): number;
-  /** Position records received since the team was chosen. */
+  /** Live position records received since the team was chosen. */
   received(): number;
   /** Whether map tiles are in use (false: coordinate grid only). */
   tilesActive(): boolean;

@@ -1,0 +1,169 @@
+package view_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	view "github.com/teamtrack/team-tracking-view"
+	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/history"
+	"github.com/teamtrack/tracking-core/history/sqlitehistory"
+	"github.com/teamtrack/tracking-core/httpapi"
+	"github.com/teamtrack/tracking-core/memory"
+	"github.com/teamtrack/tracking-core/servicetest"
+	"github.com/teamtrack/tracking-core/wire"
+)
+
+// historyPlatform is the view in front of real tracking replicas
+// (tracking-core in process, on the memory broadcaster), as a gateway puts
+// it: strategy redis goes to a replica with a SQLite history, strategy
+// kafka to one without (its history and replay answer 501). A reverse
+// proxy maps /tracking/{strategy}/... to the replica's /tracking/...
+// without buffering, and records every request it passes on; / is the
+// view and GET /auth/config says mode none.
+type historyPlatform struct {
+	URL string
+	// Redis is the replica with history; Store its history store.
+	Redis *servicetest.Replica
+	Store history.Store
+
+	mu        sync.Mutex
+	seen      []*url.URL // the page's requests under /tracking/, as it sent them
+	replaying int        // replay requests in progress
+}
+
+func startHistoryPlatform(t *testing.T) *historyPlatform {
+	t.Helper()
+	st, err := sqlitehistory.Open(context.Background(), sqlitehistory.Config{Path: filepath.Join(t.TempDir(), "h.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := history.NewWriter(st, history.WriterConfig{Linger: 5 * time.Millisecond})
+	t.Cleanup(func() { _ = w.Close(); _ = st.Close() }) // after the replica stops
+	p := &historyPlatform{Store: st}
+	p.Redis = servicetest.StartReplica(t, memory.New(memory.NewBackend(), memory.Config{}),
+		httpapi.Config{History: w, RecordsPerSecond: -1})
+	noHistory := servicetest.StartReplica(t, memory.New(memory.NewBackend(), memory.Config{}),
+		httpapi.Config{RecordsPerSecond: -1})
+	replicas := map[string]*url.URL{"redis": mustParse(t, p.Redis.URL), "kafka": mustParse(t, noHistory.URL)}
+
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(replicas[r.In.PathValue("strategy")])
+			r.Out.URL.Path = "/tracking/" + r.In.PathValue("rest")
+			r.Out.URL.RawPath = ""
+		},
+		FlushInterval: -1, // Server-Sent Events: every write at once
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", view.Handler())
+	mux.HandleFunc("GET /auth/config", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"mode": "none"})
+	})
+	mux.HandleFunc("/tracking/{strategy}/{rest...}", func(w http.ResponseWriter, r *http.Request) {
+		if replicas[r.PathValue("strategy")] == nil {
+			http.NotFound(w, r)
+			return
+		}
+		replay := strings.HasSuffix(r.URL.Path, "/replay")
+		p.mu.Lock()
+		p.seen = append(p.seen, r.URL)
+		if replay {
+			p.replaying++
+		}
+		p.mu.Unlock()
+		if replay {
+			defer func() {
+				p.mu.Lock()
+				p.replaying--
+				p.mu.Unlock()
+			}()
+		}
+		proxy.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	p.URL = srv.URL
+	return p
+}
+
+func mustParse(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// requests returns the queries of the requests the page made to path.
+func (p *historyPlatform) requests(path string) []url.Values {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []url.Values
+	for _, u := range p.seen {
+		if u.Path == path {
+			out = append(out, u.Query())
+		}
+	}
+	return out
+}
+
+// activeReplays is how many replay requests the proxy is still serving.
+func (p *historyPlatform) activeReplays() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.replaying
+}
+
+// publish posts positions to the history replica as a worker does (they
+// go live, and into its history).
+func (p *historyPlatform) publish(t *testing.T, positions []tracking.Position) {
+	t.Helper()
+	var body bytes.Buffer
+	for i := range positions {
+		body.Write(wire.AppendPosition(nil, &positions[i]))
+		body.WriteByte('\n')
+	}
+	sum, err := servicetest.Post(p.Redis.URL+"/tracking", &body)
+	if err != nil || sum.Accepted != len(positions) {
+		t.Fatalf("publish %d positions: %+v, %v", len(positions), sum, err)
+	}
+}
+
+// write puts records straight into the history store, as if the
+// replica had ingested them then.
+func (p *historyPlatform) write(t *testing.T, positions []tracking.Position) {
+	t.Helper()
+	recs := make([]history.Record, len(positions))
+	for i, pos := range positions {
+		recs[i] = history.Record{Position: pos, Received: pos.TimeStamp}
+	}
+	if err := p.Store.Write(t.Context(), recs); err != nil {
+		t.Fatalf("write %d records: %v", len(recs), err)
+	}
+}
+
+// track is the positions of one worker of team_one: n fixes every step
+// from start, moving north from (lat, lng) by 0.0001° a fix.
+func track(worker string, start time.Time, n int, step time.Duration, lat, lng float64) []tracking.Position {
+	out := make([]tracking.Position, n)
+	for k := range n {
+		out[k] = tracking.Position{
+			ID: fmt.Sprintf("%s.%d", worker, k), WorkerID: worker, Team: "team_one",
+			Location:  tracking.Location{Latitude: lat + float64(k)*0.0001, Longitude: lng},
+			TimeStamp: start.Add(time.Duration(k) * step),
+		}
+	}
+	return out
+}

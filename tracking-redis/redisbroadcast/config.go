@@ -23,6 +23,12 @@ type Config struct {
 	// ResumeWindow is how long a team's positions are kept in its Redis
 	// stream for resuming manager streams (Since). Default 15m.
 	ResumeWindow time.Duration
+	// ResumeMaxEntries bounds a team's stream besides the window: resuming
+	// more positions than the hub's resume limit resets anyway, and every
+	// entry holds at least one position, so keeping that many entries keeps
+	// every resumable position and bounds Redis memory for busy teams.
+	// Default 10,000 (the hub's default RESUME_LIMIT).
+	ResumeMaxEntries int
 	// QueueSize bounds the positions waiting to be sent. Default 16384.
 	QueueSize int
 	// MaxBatch bounds the positions sent in one pipeline. Default 4096: the
@@ -57,6 +63,9 @@ func (c *Config) setDefaults() error {
 	if c.ResumeWindow == 0 {
 		c.ResumeWindow = 15 * time.Minute
 	}
+	if c.ResumeMaxEntries == 0 {
+		c.ResumeMaxEntries = 10_000
+	}
 	if c.QueueSize == 0 {
 		c.QueueSize = 16384
 	}
@@ -77,8 +86,8 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("redis config: StaleAfter %s is shorter than 1s", c.StaleAfter)
 	case c.ResumeWindow < 100*time.Millisecond:
 		return fmt.Errorf("redis config: ResumeWindow %s is shorter than 100ms", c.ResumeWindow)
-	case c.QueueSize < 1 || c.MaxBatch < 1 || c.Senders < 1:
-		return fmt.Errorf("redis config: QueueSize, MaxBatch and Senders must be positive")
+	case c.QueueSize < 1 || c.MaxBatch < 1 || c.Senders < 1 || c.ResumeMaxEntries < 1:
+		return fmt.Errorf("redis config: QueueSize, MaxBatch, Senders and ResumeMaxEntries must be positive")
 	}
 	return nil
 }

@@ -37,9 +37,9 @@ func (p *pipeliner) send(batch []tracking.Message) {
 	pipe := b.rdb.Pipeline()
 	for _, team := range p.order {
 		msgs := p.byTeam[team]
-		args := make([]any, 0, 5+2*len(msgs))
+		args := make([]any, 0, 6+2*len(msgs))
 		args = append(args, b.cfg.StaleAfter.Milliseconds(), b.cfg.ResumeWindow.Milliseconds(),
-			newEpoch(), b.channel(team), wire.AppendFrame(nil, msgs...))
+			newEpoch(), b.channel(team), wire.AppendFrame(nil, msgs...), b.cfg.ResumeMaxEntries)
 		for _, m := range msgs {
 			args = append(args, m.Worker, encodeLast(make([]byte, 0, 40+len(m.Worker)+len(m.JSON)), m))
 		}
@@ -70,7 +70,8 @@ func (p *pipeliner) send(batch []tracking.Message) {
 //     string order follows the server's locale). First, so that a snapshot
 //     read after the PUBLISH is delivered already holds it.
 //  2. The team's stream (resume, see since.go): one entry holding the
-//     frame, trimmed to the resume window by entry id (Redis time).
+//     frame, trimmed to the resume window by entry id (Redis time) and to
+//     Config.ResumeMaxEntries entries.
 //  3. The team's channel: the epoch, the entry id and the frame, so that
 //     subscribers learn each position's Offset.
 //
@@ -80,7 +81,7 @@ func (p *pipeliner) send(batch []tracking.Message) {
 //
 // KEYS: last hash, stream, meta hash. ARGV: last-position expiry (ms),
 // resume window (ms), a fresh epoch should one be needed, channel, frame,
-// then worker, value pairs.
+// most entries, then worker, value pairs.
 var publishScript = redis.NewScript(`
 local function older(stored, new)
 	for i = 1, 8 do
@@ -89,7 +90,7 @@ local function older(stored, new)
 	end
 	return true
 end
-for i = 6, #ARGV, 2 do
+for i = 7, #ARGV, 2 do
 	local stored = redis.call('HGET', KEYS[1], ARGV[i])
 	if not stored or older(stored, ARGV[i + 1]) then
 		redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
@@ -107,6 +108,7 @@ end
 local now = redis.call('TIME')
 local minid = string.format('%d-0', tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - window)
 local id = redis.call('XADD', KEYS[2], 'MINID', '~', minid, '*', 'f', ARGV[5])
+redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[6])
 redis.call('HSET', KEYS[3], 'last', id)
 redis.call('PEXPIRE', KEYS[2], window)
 redis.call('PEXPIRE', KEYS[3], 2 * window)

@@ -32,8 +32,11 @@ func configure(env *config.Env) service.Opener {
 		ChannelPrefix: env.String("REDIS_CHANNEL_PREFIX", def.ChannelPrefix),
 		StaleAfter:    env.Duration("POSITION_STALE_AFTER", def.StaleAfter),
 		ResumeWindow:  env.Duration("RESUME_WINDOW", def.ResumeWindow),
-		Senders:       env.Int("REDIS_SENDERS", def.Senders),
-		Linger:        env.Duration("REDIS_LINGER", def.Linger),
+		// The hub replays at most RESUME_LIMIT positions: the stream keeps
+		// no more entries than that.
+		ResumeMaxEntries: env.Int("RESUME_LIMIT", def.ResumeMaxEntries),
+		Senders:          env.Int("REDIS_SENDERS", def.Senders),
+		Linger:           env.Duration("REDIS_LINGER", def.Linger),
 	}
 	return func(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (tracking.Broadcaster, error) {
 		cfg.Logger, cfg.Registerer = log, reg

@@ -52,6 +52,7 @@ type Broadcaster struct {
 
 	ops       sync.WaitGroup // calls in progress: Subscribe, Last, Since
 	wg        sync.WaitGroup // goroutines
+	fetches   sync.WaitGroup // Fetch requests of readRange; an abandoned one ends when the clients close
 	closeOnce sync.Once
 	pumpDone  chan struct{}
 }
@@ -237,6 +238,7 @@ func (b *Broadcaster) Close() error {
 				b.log.Warn("close kafka client", "err", err)
 			}
 		}
+		b.fetches.Wait()
 		b.log.Info("kafka broadcaster closed")
 	})
 	return nil

@@ -48,7 +48,7 @@ func (b *Broadcaster) readRange(ctx context.Context, topic string, p int32, from
 			return nil
 		}
 	}
-	f := fetcher{b: b, topic: topic, p: p, at: from, to: to, size: b.control.Config().Consumer.Fetch.Default}
+	f := fetcher{b: b, topic: topic, p: p, at: from, to: to, size: b.fetchBytes}
 	deadline := time.Now().Add(readStall) // moves on with every fetch that brings records
 	var lastErr error
 	for f.at < to {
@@ -110,7 +110,7 @@ type fetcher struct {
 	p     int32
 	at    int64 // offset of the next record wanted
 	to    int64
-	size  int32 // the partition's byte limit in a fetch; grows for a batch larger than it
+	size  int32 // the partition's byte limit in a fetch; doubles for a batch larger than it
 }
 
 type fetchResult struct {

@@ -50,7 +50,10 @@ func (b *Broadcaster) readRange(ctx context.Context, topic string, p int32, from
 	}
 	f := fetcher{b: b, topic: topic, p: p, at: from, to: to, size: b.fetchBytes}
 	deadline := time.Now().Add(readStall) // moves on with every fetch that brings records
-	var lastErr error
+	var (
+		lastErr error
+		failed  bool // the previous fetch failed: refresh the metadata first
+	)
 	for f.at < to {
 		select {
 		case <-ctx.Done():
@@ -65,26 +68,23 @@ func (b *Broadcaster) readRange(ctx context.Context, topic string, p int32, from
 			}
 			return fmt.Errorf("stalled at offset %d of %d: %w", f.at, to, lastErr)
 		}
-		block, err := f.fetch(ctx, deadline)
-		if err != nil {
-			if errors.Is(err, errStopped) {
-				continue // the loop's checks say why
+		block, err := f.fetch(ctx, deadline, failed)
+		if err == nil && !errors.Is(block.Err, sarama.ErrNoError) {
+			if errors.Is(block.Err, sarama.ErrOffsetOutOfRange) {
+				return fmt.Errorf("read %s/%d at offset %d (log start %d, high-water mark %d): %w",
+					topic, p, f.at, block.LogStartOffset, block.HighWaterMarkOffset, block.Err)
 			}
-			lastErr = err
-			b.refreshLeader(topic)
-			b.pause(ctx, 50*time.Millisecond)
-			continue
+			err = block.Err
 		}
 		switch {
-		case errors.Is(block.Err, sarama.ErrNoError):
-		case errors.Is(block.Err, sarama.ErrOffsetOutOfRange):
-			return fmt.Errorf("read %s/%d at offset %d (log start %d, high-water mark %d): %w",
-				topic, p, f.at, block.LogStartOffset, block.HighWaterMarkOffset, sarama.ErrOffsetOutOfRange)
+		case err == nil:
+			failed = false
+		case errors.Is(err, errStopped):
+			continue // the checks above say why
 		default:
-			// Not the leader any more, leader not available yet, or the
-			// like: ask the cluster where the partition lives now.
-			lastErr = block.Err
-			b.refreshLeader(topic)
+			// Not the leader any more, no leader yet, a connection lost:
+			// the next fetch asks the cluster where the partition lives.
+			lastErr, failed = err, true
 			b.pause(ctx, 50*time.Millisecond)
 			continue
 		}
@@ -118,17 +118,15 @@ type fetchResult struct {
 	err   error
 }
 
-// fetch sends one Fetch request for the partition at f.at to its leader and
-// returns the partition's block of the response. The request runs on its own
-// goroutine so that ctx, Close and the stall deadline end the wait; one
-// abandoned finishes by itself (the records are there, or the connection's
-// read timeout ends it, or Close closing the clients does).
-func (f *fetcher) fetch(ctx context.Context, deadline time.Time) (*sarama.FetchResponseBlock, error) {
+// fetch sends one Fetch request for the partition at f.at to its leader,
+// after refreshing the topic's metadata when refresh is set (the previous
+// fetch failed), and returns the partition's block of the response. It runs
+// on a goroutine of its own so that ctx, Close and the stall deadline end
+// the wait (errStopped); one abandoned ends by itself (the records are
+// there, or a timeout of the connection ends it, or Close closing the
+// clients does).
+func (f *fetcher) fetch(ctx context.Context, deadline time.Time, refresh bool) (*sarama.FetchResponseBlock, error) {
 	b := f.b
-	broker, err := b.control.Leader(f.topic, f.p)
-	if err != nil {
-		return nil, fmt.Errorf("leader of %s/%d: %w", f.topic, f.p, err)
-	}
 	conf := b.control.Config()
 	req := &sarama.FetchRequest{
 		Version:     fetchVersion(conf.Version),
@@ -149,6 +147,14 @@ func (f *fetcher) fetch(ctx context.Context, deadline time.Time) (*sarama.FetchR
 	b.fetches.Add(1)
 	go func() {
 		defer b.fetches.Done()
+		if refresh {
+			_ = b.control.RefreshMetadata(f.topic) // an error shows in Leader or Fetch
+		}
+		broker, err := b.control.Leader(f.topic, f.p)
+		if err != nil {
+			res <- fetchResult{err: fmt.Errorf("leader of %s/%d: %w", f.topic, f.p, err)}
+			return
+		}
 		resp, err := broker.Fetch(req)
 		if err != nil {
 			// As sarama does after a failed request: the next Leader call
@@ -276,13 +282,6 @@ func fetchVersion(v sarama.KafkaVersion) int16 {
 		return 1
 	}
 	return 0
-}
-
-// refreshLeader asks the cluster for the partitions of topic again, after a
-// broker said it does not lead one or did not answer. Errors are left to the
-// next fetch.
-func (b *Broadcaster) refreshLeader(topic string) {
-	_ = b.control.RefreshMetadata(topic)
 }
 
 // pause waits d, or less when ctx ends or the Broadcaster closes.

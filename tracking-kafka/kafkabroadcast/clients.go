@@ -62,12 +62,11 @@ func fetchConfig(cfg *Config, version sarama.KafkaVersion) *sarama.Config {
 
 func controlConfig(cfg *Config, version sarama.KafkaVersion) *sarama.Config {
 	c := baseConfig(cfg, version)
-	// Reads of LastTopic stop at the high-water mark; the fetch the partition
-	// consumer may start after the last record must not hold the connection.
+	// The Fetch requests of readRange (Last, Since): the records exist up to
+	// the high-water mark, so a fetch that finds none must not hold the
+	// connection; 4 MiB of a partition per request.
 	c.Consumer.MaxWaitTime = 20 * time.Millisecond
 	c.Consumer.Fetch.Default = 4 << 20
-	c.Consumer.Return.Errors = true
-	c.Consumer.Offsets.AutoCommit.Enable = false
 	c.Admin.Timeout = 10 * time.Second
 	// Full metadata: NewClient then connects (New's reachability check) and
 	// the controller is known (topic creation).

@@ -54,6 +54,11 @@ type Config struct {
 	// (Consumer.MaxWaitTime). It also bounds how long a newly watched
 	// partition waits for the fetch in progress. Default 250ms.
 	FetchMaxWait time.Duration
+	// ReaderLinger is how long the reader of a partition of Topic goes on
+	// reading after the last subscription of a team in it ended, so that a
+	// manager who reconnects (a resume, a page reload) finds it running
+	// instead of waiting for a new one to start. Default 30s.
+	ReaderLinger time.Duration
 	// DialTimeout bounds one connection attempt to a broker. Default 5s.
 	DialTimeout time.Duration
 	// CloseGrace is how long Close keeps handing queued positions to the
@@ -94,6 +99,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.FlushBytes, 64<<10)
 	setDefault(&c.QueueSize, 16384)
 	setDefault(&c.FetchMaxWait, 250*time.Millisecond)
+	setDefault(&c.ReaderLinger, 30*time.Second)
 	setDefault(&c.DialTimeout, 5*time.Second)
 	setDefault(&c.CloseGrace, 2*time.Second)
 	if c.Logger == nil {
@@ -134,7 +140,7 @@ func (c *Config) validate() (sarama.KafkaVersion, error) {
 		v    time.Duration
 	}{
 		{"Retention", c.Retention}, {"StaleAfter", c.StaleAfter}, {"LastInterval", c.LastInterval},
-		{"Linger", c.Linger}, {"FetchMaxWait", c.FetchMaxWait}, {"DialTimeout", c.DialTimeout},
+		{"Linger", c.Linger}, {"FetchMaxWait", c.FetchMaxWait}, {"ReaderLinger", c.ReaderLinger}, {"DialTimeout", c.DialTimeout},
 		{"CloseGrace", c.CloseGrace},
 	} {
 		if d.v < 0 {

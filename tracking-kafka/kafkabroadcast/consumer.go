@@ -17,13 +17,17 @@ const maxBatch = 512
 
 // reader consumes one partition of the positions topic for the teams of this
 // replica that live in it, and delivers their records to the subscriptions.
-// It exists while at least one subscription needs it.
+// It exists while at least one subscription needs it, and for
+// Config.ReaderLinger after the last one ended (subscription.go).
 type reader struct {
 	b    *Broadcaster
 	p    int32
 	prev *reader // the previous reader of p: it must have released the partition first
 
-	refs int // subscriptions using the reader; guarded by b.mu
+	// Guarded by b.mu.
+	refs      int         // subscriptions using the reader
+	linger    *time.Timer // runs while refs is 0: retires the reader when it fires
+	lingerGen uint64      // counts lingers; a timer of an earlier one does nothing
 
 	ready    chan struct{} // closed once start has returned; err is its result
 	err      error

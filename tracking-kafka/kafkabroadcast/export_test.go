@@ -1,5 +1,7 @@
 package kafkabroadcast
 
+import "context"
+
 // SaramaMetricsOff is the go-metrics registry the broadcaster gives sarama, for
 // the tests' own sarama clients: sarama's default registry starts a goroutine
 // that never ends.
@@ -7,3 +9,17 @@ var SaramaMetricsOff = discardRegistry{}
 
 // PartitionOf is partitionOf, for tests that write records of their own.
 var PartitionOf = partitionOf
+
+// ReadRange is readRange with a partition's byte limit of fetchBytes in each
+// Fetch request. It returns the offsets and values visited; visit stops after
+// stopAfter records when that is positive. Not for concurrent use with
+// other reads of b.
+func (b *Broadcaster) ReadRange(ctx context.Context, topic string, p int32, from, to int64, fetchBytes int32, stopAfter int) (offsets []int64, values []string, err error) {
+	b.fetchBytes = fetchBytes
+	err = b.readRange(ctx, topic, p, from, to, func(rec record) bool {
+		offsets = append(offsets, rec.Offset)
+		values = append(values, string(rec.Value))
+		return stopAfter <= 0 || len(offsets) < stopAfter
+	})
+	return offsets, values, err
+}

@@ -33,6 +33,7 @@ type Broadcaster struct {
 	control       sarama.Client
 	producer      sarama.AsyncProducer
 	consumer      sarama.Consumer // live partition consumers (fetch client, offsets via control)
+	fetchBytes    int32           // a partition's byte limit in the Fetch requests of readRange
 
 	// Publish side (producer.go, lastwrite.go).
 	pubMu     sync.RWMutex // Publish holds it shared while it enqueues; Close exclusively to stop it
@@ -45,13 +46,14 @@ type Broadcaster struct {
 
 	mu      sync.Mutex // guards the fields below
 	closed  bool
-	readers map[int32]*reader        // live partition readers, by partition
+	readers map[int32]*reader        // live partition readers, lingering ones included, by partition
 	prev    map[int32]*reader        // the reader of a partition that last stopped
 	subs    map[string]*subscription // by team: one each
 	probe   *probe                   // the readiness probe in flight
 
 	ops       sync.WaitGroup // calls in progress: Subscribe, Last, Since
 	wg        sync.WaitGroup // goroutines
+	fetches   sync.WaitGroup // Fetch requests of readRange; an abandoned one ends when the clients close
 	closeOnce sync.Once
 	pumpDone  chan struct{}
 }
@@ -98,6 +100,7 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	if b.control, err = connect("control", controlConfig(&cfg, version)); err != nil {
 		return fail(err)
 	}
+	b.fetchBytes = b.control.Config().Consumer.Fetch.Default
 	if b.nPos, b.nLast, err = ensureTopics(ctx, b.control, &cfg); err != nil {
 		return fail(err)
 	}
@@ -226,6 +229,7 @@ func (b *Broadcaster) Close() error {
 		for _, s := range subs {
 			s.Unsubscribe()
 		}
+		b.retireLingering()
 
 		<-b.pumpDone // it drains the queue within CloseGrace once quit is closed
 		b.producer.AsyncClose()
@@ -237,6 +241,7 @@ func (b *Broadcaster) Close() error {
 				b.log.Warn("close kafka client", "err", err)
 			}
 		}
+		b.fetches.Wait()
 		b.log.Info("kafka broadcaster closed")
 	})
 	return nil

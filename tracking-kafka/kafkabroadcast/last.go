@@ -181,7 +181,7 @@ func (b *Broadcaster) scan(ctx context.Context, topic string, p int32, from, to 
 		decoded []tracking.Message
 		records int
 	)
-	visit := func(rec *sarama.ConsumerMessage) bool {
+	visit := func(rec record) bool {
 		records++
 		if !match(rec.Key) {
 			return true

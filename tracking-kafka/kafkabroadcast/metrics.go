@@ -28,7 +28,7 @@ func newMetrics(queued *atomic.Int64) *metrics {
 			Help: "Key and value bytes of the records read from the positions topic."}),
 		partitions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tracking_kafka_partitions_consumed",
-			Help: "Partitions of the positions topic this replica reads (those holding watched teams)."}),
+			Help: "Partitions of the positions topic this replica reads (those holding watched teams, or teams watched within ReaderLinger)."}),
 		published: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_kafka_published_total",
 			Help: "Positions handed to the Kafka producer."}),

@@ -73,7 +73,7 @@ func (b *Broadcaster) Since(ctx context.Context, team string, after tracking.Off
 	}
 
 	var msgs, decoded []tracking.Message
-	err = b.readRange(ctx, topic, p, from, hwm, func(rec *sarama.ConsumerMessage) bool {
+	err = b.readRange(ctx, topic, p, from, hwm, func(rec record) bool {
 		if string(rec.Key) != team {
 			return true
 		}

@@ -5,17 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
 )
 
 // Subscribe delivers team's positions to h from the partition reader of the
-// team's partition, starting that reader if this is the partition's first
-// subscription on this replica (several teams share a partition: the readers
-// are counted here; teams are counted by the hub). The reader starts at the partition's current
-// end before Subscribe returns, so a position published afterwards is
-// delivered. h runs on the reader's goroutine with the reader's lock held: it
-// must not block, nor call back into the Broadcaster.
+// team's partition, starting that reader if none runs (several teams share a
+// partition: the readers are counted here; teams are counted by the hub). A
+// new reader starts at the partition's current end before Subscribe returns;
+// one already running, or lingering after its last subscription ended (see
+// release), delivers to h from the record it reads next, which is at most
+// the partition's end. Either way a position published after Subscribe
+// returns is delivered. h runs on the reader's goroutine with the reader's
+// lock held: it must not block, nor call back into the Broadcaster.
 func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Handler) (tracking.Subscription, error) {
 	if err := tracking.ValidTeam(team); err != nil {
 		return nil, err
@@ -45,6 +48,7 @@ func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Han
 		r = newReader(b, p, b.prev[p])
 		b.readers[p] = r
 	}
+	r.keep()
 	r.refs++
 	b.mu.Unlock()
 
@@ -68,7 +72,13 @@ func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Han
 	return s, nil
 }
 
-// release drops one reference to r, stopping it with the last.
+// release drops one reference to r. With the last, r lingers for
+// Config.ReaderLinger before it stops: a manager who reconnects soon after
+// (a resume, a lifetime reconnect, a page reload) subscribes without waiting
+// for a partition consumer to stop and another to start (sarama's batching
+// of new partition consumers and the fetch in flight of the old one cost
+// ~100 ms). A reader that failed to start, or one released while Close runs,
+// stops at once.
 func (b *Broadcaster) release(r *reader) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -76,11 +86,54 @@ func (b *Broadcaster) release(r *reader) {
 	if r.refs > 0 {
 		return
 	}
+	if r.err != nil || b.closed || b.readers[r.p] != r {
+		b.retire(r)
+		return
+	}
+	r.lingerGen++
+	gen := r.lingerGen
+	b.wg.Add(1) // done by the timer's function, or by keep when it stops the timer first
+	r.linger = time.AfterFunc(b.cfg.ReaderLinger, func() {
+		defer b.wg.Done()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if r.lingerGen == gen && r.refs == 0 {
+			r.linger = nil
+			b.log.Debug("partition reader stopped after its linger", "topic", b.cfg.Topic, "partition", r.p)
+			b.retire(r)
+		}
+	})
+}
+
+// keep ends r's linger, if it lingers: a subscription uses it again, or it
+// is retired. The caller holds b.mu.
+func (r *reader) keep() {
+	r.lingerGen++ // a timer that has fired already and waits for b.mu does nothing
+	if r.linger != nil && r.linger.Stop() {
+		r.b.wg.Done()
+	}
+	r.linger = nil
+}
+
+// retire stops r and takes it out of the readers. The caller holds b.mu.
+func (b *Broadcaster) retire(r *reader) {
+	r.keep()
 	if b.readers[r.p] == r {
 		delete(b.readers, r.p)
 		b.prev[r.p] = r
 	}
 	r.stopReader()
+}
+
+// retireLingering stops the readers that linger with no subscription (Close).
+func (b *Broadcaster) retireLingering() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.readers {
+		if r.refs == 0 {
+			b.retire(r)
+		}
+	}
 }
 
 type subscription struct {

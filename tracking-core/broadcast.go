@@ -4,8 +4,9 @@ import (
 	"context"
 )
 
-// Message is one position as it travels between replicas and out to managers:
-// its routing keys, its two times and its canonical JSON, serialised once.
+// Message is one position (or event: see Kind) as it travels between
+// replicas and out to managers: its routing keys, its two times and its
+// canonical JSON, serialised once.
 //
 // Ownership: a Message and its JSON bytes are immutable once published.
 // Anyone who receives one (a Handler, a caller of Last) may keep it, and its
@@ -13,6 +14,7 @@ import (
 // Messages (the msgs of Publish and of a Handler call) belong to whoever made
 // them and are reused after the call returns: keep the Messages, not the slice.
 type Message struct {
+	Kind   Kind // KindPosition, the zero value, unless it is an event
 	Team   string
 	Worker string
 	// Time is the fix time: the record's timeStamp, Unix nanoseconds. It
@@ -63,10 +65,12 @@ type Broadcaster interface {
 	Subscribe(ctx context.Context, team string, h Handler) (Subscription, error)
 
 	// Last returns, for each worker of team, the published position with the
-	// newest fix Time (of equal Times, the one published later), unless it was
-	// Received longer ago than the broadcaster's staleness window; in no
-	// particular order. A late record with an older fix never replaces a newer
-	// one, even if it was published from another replica.
+	// newest fix Time (of equal Times, the one published later) and the
+	// published status that supersedes its others (Message.Supersedes), each
+	// unless it was Received longer ago than the broadcaster's staleness
+	// window; in no particular order. A late record with an older fix never
+	// replaces a newer one, nor a status of an older session a newer one,
+	// even if published from another replica. Alerts are not kept.
 	Last(ctx context.Context, team string) ([]Message, error)
 
 	// Since returns the positions of team published after the position at

@@ -161,8 +161,8 @@ func CheckComplete(msgs []tracking.Message, workers []string, n int) error {
 	return nil
 }
 
-// LastSeqs returns worker -> seq of Last(team), failing on a duplicate worker
-// or a position of another team.
+// LastSeqs returns worker -> seq of the positions in Last(team), failing on
+// a duplicate worker or a position of another team.
 func LastSeqs(t testing.TB, b tracking.Broadcaster, team string) map[string]int {
 	t.Helper()
 	msgs, err := b.Last(context.Background(), team)
@@ -171,6 +171,9 @@ func LastSeqs(t testing.TB, b tracking.Broadcaster, team string) map[string]int 
 	}
 	got := make(map[string]int, len(msgs))
 	for _, m := range msgs {
+		if m.Kind != tracking.KindPosition {
+			continue
+		}
 		w, seq := Seq(m)
 		if m.Team != team {
 			t.Fatalf("Last(%s) returned a position of %s", team, m.Team)

@@ -26,11 +26,11 @@ func (s *suite) sameReplica(t *testing.T) {
 // checkSame fails unless got is want as published: keys, times and bytes.
 func checkSame(t *testing.T, got, want tracking.Message) {
 	t.Helper()
-	if got.Team != want.Team || got.Worker != want.Worker || got.Time != want.Time ||
+	if got.Kind != want.Kind || got.Team != want.Team || got.Worker != want.Worker || got.Time != want.Time ||
 		got.Received != want.Received || !bytes.Equal(got.JSON, want.JSON) {
-		t.Fatalf("delivered %s/%s time %d received %d %s\nwant      %s/%s time %d received %d %s",
-			got.Team, got.Worker, got.Time, got.Received, got.JSON,
-			want.Team, want.Worker, want.Time, want.Received, want.JSON)
+		t.Fatalf("delivered %s %s/%s time %d received %d %s\nwant      %s %s/%s time %d received %d %s",
+			got.Kind, got.Team, got.Worker, got.Time, got.Received, got.JSON,
+			want.Kind, want.Team, want.Worker, want.Time, want.Received, want.JSON)
 	}
 }
 

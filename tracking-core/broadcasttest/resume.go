@@ -81,7 +81,7 @@ func sameMessages(got, want []tracking.Message) error {
 		return fmt.Errorf("%d positions %v, want %d %v", len(got), Seqs(got), len(want), Seqs(want))
 	}
 	for i := range got {
-		if got[i].Offset != want[i].Offset || string(got[i].JSON) != string(want[i].JSON) ||
+		if got[i].Offset != want[i].Offset || got[i].Kind != want[i].Kind || string(got[i].JSON) != string(want[i].JSON) ||
 			got[i].Worker != want[i].Worker || got[i].Time != want[i].Time || got[i].Received != want[i].Received {
 			return fmt.Errorf("position %d = %v %s, want %v %s", i, got[i].Offset, got[i].JSON, want[i].Offset, want[i].JSON)
 		}

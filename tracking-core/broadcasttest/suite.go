@@ -68,6 +68,8 @@ func Run(t *testing.T, f Features, setup Setup) {
 		{"LastKnownSnapshot", s.lastKnown},
 		{"LastStaleByReceiptTime", s.lastStaleByReceipt},
 		{"LastNewestFixWins", s.lastNewestFix},
+		{"EventsDelivered", s.eventsDelivered},
+		{"LastStatuses", s.lastStatuses},
 		{"ResumeOffsets", s.resumeOffsets},
 		{"ResumeGap", s.resumeGap},
 		{"ResumeWindow", s.resumeWindow},

@@ -46,9 +46,29 @@ type wsSink struct {
 	buf     []byte
 }
 
+// positions writes batch as positions messages, one per run of positions,
+// and a message per event between them, in order.
 func (s *wsSink) positions(batch []tracking.Message) error {
-	s.buf = wire.AppendPositions(s.buf[:0], batch)
-	return s.write(s.buf)
+	for len(batch) > 0 {
+		if m := batch[0]; m.Kind != tracking.KindPosition {
+			batch = batch[1:]
+			if m.JSON == nil {
+				continue
+			}
+			s.buf = wire.AppendEvent(s.buf[:0], m)
+		} else {
+			n := 1
+			for n < len(batch) && batch[n].Kind == tracking.KindPosition {
+				n++
+			}
+			s.buf = wire.AppendPositions(s.buf[:0], batch[:n])
+			batch = batch[n:]
+		}
+		if err := s.write(s.buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *wsSink) heartbeat() error {

@@ -68,6 +68,10 @@ type team struct {
 	queues  atomic.Pointer[[]*Queue]
 	writeMu sync.Mutex // serialises copy-on-write updates of queues
 	m       *metrics
+
+	// Used by deliver only (the subscription's one delivery goroutine).
+	statuses map[string]tracking.Message // per worker: the newest status delivered
+	kept     []tracking.Message          // scratch: a batch without superseded statuses
 }
 
 // New returns a hub over b.
@@ -228,11 +232,53 @@ func (h *Hub) Close() {
 }
 
 func (t *team) deliver(msgs []tracking.Message) {
+	msgs = t.dropStaleStatuses(msgs)
+	if len(msgs) == 0 {
+		return
+	}
 	queues := *t.queues.Load()
 	for _, q := range queues {
 		q.Push(msgs)
 	}
 	t.m.deliveries.Add(float64(len(msgs) * len(queues)))
+}
+
+// dropStaleStatuses leaves out the statuses that do not supersede the
+// newest one delivered for their worker: those of an older session (the
+// replica a worker left may report its end after the one it moved to
+// reported its start) or repeated. Every replica sees the team's messages
+// in the broker's order, so every manager sees the same changes, once.
+func (t *team) dropStaleStatuses(msgs []tracking.Message) []tracking.Message {
+	stale := -1
+	for i := range msgs {
+		if msgs[i].Kind == tracking.KindStatus && !t.acceptStatus(&msgs[i]) {
+			stale = i
+			break
+		}
+	}
+	if stale < 0 {
+		return msgs
+	}
+	// msgs is the broadcaster's: copy what is kept.
+	t.kept = append(t.kept[:0], msgs[:stale]...)
+	for i := stale + 1; i < len(msgs); i++ {
+		if msgs[i].Kind != tracking.KindStatus || t.acceptStatus(&msgs[i]) {
+			t.kept = append(t.kept, msgs[i])
+		}
+	}
+	return t.kept
+}
+
+func (t *team) acceptStatus(m *tracking.Message) bool {
+	if t.statuses == nil {
+		t.statuses = make(map[string]tracking.Message)
+	}
+	prev, ok := t.statuses[m.Worker]
+	if ok && !newer(m, &prev) {
+		return false
+	}
+	t.statuses[m.Worker] = tracking.Message{Kind: m.Kind, Time: m.Time, Received: m.Received}
+	return true
 }
 
 func (t *team) add(q *Queue) {

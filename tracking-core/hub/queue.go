@@ -19,12 +19,18 @@ type Queue struct {
 	compactAt int
 	soft      int
 	hard      int
-	floor     map[string]int64 // per worker: time of the snapshot position sent
+	floor     map[floorKey]tracking.Message // per worker and kind: the snapshot's message sent
 	after     tracking.Offset  // drop positions not after this one: the stream starts past it
 	overflow  bool
 	ready     chan struct{}
 
 	conflated int // positions dropped as superseded, since the last Drain
+}
+
+// floorKey is a worker's last message of one kind, in the snapshot.
+type floorKey struct {
+	worker string
+	kind   tracking.Kind
 }
 
 // NewQueue returns a queue that compacts past soft pending positions and
@@ -86,33 +92,51 @@ func (q *Queue) pastStart(m tracking.Message) bool {
 	return true
 }
 
-// belowFloor drops a live position not newer than the snapshot position already
-// queued for its worker, so that a worker never appears to move backwards.
+// belowFloor drops a live position (or status) not newer than the snapshot's
+// one already queued for its worker, so that a worker never appears to move
+// backwards, nor to go back to an older status. Alerts have no floor.
 func (q *Queue) belowFloor(m tracking.Message) bool {
-	t, ok := q.floor[m.Worker]
+	if m.Kind == tracking.KindAlert {
+		return false
+	}
+	k := floorKey{m.Worker, m.Kind}
+	f, ok := q.floor[k]
 	if !ok {
 		return false
 	}
-	if m.Time <= t {
+	if !newer(&m, &f) {
 		return true
 	}
-	delete(q.floor, m.Worker)
+	delete(q.floor, k)
 	return false
+}
+
+// newer reports whether m strictly supersedes prev (see
+// tracking.Message.Supersedes, where equal keys supersede).
+func newer(m, prev *tracking.Message) bool {
+	if m.Kind == tracking.KindStatus {
+		return m.Time > prev.Time || m.Time == prev.Time && m.Received > prev.Received
+	}
+	return m.Time > prev.Time
 }
 
 // compact keeps the latest position of each worker, the newest fix (a late
 // record with an older fix supersedes nothing), in the order of those latest
-// positions. Called with mu held.
+// positions, and every event (statuses and alerts are never superseded
+// here: each is a change a manager is told of). Called with mu held.
 func (q *Queue) compact() {
 	latest := make(map[string]int, len(q.items)/2)
 	for i, m := range q.items {
+		if m.Kind != tracking.KindPosition {
+			continue
+		}
 		if j, ok := latest[m.Worker]; !ok || q.items[j].Time <= m.Time {
 			latest[m.Worker] = i
 		}
 	}
 	kept := q.items[:0]
 	for i, m := range q.items {
-		if latest[m.Worker] == i {
+		if m.Kind != tracking.KindPosition || latest[m.Worker] == i {
 			kept = append(kept, m)
 		}
 	}
@@ -142,21 +166,21 @@ func (q *Queue) Prime(snapshot []tracking.Message, at tracking.Offset) {
 	}
 	q.mu.Lock()
 	q.skipUntil(at)
-	queued := make(map[string]struct{}, len(q.items))
+	queued := make(map[floorKey]struct{}, len(q.items))
 	for _, m := range q.items {
-		queued[m.Worker] = struct{}{}
+		queued[floorKey{m.Worker, m.Kind}] = struct{}{}
 	}
 	head := make([]tracking.Message, 0, len(snapshot)+1+len(q.items))
 	if q.floor == nil {
-		q.floor = make(map[string]int64, len(snapshot))
+		q.floor = make(map[floorKey]tracking.Message, len(snapshot))
 	}
 	for _, m := range snapshot {
-		if _, ok := queued[m.Worker]; ok {
+		if _, ok := queued[floorKey{m.Worker, m.Kind}]; ok || m.Kind == tracking.KindAlert {
 			continue
 		}
 		m.Offset = tracking.Offset{}
 		head = append(head, m)
-		q.floor[m.Worker] = m.Time
+		q.floor[floorKey{m.Worker, m.Kind}] = m
 	}
 	if !at.IsZero() {
 		head = append(head, tracking.Message{Offset: at})

@@ -17,7 +17,7 @@ type Backend struct {
 	mu     sync.RWMutex
 	epoch  uint64
 	subs   map[string][]*subscription // team -> one subscription per subscribed replica
-	last   map[string]map[string]tracking.Message
+	last   map[string]map[lastKey]tracking.Message
 	stream map[string]*stream // team -> its retained positions
 }
 
@@ -26,9 +26,15 @@ func NewBackend() *Backend {
 	return &Backend{
 		epoch:  rand.Uint64() | 1, // never zero
 		subs:   make(map[string][]*subscription),
-		last:   make(map[string]map[string]tracking.Message),
+		last:   make(map[string]map[lastKey]tracking.Message),
 		stream: make(map[string]*stream),
 	}
+}
+
+// lastKey is a worker's last message of one kind.
+type lastKey struct {
+	worker string
+	kind   tracking.Kind
 }
 
 // Config tunes a memory Broadcaster.
@@ -68,7 +74,8 @@ func New(backend *Backend, cfg Config) *Broadcaster {
 }
 
 // Publish delivers msgs synchronously: the handlers it calls do not block.
-// A worker's last position is the one with the newest fix time.
+// A worker's last position is the one with the newest fix time; its last
+// status the one that supersedes the others (tracking.Message.Supersedes).
 func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) error {
 	if b.isClosed() {
 		return tracking.ErrClosed
@@ -79,13 +86,17 @@ func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) err
 	for i, m := range msgs {
 		msgs[i].Offset = be.append(m, b.window)
 		m = msgs[i]
+		if m.Kind == tracking.KindAlert {
+			continue
+		}
 		team := be.last[m.Team]
 		if team == nil {
-			team = make(map[string]tracking.Message)
+			team = make(map[lastKey]tracking.Message)
 			be.last[m.Team] = team
 		}
-		if prev, ok := team[m.Worker]; !ok || prev.Time <= m.Time {
-			team[m.Worker] = m
+		k := lastKey{m.Worker, m.Kind}
+		if prev, ok := team[k]; !ok || m.Supersedes(&prev) {
+			team[k] = m
 		}
 	}
 	be.mu.Unlock()

@@ -14,6 +14,8 @@ const (
 	TypeReconnect = "reconnect" // the stream ends: come back later
 	TypeError     = "error"     // a rejected record (worker) or a refused watch (manager)
 	TypeReset     = "reset"     // manager stream: the resume asked for is not possible; a snapshot follows
+	TypeStatus    = "status"    // manager stream: a worker's presence status changed
+	TypeAlert     = "alert"     // manager stream: an alert about a worker
 )
 
 // ServerMessage is one text message from the server on a WebSocket, decoded.
@@ -33,6 +35,9 @@ type ServerMessage struct {
 	Error ErrorBody
 	// End is the body of a replay's end message.
 	End ReplayEnd
+	// Event is the record of a status or alert message (its canonical JSON),
+	// undecoded; it aliases the decoded message's bytes.
+	Event []byte
 }
 
 var (
@@ -57,6 +62,25 @@ func AppendPositions(dst []byte, batch []tracking.Message) []byte {
 	}
 	dst = append(dst, positionsKey...)
 	return append(AppendRecords(dst, batch), '}')
+}
+
+// AppendEvent appends the manager stream's message carrying the event m (a
+// status or an alert) to dst: {"type":"status","id":"...","status":{...}},
+// the id being m's stream id when it has one.
+func AppendEvent(dst []byte, m tracking.Message) []byte {
+	kind := m.Kind.String()
+	dst = append(dst, `{"type":"`...)
+	dst = append(dst, kind...)
+	dst = append(dst, '"', ',')
+	if !m.Offset.IsZero() {
+		dst = append(dst, idKey...)
+		dst = append(m.Offset.Append(dst), '"', ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, kind...)
+	dst = append(dst, '"', ':')
+	dst = append(dst, m.JSON...)
+	return append(dst, '}')
 }
 
 // AppendRecords appends the JSON array of batch's records (each Message's
@@ -108,7 +132,7 @@ func AppendError(dst []byte, e ErrorBody) []byte {
 // decoding the records, which then alias msg; anything else goes through
 // encoding/json.
 func DecodeServerMessage(m *ServerMessage, msg []byte) error {
-	m.Type, m.ID, m.Reason, m.Error, m.End = "", "", "", ErrorBody{}, ReplayEnd{}
+	m.Type, m.ID, m.Reason, m.Error, m.End, m.Event = "", "", "", ErrorBody{}, ReplayEnd{}, nil
 	m.Positions = m.Positions[:0]
 	if rest, ok := bytes.CutPrefix(msg, positionsPrefix); ok {
 		if after, ok := bytes.CutPrefix(rest, idKey); ok {
@@ -140,6 +164,8 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 		ID        string            `json:"id"`
 		Positions []json.RawMessage `json:"positions"`
 		Reason    string            `json:"reason"`
+		Status    json.RawMessage   `json:"status"`
+		Alert     json.RawMessage   `json:"alert"`
 		ErrorBody
 	}
 	if err := json.Unmarshal(msg, &v); err != nil {
@@ -147,8 +173,13 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 	}
 	m.Type, m.ID, m.Reason, m.Error = v.Type, v.ID, v.Reason, v.ErrorBody
 	m.Error.Type = ""
-	if v.Type == TypeError { // "id" is the rejected record's (the outer field took it)
+	switch v.Type {
+	case TypeError: // "id" is the rejected record's (the outer field took it)
 		m.Error.ID, m.ID = v.ID, ""
+	case TypeStatus:
+		m.Event = v.Status
+	case TypeAlert:
+		m.Event = v.Alert
 	}
 	for _, p := range v.Positions {
 		m.Positions = append(m.Positions, p)

@@ -19,6 +19,13 @@ import (
 // SSEReconnectEvent is the name of the event that ends a stream with a hint.
 const SSEReconnectEvent = "reconnect"
 
+// SSEStatusEvent and SSEAlertEvent name the events of a team's workers
+// (tracking.KindStatus, tracking.KindAlert) on the manager stream.
+const (
+	SSEStatusEvent = "status"
+	SSEAlertEvent  = "alert"
+)
+
 // SSEResetEvent is the name of the event that announces a snapshot in place
 // of the resumed stream the client asked for.
 const SSEResetEvent = "reset"
@@ -38,12 +45,19 @@ func AppendSSERetry(dst []byte, d time.Duration) []byte {
 }
 
 // AppendSSEPositions appends one data event per message of batch to dst,
-// with an id field for a message with an Offset. A message without JSON but
-// with an Offset (a stream mark) becomes a block with the id only.
+// with an id field for a message with an Offset: unnamed for positions,
+// named by their kind (`event: status`, `event: alert`) for events. A
+// message without JSON but with an Offset (a stream mark) becomes a block
+// with the id only.
 func AppendSSEPositions(dst []byte, batch []tracking.Message) []byte {
 	for _, m := range batch {
 		if m.JSON == nil && m.Offset.IsZero() {
 			continue
+		}
+		if m.Kind != tracking.KindPosition && m.JSON != nil {
+			dst = append(dst, "event: "...)
+			dst = append(dst, m.Kind.String()...)
+			dst = append(dst, '\n')
 		}
 		if !m.Offset.IsZero() {
 			dst = append(dst, "id: "...)

@@ -122,6 +122,10 @@ func eventName(value []byte) string {
 		return SSEResetEvent
 	case SSEEndEvent:
 		return SSEEndEvent
+	case SSEStatusEvent:
+		return SSEStatusEvent
+	case SSEAlertEvent:
+		return SSEAlertEvent
 	case "message":
 		return ""
 	}

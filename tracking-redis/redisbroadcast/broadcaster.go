@@ -83,6 +83,9 @@ func (b *Broadcaster) streamKey(team string) string {
 	return b.cfg.ChannelPrefix + "stream:" + team
 }
 func (b *Broadcaster) metaKey(team string) string { return b.cfg.ChannelPrefix + "meta:" + team }
+func (b *Broadcaster) statusKey(team string) string {
+	return b.cfg.ChannelPrefix + "status:" + team
+}
 
 // Publish queues msgs for their senders, all or none; it never waits for Redis.
 func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) error {
@@ -187,50 +190,68 @@ func (b *Broadcaster) flushOnClose(queue chan tracking.Message, p *pipeliner, ba
 	}
 }
 
-// Last returns the last known positions of team received within StaleAfter,
-// and removes stale ones.
+// Last returns the last known positions and statuses of team received
+// within StaleAfter, and removes stale ones.
 func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message, error) {
 	select {
 	case <-b.closing:
 		return nil, tracking.ErrClosed
 	default:
 	}
-	key := b.lastKey(team)
-	all, err := b.rdb.HGetAll(ctx, key).Result()
-	if err != nil {
+	keys := [...]struct {
+		key  string
+		kind tracking.Kind
+	}{{b.lastKey(team), tracking.KindPosition}, {b.statusKey(team), tracking.KindStatus}}
+	pipe := b.rdb.Pipeline()
+	var cmds [len(keys)]*redis.MapStringStringCmd
+	for i, k := range keys {
+		cmds[i] = pipe.HGetAll(ctx, k.key)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("last positions of team %s: %w", team, err)
 	}
 	cutoff := time.Now().Add(-b.cfg.StaleAfter).UnixNano()
-	out := make([]tracking.Message, 0, len(all))
-	var stale []string
-	for worker, v := range all {
-		msg, err := decodeLast(team, v)
-		if err != nil || msg.Received < cutoff {
-			stale = append(stale, worker)
-			continue
+	var out []tracking.Message
+	for i, k := range keys {
+		var stale []string
+		for worker, v := range cmds[i].Val() {
+			msg, err := decodeLast(team, v, k.kind)
+			if err != nil || msg.Received < cutoff || msg.Kind != k.kind {
+				stale = append(stale, worker)
+				continue
+			}
+			out = append(out, msg)
 		}
-		out = append(out, msg)
-	}
-	if len(stale) > 0 {
-		if err := b.rdb.HDel(ctx, key, stale...).Err(); err != nil {
-			b.log.Debug("remove stale positions", "team", team, "err", err)
+		if len(stale) > 0 {
+			if err := b.rdb.HDel(ctx, k.key, stale...).Err(); err != nil {
+				b.log.Debug("remove stale last messages", "team", team, "kind", k.kind, "err", err)
+			}
 		}
 	}
 	return out, nil
 }
 
-// encodeLast is a last-known value: the fix time as 8 bytes that compare
-// bytewise in time order (setLastScript compares them), then the frame.
+// encodeLast is a last-known value: its order key, bytes that compare
+// bytewise in the order of tracking.Message.Supersedes (publishScript
+// compares them) — a position's fix time (8 bytes), a status's session and
+// change (16) —, then the frame.
 func encodeLast(dst []byte, m tracking.Message) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, uint64(m.Time)^(1<<63))
+	if m.Kind == tracking.KindStatus {
+		dst = binary.BigEndian.AppendUint64(dst, uint64(m.Received)^(1<<63))
+	}
 	return wire.AppendFrame(dst, m)
 }
 
-func decodeLast(team, v string) (tracking.Message, error) {
-	if len(v) < 9 {
-		return tracking.Message{}, fmt.Errorf("short last-position value")
+func decodeLast(team, v string, kind tracking.Kind) (tracking.Message, error) {
+	key := 8
+	if kind == tracking.KindStatus {
+		key = 16
 	}
-	msgs, err := wire.DecodeFrame(nil, team, []byte(v[8:]))
+	if len(v) < key+1 {
+		return tracking.Message{}, fmt.Errorf("short last-%s value", kind)
+	}
+	msgs, err := wire.DecodeFrame(nil, team, []byte(v[key:]))
 	if err != nil {
 		return tracking.Message{}, fmt.Errorf("bad last-position value: %w", err)
 	}

@@ -37,13 +37,23 @@ func (p *pipeliner) send(batch []tracking.Message) {
 	pipe := b.rdb.Pipeline()
 	for _, team := range p.order {
 		msgs := p.byTeam[team]
-		args := make([]any, 0, 6+2*len(msgs))
+		args := make([]any, 0, 8+2*len(msgs))
 		args = append(args, b.cfg.StaleAfter.Milliseconds(), b.cfg.ResumeWindow.Milliseconds(),
-			newEpoch(), b.channel(team), wire.AppendFrame(nil, msgs...), b.cfg.ResumeMaxEntries)
+			newEpoch(), b.channel(team), wire.AppendFrame(nil, msgs...), b.cfg.ResumeMaxEntries, 0)
+		positions := 0
 		for _, m := range msgs {
-			args = append(args, m.Worker, encodeLast(make([]byte, 0, 40+len(m.Worker)+len(m.JSON)), m))
+			if m.Kind == tracking.KindPosition {
+				args = append(args, m.Worker, encodeLast(make([]byte, 0, 40+len(m.Worker)+len(m.JSON)), m))
+				positions++
+			}
 		}
-		publishScript.Eval(ctx, pipe, []string{b.lastKey(team), b.streamKey(team), b.metaKey(team)}, args...)
+		args[6] = positions
+		for _, m := range msgs {
+			if m.Kind == tracking.KindStatus {
+				args = append(args, m.Worker, encodeLast(make([]byte, 0, 48+len(m.Worker)+len(m.JSON)), m))
+			}
+		}
+		publishScript.Eval(ctx, pipe, []string{b.lastKey(team), b.streamKey(team), b.metaKey(team), b.statusKey(team)}, args...)
 	}
 	_, err := pipe.Exec(ctx)
 	b.m.pipelines.Inc()
@@ -65,10 +75,12 @@ func (p *pipeliner) send(batch []tracking.Message) {
 // publishScript publishes one team's batch in one step, so that the three
 // places a position goes agree on its order:
 //
-//  1. Last positions: each worker's value is stored unless the one stored
-//     has a newer fix (the values' first 8 bytes, compared bytewise: Lua's
-//     string order follows the server's locale). First, so that a snapshot
-//     read after the PUBLISH is delivered already holds it.
+//  1. Last positions and statuses: each worker's value is stored unless the
+//     one stored supersedes it (the values' order keys — 8 bytes for a
+//     position's fix time, 16 for a status's session and change — compared
+//     bytewise: Lua's string order follows the server's locale). First, so
+//     that a snapshot read after the PUBLISH is delivered already holds it.
+//     Alerts are not kept.
 //  2. The team's stream (resume, see since.go): one entry holding the
 //     frame, trimmed to the resume window by entry id (Redis time) and to
 //     Config.ResumeMaxEntries entries.
@@ -79,24 +91,31 @@ func (p *pipeliner) send(batch []tracking.Message) {
 // missing after it had entries (it expired, or Redis lost it) gets a new
 // epoch: offsets of the old one can no longer be resumed from.
 //
-// KEYS: last hash, stream, meta hash. ARGV: last-position expiry (ms),
-// resume window (ms), a fresh epoch should one be needed, channel, frame,
-// most entries, then worker, value pairs.
+// KEYS: last hash, stream, meta hash, status hash. ARGV: last-position
+// expiry (ms), resume window (ms), a fresh epoch should one be needed,
+// channel, frame, most entries, the number of position pairs, then worker,
+// value pairs of positions, then of statuses.
 var publishScript = redis.NewScript(`
-local function older(stored, new)
-	for i = 1, 8 do
+local function older(stored, new, n)
+	for i = 1, n do
 		local a, b = stored:byte(i), new:byte(i)
 		if a ~= b then return a < b end
 	end
 	return true
 end
-for i = 7, #ARGV, 2 do
-	local stored = redis.call('HGET', KEYS[1], ARGV[i])
-	if not stored or older(stored, ARGV[i + 1]) then
-		redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+local function keep(key, from, to, n)
+	if to < from then return end
+	for i = from, to, 2 do
+		local stored = redis.call('HGET', key, ARGV[i])
+		if not stored or older(stored, ARGV[i + 1], n) then
+			redis.call('HSET', key, ARGV[i], ARGV[i + 1])
+		end
 	end
+	redis.call('PEXPIRE', key, ARGV[1])
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local split = 8 + 2 * tonumber(ARGV[7])
+keep(KEYS[1], 8, split - 1, 8)
+keep(KEYS[4], split, #ARGV, 16)
 
 local window = tonumber(ARGV[2])
 local meta = redis.call('HMGET', KEYS[3], 'epoch', 'last')

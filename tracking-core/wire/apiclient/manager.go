@@ -44,4 +44,8 @@ type Event struct {
 	Reset bool
 	// End is set for a replay's end notice, its last event.
 	End *wire.ReplayEnd
+	// Status and Alert are the record (canonical JSON) of a status change or
+	// an alert about a worker of the team (SSE `event: status` / `alert`,
+	// WebSocket {"type":"status"} / {"type":"alert"}).
+	Status, Alert []byte
 }

@@ -110,11 +110,17 @@ func (s *sseStream) Next() (*Event, error) {
 		}
 		s.ev = Event{Positions: s.ev.Positions[:0], Comments: b.Comments, Retry: b.Retry, ID: b.ID,
 			Reset: b.Event == wire.SSEResetEvent}
-		if b.HasData && b.Event == "" {
+		switch {
+		case b.HasData && b.Event == "":
 			s.one[0] = b.Data
 			s.ev.Positions = s.one[:]
+		case b.HasData && b.Event == wire.SSEStatusEvent:
+			s.ev.Status = b.Data
+		case b.HasData && b.Event == wire.SSEAlertEvent:
+			s.ev.Alert = b.Data
 		}
-		if len(s.ev.Positions) > 0 || len(s.ev.Comments) > 0 || s.ev.Retry > 0 || s.ev.ID != "" || s.ev.Reset {
+		if len(s.ev.Positions) > 0 || len(s.ev.Comments) > 0 || s.ev.Retry > 0 || s.ev.ID != "" || s.ev.Reset ||
+			s.ev.Status != nil || s.ev.Alert != nil {
 			return &s.ev, nil
 		}
 		// Another named event: not part of this API; skip it.

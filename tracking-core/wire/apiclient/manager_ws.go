@@ -98,6 +98,10 @@ func (s *wsStream) Next() (*Event, error) {
 			s.ev.Positions, s.ev.ID = s.msg.Positions, s.msg.ID
 		case wire.TypeReset:
 			s.ev.Reset = true
+		case wire.TypeStatus:
+			s.ev.Status, s.ev.ID = s.msg.Event, s.msg.ID
+		case wire.TypeAlert:
+			s.ev.Alert, s.ev.ID = s.msg.Event, s.msg.ID
 		case wire.TypeEnd:
 			s.end, s.ended = s.msg.End, true
 			s.ev.End = &s.end

@@ -20,7 +20,7 @@ type Queue struct {
 	soft      int
 	hard      int
 	floor     map[floorKey]tracking.Message // per worker and kind: the snapshot's message sent
-	after     tracking.Offset  // drop positions not after this one: the stream starts past it
+	after     tracking.Offset               // drop positions not after this one: the stream starts past it
 	overflow  bool
 	ready     chan struct{}
 

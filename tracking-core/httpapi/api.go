@@ -14,6 +14,7 @@ import (
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/hub"
+	"github.com/teamtrack/tracking-core/presence"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
@@ -64,6 +65,15 @@ type Config struct {
 	// added to it (never blocking ingest) and GET /tracking/{team}/history
 	// queries its Store. Nil: no durable history (that route answers 501).
 	History *history.Writer
+	// PresenceIdleAfter is how long a connected worker may send nothing
+	// before it is idle. Default 60s.
+	PresenceIdleAfter time.Duration
+	// PresenceOfflineAfter is how long a worker may be silent before it is
+	// offline. Default 5m.
+	PresenceOfflineAfter time.Duration
+	// PresenceSweep is how often workers are checked for idleness and
+	// silence (tests shorten it). Default 1s.
+	PresenceSweep time.Duration
 	// Logger receives the API's logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives the API's metrics. Default: none.
@@ -96,6 +106,9 @@ func (c *Config) setDefaults() {
 	c.RecordBurst = cmp.Or(max(c.RecordBurst, 0), 100)
 	c.HardRejectsPerSecond = cmp.Or(max(c.HardRejectsPerSecond, 0), 1000)
 	c.MaxErrorsReported = cmp.Or(max(c.MaxErrorsReported, 0), 10)
+	c.PresenceIdleAfter = cmp.Or(max(c.PresenceIdleAfter, 0), 60*time.Second)
+	c.PresenceOfflineAfter = cmp.Or(max(c.PresenceOfflineAfter, 0), 5*time.Minute)
+	c.PresenceSweep = cmp.Or(max(c.PresenceSweep, 0), time.Second)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	c.Gatherer = cmp.Or(c.Gatherer, prometheus.DefaultGatherer)
 }
@@ -110,6 +123,7 @@ type API struct {
 	mux *http.ServeMux
 
 	workers   workerSessions
+	presence  *presence.Tracker
 	drainOnce sync.Once
 	drain     chan struct{} // closed when the replica starts draining
 	streams   sync.WaitGroup
@@ -119,6 +133,8 @@ type API struct {
 func New(cfg Config, b tracking.Broadcaster, h *hub.Hub) *API {
 	cfg.setDefaults()
 	a := &API{cfg: cfg, b: b, hub: h, log: cfg.Logger, m: newMetrics(cfg.Registerer), drain: make(chan struct{})}
+	a.presence = presence.New(presence.Config{IdleAfter: cfg.PresenceIdleAfter, OfflineAfter: cfg.PresenceOfflineAfter,
+		Sweep: cfg.PresenceSweep, Publish: b.Publish, Logger: cfg.Logger, Registerer: cfg.Registerer})
 	a.workers.kicks = make(map[string]*session)
 	a.mux = a.routes()
 	return a
@@ -134,6 +150,8 @@ func (a *API) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		a.streams.Wait()
+		// Every connection has ended its workers' sessions.
+		a.presence.Close()
 		close(done)
 	}()
 	select {
@@ -164,6 +182,7 @@ func (a *API) routes() *http.ServeMux {
 	mux.HandleFunc("GET /tracking/{team}/{$}", sse)
 	mux.HandleFunc("GET /tracking/{team}/ws", a.stream(a.authed(true, a.handleManagerWS)))
 	mux.HandleFunc("GET /tracking/{team}/positions", a.authed(true, a.handlePositions))
+	mux.HandleFunc("GET /tracking/{team}/presence", a.authed(true, a.handlePresence))
 	mux.HandleFunc("GET /tracking/{team}/history", a.authed(true, a.handleHistory))
 	mux.HandleFunc("GET /tracking/{team}/replay", a.stream(a.authed(true, a.handleReplay)))
 	mux.HandleFunc("GET /healthz", a.handleHealth)

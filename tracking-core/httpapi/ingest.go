@@ -13,6 +13,7 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/history"
+	"github.com/teamtrack/tracking-core/presence"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
@@ -25,11 +26,17 @@ type ingestor struct {
 	accepted prometheus.Counter
 	rejected *prometheus.CounterVec
 	label    string
+	presence *presence.Conn
 }
 
 func (a *API) ingestor(transport string, claims *auth.Claims) *ingestor {
 	limit := newBucket(a.cfg.RecordsPerSecond, a.cfg.RecordBurst, a.cfg.HardRejectsPerSecond)
-	return &ingestor{a: a, claims: claims, limit: limit, accepted: a.m.records.WithLabelValues(transport, "accepted"), rejected: a.m.records, label: transport}
+	pres := a.presence.Posting()
+	if transport == "ws" {
+		pres = a.presence.WebSocket()
+	}
+	return &ingestor{a: a, claims: claims, limit: limit, accepted: a.m.records.WithLabelValues(transport, "accepted"),
+		rejected: a.m.records, label: transport, presence: pres}
 }
 
 // accept publishes one record, or returns why not with the record id if known.
@@ -55,6 +62,7 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 		return p.ID, err
 	}
 	in.accepted.Inc()
+	in.presence.Seen(p.Team, p.WorkerID, now)
 	if h := in.a.cfg.History; h != nil {
 		// Never blocks. The ingesting replica writes what it ingested: each
 		// record reaches exactly one replica, so with several replicas each

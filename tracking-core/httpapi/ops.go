@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,17 @@ func metricsHandler(g prometheus.Gatherer) http.Handler {
 
 // handlePositions answers the last known position of each worker of the team.
 func (a *API) handlePositions(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
+	a.serveLast(w, r, tracking.KindPosition)
+}
+
+// handlePresence serves GET /tracking/{team}/presence: the JSON array of
+// the current status of each worker of the team (wire.StatusChange).
+func (a *API) handlePresence(w http.ResponseWriter, r *http.Request, _ *auth.Claims) {
+	a.serveLast(w, r, tracking.KindStatus)
+}
+
+// serveLast answers the JSON array of the team's last messages of kind.
+func (a *API) serveLast(w http.ResponseWriter, r *http.Request, kind tracking.Kind) {
 	team := r.PathValue("team")
 	msgs, err := a.b.Last(r.Context(), team)
 	if err != nil {
@@ -47,6 +59,7 @@ func (a *API) handlePositions(w http.ResponseWriter, r *http.Request, _ *auth.Cl
 		writeError(w, &tracking.Error{Code: tracking.CodeUnavailable, Message: "last positions unavailable", Err: err})
 		return
 	}
+	msgs = slices.DeleteFunc(msgs, func(m tracking.Message) bool { return m.Kind != kind })
 	buf := append(wire.AppendRecords(make([]byte, 0, 3+len(msgs)*200), msgs), '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

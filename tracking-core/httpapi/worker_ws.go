@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -38,7 +39,9 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 	upgraded := make(chan struct{})
 	// Lifetime and drain are told from the side: the hint and the close frame
 	// are written concurrently with the read loop, which then ends.
+	var endedBy atomic.Value // why the server ended the connection, if it did
 	done := a.worker("worker_ws", claims, false, func(ctx context.Context, why string) {
+		endedBy.Store(why)
 		select {
 		case <-upgraded:
 		case <-ctx.Done():
@@ -67,6 +70,10 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 	conn.SetReadLimit(wsReadLimit)
 
 	in := a.ingestor("ws", claims)
+	defer func() {
+		why, _ := endedBy.Load().(string)
+		in.presence.End(presenceReason(why, in.over))
+	}()
 	buf := make([]byte, 0, 1024)
 	for {
 		// A context that is never done spares the websocket library a
@@ -88,6 +95,21 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 			return
 		}
 	}
+}
+
+// presenceReason is why a worker connection's session ended, from the
+// reconnect hint the server gave (if any) and whether it was closed for
+// flooding.
+func presenceReason(hint string, flooded bool) string {
+	switch {
+	case flooded:
+		return wire.StatusRateLimited
+	case hint == wire.ReasonReplaced:
+		return wire.StatusReplaced
+	case hint == wire.ReasonTokenExpired:
+		return wire.StatusTokenExpired
+	}
+	return wire.StatusDisconnected
 }
 
 // readMessage reads one text message into buf; a too large one is skipped and

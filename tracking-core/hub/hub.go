@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // Config tunes a Hub.
@@ -70,7 +72,7 @@ type team struct {
 	m       *metrics
 
 	// Used by deliver only (the subscription's one delivery goroutine).
-	statuses map[string]tracking.Message // per worker: the newest status delivered
+	statuses map[string]tracking.Message // per worker: the newest status seen (its identity as JSON)
 	kept     []tracking.Message          // scratch: a batch without superseded statuses
 }
 
@@ -244,10 +246,12 @@ func (t *team) deliver(msgs []tracking.Message) {
 }
 
 // dropStaleStatuses leaves out the statuses that do not supersede the
-// newest one delivered for their worker: those of an older session (the
-// replica a worker left may report its end after the one it moved to
-// reported its start) or repeated. Every replica sees the team's messages
-// in the broker's order, so every manager sees the same changes, once.
+// newest one seen for their worker: those of an older session (the replica
+// a worker left may report its end after the one it moved to reported its
+// start) or repeated; and those that supersede it but say the same (a
+// worker posting through another replica starts a session there: online
+// again is no change). Every replica sees the team's messages in the
+// broker's order, so every manager sees the same changes, once.
 func (t *team) dropStaleStatuses(msgs []tracking.Message) []tracking.Message {
 	stale := -1
 	for i := range msgs {
@@ -277,8 +281,9 @@ func (t *team) acceptStatus(m *tracking.Message) bool {
 	if ok && !newer(m, &prev) {
 		return false
 	}
-	t.statuses[m.Worker] = tracking.Message{Kind: m.Kind, Time: m.Time, Received: m.Received}
-	return true
+	id := wire.StatusIdentity(m.JSON)
+	t.statuses[m.Worker] = tracking.Message{Kind: m.Kind, Time: m.Time, Received: m.Received, JSON: id}
+	return !ok || !bytes.Equal(id, prev.JSON)
 }
 
 func (t *team) add(q *Queue) {

@@ -53,6 +53,8 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 				RecordsPerSecond:     e.Float("RECORDS_PER_SECOND", api.RecordsPerSecond),
 				RecordBurst:          e.Int("RECORD_BURST", api.RecordBurst),
 				HardRejectsPerSecond: e.Int("HARD_REJECTS_PER_SECOND", api.HardRejectsPerSecond),
+				PresenceIdleAfter:    e.Duration("PRESENCE_IDLE_AFTER", api.PresenceIdleAfter),
+				PresenceOfflineAfter: e.Duration("PRESENCE_OFFLINE_AFTER", api.PresenceOfflineAfter),
 			},
 		},
 		ConsulAddr:    e.String("CONSUL_HTTP_ADDR", ""),

@@ -46,6 +46,8 @@ type Stream struct {
 	recs   []Record
 	events []string // non-position events seen: "reconnect", "error", "heartbeat", "reset"
 	lastID string   // the last stream id received
+	status []string // status events received, "worker:status/reason"
+	alerts [][]byte // alert records received
 	err    error    // why the stream ended
 	notify chan struct{}
 	done   chan struct{}
@@ -86,6 +88,16 @@ func (s *Stream) read() {
 		}
 		if ev.Reset {
 			s.events = append(s.events, "reset")
+		}
+		if ev.Status != nil {
+			var v struct{ WorkerID, Status, Reason string }
+			if err := json.Unmarshal(ev.Status, &v); err != nil {
+				s.events = append(s.events, "bad status: "+err.Error())
+			}
+			s.status = append(s.status, v.WorkerID+":"+v.Status+"/"+v.Reason)
+		}
+		if ev.Alert != nil {
+			s.alerts = append(s.alerts, bytes.Clone(ev.Alert))
 		}
 		if ev.ID != "" {
 			s.lastID = ev.ID
@@ -140,6 +152,27 @@ func (s *Stream) Events() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.events...)
+}
+
+// Statuses returns the status events received, in order, each as
+// "worker:status/reason".
+func (s *Stream) Statuses() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.status...)
+}
+
+// Alerts returns the alert records received, in order.
+func (s *Stream) Alerts() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.alerts...)
+}
+
+// WaitEvents polls cond on the status events received until it holds, the
+// stream ends or timeout.
+func (s *Stream) WaitEvents(timeout time.Duration, cond func(statuses []string) bool) bool {
+	return waitNotified(timeout, s.notify, s.done, func() bool { return cond(s.Statuses()) })
 }
 
 // LastID is the last stream id received ("" before any): reconnecting

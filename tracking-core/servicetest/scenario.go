@@ -37,6 +37,7 @@ func Run(t *testing.T, f Features, setup broadcasttest.Setup) {
 	t.Run("ClockSkewAndLateUpload", s.clocks)
 	t.Run("ManagerResumesAfterACut", s.resume)
 	t.Run("BacklogUploadIsLate", s.backlog)
+	t.Run("PresenceAcrossReplicas", s.presence)
 	t.Run("SlowManagerDoesNotDelayOthers", s.slowManager)
 	t.Run("BadInputs", s.badInputs)
 	t.Run("FloodingWorkerIsRateLimited", s.flood)

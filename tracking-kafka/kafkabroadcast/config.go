@@ -15,10 +15,12 @@ import (
 type Config struct {
 	// Brokers are the bootstrap addresses, host:port. Required.
 	Brokers []string
-	// Topic carries live positions, keyed by team. Default "tracking.positions".
+	// Topic carries live positions, statuses and alerts, keyed by team.
+	// Default "tracking.positions".
 	Topic string
 	// LastTopic is the compacted topic of last known positions, keyed
-	// "team/worker". Default "tracking.positions.last".
+	// "team/worker", and statuses, keyed "team/worker/status/<session>".
+	// Default "tracking.positions.last".
 	LastTopic string
 	// Partitions is the partition count of both topics when New creates them.
 	// Existing topics keep theirs. Default 12.
@@ -29,11 +31,12 @@ type Config struct {
 	// it; it is also the window in which a stream can be resumed (Since).
 	// Default 1h.
 	Retention time.Duration
-	// StaleAfter is how long a last known position is served. Default 10m.
+	// StaleAfter is how long a last known position or status is served,
+	// from its receipt. Default 10m.
 	StaleAfter time.Duration
 	// LastInterval is the least time between two writes of one worker's last
-	// known position; the newest pending one is always written at the next
-	// tick. Default 1s.
+	// known position (or status); the newest pending one is always written at
+	// the next tick. Default 1s.
 	LastInterval time.Duration
 	// ClientID names this replica's connections at the broker. Default "tracking-kafka".
 	ClientID string

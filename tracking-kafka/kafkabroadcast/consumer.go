@@ -54,8 +54,8 @@ type teamState struct {
 	pending []tracking.Message // the team's records of the batch being delivered
 	touched bool
 
-	// Last known positions while watched (last.go).
-	last      map[string]tracking.Message // newest per worker, from live records and LastTopic reads
+	// Last known positions and statuses while watched (last.go).
+	last      map[lastOf]tracking.Message // per worker and kind, from live records and LastTopic reads
 	watchedAt time.Time                   // when the team became watched
 	from      int64                       // offset of the first record read live for the team
 	loadedAt  time.Time                   // when the latest LastTopic read merged into last began; zero before
@@ -274,7 +274,7 @@ func (r *reader) add(s *subscription) {
 	if ts == nil {
 		ts = &teamState{
 			name:      s.team,
-			last:      make(map[string]tracking.Message),
+			last:      make(map[lastOf]tracking.Message),
 			watchedAt: time.Now(),
 			from:      r.next,
 			loading:   make(chan struct{}, 1),

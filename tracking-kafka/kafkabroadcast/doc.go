@@ -1,17 +1,21 @@
 // Package kafkabroadcast is the Kafka strategy's tracking.Broadcaster, built on
-// IBM/sarama: it carries positions between the replicas of tracking-kafka and
-// keeps each worker's last known position.
+// IBM/sarama: it carries positions, statuses and alerts (tracking.Kind)
+// between the replicas of tracking-kafka and keeps each worker's last known
+// position and status.
 //
 // # Topics and partitioning
 //
 // Two topics, created at start-up if missing (Config.Partitions partitions
 // each, Config.ReplicationFactor replicas):
-//   - Topic (default "tracking.positions"): one record per position, key =
-//     team, value = a one-message tracking frame (wire.AppendFrame).
+//   - Topic (default "tracking.positions"): one record per message
+//     (position, status or alert: the frame carries the kind), key = team,
+//     value = a one-message tracking frame (wire.AppendFrame).
 //     Deleted by age (Config.Retention, default 1h), which is also how long a
 //     stream can be resumed (see Resuming).
-//   - LastTopic (default "tracking.positions.last"): compacted, key =
-//     "team/worker", value = the worker's newest position as a frame.
+//   - LastTopic (default "tracking.positions.last"): compacted, value = a
+//     one-message frame: key "team/worker" for the worker's newest position,
+//     "team/worker/status/<session>" for its last status of a session (see
+//     Last known positions and statuses). No alerts.
 //
 // Every record's partition is set explicitly by partitionOf (FNV-1a of the
 // team, modulo the topic's partition count) and the producer uses sarama's
@@ -55,32 +59,56 @@
 // Sarama retries broker errors by itself; a partition consumer that gives up
 // is restarted with backoff from the next offset.
 //
-// # Last known positions
+// # Last known positions and statuses
+//
+// Last(team) holds, per worker, its newest position and its status that
+// supersedes the others (tracking.Message.Supersedes: a newer session, then
+// the later change), each dropped once Received longer than
+// Config.StaleAfter ago; never alerts. Everything below folds messages per
+// (worker, kind) that way, stale or not, and drops the stale ones last: a
+// status of an old session never shows because the new one's went stale.
 //
 // Requirement: a manager connecting to a replica that has just started gets
-// the team's snapshot within a second. Each replica writes the newest
-// position of each worker it published to LastTopic at most once per
-// Config.LastInterval (default 1s): the pump keeps the newest pending one per
-// worker and writes them all at each tick, so the compacted topic gets a
-// small, bounded write rate and the latest position always lands within one
-// interval. LastTopic has segment.ms=60000 and min.cleanable.dirty.ratio=0.1,
-// so its uncompacted head stays around a minute of throttled writes, and
-// retention.ms of three staleness windows, so workers long gone drop out.
+// the team's snapshot within a second. Each replica writes the last position
+// and status of each worker it published to LastTopic at most once per
+// Config.LastInterval (default 1s) each: the pump keeps the superseding
+// pending one per worker and kind and writes them all at each tick, so the
+// compacted topic gets a small, bounded write rate and the latest lands
+// within one interval. A replica never writes a message that does not
+// supersede the one it last wrote of the worker and kind (it remembers
+// those until they are stale). LastTopic has segment.ms=60000 and
+// min.cleanable.dirty.ratio=0.1, so its uncompacted head stays around a
+// minute of throttled writes, and retention.ms of three staleness windows, so
+// workers long gone drop out.
+//
+// Positions are keyed "team/worker" (as before there were kinds, so older
+// data stays valid), statuses "team/worker/status/<session>" (the session,
+// the status's Time, in decimal). Compaction keeps the record of a key
+// written last, whichever replica wrote it; the replica a worker left,
+// reporting the end of its session late, would otherwise overwrite the
+// status of the new session on the replica the worker joined. Keyed by
+// session, both records stay and the read folds them; within a session only
+// the replica holding the worker's connection writes, in order. The cost is
+// one record per session of a worker until retention drops it, little beside
+// the uncompacted head. Positions keep the weaker guarantee: two replicas
+// writing one worker's late and new fixes within one compaction could leave
+// the older fix (rare: a worker's connection sits on one replica).
 //
 // Last(team) on a replica that does not watch the team reads the team's
-// partition of LastTopic from its oldest offset up to the high-water mark
-// taken at the start (no waiting for new records), keeps the newest record
-// per worker and drops those older than Config.StaleAfter. On loopback that
-// is a few milliseconds for thousands of workers. When the team is watched on
-// this replica, Last answers from a per-team cache: one LastTopic read merged
-// with every live record of the team since it became watched (newest by
-// timestamp wins). The hub calls Last once per manager connection, so ten
-// managers of one team cost one read, not ten. A read that began less than
-// LastInterval+1s after the team became watched is done once more later,
-// since a throttled write from just before the live records were followed
-// may have been on its way.
+// partition of LastTopic (every key with the prefix "team/") from its oldest
+// offset up to the high-water mark taken at the start (no waiting for new
+// records), folds the records and drops the stale ones. On loopback that is a
+// few milliseconds for thousands of workers. When the team is watched on
+// this replica, Last answers from a per-team cache: one LastTopic read and
+// the team's records of the positions topic just before it became watched
+// (at most 8192 records back: messages whose throttled write may still be on
+// its way), folded with every live record of the team since. The hub calls
+// Last once per manager connection, so ten managers of one team cost one
+// read, not ten. A read that began less than LastInterval+1s after the team
+// became watched is done once more later, since a throttled write from just
+// before the live records were followed may have been on its way.
 //
-// We chose this over two alternatives: keeping the last positions only in
+// We chose this over two alternatives: keeping the last messages only in
 // replica memory, built from the live stream, cannot serve a replica that has
 // just started; reading the positions topic backwards has no bound on how far
 // back a silent worker's last position is.

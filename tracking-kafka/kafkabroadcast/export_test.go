@@ -1,6 +1,10 @@
 package kafkabroadcast
 
-import "context"
+import (
+	"context"
+
+	"github.com/IBM/sarama"
+)
 
 // SaramaMetricsOff is the go-metrics registry the broadcaster gives sarama, for
 // the tests' own sarama clients: sarama's default registry starts a goroutine
@@ -22,4 +26,20 @@ func (b *Broadcaster) ReadRange(ctx context.Context, topic string, p int32, from
 		return stopAfter <= 0 || len(offsets) < stopAfter
 	})
 	return offsets, values, err
+}
+
+// LastRecords returns the keys and values of the records of team's partition
+// of LastTopic up to its high-water mark, in offset order (other teams' too).
+func (b *Broadcaster) LastRecords(ctx context.Context, team string) (keys, values []string, err error) {
+	topic, p := b.cfg.LastTopic, partitionOf(team, b.nLast)
+	hwm, err := b.offset(topic, p, sarama.OffsetNewest)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = b.readRange(ctx, topic, p, sarama.OffsetOldest, hwm, func(rec record) bool {
+		keys = append(keys, string(rec.Key))
+		values = append(values, string(rec.Value))
+		return true
+	})
+	return keys, values, err
 }

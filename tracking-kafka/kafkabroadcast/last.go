@@ -13,10 +13,11 @@ import (
 	"github.com/teamtrack/tracking-core/wire"
 )
 
-// Last returns the last known positions of team received within StaleAfter. For a team watched on
-// this replica they come from its cache (filled by one read of LastTopic and
-// kept current by the live records); otherwise Last reads the team's
-// partition of LastTopic up to its high-water mark.
+// Last returns the last known position and status of each worker of team,
+// each unless received longer than StaleAfter ago. For a team watched on this
+// replica they come from its cache (filled by one read of LastTopic and kept
+// current by the live records); otherwise Last reads the team's partition of
+// LastTopic up to its high-water mark.
 func (b *Broadcaster) Last(ctx context.Context, team string) ([]tracking.Message, error) {
 	if err := tracking.ValidTeam(team); err != nil {
 		return nil, err
@@ -98,10 +99,10 @@ func (b *Broadcaster) cachedLast(ctx context.Context, r *reader, ts *teamState, 
 		}
 		r.mu.Lock()
 		for _, m := range read {
-			ts.rememberOne(m)
+			keepLast(ts.last, m)
 		}
 		for _, m := range recent {
-			ts.rememberOne(m)
+			keepLast(ts.last, m)
 		}
 		ts.loadedAt = now
 		r.mu.Unlock()
@@ -110,9 +111,9 @@ func (b *Broadcaster) cachedLast(ctx context.Context, r *reader, ts *teamState, 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]tracking.Message, 0, len(ts.last))
-	for w, m := range ts.last {
+	for k, m := range ts.last {
 		if m.Received < cutoff {
-			delete(ts.last, w)
+			delete(ts.last, k)
 			continue
 		}
 		out = append(out, m)
@@ -120,23 +121,41 @@ func (b *Broadcaster) cachedLast(ctx context.Context, r *reader, ts *teamState, 
 	return out, nil
 }
 
-// remember keeps the newest of msgs per worker. The caller holds the reader's lock.
-func (ts *teamState) remember(msgs []tracking.Message) {
-	for _, m := range msgs {
-		ts.rememberOne(m)
+// lastOf names one message Last keeps of a team: a worker's last of a kind.
+type lastOf struct {
+	worker string
+	kind   tracking.Kind
+}
+
+// keptInLast reports whether Last keeps messages of kind k: positions and
+// statuses, not alerts.
+func keptInLast(k tracking.Kind) bool { return k == tracking.KindPosition || k == tracking.KindStatus }
+
+// keepLast folds m into last: m becomes its worker's last of its kind unless
+// the one last holds supersedes it (tracking.Message.Supersedes). Alerts are
+// not kept.
+func keepLast(last map[lastOf]tracking.Message, m tracking.Message) {
+	if !keptInLast(m.Kind) {
+		return
+	}
+	k := lastOf{m.Worker, m.Kind}
+	if prev, ok := last[k]; !ok || m.Supersedes(&prev) {
+		last[k] = m
 	}
 }
 
-func (ts *teamState) rememberOne(m tracking.Message) {
-	if prev, ok := ts.last[m.Worker]; !ok || prev.Time <= m.Time {
-		ts.last[m.Worker] = m
+// remember folds msgs into the cache. The caller holds the reader's lock.
+func (ts *teamState) remember(msgs []tracking.Message) {
+	for _, m := range msgs {
+		keepLast(ts.last, m)
 	}
 }
 
 // readLast reads team's partition of LastTopic from its oldest record up to
-// the high-water mark taken when it starts, and returns the newest position of
-// each worker of team.
-func (b *Broadcaster) readLast(ctx context.Context, team string) (map[string]tracking.Message, error) {
+// the high-water mark taken when it starts, and returns the last position and
+// status of each worker of team (of its records, positions are keyed
+// "team/worker", statuses "team/worker/status/<session>": see lastTopicKey).
+func (b *Broadcaster) readLast(ctx context.Context, team string) (map[lastOf]tracking.Message, error) {
 	topic, p := b.cfg.LastTopic, partitionOf(team, b.nLast)
 	hwm, err := b.offset(topic, p, sarama.OffsetNewest)
 	if err != nil {
@@ -154,12 +173,12 @@ func (b *Broadcaster) readLast(ctx context.Context, team string) (map[string]tra
 // few seconds of a busy partition.
 const recentLookback = 8192
 
-// readRecent returns the newest position per worker of team among the records
-// of the positions topic just before offset from (at most recentLookback
-// back): positions published shortly before the team became watched here,
-// which the live reader did not see and whose throttled LastTopic write may
-// still be on its way.
-func (b *Broadcaster) readRecent(ctx context.Context, team string, from int64) (map[string]tracking.Message, error) {
+// readRecent returns the last position and status per worker of team among
+// the records of the positions topic just before offset from (at most
+// recentLookback back): messages published shortly before the team became
+// watched here, which the live reader did not see and whose throttled
+// LastTopic write may still be on its way.
+func (b *Broadcaster) readRecent(ctx context.Context, team string, from int64) (map[lastOf]tracking.Message, error) {
 	topic, p := b.cfg.Topic, partitionOf(team, b.nPos)
 	oldest, err := b.offset(topic, p, sarama.OffsetOldest)
 	if err != nil {
@@ -169,14 +188,14 @@ func (b *Broadcaster) readRecent(ctx context.Context, team string, from int64) (
 }
 
 func (b *Broadcaster) scanError(topic, team string, err error) error {
-	return fmt.Errorf("last known positions of team %s: %w", team, unavailable("cannot read "+topic, err))
+	return fmt.Errorf("last known messages of team %s: %w", team, unavailable("cannot read "+topic, err))
 }
 
 // scan reads partition p of topic from offset from up to (not including) to,
-// and returns the newest position per worker of team among the records whose
-// key matches.
-func (b *Broadcaster) scan(ctx context.Context, topic string, p int32, from, to int64, team string, match func(key []byte) bool) (map[string]tracking.Message, error) {
-	out := make(map[string]tracking.Message)
+// and returns the last position and status per worker of team (keepLast)
+// among the records whose key matches.
+func (b *Broadcaster) scan(ctx context.Context, topic string, p int32, from, to int64, team string, match func(key []byte) bool) (map[lastOf]tracking.Message, error) {
+	out := make(map[lastOf]tracking.Message)
 	var (
 		decoded []tracking.Message
 		records int
@@ -193,9 +212,7 @@ func (b *Broadcaster) scan(ctx context.Context, topic string, p int32, from, to 
 			b.log.Warn("undecodable position record", "topic", topic, "partition", p, "offset", rec.Offset, "err", err)
 		}
 		for _, m := range decoded {
-			if prev, ok := out[m.Worker]; !ok || prev.Time <= m.Time {
-				out[m.Worker] = m
-			}
+			keepLast(out, m)
 		}
 		return true
 	}

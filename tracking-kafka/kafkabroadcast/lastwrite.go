@@ -1,6 +1,7 @@
 package kafkabroadcast
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -8,35 +9,42 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 )
 
-type workerKey struct{ team, worker string }
+// writeKey is what the writer keeps one message of: a worker's last of a kind.
+type writeKey struct {
+	team string
+	lastOf
+}
 
-// lastWriter throttles the writes of last known positions to LastTopic: it
-// keeps the newest position of each worker published since the last tick, and
-// the pump writes them all at each tick. So a worker is written at most once
-// per LastInterval, and its latest position always within one interval. Only
-// the pump goroutine uses it.
+// lastWriter throttles the writes of last known positions and statuses to
+// LastTopic: it keeps the newest position and the superseding status of each
+// worker published since the last tick, and the pump writes them all at each
+// tick. So a worker's position (and status) is written at most once per
+// LastInterval, and its latest always within one interval. Alerts are never
+// written. Only the pump goroutine uses it.
 //
 // Compaction keeps the record written last, so a late record with an older
-// fix must never be written after a newer one: written remembers the fix time
-// of each worker's newest write (forgotten once that write is stale).
+// fix must never be written after a newer one, nor a status after one that
+// supersedes it: written remembers the times of each worker's newest write of
+// each kind (forgotten once that write is stale).
 type lastWriter struct {
-	pending map[workerKey]tracking.Message
-	written map[workerKey]writtenFix
+	pending map[writeKey]tracking.Message
+	written map[writeKey]tracking.Message // Kind, Time and Received only
 	flushes int
 }
 
-type writtenFix struct{ fix, received int64 }
-
 func newLastWriter() *lastWriter {
-	return &lastWriter{pending: make(map[workerKey]tracking.Message), written: make(map[workerKey]writtenFix)}
+	return &lastWriter{pending: make(map[writeKey]tracking.Message), written: make(map[writeKey]tracking.Message)}
 }
 
 func (w *lastWriter) note(m tracking.Message) {
-	k := workerKey{m.Team, m.Worker}
-	if prev, ok := w.pending[k]; ok && prev.Time > m.Time {
+	if !keptInLast(m.Kind) {
 		return
 	}
-	if prev, ok := w.written[k]; ok && prev.fix > m.Time {
+	k := writeKey{m.Team, lastOf{m.Worker, m.Kind}}
+	if prev, ok := w.pending[k]; ok && !m.Supersedes(&prev) {
+		return
+	}
+	if prev, ok := w.written[k]; ok && !m.Supersedes(&prev) {
 		return
 	}
 	w.pending[k] = m
@@ -44,25 +52,38 @@ func (w *lastWriter) note(m tracking.Message) {
 
 // forget drops what it remembers of writes received before cutoff.
 func (w *lastWriter) forget(cutoff int64) {
-	for k, f := range w.written {
-		if f.received < cutoff {
+	for k, m := range w.written {
+		if m.Received < cutoff {
 			delete(w.written, k)
 		}
 	}
 }
 
-// reset forgets the pending positions and returns how many there were.
+// reset forgets the pending messages and returns how many there were.
 func (w *lastWriter) reset() int {
 	n := len(w.pending)
 	clear(w.pending)
 	return n
 }
 
-// lastKey is the LastTopic key of a worker. Team and worker names cannot hold
-// a '/' (tracking.ValidateID), so the key is unambiguous.
-func lastKey(team, worker string) string { return team + "/" + worker }
+// lastTopicKey is the LastTopic key of m: "team/worker" for a position (as
+// before there were kinds), "team/worker/status/<session>" for a status, the
+// session being its Time in decimal. Team and worker names cannot hold a '/'
+// (tracking.ValidateID), so the key is unambiguous.
+//
+// A status is keyed by session because compaction keeps a key's record
+// written last whichever replica wrote it: the replica a worker left, reporting
+// the end of its session late, would otherwise overwrite the status of the
+// newer session on the replica it joined. Within a session one replica (the
+// one holding the worker's connection) writes, in order.
+func lastTopicKey(m tracking.Message) string {
+	if m.Kind == tracking.KindStatus {
+		return m.Team + "/" + m.Worker + "/status/" + strconv.FormatInt(m.Time, 10)
+	}
+	return m.Team + "/" + m.Worker
+}
 
-// flushLast hands the pending last known positions to the producer, each in
+// flushLast hands the pending last known messages to the producer, each in
 // its team's partition of LastTopic. It returns false, keeping what was not
 // sent, if abort is closed first.
 func (b *Broadcaster) flushLast(abort <-chan struct{}) bool {
@@ -70,14 +91,14 @@ func (b *Broadcaster) flushLast(abort <-chan struct{}) bool {
 	for k, m := range b.lastw.pending {
 		rec := &sarama.ProducerMessage{
 			Topic:     b.cfg.LastTopic,
-			Key:       sarama.StringEncoder(lastKey(k.team, k.worker)),
+			Key:       sarama.StringEncoder(lastTopicKey(m)),
 			Value:     sarama.ByteEncoder(frame(m)),
 			Partition: partitionOf(k.team, b.nLast),
 		}
 		select {
 		case in <- rec:
 			delete(b.lastw.pending, k)
-			b.lastw.written[k] = writtenFix{m.Time, m.Received}
+			b.lastw.written[k] = tracking.Message{Kind: m.Kind, Time: m.Time, Received: m.Received}
 		case <-abort:
 			return false
 		}

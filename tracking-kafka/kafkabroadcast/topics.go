@@ -10,9 +10,10 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// LastTopic settings: compaction keeps one record per worker; a short segment
-// and a low dirty ratio keep the uncompacted head (which every snapshot read
-// scans) to about a minute of throttled writes.
+// LastTopic settings: compaction keeps one record per key (a worker's
+// position, a session's status); a short segment and a low dirty ratio keep
+// the uncompacted head (which every snapshot read scans) to about a minute of
+// throttled writes.
 const (
 	lastSegmentMS      = "60000"
 	lastDirtyRatio     = "0.1"

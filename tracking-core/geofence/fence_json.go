@@ -96,7 +96,7 @@ func (f *Fence) AppendJSON(dst []byte) []byte {
 	dst = f.Geometry.AppendJSON(dst)
 	if f.Dwell > 0 {
 		dst = append(dst, `,"dwell":"`...)
-		dst = append(dst, f.Dwell.String()...)
+		dst = append(dst, formatDuration(f.Dwell)...)
 		dst = append(dst, '"')
 	}
 	if s := f.Schedule; s != nil {
@@ -157,6 +157,19 @@ func (g *Geometry) AppendJSON(dst []byte) []byte {
 		dst = append(dst, ']')
 	}
 	return append(dst, '}')
+}
+
+// formatDuration is time.Duration.String without its trailing zero units
+// ("5m", not "5m0s"; "1h30m").
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 func appendRings(dst []byte, rings Rings) []byte {

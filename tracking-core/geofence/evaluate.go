@@ -104,11 +104,11 @@ func (e *Evaluator) Evaluate(ix *Index, st *WorkerState, fix Fix) []Event {
 
 	// The fences the worker is inside: a dwell come due, the end of an
 	// active period, an exit, a deletion.
-	var buf [16]int32
+	var buf [64]int32
 	inside := buf[:0]
 	for i := 0; i < len(st.Inside); {
 		p := &st.Inside[i]
-		fi, ok := ix.lookup(p.FenceID)
+		fi, ok := p.lookup(ix)
 		if !ok {
 			if p.Missing.IsZero() {
 				p.Missing, changed = fix.Time, true
@@ -119,22 +119,24 @@ func (e *Evaluator) Evaluate(ix *Index, st *WorkerState, fix Fix) []Event {
 			i++
 			continue
 		}
-		f, sh := &ix.fences[fi], &ix.shapes[fi]
+		sh := &ix.shapes[fi]
 		if !p.Missing.IsZero() {
 			p.Missing, changed = time.Time{}, true
 		}
-		changed = syncDwell(p, f) || changed
+		changed = syncDwell(p, sh.dwell) || changed
 		if !p.Dwelled && !p.DwellAt.IsZero() && !p.DwellAt.After(fix.Time) {
-			if f.Schedule.Active(p.DwellAt) {
+			if sh.schedule.Active(p.DwellAt) {
+				f := &ix.fences[fi]
 				events = append(events, newEvent(Dwell, fix.Team, fix.Worker, f.ID, f.Name, st.Lat, st.Lon, p.DwellAt))
 			}
 			p.Dwelled, changed = true, true
 		}
-		if !f.Schedule.Active(fix.Time) {
+		if !sh.schedule.Active(fix.Time) {
 			st.Inside, changed = slices.Delete(st.Inside, i, i+1), true
 			continue
 		}
 		if sh.outsideBy(fix.Lat, fix.Lon, acc+e.exitBuffer) {
+			f := &ix.fences[fi]
 			events = append(events, newEvent(Exit, fix.Team, fix.Worker, f.ID, f.Name, fix.Lat, fix.Lon, fix.Time))
 			st.Inside, changed = slices.Delete(st.Inside, i, i+1), true
 			continue
@@ -149,12 +151,13 @@ func (e *Evaluator) Evaluate(ix *Index, st *WorkerState, fix Fix) []Event {
 		if !it.contains(fix.Lat, fix.Lon) || slices.Contains(inside, it.f) {
 			return
 		}
-		f := &ix.fences[it.f]
-		if !ix.shapes[it.f].insideBy(fix.Lat, fix.Lon, acc) || !f.Schedule.Active(fix.Time) {
+		sh := &ix.shapes[it.f]
+		if !sh.insideBy(fix.Lat, fix.Lon, acc) || !sh.schedule.Active(fix.Time) {
 			return
 		}
+		f := &ix.fences[it.f]
 		events = append(events, newEvent(Enter, fix.Team, fix.Worker, f.ID, f.Name, fix.Lat, fix.Lon, fix.Time))
-		p := Presence{FenceID: f.ID, Since: fix.Time}
+		p := Presence{FenceID: f.ID, Since: fix.Time, index: ix, at: it.f}
 		if f.Dwell > 0 {
 			p.DwellAt = fix.Time.Add(f.Dwell)
 		}
@@ -185,12 +188,12 @@ func (e *Evaluator) Due(ix *Index, st *WorkerState, now time.Time) []Event {
 	changed := false
 	for i := range st.Inside {
 		p := &st.Inside[i]
-		fi, ok := ix.lookup(p.FenceID)
+		fi, ok := p.lookup(ix)
 		if !ok {
 			continue
 		}
 		f := &ix.fences[fi]
-		changed = syncDwell(p, f) || changed
+		changed = syncDwell(p, f.Dwell) || changed
 		if p.Dwelled || p.DwellAt.IsZero() || p.DwellAt.After(now) {
 			continue
 		}
@@ -207,17 +210,29 @@ func (e *Evaluator) Due(ix *Index, st *WorkerState, now time.Time) []Event {
 
 // syncDwell follows a change of the fence's dwell time while its dwell
 // event is pending; it reports whether p changed.
-func syncDwell(p *Presence, f *Fence) bool {
+func syncDwell(p *Presence, dwell time.Duration) bool {
 	if p.Dwelled {
 		return false
 	}
 	var want time.Time
-	if f.Dwell > 0 {
-		want = p.Since.Add(f.Dwell)
+	if dwell > 0 {
+		want = p.Since.Add(dwell)
 	}
 	if want.Equal(p.DwellAt) {
 		return false
 	}
 	p.DwellAt = want
 	return true
+}
+
+// lookup returns the place of p's fence in ix.
+func (p *Presence) lookup(ix *Index) (int32, bool) {
+	if p.index == ix {
+		return p.at, true
+	}
+	i, ok := ix.lookup(p.FenceID)
+	if ok {
+		p.index, p.at = ix, i
+	}
+	return i, ok
 }

@@ -118,38 +118,42 @@ func (g *Geometry) validate(field string) error {
 func validPolygons(field string, polys []Rings, multi bool) error {
 	total := 0
 	b := box{minLat: 90, minLon: 180, maxLat: -90, maxLon: -180}
-	for i, rings := range polys {
-		pf := field
+	// Paths are only formatted for an error: NewIndex validates every
+	// position of every fence.
+	polyField := func(i int) string {
 		if multi {
-			pf = fmt.Sprintf("%s[%d]", field, i)
+			return fmt.Sprintf("%s[%d]", field, i)
 		}
+		return field
+	}
+	ringField := func(i, j int) string { return fmt.Sprintf("%s[%d]", polyField(i), j) }
+	for i, rings := range polys {
 		if len(rings) == 0 {
-			return fieldError(pf, "a polygon needs an outer ring")
+			return fieldError(polyField(i), "a polygon needs an outer ring")
 		}
 		if len(rings) > maxRings {
-			return fieldError(pf, "at most %d rings, got %d", maxRings, len(rings))
+			return fieldError(polyField(i), "at most %d rings, got %d", maxRings, len(rings))
 		}
 		for j, r := range rings {
-			rf := fmt.Sprintf("%s[%d]", pf, j)
 			if len(r) < 4 {
-				return fieldError(rf, "a ring needs at least 4 positions (closed: the last equals the first), got %d", len(r))
+				return fieldError(ringField(i, j), "a ring needs at least 4 positions (closed: the last equals the first), got %d", len(r))
 			}
 			total += len(r)
 			if total > MaxPositions {
 				return fieldError(field, "at most %d positions in all, got more", MaxPositions)
 			}
 			for k, p := range r {
-				if err := validPosition(fmt.Sprintf("%s[%d]", rf, k), p); err != nil {
-					return err
+				if !validLonLat(p) {
+					return validPosition(fmt.Sprintf("%s[%d]", ringField(i, j), k), p)
 				}
 				b.minLat, b.maxLat = math.Min(b.minLat, p.Lat), math.Max(b.maxLat, p.Lat)
 				b.minLon, b.maxLon = math.Min(b.minLon, p.Lon), math.Max(b.maxLon, p.Lon)
 			}
 			if r[0] != r[len(r)-1] {
-				return fieldError(fmt.Sprintf("%s[%d]", rf, len(r)-1), "a ring must be closed: the last position must equal the first")
+				return fieldError(fmt.Sprintf("%s[%d]", ringField(i, j), len(r)-1), "a ring must be closed: the last position must equal the first")
 			}
 			if ringArea(r) == 0 {
-				return fieldError(rf, "the ring encloses no area (its positions are on one line)")
+				return fieldError(ringField(i, j), "the ring encloses no area (its positions are on one line)")
 			}
 		}
 	}
@@ -157,6 +161,10 @@ func validPolygons(field string, polys []Rings, multi bool) error {
 		return fieldError(field, "spans more than %g° of latitude or longitude (fences are city-sized; one crossing the antimeridian is not supported)", MaxExtent)
 	}
 	return nil
+}
+
+func validLonLat(p Position) bool {
+	return finite(p.Lon) && p.Lon >= -180 && p.Lon <= 180 && finite(p.Lat) && p.Lat >= -90 && p.Lat <= 90
 }
 
 // ringArea returns twice the signed area of r in square degrees (shoelace):

@@ -37,7 +37,7 @@ func TestShapeInsideOutside(t *testing.T) {
 			if err := tt.g.validate("geometry"); err != nil {
 				t.Fatal(err)
 			}
-			s := compile(&tt.g)
+			s, _ := compile(&tt.g, nil)
 			lat, lon := at(baseLat, baseLon, tt.east, tt.north)
 			d := s.signedDistance(lat, lon)
 			if math.Abs(d-tt.wantDistance) > 0.05 {
@@ -125,7 +125,7 @@ func TestProjectionError(t *testing.T) {
 func TestAntimeridianDoesNotCrash(t *testing.T) {
 	c := Fence{ID: "am", Team: "t", Name: "dateline",
 		Geometry: Geometry{Type: Circle, Center: Position{Lon: 179.999, Lat: 0}, Radius: 500}}
-	s := compile(&c.Geometry)
+	s, _ := compile(&c.Geometry, nil)
 	if d := s.signedDistance(0, -179.999); math.Abs(d-(500-222.6)) > 1 {
 		t.Errorf("distance across the antimeridian: %.1f m from the edge", d)
 	}

@@ -62,7 +62,18 @@ func NewIndex(fences []Fence) *Index {
 		}
 		ix.byID[f.ID] = int32(len(ix.fences))
 		ix.fences = append(ix.fences, f)
-		ix.shapes = append(ix.shapes, compile(&f.Geometry))
+	}
+	n := 0
+	for i := range ix.fences {
+		n += edgeCount(&ix.fences[i].Geometry)
+	}
+	slab := make([]edge, n)
+	for i := range ix.fences {
+		f := &ix.fences[i]
+		var sh shape
+		sh, slab = compile(&f.Geometry, slab)
+		sh.dwell, sh.schedule = f.Dwell, f.Schedule
+		ix.shapes = append(ix.shapes, sh)
 	}
 	ix.buildGrid()
 	return ix
@@ -95,24 +106,26 @@ func (ix *Index) buildGrid() {
 	if n == 0 {
 		return
 	}
-	// Cell size: the median box of the fences, in metres at their median
-	// latitude, clamped; the box sides in degrees follow from it.
-	sizes := make([]float64, n)
-	lats := make([]float64, n)
-	for i := range ix.shapes {
+	// Cell size: the median box of the fences (of a sample of up to 1,024),
+	// in metres at their median latitude, clamped; the box sides in degrees
+	// follow from it.
+	step := max(n/1024, 1)
+	var sizes, lats []float64
+	for i := 0; i < n; i += step {
 		s := &ix.shapes[i]
-		sizes[i] = math.Max((s.box.maxLat-s.box.minLat)*s.ky, (s.box.maxLon-s.box.minLon)*s.kx)
-		lats[i] = s.lat0
+		sizes = append(sizes, math.Max((s.box.maxLat-s.box.minLat)*s.ky, (s.box.maxLon-s.box.minLon)*s.kx))
+		lats = append(lats, s.lat0)
 	}
 	slices.Sort(sizes)
 	slices.Sort(lats)
-	cell := math.Min(math.Max(sizes[n/2], 50), 20000)
-	f := newFrame(lats[n/2], 0)
+	cell := math.Min(math.Max(sizes[len(sizes)/2], 50), 20000)
+	f := newFrame(lats[len(lats)/2], 0)
 	ix.cellLat, ix.cellLon = cell/f.ky, cell/f.kx
 
-	type span struct{ x0, y0, x1, y1 int64 }
-	spans := make([]span, n)
+	// Pass 1: the cell of every (fence, cell) pair, in fence order, and
+	// the count of each cell.
 	ix.cells = make(map[uint64]int32, n)
+	slots := make([]int32, 0, 4*n)
 	var counts []int32
 	for i := range ix.shapes {
 		b := &ix.shapes[i].box
@@ -120,10 +133,8 @@ func (ix *Index) buildGrid() {
 		x1, y1 := ix.cellOf(b.maxLat, b.maxLon)
 		if (x1-x0+1)*(y1-y0+1) > maxCells {
 			ix.big = append(ix.big, item{*b, int32(i)})
-			spans[i] = span{0, 0, -1, -1}
 			continue
 		}
-		spans[i] = span{x0, y0, x1, y1}
 		for y := y0; y <= y1; y++ {
 			for x := x0; x <= x1; x++ {
 				k := cellKey(x, y)
@@ -134,6 +145,7 @@ func (ix *Index) buildGrid() {
 					counts = append(counts, 0)
 				}
 				counts[c]++
+				slots = append(slots, c)
 			}
 		}
 	}
@@ -141,16 +153,23 @@ func (ix *Index) buildGrid() {
 	for c, k := range counts {
 		ix.start[c+1] = ix.start[c] + k
 	}
-	ix.items = make([]item, ix.start[len(counts)])
+	// Pass 2: place the items, walking the pairs in the same order.
+	ix.items = make([]item, len(slots))
 	next := counts // reused as the fill position of each cell
 	copy(next, ix.start[:len(counts)])
-	for i, sp := range spans {
-		for y := sp.y0; y <= sp.y1; y++ {
-			for x := sp.x0; x <= sp.x1; x++ {
-				c := ix.cells[cellKey(x, y)]
-				ix.items[next[c]] = item{ix.shapes[i].box, int32(i)}
-				next[c]++
-			}
+	j := 0
+	for i := range ix.shapes {
+		b := &ix.shapes[i].box
+		x0, y0 := ix.cellOf(b.minLat, b.minLon)
+		x1, y1 := ix.cellOf(b.maxLat, b.maxLon)
+		if (x1-x0+1)*(y1-y0+1) > maxCells {
+			continue
+		}
+		for range (x1 - x0 + 1) * (y1 - y0 + 1) {
+			c := slots[j]
+			j++
+			ix.items[next[c]] = item{*b, int32(i)}
+			next[c]++
 		}
 	}
 }

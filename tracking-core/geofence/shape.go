@@ -1,6 +1,9 @@
 package geofence
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // shape is a Geometry compiled for evaluation: its bounding box in degrees
 // and, in a local frame (earth.go) centred on that box, a circle or the
@@ -19,6 +22,10 @@ type shape struct {
 	radius float64
 	edges  []edge
 	box    box
+	// What the evaluator needs of the fence on every fix, kept here so that
+	// it reads one struct per fence, not the Fence as well.
+	dwell    time.Duration
+	schedule *Schedule
 }
 
 // box is a bounding box in degrees.
@@ -49,13 +56,15 @@ func (e *edge) dist2(x, y float64) float64 {
 	return qx*qx + qy*qy
 }
 
-// compile builds the shape of a validated geometry.
-func compile(g *Geometry) shape {
+// compile builds the shape of a validated geometry, its edges taken from
+// the front of slab when it has room (NewIndex allocates one slab for all
+// fences); it returns the rest of slab.
+func compile(g *Geometry, slab []edge) (shape, []edge) {
 	if g.Type == Circle {
 		s := shape{frame: newFrame(g.Center.Lat, g.Center.Lon), circle: true, radius: g.Radius}
 		dlat, dlon := degreesFor(g.Radius, g.Center.Lat)
 		s.box = box{g.Center.Lat - dlat, g.Center.Lon - dlon, g.Center.Lat + dlat, g.Center.Lon + dlon}
-		return s
+		return s, slab
 	}
 	b := box{minLat: 90, minLon: 180, maxLat: -90, maxLon: -180}
 	n := 0
@@ -69,7 +78,11 @@ func compile(g *Geometry) shape {
 		}
 	}
 	s := shape{frame: newFrame((b.minLat+b.maxLat)/2, (b.minLon+b.maxLon)/2), box: b}
-	s.edges = make([]edge, 0, n)
+	if len(slab) >= n {
+		s.edges, slab = slab[:0:n], slab[n:]
+	} else {
+		s.edges = make([]edge, 0, n)
+	}
 	for _, rings := range g.Polygons {
 		for _, r := range rings {
 			for i := 0; i+1 < len(r); i++ {
@@ -83,7 +96,7 @@ func compile(g *Geometry) shape {
 			}
 		}
 	}
-	return s
+	return s, slab
 }
 
 // contains reports whether the point (x, y) of the frame is inside the
@@ -145,6 +158,16 @@ func (s *shape) outsideBy(lat, lon, m float64) bool {
 // signedDistance returns the distance in metres from (lat, lon) to the
 // boundary, positive inside, negative outside (for tests and tools; the
 // evaluator asks insideBy and outsideBy, which stop early).
+func edgeCount(g *Geometry) int {
+	n := 0
+	for _, rings := range g.Polygons {
+		for _, r := range rings {
+			n += max(len(r)-1, 0)
+		}
+	}
+	return n
+}
+
 func (s *shape) signedDistance(lat, lon float64) float64 {
 	x, y := s.project(lat, lon)
 	if s.circle {

@@ -46,6 +46,11 @@ type Presence struct {
 	// Missing is the time of the first fix that found the fence missing
 	// from the index (deleted, or not yet loaded); zero while it exists.
 	Missing time.Time `json:"missing,omitzero"`
+
+	// The fence's place in the last index it was looked up in: saves a
+	// lookup by id on every fix while the index stays the same.
+	index *Index
+	at    int32
 }
 
 // NextDue returns the earliest time a Due call can report something for

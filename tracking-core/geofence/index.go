@@ -49,19 +49,20 @@ func NewIndex(fences []Fence) *Index {
 		byID:   make(map[string]int32, len(fences)),
 	}
 	for i := range fences {
-		f := fences[i]
-		if _, dup := ix.byID[f.ID]; dup || f.ID == "" {
+		if _, dup := ix.byID[fences[i].ID]; dup || fences[i].ID == "" {
 			continue
 		}
+		ix.fences = append(ix.fences, fences[i])
+		f := &ix.fences[len(ix.fences)-1]
 		if f.Schedule != nil {
 			s := *f.Schedule // validate loads the zone into the copy
 			f.Schedule = &s
 		}
 		if f.Validate() != nil {
+			ix.fences = ix.fences[:len(ix.fences)-1]
 			continue
 		}
-		ix.byID[f.ID] = int32(len(ix.fences))
-		ix.fences = append(ix.fences, f)
+		ix.byID[f.ID] = int32(len(ix.fences) - 1)
 	}
 	n := 0
 	for i := range ix.fences {

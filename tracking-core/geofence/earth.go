@@ -32,22 +32,27 @@ type frame struct {
 	kxSlope    float64 // change of kx per degree of latitude, halved (see project)
 }
 
-func newFrame(lat0, lon0 float64) frame {
-	s := math.Sin(lat0 * degRad)
+// MetresPerDegree returns how many metres one degree of longitude and one
+// degree of latitude span at latitude lat on the WGS84 ellipsoid (the
+// longitude figure never below 1 mm, so that divisions stay finite at the
+// poles).
+func MetresPerDegree(lat float64) (lon, latitude float64) {
+	s, c := math.Sincos(lat * degRad)
 	w := 1 - wgs84E2*s*s
 	n := wgs84A / math.Sqrt(w)                       // prime vertical radius
 	m := wgs84A * (1 - wgs84E2) / (w * math.Sqrt(w)) // meridional radius
-	kx := n * math.Cos(lat0*degRad) * degRad
-	if kx < 1e-3 { // at a pole: keep divisions finite
-		kx = 1e-3
-	}
+	return max(n*c*degRad, 1e-3), m * degRad
+}
+
+func newFrame(lat0, lon0 float64) frame {
+	kx, ky := MetresPerDegree(lat0)
 	// d(cos φ)/dφ = -sin φ: the east-west scale at the mean latitude of a
 	// point and the centre, to first order.
 	slope := kx * math.Tan(lat0*degRad) * degRad / 2
 	if math.Abs(lat0) > 89 {
 		slope = 0
 	}
-	return frame{lat0: lat0, lon0: lon0, kx: kx, ky: m * degRad, kxSlope: slope}
+	return frame{lat0: lat0, lon0: lon0, kx: kx, ky: ky, kxSlope: slope}
 }
 
 // project returns the position of (lat, lon) in metres east and north of
@@ -69,14 +74,14 @@ func (f *frame) project(lat, lon float64) (x, y float64) {
 // between workers of a team and between a worker and a fence, not for
 // continents.
 func Distance(lat1, lon1, lat2, lon2 float64) float64 {
-	f := newFrame((lat1+lat2)/2, lon1)
+	kx, ky := MetresPerDegree((lat1 + lat2) / 2)
 	dlon := lon2 - lon1
 	if dlon > 180 {
 		dlon -= 360
 	} else if dlon < -180 {
 		dlon += 360
 	}
-	return math.Hypot(dlon*f.kx, (lat2-lat1)*f.ky)
+	return math.Hypot(dlon*kx, (lat2-lat1)*ky)
 }
 
 // degreesFor returns how many degrees of latitude and of longitude d metres

@@ -68,6 +68,11 @@ func BenchmarkEvaluate(b *testing.B) {
 					events += len(e.Evaluate(ix, &workers[k].st, fixes[k]))
 				}
 				b.ReportMetric(float64(events)/float64(b.N), "events/op")
+				inside := 0
+				for i := range workers {
+					inside += len(workers[i].st.Inside)
+				}
+				b.ReportMetric(float64(inside)/float64(len(workers)), "inside/worker")
 			})
 		}
 	}

@@ -4,16 +4,18 @@ import "math"
 
 // Distances are measured on the WGS84 ellipsoid through a local
 // equirectangular projection: around a reference latitude φ0 one degree of
-// latitude is M(φ0)·π/180 metres and one degree of longitude N(φ0)·cos φ0·π/180
+// latitude is M(φ0)·π/180 metres and one degree of longitude N(φ0)·cos φ·π/180
 // metres, M and N being the ellipsoid's meridional and prime-vertical radii
-// of curvature. Each fence has its own frame, centred on its bounding box, so
-// that the projection is exact at the centre and the error grows with the
-// distance L from it: the east-west scale drifts by about L/R·tan φ0
-// (R ≈ 6,371 km), the rest is of second order. For fences of city size
-// (L ≤ 2 km) that is under 1.2 m at 60° of latitude, under 0.4 m at 30°:
-// well below GPS noise (TestProjectionError measures it against Vincenty's
-// formulae). Longitudes are taken modulo 360° from the frame's centre, so a
-// point across the antimeridian is far away rather than a crash.
+// of curvature, with cos φ taken to first order at the mean latitude of the
+// point and φ0. Each fence has its own frame, centred on its bounding box.
+// Measured against Vincenty's geodesic (TestProjectionError), at latitudes
+// up to 70°: the distance from a frame's centre is off by at most 3 mm at
+// 2 km and 0.5 m at 25 km (the largest circle); between a point and a nearby
+// edge, both up to 2 km from the centre, the error is at most 0.04% of that
+// distance (4 cm at 100 m; 0.4% at 25 km), far below GPS noise. Longitudes
+// are taken modulo 360° from the frame's centre, so a point across the
+// antimeridian is far away rather than a crash (fences across it are
+// rejected by Validate).
 
 const (
 	wgs84A  = 6378137.0             // semi-major axis, m

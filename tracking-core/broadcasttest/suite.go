@@ -70,6 +70,7 @@ func Run(t *testing.T, f Features, setup Setup) {
 		{"LastNewestFixWins", s.lastNewestFix},
 		{"EventsDelivered", s.eventsDelivered},
 		{"LastStatuses", s.lastStatuses},
+		{"WorkerState", s.workerState},
 		{"ResumeOffsets", s.resumeOffsets},
 		{"ResumeGap", s.resumeGap},
 		{"ResumeWindow", s.resumeWindow},

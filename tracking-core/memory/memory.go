@@ -19,6 +19,7 @@ type Backend struct {
 	subs   map[string][]*subscription // team -> one subscription per subscribed replica
 	last   map[string]map[lastKey]tracking.Message
 	stream map[string]*stream // team -> its retained positions
+	states map[[2]string][]byte // {team, worker} -> state (tracking.StateStore)
 }
 
 // NewBackend returns an empty shared backend with a fresh epoch.
@@ -234,4 +235,35 @@ func (s *subscription) end() {
 		s.b.mu.Unlock()
 		close(s.done)
 	})
+}
+
+var _ tracking.StateStore = (*Broadcaster)(nil)
+
+// SaveState keeps state as the worker's (see tracking.StateStore).
+func (b *Broadcaster) SaveState(ctx context.Context, team, worker string, state []byte) error {
+	if b.isClosed() {
+		return tracking.ErrClosed
+	}
+	if len(state) > tracking.MaxStateSize {
+		return tracking.Errorf(tracking.CodeTooLarge, "worker state of %d bytes is over %d", len(state), tracking.MaxStateSize)
+	}
+	be := b.backend
+	be.mu.Lock()
+	defer be.mu.Unlock()
+	if be.states == nil {
+		be.states = make(map[[2]string][]byte)
+	}
+	be.states[[2]string{team, worker}] = slices.Clone(state)
+	return nil
+}
+
+// LoadState returns the worker's state (see tracking.StateStore).
+func (b *Broadcaster) LoadState(ctx context.Context, team, worker string) ([]byte, error) {
+	if b.isClosed() {
+		return nil, tracking.ErrClosed
+	}
+	be := b.backend
+	be.mu.RLock()
+	defer be.mu.RUnlock()
+	return slices.Clone(be.states[[2]string{team, worker}]), nil
 }

@@ -18,7 +18,7 @@ type Backend struct {
 	epoch  uint64
 	subs   map[string][]*subscription // team -> one subscription per subscribed replica
 	last   map[string]map[lastKey]tracking.Message
-	stream map[string]*stream // team -> its retained positions
+	stream map[string]*stream   // team -> its retained positions
 	states map[[2]string][]byte // {team, worker} -> state (tracking.StateStore)
 }
 

@@ -86,7 +86,7 @@ func TestEventsPagedWithLink(t *testing.T) {
 		resp, b := call(t, "GET", next, mgr, "")
 		var page struct {
 			Events []struct{ ID, Kind, Team, WorkerID string } `json:"events"`
-			Next   string                                     `json:"next"`
+			Next   string                                      `json:"next"`
 		}
 		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" || json.Unmarshal(b, &page) != nil {
 			t.Fatalf("%d %s", resp.StatusCode, b)

@@ -27,7 +27,8 @@ type Config struct {
 	// Timeout bounds one POST, connection included. Default 10s.
 	Timeout time.Duration
 	// MaxAttempts is how many failed attempts make a delivery a dead
-	// letter. Default 15 (with the default backoff, about 1.5 h of trying).
+	// letter. Default 15: with the default backoff, 14 waits of 1s doubling
+	// to 15m, jittered, 40 to 77 minutes of trying.
 	MaxAttempts int
 	// BackoffBase is the wait after the first failure; it doubles after each
 	// failure, up to BackoffMax, and each wait is drawn at random from its
@@ -58,10 +59,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-func (c *Config) setDefaults() error {
-	if c.Store == nil {
-		return errors.New("webhook: no Store")
-	}
+// WithDefaults returns c with the defaults New fills in, so that a reader
+// of settings (tracking-core/service) offers them without writing them again.
+func (c Config) WithDefaults() Config {
 	c.Timeout = cmp.Or(max(c.Timeout, 0), 10*time.Second)
 	c.MaxAttempts = cmp.Or(max(c.MaxAttempts, 0), 15)
 	c.BackoffBase = cmp.Or(max(c.BackoffBase, 0), time.Second)
@@ -71,6 +71,14 @@ func (c *Config) setDefaults() error {
 	c.PerEndpoint = cmp.Or(max(c.PerEndpoint, 0), 4)
 	c.MaxInFlight = cmp.Or(max(c.MaxInFlight, 0), 256)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	return c
+}
+
+// validate checks a Config with its defaults.
+func (c *Config) validate() error {
+	if c.Store == nil {
+		return errors.New("webhook: no Store")
+	}
 	if c.BackoffMax < c.BackoffBase {
 		return fmt.Errorf("webhook: BackoffMax %s is shorter than BackoffBase %s", c.BackoffMax, c.BackoffBase)
 	}
@@ -117,7 +125,8 @@ type warnState struct {
 
 // New starts a Dispatcher.
 func New(cfg Config) (*Dispatcher, error) {
-	if err := cfg.setDefaults(); err != nil {
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	d := &Dispatcher{cfg: cfg, st: cfg.Store, log: cfg.Logger, m: newMetrics(cfg.Registerer),

@@ -1,10 +1,12 @@
 package alerting
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -82,29 +84,25 @@ func (d *Definition) Validate() error {
 func ValidateEvents(events []Event) error {
 	for i := range events {
 		e := &events[i]
-		f := func(name string) string { return fmt.Sprintf("events[%d].%s", i, name) }
-		rename := func(err error, name string) error {
-			if te, ok := err.(*tracking.Error); ok {
-				c := *te
-				c.Field = f(name)
-				return &c
-			}
-			return err
-		}
+		var err error
 		switch {
-		case tracking.ValidateID("id", e.ID, 128) != nil:
-			return rename(tracking.ValidateID("id", e.ID, 128), "id")
-		case tracking.ValidTeam(e.Team) != nil:
-			return rename(tracking.ValidTeam(e.Team), "team")
-		case tracking.ValidateID("worker", e.Worker, 64) != nil:
-			return rename(tracking.ValidateID("worker", e.Worker, 64), "worker")
-		case ValidKind("kind", e.Kind) != nil:
-			return rename(ValidKind("kind", e.Kind), "kind")
 		case e.Time.IsZero():
-			return FieldError(f("time"), "is required")
+			err = FieldError("time", "is required")
 		case len(e.JSON) == 0 || len(e.JSON) > MaxEventJSON || !json.Valid(e.JSON):
-			return FieldError(f("json"), "must be a JSON document of at most %d bytes", MaxEventJSON)
+			err = FieldError("json", "must be a JSON document of at most %d bytes", MaxEventJSON)
 		}
+		err = cmp.Or(tracking.ValidateID("id", e.ID, 128), tracking.ValidTeam(e.Team),
+			tracking.ValidateID("worker", e.Worker, 64), ValidKind("kind", e.Kind), err)
+		if err == nil {
+			continue
+		}
+		var te *tracking.Error
+		if errors.As(err, &te) {
+			named := *te
+			named.Field = fmt.Sprintf("events[%d].%s", i, te.Field)
+			return &named
+		}
+		return err
 	}
 	return nil
 }

@@ -65,6 +65,9 @@ type Config struct {
 	// added to it (never blocking ingest) and GET /tracking/{team}/history
 	// queries its Store. Nil: no durable history (that route answers 501).
 	History *history.Writer
+	// Alerts serves GET /tracking/{team}/events and the webhooks endpoints.
+	// Nil: those routes answer 501.
+	Alerts *Alerts
 	// PresenceIdleAfter is how long a connected worker may send nothing
 	// before it is idle. Default 60s.
 	PresenceIdleAfter time.Duration
@@ -185,6 +188,14 @@ func (a *API) routes() *http.ServeMux {
 	mux.HandleFunc("GET /tracking/{team}/presence", a.authed(true, a.handlePresence))
 	mux.HandleFunc("GET /tracking/{team}/history", a.authed(true, a.handleHistory))
 	mux.HandleFunc("GET /tracking/{team}/replay", a.stream(a.authed(true, a.handleReplay)))
+	mux.HandleFunc("GET /tracking/{team}/events", a.authed(true, a.handleEvents))
+	mux.HandleFunc("GET /tracking/{team}/webhooks", a.authed(true, a.handleWebhooks))
+	mux.HandleFunc("POST /tracking/{team}/webhooks", a.authed(true, a.handleWebhookPut))
+	mux.HandleFunc("GET /tracking/{team}/webhooks/{id}", a.authed(true, a.handleWebhook))
+	mux.HandleFunc("PUT /tracking/{team}/webhooks/{id}", a.authed(true, a.handleWebhookPut))
+	mux.HandleFunc("DELETE /tracking/{team}/webhooks/{id}", a.authed(true, a.handleWebhookDelete))
+	mux.HandleFunc("GET /tracking/{team}/webhooks/{id}/dead-letters", a.authed(true, a.handleDeadLetters))
+	mux.HandleFunc("POST /tracking/{team}/webhooks/{id}/dead-letters/replay", a.authed(true, a.handleDeadLetterReplay))
 	mux.HandleFunc("GET /healthz", a.handleHealth)
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	mux.Handle("GET /metrics", metricsHandler(a.cfg.Gatherer))

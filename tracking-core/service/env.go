@@ -19,6 +19,7 @@ type Settings struct {
 	LogLevel      slog.Level
 	Auth          auth.Settings
 	History       HistorySettings
+	Webhooks      WebhookSettings
 }
 
 // HistorySettings configure the durable position history.
@@ -62,6 +63,7 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 		LogLevel:      e.Level("LOG_LEVEL", slog.LevelInfo),
 		Auth:          auth.ReadSettings(e, auth.DefaultMode),
 		History:       readHistory(e),
+		Webhooks:      readWebhooks(e),
 	}
 }
 

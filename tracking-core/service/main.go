@@ -72,8 +72,16 @@ func Main(serviceName, defAddr string, configure func(env *config.Env) Opener) e
 		// after the replica has stopped taking records in.
 		defer closeHistory()
 		cfg.API.History = w
+		// Deferred after the history: it closes before (LIFO), once the
+		// replica has stopped.
+		closeAlerts, alerts, err := openAlerts(ctx, s.History.DSN, s.Webhooks, s.History.Retention, log, cfg.Registry)
+		if err != nil {
+			return err
+		}
+		defer closeAlerts()
+		cfg.API.Alerts = alerts
 	} else {
-		log.Info("HISTORY_DSN is unset: no durable history (GET /tracking/{team}/history answers 501)")
+		log.Info("HISTORY_DSN is unset: no durable history, alerts or webhooks (their routes answer 501)")
 	}
 	b, err := open(ctx, log, cfg.Registry)
 	if err != nil {

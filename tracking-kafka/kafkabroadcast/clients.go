@@ -45,7 +45,7 @@ func producerConfig(cfg *Config, version sarama.KafkaVersion) *sarama.Config {
 	p.Flush.Frequency = cfg.Linger
 	p.Flush.Bytes = cfg.FlushBytes
 	p.Return.Errors = true
-	p.Return.Successes = false
+	p.Return.Successes = true // SaveState waits for its record's; the others are dropped
 	c.ChannelBufferSize = 1024
 	return c
 }

@@ -42,7 +42,7 @@ type Broadcaster struct {
 	queued    atomic.Int64 // reserved or filled slots of queue
 	lastw     *lastWriter  // owned by the pump goroutine
 
-	quit chan struct{} // closed when Close starts: aborts waits of Last, Since and Ready
+	quit chan struct{} // closed when Close starts: aborts waits of Last, Since, LoadState and Ready
 
 	mu      sync.Mutex // guards the fields below
 	closed  bool
@@ -50,8 +50,9 @@ type Broadcaster struct {
 	prev    map[int32]*reader        // the reader of a partition that last stopped
 	subs    map[string]*subscription // by team: one each
 	probe   *probe                   // the readiness probe in flight
+	states  map[int32]*stateIndex    // worker states by partition of LastTopic (state.go)
 
-	ops       sync.WaitGroup // calls in progress: Subscribe, Last, Since
+	ops       sync.WaitGroup // calls in progress: Subscribe, Last, Since, SaveState, LoadState
 	wg        sync.WaitGroup // goroutines
 	fetches   sync.WaitGroup // Fetch requests of readRange; an abandoned one ends when the clients close
 	closeOnce sync.Once
@@ -78,6 +79,7 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 		readers:  make(map[int32]*reader),
 		prev:     make(map[int32]*reader),
 		subs:     make(map[string]*subscription),
+		states:   make(map[int32]*stateIndex),
 		pumpDone: make(chan struct{}),
 	}
 	b.m = newMetrics(&b.queued)
@@ -129,9 +131,10 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 		_ = b.producer.Close()
 		return fail(err)
 	}
-	b.wg.Add(2)
+	b.wg.Add(3)
 	go b.pump()
 	go b.producerErrors()
+	go b.producerSuccesses()
 	b.log.Info("kafka broadcaster started", "brokers", cfg.Brokers, "topic", cfg.Topic,
 		"partitions", b.nPos, "last_topic", cfg.LastTopic, "last_partitions", b.nLast)
 	return b, nil
@@ -218,7 +221,7 @@ func (b *Broadcaster) Close() error {
 		b.closed = true
 		b.mu.Unlock()
 		close(b.quit)
-		b.ops.Wait() // Subscribe, Last and Since calls in progress finish or abort
+		b.ops.Wait() // Subscribe, Last, Since, SaveState and LoadState calls in progress finish or abort
 
 		b.mu.Lock()
 		subs := make([]*subscription, 0, len(b.subs))
@@ -233,7 +236,7 @@ func (b *Broadcaster) Close() error {
 
 		<-b.pumpDone // it drains the queue within CloseGrace once quit is closed
 		b.producer.AsyncClose()
-		b.wg.Wait() // partition readers, producer errors (ends when the producer has closed), probes
+		b.wg.Wait() // partition readers, producer results (end when the producer has closed), probes
 
 		_ = b.consumer.Close()
 		for _, c := range []sarama.Client{b.fetchClient, b.produceClient, b.control} {

@@ -132,9 +132,12 @@
 // returned sees the state (acks=all answers once the high-water mark is past
 // the record), so the read-your-writes gap the contract allows does not
 // arise. One replica's saves of a worker keep their order: one idempotent
-// producer, one partition per team, one request in flight. For the
-// acknowledgement the producer returns its successes
-// (Producer.Return.Successes); those of positions are read and dropped.
+// producer, one partition per team, one request in flight. States have a
+// producer (and a client) of their own, which returns its successes and
+// sends each record at once: the positions' producer returning its
+// successes too (read and dropped) lowered its throughput in
+// BenchmarkPublishToSubscriber in three runs of four, and a save does not
+// wait behind a burst of positions.
 //
 // LoadState answers the newest record of the key up to the partition's
 // high-water mark taken after the call began: nil when there is none, or a
@@ -154,14 +157,15 @@
 // follows the positions topic, not LastTopic, so it would miss the saves made
 // after its one read; and a worker's replica need not watch its team.
 //
-// Measured on the test broker (one broker on loopback, no -race), one team
-// of 1,000 workers with 200-byte states: with three rounds of their
-// positions in the partition (4,000 records), the first LoadState on a
-// replica takes 3-4 ms, each later one 0.3 ms, and 1,000 at once on a new
-// replica (a reconnect storm) 11 ms in all (median 7 ms); with a minute of
-// their throttled positions (61,000 records), 28 ms, 0.25 ms and 68 ms. A
-// read of the whole partition per call would be the first figure every
-// time: the storm 4 s, or 28 s, of the control connection.
+// Measured on the test broker (one broker on loopback, 2 busy cores, no
+// -race; TestLoadStateLatency logs them), one team of 1,000 workers with
+// 200-byte states: a SaveState takes 0.25-1 ms. With three rounds of their
+// positions in the partition (about 4,000 records), the first LoadState on
+// a replica takes 2.5-7.5 ms, each later one 0.1-0.2 ms, and 1,000 at once
+// on a new replica (a reconnect storm) 7-15 ms in all; with a minute of
+// their throttled positions (61,000 records), 27-30 ms, 0.14 ms and
+// 33-68 ms. A read of the whole partition per call would cost the first
+// figure every time: the storm 3-7 s, or 28 s, of the control connection.
 //
 // States are kept as long as LastTopic keeps records: its retention.ms, three
 // staleness windows (30 minutes by default), not the day the contract names
@@ -228,13 +232,14 @@
 //
 // # Connections
 //
-// Three sarama clients, each with its own broker connections: produce (the
-// idempotent producer needs MaxOpenRequests=1), fetch (live partition
-// consumers, whose fetches wait at the broker for new records) and control
-// (topic creation, offset and topic ID look-ups, readiness, LastTopic reads
-// of Last and LoadState, Since reads). A broker answers one request per connection at a time, so a
-// Subscribe, Last or Since on the control connection never waits behind a
-// fetch that is waiting for data.
+// Four sarama clients, each with its own broker connections: produce (the
+// idempotent producer needs MaxOpenRequests=1), state (SaveState's
+// producer, see Worker states), fetch (live partition consumers, whose
+// fetches wait at the broker for new records) and control (topic creation,
+// offset and topic ID look-ups, readiness, LastTopic reads of Last and
+// LoadState, Since reads). A broker answers one request per connection at a
+// time, so a Subscribe, Last, Since or LoadState on the control connection
+// never waits behind a fetch that is waiting for data.
 //
 // The bounded reads of Last and Since (read.go) send Fetch requests to the
 // partition's leader themselves, one after another until the high-water mark
@@ -250,8 +255,9 @@
 //
 // Close is idempotent and ordered: Publish, Subscribe, Last, Since, SaveState
 // and LoadState start refusing; calls in progress finish (SaveState waits at
-// most CloseGrace for its acknowledgement); subscriptions end and the partition
-// consumers stop, lingering ones included; the pump hands what is queued to the producer within
-// Config.CloseGrace (the rest is counted as publish errors); the producer
-// flushes and closes; the clients close. No goroutine outlives it.
+// most CloseGrace for its acknowledgement); subscriptions end and the
+// partition consumers stop, lingering ones included; the pump hands what is
+// queued to the producer within Config.CloseGrace (the rest is counted as
+// publish errors); the producer flushes and closes, the state producer (with
+// nothing left in it) too; the clients close. No goroutine outlives it.
 package kafkabroadcast

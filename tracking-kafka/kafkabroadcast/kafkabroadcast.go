@@ -32,8 +32,10 @@ type Broadcaster struct {
 	fetchClient   sarama.Client
 	control       sarama.Client
 	producer      sarama.AsyncProducer
-	consumer      sarama.Consumer // live partition consumers (fetch client, offsets via control)
-	fetchBytes    int32           // a partition's byte limit in the Fetch requests of readRange
+	stateClient   sarama.Client
+	stateProducer sarama.AsyncProducer // SaveState's records (state.go)
+	consumer      sarama.Consumer      // live partition consumers (fetch client, offsets via control)
+	fetchBytes    int32                // a partition's byte limit in the Fetch requests of readRange
 
 	// Publish side (producer.go, lastwrite.go).
 	pubMu     sync.RWMutex // Publish holds it shared while it enqueues; Close exclusively to stop it
@@ -127,14 +129,23 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	if b.producer, err = sarama.NewAsyncProducerFromClient(b.produceClient); err != nil {
 		return fail(fmt.Errorf("producer: %w", err))
 	}
+	if b.stateClient, err = connect("state", stateProducerConfig(&cfg, version)); err != nil {
+		_ = b.producer.Close()
+		return fail(err)
+	}
+	if b.stateProducer, err = sarama.NewAsyncProducerFromClient(b.stateClient); err != nil {
+		_ = b.producer.Close()
+		return fail(fmt.Errorf("state producer: %w", err))
+	}
 	if err := b.m.register(cfg.Registerer); err != nil {
 		_ = b.producer.Close()
+		_ = b.stateProducer.Close()
 		return fail(err)
 	}
 	b.wg.Add(3)
 	go b.pump()
 	go b.producerErrors()
-	go b.producerSuccesses()
+	go b.stateAcks()
 	b.log.Info("kafka broadcaster started", "brokers", cfg.Brokers, "topic", cfg.Topic,
 		"partitions", b.nPos, "last_topic", cfg.LastTopic, "last_partitions", b.nLast)
 	return b, nil
@@ -236,10 +247,11 @@ func (b *Broadcaster) Close() error {
 
 		<-b.pumpDone // it drains the queue within CloseGrace once quit is closed
 		b.producer.AsyncClose()
-		b.wg.Wait() // partition readers, producer results (end when the producer has closed), probes
+		b.stateProducer.AsyncClose() // no SaveState in progress: nothing in it
+		b.wg.Wait()                  // partition readers, producer errors and state acknowledgements (end when the producers have closed), probes
 
 		_ = b.consumer.Close()
-		for _, c := range []sarama.Client{b.fetchClient, b.produceClient, b.control} {
+		for _, c := range []sarama.Client{b.fetchClient, b.produceClient, b.stateClient, b.control} {
 			if err := c.Close(); err != nil && !errors.Is(err, sarama.ErrClosedClient) {
 				b.log.Warn("close kafka client", "err", err)
 			}

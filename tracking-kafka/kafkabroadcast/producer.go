@@ -128,17 +128,6 @@ func frame(m tracking.Message) []byte {
 	return wire.AppendFrame(make([]byte, 0, 1+3*varintMax+len(m.Worker)+len(m.JSON)), m)
 }
 
-// producerSuccesses hands SaveState the acknowledgement of its record; those
-// of the other records are dropped. The producer stalls unless they are read.
-func (b *Broadcaster) producerSuccesses() {
-	defer b.wg.Done()
-	for msg := range b.producer.Successes() {
-		if acked, ok := msg.Metadata.(stateAck); ok {
-			acked <- nil // buffered
-		}
-	}
-}
-
 // producerErrors counts and logs what the producer could not deliver, until
 // the producer has closed. Logs are summarised to one line per second so that
 // an outage does not flood them; the counter has every error.
@@ -150,9 +139,6 @@ func (b *Broadcaster) producerErrors() {
 	)
 	for pe := range b.producer.Errors() {
 		b.m.publishErrors.Inc()
-		if acked, ok := pe.Msg.Metadata.(stateAck); ok {
-			acked <- pe.Err // SaveState waits for it; buffered
-		}
 		if now := time.Now(); now.Sub(lastLog) >= time.Second {
 			b.log.Error("kafka publish failed", "topic", pe.Msg.Topic, "partition", pe.Msg.Partition,
 				"err", pe.Err, "similar_errors_not_logged", suppressed)

@@ -47,17 +47,42 @@ func validStateOwner(team, worker string) error {
 	return tracking.ValidateID("worker", worker, 64)
 }
 
-// stateAck is the Metadata of a state record: the producer's result for it
-// (nil once the broker has acknowledged it) is sent there (producer.go).
+// stateAck is the Metadata of a state record: the state producer's result
+// for it (nil once the broker has acknowledged it) is sent there.
 type stateAck chan error
+
+// stateAcks hands each SaveState its record's result from the state
+// producer, until the producer has closed.
+func (b *Broadcaster) stateAcks() {
+	defer b.wg.Done()
+	successes, errs := b.stateProducer.Successes(), b.stateProducer.Errors()
+	for successes != nil || errs != nil {
+		select {
+		case msg, ok := <-successes:
+			if !ok {
+				successes = nil
+				continue
+			}
+			msg.Metadata.(stateAck) <- nil // buffered
+		case pe, ok := <-errs:
+			if !ok {
+				errs = nil
+				continue
+			}
+			b.m.publishErrors.Inc()
+			pe.Msg.Metadata.(stateAck) <- pe.Err // buffered; SaveState returns it
+		}
+	}
+}
 
 // SaveState writes state as the worker's record (key "team/worker/state") in
 // the team's partition of LastTopic and waits for the broker's
 // acknowledgement (from all in-sync replicas): a LoadState that starts on any
 // replica after SaveState has returned sees it. Not throttled: states are
-// saved on geofence events, not on every position. The idempotent producer
-// and the team's single partition keep one replica's saves in order. A nil
-// state writes a tombstone: LoadState answers nil.
+// saved on geofence events, not on every position. A producer of their own
+// (idempotent, one request in flight) and the team's single partition keep
+// one replica's saves in order. A nil state writes a tombstone: LoadState
+// answers nil.
 //
 // When ctx ends first, the save may still land. While Close runs, SaveState
 // waits at most CloseGrace for the acknowledgement.
@@ -71,7 +96,7 @@ func (b *Broadcaster) SaveState(ctx context.Context, team, worker string, state 
 	if !b.begin() {
 		return tracking.ErrClosed
 	}
-	defer b.ops.Done() // Close closes the producer only after this
+	defer b.ops.Done() // Close closes the state producer only after this
 
 	var value sarama.Encoder // a tombstone
 	if state != nil {
@@ -88,7 +113,7 @@ func (b *Broadcaster) SaveState(ctx context.Context, team, worker string, state 
 	}
 	fail := func(err error) error { return fmt.Errorf("save state of %s/%s: %w", team, worker, err) }
 	select {
-	case b.producer.Input() <- rec:
+	case b.stateProducer.Input() <- rec:
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	case <-b.quit:
@@ -108,8 +133,8 @@ func (b *Broadcaster) SaveState(ctx context.Context, team, worker string, state 
 		return fail(fmt.Errorf("%w (the state may be saved still)", ctx.Err()))
 	case <-b.quit:
 	}
-	// Close waits for this call before it closes the producer, which goes
-	// on sending meanwhile.
+	// Close waits for this call before it closes the state producer, which
+	// goes on sending meanwhile.
 	grace := time.NewTimer(b.cfg.CloseGrace)
 	defer grace.Stop()
 	select {
@@ -212,7 +237,9 @@ func (b *Broadcaster) readStates(ctx context.Context, idx *stateIndex) error {
 	topic := b.cfg.LastTopic
 	began := time.Now()
 	hwm, err := b.offset(topic, idx.p, sarama.OffsetNewest)
-	if err != nil {
+	if errors.Is(err, tracking.ErrClosed) {
+		return err
+	} else if err != nil {
 		return unavailable("cannot read "+topic, err)
 	}
 	rebuild := idx.states == nil || hwm < idx.next || began.Sub(idx.builtAt) >= b.cfg.StaleAfter

@@ -12,11 +12,12 @@ type StateStore interface {
 	// replacing what was there. States of one worker saved from one replica
 	// are kept in the order saved. A replica that loads the state right
 	// after another saved it may still see the previous one for a moment
-	// (Kafka: until the write lands).
+	// (Kafka: not once SaveState has returned; it waits for the broker).
 	SaveState(ctx context.Context, team, worker string, state []byte) error
 	// LoadState returns the worker's state, nil when there is none: never
 	// saved, or not saved again for longer than the store keeps states
-	// (a day).
+	// (a day; Kafka: its last-known topic's retention, three staleness
+	// windows, 30 minutes by default).
 	LoadState(ctx context.Context, team, worker string) ([]byte, error)
 }
 

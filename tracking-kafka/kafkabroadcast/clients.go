@@ -6,9 +6,13 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// A Broadcaster holds three sarama clients, each with its own connections,
+// A Broadcaster holds four sarama clients, each with its own connections,
 // because a Kafka broker answers the requests of one connection one at a time:
 //   - produce: the idempotent producer alone (it needs MaxOpenRequests = 1);
+//   - state: the idempotent producer of worker states (SaveState), which
+//     waits for each record's acknowledgement: returning the successes of
+//     the positions' producer too cost it throughput, and a save does not
+//     queue behind a burst of positions;
 //   - fetch: the live partition consumers, whose fetches wait up to
 //     FetchMaxWait at the broker;
 //   - control: topic creation, offset and topic ID look-ups, readiness
@@ -47,6 +51,16 @@ func producerConfig(cfg *Config, version sarama.KafkaVersion) *sarama.Config {
 	p.Return.Errors = true
 	p.Return.Successes = false
 	c.ChannelBufferSize = 1024
+	return c
+}
+
+// stateProducerConfig is producerConfig returning successes, sending each
+// record at once.
+func stateProducerConfig(cfg *Config, version sarama.KafkaVersion) *sarama.Config {
+	c := producerConfig(cfg, version)
+	c.Producer.Return.Successes = true
+	c.Producer.Flush.Frequency, c.Producer.Flush.Bytes = 0, 0
+	c.ChannelBufferSize = 256
 	return c
 }
 

@@ -19,7 +19,9 @@ type Config struct {
 	// Default "tracking.positions".
 	Topic string
 	// LastTopic is the compacted topic of last known positions, keyed
-	// "team/worker", and statuses, keyed "team/worker/status/<session>".
+	// "team/worker", statuses, keyed "team/worker/status/<session>", and
+	// worker states (tracking.StateStore), keyed "team/worker/state". New
+	// creates it with retention.ms 3*StaleAfter: states are kept that long.
 	// Default "tracking.positions.last".
 	LastTopic string
 	// Partitions is the partition count of both topics when New creates them.

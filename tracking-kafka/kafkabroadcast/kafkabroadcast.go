@@ -32,8 +32,10 @@ type Broadcaster struct {
 	fetchClient   sarama.Client
 	control       sarama.Client
 	producer      sarama.AsyncProducer
-	consumer      sarama.Consumer // live partition consumers (fetch client, offsets via control)
-	fetchBytes    int32           // a partition's byte limit in the Fetch requests of readRange
+	stateClient   sarama.Client
+	stateProducer sarama.AsyncProducer // SaveState's records (state.go)
+	consumer      sarama.Consumer      // live partition consumers (fetch client, offsets via control)
+	fetchBytes    int32                // a partition's byte limit in the Fetch requests of readRange
 
 	// Publish side (producer.go, lastwrite.go).
 	pubMu     sync.RWMutex // Publish holds it shared while it enqueues; Close exclusively to stop it
@@ -42,7 +44,7 @@ type Broadcaster struct {
 	queued    atomic.Int64 // reserved or filled slots of queue
 	lastw     *lastWriter  // owned by the pump goroutine
 
-	quit chan struct{} // closed when Close starts: aborts waits of Last, Since and Ready
+	quit chan struct{} // closed when Close starts: aborts waits of Last, Since, LoadState and Ready
 
 	mu      sync.Mutex // guards the fields below
 	closed  bool
@@ -50,8 +52,9 @@ type Broadcaster struct {
 	prev    map[int32]*reader        // the reader of a partition that last stopped
 	subs    map[string]*subscription // by team: one each
 	probe   *probe                   // the readiness probe in flight
+	states  map[int32]*stateIndex    // worker states by partition of LastTopic (state.go)
 
-	ops       sync.WaitGroup // calls in progress: Subscribe, Last, Since
+	ops       sync.WaitGroup // calls in progress: Subscribe, Last, Since, SaveState, LoadState
 	wg        sync.WaitGroup // goroutines
 	fetches   sync.WaitGroup // Fetch requests of readRange; an abandoned one ends when the clients close
 	closeOnce sync.Once
@@ -78,6 +81,7 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 		readers:  make(map[int32]*reader),
 		prev:     make(map[int32]*reader),
 		subs:     make(map[string]*subscription),
+		states:   make(map[int32]*stateIndex),
 		pumpDone: make(chan struct{}),
 	}
 	b.m = newMetrics(&b.queued)
@@ -125,13 +129,23 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	if b.producer, err = sarama.NewAsyncProducerFromClient(b.produceClient); err != nil {
 		return fail(fmt.Errorf("producer: %w", err))
 	}
-	if err := b.m.register(cfg.Registerer); err != nil {
+	if b.stateClient, err = connect("state", stateProducerConfig(&cfg, version)); err != nil {
 		_ = b.producer.Close()
 		return fail(err)
 	}
-	b.wg.Add(2)
+	if b.stateProducer, err = sarama.NewAsyncProducerFromClient(b.stateClient); err != nil {
+		_ = b.producer.Close()
+		return fail(fmt.Errorf("state producer: %w", err))
+	}
+	if err := b.m.register(cfg.Registerer); err != nil {
+		_ = b.producer.Close()
+		_ = b.stateProducer.Close()
+		return fail(err)
+	}
+	b.wg.Add(3)
 	go b.pump()
 	go b.producerErrors()
+	go b.stateAcks()
 	b.log.Info("kafka broadcaster started", "brokers", cfg.Brokers, "topic", cfg.Topic,
 		"partitions", b.nPos, "last_topic", cfg.LastTopic, "last_partitions", b.nLast)
 	return b, nil
@@ -218,7 +232,7 @@ func (b *Broadcaster) Close() error {
 		b.closed = true
 		b.mu.Unlock()
 		close(b.quit)
-		b.ops.Wait() // Subscribe, Last and Since calls in progress finish or abort
+		b.ops.Wait() // Subscribe, Last, Since, SaveState and LoadState calls in progress finish or abort
 
 		b.mu.Lock()
 		subs := make([]*subscription, 0, len(b.subs))
@@ -233,10 +247,11 @@ func (b *Broadcaster) Close() error {
 
 		<-b.pumpDone // it drains the queue within CloseGrace once quit is closed
 		b.producer.AsyncClose()
-		b.wg.Wait() // partition readers, producer errors (ends when the producer has closed), probes
+		b.stateProducer.AsyncClose() // no SaveState in progress: nothing in it
+		b.wg.Wait()                  // partition readers, producer errors and state acknowledgements (end when the producers have closed), probes
 
 		_ = b.consumer.Close()
-		for _, c := range []sarama.Client{b.fetchClient, b.produceClient, b.control} {
+		for _, c := range []sarama.Client{b.fetchClient, b.produceClient, b.stateClient, b.control} {
 			if err := c.Close(); err != nil && !errors.Is(err, sarama.ErrClosedClient) {
 				b.log.Warn("close kafka client", "err", err)
 			}

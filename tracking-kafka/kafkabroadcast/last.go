@@ -154,7 +154,8 @@ func (ts *teamState) remember(msgs []tracking.Message) {
 // readLast reads team's partition of LastTopic from its oldest record up to
 // the high-water mark taken when it starts, and returns the last position and
 // status of each worker of team (of its records, positions are keyed
-// "team/worker", statuses "team/worker/status/<session>": see lastTopicKey).
+// "team/worker", statuses "team/worker/status/<session>": see lastTopicKey;
+// the worker states keyed "team/worker/state" are skipped).
 func (b *Broadcaster) readLast(ctx context.Context, team string) (map[lastOf]tracking.Message, error) {
 	topic, p := b.cfg.LastTopic, partitionOf(team, b.nLast)
 	hwm, err := b.offset(topic, p, sarama.OffsetNewest)
@@ -166,7 +167,9 @@ func (b *Broadcaster) readLast(ctx context.Context, team string) (map[lastOf]tra
 		return nil, b.scanError(topic, team, err)
 	}
 	prefix := []byte(team + "/")
-	return b.scan(ctx, topic, p, oldest, hwm, team, func(key []byte) bool { return bytes.HasPrefix(key, prefix) })
+	return b.scan(ctx, topic, p, oldest, hwm, team, func(key []byte) bool {
+		return bytes.HasPrefix(key, prefix) && !isStateKey(key) // worker states are not messages (state.go)
+	})
 }
 
 // recentLookback bounds how far back readRecent reads the positions topic: a

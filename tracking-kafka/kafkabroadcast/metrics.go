@@ -15,6 +15,7 @@ type metrics struct {
 	publishErrors   prometheus.Counter
 	consumeErrors   prometheus.Counter
 	lastRecords     prometheus.Counter
+	stateRecords    prometheus.Counter
 	queueLength     prometheus.GaugeFunc
 }
 
@@ -41,6 +42,9 @@ func newMetrics(queued *atomic.Int64) *metrics {
 		lastRecords: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_kafka_last_records_read_total",
 			Help: "Records read from the last-known-positions topic to answer snapshots."}),
+		stateRecords: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_kafka_state_records_read_total",
+			Help: "Records read from the last-known-positions topic to answer worker state loads."}),
 		queueLength: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tracking_kafka_publish_queue_length",
 			Help: "Positions queued by Publish and not yet handed to the producer."},
@@ -50,7 +54,7 @@ func newMetrics(queued *atomic.Int64) *metrics {
 
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.consumedRecords, m.consumedBytes, m.partitions, m.published,
-		m.publishErrors, m.consumeErrors, m.lastRecords, m.queueLength}
+		m.publishErrors, m.consumeErrors, m.lastRecords, m.stateRecords, m.queueLength}
 }
 
 // register registers every collector on reg, or none.

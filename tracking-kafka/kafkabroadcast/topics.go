@@ -11,7 +11,7 @@ import (
 )
 
 // LastTopic settings: compaction keeps one record per key (a worker's
-// position, a session's status); a short segment and a low dirty ratio keep
+// position, a session's status, a worker's state); a short segment and a low dirty ratio keep
 // the uncompacted head (which every snapshot read scans) to about a minute of
 // throttled writes.
 const (
@@ -44,7 +44,7 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (posit
 		{cfg.LastTopic, map[string]*string{
 			// Compacted, and also deleted by age: a worker silent for three
 			// staleness windows is never served again, so its record only
-			// lengthens snapshot reads.
+			// lengthens snapshot reads. Worker states go with it (doc.go).
 			"cleanup.policy":            str("compact,delete"),
 			"retention.ms":              ms(3 * cfg.StaleAfter),
 			"segment.ms":                str(lastSegmentMS),

@@ -1,0 +1,273 @@
+package kafkabroadcast_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+
+	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/broadcasttest"
+	"github.com/teamtrack/tracking-core/testsupport"
+	"github.com/teamtrack/tracking-kafka/kafkabroadcast"
+)
+
+func mustSave(t testing.TB, b *kafkabroadcast.Broadcaster, team, worker string, state []byte) {
+	t.Helper()
+	if err := b.SaveState(context.Background(), team, worker, state); err != nil {
+		t.Fatalf("save state of %s/%s: %v", team, worker, err)
+	}
+}
+
+// wantState fails unless LoadState of team/worker on b answers want (nil:
+// no state).
+func wantState(t testing.TB, b *kafkabroadcast.Broadcaster, team, worker string, want []byte) {
+	t.Helper()
+	if err := checkState(b, team, worker, want); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func checkState(b *kafkabroadcast.Broadcaster, team, worker string, want []byte) error {
+	got, err := b.LoadState(context.Background(), team, worker)
+	if err != nil {
+		return fmt.Errorf("load state of %s/%s: %w", team, worker, err)
+	}
+	if !bytes.Equal(got, want) || (got == nil) != (want == nil) {
+		return fmt.Errorf("state of %s/%s = %q (nil %v), want %q (nil %v)", team, worker, got, got == nil, want, want == nil)
+	}
+	return nil
+}
+
+// alterTopic sets configs of topic on the test broker.
+func alterTopic(t testing.TB, addrs []string, topic string, configs map[string]string) {
+	t.Helper()
+	conf := sarama.NewConfig()
+	conf.Version = sarama.V3_0_0_0
+	conf.MetricRegistry = kafkabroadcast.SaramaMetricsOff
+	admin, err := sarama.NewClusterAdmin(addrs, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	entries := make(map[string]sarama.IncrementalAlterConfigsEntry, len(configs))
+	for k, v := range configs {
+		entries[k] = sarama.IncrementalAlterConfigsEntry{Operation: sarama.IncrementalAlterConfigsOperationSet, Value: &v}
+	}
+	if err := admin.IncrementalAlterConfig(sarama.TopicResource, topic, entries, false); err != nil {
+		t.Fatalf("alter config of %s: %v", topic, err)
+	}
+}
+
+// Worker states are records of LastTopic beside the team's positions and
+// statuses: the broker's compaction keeps each worker's latest (a tombstone
+// removes it), a replica started after it loads them, and Last shows none
+// of them (nor logs them as undecodable), a worker called "state" included.
+func TestStatesSurviveCompactionNotInLast(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LastInterval = 50 * time.Millisecond
+	a := newReplica(t, cfg, nil)
+	const team = "team_state_compaction"
+	base := time.Now()
+	broadcasttest.MustPublish(t, a, broadcasttest.Msg(team, "w1", 1), broadcasttest.Msg(team, "w2", 1),
+		broadcasttest.Msg(team, "state", 1), broadcasttest.StatusMsg(team, "w1", base, 0, time.Millisecond, "online"))
+	mustSave(t, a, team, "w1", []byte("s1"))
+	mustSave(t, a, team, "w1", []byte("s2\x00\xff"))
+	mustSave(t, a, team, "w2", []byte{}) // an empty state is one
+	mustSave(t, a, team, "state", []byte("of the worker called state"))
+	mustSave(t, a, team, "w3", []byte("gone"))
+	mustSave(t, a, team, "w3", nil)
+	// A state that decodes as a frame if taken for one (a version 3 frame of
+	// one position of w1): Last must not show it.
+	mustSave(t, a, team, "w4", []byte{3, byte(tracking.KindPosition), 2, 'w', '1', 2, 2, 2, '{', '}'})
+	wantLast(t, a, team, map[string]int{"w1": 1, "w2": 1, "state": 1})
+
+	// Let the log cleaner compact LastTopic soon: segments rolled every
+	// 100 ms (on the next write) and cleaned however little is dirty.
+	alterTopic(t, cfg.Brokers, cfg.LastTopic, map[string]string{"segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"})
+	roll := 0
+	testsupport.Eventually(t, 3*time.Minute, "compaction of w1's first state", func() bool {
+		time.Sleep(200 * time.Millisecond)
+		roll++ // a write rolls the segment it finds older than segment.ms
+		mustSave(t, a, team, "roll", fmt.Appendf(nil, "%d", roll))
+		keys, _, err := a.LastRecords(context.Background(), team)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, k := range keys {
+			if k == team+"/w1/state" {
+				n++
+			}
+		}
+		return n == 1
+	})
+	keys, _, err := a.LastRecords(context.Background(), team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after compaction (%d rolling writes): %q", roll, keys)
+
+	reg := prometheus.NewRegistry()
+	b := newReplica(t, cfg, reg)
+	wantState(t, b, team, "w1", []byte("s2\x00\xff"))
+	wantState(t, b, team, "w2", []byte{})
+	wantState(t, b, team, "state", []byte("of the worker called state"))
+	wantState(t, b, team, "w3", nil)
+	wantState(t, b, team, "never", nil)
+	wantLast(t, b, team, map[string]int{"w1": 1, "w2": 1, "state": 1})
+	if got := statuses(t, b, team); fmt.Sprint(got) != fmt.Sprint(map[string]string{"w1": "online"}) {
+		t.Fatalf("statuses in Last = %v, want w1 online", got)
+	}
+	if n := metricValue(t, reg, "tracking_kafka_consume_errors_total"); n != 0 {
+		t.Fatalf("%v consume errors reading LastTopic with states", n)
+	}
+	// The watched team's cache is filled by the same read of LastTopic.
+	sub, err := b.Subscribe(context.Background(), team, func([]tracking.Message) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	wantLast(t, b, team, map[string]int{"w1": 1, "w2": 1, "state": 1})
+}
+
+// A replica's index of the states of a partition follows the partition: a
+// save made elsewhere after it was read is loaded, and records deleted from
+// the partition's head (as retention deletes them) are gone from it too.
+func TestLoadStateFollowsThePartition(t *testing.T) {
+	cfg := testConfig(t)
+	a, b := newReplica(t, cfg, nil), newReplica(t, cfg, nil)
+	const team = "team_state_index"
+	wantState(t, b, team, "w1", nil) // reads the partition: empty
+	mustSave(t, a, team, "w1", []byte("a"))
+	mustSave(t, a, team, "w2", []byte("b"))
+	wantState(t, b, team, "w1", []byte("a")) // saved after b's read, acknowledged before this one
+	mustSave(t, a, team, "w1", []byte("a2"))
+	wantState(t, b, team, "w1", []byte("a2"))
+
+	// Delete everything so far; the next read starts past where b's index
+	// ends, so b reads the partition anew.
+	mustSave(t, a, team, "w3", []byte("c"))
+	deleteRecords(t, cfg.Brokers, cfg.LastTopic, kafkabroadcast.PartitionOf(team, 12), -1) // up to the high-water mark
+	mustSave(t, a, team, "w4", []byte("d"))
+	wantState(t, b, team, "w4", []byte("d"))
+	wantState(t, b, team, "w1", nil)
+	wantState(t, b, team, "w3", nil)
+}
+
+// SaveState and LoadState check their arguments, the size bound (at
+// MaxStateSize it is saved), and refuse once closed.
+func TestStateArguments(t *testing.T) {
+	cfg := testConfig(t)
+	a := newReplica(t, cfg, nil)
+	ctx := context.Background()
+	const team = "team_state_args"
+	big := bytes.Repeat([]byte{7}, tracking.MaxStateSize)
+	mustSave(t, a, team, "w1", big)
+	wantState(t, a, team, "w1", big)
+	err := a.SaveState(ctx, team, "w1", append(big, 7))
+	var te *tracking.Error
+	if !errors.As(err, &te) || te.Code != tracking.CodeTooLarge {
+		t.Fatalf("save of MaxStateSize+1 bytes = %v, want a %s tracking.Error", err, tracking.CodeTooLarge)
+	}
+	wantState(t, a, team, "w1", big)
+	for _, names := range [][2]string{{"team/x", "w1"}, {team, "w1/state"}, {team, ""}, {"", "w1"}} {
+		if err := a.SaveState(ctx, names[0], names[1], []byte("x")); err == nil {
+			t.Fatalf("save of %q/%q: no error", names[0], names[1])
+		}
+		if _, err := a.LoadState(ctx, names[0], names[1]); err == nil {
+			t.Fatalf("load of %q/%q: no error", names[0], names[1])
+		}
+	}
+	_ = a.Close()
+	if err := a.SaveState(ctx, team, "w1", []byte("x")); !errors.Is(err, tracking.ErrClosed) {
+		t.Fatalf("save after Close = %v, want ErrClosed", err)
+	}
+	if _, err := a.LoadState(ctx, team, "w1"); !errors.Is(err, tracking.ErrClosed) {
+		t.Fatalf("load after Close = %v, want ErrClosed", err)
+	}
+}
+
+// LoadState of one team of 1,000 workers with states (and three rounds of
+// their positions in LastTopic, as throttled writes leave them): on a
+// replica that has not read the partition yet, after it, and as 1,000
+// workers reconnecting at once. The times are logged (doc.go quotes them).
+func TestLoadStateLatency(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.LastInterval = 100 * time.Millisecond
+	a := newReplica(t, cfg, nil)
+	const team, workers = "team_state_big", 1000
+	worker := func(i int) string { return fmt.Sprintf("w%04d", i) }
+	state := func(i int) []byte { return fmt.Appendf(nil, "%04d%s", i, strings.Repeat("s", 196)) } // 200 bytes
+	for round := 1; round <= 3; round++ {
+		msgs := make([]tracking.Message, 0, workers)
+		for i := range workers {
+			msgs = append(msgs, broadcasttest.Msg(team, worker(i), round))
+		}
+		broadcasttest.MustPublish(t, a, msgs...)
+		time.Sleep(150 * time.Millisecond) // each round its own throttled write
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := g; i < workers; i += 16 {
+				if err := a.SaveState(context.Background(), team, worker(i), state(i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	saved := time.Since(start)
+	if t.Failed() {
+		t.FailNow()
+	}
+	start = time.Now()
+	for range 100 { // one after another, as a worker's replica saves
+		mustSave(t, a, team, worker(0), state(0))
+	}
+	oneSave := time.Since(start) / 100
+	keys, _, err := a.LastRecords(context.Background(), team)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := newReplica(t, cfg, nil)
+	start = time.Now()
+	wantState(t, b, team, worker(500), state(500))
+	first := time.Since(start)
+	start = time.Now()
+	for i := range workers {
+		wantState(t, b, team, worker(i), state(i))
+	}
+	each := time.Since(start) / workers
+
+	c := newReplica(t, cfg, nil)
+	durations := make([]time.Duration, workers)
+	start = time.Now()
+	for i := range workers {
+		wg.Go(func() {
+			t0 := time.Now()
+			if err := checkState(c, team, worker(i), state(i)); err != nil {
+				t.Error(err)
+			}
+			durations[i] = time.Since(t0)
+		})
+	}
+	wg.Wait()
+	storm := time.Since(start)
+	slices.Sort(durations)
+	t.Logf("%d states saved in %v (16 at a time), one SaveState %v; partition of %d records: first LoadState %v, then %v each; "+
+		"%d at once on a new replica: all in %v, median %v, max %v",
+		workers, saved, oneSave, len(keys), first, each, workers, storm, durations[workers/2], durations[workers-1])
+}

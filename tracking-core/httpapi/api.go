@@ -142,8 +142,8 @@ type API struct {
 
 	workers   workerSessions
 	presence  *presence.Tracker
-	defs      *defcache.Cache  // nil without alerts
-	fences    *fencing.Engine  // nil without alerts
+	defs      *defcache.Cache // nil without alerts
+	fences    *fencing.Engine // nil without alerts
 	drainOnce sync.Once
 	drain     chan struct{} // closed when the replica starts draining
 	streams   sync.WaitGroup

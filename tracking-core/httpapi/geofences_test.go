@@ -58,7 +58,7 @@ func TestGeofencesCRUD(t *testing.T) {
 		{"POST", base, strings.Replace(depot, `{"name"`, `{"id":"mine","name"`, 1), "id"},
 		{"PUT", base + "/yard", strings.Replace(depot, `{"name"`, `{"id":"other","name"`, 1), "id"},
 		{"PUT", base + "/yard", strings.Replace(depot, `{"name"`, `{"team":"team_two","name"`, 1), "team"},
-		{"POST", base, strings.Replace(depot, `"name"`, `"nmae"`, 1), "nmae"},
+		{"POST", base, strings.Replace(depot, `"name"`, `"label"`, 1), "label"},
 	} {
 		resp, b := call(t, c.method, c.path, mgr, c.body)
 		var e struct{ Code, Message string }

@@ -22,4 +22,11 @@
 // silent worker's clock on from its last fix by the wall time since that
 // fix arrived, so that a phone uploading a backlog is judged by its fixes,
 // not by the wall clock.
+//
+// # Cost (go test -run '^$' -bench . ./tracking-core/fencing/)
+//
+// On this 2-core VM, shared: Conn.Seen for a team without fences 6 ns,
+// 0 allocs (BenchmarkSeenNoFences); for a worker walking outside a team's
+// fence 107 ns, 0 allocs (BenchmarkSeenWalking), against the ~20-30 µs
+// the service spends on a position. The defcache lookup alone: 3 ns.
 package fencing

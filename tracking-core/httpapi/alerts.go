@@ -35,7 +35,7 @@ const (
 func (a *API) alertsOr501(w http.ResponseWriter) (*Alerts, bool) {
 	if a.cfg.Alerts == nil || a.cfg.Alerts.Store == nil {
 		writeError(w, tracking.Errorf(tracking.CodeNotImplemented,
-			"alerts and webhooks are not configured on this service (HISTORY_DSN is unset)"))
+			"alerts, geofences and webhooks are not configured on this service (HISTORY_DSN is unset)"))
 		return nil, false
 	}
 	return a.cfg.Alerts, true

@@ -254,7 +254,8 @@ func TestAlertsNotConfiguredIs501(t *testing.T) {
 	r := servicetest.StartReplica(t, memory.New(memory.NewBackend(), memory.Config{}), httpapi.Config{})
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/events?from=2026-01-01T00:00:00Z"}, {"GET", "/webhooks"}, {"POST", "/webhooks"},
-		{"GET", "/webhooks/x/dead-letters"},
+		{"GET", "/webhooks/x/dead-letters"}, {"GET", "/geofences"}, {"POST", "/geofences"},
+		{"PUT", "/geofences/x"}, {"DELETE", "/geofences/x"}, {"GET", "/rules"}, {"POST", "/rules"},
 	} {
 		resp, b := call(t, c.method, r.URL+"/tracking/team_one"+c.path, "", "")
 		var e struct{ Code, Message string }

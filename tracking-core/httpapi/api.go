@@ -11,7 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/alerting/defcache"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/fencing"
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/hub"
 	"github.com/teamtrack/tracking-core/presence"
@@ -68,6 +70,16 @@ type Config struct {
 	// Alerts serves GET /tracking/{team}/events and the webhooks endpoints.
 	// Nil: those routes answer 501.
 	Alerts *Alerts
+	// DefinitionsPoll is how often each replica reads the changes of the
+	// fences (GEOFENCE_POLL_INTERVAL): a change made through any replica is
+	// live on every one within about this. Default 500ms.
+	DefinitionsPoll time.Duration
+	// DefaultAccuracy is the accuracy, in metres, geofences assume of a
+	// position that gives none (GEOFENCE_DEFAULT_ACCURACY). Default 10.
+	DefaultAccuracy float64
+	// GeofenceSweep is how often dwells of silent workers are looked for
+	// (tests shorten it). Default 1s.
+	GeofenceSweep time.Duration
 	// PresenceIdleAfter is how long a connected worker may send nothing
 	// before it is idle. Default 60s.
 	PresenceIdleAfter time.Duration
@@ -109,6 +121,9 @@ func (c *Config) setDefaults() {
 	c.RecordBurst = cmp.Or(max(c.RecordBurst, 0), 100)
 	c.HardRejectsPerSecond = cmp.Or(max(c.HardRejectsPerSecond, 0), 1000)
 	c.MaxErrorsReported = cmp.Or(max(c.MaxErrorsReported, 0), 10)
+	c.DefinitionsPoll = cmp.Or(max(c.DefinitionsPoll, 0), 500*time.Millisecond)
+	c.DefaultAccuracy = cmp.Or(max(c.DefaultAccuracy, 0), 10)
+	c.GeofenceSweep = cmp.Or(max(c.GeofenceSweep, 0), time.Second)
 	c.PresenceIdleAfter = cmp.Or(max(c.PresenceIdleAfter, 0), 60*time.Second)
 	c.PresenceOfflineAfter = cmp.Or(max(c.PresenceOfflineAfter, 0), 5*time.Minute)
 	c.PresenceSweep = cmp.Or(max(c.PresenceSweep, 0), time.Second)
@@ -127,6 +142,8 @@ type API struct {
 
 	workers   workerSessions
 	presence  *presence.Tracker
+	defs      *defcache.Cache // nil without alerts
+	fences    *fencing.Engine // nil without alerts
 	drainOnce sync.Once
 	drain     chan struct{} // closed when the replica starts draining
 	streams   sync.WaitGroup
@@ -139,8 +156,30 @@ func New(cfg Config, b tracking.Broadcaster, h *hub.Hub) *API {
 	a.presence = presence.New(presence.Config{IdleAfter: cfg.PresenceIdleAfter, OfflineAfter: cfg.PresenceOfflineAfter,
 		Sweep: cfg.PresenceSweep, Publish: b.Publish, Logger: cfg.Logger, Registerer: cfg.Registerer})
 	a.workers.kicks = make(map[string]*session)
+	if al := cfg.Alerts; al != nil && al.Store != nil {
+		a.startFences(al, b)
+	}
 	a.mux = a.routes()
 	return a
+}
+
+// startFences starts the replica's cache of fences and their evaluation on
+// ingest, alerts going to the stream and to al's store.
+func (a *API) startFences(al *Alerts, b tracking.Broadcaster) {
+	log := a.log.With("component", "geofence")
+	a.defs = defcache.New(defcache.Config{Source: al.Store, Poll: a.cfg.DefinitionsPoll, Logger: log, Registerer: a.cfg.Registerer})
+	states, _ := b.(tracking.StateStore) // nil: New logs that states stay in the replica
+	e, err := fencing.New(fencing.Config{Fences: a.defs.Fences, Publish: b.Publish, States: states,
+		Append: al.Store.AppendEvents, Notify: al.Notify, DefaultAccuracy: a.cfg.DefaultAccuracy,
+		Sweep: a.cfg.GeofenceSweep, Logger: log, Registerer: a.cfg.Registerer})
+	if err != nil {
+		// Only a bad evaluator config fails, and none is given here.
+		a.defs.Close()
+		a.defs = nil
+		log.Error("geofence evaluation off", "err", err)
+		return
+	}
+	a.fences = e
 }
 
 // ServeHTTP serves the API.
@@ -155,6 +194,11 @@ func (a *API) Shutdown(ctx context.Context) error {
 		a.streams.Wait()
 		// Every connection has ended its workers' sessions.
 		a.presence.Close()
+		if a.fences != nil {
+			// States saved and events stored before the store closes.
+			a.fences.Close()
+			a.defs.Close()
+		}
 		close(done)
 	}()
 	select {
@@ -189,6 +233,16 @@ func (a *API) routes() *http.ServeMux {
 	mux.HandleFunc("GET /tracking/{team}/history", a.authed(true, a.handleHistory))
 	mux.HandleFunc("GET /tracking/{team}/replay", a.stream(a.authed(true, a.handleReplay)))
 	mux.HandleFunc("GET /tracking/{team}/events", a.authed(true, a.handleEvents))
+	mux.HandleFunc("GET /tracking/{team}/geofences", a.authed(true, a.handleFences))
+	mux.HandleFunc("POST /tracking/{team}/geofences", a.authed(true, a.handleFencePut))
+	mux.HandleFunc("GET /tracking/{team}/geofences/{id}", a.authed(true, a.handleFence))
+	mux.HandleFunc("PUT /tracking/{team}/geofences/{id}", a.authed(true, a.handleFencePut))
+	mux.HandleFunc("DELETE /tracking/{team}/geofences/{id}", a.authed(true, a.handleFenceDelete))
+	mux.HandleFunc("GET /tracking/{team}/rules", a.authed(true, a.handleRules))
+	mux.HandleFunc("POST /tracking/{team}/rules", a.authed(true, a.handleRulePut))
+	mux.HandleFunc("GET /tracking/{team}/rules/{id}", a.authed(true, a.handleRule))
+	mux.HandleFunc("PUT /tracking/{team}/rules/{id}", a.authed(true, a.handleRulePut))
+	mux.HandleFunc("DELETE /tracking/{team}/rules/{id}", a.authed(true, a.handleRuleDelete))
 	mux.HandleFunc("GET /tracking/{team}/webhooks", a.authed(true, a.handleWebhooks))
 	mux.HandleFunc("POST /tracking/{team}/webhooks", a.authed(true, a.handleWebhookPut))
 	mux.HandleFunc("GET /tracking/{team}/webhooks/{id}", a.authed(true, a.handleWebhook))

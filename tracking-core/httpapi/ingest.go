@@ -12,6 +12,7 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/fencing"
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/presence"
 	"github.com/teamtrack/tracking-core/wire"
@@ -27,6 +28,7 @@ type ingestor struct {
 	rejected *prometheus.CounterVec
 	label    string
 	presence *presence.Conn
+	fences   *fencing.Conn // nil without alerts
 }
 
 func (a *API) ingestor(transport string, claims *auth.Claims) *ingestor {
@@ -35,8 +37,20 @@ func (a *API) ingestor(transport string, claims *auth.Claims) *ingestor {
 	if transport == "ws" {
 		pres = a.presence.WebSocket()
 	}
-	return &ingestor{a: a, claims: claims, limit: limit, accepted: a.m.records.WithLabelValues(transport, "accepted"),
+	in := &ingestor{a: a, claims: claims, limit: limit, accepted: a.m.records.WithLabelValues(transport, "accepted"),
 		rejected: a.m.records, label: transport, presence: pres}
+	if a.fences != nil {
+		in.fences = a.fences.Conn()
+	}
+	return in
+}
+
+// end releases what the connection holds (presence ends apart: its reason
+// is the transport's to give).
+func (in *ingestor) end() {
+	if in.fences != nil {
+		in.fences.End()
+	}
 }
 
 // accept publishes one record, or returns why not with the record id if known.
@@ -63,6 +77,10 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 	}
 	in.accepted.Inc()
 	in.presence.Seen(p.Team, p.WorkerID, now)
+	if in.fences != nil {
+		// Alerts follow the position they come from on the team's stream.
+		in.fences.Seen(&p, now)
+	}
 	if h := in.a.cfg.History; h != nil {
 		// Never blocks. The ingesting replica writes what it ingested: each
 		// record reaches exactly one replica, so with several replicas each
@@ -90,6 +108,7 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request, claims *auth.
 	})()
 
 	in := a.ingestor("post", claims)
+	defer in.end()
 	sum := wire.IngestAnswer{Errors: []wire.ErrorBody{}}
 	sc := wire.NewRecordScanner(r.Body, a.cfg.MaxRecordSize)
 	for !in.over {

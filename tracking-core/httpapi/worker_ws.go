@@ -73,6 +73,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 	defer func() {
 		why, _ := endedBy.Load().(string)
 		in.presence.End(presenceReason(why, in.over))
+		in.end()
 	}()
 	buf := make([]byte, 0, 1024)
 	for {

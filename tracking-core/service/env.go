@@ -36,7 +36,7 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 	var d Config
 	d.setDefaults()
 	api := httpapi.Config{}.WithDefaults()
-	return Settings{
+	s := Settings{
 		Config: Config{
 			HTTPAddr:        e.String("HTTP_ADDR", defAddr),
 			ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
@@ -56,6 +56,8 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 				HardRejectsPerSecond: e.Int("HARD_REJECTS_PER_SECOND", api.HardRejectsPerSecond),
 				PresenceIdleAfter:    e.Duration("PRESENCE_IDLE_AFTER", api.PresenceIdleAfter),
 				PresenceOfflineAfter: e.Duration("PRESENCE_OFFLINE_AFTER", api.PresenceOfflineAfter),
+				DefinitionsPoll:      positiveDuration(e, "GEOFENCE_POLL_INTERVAL", api.DefinitionsPoll),
+				DefaultAccuracy:      e.Float("GEOFENCE_DEFAULT_ACCURACY", api.DefaultAccuracy),
 			},
 		},
 		ConsulAddr:    e.String("CONSUL_HTTP_ADDR", ""),
@@ -65,6 +67,18 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 		History:       readHistory(e),
 		Webhooks:      readWebhooks(e),
 	}
+	if a := s.Config.API.DefaultAccuracy; !(a > 0 && a <= 10_000) { // NaN too
+		e.Fail("GEOFENCE_DEFAULT_ACCURACY", "a number of metres above 0, at most 10000")
+	}
+	return s
+}
+
+func positiveDuration(e *config.Env, name string, def time.Duration) time.Duration {
+	d := e.Duration(name, def)
+	if d <= 0 {
+		e.Fail(name, "a positive duration such as "+def.String())
+	}
+	return d
 }
 
 func readHistory(e *config.Env) HistorySettings {

@@ -175,6 +175,12 @@ func (s *Stream) WaitEvents(timeout time.Duration, cond func(statuses []string) 
 	return waitNotified(timeout, s.notify, s.done, func() bool { return cond(s.Statuses()) })
 }
 
+// WaitAlerts polls cond on the alert records received until it holds, the
+// stream ends or timeout.
+func (s *Stream) WaitAlerts(timeout time.Duration, cond func(alerts [][]byte) bool) bool {
+	return waitNotified(timeout, s.notify, s.done, func() bool { return cond(s.Alerts()) })
+}
+
 // LastID is the last stream id received ("" before any): reconnecting
 // after it resumes the stream.
 func (s *Stream) LastID() string {

@@ -38,6 +38,7 @@ func Run(t *testing.T, f Features, setup broadcasttest.Setup) {
 	t.Run("ManagerResumesAfterACut", s.resume)
 	t.Run("BacklogUploadIsLate", s.backlog)
 	t.Run("PresenceAcrossReplicas", s.presence)
+	t.Run("GeofenceAlertsAcrossReplicas", s.geofences)
 	t.Run("SlowManagerDoesNotDelayOthers", s.slowManager)
 	t.Run("BadInputs", s.badInputs)
 	t.Run("FloodingWorkerIsRateLimited", s.flood)

@@ -50,9 +50,12 @@ type Page struct {
 // truncated; SQLite: nanoseconds): a record's TimeStamp and Received come
 // back equal to what was written, truncated to the backend's precision, in UTC.
 type Store interface {
-	// Write stores recs. It is idempotent: a record with the same team, id
-	// and fix time as one already stored is not stored again (the first one
-	// written stays), so a batch may be retried after a failure or a timeout.
+	// Write stores recs. It is idempotent: a record with the same team,
+	// worker, id and fix time as one already stored is not stored again (the
+	// first one written stays), so a batch may be retried after a failure or
+	// a timeout (a retried record has the same worker). Records of two
+	// workers are two records even with the same id and fix time: a worker
+	// cannot hide another's record by reusing its id.
 	// Either every record of recs is stored when Write returns nil, or the
 	// caller should retry the whole batch.
 	Write(ctx context.Context, recs []Record) error

@@ -12,13 +12,18 @@ import (
 
 // WriterConfig tunes a Writer. Zero values take the defaults in the comments.
 type WriterConfig struct {
-	// Backlog is the most records waiting to be written (the batch being
+	// Backlog is the most records waiting to be written (the batches being
 	// written not included). When it is full, Add drops the OLDEST waiting
 	// records to make room: after an outage the history keeps the newest
 	// positions, those nearest to the live view. Default 100,000.
 	Backlog int
 	// Batch is the most records per Store.Write. Default 1,000.
 	Batch int
+	// Writes is the most batches being written at once (Store.Write calls
+	// in flight; each holds a database connection). While the database is
+	// slow, a second write keeps its other core busy and absorbs a stall
+	// (a checkpoint, a batch that waits for a lock). Default 2.
+	Writes int
 	// Linger is how long a batch that is not full waits for more records.
 	// Default 200ms.
 	Linger time.Duration
@@ -40,6 +45,7 @@ type WriterConfig struct {
 func (c *WriterConfig) setDefaults() {
 	c.Backlog = cmp.Or(max(c.Backlog, 0), 100_000)
 	c.Batch = cmp.Or(max(c.Batch, 0), 1000)
+	c.Writes = cmp.Or(max(c.Writes, 0), 2)
 	c.Linger = cmp.Or(max(c.Linger, 0), 200*time.Millisecond)
 	c.WriteTimeout = cmp.Or(max(c.WriteTimeout, 0), 30*time.Second)
 	c.MinBackoff = cmp.Or(max(c.MinBackoff, 0), 100*time.Millisecond)
@@ -57,8 +63,9 @@ func WriterDefaults() WriterConfig {
 }
 
 // Writer takes records off the live path into a Store: Add never blocks,
-// records wait in a bounded backlog and one goroutine writes them in batches,
-// retrying with backoff while the database is down, and resuming by itself.
+// records wait in a bounded backlog and are written in batches, a few at a
+// time, each retried with backoff while the database is down; writing
+// resumes by itself.
 // Every record added is, in the end, either written or dropped (a full
 // backlog, or Close's grace running out), and counted as such.
 type Writer struct {
@@ -179,10 +186,25 @@ func (w *Writer) Close() error {
 
 func (w *Writer) run() {
 	defer close(w.done)
-	batch := make([]Record, 0, w.cfg.Batch)
+	// Batch buffers: one per write in flight; a write gives its buffer back.
+	free := make(chan []Record, w.cfg.Writes)
+	for range w.cfg.Writes {
+		free <- make([]Record, 0, w.cfg.Batch)
+	}
+	var writes sync.WaitGroup
+	defer writes.Wait()
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
+	var batch []Record // a free buffer; nil while every one is being written
 	for {
+		if batch == nil {
+			select {
+			case batch = <-free:
+			case <-w.ctx.Done(): // the grace is over while every write is retrying
+				w.dropWaiting()
+				return
+			}
+		}
 		w.mu.Lock()
 		n, closing := w.q.len(), w.closing
 		w.mu.Unlock()
@@ -202,24 +224,45 @@ func (w *Writer) run() {
 				continue
 			}
 		}
+		if w.ctx.Err() != nil {
+			w.dropWaiting()
+			return
+		}
 		w.mu.Lock()
-		batch = w.q.pop(batch[:0], w.cfg.Batch)
+		b := w.q.pop(batch[:0], w.cfg.Batch)
 		backlog := w.q.len()
 		w.mu.Unlock()
 		w.m.backlog.Set(float64(backlog))
-		if !w.write(batch) {
-			// The grace is over: drop what was in hand and what waits.
-			w.mu.Lock()
-			rest := len(batch) + w.q.len()
-			w.q.pop(nil, w.q.len())
-			w.stats.Dropped += uint64(rest)
-			w.mu.Unlock()
-			w.m.backlog.Set(0)
-			w.dropped("shutdown", rest)
-			return
-		}
-		clear(batch) // let the records' strings go
+		batch = nil
+		writes.Go(func() {
+			if !w.write(b) {
+				w.drop(len(b)) // the grace is over: what was in hand goes
+			}
+			clear(b) // let the records' strings go
+			free <- b[:0]
+		})
 	}
+}
+
+// dropWaiting drops every waiting record (the grace is over).
+func (w *Writer) dropWaiting() {
+	w.mu.Lock()
+	n := w.q.len()
+	w.q.pop(nil, n)
+	w.mu.Unlock()
+	w.m.backlog.Set(0)
+	w.drop(n)
+}
+
+// drop counts n records dropped at shutdown.
+func (w *Writer) drop(n int) {
+	if n == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.stats.Dropped += uint64(n)
+	w.mu.Unlock()
+	w.dropped("shutdown", n)
 }
 
 // write writes batch until it succeeds (true) or the Writer's ctx ends (false).

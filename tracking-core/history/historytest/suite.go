@@ -291,6 +291,12 @@ func (s *suite) idempotent(t *testing.T, st history.Store) {
 	if got := queryAll(t, st, q); len(got) != len(recs)+1 {
 		t.Fatalf("same id at another fix time: %d records, want %d", len(got), len(recs)+1)
 	}
+	// So is the same id and fix time from another worker.
+	twin := recs[30]
+	twin.Position.WorkerID = "w-2"
+	write(t, st, []history.Record{twin, recs[30]})
+	q.Worker = "w-2"
+	sameRecords(t, "same id and fix time, another worker", queryAll(t, st, q), []history.Record{twin})
 }
 
 func (s *suite) teamIsolation(t *testing.T, st history.Store) {

@@ -3,7 +3,6 @@ package pghistory
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	tracking "github.com/teamtrack/tracking-core"
@@ -47,14 +45,15 @@ type Store struct {
 	closed atomic.Bool
 	once   sync.Once
 
+	copyInto  string        // COPY statement into the positions table
+	fallbacks atomic.Uint64 // batches written through the staging table
+
 	migrateMu sync.Mutex
 	migrated  atomic.Bool
 
 	mu    sync.Mutex
 	known map[int64]bool // days (Unix seconds of midnight UTC) known to have a partition
 }
-
-const stagingTable = "history_staging"
 
 // columns of the positions table (and of the staging table), in COPY order.
 var columns = []string{"team", "worker", "id", "fix_time", "received", "lat", "lon", "accuracy", "speed", "heading"}
@@ -63,6 +62,13 @@ const columnDefs = `team text COLLATE "C" NOT NULL, worker text COLLATE "C" NOT 
 	fix_time timestamptz NOT NULL, received timestamptz NOT NULL,
 	lat double precision NOT NULL, lon double precision NOT NULL,
 	accuracy double precision, speed double precision, heading double precision`
+
+// primaryKey is the key of a record, as pg_get_constraintdef writes it. A
+// retried record has the same worker, so worker in the key costs no
+// idempotence, and the key also serves the per-worker queries in their order:
+// one index fewer to maintain per row than a key of (team, id, fix_time) plus
+// a (team, worker, fix_time, id) index.
+const primaryKey = "PRIMARY KEY (team, worker, fix_time, id)"
 
 // Open connects to cfg.DSN and migrates the schema. A DSN that does not
 // parse is an error; a server that cannot be reached is not (see the
@@ -78,11 +84,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	pc.MaxConns = cfg.MaxConns
 	pc.ConnConfig.ConnectTimeout = cmp.Or(pc.ConnConfig.ConnectTimeout, 5*time.Second)
-	// Each connection gets its own staging table for COPY; ON COMMIT DELETE
-	// ROWS empties it at the end of every write.
-	pc.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		_, err := c.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS `+stagingTable+` (`+columnDefs+`) ON COMMIT DELETE ROWS`)
-		return err
+	// A commit does not wait for its WAL to reach the disk: a crash of the
+	// server may lose the last fraction of a second of history (never
+	// corrupt it), as a crash of the replica loses its backlog anyway. A DSN
+	// that sets synchronous_commit keeps its choice.
+	if _, set := pc.ConnConfig.RuntimeParams["synchronous_commit"]; !set {
+		pc.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
@@ -92,6 +99,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		cfg: cfg, pool: pool, log: log, known: map[int64]bool{},
 		table: pgx.Identifier{cfg.Schema, "positions"}.Sanitize(),
 	}
+	s.copyInto = `COPY ` + s.table + ` (` + strings.Join(columns, ", ") + `) FROM STDIN (FORMAT binary)`
 	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.migrate(mctx); err != nil {
@@ -125,8 +133,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			`SELECT pg_advisory_xact_lock(hashtext($1))`,
 			`CREATE SCHEMA IF NOT EXISTS ` + pgx.Identifier{s.cfg.Schema}.Sanitize(),
 			`CREATE TABLE IF NOT EXISTS ` + s.table + ` (` + columnDefs + `,
-				PRIMARY KEY (team, id, fix_time)) PARTITION BY RANGE (fix_time)`,
-			`CREATE INDEX IF NOT EXISTS positions_team_worker_time ON ` + s.table + ` (team, worker, fix_time, id)`,
+				` + primaryKey + `) PARTITION BY RANGE (fix_time)`,
 			`CREATE INDEX IF NOT EXISTS positions_team_time ON ` + s.table + ` (team, fix_time, worker, id)`,
 		}
 		for i, q := range stmts {
@@ -137,6 +144,18 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, q, args...); err != nil {
 				return err
 			}
+		}
+		var pk string
+		if err := tx.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`,
+			s.table).Scan(&pk); err != nil {
+			return err
+		}
+		if pk != primaryKey {
+			// Made by an earlier version: PRIMARY KEY (team, id, fix_time) and
+			// a third index. Writes stay correct (a COPY that meets a key
+			// falls back to ON CONFLICT DO NOTHING) but cost more.
+			s.log.Warn("history: the positions table has an earlier layout; writes cost more than they need (see docs/HISTORY.md, Storage)",
+				"table", s.table, "primary_key", pk, "want", primaryKey)
 		}
 		return nil
 	})
@@ -181,66 +200,6 @@ func (s *Store) ensurePartition(ctx context.Context, day time.Time) error {
 	s.known[day.Unix()] = true
 	s.mu.Unlock()
 	return nil
-}
-
-// Write implements history.Store: COPY into the connection's staging
-// table, then INSERT ... ON CONFLICT DO NOTHING, in one transaction.
-func (s *Store) Write(ctx context.Context, recs []history.Record) error {
-	if s.closed.Load() {
-		return history.ErrClosed
-	}
-	if len(recs) == 0 {
-		return nil
-	}
-	if err := s.migrate(ctx); err != nil {
-		return err
-	}
-	err := s.write(ctx, recs)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23514" { // no partition for a row: another replica pruned it
-		s.mu.Lock()
-		clear(s.known)
-		s.mu.Unlock()
-		err = s.write(ctx, recs)
-	}
-	if err != nil {
-		return fmt.Errorf("pghistory: write %d records: %w", len(recs), err)
-	}
-	return nil
-}
-
-func (s *Store) write(ctx context.Context, recs []history.Record) error {
-	var last int64 = -1
-	for i := range recs {
-		if d := history.Day(recs[i].Position.TimeStamp); d.Unix() != last {
-			if err := s.ensurePartition(ctx, d); err != nil {
-				return err
-			}
-			last = d.Unix()
-		}
-	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		i := 0
-		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i == len(recs) {
-				return nil, nil
-			}
-			r := &recs[i]
-			p := &r.Position
-			i++
-			return []any{p.Team, p.WorkerID, p.ID, p.TimeStamp.Truncate(time.Microsecond), r.Received.Truncate(time.Microsecond),
-				p.Location.Latitude, p.Location.Longitude, p.Accuracy, p.Speed, p.Heading}, nil
-		})
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{stagingTable}, columns, src); err != nil {
-			return fmt.Errorf("copy into staging: %w", err)
-		}
-		cols := strings.Join(columns, ", ")
-		if _, err := tx.Exec(ctx, `INSERT INTO `+s.table+` (`+cols+`) SELECT `+cols+` FROM `+stagingTable+
-			` ON CONFLICT DO NOTHING`); err != nil {
-			return fmt.Errorf("insert from staging: %w", err)
-		}
-		return nil
-	})
 }
 
 // Query implements history.Store.

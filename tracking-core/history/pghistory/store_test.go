@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/history/historytest"
 	"github.com/teamtrack/tracking-core/history/pghistory"
@@ -50,6 +52,106 @@ func openStore(t testing.TB, dsn string) *pghistory.Store {
 func TestConformance(t *testing.T) {
 	dsn := testsupport.Env(t, "TEST_POSTGRES_DSN", hint)
 	historytest.Run(t, func(t *testing.T) history.Store { return openStore(t, dsn) })
+}
+
+// TestBatchIsOneCopyUnlessItMeetsTheKey: a new batch goes straight into the
+// table; the same batch again (a retry after a timeout that had committed)
+// falls back to the staging table and ON CONFLICT DO NOTHING, and stores
+// nothing twice.
+func TestBatchIsOneCopyUnlessItMeetsTheKey(t *testing.T) {
+	dsn := testsupport.Env(t, "TEST_POSTGRES_DSN", hint)
+	st := openStore(t, dsn)
+	defer st.Close()
+	recs := records("team_one", 300)
+	ctx := context.Background()
+	if err := st.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	if n := st.Fallbacks(); n != 0 {
+		t.Fatalf("a new batch took the staging path (%d)", n)
+	}
+	for range 2 {
+		if err := st.Write(ctx, append(recs[:100:100], records("team_one", 310)[300:]...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := st.Fallbacks(); n != 2 {
+		t.Fatalf("%d batches took the staging path, want 2", n)
+	}
+	if got := count(t, st, "team_one"); got != 310 {
+		t.Fatalf("%d records stored, want 310", got)
+	}
+}
+
+// TestEarlierLayoutStillWrites: a positions table made by an earlier version
+// (primary key (team, id, fix_time) and a third index) is left as it is and
+// written correctly, duplicates included.
+func TestEarlierLayoutStillWrites(t *testing.T) {
+	dsn := testsupport.Env(t, "TEST_POSTGRES_DSN", hint)
+	st := openStore(t, dsn)
+	schema := st.Schema()
+	_ = st.Close()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	table := pgx.Identifier{schema, "positions"}.Sanitize()
+	for _, q := range []string{
+		`DROP TABLE ` + table,
+		`CREATE TABLE ` + table + ` (team text COLLATE "C" NOT NULL, worker text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL,
+			fix_time timestamptz NOT NULL, received timestamptz NOT NULL, lat double precision NOT NULL, lon double precision NOT NULL,
+			accuracy double precision, speed double precision, heading double precision,
+			PRIMARY KEY (team, id, fix_time)) PARTITION BY RANGE (fix_time)`,
+		`CREATE INDEX positions_team_worker_time ON ` + table + ` (team, worker, fix_time, id)`,
+		`CREATE INDEX positions_team_time ON ` + table + ` (team, fix_time, worker, id)`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err = pghistory.Open(ctx, pghistory.Config{DSN: dsn, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	recs := records("team_one", 50)
+	for range 2 {
+		if err := st.Write(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := count(t, st, "team_one"); got != 50 {
+		t.Fatalf("%d records stored, want 50", got)
+	}
+	var pk string
+	if err := c.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`,
+		table).Scan(&pk); err != nil || pk != "PRIMARY KEY (team, id, fix_time)" {
+		t.Fatalf("the earlier table's key is now %q (%v)", pk, err)
+	}
+}
+
+// records returns n records of one worker of team, a second apart.
+func records(team string, n int) []history.Record {
+	at := time.Now().UTC().Truncate(time.Hour)
+	recs := make([]history.Record, n)
+	for i := range recs {
+		recs[i] = history.Record{Position: tracking.Position{ID: fmt.Sprintf("p-%04d", i), WorkerID: "w-1", Team: team,
+			Location: tracking.Location{Latitude: 1, Longitude: 2}, TimeStamp: at.Add(time.Duration(i) * time.Second)}, Received: at}
+	}
+	return recs
+}
+
+// count is the number of team's records of the last two hours.
+func count(t *testing.T, st history.Store, team string) int {
+	t.Helper()
+	now := time.Now()
+	p, err := st.Query(context.Background(), history.Query{Team: team, From: now.Add(-2 * time.Hour), To: now.Add(2 * time.Hour), Limit: 100_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(p.Records)
 }
 
 func TestOpenRejectsBadDSN(t *testing.T) {

@@ -108,14 +108,16 @@ func (s *Store) ensureTable(ctx context.Context, tx *sql.Tx, day time.Time) erro
 		return nil
 	}
 	t := tableName(day)
-	// The primary key is the idempotency key; the indexes serve the two
-	// query shapes (whole team, one worker) in query order.
+	// The primary key is the idempotency key and, the table being WITHOUT
+	// ROWID, the order rows are kept in: one worker's records are adjacent,
+	// in query order. The index serves the whole-team query in its order.
+	// (A table made by an earlier version keeps its key (team, id, t) and a
+	// third index, (team, worker, t, id).)
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS ` + t + ` (team TEXT NOT NULL, worker TEXT NOT NULL, id TEXT NOT NULL,
 			t INTEGER NOT NULL, received INTEGER NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
-			accuracy REAL, speed REAL, heading REAL, PRIMARY KEY (team, id, t)) WITHOUT ROWID`,
+			accuracy REAL, speed REAL, heading REAL, PRIMARY KEY (team, worker, t, id)) WITHOUT ROWID`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_team_time ON ` + t + ` (team, t, worker, id)`,
-		`CREATE INDEX IF NOT EXISTS ` + t + `_team_worker ON ` + t + ` (team, worker, t, id)`,
 	}
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {

@@ -131,7 +131,13 @@ func TestEnterDwellExitAcrossReplicas(t *testing.T) {
 		t.Fatalf("alerts on A: %v, want enter dwell", got)
 	}
 	ca.End()
-	waitFor(t, "the state saved", func() bool { s, _ := sa.LoadState(context.Background(), team, "w"); return s != nil })
+	// The saves are asynchronous: wait for the one after the dwell (the
+	// state's second change), not the one after the enter.
+	waitFor(t, "the state after the dwell saved", func() bool {
+		b, _ := sa.LoadState(context.Background(), team, "w")
+		var st geofence.WorkerState
+		return b != nil && st.UnmarshalBinary(b) == nil && st.Seq >= 2
+	})
 	// A fix from the future on B: evaluated at now, so later fixes count.
 	cb := b.Conn()
 	cb.Seen(pos("w", 0, now.Add(time.Hour)), now)

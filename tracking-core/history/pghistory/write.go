@@ -44,7 +44,6 @@ func (s *Store) Write(ctx context.Context, recs []history.Record) error {
 		return err
 	}
 	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
 	*bp = appendCopyBinary((*bp)[:0], recs)
 	err := s.write(ctx, recs, *bp)
 	if pgCode(err) == codeNoPartition { // another replica pruned a day this Store knew
@@ -54,8 +53,11 @@ func (s *Store) Write(ctx context.Context, recs []history.Record) error {
 		err = s.write(ctx, recs, *bp)
 	}
 	if err != nil {
+		// A COPY cut short (the server went away, ctx ended) may leave pgx's
+		// goroutine still reading the buffer: it is not reused.
 		return fmt.Errorf("pghistory: write %d records: %w", len(recs), err)
 	}
+	copyBufs.Put(bp)
 	return nil
 }
 

@@ -292,8 +292,15 @@ func TestDeadLettersThenReplay(t *testing.T) {
 			t.Fatalf("dead letter %+v: want 3 attempts, HTTP 500", dl)
 		}
 	}
-	if rc.requests != 15 || count(t, reg, "failed") != 10 || count(t, reg, "dead_lettered") != 5 {
-		t.Fatalf("%d requests, %d failed, %d dead: want 15, 10, 5", rc.requests, count(t, reg, "failed"), count(t, reg, "dead_lettered"))
+	// The counters move once the store has the outcome, a moment after.
+	testsupport.Eventually(t, 10*time.Second, "the failed and dead-lettered counters", func() bool {
+		return count(t, reg, "failed") >= 10 && count(t, reg, "dead_lettered") >= 5
+	})
+	rc.mu.Lock()
+	requests := rc.requests
+	rc.mu.Unlock()
+	if requests != 15 || count(t, reg, "failed") != 10 || count(t, reg, "dead_lettered") != 5 {
+		t.Fatalf("%d requests, %d failed, %d dead: want 15, 10, 5", requests, count(t, reg, "failed"), count(t, reg, "dead_lettered"))
 	}
 	rc.status.Store(0)
 	if n, err := st.Replay(context.Background(), "team_one", w.ID, []int64{page.DeadLetters[0].ID}); err != nil || n != 1 {

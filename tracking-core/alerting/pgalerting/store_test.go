@@ -2,13 +2,8 @@ package pgalerting_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/teamtrack/tracking-core/alerting"
 	"github.com/teamtrack/tracking-core/alerting/alertingtest"
@@ -26,9 +21,7 @@ func TestConformance(t *testing.T) {
 // OpenStore opens a Store in a schema of its own, dropped at the end of t.
 func OpenStore(t testing.TB, dsn string) *pgalerting.Store {
 	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "alert_" + hex.EncodeToString(b)
+	schema := testsupport.PGSchema(t, dsn, "alert_")
 	s, err := pgalerting.Open(context.Background(), pgalerting.Config{DSN: dsn, Schema: schema, MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -36,19 +29,6 @@ func OpenStore(t testing.TB, dsn string) *pgalerting.Store {
 	if err := s.Ready(context.Background()); err != nil {
 		t.Fatalf("PostgreSQL at TEST_POSTGRES_DSN is not ready: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Logf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Logf("drop schema %s: %v", schema, err)
-		}
-	})
 	return s
 }
 

@@ -2,15 +2,11 @@ package webhook_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/teamtrack/tracking-core/alerting/pgalerting"
 	"github.com/teamtrack/tracking-core/alerting/webhook"
@@ -21,22 +17,7 @@ import (
 // schema of TEST_POSTGRES_DSN, dropped at the end of t.
 func pgStores(t *testing.T, n int) []*pgalerting.Store {
 	dsn := testsupport.Env(t, "TEST_POSTGRES_DSN", "scripts/test-services.sh up postgres, then source its env file")
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "whk_" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Logf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Logf("drop schema %s: %v", schema, err)
-		}
-	})
+	schema := testsupport.PGSchema(t, dsn, "whk_")
 	var out []*pgalerting.Store
 	for range n {
 		s, err := pgalerting.Open(context.Background(), pgalerting.Config{DSN: dsn, Schema: schema, MaxConns: 4})

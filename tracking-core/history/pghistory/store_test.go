@@ -2,8 +2,6 @@ package pghistory_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -23,9 +21,7 @@ const hint = "scripts/test-services.sh up postgres, then source its env file"
 // openStore opens a Store in a schema of its own, dropped at the end of t.
 func openStore(t testing.TB, dsn string) *pghistory.Store {
 	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "hist_" + hex.EncodeToString(b)
+	schema := testsupport.PGSchema(t, dsn, "hist_")
 	s, err := pghistory.Open(context.Background(), pghistory.Config{DSN: dsn, Schema: schema, MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -33,19 +29,6 @@ func openStore(t testing.TB, dsn string) *pghistory.Store {
 	if err := s.Ready(context.Background()); err != nil {
 		t.Fatalf("PostgreSQL at TEST_POSTGRES_DSN is not ready: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Logf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Logf("drop schema %s: %v", schema, err)
-		}
-	})
 	return s
 }
 

@@ -108,6 +108,17 @@ type Store interface {
 	// given a Full change set.
 	Prune(ctx context.Context, before time.Time) error
 
+	// Claim takes the claim name for holder until until, or renews it, when
+	// it is free at now (never taken, released, or run out) or holder has it
+	// already, and reports whether holder has it. Why: one replica at a time
+	// evaluates a team's proximity rules, and another takes over within a
+	// claim's length when it dies. Replicas' clocks should agree to well
+	// within until - now. Names and holders are 1-200 bytes.
+	Claim(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
+
+	// Release gives up holder's claim name; nothing when another holds it.
+	Release(ctx context.Context, name, holder string) error
+
 	// Ready returns nil when the database is reachable.
 	Ready(ctx context.Context) error
 

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConcurrentLeasesHandOutEachOnce", concurrentLeases},
 		{"DeleteWebhookDropsItsDeliveries", deleteWebhookDrops},
 		{"PruneEvents", pruneEvents},
+		{"ClaimsExclusiveRenewedReleased", claims},
 		{"ReadyAndCloseTwice", readyClose},
 	}
 	for _, c := range cases {

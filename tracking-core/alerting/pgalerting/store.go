@@ -45,7 +45,7 @@ type Store struct {
 	migrated  atomic.Bool
 
 	// quoted table names
-	version, definitions, events, webhooks, outbox string
+	version, definitions, events, webhooks, outbox, claims string
 }
 
 // Open connects to cfg.DSN and migrates the schema. A DSN that does not
@@ -68,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	q := func(name string) string { return pgx.Identifier{cfg.Schema, name}.Sanitize() }
 	s := &Store{cfg: cfg, pool: pool, log: log,
 		version: q("alert_version"), definitions: q("alert_definitions"), events: q("alert_events"),
-		webhooks: q("alert_webhooks"), outbox: q("alert_outbox")}
+		webhooks: q("alert_webhooks"), outbox: q("alert_outbox"), claims: q("alert_claims")}
 	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.migrate(mctx); err != nil {
@@ -107,6 +107,9 @@ func (s *Store) schema() []string {
 		`CREATE INDEX IF NOT EXISTS alert_outbox_due ON ` + s.outbox + ` (due, id) WHERE dead_at IS NULL`,
 		`CREATE INDEX IF NOT EXISTS alert_outbox_dead ON ` + s.outbox + ` (webhook_id, id) WHERE dead_at IS NOT NULL`,
 		`CREATE INDEX IF NOT EXISTS alert_outbox_event ON ` + s.outbox + ` (team, event_id)`,
+		// Claims (Store.Claim): who evaluates what, until when.
+		`CREATE TABLE IF NOT EXISTS ` + s.claims + ` (name text ` + c + ` PRIMARY KEY, holder text NOT NULL,
+			until timestamptz NOT NULL)`,
 	}
 }
 

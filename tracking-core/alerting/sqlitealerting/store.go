@@ -68,6 +68,8 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS alert_outbox_dead ON alert_outbox (webhook_id, id) WHERE dead_at IS NOT NULL`,
 	`CREATE INDEX IF NOT EXISTS alert_outbox_lease ON alert_outbox (lease) WHERE lease IS NOT NULL`,
 	`CREATE INDEX IF NOT EXISTS alert_outbox_event_time ON alert_outbox (event_time)`,
+	// Claims (Store.Claim): who evaluates what, until when.
+	`CREATE TABLE IF NOT EXISTS alert_claims (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID`,
 }
 
 // Open opens (creating if needed) the database at cfg.Path and migrates it.

@@ -3,6 +3,7 @@ package defcache
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/teamtrack/tracking-core/alerting"
 	"github.com/teamtrack/tracking-core/geofence"
+	"github.com/teamtrack/tracking-core/geofence/proximity"
 )
 
 // Source is the part of alerting.Store a Cache reads.
@@ -42,12 +44,14 @@ type Cache struct {
 	log *slog.Logger
 	m   *metrics
 
-	snap   atomic.Pointer[map[string]*geofence.Index] // team -> its fences; teams without none
+	snap   atomic.Pointer[map[string]*geofence.Index]  // team -> its fences; teams without none
+	rsnap  atomic.Pointer[map[string][]proximity.Rule] // team -> its rules by id; teams without none
 	loaded atomic.Bool
 
 	// Owned by the poller goroutine.
 	version int64
 	fences  map[string]map[string]geofence.Fence // team -> id -> fence
+	rules   map[string]map[string]proximity.Rule // team -> id -> rule
 	failing bool
 
 	ctx       context.Context // ends with Close: a read in flight stops
@@ -64,10 +68,12 @@ func New(cfg Config) *Cache {
 	cfg.Timeout = cmp.Or(max(cfg.Timeout, 0), 5*time.Second)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	c := &Cache{cfg: cfg, log: cfg.Logger, m: newMetrics(cfg.Registerer), fences: make(map[string]map[string]geofence.Fence),
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		rules: make(map[string]map[string]proximity.Rule), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	empty := map[string]*geofence.Index{}
 	c.snap.Store(&empty)
+	noRules := map[string][]proximity.Rule{}
+	c.rsnap.Store(&noRules)
 	go c.run()
 	return c
 }
@@ -76,6 +82,18 @@ func New(cfg Config) *Cache {
 // none. The index is immutable: a change replaces it.
 func (c *Cache) Fences(team string) *geofence.Index {
 	return (*c.snap.Load())[team]
+}
+
+// Rules returns the proximity rules of team, by id, or nil when it has
+// none. The slice is shared: do not modify it.
+func (c *Cache) Rules(team string) []proximity.Rule {
+	return (*c.rsnap.Load())[team]
+}
+
+// AllRules returns the rules of every team that has some. The map is
+// immutable: a change replaces it.
+func (c *Cache) AllRules() map[string][]proximity.Rule {
+	return *c.rsnap.Load()
 }
 
 // Loaded reports whether the first read of the store has succeeded: until
@@ -142,6 +160,7 @@ func (c *Cache) poll() {
 		}
 		c.fences = make(map[string]map[string]geofence.Fence)
 	}
+	rulesDirty := c.applyRules(cs)
 	for _, d := range cs.Definitions {
 		if d.Kind != alerting.KindFence {
 			continue
@@ -171,6 +190,9 @@ func (c *Cache) poll() {
 	c.version = cs.Version
 	if len(dirty) > 0 || !c.loaded.Load() {
 		c.swap(dirty, cs.Full)
+	}
+	if rulesDirty || !c.loaded.Load() {
+		c.swapRules()
 	}
 	if !c.loaded.Load() {
 		c.loaded.Store(true)
@@ -212,4 +234,60 @@ func (c *Cache) swap(dirty map[string]struct{}, full bool) {
 	}
 	c.m.fences.Set(float64(n))
 	c.m.teams.Set(float64(len(next)))
+}
+
+// applyRules applies the rules of cs to c.rules and reports whether any
+// changed.
+func (c *Cache) applyRules(cs alerting.ChangeSet) bool {
+	dirty := false
+	if cs.Full {
+		dirty = len(c.rules) > 0
+		c.rules = make(map[string]map[string]proximity.Rule)
+	}
+	for _, d := range cs.Definitions {
+		if d.Kind != alerting.KindRule {
+			continue
+		}
+		dirty = true
+		if d.Deleted {
+			delete(c.rules[d.Team], d.ID)
+			continue
+		}
+		var r proximity.Rule
+		if err := json.Unmarshal(d.JSON, &r); err != nil {
+			c.m.bad.Inc()
+			c.log.Warn("definitions: a stored rule does not parse; left out", "team", d.Team, "id", d.ID, "err", err)
+			delete(c.rules[d.Team], d.ID)
+			continue
+		}
+		r.Team, r.ID = d.Team, d.ID
+		team := c.rules[d.Team]
+		if team == nil {
+			team = make(map[string]proximity.Rule)
+			c.rules[d.Team] = team
+		}
+		team[d.ID] = r
+	}
+	return dirty
+}
+
+// swapRules publishes a new snapshot of the rules.
+func (c *Cache) swapRules() {
+	next := make(map[string][]proximity.Rule, len(c.rules))
+	n := 0
+	for team, rs := range c.rules {
+		if len(rs) == 0 {
+			delete(c.rules, team)
+			continue
+		}
+		list := make([]proximity.Rule, 0, len(rs))
+		for _, r := range rs {
+			list = append(list, r)
+		}
+		slices.SortFunc(list, func(a, b proximity.Rule) int { return strings.Compare(a.ID, b.ID) })
+		next[team] = list
+		n += len(list)
+	}
+	c.rsnap.Store(&next)
+	c.m.rules.Set(float64(n))
 }

@@ -83,6 +83,44 @@ func TestCacheFollowsChanges(t *testing.T) {
 	waitFor(t, "t2 gone on a", func() bool { return a.Fences("t2") == nil })
 }
 
+func TestCacheRules(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlitealerting.Open(ctx, sqlitealerting.Config{Path: filepath.Join(t.TempDir(), "a.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	put := func(id, doc string) {
+		t.Helper()
+		if _, err := st.PutDefinition(ctx, alerting.Definition{Team: "t1", Kind: alerting.KindRule, ID: id, JSON: []byte(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("pair", `{"id":"pair","name":"Buddies","kind":"apart","workers":["w1","w2"],"distance":200,"for":"1m"}`)
+	c := defcache.New(defcache.Config{Source: st, Poll: 20 * time.Millisecond})
+	defer c.Close()
+	waitFor(t, "first load", c.Loaded)
+	rs := c.Rules("t1")
+	if len(rs) != 1 || rs[0].ID != "pair" || rs[0].Team != "t1" || rs[0].Distance != 200 || rs[0].For != time.Minute {
+		t.Fatalf("rules of t1 after load: %+v", rs)
+	}
+	put("solo", `{"id":"solo","kind":"alone","distance":50}`)
+	put("bad", `{"id":"bad","kind":"apart","workers":["w1"],"distance":200}`) // one worker: left out
+	waitFor(t, "solo", func() bool { return len(c.Rules("t1")) == 2 })
+	if got := c.Rules("t1"); got[0].ID != "pair" || got[1].ID != "solo" {
+		t.Fatalf("rules not by id, or the bad one kept: %+v", got)
+	}
+	if len(c.AllRules()) != 1 || c.Fences("t1") != nil {
+		t.Fatalf("AllRules %v; fences %v", c.AllRules(), c.Fences("t1"))
+	}
+	for _, id := range []string{"pair", "solo", "bad"} {
+		if _, err := st.DeleteDefinition(ctx, "t1", alerting.KindRule, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "no rules", func() bool { return c.Rules("t1") == nil && len(c.AllRules()) == 0 })
+}
+
 func BenchmarkFencesMiss(b *testing.B) {
 	st, err := sqlitealerting.Open(context.Background(), sqlitealerting.Config{Path: filepath.Join(b.TempDir(), "a.db")})
 	if err != nil {

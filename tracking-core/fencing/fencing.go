@@ -50,6 +50,9 @@ type Config struct {
 	// EventsBacklog is the most events waiting for the store; beyond, the
 	// oldest are dropped (counted). Default 100,000.
 	EventsBacklog int
+	// Proximity evaluates the teams' proximity rules; nil: not evaluated.
+	// See ProximityConfig.
+	Proximity *ProximityConfig
 	// Logger receives the engine's logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives its metrics. Default: none.
@@ -72,6 +75,8 @@ type Engine struct {
 	workers map[key]*worker
 	pending map[*worker]struct{} // workers with a dwell to come
 	closed  bool
+
+	prox *proxRunner // nil without Config.Proximity
 
 	stop chan struct{}
 	done chan struct{}
@@ -120,6 +125,14 @@ func New(cfg Config) (*Engine, error) {
 		e.events = newEventWriter(eventWriterConfig{append: cfg.Append, notify: cfg.Notify, backlog: cfg.EventsBacklog,
 			log: e.log, m: e.m})
 	}
+	if cfg.Proximity != nil {
+		if e.prox, err = newProxRunner(e, *cfg.Proximity); err != nil {
+			if e.events != nil {
+				e.events.close()
+			}
+			return nil, err
+		}
+	}
 	go e.sweeper()
 	return e, nil
 }
@@ -136,6 +149,9 @@ func (e *Engine) Close() {
 	e.mu.Unlock()
 	close(e.stop)
 	<-e.done
+	if e.prox != nil {
+		e.prox.close() // its last events reach the writer before it closes
+	}
 	if e.saver != nil {
 		e.saver.close()
 	}
@@ -254,6 +270,19 @@ func mustMarshal(st *geofence.WorkerState) []byte {
 // after publishes and stores events, saves w's state if it changed and
 // schedules its next dwell. w.mu is held.
 func (e *Engine) after(w *worker, events []geofence.Event, now time.Time) {
+	e.emit(events, now)
+	if w.st.Seq != w.savedSeq {
+		w.savedSeq = w.st.Seq
+		if e.saver != nil {
+			e.saver.save(w.key, mustMarshal(&w.st))
+		}
+	}
+	e.schedule(w, now)
+}
+
+// emit publishes events on their team's stream and hands them to the
+// store's writer.
+func (e *Engine) emit(events []geofence.Event, now time.Time) {
 	for i := range events {
 		ev := &events[i]
 		js := ev.AppendJSON(nil)
@@ -271,13 +300,6 @@ func (e *Engine) after(w *worker, events []geofence.Event, now time.Time) {
 			e.events.add(alerting.Event{ID: ev.ID, Team: ev.Team, Worker: ev.Worker, Kind: string(ev.Kind), Time: ev.Time, JSON: js})
 		}
 	}
-	if w.st.Seq != w.savedSeq {
-		w.savedSeq = w.st.Seq
-		if e.saver != nil {
-			e.saver.save(w.key, mustMarshal(&w.st))
-		}
-	}
-	e.schedule(w, now)
 }
 
 // schedule sets when the sweeper looks at w again: when its next dwell

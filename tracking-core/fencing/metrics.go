@@ -13,6 +13,10 @@ type metrics struct {
 	eventsWriteErrors prometheus.Counter
 	eventsDropped     *prometheus.CounterVec
 	eventsBacklog     prometheus.Gauge
+	proximityTeams    prometheus.Gauge
+	proximityFixes    prometheus.Counter
+	proximityBad      prometheus.Counter
+	claimErrors       prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,6 +41,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tracking_alert_events_dropped_total", Help: "Alert events dropped before reaching the store, by reason."}, []string{"reason"}),
 		eventsBacklog: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tracking_alert_events_backlog", Help: "Alert events waiting to be appended to the store."}),
+		proximityTeams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tracking_proximity_teams", Help: "Teams whose proximity rules this replica evaluates (it holds their claim)."}),
+		proximityFixes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_proximity_fixes_total", Help: "Positions fed to the proximity rules of the teams this replica evaluates."}),
+		proximityBad: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_proximity_undecodable_total", Help: "Positions on a team's stream the proximity evaluation could not decode (skipped)."}),
+		claimErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_proximity_claim_errors_total", Help: "Failed claims or renewals of a team's proximity evaluation (retried)."}),
 	}
 	for _, r := range []string{"found", "none", "error"} {
 		m.stateLoads.WithLabelValues(r)
@@ -49,7 +61,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.evaluations, m.alerts, m.publishErrors, m.workers, m.stateLoads, m.stateSaves,
-			m.eventsWritten, m.eventsWriteErrors, m.eventsDropped, m.eventsBacklog)
+			m.eventsWritten, m.eventsWriteErrors, m.eventsDropped, m.eventsBacklog,
+			m.proximityTeams, m.proximityFixes, m.proximityBad, m.claimErrors)
 	}
 	return m
 }

@@ -5,12 +5,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/alerting"
 	"github.com/teamtrack/tracking-core/alerting/defcache"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/fencing"
@@ -171,7 +173,8 @@ func (a *API) startFences(al *Alerts, b tracking.Broadcaster) {
 	states, _ := b.(tracking.StateStore) // nil: New logs that states stay in the replica
 	e, err := fencing.New(fencing.Config{Fences: a.defs.Fences, Publish: b.Publish, States: states,
 		Append: al.Store.AppendEvents, Notify: al.Notify, DefaultAccuracy: a.cfg.DefaultAccuracy,
-		Sweep: a.cfg.GeofenceSweep, Logger: log, Registerer: a.cfg.Registerer})
+		Sweep: a.cfg.GeofenceSweep, Logger: log, Registerer: a.cfg.Registerer,
+		Proximity: &fencing.ProximityConfig{Rules: a.defs.AllRules, Watch: a.hub.Watch, Claims: al.Store, Holder: replicaName()}})
 	if err != nil {
 		// Only a bad evaluator config fails, and none is given here.
 		a.defs.Close()
@@ -180,6 +183,17 @@ func (a *API) startFences(al *Alerts, b tracking.Broadcaster) {
 		return
 	}
 	a.fences = e
+}
+
+// replicaName names this replica among those sharing the alerting store:
+// its host name (the pod's, in Kubernetes) and a random suffix, since
+// several may run on one host.
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "replica"
+	}
+	return host + "/" + alerting.NewID("r_")
 }
 
 // ServeHTTP serves the API.

@@ -224,9 +224,9 @@ func (r *proxRunner) evaluate(ctx context.Context, t *proxTeam) {
 
 // teamEval is the evaluation of one team's rules.
 type teamEval struct {
-	r     *proxRunner
-	eng   *proximity.Engine
-	team  string
+	r      *proxRunner
+	eng    *proximity.Engine
+	team   string
 	rules  []proximity.Rule // as last given to eng
 	buf    []tracking.Message
 	latest time.Time // the newest fix time seen

@@ -50,6 +50,12 @@ type Config struct {
 	// EventsBacklog is the most events waiting for the store; beyond, the
 	// oldest are dropped (counted). Default 100,000.
 	EventsBacklog int
+	// Last reads a team's last positions and statuses (the Broadcaster's
+	// Last); with it and Append, idle and offline statuses that settle
+	// become alert events (StatusChanged).
+	Last func(ctx context.Context, team string) ([]tracking.Message, error)
+	// StatusSettle is how long a status must last to be an alert. Default 3s.
+	StatusSettle time.Duration
 	// Proximity evaluates the teams' proximity rules; nil: not evaluated.
 	// See ProximityConfig.
 	Proximity *ProximityConfig
@@ -71,10 +77,11 @@ type Engine struct {
 	saver  *saver // nil without a StateStore
 	events *eventWriter
 
-	mu      sync.Mutex
-	workers map[key]*worker
-	pending map[*worker]struct{} // workers with a dwell to come
-	closed  bool
+	mu       sync.Mutex
+	workers  map[key]*worker
+	pending  map[*worker]struct{} // workers with a dwell to come
+	settling []settling           // presence changes waiting to settle, by due
+	closed   bool
 
 	prox *proxRunner // nil without Config.Proximity
 
@@ -104,6 +111,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.LoadTimeout = cmp.Or(max(cfg.LoadTimeout, 0), time.Second)
 	cfg.SaveTimeout = cmp.Or(max(cfg.SaveTimeout, 0), 5*time.Second)
 	cfg.Forget = cmp.Or(max(cfg.Forget, 0), time.Hour)
+	cfg.StatusSettle = cmp.Or(max(cfg.StatusSettle, 0), 3*time.Second)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -354,6 +362,7 @@ func (e *Engine) sweeper() {
 			e.sweep(w, now)
 		}
 		clear(due)
+		e.settle(now)
 		if now.Sub(lastForget) >= time.Minute {
 			lastForget = now
 			e.forget(now)

@@ -17,6 +17,7 @@ type metrics struct {
 	proximityFixes    prometheus.Counter
 	proximityBad      prometheus.Counter
 	claimErrors       prometheus.Counter
+	statusSuperseded  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -49,6 +50,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tracking_proximity_undecodable_total", Help: "Positions on a team's stream the proximity evaluation could not decode (skipped)."}),
 		claimErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_proximity_claim_errors_total", Help: "Failed claims or renewals of a team's proximity evaluation (retried)."}),
+		statusSuperseded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_presence_alerts_superseded_total", Help: "Idle and offline statuses not stored as alerts: another status superseded them before they settled."}),
 	}
 	for _, r := range []string{"found", "none", "error"} {
 		m.stateLoads.WithLabelValues(r)
@@ -62,7 +65,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.evaluations, m.alerts, m.publishErrors, m.workers, m.stateLoads, m.stateSaves,
 			m.eventsWritten, m.eventsWriteErrors, m.eventsDropped, m.eventsBacklog,
-			m.proximityTeams, m.proximityFixes, m.proximityBad, m.claimErrors)
+			m.proximityTeams, m.proximityFixes, m.proximityBad, m.claimErrors, m.statusSuperseded)
 	}
 	return m
 }

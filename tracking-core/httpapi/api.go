@@ -88,6 +88,9 @@ type Config struct {
 	// PresenceOfflineAfter is how long a worker may be silent before it is
 	// offline. Default 5m.
 	PresenceOfflineAfter time.Duration
+	// PresenceAlertSettle is how long an idle or offline status must last
+	// to become an alert event (in /events, webhooks, Web Push). Default 3s.
+	PresenceAlertSettle time.Duration
 	// PresenceSweep is how often workers are checked for idleness and
 	// silence (tests shorten it). Default 1s.
 	PresenceSweep time.Duration
@@ -129,6 +132,7 @@ func (c *Config) setDefaults() {
 	c.PresenceIdleAfter = cmp.Or(max(c.PresenceIdleAfter, 0), 60*time.Second)
 	c.PresenceOfflineAfter = cmp.Or(max(c.PresenceOfflineAfter, 0), 5*time.Minute)
 	c.PresenceSweep = cmp.Or(max(c.PresenceSweep, 0), time.Second)
+	c.PresenceAlertSettle = cmp.Or(max(c.PresenceAlertSettle, 0), 3*time.Second)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	c.Gatherer = cmp.Or(c.Gatherer, prometheus.DefaultGatherer)
 }
@@ -155,12 +159,16 @@ type API struct {
 func New(cfg Config, b tracking.Broadcaster, h *hub.Hub) *API {
 	cfg.setDefaults()
 	a := &API{cfg: cfg, b: b, hub: h, log: cfg.Logger, m: newMetrics(cfg.Registerer), drain: make(chan struct{})}
-	a.presence = presence.New(presence.Config{IdleAfter: cfg.PresenceIdleAfter, OfflineAfter: cfg.PresenceOfflineAfter,
-		Sweep: cfg.PresenceSweep, Publish: b.Publish, Logger: cfg.Logger, Registerer: cfg.Registerer})
-	a.workers.kicks = make(map[string]*session)
 	if al := cfg.Alerts; al != nil && al.Store != nil {
 		a.startFences(al, b)
 	}
+	pc := presence.Config{IdleAfter: cfg.PresenceIdleAfter, OfflineAfter: cfg.PresenceOfflineAfter,
+		Sweep: cfg.PresenceSweep, Publish: b.Publish, Logger: cfg.Logger, Registerer: cfg.Registerer}
+	if a.fences != nil {
+		pc.Changed = a.fences.StatusChanged // presence changes are alert events too
+	}
+	a.presence = presence.New(pc)
+	a.workers.kicks = make(map[string]*session)
 	a.mux = a.routes()
 	return a
 }
@@ -172,8 +180,9 @@ func (a *API) startFences(al *Alerts, b tracking.Broadcaster) {
 	a.defs = defcache.New(defcache.Config{Source: al.Store, Poll: a.cfg.DefinitionsPoll, Logger: log, Registerer: a.cfg.Registerer})
 	states, _ := b.(tracking.StateStore) // nil: New logs that states stay in the replica
 	e, err := fencing.New(fencing.Config{Fences: a.defs.Fences, Publish: b.Publish, States: states,
-		Append: al.Store.AppendEvents, Notify: al.Notify, DefaultAccuracy: a.cfg.DefaultAccuracy,
-		Sweep: a.cfg.GeofenceSweep, Logger: log, Registerer: a.cfg.Registerer,
+		Append: al.Store.AppendEvents, Notify: al.Notify, DefaultAccuracy: a.cfg.DefaultAccuracy, Last: b.Last,
+		StatusSettle: a.cfg.PresenceAlertSettle,
+		Sweep:        a.cfg.GeofenceSweep, Logger: log, Registerer: a.cfg.Registerer,
 		Proximity: &fencing.ProximityConfig{Rules: a.defs.AllRules, Watch: a.hub.Watch, Claims: al.Store, Holder: replicaName()}})
 	if err != nil {
 		// Only a bad evaluator config fails, and none is given here.

@@ -27,6 +27,10 @@ type Config struct {
 	Sweep time.Duration
 	// Publish sends status messages (the Broadcaster's Publish). Required.
 	Publish func(ctx context.Context, msgs ...tracking.Message) error
+	// Changed, when set, is called with each status change once it is
+	// published (the fencing engine stores it as an alert event). It must
+	// not block.
+	Changed func(wire.StatusChange)
 	// Logger receives the tracker's logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives its metrics. Default: none.
@@ -208,8 +212,9 @@ func (t *Tracker) change(s *session, status, reason string) bool {
 	if at.Before(s.start) {
 		at = s.start
 	}
-	msg := wire.NewStatusMessage(wire.StatusChange{Team: s.key.team, Worker: s.key.worker, Session: s.start,
-		Status: status, Reason: reason, Since: at})
+	c := wire.StatusChange{Team: s.key.team, Worker: s.key.worker, Session: s.start,
+		Status: status, Reason: reason, Since: at}
+	msg := wire.NewStatusMessage(c)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	err := t.cfg.Publish(ctx, msg)
 	cancel()
@@ -223,6 +228,9 @@ func (t *Tracker) change(s *session, status, reason string) bool {
 	s.status, s.reason, s.changed = status, reason, at
 	s.online.Store(status == wire.StatusOnline)
 	t.m.changes.WithLabelValues(status).Inc()
+	if t.cfg.Changed != nil {
+		t.cfg.Changed(c)
+	}
 	return true
 }
 

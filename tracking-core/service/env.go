@@ -56,6 +56,7 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 				HardRejectsPerSecond: e.Int("HARD_REJECTS_PER_SECOND", api.HardRejectsPerSecond),
 				PresenceIdleAfter:    e.Duration("PRESENCE_IDLE_AFTER", api.PresenceIdleAfter),
 				PresenceOfflineAfter: e.Duration("PRESENCE_OFFLINE_AFTER", api.PresenceOfflineAfter),
+				PresenceAlertSettle:  positiveDuration(e, "PRESENCE_ALERT_SETTLE", api.PresenceAlertSettle),
 				DefinitionsPoll:      positiveDuration(e, "GEOFENCE_POLL_INTERVAL", api.DefinitionsPoll),
 				DefaultAccuracy:      e.Float("GEOFENCE_DEFAULT_ACCURACY", api.DefaultAccuracy),
 			},

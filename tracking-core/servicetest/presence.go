@@ -1,16 +1,21 @@
 package servicetest
 
 import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/alerting/sqlitealerting"
 	"github.com/teamtrack/tracking-core/httpapi"
 )
 
 // Short presence thresholds for the scenario.
 var presenceAPI = httpapi.Config{PresenceIdleAfter: 400 * time.Millisecond, PresenceOfflineAfter: 1200 * time.Millisecond,
-	PresenceSweep: 20 * time.Millisecond}
+	PresenceSweep: 20 * time.Millisecond, PresenceAlertSettle: 200 * time.Millisecond, GeofenceSweep: 20 * time.Millisecond}
 
 // A worker on A, managers on B: its statuses reach B once per change (online,
 // idle, offline as it falls silent; online again; offline with the reason
@@ -18,8 +23,44 @@ var presenceAPI = httpapi.Config{PresenceIdleAfter: 400 * time.Millisecond, Pres
 // status in the snapshot. When the worker moves to B while A still holds
 // its old connection, A reporting the old connection's end changes nothing.
 func (s *scenarios) presence(t *testing.T) {
-	a, b := s.pair(t, presenceAPI)
+	store, err := sqlitealerting.Open(context.Background(), sqlitealerting.Config{Path: filepath.Join(t.TempDir(), "alerts.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	api := presenceAPI
+	api.Alerts = &httpapi.Alerts{Store: store}
+	a, b := s.pair(t, api)
 	const team = "team_presence"
+	// The statuses stored as alert events (settled: PresenceAlertSettle).
+	events := func(want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(s.f.Timeout)
+		for {
+			code, body := callJSON(t, "GET", a.URL+"/tracking/"+team+"/events?from="+
+				url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)), "")
+			var page struct {
+				Events []struct{ Kind, WorkerID, Status, Reason string }
+			}
+			if code != 200 || json.Unmarshal(body, &page) != nil {
+				t.Fatalf("GET events: %d %s", code, body)
+			}
+			var got []string
+			for _, e := range page.Events {
+				if e.Kind != e.Status {
+					t.Fatalf("event %+v: kind is not the status", e)
+				}
+				got = append(got, e.WorkerID+":"+e.Status+"/"+e.Reason)
+			}
+			if slices.Equal(got, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("presence alerts in /events: %v, want %v", got, want)
+			}
+			time.Sleep(20 * time.Millisecond) // polling the store
+		}
+	}
 	mgr := MustOpenSSE(t, b.URL+"/tracking/"+team)
 	defer mgr.Close()
 	wait := func(want ...string) {
@@ -33,6 +74,8 @@ func (s *scenarios) presence(t *testing.T) {
 	w := MustDialWorker(t, a.WS+"/tracking/ws")
 	must(t, w.Send(Rec(team, "w1", 1)))
 	wait("w1:online/", "w1:idle/", "w1:offline/silent")
+	// The idle lasted past the settling time: stored too.
+	events("w1:idle/", "w1:offline/silent")
 	must(t, w.Send(Rec(team, "w1", 2)))
 	wait("w1:online/", "w1:idle/", "w1:offline/silent", "w1:online/")
 
@@ -55,4 +98,9 @@ func (s *scenarios) presence(t *testing.T) {
 	}
 	w2.Close()
 	wait("w1:online/", "w1:idle/", "w1:offline/silent", "w1:online/", "w1:offline/disconnected")
+	// A's report of the old connection's end is not an alert either: only
+	// the end of the connection to B.
+	events("w1:idle/", "w1:offline/silent", "w1:offline/disconnected")
+	time.Sleep(4 * presenceAPI.PresenceAlertSettle) // nothing more settles: waiting out the settling time
+	events("w1:idle/", "w1:offline/silent", "w1:offline/disconnected")
 }

@@ -89,11 +89,16 @@ func (e *Engine) settle(now time.Time) {
 			}
 			last[c.Team] = statuses
 		}
-		if statuses != nil {
-			m, ok := statuses[c.Worker]
-			if !ok || m.Time != c.Session.UnixNano() || m.Received != c.Since.UnixNano() {
-				e.m.statusSuperseded.Inc()
-				continue // superseded: by the same session's next change, or a newer session
+		if m, ok := statuses[c.Worker]; ok {
+			// Superseded by the same session's next change or by a newer
+			// session. What the broker returns may lag behind (Kafka's
+			// view is read back from the topic): an older status than
+			// this one is no objection.
+			if m.Time != c.Session.UnixNano() || m.Received != c.Since.UnixNano() {
+				if ours := wire.NewStatusMessage(*c); m.Supersedes(&ours) {
+					e.m.statusSuperseded.Inc()
+					continue
+				}
 			}
 		}
 		e.storeStatus(c)

@@ -14,8 +14,8 @@ import (
 )
 
 // Short presence thresholds for the scenario.
-var presenceAPI = httpapi.Config{PresenceIdleAfter: 400 * time.Millisecond, PresenceOfflineAfter: 1200 * time.Millisecond,
-	PresenceSweep: 20 * time.Millisecond, PresenceAlertSettle: 200 * time.Millisecond, GeofenceSweep: 20 * time.Millisecond}
+var presenceAPI = httpapi.Config{PresenceIdleAfter: 400 * time.Millisecond, PresenceOfflineAfter: 2400 * time.Millisecond,
+	PresenceSweep: 20 * time.Millisecond, PresenceAlertSettle: time.Second, GeofenceSweep: 20 * time.Millisecond}
 
 // A worker on A, managers on B: its statuses reach B once per change (online,
 // idle, offline as it falls silent; online again; offline with the reason

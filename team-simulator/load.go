@@ -79,7 +79,7 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 	log := cfg.Logger
 	log.Info("load starting", "workers", cfg.Workers, "teams", cfg.Teams, "managers_per_team", cfg.ManagersPerTeam,
 		"rate", cfg.Rate, "duration", cfg.Duration, "worker_urls", cfg.WorkerURLs, "manager_urls", cfg.ManagerURLs, "seed", cfg.Seed,
-		"auth", cfg.Auth.describe())
+		"auth", cfg.Auth.describe(), "geofences", cfg.Geofences)
 
 	statusCtx, stopStatus := context.WithCancel(ctx)
 	var status sync.WaitGroup
@@ -87,6 +87,13 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 	defer func() { stopStatus(); status.Wait() }()
 
 	started := time.Now()
+	var fences *loadFences
+	if cfg.Geofences > 0 {
+		lr.setPhase("creating geofences")
+		if fences, err = lr.createFences(ctx, client, creds); err != nil {
+			return nil, nil, err
+		}
+	}
 	managers := startGroup(ctx, env, cfg.ShutdownGrace)
 	if len(lr.managers) > 0 {
 		lr.setPhase("connecting managers")
@@ -136,6 +143,10 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 		before: before, after: after, procStart: procStart, procEnd: procEnd,
 		interrupted: interrupted,
 	})
+	if fences != nil {
+		lr.setPhase("deleting geofences")
+		r.Geofences = fences.finish(ctx, cfg.KeepGeofences)
+	}
 	log.Info("load finished", "sent_per_s", math.Round(r.SentPerSecond), "received_per_s", math.Round(r.ReceivedPerSecond),
 		"p99_ms", r.Latency.P99Ms, "missed_latest", r.MissedLatest)
 	return r, lr, nil
@@ -189,6 +200,9 @@ func (lr *loadRun) statusAttrs() []slog.Attr {
 	}
 	if lr.latency.Count() > 0 {
 		a = append(a, slog.String("p99", fmtMs(lr.latency.Quantile(0.99))))
+	}
+	if n := lr.c.snapshot().Alerts.Total; n > 0 || lr.cfg.Geofences > 0 {
+		a = append(a, slog.Int64("alerts", n))
 	}
 	return a
 }

@@ -44,6 +44,14 @@ type LoadConfig struct {
 	// PIDs of the server processes (replicas, broker) whose CPU time over the
 	// window and peak RSS the report gives.
 	PIDs []int
+	// Geofences is how many fences the run creates before it starts, spread
+	// evenly over its teams, around points its workers pass during the
+	// window (planFences), through POST {base}{team}/geofences on the worker
+	// URLs (the replicas that evaluate the workers' positions), as a manager
+	// of each team. The service must keep fences (HISTORY_DSN). They are
+	// deleted when the run ends unless KeepGeofences. Default: 0, none.
+	Geofences     int
+	KeepGeofences bool
 	// Strategy is recorded in the report (redis or kafka); it changes nothing.
 	Strategy string
 	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger, HTTPClient,
@@ -106,6 +114,8 @@ func (c *LoadConfig) validate() error {
 		return errors.New("load: managers per team must be >= 0")
 	case !(c.Rate > 0) || c.Rate > 1000:
 		return fmt.Errorf("load: rate %v must be in (0, 1000] positions/s", c.Rate)
+	case c.Geofences < 0:
+		return fmt.Errorf("load: geofences %d must be >= 0", c.Geofences)
 	case c.Duration < 0 || c.Ramp < 0 || c.Warmup < 0 || c.Drain < 0:
 		return errors.New("load: durations must be >= 0")
 	case len(c.WorkerURLs) == 0:

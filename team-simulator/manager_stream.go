@@ -47,6 +47,10 @@ func (m *manager) stream(ctx context.Context, watch func(*apiclient.Client, cont
 		for _, rec := range ev.Positions {
 			m.handle(rec, now)
 		}
+		if ev.Alert != nil {
+			// Alerts are counted apart: they are not positions.
+			m.env.c.alerts[alertKind(ev.Alert)].Add(1)
+		}
 		if e := ev.Error; e != nil {
 			m.env.c.managerErrors.Add(1)
 			m.env.c.fail(fmt.Errorf("manager of %s: server error %s: %s", m.team.name, e.Code, e.Message))

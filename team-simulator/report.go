@@ -34,7 +34,13 @@ type Report struct {
 	Pairs        int64 `json:"pairs"`
 	// Skipped counts positions a manager never saw but saw a newer one of the
 	// same worker (conflation, allowed), over the whole run.
-	Skipped           int64           `json:"skipped"`
+	Skipped int64 `json:"skipped"`
+	// Alerts counts the alert events managers received during the window,
+	// each manager those of its team; AlertsPerSecond per second of it.
+	Alerts          AlertCounts `json:"alerts"`
+	AlertsPerSecond float64     `json:"alertsPerSecond"`
+	// Geofences is what -geofences did; absent without.
+	Geofences         *GeofenceReport `json:"geofences,omitempty"`
 	Duplicates        int64           `json:"duplicates"`
 	Foreign           int64           `json:"foreign"`
 	WorkerReconnects  int64           `json:"workerReconnects"`
@@ -112,6 +118,8 @@ func (lr *loadRun) report(in reportInput) *Report {
 		Sent:     in.after.Sent - in.before.Sent,
 		Received: in.after.Received - in.before.Received,
 	}
+	r.Alerts = in.after.Alerts.minus(in.before.Alerts)
+	r.AlertsPerSecond = round(per(r.Alerts.Total), 10)
 	r.SentPerSecond = round(per(r.Sent), 10)
 	r.ReceivedPerSecond = round(per(r.Received), 10)
 	r.ExpectedPerSecond = round(per(r.Sent)*float64(cfg.ManagersPerTeam), 10)
@@ -220,6 +228,20 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("missed latest", "%d of %d manager-worker pairs", r.MissedLatest, r.Pairs)
 		row("skipped (conflated)", "%d", r.Skipped)
 		row("duplicates / foreign", "%d / %d", r.Duplicates, r.Foreign)
+		if a := r.Alerts; a.Total > 0 || r.Geofences != nil {
+			row("alerts", "%d (%.0f/s): enter %d, exit %d, dwell %d, other %d", a.Total, r.AlertsPerSecond, a.Enter, a.Exit, a.Dwell, a.Other)
+		}
+	}
+	if g := r.Geofences; g != nil {
+		end := fmt.Sprintf("%d deleted", g.Deleted)
+		switch {
+		case g.Kept:
+			end = "kept"
+		case g.DeleteError != "":
+			end += " (" + g.DeleteError + ")"
+		}
+		row("geofences", "%d created in %.1fs (%d circles, %d polygons; %d with dwell, %d with schedule); %s",
+			g.Created, g.CreateSeconds, g.Circles, g.Polygons, g.WithDwell, g.WithSchedule, end)
 	}
 	row("reconnects", "workers %d, managers %d", r.WorkerReconnects, r.ManagerReconnects)
 	row("errors", "workers %d, managers %d", r.WorkerErrors, r.ManagerErrors)

@@ -120,13 +120,14 @@ func TestLoadFlags(t *testing.T) {
 	cfg, _, report, err := loadConfig(strings.Fields(
 		"-workers 500 -teams 50 -managers-per-team 10 -rate 10 -duration 30s -strategy kafka "+
 			"-worker-url http://127.0.0.1:8081/tracking/ -manager-url http://127.0.0.1:8082/tracking/,http://127.0.0.1:8083/tracking "+
-			"-manager-transport ws -pids 11,12 -pids 13 -report out.json"), envOf(nil), io.Discard)
+			"-manager-transport ws -pids 11,12 -pids 13 -report out.json -geofences 10000 -keep-geofences"), envOf(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Workers != 500 || cfg.Teams != 50 || cfg.ManagersPerTeam != 10 || cfg.Rate != 10 || cfg.Duration != 30*time.Second ||
 		len(cfg.WorkerURLs) != 1 || len(cfg.ManagerURLs) != 2 || cfg.ManagerTransport != simulator.ManagerWebSocket ||
-		len(cfg.PIDs) != 3 || cfg.PIDs[2] != 13 || report != "out.json" || cfg.Strategy != "kafka" {
+		len(cfg.PIDs) != 3 || cfg.PIDs[2] != 13 || report != "out.json" || cfg.Strategy != "kafka" ||
+		cfg.Geofences != 10000 || !cfg.KeepGeofences {
 		t.Fatalf("load config %+v report %q", cfg, report)
 	}
 	// Without URLs: the strategy's path through the gateway.
@@ -134,12 +135,14 @@ func TestLoadFlags(t *testing.T) {
 	if err != nil || len(cfg.WorkerURLs) != 1 || cfg.WorkerURLs[0] != "http://localhost:8000/tracking/kafka/" {
 		t.Fatalf("default URL %v, %v", cfg.WorkerURLs, err)
 	}
-	if cfg.Workers != 2000 || cfg.Teams != 200 || cfg.ManagersPerTeam != 1 || cfg.Rate != 10 {
+	if cfg.Workers != 2000 || cfg.Teams != 200 || cfg.ManagersPerTeam != 1 || cfg.Rate != 10 || cfg.Geofences != 0 || cfg.KeepGeofences {
 		t.Fatalf("defaults are not reference workload a: %+v", cfg)
 	}
-	for _, args := range []string{"-pids x", "-strategy rabbitmq", "-workers 0", "extra"} {
+	for _, args := range []string{"-pids x", "-strategy rabbitmq", "-workers 0", "extra", "-geofences -1", "-geofences many"} {
 		if _, _, _, err := loadConfig(strings.Fields(args), envOf(nil), io.Discard); err == nil {
 			t.Errorf("%q accepted", args)
+		} else if flag := strings.Fields(args)[0]; flag != "extra" && !strings.Contains(err.Error(), flag) {
+			t.Errorf("%q: error %q does not name %s", args, err, flag)
 		}
 	}
 }

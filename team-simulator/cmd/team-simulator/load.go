@@ -38,6 +38,8 @@ func loadConfig(args []string, e *config.Env, stderr io.Writer) (simulator.LoadC
 	fs.Var(&workerURLs, "worker-url", "base URL(s) workers connect to, comma separated or repeated, round robin\n(default http://HOST:PORT + REDIS_PATH or KAFKA_PATH), e.g. replica A: http://127.0.0.1:8081/tracking/")
 	fs.Var(&managerURLs, "manager-url", "base URL(s) managers connect to (default: the worker URLs), e.g. replica B")
 	managerTransport := fs.String("manager-transport", "sse", "manager stream: sse or ws")
+	fs.IntVar(&cfg.Geofences, "geofences", 0, "create this many fences before the run, spread over its teams, around points\nthe workers pass (needs HISTORY_DSN on the service); deleted at the end")
+	fs.BoolVar(&cfg.KeepGeofences, "keep-geofences", false, "leave the -geofences fences in place after the run")
 	fs.StringVar(&cfg.TeamPrefix, "team-prefix", "load-", "prefix of the load teams' names")
 	var pids listValue
 	fs.Var(&pids, "pids", "server process ids (replicas, broker) to report CPU and peak RSS of, comma separated")
@@ -54,10 +56,13 @@ func loadConfig(args []string, e *config.Env, stderr io.Writer) (simulator.LoadC
 	if cfg.Teams <= 0 || cfg.Workers <= 0 {
 		return cfg, nil, "", fmt.Errorf("-workers and -teams must be > 0")
 	}
+	if cfg.Geofences < 0 {
+		return cfg, nil, "", fmt.Errorf("-geofences: %d is not a number of fences (>= 0)", cfg.Geofences)
+	}
 	if len(workerURLs) == 0 {
 		u, err := c.strategyURL(cfg.Strategy)
 		if err != nil {
-			return cfg, nil, "", err
+			return cfg, nil, "", fmt.Errorf("-strategy: %w", err)
 		}
 		workerURLs = listValue{u}
 	}

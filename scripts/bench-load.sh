@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Runs one of the README's reference load shapes on this machine, Redis
+# strategy: builds bin/tracking-redis and bin/team-simulator, starts a
+# redis-server of its own on a free port, two tracking-redis replicas on
+# 127.0.0.1:18081 (A: workers) and :18083 (B: managers), AUTH_MODE=jwt with a
+# secret made for the run and shared with the simulator, runs
+# `team-simulator load` with -pids A,B,redis and writes its JSON report;
+# everything it started is stopped on exit (Ctrl-C too).
+#
+# Usage:
+#   scripts/bench-load.sh a|b [options] [-- more team-simulator load flags]
+#
+#   a   2,000 workers, 200 teams, 1 manager per team, 10/s (20,000 in/s)
+#   b   500 workers, 50 teams, 10 managers per team, 10/s (50,000 deliveries/s)
+#
+# Options:
+#   -geofences N       create N fences over the run's teams (team-simulator
+#                      load -geofences); needs a history DSN
+#   -keep-geofences    leave them in place after the run
+#   -duration D        measurement window (default 30s)
+#   -history-dsn DSN   HISTORY_DSN of both replicas: positions history and the
+#                      fence store, shared by A and B (so PostgreSQL: with a
+#                      sqlite: file each replica would have its own). Default
+#                      $BENCH_HISTORY_DSN, else $TEST_POSTGRES_DSN, else none.
+#                      Compare a fenced run with one without fences over the
+#                      same DSN: HISTORY_DSN also turns the history on.
+#   -report FILE       the JSON report (default .tmp/bench/<shape>[-fences<N>]-<time>.json)
+#   -no-build          use bin/ as it is
+#   -h                 this help
+#
+# Environment: REDIS_SERVER (default redis-server on PATH); the replicas'
+# logs and redis-server's go beside the report (<report>.d/).
+#
+# Example (PostgreSQL from scripts/test-services.sh):
+#   TEST_SERVICES_DIR=/tmp/tt scripts/test-services.sh up postgres && . /tmp/tt/env
+#   scripts/bench-load.sh a                      # baseline, history on
+#   scripts/bench-load.sh a -geofences 10000     # the same with 10,000 fences
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$root"
+
+say() { printf '[bench-load] %s\n' "$*" >&2; }
+die() {
+	say "ERROR: $*"
+	exit 2
+}
+usage() {
+	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+	exit "${1:-2}"
+}
+
+[ "$#" -ge 1 ] || usage
+case "$1" in
+a) shape=(-workers 2000 -teams 200 -managers-per-team 1 -rate 10) ;;
+b) shape=(-workers 500 -teams 50 -managers-per-team 10 -rate 10) ;;
+-h | --help) usage 0 ;;
+*) die "unknown shape '$1': want a or b (-h for help)" ;;
+esac
+name=$1
+shift
+
+geofences="" keep=() duration=30s report="" build=1 extra=()
+dsn=${BENCH_HISTORY_DSN:-${TEST_POSTGRES_DSN:-}}
+need_arg() { [ "$#" -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
+while [ "$#" -gt 0 ]; do
+	case "$1" in
+	-geofences)
+		need_arg "$@"
+		[[ "$2" =~ ^[0-9]+$ ]] || die "-geofences: '$2' is not a number of fences"
+		geofences=$2
+		shift 2
+		;;
+	-keep-geofences) keep=(-keep-geofences) && shift ;;
+	-duration)
+		need_arg "$@"
+		duration=$2
+		shift 2
+		;;
+	-history-dsn)
+		need_arg "$@"
+		dsn=$2
+		shift 2
+		;;
+	-report)
+		need_arg "$@"
+		report=$2
+		shift 2
+		;;
+	-no-build) build=0 && shift ;;
+	-h | --help) usage 0 ;;
+	--)
+		shift
+		extra=("$@")
+		break
+		;;
+	*) die "unknown option '$1' (-h for help; simulator flags go after --)" ;;
+	esac
+done
+if [ -n "$geofences" ] && [ "$geofences" -gt 0 ] && [ -z "$dsn" ]; then
+	die "-geofences needs a fence store: -history-dsn postgres://... (or BENCH_HISTORY_DSN, TEST_POSTGRES_DSN)"
+fi
+if [ -z "$report" ]; then
+	mkdir -p .tmp/bench
+	report=".tmp/bench/$name${geofences:+-fences$geofences}-$(date +%Y%m%dT%H%M%S).json"
+fi
+logs="$report.d"
+mkdir -p "$logs"
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in 18081 18083; do
+	port_open "$p" && die "127.0.0.1:$p is in use: stop what listens there first"
+done
+redis_bin=${REDIS_SERVER:-redis-server}
+command -v "$redis_bin" >/dev/null || die "$redis_bin not found (apt-get install redis-server, or set REDIS_SERVER)"
+
+if [ "$build" = 1 ]; then
+	say "building bin/tracking-redis and bin/team-simulator"
+	mkdir -p bin
+	go build -o bin/ ./tracking-redis/cmd/tracking-redis ./team-simulator/cmd/team-simulator
+fi
+
+# Everything started here, stopped on any exit, in reverse order.
+started=()
+stop_all() {
+	local rc=$? i
+	trap - EXIT INT TERM
+	for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${started[i]}" 2>/dev/null || true
+	done
+	for pid in "${started[@]}"; do
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	[ "${#started[@]}" -eq 0 ] || say "stopped ${started[*]}"
+	exit "$rc"
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+
+# A free port below the ephemeral range for redis-server.
+redis_port=""
+for _ in $(seq 200); do
+	p=$((20000 + RANDOM % 12000))
+	if ! port_open "$p"; then
+		redis_port=$p
+		break
+	fi
+done
+[ -n "$redis_port" ] || die "no free port for redis-server"
+# setsid: a session of their own, so that Ctrl-C reaches only the simulator
+# (which then writes its report and deletes its fences); the trap stops them.
+setsid "$redis_bin" --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --protected-mode yes \
+	>"$logs/redis.log" 2>&1 &
+redis_pid=$!
+started+=("$redis_pid")
+
+secret=$(openssl rand -base64 48)
+export AUTH_MODE=jwt AUTH_JWT_SECRET="$secret"
+start_replica() { # NAME ADDR
+	HTTP_ADDR=$2 REDIS_ADDR=127.0.0.1:$redis_port HISTORY_DSN=$dsn LOG_LEVEL=warn \
+		setsid bin/tracking-redis >"$logs/replica-$1.log" 2>&1 &
+	started+=("$!")
+}
+start_replica a 127.0.0.1:18081
+a_pid=$!
+start_replica b 127.0.0.1:18083
+b_pid=$!
+
+wait_ready() { # URL PID WHAT
+	for _ in $(seq 300); do
+		kill -0 "$2" 2>/dev/null || die "$3 exited; its log: $(tail -n 5 "$logs/$4" 2>/dev/null)"
+		if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	die "$3 not ready after 30s ($1)"
+}
+for _ in $(seq 100); do port_open "$redis_port" && break; sleep 0.1; done
+port_open "$redis_port" || die "redis-server did not start: $(tail -n 5 "$logs/redis.log")"
+wait_ready http://127.0.0.1:18081/readyz "$a_pid" "replica A" replica-a.log
+wait_ready http://127.0.0.1:18083/readyz "$b_pid" "replica B" replica-b.log
+history=off
+[ -z "$dsn" ] || history="on, both replicas"
+say "redis-server $redis_pid on :$redis_port, replica A $a_pid on :18081, B $b_pid on :18083" \
+	"(HISTORY_DSN: $history); logs in $logs"
+
+sim=(bin/team-simulator load "${shape[@]}" -duration "$duration" -strategy redis
+	-worker-url http://127.0.0.1:18081/tracking/ -manager-url http://127.0.0.1:18083/tracking/
+	-pids "$a_pid,$b_pid,$redis_pid" -report "$report")
+[ -z "$geofences" ] || sim+=(-geofences "$geofences" "${keep[@]}")
+sim+=("${extra[@]}")
+say "${sim[*]}"
+# The simulator reads AUTH_JWT_SECRET from the environment (a flag would show in ps).
+"${sim[@]}"
+say "report: $report"

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Store keeps definitions, events, webhook endpoints and the delivery outbox
-// of every team. Implementations: sqlitealerting and pgalerting; each runs the
+// Store keeps definitions, events, webhook endpoints, Web Push
+// subscriptions and the delivery outbox of every team. Implementations: sqlitealerting and pgalerting; each runs the
 // conformance suite in alertingtest. All methods are safe for concurrent use,
 // also by several processes sharing one database (replicas).
 //
@@ -45,7 +45,8 @@ type Store interface {
 	// AppendEvents stores events, idempotently by (Team, ID): an event
 	// already stored is left as it is and not queued again, so a batch may
 	// be retried. In the same transaction, each new event is queued for
-	// delivery to every enabled webhook of its team whose Kinds match. Why:
+	// delivery to every enabled webhook and every push subscription of its
+	// team whose Kinds match. Why:
 	// GET /events reads them, and no event is stored without its deliveries
 	// (or delivered without being stored).
 	AppendEvents(ctx context.Context, events []Event) error
@@ -63,7 +64,9 @@ type Store interface {
 	PutWebhook(ctx context.Context, w Webhook) (Webhook, error)
 
 	// GetWebhook returns one webhook, secret included (callers showing it
-	// to users leave the secret out).
+	// to users leave the secret out). The webhook methods see webhooks
+	// only: a push subscription's id is not_found to them, and ListWebhooks
+	// leaves push subscriptions out.
 	GetWebhook(ctx context.Context, team, id string) (Webhook, error)
 
 	// ListWebhooks returns a team's webhooks, by creation.
@@ -93,7 +96,8 @@ type Store interface {
 	// letter. ErrLeaseLost as for Delivered.
 	Failed(ctx context.Context, d Delivery, retryAt time.Time, lastError string) error
 
-	// DeadLetters returns a page of a webhook's dead letters, oldest first.
+	// DeadLetters returns a page of a webhook's dead letters, or a push
+	// subscription's (q.Target), oldest first.
 	DeadLetters(ctx context.Context, q DeadLetterQuery) (DeadLetterPage, error)
 
 	// Replay puts dead letters of a webhook back in the outbox, due now,
@@ -101,6 +105,31 @@ type Store interface {
 	// nil. Ids that are not dead letters of that webhook are ignored. It
 	// returns how many were put back.
 	Replay(ctx context.Context, team, webhookID string, ids []int64) (int, error)
+
+	// PutPushSubscription stores a team's Web Push subscription: a new one
+	// (the store assigns its id; p.ID is ignored), or, when the team has one
+	// with p.Endpoint already (the browser subscribed again), that one with
+	// p's keys, subject and kinds, its id kept; created tells which. Why: a
+	// view subscribes again on every load, and a browser's endpoint is its
+	// identity. Its deliveries go through the outbox like a webhook's.
+	PutPushSubscription(ctx context.Context, p PushSubscription) (saved PushSubscription, created bool, err error)
+
+	// GetPushSubscription returns one push subscription, keys included.
+	GetPushSubscription(ctx context.Context, team, id string) (PushSubscription, error)
+
+	// ListPushSubscriptions returns a team's push subscriptions, by creation.
+	ListPushSubscriptions(ctx context.Context, team string) ([]PushSubscription, error)
+
+	// DeletePushSubscription deletes a push subscription with its queued
+	// deliveries and dead letters. Why: the manager turns notifications
+	// off, or the push service answers that the subscription is gone.
+	DeletePushSubscription(ctx context.Context, team, id string) error
+
+	// VAPIDKeys returns the VAPID key pair stored, storing candidate first
+	// when there is none: every replica sharing the database ends with the
+	// same pair, whichever stored it first, and keeps it across restarts
+	// (subscriptions are bound to the key they were made with).
+	VAPIDKeys(ctx context.Context, candidate VAPIDKeys) (VAPIDKeys, error)
 
 	// Prune is retention: it deletes the events whose Time is before
 	// before (with their deliveries and dead letters) and the tombstones

@@ -88,6 +88,48 @@ type Webhook struct {
 	CreatedAt, UpdatedAt time.Time
 }
 
+// Kinds of delivery targets: every webhook and push subscription of a team
+// is a target in one outbox (the alert_webhooks table), so that both get the
+// same leases, retries, backoff and dead letters.
+const (
+	TargetWebhook = "webhook" // an endpoint events are POSTed to, signed
+	TargetWebPush = "webpush" // a browser's Web Push subscription
+)
+
+// PushSubscription is a browser's Web Push subscription (the
+// PushSubscription of the Push API, RFC 8030) for a team: each event of the
+// team is encrypted to its keys (RFC 8291) and POSTed to its endpoint, signed
+// with the service's VAPID key (RFC 8292), by webpush.Sender.
+type PushSubscription struct {
+	Team string
+	// ID is assigned by the store ("ps_...").
+	ID string
+	// Endpoint is the push service's URL for this browser: the
+	// subscription's identity (a team has one subscription per endpoint).
+	Endpoint string
+	// P256dh is the browser's P-256 public key (65 bytes, uncompressed) and
+	// Auth its 16-byte authentication secret, each in unpadded base64url as
+	// stored (Validate normalises other base64 forms).
+	P256dh, Auth string
+	// Subject is who subscribed: the token's subject ("" without tokens).
+	Subject string
+	// Kinds, when not empty, are the only event kinds pushed.
+	Kinds []string
+	// CreatedAt and UpdatedAt are set by the store.
+	CreatedAt, UpdatedAt time.Time
+}
+
+// VAPIDKeys is the application server's key pair (RFC 8292) that signs
+// every push and that browsers subscribe with (applicationServerKey), in
+// unpadded base64url: Public is the uncompressed P-256 point (65 bytes),
+// Private the scalar (32 bytes).
+type VAPIDKeys struct {
+	Public, Private string
+}
+
+// IsZero reports whether k holds no key.
+func (k VAPIDKeys) IsZero() bool { return k.Public == "" && k.Private == "" }
+
 // LeaseRequest asks Store.Lease for deliveries.
 type LeaseRequest struct {
 	// Now is the caller's clock: deliveries due at or before it are handed
@@ -106,14 +148,22 @@ type LeaseRequest struct {
 	Skip []string
 }
 
-// Delivery is one event to POST to one webhook, as leased.
+// Delivery is one event to send to one target (a webhook or a push
+// subscription), as leased.
 type Delivery struct {
-	ID        int64
-	Team      string
+	ID   int64
+	Team string
+	// WebhookID is the target's id: a webhook's, or a push subscription's
+	// when Target is TargetWebPush.
 	WebhookID string
-	URL       string
-	Secret    string
-	Event     Event
+	// Target is TargetWebhook or TargetWebPush.
+	Target string
+	// URL is the webhook's URL or the push subscription's endpoint.
+	URL string
+	// Secret is a webhook's; P256dh and Auth a push subscription's keys.
+	Secret       string
+	P256dh, Auth string
+	Event        Event
 	// Attempts is how many attempts failed before this lease.
 	Attempts int
 	// LeaseUntil is when the lease runs out: the holder must be done before.
@@ -122,9 +172,13 @@ type Delivery struct {
 	Lease string
 }
 
-// DeadLetterQuery selects dead letters of one webhook.
+// DeadLetterQuery selects dead letters of one webhook, or of one push
+// subscription.
 type DeadLetterQuery struct {
 	Team, WebhookID string
+	// Target is the kind of WebhookID: TargetWebhook (or empty) or
+	// TargetWebPush. The id of a target of the other kind is not_found.
+	Target string
 	// Limit is the most a page holds; positive.
 	Limit int
 	// Cursor is a previous page's Next; empty: from the oldest.

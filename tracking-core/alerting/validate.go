@@ -2,13 +2,16 @@ package alerting
 
 import (
 	"cmp"
+	"crypto/ecdh"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +27,7 @@ const (
 	MaxURL        = 2048
 	MinSecret     = 16
 	MaxSecret     = 256
+	MaxSubject    = 256 // bytes of a push subscription's subject
 	maxKindLength = 32
 )
 
@@ -212,6 +216,106 @@ func (w *Webhook) MatchesKind(kind string) bool {
 	return false
 }
 
+// Validate checks p for PutPushSubscription and normalises its keys to
+// unpadded base64url. The endpoint must be an https URL (a push service's),
+// or http to a loopback host (a push service a test runs); the keys must be
+// what a browser's PushSubscription.getKey gives: p256dh a P-256 public key
+// (65 bytes, uncompressed), auth 16 bytes. Fields are named as in the JSON
+// of a PushSubscription (endpoint, keys.p256dh, keys.auth).
+func (p *PushSubscription) Validate() error {
+	if err := tracking.ValidTeam(p.Team); err != nil {
+		return err
+	}
+	if err := ValidEndpoint(p.Endpoint); err != nil {
+		return err
+	}
+	if p.P256dh == "" {
+		return FieldError("keys.p256dh", "is required")
+	}
+	b, err := DecodeKey(p.P256dh)
+	if err == nil {
+		_, err = ecdh.P256().NewPublicKey(b)
+	}
+	if err != nil || len(b) != 65 {
+		return FieldError("keys.p256dh", "must be the base64url of an uncompressed P-256 public key (65 bytes)")
+	}
+	p.P256dh = base64.RawURLEncoding.EncodeToString(b)
+	if p.Auth == "" {
+		return FieldError("keys.auth", "is required")
+	}
+	if b, err = DecodeKey(p.Auth); err != nil || len(b) != 16 {
+		return FieldError("keys.auth", "must be the base64url of a 16-byte authentication secret")
+	}
+	p.Auth = base64.RawURLEncoding.EncodeToString(b)
+	if len(p.Subject) > MaxSubject {
+		return FieldError("subject", "must be at most %d bytes", MaxSubject)
+	}
+	if len(p.Kinds) > MaxKinds {
+		return FieldError("kinds", "must list at most %d kinds", MaxKinds)
+	}
+	for i, k := range p.Kinds {
+		if err := ValidKind(fmt.Sprintf("kinds[%d]", i), k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidEndpoint checks a push subscription's endpoint: an absolute https
+// URL without credentials, or http to a loopback host (localhost,
+// 127.0.0.0/8, ::1). The error names endpoint.
+func ValidEndpoint(raw string) error {
+	if raw == "" {
+		return FieldError("endpoint", "is required")
+	}
+	if len(raw) > MaxURL {
+		return FieldError("endpoint", "must be at most %d characters", MaxURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return FieldError("endpoint", "must be an absolute https URL")
+	}
+	if u.User != nil {
+		return FieldError("endpoint", "must not carry credentials")
+	}
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return FieldError("endpoint", "must be https (plain http only to a loopback host), got %s://%s", u.Scheme, clip(u.Host))
+	}
+	return nil
+}
+
+// IsLoopback reports whether host is localhost or a loopback address.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// DecodeKey decodes a key in base64url or standard base64, padded or not
+// (browsers give unpadded base64url; some libraries the others).
+func DecodeKey(s string) ([]byte, error) {
+	s = strings.TrimRight(s, "=")
+	if strings.ContainsAny(s, "+/") {
+		return base64.RawStdEncoding.DecodeString(s)
+	}
+	return base64.RawURLEncoding.DecodeString(s)
+}
+
+// MatchesKind reports whether p takes events of kind.
+func (p *PushSubscription) MatchesKind(kind string) bool {
+	return len(p.Kinds) == 0 || slices.Contains(p.Kinds, kind)
+}
+
+// Validate checks keys given to Store.VAPIDKeys: both present.
+func (k VAPIDKeys) Validate() error {
+	if k.Public == "" || k.Private == "" {
+		return FieldError("vapid", "both keys are required")
+	}
+	return nil
+}
+
 // Validate checks r.
 func (r *LeaseRequest) Validate() error {
 	switch {
@@ -232,6 +336,9 @@ func (q *DeadLetterQuery) Validate() (int64, error) {
 	}
 	if err := tracking.ValidateID("webhook", q.WebhookID, 64); err != nil {
 		return 0, err
+	}
+	if q.Target != "" && q.Target != TargetWebhook && q.Target != TargetWebPush {
+		return 0, FieldError("target", "must be %s or %s", TargetWebhook, TargetWebPush)
 	}
 	if q.Limit <= 0 {
 		return 0, FieldError("limit", "must be positive, got %d", q.Limit)

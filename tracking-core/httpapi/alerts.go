@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -21,6 +22,10 @@ type Alerts struct {
 	// Notify, when set, is called after dead letters are replayed so that
 	// they go out at once (webhook.Dispatcher.Notify).
 	Notify func()
+	// PushKey, when set, returns the VAPID public key browsers subscribe
+	// with (webpush.Sender.PublicKey), and the Web Push routes are served
+	// (push.go); nil: they answer 501.
+	PushKey func(ctx context.Context) (string, error)
 }
 
 // Limits of GET /tracking/{team}/events and of dead-letter pages.

@@ -69,7 +69,8 @@ type Config struct {
 	// added to it (never blocking ingest) and GET /tracking/{team}/history
 	// queries its Store. Nil: no durable history (that route answers 501).
 	History *history.Writer
-	// Alerts serves GET /tracking/{team}/events and the webhooks endpoints.
+	// Alerts serves GET /tracking/{team}/events and the webhooks and Web
+	// Push endpoints.
 	// Nil: those routes answer 501.
 	Alerts *Alerts
 	// DefinitionsPoll is how often each replica reads the changes of the
@@ -273,6 +274,7 @@ func (a *API) routes() *http.ServeMux {
 	mux.HandleFunc("DELETE /tracking/{team}/webhooks/{id}", a.authed(true, a.handleWebhookDelete))
 	mux.HandleFunc("GET /tracking/{team}/webhooks/{id}/dead-letters", a.authed(true, a.handleDeadLetters))
 	mux.HandleFunc("POST /tracking/{team}/webhooks/{id}/dead-letters/replay", a.authed(true, a.handleDeadLetterReplay))
+	a.pushRoutes(mux)
 	mux.HandleFunc("GET /healthz", a.handleHealth)
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	mux.Handle("GET /metrics", metricsHandler(a.cfg.Gatherer))

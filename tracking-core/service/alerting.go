@@ -12,6 +12,7 @@ import (
 
 	"github.com/teamtrack/tracking-core/alerting/alertingdb"
 	"github.com/teamtrack/tracking-core/alerting/webhook"
+	"github.com/teamtrack/tracking-core/alerting/webpush"
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/httpapi"
 )
@@ -56,21 +57,33 @@ func readWebhooks(e *config.Env) WebhookSettings {
 }
 
 // openAlerts opens the alerting store on dsn (HISTORY_DSN), starts the
-// webhook Dispatcher (metrics webhook_* in reg) and the retention of
-// events and tombstones (keep, HISTORY_RETENTION, checked at start and
-// hourly). The returned func closes them in order: retention, Dispatcher
-// (its POSTs in flight finish), store; the caller calls it after the API
-// has stopped.
-func openAlerts(ctx context.Context, dsn string, s WebhookSettings, keep time.Duration, log *slog.Logger, reg prometheus.Registerer) (func(), *httpapi.Alerts, error) {
+// Dispatcher of webhooks and Web Push (metrics webhook_* and push_* in reg)
+// and the retention of events and tombstones (keep, HISTORY_RETENTION,
+// checked at start and hourly). The returned func closes them in order:
+// retention, Dispatcher (its requests in flight finish), store; the caller
+// calls it after the API has stopped.
+func openAlerts(ctx context.Context, dsn string, s WebhookSettings, ps PushSettings, keep time.Duration, log *slog.Logger, reg prometheus.Registerer) (func(), *httpapi.Alerts, error) {
 	log = log.With("component", "alerting")
 	store, err := alertingdb.Open(ctx, dsn, log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("HISTORY_DSN (alerting): %w", err)
 	}
+	// The keys are loaded on first use (a push, GET .../push/key), so that
+	// a database down at start delays them without failing the replica.
+	keys, source := webpush.StoredKeys(store), "generated once, kept in the HISTORY_DSN database"
+	if !ps.Keys.IsZero() {
+		keys, source = webpush.FixedKeys(ps.Keys), "PUSH_VAPID_PUBLIC_KEY and PUSH_VAPID_PRIVATE_KEY"
+	}
+	sender, err := webpush.New(webpush.Config{Keys: keys, Subject: ps.Subject, TTL: ps.TTL, Logger: log})
+	if err != nil {
+		_ = store.Close()
+		return nil, nil, err
+	}
 	d, err := webhook.New(webhook.Config{Store: store, Timeout: s.Timeout, MaxAttempts: s.MaxAttempts,
 		BackoffBase: s.BackoffBase, BackoffMax: s.BackoffMax, PerEndpoint: s.PerEndpoint, AllowHTTP: s.AllowHTTP,
-		Logger: log, Registerer: reg})
+		Push: sender, Logger: log, Registerer: reg})
 	if err != nil {
+		sender.Close()
 		_ = store.Close()
 		return nil, nil, err
 	}
@@ -94,13 +107,15 @@ func openAlerts(ctx context.Context, dsn string, s WebhookSettings, keep time.Du
 			}
 		}
 	}()
-	log.Info("alerts and webhooks on", "store", redactDSN(dsn), "webhook_timeout", s.Timeout.String(),
-		"max_attempts", s.MaxAttempts, "allow_http", s.AllowHTTP)
+	log.Info("alerts, webhooks and Web Push on", "store", redactDSN(dsn), "webhook_timeout", s.Timeout.String(),
+		"max_attempts", s.MaxAttempts, "allow_http", s.AllowHTTP, "vapid_keys", source, "vapid_subject", ps.Subject,
+		"push_ttl", ps.TTL.String())
 	return func() {
 		stop()
 		wg.Wait()
 		_ = d.Close()
+		sender.Close()
 		_ = store.Close()
 		log.Info("alerting closed")
-	}, &httpapi.Alerts{Store: store, AllowHTTP: s.AllowHTTP, Notify: d.Notify}, nil
+	}, &httpapi.Alerts{Store: store, AllowHTTP: s.AllowHTTP, Notify: d.Notify, PushKey: sender.PublicKey}, nil
 }

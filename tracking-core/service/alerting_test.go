@@ -37,7 +37,7 @@ func TestOpenAlertsDeliversAndClosesInOrder(t *testing.T) {
 	defer srv.Close()
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "history.db")
 	s := readWebhooks(config.Map(nil))
-	closeAlerts, al, err := openAlerts(context.Background(), dsn, s, 720*time.Hour, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	closeAlerts, al, err := openAlerts(context.Background(), dsn, s, readPush(config.Map(nil)), 720*time.Hour, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

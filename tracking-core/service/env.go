@@ -20,6 +20,7 @@ type Settings struct {
 	Auth          auth.Settings
 	History       HistorySettings
 	Webhooks      WebhookSettings
+	Push          PushSettings
 }
 
 // HistorySettings configure the durable position history.
@@ -67,6 +68,7 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 		Auth:          auth.ReadSettings(e, auth.DefaultMode),
 		History:       readHistory(e),
 		Webhooks:      readWebhooks(e),
+		Push:          readPush(e),
 	}
 	if a := s.Config.API.DefaultAccuracy; !(a > 0 && a <= 10_000) { // NaN too
 		e.Fail("GEOFENCE_DEFAULT_ACCURACY", "a number of metres above 0, at most 10000")

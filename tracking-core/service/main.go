@@ -74,14 +74,14 @@ func Main(serviceName, defAddr string, configure func(env *config.Env) Opener) e
 		cfg.API.History = w
 		// Deferred after the history: it closes before (LIFO), once the
 		// replica has stopped.
-		closeAlerts, alerts, err := openAlerts(ctx, s.History.DSN, s.Webhooks, s.History.Retention, log, cfg.Registry)
+		closeAlerts, alerts, err := openAlerts(ctx, s.History.DSN, s.Webhooks, s.Push, s.History.Retention, log, cfg.Registry)
 		if err != nil {
 			return err
 		}
 		defer closeAlerts()
 		cfg.API.Alerts = alerts
 	} else {
-		log.Info("HISTORY_DSN is unset: no durable history, alerts or webhooks (their routes answer 501)")
+		log.Info("HISTORY_DSN is unset: no durable history, alerts, webhooks or Web Push (their routes answer 501)")
 	}
 	b, err := open(ctx, log, cfg.Registry)
 	if err != nil {

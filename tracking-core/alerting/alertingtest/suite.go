@@ -43,7 +43,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ClaimsExclusiveRenewedReleased", claims},
 		{"ReadyAndCloseTwice", readyClose},
 	}
-	for _, c := range cases {
+	for _, c := range append(cases, pushCases...) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			st := newStore(t)

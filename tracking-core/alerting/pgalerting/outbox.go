@@ -1,6 +1,7 @@
 package pgalerting
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"time"
@@ -41,14 +42,14 @@ func (s *Store) Lease(ctx context.Context, r alerting.LeaseRequest) ([]alerting.
 		pick AS (SELECT id FROM ranked WHERE rn <= $4 ORDER BY due, id LIMIT $5)
 		UPDATE `+s.outbox+` o SET due = $6, lease = $7 FROM pick, `+s.webhooks+` w, `+s.events+` e
 		WHERE o.id = pick.id AND w.id = o.webhook_id AND e.team = o.team AND e.id = o.event_id
-		RETURNING o.id, o.team, o.webhook_id, o.attempts, w.url, w.secret, e.id, e.worker, e.kind, e.t, e.doc`,
+		RETURNING o.id, o.team, o.webhook_id, o.attempts, w.url, w.secret, w.target, w.p256dh, w.auth, e.id, e.worker, e.kind, e.t, e.doc`,
 		us(r.Now), skip, 4*r.Max+100, per, r.Max, until, token)
 	if err != nil {
 		return nil, wrap("lease", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (alerting.Delivery, error) {
 		d := alerting.Delivery{LeaseUntil: until, Lease: token}
-		err := row.Scan(&d.ID, &d.Team, &d.WebhookID, &d.Attempts, &d.URL, &d.Secret,
+		err := row.Scan(&d.ID, &d.Team, &d.WebhookID, &d.Attempts, &d.URL, &d.Secret, &d.Target, &d.P256dh, &d.Auth,
 			&d.Event.ID, &d.Event.Worker, &d.Event.Kind, &d.Event.Time, &d.Event.JSON)
 		d.Event.Team, d.Event.Time = d.Team, d.Event.Time.UTC()
 		return d, err
@@ -104,7 +105,7 @@ func (s *Store) DeadLetters(ctx context.Context, q alerting.DeadLetterQuery) (al
 	if err := s.ready(ctx); err != nil {
 		return alerting.DeadLetterPage{}, err
 	}
-	if err := s.webhookExists(ctx, s.pool, q.Team, q.WebhookID); err != nil {
+	if err := s.targetExists(ctx, s.pool, q.Team, q.WebhookID, cmp.Or(q.Target, alerting.TargetWebhook)); err != nil {
 		return alerting.DeadLetterPage{}, wrap("dead letters", err)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT o.id, o.webhook_id, o.attempts, o.last_error, o.dead_at,
@@ -146,7 +147,7 @@ func (s *Store) Replay(ctx context.Context, team, webhookID string, ids []int64)
 	}
 	var n int64
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if err := s.webhookExists(ctx, tx, team, webhookID); err != nil {
+		if err := s.targetExists(ctx, tx, team, webhookID, alerting.TargetWebhook); err != nil {
 			return err
 		}
 		q := `UPDATE ` + s.outbox + ` SET dead_at = NULL, attempts = 0, last_error = '', lease = NULL, due = $1

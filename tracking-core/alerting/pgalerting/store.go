@@ -45,7 +45,7 @@ type Store struct {
 	migrated  atomic.Bool
 
 	// quoted table names
-	version, definitions, events, webhooks, outbox, claims string
+	version, definitions, events, webhooks, outbox, claims, vapid string
 }
 
 // Open connects to cfg.DSN and migrates the schema. A DSN that does not
@@ -68,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	q := func(name string) string { return pgx.Identifier{cfg.Schema, name}.Sanitize() }
 	s := &Store{cfg: cfg, pool: pool, log: log,
 		version: q("alert_version"), definitions: q("alert_definitions"), events: q("alert_events"),
-		webhooks: q("alert_webhooks"), outbox: q("alert_outbox"), claims: q("alert_claims")}
+		webhooks: q("alert_webhooks"), outbox: q("alert_outbox"), claims: q("alert_claims"), vapid: q("alert_vapid")}
 	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := s.migrate(mctx); err != nil {
@@ -110,6 +110,18 @@ func (s *Store) schema() []string {
 		// Claims (Store.Claim): who evaluates what, until when.
 		`CREATE TABLE IF NOT EXISTS ` + s.claims + ` (name text ` + c + ` PRIMARY KEY, holder text NOT NULL,
 			until timestamptz NOT NULL)`,
+		// Push subscriptions are targets of the outbox too (rows of
+		// alert_webhooks with target 'webpush'); these columns came after
+		// the table.
+		`ALTER TABLE ` + s.webhooks + ` ADD COLUMN IF NOT EXISTS target text ` + c + ` NOT NULL DEFAULT 'webhook'`,
+		`ALTER TABLE ` + s.webhooks + ` ADD COLUMN IF NOT EXISTS p256dh text NOT NULL DEFAULT ''`,
+		`ALTER TABLE ` + s.webhooks + ` ADD COLUMN IF NOT EXISTS auth text NOT NULL DEFAULT ''`,
+		`ALTER TABLE ` + s.webhooks + ` ADD COLUMN IF NOT EXISTS subject text NOT NULL DEFAULT ''`,
+		// A team has one push subscription per endpoint (the browser's identity).
+		`CREATE UNIQUE INDEX IF NOT EXISTS alert_push_endpoint ON ` + s.webhooks + ` (team, url) WHERE target = 'webpush'`,
+		// The VAPID key pair of Web Push, when the service generates it.
+		`CREATE TABLE IF NOT EXISTS ` + s.vapid + ` (k int PRIMARY KEY CHECK (k = 1), public text NOT NULL,
+			private text NOT NULL, created timestamptz NOT NULL)`,
 	}
 }
 

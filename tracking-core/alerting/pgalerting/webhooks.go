@@ -36,7 +36,7 @@ func (s *Store) PutWebhook(ctx context.Context, w alerting.Webhook) (alerting.We
 			return err
 		}
 		err := tx.QueryRow(ctx, `UPDATE `+s.webhooks+` SET url = $1, secret = coalesce(nullif($2, ''), secret),
-			kinds = $3, enabled = $4, updated = $5 WHERE id = $6 AND team = $7 RETURNING secret, created`,
+			kinds = $3, enabled = $4, updated = $5 WHERE id = $6 AND team = $7 AND target = 'webhook' RETURNING secret, created`,
 			w.URL, w.Secret, kindsOrEmpty(w.Kinds), w.Enabled, now, w.ID, w.Team).Scan(&w.Secret, &w.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return alerting.NotFound("no webhook %s in team %s", w.ID, w.Team)
@@ -76,7 +76,7 @@ func (s *Store) GetWebhook(ctx context.Context, team, id string) (alerting.Webho
 	if err := s.ready(ctx); err != nil {
 		return alerting.Webhook{}, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+webhookColumns+` FROM `+s.webhooks+` WHERE id = $1 AND team = $2`, id, team)
+	rows, err := s.pool.Query(ctx, `SELECT `+webhookColumns+` FROM `+s.webhooks+` WHERE id = $1 AND team = $2 AND target = 'webhook'`, id, team)
 	if err != nil {
 		return alerting.Webhook{}, wrap("get webhook", err)
 	}
@@ -98,7 +98,7 @@ func (s *Store) ListWebhooks(ctx context.Context, team string) ([]alerting.Webho
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+webhookColumns+` FROM `+s.webhooks+` WHERE team = $1 ORDER BY created, id`, team)
+	rows, err := s.pool.Query(ctx, `SELECT `+webhookColumns+` FROM `+s.webhooks+` WHERE team = $1 AND target = 'webhook' ORDER BY created, id`, team)
 	if err != nil {
 		return nil, wrap("list webhooks", err)
 	}
@@ -114,20 +114,24 @@ func (s *Store) DeleteWebhook(ctx context.Context, team, id string) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.webhooks+` WHERE id = $1 AND team = $2`, id, team)
+	tag, err := s.pool.Exec(ctx, `DELETE FROM `+s.webhooks+` WHERE id = $1 AND team = $2 AND target = 'webhook'`, id, team)
 	if err == nil && tag.RowsAffected() == 0 {
 		return alerting.NotFound("no webhook %s in team %s", id, team)
 	}
 	return wrap("delete webhook", err)
 }
 
-// webhookExists is the not_found check of the dead-letter methods.
-func (s *Store) webhookExists(ctx context.Context, q interface {
+// targetExists is the not_found check of the dead-letter methods: id is a
+// target of kind target (alerting.TargetWebhook or TargetWebPush) in team.
+func (s *Store) targetExists(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
-}, team, id string) error {
+}, team, id, target string) error {
 	var one int
-	err := q.QueryRow(ctx, `SELECT 1 FROM `+s.webhooks+` WHERE id = $1 AND team = $2`, id, team).Scan(&one)
+	err := q.QueryRow(ctx, `SELECT 1 FROM `+s.webhooks+` WHERE id = $1 AND team = $2 AND target = $3`, id, team, target).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
+		if target == alerting.TargetWebPush {
+			return alerting.NotFound("no push subscription %s in team %s", id, team)
+		}
 		return alerting.NotFound("no webhook %s in team %s", id, team)
 	}
 	return err

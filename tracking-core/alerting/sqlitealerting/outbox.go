@@ -1,6 +1,7 @@
 package sqlitealerting
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -64,7 +65,7 @@ func (s *Store) Lease(ctx context.Context, r alerting.LeaseRequest) ([]alerting.
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.team, o.webhook_id, o.attempts, w.url, w.secret,
-			e.id, e.worker, e.kind, e.t, e.doc
+			w.target, w.p256dh, w.auth, e.id, e.worker, e.kind, e.t, e.doc
 			FROM alert_outbox o JOIN alert_webhooks w ON w.id = o.webhook_id
 			JOIN alert_events e ON e.team = o.team AND e.id = o.event_id
 			WHERE o.lease = ? ORDER BY o.id`, token)
@@ -76,7 +77,7 @@ func (s *Store) Lease(ctx context.Context, r alerting.LeaseRequest) ([]alerting.
 			d := alerting.Delivery{LeaseUntil: until.UTC(), Lease: token}
 			var t int64
 			if err := rows.Scan(&d.ID, &d.Team, &d.WebhookID, &d.Attempts, &d.URL, &d.Secret,
-				&d.Event.ID, &d.Event.Worker, &d.Event.Kind, &t, &d.Event.JSON); err != nil {
+				&d.Target, &d.P256dh, &d.Auth, &d.Event.ID, &d.Event.Worker, &d.Event.Kind, &t, &d.Event.JSON); err != nil {
 				return err
 			}
 			d.Event.Team, d.Event.Time = d.Team, fromNS(t)
@@ -142,7 +143,7 @@ func (s *Store) DeadLetters(ctx context.Context, q alerting.DeadLetterQuery) (al
 	if s.closed.Load() {
 		return alerting.DeadLetterPage{}, alerting.ErrClosed
 	}
-	if err := webhookExists(ctx, s.r, q.Team, q.WebhookID); err != nil {
+	if err := targetExists(ctx, s.r, q.Team, q.WebhookID, cmp.Or(q.Target, alerting.TargetWebhook)); err != nil {
 		return alerting.DeadLetterPage{}, wrap("dead letters", err)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.webhook_id, o.attempts, o.last_error, o.dead_at,
@@ -188,7 +189,7 @@ func (s *Store) Replay(ctx context.Context, team, webhookID string, ids []int64)
 	}
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := webhookExists(ctx, tx, team, webhookID); err != nil {
+		if err := targetExists(ctx, tx, team, webhookID, alerting.TargetWebhook); err != nil {
 			return err
 		}
 		const q = `UPDATE alert_outbox SET dead_at = NULL, attempts = 0, last_error = '', lease = NULL, due = ?

@@ -70,6 +70,51 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS alert_outbox_event_time ON alert_outbox (event_time)`,
 	// Claims (Store.Claim): who evaluates what, until when.
 	`CREATE TABLE IF NOT EXISTS alert_claims (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID`,
+	// The VAPID key pair of Web Push, when the service generates it.
+	`CREATE TABLE IF NOT EXISTS alert_vapid (k INTEGER PRIMARY KEY CHECK (k = 1), public TEXT NOT NULL,
+		private TEXT NOT NULL, created INTEGER NOT NULL)`,
+}
+
+// targetColumns are the columns of alert_webhooks added for push
+// subscriptions (a target is a webhook or a push subscription), added to a
+// table made before them by ALTER TABLE (which SQLite cannot make
+// idempotent: pragma_table_info says what is missing).
+var targetColumns = []struct{ name, def string }{
+	{"target", `TEXT NOT NULL DEFAULT 'webhook'`},
+	{"p256dh", `TEXT NOT NULL DEFAULT ''`},
+	{"auth", `TEXT NOT NULL DEFAULT ''`},
+	{"subject", `TEXT NOT NULL DEFAULT ''`},
+}
+
+// afterColumns run once targetColumns exist.
+var afterColumns = []string{
+	// A team has one push subscription per endpoint (the browser's identity).
+	`CREATE UNIQUE INDEX IF NOT EXISTS alert_push_endpoint ON alert_webhooks (team, url) WHERE target = 'webpush'`,
+}
+
+func migrate(ctx context.Context, tx *sql.Tx) error {
+	for _, q := range schema {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	for _, c := range targetColumns {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('alert_webhooks') WHERE name = ?`, c.name).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE alert_webhooks ADD COLUMN `+c.name+` `+c.def); err != nil {
+				return err
+			}
+		}
+	}
+	for _, q := range afterColumns {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Open opens (creating if needed) the database at cfg.Path and migrates it.
@@ -104,14 +149,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s := &Store{w: w, r: r, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))}
-	if err := s.tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range schema {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := s.tx(ctx, func(tx *sql.Tx) error { return migrate(ctx, tx) }); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("sqlitealerting: migrate %s: %w", cfg.Path, err)
 	}

@@ -42,7 +42,7 @@ func (s *Store) PutWebhook(ctx context.Context, w alerting.Webhook) (alerting.We
 		}
 		var secret string
 		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT secret, created FROM alert_webhooks WHERE id = ? AND team = ?`, w.ID, w.Team).
+		err := tx.QueryRowContext(ctx, `SELECT secret, created FROM alert_webhooks WHERE id = ? AND team = ? AND target = 'webhook'`, w.ID, w.Team).
 			Scan(&secret, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return alerting.NotFound("no webhook %s in team %s", w.ID, w.Team)
@@ -55,7 +55,7 @@ func (s *Store) PutWebhook(ctx context.Context, w alerting.Webhook) (alerting.We
 		}
 		w.CreatedAt = fromNS(created)
 		_, err = tx.ExecContext(ctx, `UPDATE alert_webhooks SET url = ?, secret = ?, kinds = ?, enabled = ?, updated = ?
-			WHERE id = ? AND team = ?`, w.URL, w.Secret, joinKinds(w.Kinds), w.Enabled, ns(now), w.ID, w.Team)
+			WHERE id = ? AND team = ? AND target = 'webhook'`, w.URL, w.Secret, joinKinds(w.Kinds), w.Enabled, ns(now), w.ID, w.Team)
 		return err
 	})
 	return w, wrap("put webhook", err)
@@ -87,7 +87,7 @@ func (s *Store) GetWebhook(ctx context.Context, team, id string) (alerting.Webho
 	if s.closed.Load() {
 		return alerting.Webhook{}, alerting.ErrClosed
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+webhookColumns+` FROM alert_webhooks WHERE id = ? AND team = ?`, id, team)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+webhookColumns+` FROM alert_webhooks WHERE id = ? AND team = ? AND target = 'webhook'`, id, team)
 	if err != nil {
 		return alerting.Webhook{}, wrap("get webhook", err)
 	}
@@ -109,7 +109,7 @@ func (s *Store) ListWebhooks(ctx context.Context, team string) ([]alerting.Webho
 	if s.closed.Load() {
 		return nil, alerting.ErrClosed
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+webhookColumns+` FROM alert_webhooks WHERE team = ? ORDER BY created, id`, team)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+webhookColumns+` FROM alert_webhooks WHERE team = ? AND target = 'webhook' ORDER BY created, id`, team)
 	if err != nil {
 		return nil, wrap("list webhooks", err)
 	}
@@ -123,7 +123,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, team, id string) error {
 		return err
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM alert_webhooks WHERE id = ? AND team = ?`, id, team)
+		res, err := tx.ExecContext(ctx, `DELETE FROM alert_webhooks WHERE id = ? AND team = ? AND target = 'webhook'`, id, team)
 		if err != nil {
 			return err
 		}
@@ -143,13 +143,17 @@ func validWebhookKey(team, id string) error {
 	return tracking.ValidateID("id", id, 64)
 }
 
-// webhookExists is the not_found check of the dead-letter methods.
-func webhookExists(ctx context.Context, q interface {
+// targetExists is the not_found check of the dead-letter methods: id is a
+// target of kind target (alerting.TargetWebhook or TargetWebPush) in team.
+func targetExists(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, team, id string) error {
+}, team, id, target string) error {
 	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM alert_webhooks WHERE id = ? AND team = ?`, id, team).Scan(&one)
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM alert_webhooks WHERE id = ? AND team = ? AND target = ?`, id, team, target).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
+		if target == alerting.TargetWebPush {
+			return alerting.NotFound("no push subscription %s in team %s", id, team)
+		}
 		return alerting.NotFound("no webhook %s in team %s", id, team)
 	}
 	return err

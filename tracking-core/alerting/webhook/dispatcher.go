@@ -53,9 +53,12 @@ type Config struct {
 	// Client sends the requests; it must not follow redirects. Default: a
 	// client of its own that does not (a redirect is a failed attempt).
 	Client *http.Client
+	// Push sends the deliveries of push subscriptions (webpush.Sender).
+	// Nil: they fail, "Web Push is not configured", and are retried.
+	Push Pusher
 	// Logger receives the dispatcher's logs. Default: discard.
 	Logger *slog.Logger
-	// Registerer receives the webhook_* metrics. Default: none.
+	// Registerer receives the webhook_* and push_* metrics. Default: none.
 	Registerer prometheus.Registerer
 }
 
@@ -267,8 +270,12 @@ func (d *Dispatcher) release(id string, ep *endpoint) {
 	}
 }
 
-// deliver POSTs one delivery and records the result in the Store.
+// deliver sends one delivery and records the result in the Store.
 func (d *Dispatcher) deliver(del alerting.Delivery) {
+	if del.Target == alerting.TargetWebPush {
+		d.deliverPush(del)
+		return
+	}
 	log := d.log.With("team", del.Team, "webhook", del.WebhookID, "event", del.Event.ID, "delivery", del.ID, "attempt", del.Attempts+1)
 	if err := CheckURL(del.URL, d.cfg.AllowHTTP); err != nil {
 		// The policy changed since the endpoint was saved: no attempt is made.
@@ -279,7 +286,7 @@ func (d *Dispatcher) deliver(del alerting.Delivery) {
 	status, retryAfter, err := d.post(del, start)
 	d.m.latency.WithLabelValues(del.Team, del.WebhookID).Observe(time.Since(start).Seconds())
 	if err == nil && status >= 200 && status < 300 {
-		d.m.deliveries.WithLabelValues(del.Team, del.WebhookID, resultDelivered).Inc()
+		d.count(del, resultDelivered)
 		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout)
 		defer cancel()
 		if err := d.st.Delivered(ctx, del); err != nil {
@@ -304,22 +311,37 @@ func (d *Dispatcher) record(log *slog.Logger, del alerting.Delivery, retryAfter 
 		retryAt = time.Now().Add(d.backoff(del.Attempts+1, retryAfter))
 		result = resultFailed
 	}
-	d.m.deliveries.WithLabelValues(del.Team, del.WebhookID, result).Inc()
+	d.count(del, result)
 	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.Timeout)
 	defer cancel()
+	what := "webhook"
+	if del.Target == alerting.TargetWebPush {
+		what = "push"
+	}
 	if err := d.st.Failed(ctx, del, retryAt, reason); err != nil {
-		log.Debug("webhook: record a failed attempt", "err", err)
+		log.Debug(what+": record a failed attempt", "err", err)
 	}
 	if dead {
-		log.Warn("webhook: delivery dead-lettered after its last attempt", "err", reason, "attempts", del.Attempts+1)
+		log.Warn(what+": delivery dead-lettered", "err", reason, "attempts", del.Attempts+1)
 		return
 	}
-	d.warnFailing(log, del.WebhookID, reason, retryAt)
+	d.warnFailing(log, what, del.WebhookID, reason, retryAt)
+}
+
+// count counts a delivery's attempt: webhook_deliveries_total, or
+// push_deliveries_total (by team only: a team may have a push subscription
+// per manager and browser).
+func (d *Dispatcher) count(del alerting.Delivery, result string) {
+	if del.Target == alerting.TargetWebPush {
+		d.m.pushes.WithLabelValues(del.Team, result).Inc()
+		return
+	}
+	d.m.deliveries.WithLabelValues(del.Team, del.WebhookID, result).Inc()
 }
 
 // warnFailing logs a failing endpoint at most once per 30 s, with the
 // number of failures not logged since.
-func (d *Dispatcher) warnFailing(log *slog.Logger, webhookID, reason string, retryAt time.Time) {
+func (d *Dispatcher) warnFailing(log *slog.Logger, what, webhookID, reason string, retryAt time.Time) {
 	d.mu.Lock()
 	w := d.warned[webhookID]
 	now := time.Now()
@@ -331,7 +353,7 @@ func (d *Dispatcher) warnFailing(log *slog.Logger, webhookID, reason string, ret
 	}
 	d.warned[webhookID] = warnState{at: now}
 	d.mu.Unlock()
-	log.Warn("webhook: delivery failed, will retry", "err", reason, "retry_at", retryAt.UTC().Format(time.RFC3339), "similar_suppressed", w.suppressed)
+	log.Warn(what+": delivery failed, will retry", "err", reason, "retry_at", retryAt.UTC().Format(time.RFC3339), "similar_suppressed", w.suppressed)
 }
 
 // backoff is the wait before attempt+1, after attempt failed.

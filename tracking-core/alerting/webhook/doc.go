@@ -23,6 +23,14 @@
 //  4. De-duplicate on X-Teamtrack-Event-Id (retries send the same id; a
 //     replayed dead letter too, with a new timestamp and signature).
 //
+// Web Push subscriptions (alerting.PushSubscription) are targets of the
+// same outbox: the Dispatcher hands their deliveries to Config.Push
+// (webpush.Sender), which encrypts the event to the subscription and signs
+// the request with VAPID, and reads the push service's answer its own way
+// (deliverPush: 404 and 410 delete the subscription, other 4xx make a dead
+// letter at once). Retries, backoff, leases and dead letters are the
+// webhooks'; the metrics are push_* (by team: a team may have many).
+//
 // The Dispatcher never blocks ingest: it runs on its own goroutines, and
 // each endpoint has at most PerEndpoint requests in flight, so that a slow
 // receiver holds up its own deliveries only.

@@ -174,9 +174,9 @@ func TestBrowserAlertsDeduplicated(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?team=team_one&tiles=none")); err != nil {
 		t.Fatal(err)
 	}
-	v := waitAlerts(t, ctx, "three alerts", 5*time.Second, func(v *alertView) bool { return len(v.Alerts) == 3 && v.Markers["team_one-w01"] != "" })
+	waitAlerts(t, ctx, "three alerts", 5*time.Second, func(v *alertView) bool { return len(v.Alerts) == 3 && v.Markers["team_one-w01"] != "" })
 	time.Sleep(500 * time.Millisecond) // the stream's repeats have come too
-	v = waitAlerts(t, ctx, "still three alerts", time.Second, func(v *alertView) bool { return true })
+	v := waitAlerts(t, ctx, "the alerts a moment later", time.Second, func(v *alertView) bool { return true })
 	var ids, texts []string
 	for _, a := range v.Alerts {
 		ids, texts = append(ids, a.ID), append(texts, a.Text)

@@ -31,7 +31,9 @@ import (
 //
 // It also serves the gateway's GET /auth/config (mode none unless authMode
 // is set), and in modes dev and jwt the dev login and the token checks of
-// the stream and of GET /tracking/{strategy}/{team}/positions.
+// the stream and of GET /tracking/{strategy}/{team}/positions. The team's
+// geofences, which the view reads at load, are none; its alert events are
+// alerts.
 type fakeTracking struct {
 	teams    map[string]int // workers per team, with ids TEAM-w01, TEAM-w02, ...
 	interval time.Duration  // default 200 ms
@@ -47,6 +49,13 @@ type fakeTracking struct {
 	// noAuthConfig leaves GET /auth/config out, as a gateway that predates
 	// authentication does (the view's handler answers it with 404).
 	noAuthConfig bool
+	// alerts are alert records (JSON): GET .../events answers them, and
+	// every connection sends each twice as `event: alert` after the
+	// snapshot (a receiver de-duplicates on the id).
+	alerts []string
+	// statuses are status records (JSON) every connection sends as `event:
+	// status` after the snapshot.
+	statuses []string
 
 	// authMode "dev" or "jwt" makes the fake require a token for the team:
 	// in mode dev POST /auth/dev-login hands out opaque tokens, each for the
@@ -110,6 +119,16 @@ func (f *fakeTracking) serve(t *testing.T) *httptest.Server {
 	mux.HandleFunc("GET /tiles/broken/{z}/{x}/{y}", http.NotFound)
 	mux.HandleFunc("GET /tracking/{strategy}/{team}", f.serveStream)
 	mux.HandleFunc("GET /tracking/{strategy}/{team}/positions", f.servePositions)
+	mux.HandleFunc("GET /tracking/{strategy}/{team}/geofences", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"geofences": []any{}})
+	})
+	mux.HandleFunc("GET /tracking/{strategy}/{team}/events", func(w http.ResponseWriter, r *http.Request) {
+		events := []json.RawMessage{}
+		for _, a := range f.alerts {
+			events = append(events, json.RawMessage(a))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"events": events, "next": ""})
+	})
 	if !f.noAuthConfig {
 		mux.HandleFunc("GET /auth/config", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusOK, map[string]string{"mode": cmp.Or(f.authMode, "none")})
@@ -151,6 +170,12 @@ func (f *fakeTracking) serveStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	_, _ = io.WriteString(w, "retry: 2000\n\n")
 	f.writePositions(w, team)
+	for i, s := range f.statuses {
+		_, _ = fmt.Fprintf(w, "event: status\nid: s-%d\ndata: %s\n\n", i, s)
+	}
+	for i, a := range slices.Concat(f.alerts, f.alerts) {
+		_, _ = fmt.Fprintf(w, "event: alert\nid: a-%d\ndata: %s\n\n", i, a)
+	}
 	if rc.Flush() != nil {
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io/fs"
@@ -23,6 +24,10 @@ import (
 const (
 	indexFile = "index.html"
 	assetsDir = "assets"
+	// swFile is the view's service worker (web/sw/sw.ts), served at /sw.js:
+	// a service worker's scope is at most the directory of its script, and
+	// the view's push notifications want the whole view (scope /).
+	swFile = "sw.js"
 
 	// configPlaceholder is the meta tag of web/index.html that the handler
 	// replaces with the Config.
@@ -36,7 +41,7 @@ const (
 // picked up at once); assets carry a content hash in their name and never
 // change, so browsers may keep them for a year.
 const (
-	cacheIndex     = "no-cache"
+	cacheIndex     = "no-cache" // also the service worker's: a new build is picked up at once
 	cacheImmutable = "public, max-age=31536000, immutable"
 	cacheUnhashed  = "public, max-age=300"
 	cacheNotBuilt  = "no-store"
@@ -57,13 +62,15 @@ func Handler() http.Handler {
 
 // New returns a handler of the embedded view that tells the page cfg. It
 // fails when cfg is invalid. Mount it at "/": it serves GET and HEAD of
-// "/", "/index.html" and "/assets/...", and 404 for any other path.
+// "/", "/index.html", "/sw.js" (the service worker) and "/assets/...", and
+// 404 for any other path.
 func New(cfg Config) (http.Handler, error) {
 	return newHandler(builtFiles(), cfg)
 }
 
 type handler struct {
 	index  *file // nil when the view is not built
+	sw     *file // nil when the build has no service worker
 	assets map[string]*file
 }
 
@@ -85,6 +92,14 @@ func newHandler(fsys fs.FS, cfg Config) (*handler, error) {
 		return nil, err
 	}
 	h.index = newFile(indexFile, page, cacheIndex)
+	if sw, err := fs.ReadFile(fsys, swFile); err == nil {
+		h.sw = newFile(swFile, sw, cacheIndex)
+		// Its scope may be the whole origin (it is there already; this says
+		// so for a script served under a prefix by a proxy too).
+		h.sw.extra = http.Header{"Service-Worker-Allowed": {"/"}}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("view: read %s: %w", swFile, err)
+	}
 
 	err = fs.WalkDir(fsys, assetsDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), ".") {
@@ -133,6 +148,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.index.serve(w, r)
+	case p == "/"+swFile:
+		if h.sw == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h.sw.serve(w, r)
 	case strings.HasPrefix(p, "/"+assetsDir+"/"):
 		f, ok := h.assets[strings.TrimPrefix(p, "/"+assetsDir+"/")]
 		if !ok {
@@ -153,6 +174,7 @@ type file struct {
 	cacheControl string
 	body         []byte
 	etag         string
+	extra        http.Header // more headers of every response
 
 	gzipOnce sync.Once
 	gzipBody []byte // nil when compression does not pay
@@ -174,6 +196,9 @@ func (f *file) serve(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Content-Type", f.contentType)
 	hdr.Set("Cache-Control", f.cacheControl)
 	hdr.Set("X-Content-Type-Options", "nosniff")
+	for k, v := range f.extra {
+		hdr[k] = v
+	}
 	body, etag := f.body, f.etag
 	if compressible(f.contentType) {
 		hdr.Add("Vary", "Accept-Encoding")

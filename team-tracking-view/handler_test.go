@@ -24,6 +24,7 @@ func builtFS() fstest.MapFS {
 		"assets/main-ABCD2345.js":     {Data: []byte(strings.Repeat("console.log('map');\n", 200))},
 		"assets/main-ABCD2345.js.map": {Data: []byte(`{"version":3}`)},
 		"assets/readme.txt":           {Data: []byte("plain")},
+		"sw.js":                       {Data: []byte(`self.addEventListener("push", () => {});`)},
 		"assets/.hidden":              {Data: []byte("no")},
 	}
 }
@@ -161,6 +162,32 @@ func TestAssets(t *testing.T) {
 	}
 }
 
+func TestServiceWorker(t *testing.T) {
+	h := newTestHandler(t, builtFS(), Config{})
+	resp := get(h, http.MethodGet, "/sw.js", nil)
+	if resp.Code != http.StatusOK || !strings.Contains(resp.Body.String(), `"push"`) {
+		t.Fatalf("GET /sw.js: status %d, body %q", resp.Code, resp.Body.String())
+	}
+	// A JavaScript type (browsers refuse a service worker of another), always
+	// revalidated (a new build takes over), its scope allowed to be /.
+	checkHeaders(t, "GET /sw.js", resp, map[string]string{
+		"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": cacheIndex,
+		"Service-Worker-Allowed": "/", "X-Content-Type-Options": "nosniff",
+	})
+	if resp := get(h, http.MethodGet, "/sw.js", http.Header{"If-None-Match": {resp.Header().Get("ETag")}}); resp.Code != http.StatusNotModified {
+		t.Errorf("GET /sw.js with its ETag: status %d, want 304", resp.Code)
+	}
+	// Not under /assets/, and nothing in a build without one.
+	if resp := get(h, http.MethodGet, "/assets/sw.js", nil); resp.Code != http.StatusNotFound {
+		t.Errorf("GET /assets/sw.js: status %d, want 404", resp.Code)
+	}
+	fsys := builtFS()
+	delete(fsys, "sw.js")
+	if resp := get(newTestHandler(t, fsys, Config{}), http.MethodGet, "/sw.js", nil); resp.Code != http.StatusNotFound {
+		t.Errorf("GET /sw.js of a build without it: status %d, want 404", resp.Code)
+	}
+}
+
 func TestGzip(t *testing.T) {
 	h := newTestHandler(t, builtFS(), Config{})
 	const js = "/assets/main-ABCD2345.js"
@@ -256,6 +283,12 @@ func TestBuiltMatchesEmbed(t *testing.T) {
 	}
 	if got := get(Handler(), http.MethodGet, "/", nil).Code; got != want {
 		t.Errorf("Built() = %v but GET / answered %d", Built(), got)
+	}
+	// A build has the service worker (a dist/ from before it is stale: build.sh).
+	if Built() {
+		if got := get(Handler(), http.MethodGet, "/sw.js", nil).Code; got != http.StatusOK {
+			t.Errorf("the built view has no service worker: GET /sw.js answered %d; run %s", got, BuildCommand)
+		}
 	}
 }
 

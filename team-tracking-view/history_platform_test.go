@@ -16,6 +16,8 @@ import (
 
 	view "github.com/teamtrack/team-tracking-view"
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/alerting"
+	"github.com/teamtrack/tracking-core/alerting/sqlitealerting"
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/history/sqlitehistory"
 	"github.com/teamtrack/tracking-core/httpapi"
@@ -36,13 +38,32 @@ type historyPlatform struct {
 	// Redis is the replica with history; Store its history store.
 	Redis *servicetest.Replica
 	Store history.Store
+	// Alerts is the redis replica's alerting store (geofences, alert
+	// events), with platformOptions.alerts; else nil.
+	Alerts alerting.Store
 
 	mu        sync.Mutex
 	seen      []*url.URL // the page's requests under /tracking/, as it sent them
 	replaying int        // replay requests in progress
 }
 
+// platformOptions vary the platform of a test.
+type platformOptions struct {
+	// alerts gives the redis replica an alerting store (SQLite), as
+	// HISTORY_DSN does: geofences, their evaluation, alert events.
+	alerts bool
+	// api, if set, changes more of the redis replica's settings.
+	api func(*httpapi.Config)
+	// routes, if set, adds routes in front of the replicas.
+	routes func(*http.ServeMux)
+}
+
 func startHistoryPlatform(t *testing.T) *historyPlatform {
+	t.Helper()
+	return startPlatform(t, platformOptions{})
+}
+
+func startPlatform(t *testing.T, opts platformOptions) *historyPlatform {
 	t.Helper()
 	st, err := sqlitehistory.Open(context.Background(), sqlitehistory.Config{Path: filepath.Join(t.TempDir(), "h.db")})
 	if err != nil {
@@ -51,8 +72,20 @@ func startHistoryPlatform(t *testing.T) *historyPlatform {
 	w := history.NewWriter(st, history.WriterConfig{Linger: 5 * time.Millisecond})
 	t.Cleanup(func() { _ = w.Close(); _ = st.Close() }) // after the replica stops
 	p := &historyPlatform{Store: st}
-	p.Redis = servicetest.StartReplica(t, memory.New(memory.NewBackend(), memory.Config{}),
-		httpapi.Config{History: w, RecordsPerSecond: -1})
+	cfg := httpapi.Config{History: w, RecordsPerSecond: -1}
+	if opts.alerts {
+		al, err := sqlitealerting.Open(context.Background(), sqlitealerting.Config{Path: filepath.Join(t.TempDir(), "alerts.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = al.Close() }) // after the replica stops
+		p.Alerts = al
+		cfg.Alerts = &httpapi.Alerts{Store: al}
+	}
+	if opts.api != nil {
+		opts.api(&cfg)
+	}
+	p.Redis = servicetest.StartReplica(t, memory.New(memory.NewBackend(), memory.Config{}), cfg)
 	noHistory := servicetest.StartReplica(t, memory.New(memory.NewBackend(), memory.Config{}),
 		httpapi.Config{RecordsPerSecond: -1})
 	replicas := map[string]*url.URL{"redis": mustParse(t, p.Redis.URL), "kafka": mustParse(t, noHistory.URL)}
@@ -70,6 +103,9 @@ func startHistoryPlatform(t *testing.T) *historyPlatform {
 	mux.HandleFunc("GET /auth/config", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"mode": "none"})
 	})
+	if opts.routes != nil {
+		opts.routes(mux)
+	}
 	mux.HandleFunc("/tracking/{strategy}/{rest...}", func(w http.ResponseWriter, r *http.Request) {
 		if replicas[r.PathValue("strategy")] == nil {
 			http.NotFound(w, r)

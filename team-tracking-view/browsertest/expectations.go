@@ -32,7 +32,8 @@ type Expectations struct {
 	// (given as "error: text (url:line)"); any other console error or
 	// uncaught exception fails the check. A 404 of GET /auth/config is
 	// always accepted: a gateway without authentication has no such
-	// endpoint, and the view then runs without tokens.
+	// endpoint, and the view then runs without tokens. So is a 501 of the
+	// team's geofences or alert events: a service without HISTORY_DSN.
 	AllowConsole func(msg string) bool
 
 	// Query is added to the page URL. Default: tiles=none, because a test

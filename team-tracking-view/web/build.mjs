@@ -1,10 +1,13 @@
 // Bundles the view into ../dist, which the Go package embeds:
 //   dist/index.html          from index.html, with the hashed asset names filled in
-//   dist/assets/main-*.js    src/main.ts and Leaflet, one ES module
-//   dist/assets/styles-*.css styles.css and Leaflet's CSS
+//   dist/assets/main-*.js    src/main.ts, Leaflet and Leaflet-Geoman, one ES module
+//   dist/assets/styles-*.css styles.css, Leaflet's and Leaflet-Geoman's CSS
 //   dist/assets/*            images that Leaflet's CSS refers to, source maps
+//   dist/sw.js               sw/sw.ts, the service worker (a classic script)
 // Every asset name carries a content hash, so the Go handler can serve them
-// as immutable; index.html is the only file that must be revalidated.
+// as immutable; index.html and sw.js (whose URL is fixed: a service
+// worker's URL is its identity, and its scope comes from where it is) are
+// the files that must be revalidated.
 import * as esbuild from "esbuild";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -23,6 +26,9 @@ for (const name of await readdir(distDir)) {
   }
 }
 
+const minify = process.env.VIEW_MINIFY !== "0";
+const target = ["es2022", "chrome100", "firefox100", "safari15"];
+
 const result = await esbuild.build({
   absWorkingDir: webDir,
   entryPoints: { main: "src/main.ts", styles: "styles.css" },
@@ -31,8 +37,8 @@ const result = await esbuild.build({
   assetNames: "[name]-[hash]",
   bundle: true,
   format: "esm",
-  target: ["es2022", "chrome100", "firefox100", "safari15"],
-  minify: process.env.VIEW_MINIFY !== "0",
+  target,
+  minify,
   sourcemap: "linked",
   loader: { ".png": "file", ".svg": "file" },
   metafile: true,
@@ -51,6 +57,21 @@ const css = outputs["styles.css"];
 if (!js || !css) {
   throw new Error(`build: missing entry outputs in ${JSON.stringify(outputs)}`);
 }
+
+// The service worker: one classic script at the root of dist/ (served at
+// /sw.js, so its scope may be the whole view), its source map inline so
+// that nothing but sw.js needs serving at the root.
+await esbuild.build({
+  absWorkingDir: webDir,
+  entryPoints: ["sw/sw.ts"],
+  outfile: path.join(distDir, "sw.js"),
+  bundle: true,
+  format: "iife",
+  target,
+  minify,
+  sourcemap: "inline",
+  logLevel: "warning",
+});
 
 let html = await readFile(path.join(webDir, "index.html"), "utf8");
 for (const [placeholder, value] of [["__STYLES_CSS__", css], ["__MAIN_JS__", js]]) {

@@ -1,17 +1,23 @@
 // Wires the view together: configuration from the URL, the gateway's auth
-// mode, the stream of the chosen team, the state, the map (updated once per
-// animation frame), the side panel (rendered at most four times a second)
-// and the time bar (replay, trails and exports from the history).
+// mode, the stream of the chosen team (positions, presence statuses,
+// alerts), the state, the map (updated once per animation frame), the side
+// panel (workers, rendered at most four times a second; alerts; the fence
+// editor), the notifications toggle and the time bar (replay, trails and
+// exports from the history).
 //
 // While a replay is shown the live stream stays open: its positions keep
 // updating the live state, which is not drawn; "Live" shows it again at once.
 
+import { alertOf, type Alert } from "./alertformat";
+import { AlertsPanel } from "./alerts";
 import { loadAuth, type Auth, type StreamCredentials } from "./auth";
 import { defaults, fromURL, isStrategy, toSearch, type ViewConfig } from "./config";
+import { FenceEditor } from "./fenceeditor";
 import { TrackingMap } from "./map";
 import { Panel } from "./panel";
 import { isValidId, parsePosition, type Position } from "./position";
-import { TeamState } from "./state";
+import { PushToggle } from "./push";
+import { describeStatus, TeamState } from "./state";
 import { TeamStream, streamURL, type ConnectionInfo } from "./stream";
 import { installTestHook } from "./testhook";
 import { TimeBar } from "./timebar";
@@ -48,6 +54,11 @@ function connectionLabel(info: ConnectionInfo, now: number, replaying: boolean):
   }
 }
 
+type Tab = "workers" | "alerts" | "fences";
+
+/** The message the service worker sends a window when one of its notifications is clicked (sw/sw.ts). */
+const SW_ALERT_MESSAGE = "tracking-alert";
+
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -71,6 +82,12 @@ class App {
   private readonly map: TrackingMap;
   private readonly panel: Panel;
   private readonly timebar: TimeBar;
+  private readonly alerts: AlertsPanel;
+  private readonly fences: FenceEditor;
+  private readonly push: PushToggle;
+  /** The team's API path and credentials, once its stream started. */
+  private target: { base: string; team: string; credentials: StreamCredentials } | null = null;
+  private tab: Tab = "workers";
   /** Workers in the live state when the trail's suggestions were last set. */
   private suggestedWorkers = -1;
   private frameRequested = false;
@@ -98,6 +115,8 @@ class App {
       labels: this.cfg.labels,
       trails: this.cfg.trails,
       onTilesUnavailable: () => this.showNotice("Map tiles could not be loaded: showing a coordinate grid."),
+      // Presence statuses are the live team's; a replayed one is judged by age.
+      statusText: (id, status) => describeStatus(status, this.replayState === null ? this.state.presence.get(id) : undefined),
     });
     document.body.dataset.tiles = this.cfg.tiles === "none" ? "none" : "tiles";
 
@@ -105,7 +124,7 @@ class App {
       {
         count: byId("worker-count"),
         rate: byId("rate"),
-        live: byId("count-live"),
+        online: byId("count-online"),
         idle: byId("count-idle"),
         offline: byId("count-offline"),
         list: byId<HTMLOListElement>("workers"),
@@ -146,7 +165,31 @@ class App {
       },
     );
 
+    this.alerts = new AlertsPanel(
+      { list: byId("alerts"), empty: byId("alerts-empty"), message: byId("alerts-message"), badge: byId("alerts-unseen") },
+      (a) => this.showAlert(a),
+    );
+    this.fences = new FenceEditor(this.map.map, {
+      drawCircle: byId("fence-draw-circle"),
+      drawPolygon: byId("fence-draw-polygon"),
+      hint: byId("fence-hint"),
+      form: byId("fence-form"),
+      formTitle: byId("fence-form-title"),
+      name: byId("fence-name"),
+      dwell: byId("fence-dwell"),
+      shape: byId("fence-shape"),
+      schedule: byId("fence-schedule"),
+      save: byId("fence-save"),
+      cancel: byId("fence-cancel"),
+      remove: byId("fence-delete"),
+      error: byId("fence-error"),
+      list: byId("fences"),
+      empty: byId("fences-empty"),
+    });
+    this.push = new PushToggle({ toggle: byId("notify"), message: byId("notify-message") });
+
     this.bindControls();
+    this.bindTabs();
     this.installHook();
     window.setInterval(() => this.renderPanel(), PANEL_INTERVAL_MS);
     this.watch(this.cfg, "replace");
@@ -170,6 +213,10 @@ class App {
     this.suggestedWorkers = -1;
     this.map.clear();
     this.panel.clear();
+    this.target = null;
+    this.alerts.clear();
+    this.fences.setTarget(null);
+    this.push.setTarget(null);
     this.autoFitUntil = 0;
     this.userMovedMap = false;
 
@@ -208,12 +255,72 @@ class App {
       cfg.team,
       {
         onData: (data) => this.onData(state, data),
+        onStatus: (data) => {
+          if (state === this.state) {
+            state.applyStatus(data); // the panel and the markers follow at its next render
+          }
+        },
+        onAlert: (data) => {
+          if (state === this.state) {
+            this.alerts.addFromStream(data);
+          }
+        },
+        onReset: () => {
+          // The stream could not resume: alerts raised meanwhile are read again.
+          if (state === this.state && this.target !== null) {
+            void this.alerts.load(this.target.base, this.target.credentials);
+          }
+        },
         onStateChange: (info) => this.showConnection(info),
       },
       credentials,
     );
     this.stream.start();
-    this.timebar.setTarget({ base: streamURL(cfg.strategy, cfg.team), team: cfg.team, credentials });
+    const target = { base: streamURL(cfg.strategy, cfg.team), team: cfg.team, credentials };
+    this.target = target;
+    this.timebar.setTarget(target);
+    this.fences.setTarget(target);
+    this.push.setTarget(target);
+    void this.alerts.load(target.base, credentials);
+  }
+
+  /** Shows where an alert happened: pans the map there, or to its worker when it has no place. */
+  private showAlert(a: Alert): void {
+    if (a.lat !== undefined && a.lng !== undefined) {
+      this.map.pulse(a.lat, a.lng);
+    } else {
+      this.map.focus(a.workerId);
+    }
+  }
+
+  /** The side panel's tabs: click, or arrow keys between them (a WAI-ARIA tab list). */
+  private bindTabs(): void {
+    this.selectTab(this.tab);
+    const tabs = [...document.querySelectorAll<HTMLButtonElement>('.tabs [role="tab"]')];
+    for (const tab of tabs) {
+      tab.addEventListener("click", () => this.selectTab(tab.dataset.tab as Tab));
+      tab.addEventListener("keydown", (ev) => {
+        const i = tabs.indexOf(tab);
+        const next = ev.key === "ArrowRight" ? tabs[(i + 1) % tabs.length] : ev.key === "ArrowLeft" ? tabs[(i + tabs.length - 1) % tabs.length] : null;
+        if (next !== null) {
+          ev.preventDefault();
+          this.selectTab(next.dataset.tab as Tab);
+          next.focus();
+        }
+      });
+    }
+  }
+
+  private selectTab(tab: Tab): void {
+    this.tab = tab;
+    for (const el of document.querySelectorAll<HTMLButtonElement>('.tabs [role="tab"]')) {
+      const on = el.dataset.tab === tab;
+      el.setAttribute("aria-selected", String(on));
+      el.tabIndex = on ? 0 : -1;
+      byId(`panel-${el.dataset.tab}`).hidden = !on;
+    }
+    document.body.dataset.tab = tab;
+    this.alerts.setVisible(tab === "alerts");
   }
 
   /** The team the map and the panel show: the replayed one while replaying, else the live one. */
@@ -362,6 +469,21 @@ class App {
     };
     toggle(this.trailsInput, "trails", (on) => this.map.setTrails(on));
     toggle(this.labelsInput, "labels", (on) => this.map.setLabels(on));
+
+    // A click on one of the service worker's notifications: show the alert
+    // (in the team it is of).
+    navigator.serviceWorker?.addEventListener("message", (ev: MessageEvent) => {
+      const data = ev.data as { type?: unknown; alert?: unknown } | null;
+      const a = data?.type === SW_ALERT_MESSAGE ? alertOf(data.alert) : null;
+      if (a === null) {
+        return;
+      }
+      if (a.team !== "" && a.team !== this.cfg.team) {
+        this.watch({ ...this.cfg, team: a.team }, "push");
+      }
+      this.selectTab("alerts");
+      this.showAlert(a);
+    });
   }
 
   private installHook(): void {
@@ -398,6 +520,25 @@ class App {
       replay: () => app.timebar.replayHookInfo(),
       trail: () => app.timebar.trailHookInfo(),
       tilesActive: () => app.map.tilesActive,
+      markerStatuses: () => app.map.markerStatuses(),
+      presence: () =>
+        Object.fromEntries(
+          [...app.state.presence].map(([id, p]) => [id, { status: p.status, reason: p.reason, since: Number.isFinite(p.since) ? new Date(p.since).toISOString() : "" }]),
+        ),
+      alerts: () => app.alerts.hookInfo(),
+      alertsMessage: () => app.alerts.message,
+      alertsUnseen: () => app.alerts.unseenCount,
+      get tab() {
+        return app.tab;
+      },
+      fences: () => app.fences.hookInfo(),
+      fenceEditShape: () => app.fences.editShape(),
+      push: () => app.push.hookInfo(),
+      pagePoint: (lat, lng) => {
+        const p = app.map.map.latLngToContainerPoint([lat, lng]);
+        const r = app.map.map.getContainer().getBoundingClientRect();
+        return { x: r.left + p.x, y: r.top + p.y };
+      },
       mapView: () => {
         const c = app.map.map.getCenter();
         return { zoom: app.map.map.getZoom(), lat: c.lat, lng: c.lng };

@@ -1,7 +1,9 @@
 // The map: base layer (tiles, with the coordinate grid as fallback), one
-// marker per worker (see markers.ts), smooth movement between positions,
-// optional trails, a tooltip on hover, fit to team, and one worker's trail
-// from the history (a polyline with its start and end marked).
+// marker per worker (see markers.ts) styled by its status, smooth movement
+// between positions, optional trails, a tooltip on hover, fit to team, one
+// worker's trail from the history (a polyline with its start and end
+// marked), the pane the geofences are drawn in (fences.ts) and a pulse
+// where an alert happened.
 
 import * as L from "leaflet";
 import { CoordinateGrid } from "./grid";
@@ -17,7 +19,12 @@ export interface MapOptions {
   trails: boolean;
   /** Called once when the tiles fail and the map falls back to the grid. */
   onTilesUnavailable(): void;
+  /** The worker's status in words, for its tooltip ("offline (disconnected) since 13:21:04"). */
+  statusText(workerId: string, status: Status): string;
 }
+
+/** The pane of the geofences: over the tiles and grid, under the trails and markers (overlayPane, 400). */
+export const FENCE_PANE = "fences";
 
 /** Animations never run longer than this, so a silent worker does not creep. */
 const MAX_ANIMATION_MS = 2_000;
@@ -25,6 +32,8 @@ const MAX_ANIMATION_MS = 2_000;
 const MAX_ANIMATED_JUMP = 0.05;
 /** Tile errors before any tile loaded that make the map give up on tiles. */
 const TILE_ERRORS_BEFORE_FALLBACK = 2;
+/** How long the mark of an alert's place stays. */
+const PULSE_MS = 4_000;
 
 /** A worker's trail from the history, as drawn. */
 interface HistoryTrail {
@@ -65,6 +74,7 @@ export class TrackingMap {
   private readonly trailRenderer = L.canvas({ padding: 0.2 });
   private readonly tooltip = L.tooltip({ direction: "top", offset: [0, -12], opacity: 0.95 });
   private hovered: View | null = null;
+  private pulseMarker: L.CircleMarker | null = null;
   /** Under the markers, over the recent trails. */
   private readonly historyLayer = L.layerGroup();
   private historyTrail: HistoryTrail | null = null;
@@ -81,6 +91,7 @@ export class TrackingMap {
       preferCanvas: true,
     });
     this.map.attributionControl.setPrefix(false);
+    this.map.createPane(FENCE_PANE).style.zIndex = "350";
     new CoordinateGrid().addTo(this.map);
     if (options.tiles !== "none") {
       this.addTiles(options.tiles, options.attribution);
@@ -127,7 +138,7 @@ export class TrackingMap {
     let v = this.views.get(w.id);
     const created = v === undefined;
     if (v === undefined) {
-      const sprite: Sprite = { id: w.id, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: "live",
+      const sprite: Sprite = { id: w.id, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: "online",
         x: 0, y: 0, px: 0, py: 0, drawn: null, arrow: null, arrowKey: "", label: null, labelKey: "" };
       v = { sprite, worker: w, fromLat: w.lat, fromLng: w.lng, toLat: w.lat, toLng: w.lng, start: now, duration: 0, trail: null };
       this.views.set(w.id, v);
@@ -290,6 +301,35 @@ export class TrackingMap {
     }
   }
 
+  /**
+   * Centres the map on a place (where an alert happened) and marks it with
+   * a pulse for a few seconds.
+   */
+  pulse(lat: number, lng: number): void {
+    this.map.setView([lat, lng], Math.max(this.map.getZoom(), 16));
+    this.pulseMarker?.remove();
+    const marker = L.circleMarker([lat, lng], {
+      radius: 16,
+      color: "#dc2626",
+      weight: 3,
+      fillOpacity: 0.15,
+      interactive: false,
+      className: "alert-pulse",
+    }).addTo(this.map);
+    this.pulseMarker = marker;
+    window.setTimeout(() => {
+      marker.remove();
+      if (this.pulseMarker === marker) {
+        this.pulseMarker = null;
+      }
+    }, PULSE_MS);
+  }
+
+  /** Each marker's status as drawn, for the test hook. */
+  markerStatuses(): Record<string, Status> {
+    return Object.fromEntries([...this.views].map(([id, v]) => [id, v.sprite.status]));
+  }
+
   /** Where each marker is drawn now, for the test hook. */
   markerPositions(): Record<string, { lat: number; lng: number }> {
     return Object.fromEntries([...this.views].map(([id, v]) => [id, { lat: v.sprite.lat, lng: v.sprite.lng }]));
@@ -319,6 +359,7 @@ export class TrackingMap {
     const w = v.worker;
     const parts = [
       `<strong>${w.id}</strong>`,
+      escapeHTML(this.options.statusText(w.id, v.sprite.status)),
       `seen ${formatAge(Date.now() - w.lastSeen)} ago`,
       w.speed !== undefined && `${w.speed.toFixed(1)} m/s`,
       w.heading !== null && `heading ${Math.round(w.heading)}°`,
@@ -342,4 +383,9 @@ export class TrackingMap {
       v.trail.setLatLngs(w.trail);
     }
   }
+}
+
+/** Text made safe for Leaflet's HTML tooltips. */
+export function escapeHTML(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

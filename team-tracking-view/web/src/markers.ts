@@ -6,7 +6,7 @@
 // per marker means 500 composited layers per frame, and drawing 500 paths
 // and texts per frame is slow where the browser rasterises in software
 // (no GPU, as in headless tests). So each worker's arrow and label are
-// rendered once (again only when its status colour changes) into small
+// rendered once (again only when its status changes) into small
 // images, and a frame only clears the canvas and copies those images,
 // the arrow rotated to the heading.
 
@@ -82,7 +82,17 @@ const HEADING_STEP = 5;
 const MARKER_BOX = 24;
 const LABEL_FONT = "11px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const LABEL_HEIGHT = 16;
-const ALPHA: Record<Status, number> = { live: 1, idle: 0.65, offline: 0.4 };
+/**
+ * How each status looks: online in the worker's colour with a white
+ * outline; idle faded, with a thick amber outline; offline grey with a dark
+ * outline, faded more.
+ */
+const ALPHA: Record<Status, number> = { online: 1, idle: 0.8, offline: 0.55 };
+const OUTLINE: Record<Status, { colour: string; width: number }> = {
+  online: { colour: "#fff", width: 1.5 },
+  idle: { colour: "#d97706", width: 2.5 },
+  offline: { colour: "#4b5563", width: 1.5 },
+};
 const OFFLINE_COLOUR = "#8b95a3";
 /** The canvas reaches this far beyond the view (share of its size), so a short pan shows markers at once. */
 const PADDING = 0.1;
@@ -255,7 +265,7 @@ export class WorkerLayer extends L.Layer {
   private arrowImage(s: Sprite): Sprite2D {
     const colour = colourOf(s);
     const heading = s.heading === null ? null : (Math.round(s.heading / HEADING_STEP) * HEADING_STEP) % 360;
-    const key = `${heading}|${colour}`;
+    const key = `${heading}|${colour}|${s.status}`;
     if (s.arrow !== null && s.arrowKey === key) {
       return s.arrow;
     }
@@ -263,9 +273,10 @@ export class WorkerLayer extends L.Layer {
     const size = Math.ceil(MARKER_BOX * ratio);
     const ctx = this.arrowPainter.begin(size, size);
     ctx.setTransform(ratio, 0, 0, ratio, MARKER_BOX * ratio / 2, MARKER_BOX * ratio / 2);
+    const outline = OUTLINE[s.status];
     ctx.fillStyle = colour;
-    ctx.strokeStyle = "#fff";
-    ctx.lineWidth = 1.5;
+    ctx.strokeStyle = outline.colour;
+    ctx.lineWidth = outline.width;
     ctx.lineJoin = "round";
     let path = DOT;
     if (heading !== null) {
@@ -286,7 +297,7 @@ export class WorkerLayer extends L.Layer {
 
   /** The worker's label, cached. */
   private labelImage(s: Sprite): Sprite2D {
-    const colour = colourOf(s);
+    const colour = s.status === "idle" ? OUTLINE.idle.colour : colourOf(s);
     if (s.label !== null && s.labelKey === colour) {
       return s.label;
     }

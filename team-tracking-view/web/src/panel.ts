@@ -1,14 +1,15 @@
 // The side panel: worker count, status counts, positions per second and the
-// list of workers with their last-seen age and status. The caller renders it
-// a few times a second at most; rows are kept per worker and only the text
-// that changed is written, so 500 workers cost little.
+// list of workers with their last-seen age and status (the presence status
+// from the stream, its reason and since in the row's tooltip). The caller
+// renders it a few times a second at most; rows are kept per worker and
+// only the text that changed is written, so 500 workers cost little.
 
-import { formatAge, statusOf, type Status, type TeamState, type Worker } from "./state";
+import { describeStatus, formatAge, statusOf, type Status, type TeamState, type Worker } from "./state";
 
 export interface PanelElements {
   count: HTMLElement;
   rate: HTMLElement;
-  live: HTMLElement;
+  online: HTMLElement;
   idle: HTMLElement;
   offline: HTMLElement;
   list: HTMLOListElement;
@@ -21,6 +22,8 @@ interface Row {
   readonly status: HTMLElement;
   ageText: string;
   statusValue: Status | "";
+  /** The status's words (reason, since) the tooltip was written for. */
+  statusText: string;
 }
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
@@ -55,7 +58,7 @@ export class Panel {
   render(state: TeamState, now: number): [string, Status][] {
     const changes: [string, Status][] = [];
     let added = false;
-    const counts = { live: 0, idle: 0, offline: 0 };
+    const counts = { online: 0, idle: 0, offline: 0 };
     for (const w of state.workers.values()) {
       let row = this.rows.get(w.id);
       if (row === undefined) {
@@ -63,13 +66,22 @@ export class Panel {
         this.rows.set(w.id, row);
         added = true;
       }
-      const status = statusOf(w, now);
+      const presence = state.presence.get(w.id);
+      const status = statusOf(w, now, presence);
       counts[status]++;
       if (row.statusValue !== status) {
         row.statusValue = status;
         row.li.dataset.status = status;
         row.status.textContent = status;
         changes.push([w.id, status]);
+      }
+      const statusText = describeStatus(status, presence);
+      if (row.statusText !== statusText) {
+        row.statusText = statusText;
+        row.li.dataset.reason = presence?.reason ?? "";
+        row.li.dataset.presence = presence === undefined ? "age" : "stream";
+        row.status.title = statusText;
+        row.li.title = `${w.id}: ${statusText}. Show it on the map and pick it for a trail`;
       }
       const age = formatAge(now - w.lastSeen);
       if (row.ageText !== age) {
@@ -85,7 +97,7 @@ export class Panel {
     const n = state.workers.size;
     setText(this.el.count, String(n));
     this.el.count.dataset.count = String(n);
-    setText(this.el.live, String(counts.live));
+    setText(this.el.online, String(counts.online));
     setText(this.el.idle, String(counts.idle));
     setText(this.el.offline, String(counts.offline));
     const rate = state.positionsPerSecond(now);
@@ -112,7 +124,7 @@ export class Panel {
     const age = span("worker-age");
     const status = span("worker-status");
     li.append(span("worker-swatch"), span("worker-id", w.id), age, status);
-    return { li, age, status, ageText: "", statusValue: "" };
+    return { li, age, status, ageText: "", statusValue: "", statusText: "" };
   }
 }
 

@@ -1,15 +1,30 @@
 // The team as the view knows it: the last position of each worker, a short
-// trail, and the counters the panel shows. Records are applied here as they
-// arrive (cheap); the map and the panel read the state at their own pace.
+// trail, each worker's presence status from the stream, and the counters
+// the panel shows. Records are applied here as they arrive (cheap); the map
+// and the panel read the state at their own pace.
+//
+// A worker's status is its presence status from the stream (`event:
+// status`, docs/API.md: online, idle or offline, with a reason) when the
+// stream has given one; until then (a service that sends none, or a
+// replayed team) it is judged by the age of its last position.
 
 import { workerColour } from "./colour";
-import type { Position } from "./position";
+import { jsonObject, isValidId, type Position } from "./position";
 
-export type Status = "live" | "idle" | "offline";
+export type Status = "online" | "idle" | "offline";
 
-/** A worker is idle after this long without a position. */
+/** A worker's presence status record (`event: status`). */
+export interface Presence {
+  status: Status;
+  /** disconnected, silent, token_expired, rate_limited or replaced; "" for none. */
+  reason: string;
+  /** When the status began, ms since the epoch (NaN when unknown). */
+  since: number;
+}
+
+/** Without a presence status, a worker is idle after this long without a position. */
 const IDLE_AFTER_MS = 5_000;
-/** A worker is offline after this long without a position. */
+/** Without a presence status, a worker is offline after this long without a position. */
 const OFFLINE_AFTER_MS = 60_000;
 /** Positions kept per worker for its trail. */
 const TRAIL_LENGTH = 40;
@@ -41,6 +56,8 @@ export interface Worker {
 
 export class TeamState {
   readonly workers = new Map<string, Worker>();
+  /** Presence statuses from the stream, by worker (also of workers with no position yet). */
+  readonly presence = new Map<string, Presence>();
   private readonly dirty = new Set<Worker>();
   private readonly rate = new RateMeter();
   /** Records received, applied or not. */
@@ -88,6 +105,34 @@ export class TeamState {
     return true;
   }
 
+  /**
+   * Applies a presence status record; returns whether it changed anything.
+   * A record of another team, or not a status, is ignored.
+   */
+  applyStatus(data: string): boolean {
+    const r = jsonObject(data);
+    if (r === null || typeof r.workerId !== "string" || !isValidId(r.workerId)) {
+      return false;
+    }
+    if (typeof r.team === "string" && r.team !== "" && r.team !== this.team) {
+      return false;
+    }
+    const status = r.status;
+    if (status !== "online" && status !== "idle" && status !== "offline") {
+      return false;
+    }
+    const since = typeof r.since === "string" ? Date.parse(r.since) : NaN;
+    const reason = typeof r.reason === "string" ? r.reason : "";
+    // The stream carries each worker's statuses in order (the server drops
+    // those of a superseded session): the last one holds.
+    const old = this.presence.get(r.workerId);
+    if (old !== undefined && old.status === status && old.reason === reason && old.since === since) {
+      return false;
+    }
+    this.presence.set(r.workerId, { status, reason, since });
+    return true;
+  }
+
   /** Marks every worker changed: the map draws them all again (the team is shown anew). */
   markAllDirty(): void {
     for (const w of this.workers.values()) {
@@ -108,12 +153,39 @@ export class TeamState {
   }
 }
 
-export function statusOf(w: Worker, now: number): Status {
+/** The worker's status: its presence status if the stream gave one, else by the age of its last position. */
+export function statusOf(w: Worker, now: number, presence?: Presence): Status {
+  if (presence !== undefined) {
+    return presence.status;
+  }
   const age = now - w.lastSeen;
   if (age >= OFFLINE_AFTER_MS) {
     return "offline";
   }
-  return age >= IDLE_AFTER_MS ? "idle" : "live";
+  return age >= IDLE_AFTER_MS ? "idle" : "online";
+}
+
+const REASONS: Record<string, string> = {
+  disconnected: "disconnected",
+  silent: "silent",
+  token_expired: "token expired",
+  rate_limited: "rate limited",
+  replaced: "replaced by a newer connection",
+};
+
+/** "idle", "offline (disconnected) since 13:21:04": the status in words, for tooltips. */
+export function describeStatus(status: Status, presence: Presence | undefined): string {
+  if (presence === undefined) {
+    return `${status} (by the age of its last position)`;
+  }
+  let text: string = status;
+  if (presence.reason !== "") {
+    text += ` (${REASONS[presence.reason] ?? presence.reason})`;
+  }
+  if (Number.isFinite(presence.since)) {
+    text += ` since ${new Date(presence.since).toLocaleTimeString()}`;
+  }
+  return text;
 }
 
 /** "3s", "4m", "2h", "5d": how long ago, compactly. */

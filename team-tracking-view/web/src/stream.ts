@@ -8,6 +8,11 @@
 // are retried with exponential backoff and jitter; the browser's own
 // EventSource retry is not used, so that a failing gateway is not hammered.
 //
+// The stream also carries `event: status` (a worker's presence status; the
+// snapshot has each worker's after its position) and `event: alert` (a
+// geofence or proximity alert), each with a stream id like the positions:
+// they reach the handlers as their record JSON.
+//
 // Every position event carries its stream id. The stream reconnects itself
 // (below), so the browser's Last-Event-ID is not sent: each new connection
 // carries the last id seen as the since parameter instead, and gets the
@@ -52,6 +57,15 @@ export interface ConnectionInfo {
 export interface StreamHandlers {
   /** One data event: the record JSON. */
   onData(data: string): void;
+  /** One `event: status`: the worker's status record JSON. */
+  onStatus?(data: string): void;
+  /** One `event: alert`: the alert record JSON. */
+  onAlert?(data: string): void;
+  /**
+   * The server could not resume where the last connection ended (`event:
+   * reset`): a snapshot follows, but alerts raised meanwhile were missed.
+   */
+  onReset?(): void;
   onStateChange(info: ConnectionInfo): void;
 }
 
@@ -161,16 +175,22 @@ export class TeamStream {
       this.setState({ state: "open", failures: this.failures });
       this.scheduleRenewal();
     });
-    source.onmessage = ours((ev: MessageEvent<string>) => {
-      if (!this.gotData) {
-        this.gotData = true;
-        this.failures = 0;
-      }
-      if (ev.lastEventId !== "") {
-        this.lastId = ev.lastEventId;
-      }
-      this.handlers.onData(ev.data);
-    });
+    // Positions, statuses and alerts: data flows, and each carries its stream id.
+    const record = (handle: ((data: string) => void) | undefined) =>
+      ours((ev: MessageEvent<string>) => {
+        if (!this.gotData) {
+          this.gotData = true;
+          this.failures = 0;
+        }
+        if (ev.lastEventId !== "") {
+          this.lastId = ev.lastEventId;
+        }
+        handle?.(ev.data);
+      });
+    source.onmessage = record((data) => this.handlers.onData(data));
+    source.addEventListener("status", record((data) => this.handlers.onStatus?.(data)));
+    source.addEventListener("alert", record((data) => this.handlers.onAlert?.(data)));
+    source.addEventListener("reset", ours(() => this.handlers.onReset?.()));
     source.addEventListener("reconnect", ours((ev: MessageEvent<string>) => {
       const reason = jsonObject(ev.data)?.reason;
       this.closeSource();

@@ -3,8 +3,16 @@
 // nothing. The DOM carries the same facts as data attributes:
 // #worker-count[data-count], #rate[data-rate], body[data-connection],
 // body[data-team], body[data-strategy], body[data-tiles], body[data-auth],
-// body[data-mode] ("live" | "replay"), body[data-replay] (the replay's status).
+// body[data-mode] ("live" | "replay"), body[data-replay] (the replay's status),
+// body[data-tab] (the side panel's tab), body[data-fence-mode] (the fence
+// editor's mode), body[data-push] (the notifications toggle's state),
+// #workers li[data-status][data-reason][data-presence] ("stream" or "age"),
+// #alerts li[data-alert-id][data-kind], #fences li[data-fence-id].
 
+import type { AlertHookInfo } from "./alerts";
+import type { FenceHookInfo } from "./fenceeditor";
+import type { PushHookInfo } from "./push";
+import type { Status } from "./state";
 import type { ReplayHookInfo, TrailHookInfo } from "./timebar";
 
 export interface TrackingHook {
@@ -52,6 +60,30 @@ export interface TrackingHook {
   tilesActive(): boolean;
   /** The map's zoom and centre. */
   mapView(): { zoom: number; lat: number; lng: number };
+  /**
+   * Each marker's status as drawn ("online" | "idle" | "offline"): the
+   * presence status from the stream, else judged by the last position's age.
+   * Markers are painted on a canvas: this is their colour class.
+   */
+  markerStatuses(): Record<string, Status>;
+  /** The live team's presence statuses from the stream, by worker. */
+  presence(): Record<string, { status: string; reason: string; since: string }>;
+  /** The alerts in the panel, newest first (de-duplicated by id). */
+  alerts(): AlertHookInfo[];
+  /** Why the alerts could not be read ("" when they could). */
+  alertsMessage(): string;
+  /** Alerts that arrived while the alerts tab was not shown. */
+  alertsUnseen(): number;
+  /** The side panel's tab: "workers" | "alerts" | "fences". */
+  readonly tab: string;
+  /** The team's geofences and the editor's state (mode "idle" | "drawing" | "new" | "edit"). */
+  fences(): FenceHookInfo;
+  /** The shape in the fence form (a new one or the one edited), null when none. */
+  fenceEditShape(): { points: { lat: number; lng: number }[]; radius: number } | null;
+  /** The notifications toggle: state ("unsupported" | "off" | "busy" | "on" | "denied" | "failed"), message, endpoint, subscription id. */
+  push(): PushHookInfo;
+  /** Where a place is on the page (CSS pixels of the viewport), for pointer input. */
+  pagePoint(lat: number, lng: number): { x: number; y: number };
 }
 
 declare global {

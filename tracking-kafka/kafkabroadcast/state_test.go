@@ -98,7 +98,7 @@ func TestStatesSurviveCompactionNotInLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		if strings.HasSuffix(k, "/state") && k != team+"/w5/state" {
+		if strings.Count(k, "/") == 2 && strings.HasSuffix(k, "/state") && k != team+"/w5/state" {
 			t.Fatalf("a state record in LastTopic: %q", keys)
 		}
 	}
@@ -331,9 +331,10 @@ func TestStateArguments(t *testing.T) {
 }
 
 // LoadState of one team of 1,000 workers with states (and three rounds of
-// their positions in LastTopic, as throttled writes leave them): on a
-// replica that has not read the partition yet, after it, and as 1,000
-// workers reconnecting at once. The times are logged (doc.go quotes them).
+// their positions in LastTopic, as throttled writes leave them, which
+// LoadState no longer reads): on a replica that has not read the partition
+// yet, after it, and as 1,000 workers reconnecting at once. The times are
+// logged (doc.go quotes them).
 func TestLoadStateLatency(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.LastInterval = 100 * time.Millisecond
@@ -371,7 +372,7 @@ func TestLoadStateLatency(t *testing.T) {
 		mustSave(t, a, team, worker(0), state(0))
 	}
 	oneSave := time.Since(start) / 100
-	keys, _, err := a.LastRecords(context.Background(), team)
+	keys, _, err := a.StateRecords(context.Background(), team)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +402,7 @@ func TestLoadStateLatency(t *testing.T) {
 	wg.Wait()
 	storm := time.Since(start)
 	slices.Sort(durations)
-	t.Logf("%d states saved in %v (16 at a time), one SaveState %v; partition of %d records: first LoadState %v, then %v each; "+
+	t.Logf("%d states saved in %v (16 at a time), one SaveState %v; state partition of %d records: first LoadState %v, then %v each; "+
 		"%d at once on a new replica: all in %v, median %v, max %v",
 		workers, saved, oneSave, len(keys), first, each, workers, storm, durations[workers/2], durations[workers-1])
 }

@@ -171,10 +171,12 @@
 // the oldest record only when it cannot follow on from where it ends: the
 // topic ID differs (the topic was deleted and created again, even once the
 // new topic's offsets have passed the index's), the high-water mark is
-// below the index's end or the records after it are deleted, or the
-// previous read is more than 12 hours old (half of delete.retention.ms: a
-// tombstone written after one read and compacted away before the next
-// would leave the deleted state in the index). Without topic IDs (brokers
+// below the index's end, the partition starts past it (records deleted by
+// an operator, which Kafka allows only while the policy has "delete"), or the
+// previous read is older than half the topic's delete.retention.ms, read
+// by New (12 hours with the 24 h New sets; a tombstone written after one
+// read and compacted away before the next would leave the deleted state in
+// the index). Without topic IDs (brokers
 // or Config.KafkaVersion before 2.8), it is also built anew once
 // StaleAfter old. The per-team cache of Last for watched teams could not
 // serve LoadState: it follows the positions topic; and a worker's replica
@@ -184,8 +186,8 @@
 // -race; TestLoadStateLatency logs them), one team of 1,000 workers with
 // 200-byte states (1,100 records in its partition of StateTopic): a
 // SaveState takes 0.3-2 ms, the first LoadState on a replica 2.3-3.9 ms,
-// each later one 0.7-0.9 ms (0.3 ms of it without the Metadata request; we
-// pay it so that a topic created again is never read as the old one), and
+// each later one 0.7-0.9 ms (0.3 ms without the Metadata request, which we
+// pay so that a topic created again is never read as the old one), and
 // 1,000 at once on a new replica (a reconnect storm) 17-23 ms in all. When
 // states were records of LastTopic, a first read also scanned the
 // partition's positions and statuses (61,000 records for a minute of this

@@ -23,6 +23,10 @@ type Broadcaster struct {
 	nPos   int32 // partitions of cfg.Topic
 	nLast  int32 // partitions of cfg.LastTopic
 	nState int32 // partitions of cfg.StateTopic
+	// stateIdle is the longest an index of states may go unread and still
+	// follow on (stateIndex): half of StateTopic's delete.retention.ms, or
+	// StaleAfter when that could not be read.
+	stateIdle time.Duration
 
 	// dataID names the data of cfg.Topic (its topic ID): with the partition,
 	// it makes the Epoch of delivered offsets (epoch.go). Looked up in New,
@@ -106,8 +110,14 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 		return fail(err)
 	}
 	b.fetchBytes = b.control.Config().Consumer.Fetch.Default
-	if b.nPos, b.nLast, b.nState, err = ensureTopics(ctx, b.control, &cfg); err != nil {
+	topics, err := ensureTopics(ctx, b.control, &cfg)
+	if err != nil {
 		return fail(err)
+	}
+	b.nPos, b.nLast, b.nState = topics.positions, topics.last, topics.states
+	b.stateIdle = topics.stateTombstones / 2
+	if topics.stateTombstones == 0 {
+		b.stateIdle = cfg.StaleAfter
 	}
 	id, fromTopicID, err := b.lookupDataID(cfg.Topic)
 	if err != nil {

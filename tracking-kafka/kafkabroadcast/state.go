@@ -181,25 +181,26 @@ func (b *Broadcaster) LoadState(ctx context.Context, team, worker string) ([]byt
 	return state, nil
 }
 
-// stateIndexIdle is the longest a stateIndex may go without a read and still
-// be brought up to date from where it ends. Compaction removes a tombstone
-// (and the state it deleted) once it has been in a cleaned segment for
-// stateTombstoneRetention; a tombstone written after one read and removed
-// before the next would leave the deleted state in the index. Half of it,
-// so that clocks apart and the cleaner's timing do not matter.
-const stateIndexIdle = stateTombstoneRetention / 2
-
 // stateIndex holds the states of one partition of StateTopic, every team's,
 // as of a read of it up to an offset. It is brought up to date by reading
 // the partition's records from that offset to the high-water mark. The
 // topic is compacted only, so nothing the index holds expires: it is built
 // anew from the partition's oldest record only when it cannot follow on
-// from where it ends: the topic is not the one it was built from (another
-// topic ID: deleted and created again), the offsets do not follow on
-// (high-water mark below it, records deleted past it), or the previous read
-// is stateIndexIdle old. Without topic IDs (brokers or KafkaVersion before
-// 2.8), a topic created again whose offsets have passed the index's is not
-// told apart, so the index is also built anew once StaleAfter old.
+// from where it ends:
+//   - the topic is not the one it was built from (another topic ID: deleted
+//     and created again, even once the new offsets have passed the index's);
+//   - the offsets do not follow on (high-water mark below it, records
+//     deleted past it);
+//   - the previous read is b.stateIdle old: compaction removes a tombstone
+//     (and the state it deleted) once it has been in a cleaned segment for
+//     the topic's delete.retention.ms, and one written after a read and
+//     removed before the next would leave the deleted state in the index.
+//     Half of it, so that clocks apart and the cleaner's timing do not
+//     matter.
+//
+// Without topic IDs (brokers or KafkaVersion before 2.8), a topic created
+// again whose offsets have passed the index's is not told apart, so the
+// index is also built anew once StaleAfter old.
 type stateIndex struct {
 	p    int32
 	turn chan struct{} // one-slot semaphore: held while reading or answering
@@ -278,7 +279,7 @@ func (b *Broadcaster) readStates(ctx context.Context, idx *stateIndex) error {
 // partition's oldest record when it cannot follow on (stateIndex).
 func (b *Broadcaster) foldStates(ctx context.Context, idx *stateIndex, began time.Time, id string, fromTopicID bool, hwm int64) error {
 	rebuild := idx.states == nil || id != idx.dataID || hwm < idx.next ||
-		began.Sub(idx.readAt) >= stateIndexIdle ||
+		began.Sub(idx.readAt) >= b.stateIdle ||
 		(!fromTopicID && began.Sub(idx.builtAt) >= b.cfg.StaleAfter)
 	if !rebuild {
 		// Records visited are folded in as they come: a read that fails

@@ -240,6 +240,34 @@ func TestLoadStateFollowsThePartition(t *testing.T) {
 	wantState(t, b, team, "w3", nil)
 }
 
+// A tombstone that compaction removed (with the state it deleted) between
+// two reads of a replica's index is not missed: an index unread for half of
+// StateTopic's delete.retention.ms (here 100 ms, read by New) is built anew.
+func TestLoadStateAfterTombstoneCompactedAway(t *testing.T) {
+	cfg := testConfig(t)
+	a := newReplica(t, cfg, nil)
+	const team = "team_state_tombstone"
+	mustSave(t, a, team, "w1", []byte("inside"))
+	alterTopic(t, cfg.Brokers, cfg.StateTopic, map[string]string{
+		"delete.retention.ms": "100", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"})
+	b := newReplica(t, cfg, nil)
+	wantState(t, b, team, "w1", []byte("inside"))
+	mustSave(t, a, team, "w1", nil)
+	roll := 0
+	testsupport.Eventually(t, 3*time.Minute, "compaction of w1's records, tombstone included", func() bool {
+		time.Sleep(200 * time.Millisecond) // paces the writes that roll segments; also past b's 50 ms
+		roll++
+		mustSave(t, a, team, "roll", fmt.Appendf(nil, "%d", roll))
+		keys, _, err := a.StateRecords(context.Background(), team)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return !slices.Contains(keys, team+"/w1")
+	})
+	t.Logf("w1's records compacted away after %d rolling writes", roll)
+	wantState(t, b, team, "w1", nil)
+}
+
 // When StateTopic is deleted and created again, a replica's index of it is
 // built anew, even where the new topic's offsets have passed the index's
 // (they follow on, but from another topic): the old topic's states are gone.

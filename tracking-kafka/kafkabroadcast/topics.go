@@ -24,23 +24,33 @@ const (
 // a tombstone replaces it. Saves come on geofence events, far fewer than
 // positions: ten-minute segments and a low dirty ratio keep the uncompacted
 // part (read in full only when a replica builds its index, state.go) to
-// about ten minutes of saves. A tombstone stays stateTombstoneRetention
-// after its segment is cleaned, which bounds how long a replica's index may
-// go without reading the topic (stateIndexIdle).
+// about ten minutes of saves. A tombstone stays delete.retention.ms after
+// its segment is cleaned, which bounds how long a replica's index may go
+// without reading the topic (stateIndex).
 const (
 	stateSegmentMS          = "600000"
 	stateDirtyRatio         = "0.1"
 	stateTombstoneRetention = 24 * time.Hour
 )
 
+// topicsInfo is what ensureTopics found of the topics.
+type topicsInfo struct {
+	// Partition counts, which may differ from Config.Partitions for topics
+	// made elsewhere.
+	positions, last, states int32
+	// stateTombstones is StateTopic's delete.retention.ms; zero when it
+	// could not be read.
+	stateTombstones time.Duration
+}
+
 // ensureTopics creates the positions, last and state topics if they do not
-// exist and waits until every partition of each has a leader. It returns
-// their partition counts, which may differ from cfg.Partitions for topics
-// made elsewhere.
-func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (positions, last, states int32, err error) {
+// exist, waits until every partition of each has a leader, and reads the
+// state topic's delete.retention.ms (it may have been made elsewhere, or
+// altered).
+func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (topicsInfo, error) {
 	admin, err := sarama.NewClusterAdminFromClient(client)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("cluster admin: %w", err)
+		return topicsInfo{}, fmt.Errorf("cluster admin: %w", err)
 	}
 	// admin.Close would close client, which the Broadcaster still uses; the
 	// admin holds nothing else.
@@ -88,17 +98,42 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (posit
 			cfg.Logger.Info("created topic", "topic", t.name, "partitions", cfg.Partitions)
 		case errors.Is(err, sarama.ErrTopicAlreadyExists):
 		default:
-			return 0, 0, 0, fmt.Errorf("create topic %s: %w", t.name, err)
+			return topicsInfo{}, fmt.Errorf("create topic %s: %w", t.name, err)
 		}
 		if counts[i], err = waitForLeaders(ctx, client, t.name); err != nil {
-			return 0, 0, 0, err
+			return topicsInfo{}, err
 		}
 		if counts[i] != cfg.Partitions {
 			cfg.Logger.Warn("topic exists with another partition count; using it",
 				"topic", t.name, "partitions", counts[i], "configured", cfg.Partitions)
 		}
 	}
-	return counts[0], counts[1], counts[2], nil
+	info := topicsInfo{positions: counts[0], last: counts[1], states: counts[2]}
+	if info.stateTombstones, err = tombstoneRetention(admin, cfg.StateTopic); err != nil {
+		cfg.Logger.Warn("cannot read delete.retention.ms of the state topic: the index of worker states is built anew every StaleAfter",
+			"topic", cfg.StateTopic, "err", err)
+	}
+	return info, nil
+}
+
+// tombstoneRetention reads the delete.retention.ms of topic.
+func tombstoneRetention(admin sarama.ClusterAdmin, topic string) (time.Duration, error) {
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{
+		Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"delete.retention.ms"},
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		if e.Name == "delete.retention.ms" {
+			ms, err := strconv.ParseInt(e.Value, 10, 64)
+			if err != nil || ms < 0 {
+				return 0, fmt.Errorf("delete.retention.ms of %s is %q", topic, e.Value)
+			}
+			return time.Duration(ms) * time.Millisecond, nil
+		}
+	}
+	return 0, fmt.Errorf("no delete.retention.ms in the configs of %s", topic)
 }
 
 // waitForLeaders polls until every partition of topic has a leader that

@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	}
 	b.nPos, b.nLast, b.nState = topics.positions, topics.last, topics.states
 	b.stateIdle = topics.stateTombstones / 2
-	if topics.stateTombstones == 0 {
+	if topics.stateTombstones < 0 {
 		b.stateIdle = cfg.StaleAfter
 	}
 	id, fromTopicID, err := b.lookupDataID(cfg.Topic)

@@ -38,8 +38,8 @@ type topicsInfo struct {
 	// Partition counts, which may differ from Config.Partitions for topics
 	// made elsewhere.
 	positions, last, states int32
-	// stateTombstones is StateTopic's delete.retention.ms; zero when it
-	// could not be read.
+	// stateTombstones is StateTopic's delete.retention.ms; negative when
+	// it could not be read.
 	stateTombstones time.Duration
 }
 
@@ -110,6 +110,7 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (topic
 	}
 	info := topicsInfo{positions: counts[0], last: counts[1], states: counts[2]}
 	if info.stateTombstones, err = tombstoneRetention(admin, cfg.StateTopic); err != nil {
+		info.stateTombstones = -1
 		cfg.Logger.Warn("cannot read delete.retention.ms of the state topic: the index of worker states is built anew every StaleAfter",
 			"topic", cfg.StateTopic, "err", err)
 	}

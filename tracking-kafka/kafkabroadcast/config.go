@@ -19,15 +19,19 @@ type Config struct {
 	// Default "tracking.positions".
 	Topic string
 	// LastTopic is the compacted topic of last known positions, keyed
-	// "team/worker", statuses, keyed "team/worker/status/<session>", and
-	// worker states (tracking.StateStore), keyed "team/worker/state". New
-	// creates it with retention.ms 3*StaleAfter: states are kept that long.
+	// "team/worker", and statuses, keyed "team/worker/status/<session>".
+	// New creates it with retention.ms 3*StaleAfter.
 	// Default "tracking.positions.last".
 	LastTopic string
-	// Partitions is the partition count of both topics when New creates them.
-	// Existing topics keep theirs. Default 12.
+	// StateTopic is the topic of worker states (tracking.StateStore), keyed
+	// "team/worker". New creates it compacted only, with no time-based
+	// deletion: a state is kept until it is saved again or deleted (a nil
+	// state). Default "tracking.worker.states".
+	StateTopic string
+	// Partitions is the partition count of the three topics when New
+	// creates them. Existing topics keep theirs. Default 12.
 	Partitions int32
-	// ReplicationFactor of both topics when New creates them. Default 1.
+	// ReplicationFactor of the three topics when New creates them. Default 1.
 	ReplicationFactor int16
 	// Retention of the live positions topic (retention.ms) when New creates
 	// it; it is also the window in which a stream can be resumed (Since).
@@ -93,6 +97,7 @@ func (c Config) WithDefaults() Config {
 func (c *Config) setDefaults() {
 	setDefault(&c.Topic, "tracking.positions")
 	setDefault(&c.LastTopic, "tracking.positions.last")
+	setDefault(&c.StateTopic, "tracking.worker.states")
 	setDefault(&c.Partitions, 12)
 	setDefault(&c.ReplicationFactor, 1)
 	setDefault(&c.Retention, time.Hour)
@@ -130,9 +135,17 @@ func (c *Config) validate() (sarama.KafkaVersion, error) {
 			errs = append(errs, errors.New("Brokers has an empty address"))
 		}
 	}
-	errs = append(errs, validTopic("Topic", c.Topic), validTopic("LastTopic", c.LastTopic))
+	errs = append(errs, validTopic("Topic", c.Topic), validTopic("LastTopic", c.LastTopic), validTopic("StateTopic", c.StateTopic))
 	if c.Topic == c.LastTopic {
 		errs = append(errs, fmt.Errorf("Topic and LastTopic are both %q", c.Topic))
+	}
+	// A state topic shared with another would be given the other's cleanup
+	// policy, or give it ours.
+	if c.StateTopic == c.Topic {
+		errs = append(errs, fmt.Errorf("Topic and StateTopic are both %q", c.Topic))
+	}
+	if c.StateTopic == c.LastTopic {
+		errs = append(errs, fmt.Errorf("LastTopic and StateTopic are both %q", c.LastTopic))
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("Partitions must be at least 1, got %d", c.Partitions))

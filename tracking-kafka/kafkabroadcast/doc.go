@@ -5,25 +5,28 @@
 //
 // # Topics and partitioning
 //
-// Two topics, created at start-up if missing (Config.Partitions partitions
+// Three topics, created at start-up if missing (Config.Partitions partitions
 // each, Config.ReplicationFactor replicas):
 //   - Topic (default "tracking.positions"): one record per message
 //     (position, status or alert: the frame carries the kind), key = team,
 //     value = a one-message tracking frame (wire.AppendFrame).
 //     Deleted by age (Config.Retention, default 1h), which is also how long a
 //     stream can be resumed (see Resuming).
-//   - LastTopic (default "tracking.positions.last"): compacted, value = a
-//     one-message frame: key "team/worker" for the worker's newest position,
+//   - LastTopic (default "tracking.positions.last"): compacted, and deleted
+//     by age (three staleness windows), value = a one-message frame: key
+//     "team/worker" for the worker's newest position,
 //     "team/worker/status/<session>" for its last status of a session (see
-//     Last known positions and statuses). No alerts. Also the workers'
-//     states, key "team/worker/state", value not a frame (see Worker
-//     states).
+//     Last known positions and statuses). No alerts.
+//   - StateTopic (default "tracking.worker.states"): compacted only, never
+//     deleted by age: key "team/worker", value the worker's state (see
+//     Worker states).
 //
 // Every record's partition is set explicitly by partitionOf (FNV-1a of the
 // team, modulo the topic's partition count) and the producer uses sarama's
 // manual partitioner, so one function decides where a team lives: all of a
-// team's positions are in one partition of Topic (per-worker order holds) and
-// all of its last known positions in one partition of LastTopic.
+// team's positions are in one partition of Topic (per-worker order holds),
+// all of its last known positions in one partition of LastTopic and all of
+// its states in one partition of StateTopic.
 //
 // # Publishing
 //
@@ -118,12 +121,27 @@
 // # Worker states
 //
 // The Broadcaster is a tracking.StateStore. A worker's state is a record of
-// LastTopic keyed "team/worker/state", in the team's partition (partitionOf,
-// with its positions and statuses); its value is a byte 0xff, then the state.
-// No frame version is 0xff, so a replica older than states, whose Last reads
-// every key of the team, fails to decode one as a frame and skips it (with a
-// warning) rather than showing it as a position. Last skips state records by
-// key. A nil state writes a tombstone (LoadState answers nil again).
+// StateTopic keyed "team/worker", in the team's partition (partitionOf); its
+// value is a byte 0xff, then the state (a record without it was not written
+// by SaveState and is taken as no state, with a warning). A nil state
+// writes a tombstone (LoadState answers nil again).
+//
+// How long a state is kept: until it is saved again or deleted. StateTopic
+// is created with cleanup.policy=compact alone (retention.ms=-1, so that
+// adding "delete" later does not delete states by age either): compaction
+// keeps each worker's newest record and drops a tombstone, with what it
+// deleted, delete.retention.ms (24 h) after cleaning. The topic holds one
+// record per worker that has a state, plus the saves not compacted yet:
+// segment.ms=600000 and min.cleanable.dirty.ratio=0.1 keep those to about
+// ten minutes of saves. Geofencing saves a state on each transition and
+// deletes none, so the topic grows with the workers ever seen, a few hundred
+// bytes each. States used to be records of LastTopic (key
+// "team/worker/state"), which deletes by age: a worker silent in one fence
+// for three staleness windows (30 minutes by default) lost its state, and
+// its next move to another replica reported the fence entered again. Those
+// old records are skipped by Last and not loaded: on upgrade, a state saved
+// only by a replica before StateTopic is worked out anew once, as happened
+// after 30 minutes before.
 //
 // SaveState hands its record to the producer at once, not throttled (states
 // are saved on geofence events, not with every position), and waits for the
@@ -141,39 +159,39 @@
 //
 // LoadState answers the newest record of the key up to the partition's
 // high-water mark taken after the call began: nil when there is none, or a
-// tombstone. It runs on every worker connection, and a partition of
-// LastTopic holds the positions and statuses of all its teams and a minute of
-// uncompacted throttled writes, so it is not read whole every time. Each
-// replica indexes the states of each partition of LastTopic it has loaded
+// tombstone. It runs on every worker connection, so a partition of
+// StateTopic, every state of its teams, is not read whole every time. Each
+// replica indexes the states of each partition of StateTopic it has loaded
 // from (state.go): the first LoadState reads the partition from its oldest
 // record, later ones only the records written since the read before (a
-// ListOffsets request, and a Fetch when there is something new), and the calls
-// that wait while a read is in progress are all answered by the next one. The
-// index is built anew from the oldest record once it is StaleAfter old (so
-// it forgets what retention deleted) and when the partition's offsets do not
-// follow on from it (records deleted past it, the topic created again). It
-// holds the states of the partitions read, at most what LastTopic holds. The
-// per-team cache of Last for watched teams could not serve LoadState: it
-// follows the positions topic, not LastTopic, so it would miss the saves made
-// after its one read; and a worker's replica need not watch its team.
+// Metadata request for the topic's ID, a ListOffsets request, and a Fetch
+// when there is something new), and the calls that wait while a read is in
+// progress are all answered by the next one. Nothing in a compacted-only
+// topic expires, so the index is not rebuilt by age; it is built anew from
+// the oldest record only when it cannot follow on from where it ends: the
+// topic ID differs (the topic was deleted and created again, even once the
+// new topic's offsets have passed the index's), the high-water mark is
+// below the index's end, the partition starts past it (records deleted by
+// an operator, which Kafka allows only while the policy has "delete"), or the
+// previous read is older than half the topic's delete.retention.ms, read
+// by New (12 hours with the 24 h New sets; a tombstone written after one
+// read and compacted away before the next would leave the deleted state in
+// the index). Without topic IDs (brokers
+// or Config.KafkaVersion before 2.8), it is also built anew once
+// StaleAfter old. The per-team cache of Last for watched teams could not
+// serve LoadState: it follows the positions topic; and a worker's replica
+// need not watch its team.
 //
 // Measured on the test broker (one broker on loopback, 2 busy cores, no
 // -race; TestLoadStateLatency logs them), one team of 1,000 workers with
-// 200-byte states: a SaveState takes 0.25-1 ms. With three rounds of their
-// positions in the partition (about 4,000 records), the first LoadState on
-// a replica takes 2.5-7.5 ms, each later one 0.1-0.2 ms, and 1,000 at once
-// on a new replica (a reconnect storm) 7-15 ms in all; with a minute of
-// their throttled positions (61,000 records), 27-30 ms, 0.14 ms and
-// 33-68 ms. A read of the whole partition per call would cost the first
-// figure every time: the storm 3-7 s, or 28 s, of the control connection.
-//
-// States are kept as long as LastTopic keeps records: its retention.ms, three
-// staleness windows (30 minutes by default), not the day the contract names
-// for the other stores (a little longer in practice: Kafka deletes whole
-// segments). A state not saved again for that long is gone, even while its
-// worker is still connected and inside the same geofence; on its next move to
-// another replica its transitions are worked out anew. A caller that needs a
-// state longer saves it again within that time.
+// 200-byte states (1,100 records in its partition of StateTopic): a
+// SaveState takes 0.3-2 ms, the first LoadState on a replica 2.3-3.9 ms,
+// each later one 0.7-0.9 ms (0.3 ms without the Metadata request, which we
+// pay so that a topic created again is never read as the old one), and
+// 1,000 at once on a new replica (a reconnect storm) 17-23 ms in all. When
+// states were records of LastTopic, a first read also scanned the
+// partition's positions and statuses (61,000 records for a minute of this
+// team's throttled positions: 27-30 ms).
 //
 // # Resuming
 //
@@ -236,8 +254,8 @@
 // idempotent producer needs MaxOpenRequests=1), state (SaveState's
 // producer, see Worker states), fetch (live partition consumers, whose
 // fetches wait at the broker for new records) and control (topic creation,
-// offset and topic ID look-ups, readiness, LastTopic reads of Last and
-// LoadState, Since reads). A broker answers one request per connection at a
+// offset and topic ID look-ups, readiness, LastTopic reads of Last,
+// StateTopic reads of LoadState, Since reads). A broker answers one request per connection at a
 // time, so a Subscribe, Last, Since or LoadState on the control connection
 // never waits behind a fetch that is waiting for data.
 //

@@ -72,7 +72,7 @@ func (b *Broadcaster) epoch(p int32) uint64 { return epochOf(*b.dataID.Load(), p
 // returns the Epoch of partition p. A change is logged: offsets of the older
 // epoch can no longer be resumed.
 func (b *Broadcaster) refreshEpoch(p int32) (uint64, error) {
-	id, _, err := b.lookupDataID()
+	id, _, err := b.lookupDataID(b.cfg.Topic)
 	if err != nil {
 		return 0, err
 	}
@@ -83,13 +83,13 @@ func (b *Broadcaster) refreshEpoch(p int32) (uint64, error) {
 	return epochOf(id, p), nil
 }
 
-// lookupDataID asks the cluster what names the data of the positions topic:
-// its topic ID (Metadata version 10 and later, Kafka 2.8 and later), which a
-// topic created anew does not share. From brokers or a KafkaVersion too old
-// to give one, it is the cluster ID and the topic's name (fromTopicID false),
-// which tell a reformatted cluster but not a topic created again.
-func (b *Broadcaster) lookupDataID() (id string, fromTopicID bool, err error) {
-	topic := b.cfg.Topic
+// lookupDataID asks the cluster what names the data of topic (the positions
+// topic, or the state topic for the index of states): its topic ID (Metadata
+// version 10 and later, Kafka 2.8 and later), which a topic created anew does
+// not share. From brokers or a KafkaVersion too old to give one, it is the
+// cluster ID and the topic's name (fromTopicID false), which tell a
+// reformatted cluster but not a topic created again.
+func (b *Broadcaster) lookupDataID(topic string) (id string, fromTopicID bool, err error) {
 	err = b.retry(func() error {
 		broker := b.control.LeastLoadedBroker()
 		if broker == nil {

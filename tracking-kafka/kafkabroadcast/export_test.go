@@ -31,7 +31,15 @@ func (b *Broadcaster) ReadRange(ctx context.Context, topic string, p int32, from
 // LastRecords returns the keys and values of the records of team's partition
 // of LastTopic up to its high-water mark, in offset order (other teams' too).
 func (b *Broadcaster) LastRecords(ctx context.Context, team string) (keys, values []string, err error) {
-	topic, p := b.cfg.LastTopic, partitionOf(team, b.nLast)
+	return b.records(ctx, b.cfg.LastTopic, partitionOf(team, b.nLast))
+}
+
+// StateRecords is LastRecords of StateTopic.
+func (b *Broadcaster) StateRecords(ctx context.Context, team string) (keys, values []string, err error) {
+	return b.records(ctx, b.cfg.StateTopic, partitionOf(team, b.nState))
+}
+
+func (b *Broadcaster) records(ctx context.Context, topic string, p int32) (keys, values []string, err error) {
 	hwm, err := b.offset(topic, p, sarama.OffsetNewest)
 	if err != nil {
 		return nil, nil, err

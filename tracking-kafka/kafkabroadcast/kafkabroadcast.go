@@ -17,11 +17,16 @@ import (
 // Broadcaster is the Kafka implementation of tracking.Broadcaster: one replica's
 // connection to the cluster.
 type Broadcaster struct {
-	cfg   Config
-	log   *slog.Logger
-	m     *metrics
-	nPos  int32 // partitions of cfg.Topic
-	nLast int32 // partitions of cfg.LastTopic
+	cfg    Config
+	log    *slog.Logger
+	m      *metrics
+	nPos   int32 // partitions of cfg.Topic
+	nLast  int32 // partitions of cfg.LastTopic
+	nState int32 // partitions of cfg.StateTopic
+	// stateIdle is the longest an index of states may go unread and still
+	// follow on (stateIndex): half of StateTopic's delete.retention.ms, or
+	// StaleAfter when that could not be read.
+	stateIdle time.Duration
 
 	// dataID names the data of cfg.Topic (its topic ID): with the partition,
 	// it makes the Epoch of delivered offsets (epoch.go). Looked up in New,
@@ -52,7 +57,7 @@ type Broadcaster struct {
 	prev    map[int32]*reader        // the reader of a partition that last stopped
 	subs    map[string]*subscription // by team: one each
 	probe   *probe                   // the readiness probe in flight
-	states  map[int32]*stateIndex    // worker states by partition of LastTopic (state.go)
+	states  map[int32]*stateIndex    // worker states by partition of StateTopic (state.go)
 
 	ops       sync.WaitGroup // calls in progress: Subscribe, Last, Since, SaveState, LoadState
 	wg        sync.WaitGroup // goroutines
@@ -105,10 +110,16 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 		return fail(err)
 	}
 	b.fetchBytes = b.control.Config().Consumer.Fetch.Default
-	if b.nPos, b.nLast, err = ensureTopics(ctx, b.control, &cfg); err != nil {
+	topics, err := ensureTopics(ctx, b.control, &cfg)
+	if err != nil {
 		return fail(err)
 	}
-	id, fromTopicID, err := b.lookupDataID()
+	b.nPos, b.nLast, b.nState = topics.positions, topics.last, topics.states
+	b.stateIdle = topics.stateTombstones / 2
+	if topics.stateTombstones < 0 {
+		b.stateIdle = cfg.StaleAfter
+	}
+	id, fromTopicID, err := b.lookupDataID(cfg.Topic)
 	if err != nil {
 		return fail(err)
 	}
@@ -147,7 +158,8 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	go b.producerErrors()
 	go b.stateAcks()
 	b.log.Info("kafka broadcaster started", "brokers", cfg.Brokers, "topic", cfg.Topic,
-		"partitions", b.nPos, "last_topic", cfg.LastTopic, "last_partitions", b.nLast)
+		"partitions", b.nPos, "last_topic", cfg.LastTopic, "last_partitions", b.nLast,
+		"state_topic", cfg.StateTopic, "state_partitions", b.nState)
 	return b, nil
 }
 

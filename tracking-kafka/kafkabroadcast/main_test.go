@@ -50,15 +50,16 @@ func testConfig(t testing.TB) kafkabroadcast.Config {
 	addrs := brokers(t)
 	prefix := uniquePrefix(t)
 	cfg := kafkabroadcast.Config{
-		Brokers:   addrs,
-		Topic:     prefix + ".positions",
-		LastTopic: prefix + ".last",
-		ClientID:  "kafkabroadcast-test",
+		Brokers:    addrs,
+		Topic:      prefix + ".positions",
+		LastTopic:  prefix + ".last",
+		StateTopic: prefix + ".states",
+		ClientID:   "kafkabroadcast-test",
 	}
 	if os.Getenv("KAFKA_TEST_DEBUG") != "" {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	t.Cleanup(func() { deleteTopics(t, addrs, cfg.Topic, cfg.LastTopic) })
+	t.Cleanup(func() { deleteTopics(t, addrs, cfg.Topic, cfg.LastTopic, cfg.StateTopic) })
 	return cfg
 }
 

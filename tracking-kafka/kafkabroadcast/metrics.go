@@ -44,7 +44,7 @@ func newMetrics(queued *atomic.Int64) *metrics {
 			Help: "Records read from the last-known-positions topic to answer snapshots."}),
 		stateRecords: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_kafka_state_records_read_total",
-			Help: "Records read from the last-known-positions topic to answer worker state loads."}),
+			Help: "Records read from the worker states topic to answer worker state loads."}),
 		queueLength: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tracking_kafka_publish_queue_length",
 			Help: "Positions queued by Publish and not yet handed to the producer."},

@@ -12,7 +12,7 @@ type probe struct {
 	err  error
 }
 
-// Ready refreshes the metadata of both topics from the cluster. A probe runs
+// Ready refreshes the metadata of the three topics from the cluster. A probe runs
 // to its end (bounded by sarama's metadata timeout) even when ctx ends first,
 // and the next Ready call shares it.
 func (b *Broadcaster) Ready(ctx context.Context) error {
@@ -28,7 +28,7 @@ func (b *Broadcaster) Ready(ctx context.Context) error {
 		b.wg.Add(1)
 		go func() {
 			defer b.wg.Done()
-			p.err = b.control.RefreshMetadata(b.cfg.Topic, b.cfg.LastTopic)
+			p.err = b.control.RefreshMetadata(b.cfg.Topic, b.cfg.LastTopic, b.cfg.StateTopic)
 			b.mu.Lock()
 			b.probe = nil
 			b.mu.Unlock()

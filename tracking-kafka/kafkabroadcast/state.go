@@ -16,19 +16,21 @@ import (
 var _ tracking.StateStore = (*Broadcaster)(nil)
 
 // stateFormat is the first byte of a state record's value, before the state
-// itself. No frame version is that high, so a replica that does not know
-// state records (one not yet upgraded) fails to decode one as a frame and
-// skips it rather than showing it in Last as a position.
+// itself: a record of StateTopic that does not start with it was not written
+// by SaveState (and a later format can take another byte). No frame version
+// is that high, which mattered while states were records of LastTopic.
 const stateFormat = 0xff
 
-// stateKey is the LastTopic key of a worker's state. Team and worker names
-// cannot hold a '/' (tracking.ValidateID), so it is told apart from a
-// position's "team/worker" (of a worker called "state" too) and a status's
-// "team/worker/status/<session>".
-func stateKey(team, worker string) string { return team + "/" + worker + "/state" }
+// stateTopicKey is the StateTopic key of a worker's state.
+func stateTopicKey(team, worker string) string { return team + "/" + worker }
 
 // isStateKey reports whether key, a LastTopic key of a team (it has the
-// team's prefix), is a state's: "team/worker/state".
+// team's prefix), is a worker state's: "team/worker/state". Replicas before
+// StateTopic kept states there; Last skips those records until LastTopic's
+// retention drops them. Team and worker names cannot hold a '/'
+// (tracking.ValidateID), so it is told apart from a position's "team/worker"
+// (of a worker called "state" too) and a status's
+// "team/worker/status/<session>".
 func isStateKey(key []byte) bool {
 	i := bytes.IndexByte(key, '/')
 	if i < 0 {
@@ -75,8 +77,8 @@ func (b *Broadcaster) stateAcks() {
 	}
 }
 
-// SaveState writes state as the worker's record (key "team/worker/state") in
-// the team's partition of LastTopic and waits for the broker's
+// SaveState writes state as the worker's record (key "team/worker") in the
+// team's partition of StateTopic and waits for the broker's
 // acknowledgement (from all in-sync replicas): a LoadState that starts on any
 // replica after SaveState has returned sees it. Not throttled: states are
 // saved on geofence events, not on every position. A producer of their own
@@ -105,10 +107,10 @@ func (b *Broadcaster) SaveState(ctx context.Context, team, worker string, state 
 	}
 	acked := make(stateAck, 1)
 	rec := &sarama.ProducerMessage{
-		Topic:     b.cfg.LastTopic,
-		Key:       sarama.StringEncoder(stateKey(team, worker)),
+		Topic:     b.cfg.StateTopic,
+		Key:       sarama.StringEncoder(stateTopicKey(team, worker)),
 		Value:     value,
-		Partition: partitionOf(team, b.nLast),
+		Partition: partitionOf(team, b.nState),
 		Metadata:  acked,
 	}
 	fail := func(err error) error { return fmt.Errorf("save state of %s/%s: %w", team, worker, err) }
@@ -148,11 +150,11 @@ func (b *Broadcaster) SaveState(ctx context.Context, team, worker string, state 
 }
 
 // LoadState returns the worker's state: the value of the newest record of
-// its key in the team's partition of LastTopic up to the high-water mark
-// taken after the call began, nil when there is none (never saved, a
-// tombstone, or dropped by LastTopic's retention).
+// its key in the team's partition of StateTopic up to the high-water mark
+// taken after the call began, nil when there is none (never saved, or a
+// tombstone). StateTopic is compacted only: a state is not dropped by age.
 //
-// The states of each partition of LastTopic are indexed in memory
+// The states of each partition of StateTopic are indexed in memory
 // (stateIndex): a LoadState reads only the records written since the
 // previous read of the partition, and LoadStates that wait while a read is in
 // progress are answered together by the next one.
@@ -164,7 +166,7 @@ func (b *Broadcaster) LoadState(ctx context.Context, team, worker string) ([]byt
 		return nil, tracking.ErrClosed
 	}
 	defer b.ops.Done()
-	p := partitionOf(team, b.nLast)
+	p := partitionOf(team, b.nState)
 	b.mu.Lock()
 	idx := b.states[p]
 	if idx == nil {
@@ -172,20 +174,33 @@ func (b *Broadcaster) LoadState(ctx context.Context, team, worker string) ([]byt
 		b.states[p] = idx
 	}
 	b.mu.Unlock()
-	state, err := b.loadState(ctx, idx, stateKey(team, worker))
+	state, err := b.loadState(ctx, idx, stateTopicKey(team, worker))
 	if err != nil {
 		return nil, fmt.Errorf("load state of %s/%s: %w", team, worker, err)
 	}
 	return state, nil
 }
 
-// stateIndex holds the states of one partition of LastTopic, every team's,
+// stateIndex holds the states of one partition of StateTopic, every team's,
 // as of a read of it up to an offset. It is brought up to date by reading
-// the partition's records from that offset to the high-water mark, and
-// built anew from the partition's oldest record once StaleAfter old, so
-// that it drops what retention deleted, or when the partition's offsets
-// do not follow on from it (records deleted past it, the topic created
-// again).
+// the partition's records from that offset to the high-water mark. The
+// topic is compacted only, so nothing the index holds expires: it is built
+// anew from the partition's oldest record only when it cannot follow on
+// from where it ends:
+//   - the topic is not the one it was built from (another topic ID: deleted
+//     and created again, even once the new offsets have passed the index's);
+//   - the offsets do not follow on (high-water mark below it, records
+//     deleted past it);
+//   - the previous read is b.stateIdle old: compaction removes a tombstone
+//     (and the state it deleted) once it has been in a cleaned segment for
+//     the topic's delete.retention.ms, and one written after a read and
+//     removed before the next would leave the deleted state in the index.
+//     Half of it, so that clocks apart and the cleaner's timing do not
+//     matter.
+//
+// Without topic IDs (brokers or KafkaVersion before 2.8), a topic created
+// again whose offsets have passed the index's is not told apart, so the
+// index is also built anew once StaleAfter old.
 type stateIndex struct {
 	p    int32
 	turn chan struct{} // one-slot semaphore: held while reading or answering
@@ -197,7 +212,9 @@ type stateIndex struct {
 	// Held with turn.
 	states  map[string][]byte // by key; nil before the first read
 	next    int64             // offset the next read starts at
+	dataID  string            // of StateTopic when states was built (lookupDataID)
 	builtAt time.Time         // when the read that built states from the oldest record began
+	readAt  time.Time         // when the latest read that completed began
 }
 
 // loadState answers the state of key from idx, after a read of the partition
@@ -234,20 +251,41 @@ func (b *Broadcaster) readStates(ctx context.Context, idx *stateIndex) error {
 	n := idx.started
 	idx.mu.Unlock()
 
-	topic := b.cfg.LastTopic
+	topic := b.cfg.StateTopic
 	began := time.Now()
-	hwm, err := b.offset(topic, idx.p, sarama.OffsetNewest)
+	// The topic's identity before its high-water mark: the records up to the
+	// mark are of that topic, or of a later one, which the next read tells
+	// apart.
+	id, fromTopicID, err := b.lookupDataID(topic)
+	var hwm int64
+	if err == nil {
+		hwm, err = b.offset(topic, idx.p, sarama.OffsetNewest)
+	}
 	if errors.Is(err, tracking.ErrClosed) {
 		return err
 	} else if err != nil {
 		return unavailable("cannot read "+topic, err)
 	}
-	rebuild := idx.states == nil || hwm < idx.next || began.Sub(idx.builtAt) >= b.cfg.StaleAfter
+	if err := b.foldStates(ctx, idx, began, id, fromTopicID, hwm); err != nil {
+		return err
+	}
+	idx.mu.Lock()
+	idx.done = n
+	idx.mu.Unlock()
+	return nil
+}
+
+// foldStates brings idx from idx.next to hwm, or builds it anew from the
+// partition's oldest record when it cannot follow on (stateIndex).
+func (b *Broadcaster) foldStates(ctx context.Context, idx *stateIndex, began time.Time, id string, fromTopicID bool, hwm int64) error {
+	rebuild := idx.states == nil || id != idx.dataID || hwm < idx.next ||
+		began.Sub(idx.readAt) >= b.stateIdle ||
+		(!fromTopicID && began.Sub(idx.builtAt) >= b.cfg.StaleAfter)
 	if !rebuild {
 		// Records visited are folded in as they come: a read that fails
 		// midway leaves idx.next where it was, and the next read folds them
 		// again, to the same result.
-		err = b.scanStates(ctx, idx.p, idx.next, hwm, idx.states)
+		err := b.scanStates(ctx, idx.p, idx.next, hwm, idx.states)
 		if errors.Is(err, sarama.ErrOffsetOutOfRange) { // deleted past idx.next
 			rebuild = true
 		} else if err != nil {
@@ -255,36 +293,34 @@ func (b *Broadcaster) readStates(ctx context.Context, idx *stateIndex) error {
 		}
 	}
 	if rebuild {
+		if idx.states != nil {
+			b.log.Debug("building the index of worker states anew", "topic", b.cfg.StateTopic, "partition", idx.p,
+				"new_topic", id != idx.dataID, "from", idx.next, "high_water_mark", hwm)
+		}
 		states := make(map[string][]byte)
-		err = b.scanStates(ctx, idx.p, sarama.OffsetOldest, hwm, states)
-		if errors.Is(err, sarama.ErrOffsetOutOfRange) { // retention deleted the head meanwhile
+		err := b.scanStates(ctx, idx.p, sarama.OffsetOldest, hwm, states)
+		if errors.Is(err, sarama.ErrOffsetOutOfRange) { // records deleted at the head meanwhile
 			clear(states)
 			err = b.scanStates(ctx, idx.p, sarama.OffsetOldest, hwm, states)
 		}
 		if err != nil {
 			return err
 		}
-		idx.states, idx.builtAt = states, began
+		idx.states, idx.builtAt, idx.dataID = states, began, id
 	}
-	idx.next = hwm
-	idx.mu.Lock()
-	idx.done = n
-	idx.mu.Unlock()
+	idx.next, idx.readAt = hwm, began
 	return nil
 }
 
-// scanStates folds the state records of partition p of LastTopic in
+// scanStates folds the state records of partition p of StateTopic in
 // [from, to) into states. Errors other than ctx's, Close's and
 // sarama.ErrOffsetOutOfRange are wrapped as unavailable.
 func (b *Broadcaster) scanStates(ctx context.Context, p int32, from, to int64, states map[string][]byte) error {
-	topic := b.cfg.LastTopic
+	topic := b.cfg.StateTopic
 	records := 0
 	defer func() { b.m.stateRecords.Add(float64(records)) }()
 	err := b.readRange(ctx, topic, p, from, to, func(rec record) bool {
 		records++
-		if !isStateKey(rec.Key) {
-			return true
-		}
 		switch {
 		case rec.Value == nil: // a tombstone
 			delete(states, string(rec.Key))

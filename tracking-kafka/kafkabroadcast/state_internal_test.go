@@ -6,8 +6,9 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 )
 
-// State keys are told apart from the positions' and statuses' keys of
-// LastTopic, workers called "state" or "status" included.
+// The state keys older replicas wrote to LastTopic are told apart from the
+// positions' and statuses' keys there, workers called "state" or "status"
+// included.
 func TestIsStateKey(t *testing.T) {
 	status := func(worker string) string {
 		return lastTopicKey(tracking.Message{Kind: tracking.KindStatus, Team: "t1", Worker: worker, Time: 17})
@@ -16,14 +17,14 @@ func TestIsStateKey(t *testing.T) {
 		return lastTopicKey(tracking.Message{Kind: tracking.KindPosition, Team: "t1", Worker: worker})
 	}
 	for key, want := range map[string]bool{
-		stateKey("t1", "w1"):     true,
-		stateKey("t1", "state"):  true,
-		stateKey("t1", "status"): true,
-		position("w1"):           false,
-		position("state"):        false,
-		status("w1"):             false,
-		status("state"):          false,
-		"t1":                     false,
+		"t1/w1/state":     true,
+		"t1/state/state":  true,
+		"t1/status/state": true,
+		position("w1"):    false,
+		position("state"): false,
+		status("w1"):      false,
+		status("state"):   false,
+		"t1":              false,
 	} {
 		if got := isStateKey([]byte(key)); got != want {
 			t.Errorf("isStateKey(%q) = %v, want %v", key, got, want)

@@ -67,10 +67,12 @@ func alterTopic(t testing.TB, addrs []string, topic string, configs map[string]s
 	}
 }
 
-// Worker states are records of LastTopic beside the team's positions and
-// statuses: the broker's compaction keeps each worker's latest (a tombstone
-// removes it), a replica started after it loads them, and Last shows none
-// of them (nor logs them as undecodable), a worker called "state" included.
+// Worker states are records of StateTopic: the broker's compaction keeps
+// each worker's latest (a tombstone removes it), a replica started after it
+// loads them, and none of them is in LastTopic or shown by Last. Records
+// "team/worker/state" that replicas before StateTopic wrote to LastTopic are
+// skipped by Last (nor logged as undecodable), a worker called "state"
+// included, and are not loaded as states.
 func TestStatesSurviveCompactionNotInLast(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.LastInterval = 50 * time.Millisecond
@@ -86,31 +88,42 @@ func TestStatesSurviveCompactionNotInLast(t *testing.T) {
 	mustSave(t, a, team, "w3", []byte("gone"))
 	mustSave(t, a, team, "w3", nil)
 	// A state that decodes as a frame if taken for one (a version 3 frame of
-	// one position of w1): Last must not show it.
+	// one position of w1).
 	mustSave(t, a, team, "w4", []byte{3, byte(tracking.KindPosition), 2, 'w', '1', 2, 2, 2, '{', '}'})
+	// As an older replica kept w5's state: in LastTopic.
+	produceKV(t, cfg.Brokers, cfg.LastTopic, kafkabroadcast.PartitionOf(team, 12), team+"/w5/state", []byte("\xffold"))
 	wantLast(t, a, team, map[string]int{"w1": 1, "w2": 1, "state": 1})
+	keys, _, err := a.LastRecords(context.Background(), team)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Count(k, "/") == 2 && strings.HasSuffix(k, "/state") && k != team+"/w5/state" {
+			t.Fatalf("a state record in LastTopic: %q", keys)
+		}
+	}
 
-	// Let the log cleaner compact LastTopic soon: segments rolled every
+	// Let the log cleaner compact StateTopic soon: segments rolled every
 	// 100 ms (on the next write) and cleaned however little is dirty.
-	alterTopic(t, cfg.Brokers, cfg.LastTopic, map[string]string{"segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"})
+	alterTopic(t, cfg.Brokers, cfg.StateTopic, map[string]string{"segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"})
 	roll := 0
 	testsupport.Eventually(t, 3*time.Minute, "compaction of w1's first state", func() bool {
 		time.Sleep(200 * time.Millisecond)
 		roll++ // a write rolls the segment it finds older than segment.ms
 		mustSave(t, a, team, "roll", fmt.Appendf(nil, "%d", roll))
-		keys, _, err := a.LastRecords(context.Background(), team)
+		keys, _, err := a.StateRecords(context.Background(), team)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n := 0
 		for _, k := range keys {
-			if k == team+"/w1/state" {
+			if k == team+"/w1" {
 				n++
 			}
 		}
 		return n == 1
 	})
-	keys, _, err := a.LastRecords(context.Background(), team)
+	keys, _, err = a.StateRecords(context.Background(), team)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,13 +135,15 @@ func TestStatesSurviveCompactionNotInLast(t *testing.T) {
 	wantState(t, b, team, "w2", []byte{})
 	wantState(t, b, team, "state", []byte("of the worker called state"))
 	wantState(t, b, team, "w3", nil)
+	wantState(t, b, team, "w4", []byte{3, byte(tracking.KindPosition), 2, 'w', '1', 2, 2, 2, '{', '}'})
+	wantState(t, b, team, "w5", nil)
 	wantState(t, b, team, "never", nil)
 	wantLast(t, b, team, map[string]int{"w1": 1, "w2": 1, "state": 1})
 	if got := statuses(t, b, team); fmt.Sprint(got) != fmt.Sprint(map[string]string{"w1": "online"}) {
 		t.Fatalf("statuses in Last = %v, want w1 online", got)
 	}
 	if n := metricValue(t, reg, "tracking_kafka_consume_errors_total"); n != 0 {
-		t.Fatalf("%v consume errors reading LastTopic with states", n)
+		t.Fatalf("%v consume errors reading LastTopic and StateTopic", n)
 	}
 	// The watched team's cache is filled by the same read of LastTopic.
 	sub, err := b.Subscribe(context.Background(), team, func([]tracking.Message) {})
@@ -139,9 +154,68 @@ func TestStatesSurviveCompactionNotInLast(t *testing.T) {
 	wantLast(t, b, team, map[string]int{"w1": 1, "w2": 1, "state": 1})
 }
 
+// StateTopic is created compacted only, with no time limit, while LastTopic
+// is deleted by age (three staleness windows, here 3 s): a state is loaded
+// by a replica started after LastTopic's retention deleted everything of the
+// team there (done at once with DeleteRecords rather than by waiting for the
+// broker's retention check, every five minutes), and is gone only once
+// deleted (a nil state).
+func TestStatesOutliveLastTopicRetention(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.StaleAfter = time.Second
+	a := newReplica(t, cfg, nil)
+	const team = "team_state_retention"
+	broadcasttest.MustPublish(t, a, broadcasttest.Msg(team, "w1", 1))
+	mustSave(t, a, team, "w1", []byte("inside fence 7"))
+	waitLastRecord(t, a, team, "")
+
+	admin := newAdmin(t, cfg.Brokers)
+	configs := func(topic string) map[string]sarama.ConfigEntry {
+		t.Helper()
+		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
+		if err != nil {
+			t.Fatalf("describe config of %s: %v", topic, err)
+		}
+		m := make(map[string]sarama.ConfigEntry, len(entries))
+		for _, e := range entries {
+			m[e.Name] = e
+		}
+		return m
+	}
+	want := func(topic string, got map[string]sarama.ConfigEntry, name, value string) {
+		t.Helper()
+		if e := got[name]; e.Value != value {
+			t.Errorf("%s of %s = %q (source %v), want %q", name, topic, e.Value, e.Source, value)
+		}
+	}
+	last := configs(cfg.LastTopic)
+	want(cfg.LastTopic, last, "cleanup.policy", "compact,delete")
+	want(cfg.LastTopic, last, "retention.ms", "3000")
+	states := configs(cfg.StateTopic)
+	want(cfg.StateTopic, states, "cleanup.policy", "compact")
+	want(cfg.StateTopic, states, "retention.ms", "-1")
+	want(cfg.StateTopic, states, "retention.bytes", "-1")
+	want(cfg.StateTopic, states, "delete.retention.ms", "86400000")
+	want(cfg.StateTopic, states, "segment.ms", "600000")
+	want(cfg.StateTopic, states, "min.cleanable.dirty.ratio", "0.1")
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	deleteRecords(t, cfg.Brokers, cfg.LastTopic, kafkabroadcast.PartitionOf(team, 12), -1) // up to the high-water mark
+	b := newReplica(t, cfg, nil)
+	if keys, _, err := b.LastRecords(t.Context(), team); err != nil || len(keys) != 0 {
+		t.Fatalf("LastTopic after its records were deleted: %q, %v", keys, err)
+	}
+	wantState(t, b, team, "w1", []byte("inside fence 7"))
+	mustSave(t, b, team, "w1", nil)
+	wantState(t, newReplica(t, cfg, nil), team, "w1", nil)
+}
+
 // A replica's index of the states of a partition follows the partition: a
 // save made elsewhere after it was read is loaded, and records deleted from
-// the partition's head (as retention deletes them) are gone from it too.
+// the partition's head (by an operator: StateTopic has no retention) are
+// gone from it too.
 func TestLoadStateFollowsThePartition(t *testing.T) {
 	cfg := testConfig(t)
 	a, b := newReplica(t, cfg, nil), newReplica(t, cfg, nil)
@@ -154,13 +228,101 @@ func TestLoadStateFollowsThePartition(t *testing.T) {
 	wantState(t, b, team, "w1", []byte("a2"))
 
 	// Delete everything so far; the next read starts past where b's index
-	// ends, so b reads the partition anew.
+	// ends, so b reads the partition anew. Kafka deletes records of a topic
+	// only while "delete" is in its cleanup policy.
 	mustSave(t, a, team, "w3", []byte("c"))
-	deleteRecords(t, cfg.Brokers, cfg.LastTopic, kafkabroadcast.PartitionOf(team, 12), -1) // up to the high-water mark
+	alterTopic(t, cfg.Brokers, cfg.StateTopic, map[string]string{"cleanup.policy": "compact,delete"})
+	deleteRecords(t, cfg.Brokers, cfg.StateTopic, kafkabroadcast.PartitionOf(team, 12), -1) // up to the high-water mark
+	alterTopic(t, cfg.Brokers, cfg.StateTopic, map[string]string{"cleanup.policy": "compact"})
 	mustSave(t, a, team, "w4", []byte("d"))
 	wantState(t, b, team, "w4", []byte("d"))
 	wantState(t, b, team, "w1", nil)
 	wantState(t, b, team, "w3", nil)
+}
+
+// A tombstone that compaction removed (with the state it deleted) between
+// two reads of a replica's index is not missed: an index unread for half of
+// StateTopic's delete.retention.ms (here 100 ms, read by New) is built anew.
+func TestLoadStateAfterTombstoneCompactedAway(t *testing.T) {
+	cfg := testConfig(t)
+	a := newReplica(t, cfg, nil)
+	const team = "team_state_tombstone"
+	mustSave(t, a, team, "w1", []byte("inside"))
+	alterTopic(t, cfg.Brokers, cfg.StateTopic, map[string]string{
+		"delete.retention.ms": "100", "segment.ms": "100", "min.cleanable.dirty.ratio": "0.01"})
+	b := newReplica(t, cfg, nil)
+	wantState(t, b, team, "w1", []byte("inside"))
+	mustSave(t, a, team, "w1", nil)
+	roll := 0
+	testsupport.Eventually(t, 3*time.Minute, "compaction of w1's records, tombstone included", func() bool {
+		time.Sleep(200 * time.Millisecond) // paces the writes that roll segments; also past b's 50 ms
+		roll++
+		mustSave(t, a, team, "roll", fmt.Appendf(nil, "%d", roll))
+		keys, _, err := a.StateRecords(context.Background(), team)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return !slices.Contains(keys, team+"/w1")
+	})
+	t.Logf("w1's records compacted away after %d rolling writes", roll)
+	wantState(t, b, team, "w1", nil)
+}
+
+// When StateTopic is deleted and created again, a replica's index of it is
+// built anew, even where the new topic's offsets have passed the index's
+// (they follow on, but from another topic): the old topic's states are gone.
+func TestLoadStateNoticesTopicCreatedAgain(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Partitions = 3
+	a, b := newReplica(t, cfg, nil), newReplica(t, cfg, nil)
+	const team = "team_state_recreated"
+	p := kafkabroadcast.PartitionOf(team, cfg.Partitions)
+	mustSave(t, a, team, "w1", []byte("old"))
+	mustSave(t, a, team, "w2", []byte("old"))
+	wantState(t, b, team, "w1", []byte("old")) // b's index ends at offset 2
+
+	admin := newAdmin(t, cfg.Brokers)
+	if err := admin.DeleteTopic(cfg.StateTopic); err != nil {
+		t.Fatalf("delete topic %s: %v", cfg.StateTopic, err)
+	}
+	testsupport.Eventually(t, 30*time.Second, "topic "+cfg.StateTopic+" created again", func() bool {
+		err := admin.CreateTopic(cfg.StateTopic, &sarama.TopicDetail{NumPartitions: cfg.Partitions, ReplicationFactor: 1,
+			ConfigEntries: map[string]*string{"cleanup.policy": ptr("compact")}}, false)
+		return err == nil
+	})
+	// Past a's state producer, whose idempotent sequence belongs to the old
+	// topic: offsets 0-2 of the new topic.
+	for _, v := range []string{"new1", "new2", "new3"} {
+		produceKV(t, cfg.Brokers, cfg.StateTopic, p, team+"/w3", append([]byte{0xff}, v...))
+	}
+	testsupport.Eventually(t, 30*time.Second, "b loading from the new topic", func() bool {
+		return checkState(b, team, "w3", []byte("new3")) == nil
+	})
+	wantState(t, b, team, "w1", nil)
+	wantState(t, b, team, "w2", nil)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// produceKV writes one record of key and value to partition p of topic.
+func produceKV(t *testing.T, addrs []string, topic string, p int32, key string, value []byte) {
+	t.Helper()
+	conf := sarama.NewConfig()
+	conf.Version = sarama.V3_0_0_0
+	conf.MetricRegistry = kafkabroadcast.SaramaMetricsOff
+	conf.Producer.Partitioner = sarama.NewManualPartitioner
+	conf.Producer.Return.Successes = true
+	conf.Producer.RequiredAcks = sarama.WaitForAll
+	conf.Producer.Retry.Max = 20
+	producer, err := sarama.NewSyncProducer(addrs, conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer producer.Close()
+	rec := &sarama.ProducerMessage{Topic: topic, Partition: p, Key: sarama.StringEncoder(key), Value: sarama.ByteEncoder(value)}
+	if _, _, err := producer.SendMessage(rec); err != nil {
+		t.Fatalf("produce to %s/%d: %v", topic, p, err)
+	}
 }
 
 // SaveState and LoadState check their arguments, the size bound (at
@@ -197,9 +359,10 @@ func TestStateArguments(t *testing.T) {
 }
 
 // LoadState of one team of 1,000 workers with states (and three rounds of
-// their positions in LastTopic, as throttled writes leave them): on a
-// replica that has not read the partition yet, after it, and as 1,000
-// workers reconnecting at once. The times are logged (doc.go quotes them).
+// their positions in LastTopic, as throttled writes leave them, which
+// LoadState no longer reads): on a replica that has not read the partition
+// yet, after it, and as 1,000 workers reconnecting at once. The times are
+// logged (doc.go quotes them).
 func TestLoadStateLatency(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.LastInterval = 100 * time.Millisecond
@@ -237,7 +400,7 @@ func TestLoadStateLatency(t *testing.T) {
 		mustSave(t, a, team, worker(0), state(0))
 	}
 	oneSave := time.Since(start) / 100
-	keys, _, err := a.LastRecords(context.Background(), team)
+	keys, _, err := a.StateRecords(context.Background(), team)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +430,7 @@ func TestLoadStateLatency(t *testing.T) {
 	wg.Wait()
 	storm := time.Since(start)
 	slices.Sort(durations)
-	t.Logf("%d states saved in %v (16 at a time), one SaveState %v; partition of %d records: first LoadState %v, then %v each; "+
+	t.Logf("%d states saved in %v (16 at a time), one SaveState %v; state partition of %d records: first LoadState %v, then %v each; "+
 		"%d at once on a new replica: all in %v, median %v, max %v",
 		workers, saved, oneSave, len(keys), first, each, workers, storm, durations[workers/2], durations[workers-1])
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // LastTopic settings: compaction keeps one record per key (a worker's
-// position, a session's status, a worker's state); a short segment and a low dirty ratio keep
+// position, a session's status); a short segment and a low dirty ratio keep
 // the uncompacted head (which every snapshot read scans) to about a minute of
 // throttled writes.
 const (
@@ -20,13 +20,37 @@ const (
 	positionsSegmentMS = "600000" // lets retention.ms delete within ten minutes of its due
 )
 
-// ensureTopics creates the positions and last topics if they do not exist and
-// waits until every partition of both has a leader. It returns their partition
-// counts, which may differ from cfg.Partitions for topics made elsewhere.
-func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (positions, last int32, err error) {
+// StateTopic settings: compacted only, so a worker's latest state stays until
+// a tombstone replaces it. Saves come on geofence events, far fewer than
+// positions: ten-minute segments and a low dirty ratio keep the uncompacted
+// part (read in full only when a replica builds its index, state.go) to
+// about ten minutes of saves. A tombstone stays delete.retention.ms after
+// its segment is cleaned, which bounds how long a replica's index may go
+// without reading the topic (stateIndex).
+const (
+	stateSegmentMS          = "600000"
+	stateDirtyRatio         = "0.1"
+	stateTombstoneRetention = 24 * time.Hour
+)
+
+// topicsInfo is what ensureTopics found of the topics.
+type topicsInfo struct {
+	// Partition counts, which may differ from Config.Partitions for topics
+	// made elsewhere.
+	positions, last, states int32
+	// stateTombstones is StateTopic's delete.retention.ms; negative when
+	// it could not be read.
+	stateTombstones time.Duration
+}
+
+// ensureTopics creates the positions, last and state topics if they do not
+// exist, waits until every partition of each has a leader, and reads the
+// state topic's delete.retention.ms (it may have been made elsewhere, or
+// altered).
+func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (topicsInfo, error) {
 	admin, err := sarama.NewClusterAdminFromClient(client)
 	if err != nil {
-		return 0, 0, fmt.Errorf("cluster admin: %w", err)
+		return topicsInfo{}, fmt.Errorf("cluster admin: %w", err)
 	}
 	// admin.Close would close client, which the Broadcaster still uses; the
 	// admin holds nothing else.
@@ -44,11 +68,22 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (posit
 		{cfg.LastTopic, map[string]*string{
 			// Compacted, and also deleted by age: a worker silent for three
 			// staleness windows is never served again, so its record only
-			// lengthens snapshot reads. Worker states go with it (doc.go).
+			// lengthens snapshot reads.
 			"cleanup.policy":            str("compact,delete"),
 			"retention.ms":              ms(3 * cfg.StaleAfter),
 			"segment.ms":                str(lastSegmentMS),
 			"min.cleanable.dirty.ratio": str(lastDirtyRatio),
+		}},
+		{cfg.StateTopic, map[string]*string{
+			// Compacted only: a state is kept however long its worker is
+			// silent. retention.ms is ignored without "delete" in the
+			// policy; -1 says so to whoever adds it, and to brokers (such as
+			// kfake) that apply it regardless.
+			"cleanup.policy":            str("compact"),
+			"retention.ms":              str("-1"),
+			"delete.retention.ms":       ms(stateTombstoneRetention),
+			"segment.ms":                str(stateSegmentMS),
+			"min.cleanable.dirty.ratio": str(stateDirtyRatio),
 		}},
 	}
 	counts := make([]int32, len(topics))
@@ -63,17 +98,43 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (posit
 			cfg.Logger.Info("created topic", "topic", t.name, "partitions", cfg.Partitions)
 		case errors.Is(err, sarama.ErrTopicAlreadyExists):
 		default:
-			return 0, 0, fmt.Errorf("create topic %s: %w", t.name, err)
+			return topicsInfo{}, fmt.Errorf("create topic %s: %w", t.name, err)
 		}
 		if counts[i], err = waitForLeaders(ctx, client, t.name); err != nil {
-			return 0, 0, err
+			return topicsInfo{}, err
 		}
 		if counts[i] != cfg.Partitions {
 			cfg.Logger.Warn("topic exists with another partition count; using it",
 				"topic", t.name, "partitions", counts[i], "configured", cfg.Partitions)
 		}
 	}
-	return counts[0], counts[1], nil
+	info := topicsInfo{positions: counts[0], last: counts[1], states: counts[2]}
+	if info.stateTombstones, err = tombstoneRetention(admin, cfg.StateTopic); err != nil {
+		info.stateTombstones = -1
+		cfg.Logger.Warn("cannot read delete.retention.ms of the state topic: the index of worker states is built anew every StaleAfter",
+			"topic", cfg.StateTopic, "err", err)
+	}
+	return info, nil
+}
+
+// tombstoneRetention reads the delete.retention.ms of topic.
+func tombstoneRetention(admin sarama.ClusterAdmin, topic string) (time.Duration, error) {
+	entries, err := admin.DescribeConfig(sarama.ConfigResource{
+		Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"delete.retention.ms"},
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		if e.Name == "delete.retention.ms" {
+			ms, err := strconv.ParseInt(e.Value, 10, 64)
+			if err != nil || ms < 0 {
+				return 0, fmt.Errorf("delete.retention.ms of %s is %q", topic, e.Value)
+			}
+			return time.Duration(ms) * time.Millisecond, nil
+		}
+	}
+	return 0, fmt.Errorf("no delete.retention.ms in the configs of %s", topic)
 }
 
 // waitForLeaders polls until every partition of topic has a leader that

@@ -24,6 +24,11 @@ type Config struct {
 	// creates it with retention.ms 3*StaleAfter: states are kept that long.
 	// Default "tracking.positions.last".
 	LastTopic string
+	// MailboxTopic carries mail (tracking.Mailbox), key "team/worker" or
+	// "team/" for the team, partitioned by team like Topic. New creates it
+	// deleting records after 10 minutes: mail is live, nobody reads it late.
+	// Default "tracking.mailbox".
+	MailboxTopic string
 	// Partitions is the partition count of both topics when New creates them.
 	// Existing topics keep theirs. Default 12.
 	Partitions int32
@@ -93,6 +98,7 @@ func (c Config) WithDefaults() Config {
 func (c *Config) setDefaults() {
 	setDefault(&c.Topic, "tracking.positions")
 	setDefault(&c.LastTopic, "tracking.positions.last")
+	setDefault(&c.MailboxTopic, "tracking.mailbox")
 	setDefault(&c.Partitions, 12)
 	setDefault(&c.ReplicationFactor, 1)
 	setDefault(&c.Retention, time.Hour)
@@ -133,6 +139,10 @@ func (c *Config) validate() (sarama.KafkaVersion, error) {
 	errs = append(errs, validTopic("Topic", c.Topic), validTopic("LastTopic", c.LastTopic))
 	if c.Topic == c.LastTopic {
 		errs = append(errs, fmt.Errorf("Topic and LastTopic are both %q", c.Topic))
+	}
+	errs = append(errs, validTopic("MailboxTopic", c.MailboxTopic))
+	if c.MailboxTopic == c.Topic || c.MailboxTopic == c.LastTopic {
+		errs = append(errs, fmt.Errorf("MailboxTopic %q is also Topic or LastTopic", c.MailboxTopic))
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("Partitions must be at least 1, got %d", c.Partitions))

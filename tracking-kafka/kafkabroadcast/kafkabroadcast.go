@@ -44,6 +44,8 @@ type Broadcaster struct {
 	queued    atomic.Int64 // reserved or filled slots of queue
 	lastw     *lastWriter  // owned by the pump goroutine
 
+	mail mailState // tracking.Mailbox (mailbox.go)
+
 	quit chan struct{} // closed when Close starts: aborts waits of Last, Since, LoadState and Ready
 
 	mu      sync.Mutex // guards the fields below
@@ -108,6 +110,9 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	if b.nPos, b.nLast, err = ensureTopics(ctx, b.control, &cfg); err != nil {
 		return fail(err)
 	}
+	if err := b.ensureMailbox(ctx); err != nil {
+		return fail(err)
+	}
 	id, fromTopicID, err := b.lookupDataID()
 	if err != nil {
 		return fail(err)
@@ -146,6 +151,7 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	go b.pump()
 	go b.producerErrors()
 	go b.stateAcks()
+	b.startMail()
 	b.log.Info("kafka broadcaster started", "brokers", cfg.Brokers, "topic", cfg.Topic,
 		"partitions", b.nPos, "last_topic", cfg.LastTopic, "last_partitions", b.nLast)
 	return b, nil
@@ -245,7 +251,8 @@ func (b *Broadcaster) Close() error {
 		}
 		b.retireLingering()
 
-		<-b.pumpDone // it drains the queue within CloseGrace once quit is closed
+		<-b.pumpDone      // it drains the queue within CloseGrace once quit is closed
+		<-b.mail.pumpDone // and so does the mail's
 		b.producer.AsyncClose()
 		b.stateProducer.AsyncClose() // no SaveState in progress: nothing in it
 		b.wg.Wait()                  // partition readers, producer errors and state acknowledgements (end when the producers have closed), probes

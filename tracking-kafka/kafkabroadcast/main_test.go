@@ -54,11 +54,13 @@ func testConfig(t testing.TB) kafkabroadcast.Config {
 		Topic:     prefix + ".positions",
 		LastTopic: prefix + ".last",
 		ClientID:  "kafkabroadcast-test",
+
+		MailboxTopic: prefix + ".mailbox",
 	}
 	if os.Getenv("KAFKA_TEST_DEBUG") != "" {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	t.Cleanup(func() { deleteTopics(t, addrs, cfg.Topic, cfg.LastTopic) })
+	t.Cleanup(func() { deleteTopics(t, addrs, cfg.Topic, cfg.LastTopic, cfg.MailboxTopic) })
 	return cfg
 }
 

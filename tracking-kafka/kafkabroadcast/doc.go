@@ -244,6 +244,10 @@
 // own workers, but it reads the mail traffic of every team in those
 // partitions. Post queues (1024 payloads, then ErrOverloaded) and one pump
 // hands the queue to the idempotent producer in order (see mailbox.go).
+// BenchmarkMailbox, one Post awaited at a time between two replicas on the
+// local test broker (2 shared cores): 5.7 ms from Post to the other
+// replica's handler (Linger, the acknowledgement from all in-sync replicas,
+// then the waiting fetch), against 81 µs for Redis.
 //
 // # Connections
 //

@@ -6,6 +6,10 @@
 //		return func() tracking.Broadcaster { return newBackendInstance(prefix) }
 //	})
 //
+// Optional contracts get cases of their own: tracking.StateStore
+// (WorkerState) and tracking.Mailbox (Mailbox*, skipped for a Broadcaster
+// that is not one). The broker restart test checks a Mailbox's Listen too.
+//
 // Each call of the setup function gives a namespace of the backend that no other
 // test shares; each call of the returned constructor is one more replica in it.
 package broadcasttest

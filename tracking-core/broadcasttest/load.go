@@ -141,6 +141,7 @@ func (s *suite) restart(t *testing.T) {
 	if !c.WaitCount(s.f.Timeout, 1) {
 		t.Fatal("no delivery before the restart")
 	}
+	mail, to := mailBeforeRestart(t, r[1])
 	s.f.RestartBroker(t)
 	// Keep publishing until one arrives: positions sent while the replicas
 	// reconnect may be lost, but the stream must resume by itself.
@@ -156,5 +157,8 @@ func (s *suite) restart(t *testing.T) {
 	}
 	if err := r[1].Ready(context.Background()); err != nil {
 		t.Fatalf("replica not ready after the stream resumed: %v", err)
+	}
+	if mail != nil {
+		mailRestart(t, r[0].(tracking.Mailbox), to, mail)
 	}
 }

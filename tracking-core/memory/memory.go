@@ -20,6 +20,7 @@ type Backend struct {
 	last   map[string]map[lastKey]tracking.Message
 	stream map[string]*stream   // team -> its retained positions
 	states map[[2]string][]byte // {team, worker} -> state (tracking.StateStore)
+	mail   mailboxes            // tracking.Mailbox, see mailbox.go
 }
 
 // NewBackend returns an empty shared backend with a fresh epoch.
@@ -54,10 +55,11 @@ type Broadcaster struct {
 	staleAfter time.Duration
 	window     time.Duration
 
-	mu     sync.Mutex
-	closed bool
-	subs   map[string]*subscription // by team: one each (the hub counts watchers)
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	closed  bool
+	subs    map[string]*subscription // by team: one each (the hub counts watchers)
+	listens map[*listen]struct{}     // tracking.Mailbox, see mailbox.go
+	wg      sync.WaitGroup
 }
 
 var _ tracking.Broadcaster = (*Broadcaster)(nil)
@@ -194,6 +196,7 @@ func (b *Broadcaster) Close() error {
 	for _, s := range subs {
 		s.Unsubscribe()
 	}
+	b.endListens()
 	b.wg.Wait()
 	return nil
 }

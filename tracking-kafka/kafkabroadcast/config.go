@@ -28,7 +28,12 @@ type Config struct {
 	// deletion: a state is kept until it is saved again or deleted (a nil
 	// state). Default "tracking.worker.states".
 	StateTopic string
-	// Partitions is the partition count of the three topics when New
+	// MailboxTopic carries mail (tracking.Mailbox), key "team/worker" or
+	// "team/" for the team, partitioned by team like Topic. New creates it
+	// deleting records after 10 minutes: mail is live, nobody reads it late.
+	// Default "tracking.mailbox".
+	MailboxTopic string
+	// Partitions is the partition count of the four topics when New
 	// creates them. Existing topics keep theirs. Default 12.
 	Partitions int32
 	// ReplicationFactor of the three topics when New creates them. Default 1.
@@ -98,6 +103,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.Topic, "tracking.positions")
 	setDefault(&c.LastTopic, "tracking.positions.last")
 	setDefault(&c.StateTopic, "tracking.worker.states")
+	setDefault(&c.MailboxTopic, "tracking.mailbox")
 	setDefault(&c.Partitions, 12)
 	setDefault(&c.ReplicationFactor, 1)
 	setDefault(&c.Retention, time.Hour)
@@ -146,6 +152,10 @@ func (c *Config) validate() (sarama.KafkaVersion, error) {
 	}
 	if c.StateTopic == c.LastTopic {
 		errs = append(errs, fmt.Errorf("LastTopic and StateTopic are both %q", c.LastTopic))
+	}
+	errs = append(errs, validTopic("MailboxTopic", c.MailboxTopic))
+	if c.MailboxTopic == c.Topic || c.MailboxTopic == c.LastTopic || c.MailboxTopic == c.StateTopic {
+		errs = append(errs, fmt.Errorf("MailboxTopic %q is also Topic, LastTopic or StateTopic", c.MailboxTopic))
 	}
 	if c.Partitions < 1 {
 		errs = append(errs, fmt.Errorf("Partitions must be at least 1, got %d", c.Partitions))

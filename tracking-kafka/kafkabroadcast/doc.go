@@ -248,6 +248,25 @@
 // look-up may label a few positions with the old epoch; resuming from those
 // gets ErrGap, never wrong positions.
 //
+// # Mail
+//
+// The Broadcaster is a tracking.Mailbox over one more topic, MailboxTopic
+// (default "tracking.mailbox", created at start if missing with
+// Config.Partitions partitions, deleted by age after 10 minutes: mail is
+// live). A record per payload, key "team/worker" or "team/" for the team,
+// in the team's partition (partitionOf). Kafka has no channel per worker: a
+// replica with a Listen reads the whole partition of the listened team from
+// its end at the first Listen (one mail reader per partition, on the fetch
+// client, stopped with the partition's last Listen) and drops the records
+// of addresses it does not listen to. So it hands on only the mail of its
+// own workers, but it reads the mail traffic of every team in those
+// partitions. Post queues (1024 payloads, then ErrOverloaded) and one pump
+// hands the queue to the idempotent producer in order (see mailbox.go).
+// BenchmarkMailbox, one Post awaited at a time between two replicas on the
+// local test broker (2 shared cores): 5.7 ms from Post to the other
+// replica's handler (Linger, the acknowledgement from all in-sync replicas,
+// then the waiting fetch), against 81 µs for Redis.
+//
 // # Connections
 //
 // Four sarama clients, each with its own broker connections: produce (the

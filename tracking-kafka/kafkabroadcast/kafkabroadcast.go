@@ -49,6 +49,8 @@ type Broadcaster struct {
 	queued    atomic.Int64 // reserved or filled slots of queue
 	lastw     *lastWriter  // owned by the pump goroutine
 
+	mail mailState // tracking.Mailbox (mailbox.go)
+
 	quit chan struct{} // closed when Close starts: aborts waits of Last, Since, LoadState and Ready
 
 	mu      sync.Mutex // guards the fields below
@@ -114,6 +116,9 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if err := b.ensureMailbox(ctx); err != nil {
+		return fail(err)
+	}
 	b.nPos, b.nLast, b.nState = topics.positions, topics.last, topics.states
 	b.stateIdle = topics.stateTombstones / 2
 	if topics.stateTombstones < 0 {
@@ -157,6 +162,7 @@ func New(ctx context.Context, cfg Config) (*Broadcaster, error) {
 	go b.pump()
 	go b.producerErrors()
 	go b.stateAcks()
+	b.startMail()
 	b.log.Info("kafka broadcaster started", "brokers", cfg.Brokers, "topic", cfg.Topic,
 		"partitions", b.nPos, "last_topic", cfg.LastTopic, "last_partitions", b.nLast,
 		"state_topic", cfg.StateTopic, "state_partitions", b.nState)
@@ -257,7 +263,8 @@ func (b *Broadcaster) Close() error {
 		}
 		b.retireLingering()
 
-		<-b.pumpDone // it drains the queue within CloseGrace once quit is closed
+		<-b.pumpDone      // it drains the queue within CloseGrace once quit is closed
+		<-b.mail.pumpDone // and so does the mail's
 		b.producer.AsyncClose()
 		b.stateProducer.AsyncClose() // no SaveState in progress: nothing in it
 		b.wg.Wait()                  // partition readers, producer errors and state acknowledgements (end when the producers have closed), probes

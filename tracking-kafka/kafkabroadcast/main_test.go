@@ -55,11 +55,13 @@ func testConfig(t testing.TB) kafkabroadcast.Config {
 		LastTopic:  prefix + ".last",
 		StateTopic: prefix + ".states",
 		ClientID:   "kafkabroadcast-test",
+
+		MailboxTopic: prefix + ".mailbox",
 	}
 	if os.Getenv("KAFKA_TEST_DEBUG") != "" {
 		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	t.Cleanup(func() { deleteTopics(t, addrs, cfg.Topic, cfg.LastTopic, cfg.StateTopic) })
+	t.Cleanup(func() { deleteTopics(t, addrs, cfg.Topic, cfg.LastTopic, cfg.StateTopic, cfg.MailboxTopic) })
 	return cfg
 }
 

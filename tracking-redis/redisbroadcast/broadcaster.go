@@ -32,6 +32,8 @@ type Broadcaster struct {
 	// subscriptions, see subscribe.go
 	subMu sync.RWMutex // write-held to change subs; read-held while dispatching
 	subs  map[string]*subscription
+
+	mail mailState // tracking.Mailbox, see mailbox.go
 }
 
 var _ tracking.Broadcaster = (*Broadcaster)(nil)
@@ -74,6 +76,7 @@ func New(cfg Config) (*Broadcaster, error) {
 		go b.send(q)
 	}
 	go b.read()
+	b.startMail()
 	return b, nil
 }
 

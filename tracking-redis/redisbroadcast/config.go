@@ -40,6 +40,10 @@ type Config struct {
 	// Senders is the number of pipelines in flight at once; each team is sent
 	// by one of them. Default 2.
 	Senders int
+	// MailQueueSize bounds the mail (tracking.Mailbox) waiting to be sent:
+	// Post answers ErrOverloaded beyond it. Default 1024 payloads, at most
+	// 64 MiB.
+	MailQueueSize int
 	// Logger receives the broadcaster's logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives its metrics. Default: none.
@@ -78,6 +82,9 @@ func (c *Config) setDefaults() error {
 	if c.Senders == 0 {
 		c.Senders = 2
 	}
+	if c.MailQueueSize == 0 {
+		c.MailQueueSize = 1024
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -86,8 +93,8 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("redis config: StaleAfter %s is shorter than 1s", c.StaleAfter)
 	case c.ResumeWindow < 100*time.Millisecond:
 		return fmt.Errorf("redis config: ResumeWindow %s is shorter than 100ms", c.ResumeWindow)
-	case c.QueueSize < 1 || c.MaxBatch < 1 || c.Senders < 1 || c.ResumeMaxEntries < 1:
-		return fmt.Errorf("redis config: QueueSize, MaxBatch, Senders and ResumeMaxEntries must be positive")
+	case c.QueueSize < 1 || c.MaxBatch < 1 || c.Senders < 1 || c.ResumeMaxEntries < 1 || c.MailQueueSize < 1:
+		return fmt.Errorf("redis config: QueueSize, MaxBatch, Senders, ResumeMaxEntries and MailQueueSize must be positive")
 	}
 	return nil
 }

@@ -13,6 +13,12 @@
 // longer than StaleAfter is left out and removed, and an idle team's hash
 // expires as a whole.
 //
+// Mail (tracking.Mailbox) has a channel per address, ChannelPrefix+"to:"+
+// team+"/"+worker (and ChannelPrefix+"to:"+team+"/" for the team), SUBSCRIBEd
+// on the same connection while this replica has a Listen of the address, so
+// a replica receives only the mail of the workers it holds; Post queues and
+// one sender PUBLISHes in pipelines, in order (see mailbox.go).
+//
 // After a Redis restart go-redis reconnects and resubscribes by itself; the
 // reader backs off while Redis is unreachable and Ready reports it.
 package redisbroadcast

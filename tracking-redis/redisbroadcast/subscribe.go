@@ -174,6 +174,10 @@ func (b *Broadcaster) read() {
 
 // confirm marks the subscription of ch as in place at Redis.
 func (b *Broadcaster) confirm(ch string) {
+	if b.isMailChannel(ch) {
+		b.confirmMail(ch)
+		return
+	}
 	team, ok := strings.CutPrefix(ch, b.cfg.ChannelPrefix)
 	if !ok {
 		return
@@ -191,6 +195,10 @@ func (b *Broadcaster) confirm(ch string) {
 }
 
 func (b *Broadcaster) dispatch(v *redis.Message, msgs []tracking.Message) []tracking.Message {
+	if b.isMailChannel(v.Channel) {
+		b.deliverMail(v)
+		return msgs
+	}
 	team, ok := strings.CutPrefix(v.Channel, b.cfg.ChannelPrefix)
 	if !ok {
 		return msgs

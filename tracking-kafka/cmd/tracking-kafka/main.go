@@ -35,6 +35,7 @@ func configure(env *config.Env) service.Opener {
 		Topic:             env.String("KAFKA_TOPIC", def.Topic),
 		LastTopic:         env.String("KAFKA_LAST_TOPIC", def.LastTopic),
 		StateTopic:        env.String("KAFKA_STATE_TOPIC", def.StateTopic),
+		MailboxTopic:      env.String("KAFKA_MAILBOX_TOPIC", def.MailboxTopic),
 		Partitions:        int32(env.Int("KAFKA_PARTITIONS", int(def.Partitions))),
 		ReplicationFactor: int16(env.Int("KAFKA_REPLICATION_FACTOR", int(def.ReplicationFactor))),
 		ClientID:          env.String("KAFKA_CLIENT_ID", def.ClientID),
@@ -43,7 +44,7 @@ func configure(env *config.Env) service.Opener {
 	return func(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (tracking.Broadcaster, error) {
 		cfg.Logger, cfg.Registerer = log, reg
 		log.Info("kafka strategy", "brokers", cfg.Brokers, "topic", cfg.Topic, "last_topic", cfg.LastTopic,
-			"state_topic", cfg.StateTopic)
+			"state_topic", cfg.StateTopic, "mailbox_topic", cfg.MailboxTopic)
 		return kafkabroadcast.New(ctx, cfg)
 	}
 }

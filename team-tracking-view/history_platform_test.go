@@ -18,6 +18,8 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/alerting"
 	"github.com/teamtrack/tracking-core/alerting/sqlitealerting"
+	"github.com/teamtrack/tracking-core/alerting/webhook"
+	"github.com/teamtrack/tracking-core/alerting/webpush"
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/history/sqlitehistory"
 	"github.com/teamtrack/tracking-core/httpapi"
@@ -52,6 +54,10 @@ type platformOptions struct {
 	// alerts gives the redis replica an alerting store (SQLite), as
 	// HISTORY_DSN does: geofences, their evaluation, alert events.
 	alerts bool
+	// push adds Web Push to the alerts (implies alerts): the routes under
+	// .../push, a webhook.Dispatcher with a webpush.Sender, VAPID keys
+	// generated and kept in the store, as the service does.
+	push bool
 	// api, if set, changes more of the redis replica's settings.
 	api func(*httpapi.Config)
 	// routes, if set, adds routes in front of the replicas.
@@ -73,7 +79,7 @@ func startPlatform(t *testing.T, opts platformOptions) *historyPlatform {
 	t.Cleanup(func() { _ = w.Close(); _ = st.Close() }) // after the replica stops
 	p := &historyPlatform{Store: st}
 	cfg := httpapi.Config{History: w, RecordsPerSecond: -1}
-	if opts.alerts {
+	if opts.alerts || opts.push {
 		al, err := sqlitealerting.Open(context.Background(), sqlitealerting.Config{Path: filepath.Join(t.TempDir(), "alerts.db")})
 		if err != nil {
 			t.Fatal(err)
@@ -81,6 +87,20 @@ func startPlatform(t *testing.T, opts platformOptions) *historyPlatform {
 		t.Cleanup(func() { _ = al.Close() }) // after the replica stops
 		p.Alerts = al
 		cfg.Alerts = &httpapi.Alerts{Store: al}
+	}
+	if opts.push {
+		sender, err := webpush.New(webpush.Config{Keys: webpush.StoredKeys(p.Alerts)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := webhook.New(webhook.Config{Store: p.Alerts, Push: sender, Poll: 50 * time.Millisecond,
+			BackoffBase: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = d.Close(); sender.Close() }) // after the replica stops
+		cfg.Alerts = &httpapi.Alerts{Store: p.Alerts, Notify: d.Notify, PushKey: sender.PublicKey}
+		cfg.DefinitionsPoll = 50 * time.Millisecond
 	}
 	if opts.api != nil {
 		opts.api(&cfg)

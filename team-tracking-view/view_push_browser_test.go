@@ -2,9 +2,6 @@ package view_test
 
 import (
 	"context"
-	"crypto/ecdh"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,103 +18,9 @@ import (
 
 	view "github.com/teamtrack/team-tracking-view"
 	"github.com/teamtrack/team-tracking-view/browsertest"
+	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/alerting/webpush/pushtest"
 )
-
-// fakePush stands in for the tracking service's Web Push routes
-// (tracking-core/httpapi/push.go): GET .../push/key gives a VAPID public
-// key, POST .../push/subscriptions stores a browser's subscription (201
-// with its id; 200 when the team has that endpoint already), DELETE
-// .../push/subscriptions/{id} removes it (204). It records what the page
-// sent.
-type fakePush struct {
-	publicKey string // unpadded base64url of an uncompressed P-256 point
-
-	mu      sync.Mutex
-	keyGets int
-	subs    map[string]pushSubscription // by id
-	posts   []pushSubscription
-	deletes []string
-}
-
-// pushSubscription is PushSubscription.toJSON() of the browser.
-type pushSubscription struct {
-	Endpoint       string          `json:"endpoint"`
-	ExpirationTime json.RawMessage `json:"expirationTime"`
-	Keys           struct {
-		P256dh string `json:"p256dh"`
-		Auth   string `json:"auth"`
-	} `json:"keys"`
-}
-
-func newFakePush(t *testing.T) *fakePush {
-	t.Helper()
-	key, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &fakePush{publicKey: base64.RawURLEncoding.EncodeToString(key.PublicKey().Bytes()), subs: map[string]pushSubscription{}}
-}
-
-func (f *fakePush) routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /tracking/{strategy}/{team}/push/key", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.keyGets++
-		f.mu.Unlock()
-		writeJSON(w, http.StatusOK, map[string]string{"publicKey": f.publicKey})
-	})
-	mux.HandleFunc("POST /tracking/{strategy}/{team}/push/subscriptions", func(w http.ResponseWriter, r *http.Request) {
-		var s pushSubscription
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields() // as the service: unknown fields are refused
-		if err := dec.Decode(&s); err != nil || s.Endpoint == "" || s.Keys.P256dh == "" || s.Keys.Auth == "" {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"code": "invalid_field", "message": fmt.Sprintf("endpoint: a subscription is required (%v)", err)})
-			return
-		}
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.posts = append(f.posts, s)
-		for id, had := range f.subs {
-			if had.Endpoint == s.Endpoint {
-				f.subs[id] = s
-				writeJSON(w, http.StatusOK, map[string]string{"id": id, "endpoint": s.Endpoint})
-				return
-			}
-		}
-		id := fmt.Sprintf("ps_%d", len(f.posts))
-		f.subs[id] = s
-		w.Header().Set("Location", "subscriptions/"+id)
-		writeJSON(w, http.StatusCreated, map[string]string{"id": id, "endpoint": s.Endpoint})
-	})
-	mux.HandleFunc("DELETE /tracking/{strategy}/{team}/push/subscriptions/{id}", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		id := r.PathValue("id")
-		f.deletes = append(f.deletes, id)
-		if _, ok := f.subs[id]; !ok {
-			writeJSON(w, http.StatusNotFound, map[string]string{"code": "not_found", "message": "no such push subscription"})
-			return
-		}
-		delete(f.subs, id)
-		w.WriteHeader(http.StatusNoContent)
-	})
-}
-
-// subscriber is the browser's side of a push subscription, as a push
-// service hands it out: a fresh P-256 key pair and authentication secret,
-// and an endpoint on the push service.
-func subscriber(t *testing.T, endpoint string) pushSubscription {
-	t.Helper()
-	key, err := ecdh.P256().GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := make([]byte, 16)
-	_, _ = rand.Read(auth)
-	s := pushSubscription{Endpoint: endpoint, ExpirationTime: json.RawMessage("null")}
-	s.Keys.P256dh = base64.RawURLEncoding.EncodeToString(key.PublicKey().Bytes())
-	s.Keys.Auth = base64.RawURLEncoding.EncodeToString(auth)
-	return s
-}
 
 // pushManagerStub replaces PushManager's subscribe and getSubscription in
 // the page, and nothing else: headless Chromium has no push service to
@@ -165,26 +68,54 @@ func waitPush(t *testing.T, ctx context.Context, what string, ok func(*pushView)
 		func(v *pushView) bool { return v != nil && ok(v) })
 }
 
-// TestBrowserNotifications turns the notifications toggle on as a manager
-// does (the permission granted through the DevTools protocol, as a click
-// on the browser's prompt would): the view registers its service worker
-// (/sw.js, scope /), reads the VAPID key, subscribes with it and gives the
-// subscription to the service. A push of an alert record to the service
-// worker (ServiceWorker.deliverPushMessage, what the browser does when its
-// push service delivers one) shows a notification whose title is the
-// worker and the kind and whose body is the fence and the team, with the
-// map closed (the page navigated away). Turning the toggle off deletes the
+// TestBrowserNotifications follows an alert from a worker's position to a
+// notification on a manager's screen with the map closed. The manager
+// turns the notifications toggle on (the permission granted through the
+// DevTools protocol, as a click on the browser's prompt would): the view
+// registers its service worker (/sw.js, scope /), reads the service's
+// VAPID key, subscribes with it and gives the subscription to the
+// service. A worker walks into a fence; the service pushes the enter alert
+// to the push service the test runs (pushtest: it checks the VAPID token,
+// RFC 8292, and decrypts the body, RFC 8291), and what it decrypted is
+// handed to the service worker as the browser's push service would
+// (ServiceWorker.deliverPushMessage) while the page is elsewhere: the
+// notification shows the worker and the kind as its title and the fence
+// and the team as its body. Turning the toggle off deletes the
 // subscription at the service and unsubscribes the browser.
 //
-// The service's push routes are a fake (fakePush) in front of a real
-// replica, and pushManager.subscribe is stubbed (pushManagerStub):
-// headless Chromium cannot reach a push service.
+// pushManager.subscribe is stubbed (pushManagerStub): headless Chromium
+// cannot reach a push service; the stub hands out the test push service's
+// subscription instead.
 func TestBrowserNotifications(t *testing.T) {
 	browsertest.Require(t, view.Built(), "the view is not built: run "+view.BuildCommand+" before go test")
 	browsertest.RequireChromium(t)
-	push := newFakePush(t)
-	p := startPlatform(t, platformOptions{alerts: true, routes: push.routes})
-	sub := subscriber(t, "http://127.0.0.1:9/push/test-subscriber") // a push service the test would run
+	ps, err := pushtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ps.Close)
+	p := startPlatform(t, platformOptions{push: true})
+	api := p.Redis.URL + "/tracking/team_one"
+	status, body := apiCall(t, http.MethodGet, api+"/push/key", "")
+	var key struct{ PublicKey string }
+	if status != http.StatusOK || json.Unmarshal(body, &key) != nil || key.PublicKey == "" {
+		t.Fatalf("GET push/key: %d %s", status, body)
+	}
+	sub, err := ps.Subscribe(key.PublicKey) // what the browser's push service hands out
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscriptions := func() []struct{ ID, Endpoint string } {
+		t.Helper()
+		status, body := apiCall(t, http.MethodGet, api+"/push/subscriptions", "")
+		var v struct {
+			Subscriptions []struct{ ID, Endpoint string }
+		}
+		if status != http.StatusOK || json.Unmarshal(body, &v) != nil {
+			t.Fatalf("GET push/subscriptions: %d %s", status, body)
+		}
+		return v.Subscriptions
+	}
 
 	ctx := browsertest.NewPage(t)
 	checkConsole(t, ctx, nil)
@@ -193,9 +124,8 @@ func TestBrowserNotifications(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	subJSON, _ := json.Marshal(sub)
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-		Source: fmt.Sprintf(pushManagerStub, subJSON),
+		Source: fmt.Sprintf(pushManagerStub, sub.JSON()),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -222,17 +152,14 @@ func TestBrowserNotifications(t *testing.T) {
 	click(t, ctx, "tab-alerts")
 	click(t, ctx, "notify")
 	on := waitPush(t, ctx, "notifications on", func(v *pushView) bool { return v.State == "on" || v.State == "failed" })
-	if on.State != "on" || on.Endpoint != sub.Endpoint || on.ID != "ps_1" || !strings.Contains(on.Message, "team_one") {
+	if on.State != "on" || on.Endpoint != sub.Endpoint || on.ID == "" || !strings.Contains(on.Message, "team_one") {
 		t.Fatalf("after the toggle: %+v", on)
 	}
-	if key := evaluate[string](t, ctx, `window.__pushStub.key`); key != push.publicKey {
-		t.Errorf("subscribed with applicationServerKey %q, want the service's VAPID key %q", key, push.publicKey)
+	if got := evaluate[string](t, ctx, `window.__pushStub.key`); got != key.PublicKey {
+		t.Errorf("subscribed with applicationServerKey %q, want the service's VAPID key %q", got, key.PublicKey)
 	}
-	push.mu.Lock()
-	posts, keyGets := append([]pushSubscription(nil), push.posts...), push.keyGets
-	push.mu.Unlock()
-	if keyGets != 1 || len(posts) != 1 || posts[0].Endpoint != sub.Endpoint || posts[0].Keys != sub.Keys {
-		t.Errorf("the service got %d key requests and the subscriptions %+v, want 1 and %+v", keyGets, posts, sub)
+	if subs := subscriptions(); len(subs) != 1 || subs[0].ID != on.ID || subs[0].Endpoint != sub.Endpoint {
+		t.Fatalf("the service's subscriptions %+v, want the browser's (%s, %s)", subs, on.ID, sub.Endpoint)
 	}
 	sw, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ Scope, Script, State string }](
 		`navigator.serviceWorker.getRegistration("/").then((r) => ({scope: r.scope, script: r.active.scriptURL, state: r.active.state}))`, chromedp.EvalAwaitPromise))
@@ -255,10 +182,36 @@ func TestBrowserNotifications(t *testing.T) {
 		}
 		return regID != ""
 	})
-	alert := `{"id":"6f1c0a51-5a4e-8c1b-9d7e-2b6a0f4c1e77","kind":"enter","team":"team_one","workerId":"w-17","fenceId":"depot","name":"Depot",` +
-		`"location":{"latitude":-23.55,"longitude":-46.63},"timeStamp":"2026-11-22T13:21:04.123Z"}`
+
+	// A worker walks into the depot: the enter alert is pushed.
+	if status, body := apiCall(t, http.MethodPut, api+"/geofences/depot",
+		fmt.Sprintf(`{"name":"Depot","geometry":{"type":"Point","coordinates":[%g,%g],"radius":200}}`, spLng, spLat)); status != http.StatusCreated {
+		t.Fatalf("PUT the depot: %d %s", status, body)
+	}
+	now := time.Now().UTC()
+	at := func(id string, lat float64, ts time.Time) tracking.Position {
+		return tracking.Position{ID: id, WorkerID: "w-17", Team: "team_one", Location: tracking.Location{Latitude: lat, Longitude: spLng}, TimeStamp: ts}
+	}
+	p.publish(t, []tracking.Position{at("w-17.0", spLat+0.01, now)})
+	var pushed []pushtest.Message
+	waitFor(t, "the fence in the replica's cache, then the push", 10*time.Second, func() bool {
+		// Inside, a second later each time, until the fence is evaluated.
+		now = now.Add(time.Second)
+		p.publish(t, []tracking.Position{at(fmt.Sprintf("w-17.%d", now.Unix()), spLat, now)})
+		wctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		pushed, _ = ps.Wait(wctx, 1)
+		return len(pushed) > 0
+	})
+	var alert struct{ ID, Kind, WorkerID, FenceID string }
+	if err := json.Unmarshal(pushed[0].Plaintext, &alert); err != nil || alert.Kind != "enter" || alert.WorkerID != "w-17" || alert.FenceID != "depot" {
+		t.Fatalf("pushed %s (%v), want w-17's enter of the depot", pushed[0].Plaintext, err)
+	}
+	if pushed[0].Subscriber != sub.ID {
+		t.Errorf("pushed to subscriber %s, want the browser's %s", pushed[0].Subscriber, sub.ID)
+	}
 	if _, err := chromedp.Call(ctx, serviceworker.DeliverPushMessage, serviceworker.DeliverPushMessageParams{
-		Origin: p.URL, RegistrationID: regID, Data: alert,
+		Origin: p.URL, RegistrationID: regID, Data: string(pushed[0].Plaintext),
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -275,25 +228,21 @@ func TestBrowserNotifications(t *testing.T) {
 			chromedp.EvalAwaitPromise))
 		return err == nil && len(shown) > 0
 	})
-	want := notification{Title: "w-17 entered", Body: "Depot · team_one", Tag: "6f1c0a51-5a4e-8c1b-9d7e-2b6a0f4c1e77"}
+	want := notification{Title: "w-17 entered", Body: "Depot · team_one", Tag: alert.ID}
 	if len(shown) != 1 || shown[0] != want {
 		t.Errorf("notifications %+v, want %+v", shown, want)
 	}
 
 	// Turned off, the subscription goes.
-	waitPush(t, ctx, "notifications on after a reload", func(v *pushView) bool { return v.State == "on" && v.ID == "ps_1" })
+	waitPush(t, ctx, "notifications on after a reload", func(v *pushView) bool { return v.State == "on" && v.ID == on.ID })
 	click(t, ctx, "tab-alerts")
 	click(t, ctx, "notify")
 	off := waitPush(t, ctx, "notifications off", func(v *pushView) bool { return v.State == "off" || v.State == "failed" })
 	if off.State != "off" || off.ID != "" {
 		t.Errorf("after the toggle off: %+v", off)
 	}
-	push.mu.Lock()
-	deletes, left := append([]string(nil), push.deletes...), len(push.subs)
-	posts = append([]pushSubscription(nil), push.posts...)
-	push.mu.Unlock()
-	if len(deletes) != 1 || deletes[0] != "ps_1" || left != 0 || len(posts) != 2 {
-		t.Errorf("the service got DELETEs %v (%d subscriptions left) and %d POSTs; want ps_1 deleted, none left, and the subscription posted again at the reload", deletes, left, len(posts))
+	if subs := subscriptions(); len(subs) != 0 {
+		t.Errorf("the service still has the subscriptions %+v after the toggle off", subs)
 	}
 	if n := evaluate[int](t, ctx, `window.__pushStub.unsubscribed`); n != 1 {
 		t.Errorf("the browser's subscription was unsubscribed %d times, want 1", n)

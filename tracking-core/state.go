@@ -16,8 +16,7 @@ type StateStore interface {
 	SaveState(ctx context.Context, team, worker string, state []byte) error
 	// LoadState returns the worker's state, nil when there is none: never
 	// saved, or not saved again for longer than the store keeps states
-	// (a day; Kafka: its last-known topic's retention, three staleness
-	// windows, 30 minutes by default).
+	// (Redis: a day; Kafka: until deleted, in a compacted topic of its own).
 	LoadState(ctx context.Context, team, worker string) ([]byte, error)
 }
 

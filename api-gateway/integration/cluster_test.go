@@ -87,7 +87,8 @@ func startCluster(t *testing.T, svc services, nRedis, nKafka int, replicaEnv []s
 	for i := range nKafka {
 		specs = append(specs, spec{"kafka", fmt.Sprintf("kafka-%d", i), append(slices.Clone(common),
 			"KAFKA_BROKERS="+svc.kafkaBrokers, "KAFKA_TOPIC=gwit."+c.id+".positions",
-			"KAFKA_LAST_TOPIC=gwit."+c.id+".last", "KAFKA_PARTITIONS=3")})
+			"KAFKA_LAST_TOPIC=gwit."+c.id+".last", "KAFKA_STATE_TOPIC=gwit."+c.id+".states",
+			"KAFKA_MAILBOX_TOPIC=gwit."+c.id+".mailbox", "KAFKA_PARTITIONS=3")})
 	}
 	// All at once (the Kafka ones take a second to set up their topics), then
 	// wait for each; one whose port was taken meanwhile starts again.

@@ -61,7 +61,11 @@ shift
 
 geofences="" keep=() duration=30s report="" build=1 extra=()
 dsn=${BENCH_HISTORY_DSN:-${TEST_POSTGRES_DSN:-}}
-need_arg() { [ "$#" -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"; }
+need_arg() {
+	if [ "$#" -lt 2 ] || [ -z "$2" ]; then
+		die "$1 needs a value"
+	fi
+}
 while [ "$#" -gt 0 ]; do
 	case "$1" in
 	-geofences)

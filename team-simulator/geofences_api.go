@@ -113,11 +113,12 @@ func (a *fenceAPI) remove(ctx context.Context, fences []*createdFence, headers m
 		if f == nil {
 			return nil
 		}
-		if err := a.delete(ctx, f, headers[f.team]); err != nil {
+		// Every fence is tried: the first failure is reported, not the end.
+		if err := a.delete(ctx, f, headers[f.team]); err == nil {
+			gone.Add(1)
+		} else {
 			once.Do(func() { first = fmt.Errorf("delete fence %s of team %s: %w", f.id, f.team, err) })
-			return nil
 		}
-		gone.Add(1)
 		return nil
 	})
 	if first == nil {
@@ -136,8 +137,11 @@ func (a *fenceAPI) post(ctx context.Context, base, team string, body []byte, hea
 		var f struct {
 			ID string `json:"id"`
 		}
-		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&f); err != nil || f.ID == "" {
-			return fmt.Errorf("POST %s: 201 without the fence's id (%v)", u, err)
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&f); err != nil {
+			return fmt.Errorf("POST %s: 201 with a body that is not a fence: %w", u, err)
+		}
+		if f.ID == "" {
+			return fmt.Errorf("POST %s: 201 without the fence's id", u)
 		}
 		id = f.ID
 		return nil

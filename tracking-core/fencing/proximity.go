@@ -61,8 +61,7 @@ type proxRunner struct {
 	cfg ProximityConfig
 	log *slog.Logger
 
-	teams   map[string]*proxTeam // the claim goroutine's own
-	claimed int
+	teams map[string]*proxTeam // the claim goroutine's own
 
 	stop chan struct{}
 	done chan struct{}

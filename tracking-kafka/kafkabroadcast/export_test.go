@@ -51,3 +51,6 @@ func (b *Broadcaster) records(ctx context.Context, topic string, p int32) (keys,
 	})
 	return keys, values, err
 }
+
+// DescribeTopic is describeTopic, for the external tests.
+var DescribeTopic = describeTopic

@@ -172,7 +172,7 @@ func TestStatesOutliveLastTopicRetention(t *testing.T) {
 	admin := newAdmin(t, cfg.Brokers)
 	configs := func(topic string) map[string]sarama.ConfigEntry {
 		t.Helper()
-		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic})
+		entries, err := kafkabroadcast.DescribeTopic(admin, topic)
 		if err != nil {
 			t.Fatalf("describe config of %s: %v", topic, err)
 		}

@@ -119,9 +119,7 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (topic
 
 // tombstoneRetention reads the delete.retention.ms of topic.
 func tombstoneRetention(admin sarama.ClusterAdmin, topic string) (time.Duration, error) {
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{
-		Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"delete.retention.ms"},
-	})
+	entries, err := describeTopic(admin, topic, "delete.retention.ms")
 	if err != nil {
 		return 0, err
 	}
@@ -172,4 +170,25 @@ func leaders(client sarama.Client, topic string) (int32, error) {
 		}
 	}
 	return int32(len(parts)), nil
+}
+
+// describeTopic returns the configuration entries of topic (those named, or
+// all when none is).
+func describeTopic(admin sarama.ClusterAdmin, topic string, names ...string) ([]sarama.ConfigEntry, error) {
+	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic, ConfigNames: names}},
+		sarama.DescribeConfigsOptions{})
+	if err != nil {
+		return nil, err
+	}
+	var entries []sarama.ConfigEntry
+	for _, r := range results {
+		if r.Name != topic {
+			continue
+		}
+		if r.ErrorCode != sarama.ErrNoError {
+			return nil, &sarama.DescribeConfigError{Err: r.ErrorCode, ErrMsg: r.ErrorMsg}
+		}
+		entries = append(entries, r.Configs...)
+	}
+	return entries, nil
 }

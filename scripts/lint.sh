@@ -128,7 +128,7 @@ while True:
     if not f or not f.get("trace") or not f["trace"][0].get("function"):
         continue  # only the vulnerabilities that the code reaches
     top = f["trace"][0]
-    where = next((fr["position"] for fr in reversed(f["trace"]) if fr.get("position")), None)
+    where = next((fr["position"] for fr in reversed(f["trace"]) if (fr.get("position") or {}).get("filename")), None)
     called.setdefault(f["osv"], (top.get("module", "?"), top.get("version", "?"),
                                  f.get("fixed_version", "none"), top.get("package", ""), where))
 bad = std = 0
@@ -137,7 +137,8 @@ for vid, (mod, ver, fixed, pkg, where) in sorted(called.items()):
     fatal = not is_std or stdlib_policy == "fail"
     bad += fatal
     std += is_std
-    at = f" (called from {where['filename']}:{where['line']})" if where else ""
+    # A position may lack a file (a frame in generated or assembly code).
+    at = f" (called from {where.get('filename', '?')}:{where.get('line', '?')})" if where else ""
     print(f"[lint] {'' if fatal else 'NOTICE: '}{vid} in {pkg or mod}@{ver}, "
           f"fixed in {fixed}{at}: https://pkg.go.dev/vuln/{vid}", file=sys.stderr)
 if std and stdlib_policy != "fail":

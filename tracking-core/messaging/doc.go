@@ -22,7 +22,8 @@
 // delivery too: the skipped times are set to the ack's). A recipient that is
 // acked, read or expired is never pending again. Past ExpiresAt a recipient
 // can no longer become delivered or acked (a late ack changes nothing), but
-// an acked one can still become read. Every change a Mark or Expire reports
+// an acked one can still become read. Until Expire runs, a recipient past
+// ExpiresAt is still sent or delivered in Get, though no longer pending. Every change a Mark or Expire reports
 // is one event for the manager streams: callers publish exactly the changes
 // reported, so concurrent replicas never publish one twice.
 //

@@ -6,11 +6,10 @@ import "fmt"
 // backends put in their UPDATE of one recipient, in SQL both SQLite and
 // PostgreSQL read, for target state to: the SET list and the WHERE guard.
 // The columns are state (the rank), delivered, acked, read_at, expired
-// and expires; ph(1) is the placeholder of the mark's time. A guard in the
+// and expires; at is the placeholder of the mark's time. A guard in the
 // UPDATE itself (not read, then written) is what makes concurrent marks of
 // one recipient report one change.
-func MarkSQL(to State, ph func(int) string) (set, where string) {
-	at := ph(1)
+func MarkSQL(to State, at string) (set, where string) {
 	switch to {
 	case StateDelivered:
 		return fmt.Sprintf("state = 1, delivered = %s", at),

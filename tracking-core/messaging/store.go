@@ -36,10 +36,12 @@ type Store interface {
 	// Mark moves worker's recipient of message (team, id) to state, at
 	// time at, and reports whether it changed. Only forward (see the
 	// package doc): a mark to the state it is in or one before it changes
-	// nothing; delivered and acked are refused (false) once the recipient
-	// is expired or at is not before ExpiresAt; expired only from sent or
-	// delivered. Skipped states get the time at too. not_found when there
-	// is no such message or recipient. Why: the worker's delivery and acks
+	// nothing; a mark that would make the recipient delivered or acked
+	// (delivered, acked, or read of one not acked yet) changes nothing once
+	// it is expired or at is not before ExpiresAt, while read of an acked
+	// one still does; expired only from sent or delivered (at any time: a
+	// caller may withdraw a message early). Skipped states get the time at
+	// too. not_found when there is no such message or recipient. Why: the worker's delivery and acks
 	// become state, and changed=true tells the one caller (of concurrent
 	// replicas) that publishes the event.
 	Mark(ctx context.Context, team, id, worker string, state State, at time.Time) (changed bool, err error)

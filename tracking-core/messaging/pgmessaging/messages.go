@@ -141,7 +141,7 @@ func (s *Store) Mark(ctx context.Context, team, id, worker string, state messagi
 	if err := messaging.ValidateMark(team, id, worker, state, at); err != nil {
 		return false, err
 	}
-	set, where := messaging.MarkSQL(state, func(int) string { return "$1::timestamptz" })
+	set, where := messaging.MarkSQL(state, "$1::timestamptz")
 	var changed bool
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE `+s.recipients+` SET `+set+`

@@ -155,7 +155,7 @@ func (s *Store) Mark(ctx context.Context, team, id, worker string, state messagi
 	if err := messaging.ValidateMark(team, id, worker, state, at); err != nil {
 		return false, err
 	}
-	set, where := messaging.MarkSQL(state, func(int) string { return "?1" })
+	set, where := messaging.MarkSQL(state, "?1")
 	var changed bool
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE msg_recipients SET `+set+`

@@ -6,13 +6,12 @@ package alertingdb
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/teamtrack/tracking-core/alerting"
 	"github.com/teamtrack/tracking-core/alerting/pgalerting"
 	"github.com/teamtrack/tracking-core/alerting/sqlitealerting"
+	"github.com/teamtrack/tracking-core/storedsn"
 )
 
 // Open opens the store dsn names: "postgres://..." or "postgresql://..."
@@ -20,20 +19,12 @@ import (
 // naming the scheme. log may be nil.
 func Open(ctx context.Context, dsn string, log *slog.Logger) (alerting.Store, error) {
 	log = cmp.Or(log, slog.New(slog.DiscardHandler))
-	scheme, rest, ok := strings.Cut(dsn, ":")
-	if !ok || scheme == "" {
-		return nil, fmt.Errorf("alerting DSN has no scheme: want postgres://..., postgresql://... or sqlite:path")
+	kind, path, err := storedsn.Parse("alerting", dsn)
+	if err != nil {
+		return nil, err
 	}
-	switch strings.ToLower(scheme) {
-	case "postgres", "postgresql":
-		return pgalerting.Open(ctx, pgalerting.Config{DSN: dsn, Logger: log})
-	case "sqlite":
-		path := strings.TrimPrefix(rest, "//")
-		if path == "" {
-			return nil, fmt.Errorf("alerting DSN %q names no file: want sqlite:path", dsn)
-		}
+	if kind == storedsn.SQLite {
 		return sqlitealerting.Open(ctx, sqlitealerting.Config{Path: path, Logger: log})
-	default:
-		return nil, fmt.Errorf("alerting DSN scheme %q is not supported: want postgres://..., postgresql://... or sqlite:path", scheme)
 	}
+	return pgalerting.Open(ctx, pgalerting.Config{DSN: dsn, Logger: log})
 }

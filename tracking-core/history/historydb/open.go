@@ -5,13 +5,12 @@ package historydb
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/history/pghistory"
 	"github.com/teamtrack/tracking-core/history/sqlitehistory"
+	"github.com/teamtrack/tracking-core/storedsn"
 )
 
 // Option tunes Open.
@@ -31,20 +30,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (history.Store, error
 		f(&o)
 	}
 	o.log = cmp.Or(o.log, slog.New(slog.DiscardHandler))
-	scheme, rest, ok := strings.Cut(dsn, ":")
-	if !ok || scheme == "" {
-		return nil, fmt.Errorf("history DSN has no scheme: want postgres://..., postgresql://... or sqlite:path")
+	kind, path, err := storedsn.Parse("history", dsn)
+	if err != nil {
+		return nil, err
 	}
-	switch strings.ToLower(scheme) {
-	case "postgres", "postgresql":
-		return pghistory.Open(ctx, pghistory.Config{DSN: dsn, Logger: o.log})
-	case "sqlite":
-		path := strings.TrimPrefix(rest, "//") // sqlite:///abs/path and sqlite://rel too
-		if path == "" {
-			return nil, fmt.Errorf("history DSN %q names no file: want sqlite:path", dsn)
-		}
+	if kind == storedsn.SQLite {
 		return sqlitehistory.Open(ctx, sqlitehistory.Config{Path: path, Logger: o.log})
-	default:
-		return nil, fmt.Errorf("history DSN scheme %q is not supported: want postgres://..., postgresql://... or sqlite:path", scheme)
 	}
+	return pghistory.Open(ctx, pghistory.Config{DSN: dsn, Logger: o.log})
 }

@@ -7,13 +7,12 @@ package messagingdb
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/teamtrack/tracking-core/messaging"
 	"github.com/teamtrack/tracking-core/messaging/pgmessaging"
 	"github.com/teamtrack/tracking-core/messaging/sqlitemessaging"
+	"github.com/teamtrack/tracking-core/storedsn"
 )
 
 // Open opens the store dsn names: "postgres://..." or "postgresql://..."
@@ -21,20 +20,12 @@ import (
 // naming the scheme. log may be nil.
 func Open(ctx context.Context, dsn string, log *slog.Logger) (messaging.Store, error) {
 	log = cmp.Or(log, slog.New(slog.DiscardHandler))
-	scheme, rest, ok := strings.Cut(dsn, ":")
-	if !ok || scheme == "" {
-		return nil, fmt.Errorf("messaging DSN has no scheme: want postgres://..., postgresql://... or sqlite:path")
+	kind, path, err := storedsn.Parse("messaging", dsn)
+	if err != nil {
+		return nil, err
 	}
-	switch strings.ToLower(scheme) {
-	case "postgres", "postgresql":
-		return pgmessaging.Open(ctx, pgmessaging.Config{DSN: dsn, Logger: log})
-	case "sqlite":
-		path := strings.TrimPrefix(rest, "//")
-		if path == "" {
-			return nil, fmt.Errorf("messaging DSN %q names no file: want sqlite:path", dsn)
-		}
+	if kind == storedsn.SQLite {
 		return sqlitemessaging.Open(ctx, sqlitemessaging.Config{Path: path, Logger: log})
-	default:
-		return nil, fmt.Errorf("messaging DSN scheme %q is not supported: want postgres://..., postgresql://... or sqlite:path", scheme)
 	}
+	return pgmessaging.Open(ctx, pgmessaging.Config{DSN: dsn, Logger: log})
 }

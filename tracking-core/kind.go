@@ -21,6 +21,10 @@ const (
 	// never superseded: a slow manager's queue keeps every one, and Last
 	// has none.
 	KindAlert
+	// KindDelivery is a change of a dispatch message's delivery to one
+	// worker (sent, delivered, acked, read, expired). Time is the change.
+	// Like alerts, deliveries are never superseded and Last has none.
+	KindDelivery
 	numKinds
 )
 
@@ -36,9 +40,16 @@ func (k Kind) String() string {
 		return "status"
 	case KindAlert:
 		return "alert"
+	case KindDelivery:
+		return "delivery"
 	}
 	return "unknown"
 }
+
+// InLast reports whether the newest message of a worker of kind k is part of
+// Last (positions and statuses), and so whether a newer one supersedes it on
+// a slow manager's queue. Events of the other kinds are each kept.
+func (k Kind) InLast() bool { return k == KindPosition || k == KindStatus }
 
 // Supersedes reports whether m replaces prev as its worker's last message of
 // their kind (both of the same worker and Kind): for positions the newer

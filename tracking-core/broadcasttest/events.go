@@ -25,6 +25,13 @@ func AlertMsg(team, worker, name string, at time.Time) tracking.Message {
 		JSON: fmt.Appendf(nil, `{"kind":"enter","workerId":%q,"team":%q,"name":%q}`, worker, team, name)}
 }
 
+// DeliveryMsg builds a delivery event of message id to worker, in state.
+func DeliveryMsg(team, worker, id, state string, at time.Time) tracking.Message {
+	return tracking.Message{Kind: tracking.KindDelivery, Team: team, Worker: worker,
+		Time: at.UnixNano(), Received: time.Now().UnixNano(),
+		JSON: fmt.Appendf(nil, `{"messageId":%q,"workerId":%q,"team":%q,"state":%q}`, id, worker, team, state)}
+}
+
 // LastStatuses returns worker -> status JSON of the statuses in Last(team),
 // failing on an alert there or a worker's status twice.
 func LastStatuses(t testing.TB, b tracking.Broadcaster, team string) map[string]string {
@@ -36,8 +43,8 @@ func LastStatuses(t testing.TB, b tracking.Broadcaster, team string) map[string]
 	got := map[string]string{}
 	for _, m := range msgs {
 		switch m.Kind {
-		case tracking.KindAlert:
-			t.Fatalf("Last(%s) returned an alert: %s", team, m.JSON)
+		case tracking.KindAlert, tracking.KindDelivery:
+			t.Fatalf("Last(%s) returned an event (%s): %s", team, m.Kind, m.JSON)
 		case tracking.KindStatus:
 			if _, dup := got[m.Worker]; dup {
 				t.Fatalf("Last(%s) returned two statuses of %s", team, m.Worker)
@@ -48,7 +55,7 @@ func LastStatuses(t testing.TB, b tracking.Broadcaster, team string) map[string]
 	return got
 }
 
-// Positions, statuses and alerts published together reach every replica in
+// Positions, statuses, alerts and deliveries published together reach every replica in
 // the order published, each with its kind, times and bytes, and are resumed
 // like positions.
 func (s *suite) eventsDelivered(t *testing.T) {
@@ -63,6 +70,7 @@ func (s *suite) eventsDelivered(t *testing.T) {
 		Msg(team, "w1", 2),
 		AlertMsg(team, "w1", "depot", base),
 		StatusMsg(team, "w1", base, 0, 2*time.Millisecond, "idle"),
+		DeliveryMsg(team, "w1", "m_1", "acked", base),
 	}
 	MustPublish(t, r[0], sent...)
 	if !c.WaitCount(s.f.Timeout, len(sent)) {
@@ -84,7 +92,7 @@ func (s *suite) eventsDelivered(t *testing.T) {
 // Last holds each worker's newest position and the status that supersedes
 // the others: a status of a newer session wins over a later change of an
 // older one (the replica a worker left reporting its end late), whichever
-// replica published it; alerts are not kept, and a status never stands in
+// replica published it; alerts and deliveries are not kept, and a status never stands in
 // for a position.
 func (s *suite) lastStatuses(t *testing.T) {
 	newReplica := namespace(t, s.setup)
@@ -94,7 +102,8 @@ func (s *suite) lastStatuses(t *testing.T) {
 	MustPublish(t, a, Msg(team, "w1", 1), StatusMsg(team, "w1", base, 0, time.Millisecond, "online"))
 	MustPublish(t, a, StatusMsg(team, "w1", base, 0, 2*time.Millisecond, "idle"))
 	MustPublish(t, b, StatusMsg(team, "w1", base, time.Second, time.Second, "online-2"))
-	MustPublish(t, a, StatusMsg(team, "w1", base, 0, 3*time.Second, "offline-replaced"), AlertMsg(team, "w1", "depot", base))
+	MustPublish(t, a, StatusMsg(team, "w1", base, 0, 3*time.Second, "offline-replaced"), AlertMsg(team, "w1", "depot", base),
+		DeliveryMsg(team, "w1", "m_1", "delivered", base))
 	MustPublish(t, a, StatusMsg(team, "w2", base, 0, time.Millisecond, "online"))
 	want := map[string]string{
 		"w1": `{"workerId":"w1","team":"team_presence","status":"online-2"}`,

@@ -94,9 +94,9 @@ func (q *Queue) pastStart(m tracking.Message) bool {
 
 // belowFloor drops a live position (or status) not newer than the snapshot's
 // one already queued for its worker, so that a worker never appears to move
-// backwards, nor to go back to an older status. Alerts have no floor.
+// backwards, nor to go back to an older status. Alerts and deliveries have no floor.
 func (q *Queue) belowFloor(m tracking.Message) bool {
-	if m.Kind == tracking.KindAlert {
+	if !m.Kind.InLast() {
 		return false
 	}
 	k := floorKey{m.Worker, m.Kind}
@@ -175,7 +175,7 @@ func (q *Queue) Prime(snapshot []tracking.Message, at tracking.Offset) {
 		q.floor = make(map[floorKey]tracking.Message, len(snapshot))
 	}
 	for _, m := range snapshot {
-		if _, ok := queued[floorKey{m.Worker, m.Kind}]; ok || m.Kind == tracking.KindAlert {
+		if _, ok := queued[floorKey{m.Worker, m.Kind}]; ok || !m.Kind.InLast() {
 			continue
 		}
 		m.Offset = tracking.Offset{}

@@ -89,7 +89,7 @@ func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) err
 	for i, m := range msgs {
 		msgs[i].Offset = be.append(m, b.window)
 		m = msgs[i]
-		if m.Kind == tracking.KindAlert {
+		if !m.Kind.InLast() {
 			continue
 		}
 		team := be.last[m.Team]

@@ -16,6 +16,15 @@ const (
 	TypeReset     = "reset"     // manager stream: the resume asked for is not possible; a snapshot follows
 	TypeStatus    = "status"    // manager stream: a worker's presence status changed
 	TypeAlert     = "alert"     // manager stream: an alert about a worker
+	TypeDelivery  = "delivery"  // manager stream: a dispatch message's delivery to a worker changed
+	TypeMessage   = "message"   // worker WebSocket: a dispatch message from the team's manager
+	TypeConfig    = "config"    // worker WebSocket: sampling advice (how often to report)
+)
+
+// Types of the JSON messages a worker sends on its WebSocket besides records.
+const (
+	TypeAck  = "ack"  // the worker got a dispatch message
+	TypeRead = "read" // the worker's user read it
 )
 
 // ServerMessage is one text message from the server on a WebSocket, decoded.
@@ -35,9 +44,13 @@ type ServerMessage struct {
 	Error ErrorBody
 	// End is the body of a replay's end message.
 	End ReplayEnd
-	// Event is the record of a status or alert message (its canonical JSON),
-	// undecoded; it aliases the decoded message's bytes.
+	// Event is the record of a status, alert or delivery message (its
+	// canonical JSON), undecoded; it aliases the decoded message's bytes.
 	Event []byte
+	// Body is a dispatch message's body (ID is its id), undecoded.
+	Body []byte
+	// Interval is a config message's advice: how often to report.
+	Interval string
 }
 
 var (
@@ -166,6 +179,9 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 		Reason    string            `json:"reason"`
 		Status    json.RawMessage   `json:"status"`
 		Alert     json.RawMessage   `json:"alert"`
+		Delivery  json.RawMessage   `json:"delivery"`
+		Body      json.RawMessage   `json:"body"`
+		Interval  string            `json:"interval"`
 		ErrorBody
 	}
 	if err := json.Unmarshal(msg, &v); err != nil {
@@ -180,6 +196,12 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 		m.Event = v.Status
 	case TypeAlert:
 		m.Event = v.Alert
+	case TypeDelivery:
+		m.Event = v.Delivery
+	case TypeMessage:
+		m.Body = v.Body
+	case TypeConfig:
+		m.Interval = v.Interval
 	}
 	for _, p := range v.Positions {
 		m.Positions = append(m.Positions, p)

@@ -19,11 +19,13 @@ import (
 // SSEReconnectEvent is the name of the event that ends a stream with a hint.
 const SSEReconnectEvent = "reconnect"
 
-// SSEStatusEvent and SSEAlertEvent name the events of a team's workers
-// (tracking.KindStatus, tracking.KindAlert) on the manager stream.
+// SSEStatusEvent, SSEAlertEvent and SSEDeliveryEvent name the events of a
+// team's workers (tracking.KindStatus, KindAlert, KindDelivery) on the
+// manager stream.
 const (
-	SSEStatusEvent = "status"
-	SSEAlertEvent  = "alert"
+	SSEStatusEvent   = "status"
+	SSEAlertEvent    = "alert"
+	SSEDeliveryEvent = "delivery"
 )
 
 // SSEResetEvent is the name of the event that announces a snapshot in place

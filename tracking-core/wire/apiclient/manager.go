@@ -48,4 +48,7 @@ type Event struct {
 	// an alert about a worker of the team (SSE `event: status` / `alert`,
 	// WebSocket {"type":"status"} / {"type":"alert"}).
 	Status, Alert []byte
+	// Delivery is the record of a dispatch message's delivery change (SSE
+	// `event: delivery`, WebSocket {"type":"delivery"}).
+	Delivery []byte
 }

@@ -118,9 +118,11 @@ func (s *sseStream) Next() (*Event, error) {
 			s.ev.Status = b.Data
 		case b.HasData && b.Event == wire.SSEAlertEvent:
 			s.ev.Alert = b.Data
+		case b.HasData && b.Event == wire.SSEDeliveryEvent:
+			s.ev.Delivery = b.Data
 		}
 		if len(s.ev.Positions) > 0 || len(s.ev.Comments) > 0 || s.ev.Retry > 0 || s.ev.ID != "" || s.ev.Reset ||
-			s.ev.Status != nil || s.ev.Alert != nil {
+			s.ev.Status != nil || s.ev.Alert != nil || s.ev.Delivery != nil {
 			return &s.ev, nil
 		}
 		// Another named event: not part of this API; skip it.

@@ -102,6 +102,8 @@ func (s *wsStream) Next() (*Event, error) {
 			s.ev.Status, s.ev.ID = s.msg.Event, s.msg.ID
 		case wire.TypeAlert:
 			s.ev.Alert, s.ev.ID = s.msg.Event, s.msg.ID
+		case wire.TypeDelivery:
+			s.ev.Delivery, s.ev.ID = s.msg.Event, s.msg.ID
 		case wire.TypeEnd:
 			s.end, s.ended = s.msg.End, true
 			s.ev.End = &s.end

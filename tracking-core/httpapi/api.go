@@ -15,6 +15,7 @@ import (
 	"github.com/teamtrack/tracking-core/alerting"
 	"github.com/teamtrack/tracking-core/alerting/defcache"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/dispatch"
 	"github.com/teamtrack/tracking-core/fencing"
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/hub"
@@ -73,6 +74,13 @@ type Config struct {
 	// Push endpoints.
 	// Nil: those routes answer 501.
 	Alerts *Alerts
+	// Dispatch sends managers' messages to workers (POST and GET
+	// /tracking/{team}/messages) and delivers them on worker WebSockets.
+	// Nil: those routes answer 501 and workers get no messages.
+	Dispatch *dispatch.Dispatcher
+	// Advisor gives workers sampling advice by whether anyone watches
+	// their team (sampling.Advisor). Nil: no advice.
+	Advisor Advisor
 	// DefinitionsPoll is how often each replica reads the changes of the
 	// fences (GEOFENCE_POLL_INTERVAL): a change made through any replica is
 	// live on every one within about this. Default 500ms.
@@ -136,6 +144,13 @@ func (c *Config) setDefaults() {
 	c.PresenceAlertSettle = cmp.Or(max(c.PresenceAlertSettle, 0), 3*time.Second)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	c.Gatherer = cmp.Or(c.Gatherer, prometheus.DefaultGatherer)
+}
+
+// Advisor is the sampling advice of the replica (sampling.Advisor): live
+// manager streams Watch their team, worker connections Follow theirs.
+type Advisor interface {
+	Watch(team string) (leave func())
+	Follow(team string, advise func(interval time.Duration)) (leave func())
 }
 
 // API is the tracking API of one replica.
@@ -275,6 +290,8 @@ func (a *API) routes() *http.ServeMux {
 	mux.HandleFunc("GET /tracking/{team}/webhooks/{id}/dead-letters", a.authed(true, a.handleDeadLetters))
 	mux.HandleFunc("POST /tracking/{team}/webhooks/{id}/dead-letters/replay", a.authed(true, a.handleDeadLetterReplay))
 	a.pushRoutes(mux)
+	mux.HandleFunc("POST /tracking/{team}/messages", a.authed(true, a.handleMessageSend))
+	mux.HandleFunc("GET /tracking/{team}/messages/{id}", a.authed(true, a.handleMessage))
 	mux.HandleFunc("GET /healthz", a.handleHealth)
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	mux.Handle("GET /metrics", metricsHandler(a.cfg.Gatherer))

@@ -29,6 +29,7 @@ type ingestor struct {
 	label    string
 	presence *presence.Conn
 	fences   *fencing.Conn // nil without alerts
+	mail     *workerMail   // nil without dispatch and advice
 }
 
 func (a *API) ingestor(transport string, claims *auth.Claims) *ingestor {
@@ -51,6 +52,7 @@ func (in *ingestor) end() {
 	if in.fences != nil {
 		in.fences.End()
 	}
+	in.mail.close()
 }
 
 // accept publishes one record, or returns why not with the record id if known.
@@ -77,6 +79,7 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 	}
 	in.accepted.Inc()
 	in.presence.Seen(p.Team, p.WorkerID, now)
+	in.mail.seen(p.Team, p.WorkerID)
 	if in.fences != nil {
 		// Alerts follow the position they come from on the team's stream.
 		in.fences.Seen(&p, now)
@@ -108,6 +111,7 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request, claims *auth.
 	})()
 
 	in := a.ingestor("post", claims)
+	in.mail = a.newWorkerMail(nil) // a POST cannot receive; its summary says the advice
 	defer in.end()
 	sum := wire.IngestAnswer{Errors: []wire.ErrorBody{}}
 	sc := wire.NewRecordScanner(r.Body, a.cfg.MaxRecordSize)
@@ -138,6 +142,9 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request, claims *auth.
 			e.ID, e.Record = id, sc.Record()
 			sum.Errors = append(sum.Errors, e)
 		}
+	}
+	if d := in.mail.Advice(); d > 0 {
+		sum.Config = &wire.Advice{Interval: wire.FormatInterval(d)}
 	}
 	if in.over {
 		// A flood: answer now, without reading the rest of the body.

@@ -12,6 +12,8 @@ type metrics struct {
 	writes      prometheus.Counter
 	conflated   prometheus.Counter
 	reconnects  *prometheus.CounterVec // reconnect hints sent, by reason
+	advice      prometheus.Counter     // sampling advice written to workers
+	replies     *prometheus.CounterVec // workers' acks and read receipts, by result
 }
 
 // newMetrics makes the metrics and registers them with reg, unless nil.
@@ -32,5 +34,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		reconnects: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracking_reconnect_hints_total", Help: "Reconnect hints sent to clients, by reason."},
 			[]string{"reason"}),
+		advice: f.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_sampling_advice_written_total", Help: "Sampling advice messages written to worker WebSockets."}),
+		replies: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tracking_worker_replies_total", Help: "Acks and read receipts of dispatch messages from workers, by type and result."},
+			[]string{"type", "result"}),
 	}
 }

@@ -41,6 +41,11 @@ func (a *API) watch(ctx context.Context, team, since string) (*hub.Queue, func()
 		return nil, nil, started, &tracking.Error{Code: tracking.CodeUnavailable, Message: "cannot watch team " + team + " now", Err: err}
 	}
 	started.Reset = started.Reset || malformed
+	if a.cfg.Advisor != nil {
+		// A live manager: the team's workers report more often.
+		hubLeave, adviceLeave := leave, a.cfg.Advisor.Watch(team)
+		leave = func() { hubLeave(); adviceLeave() }
+	}
 	return q, leave, started, nil
 }
 

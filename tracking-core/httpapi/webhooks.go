@@ -47,11 +47,16 @@ const maxAlertsBody = 64 << 10
 // decodeBody reads one JSON object of at most maxAlertsBody bytes into v,
 // refusing unknown fields; an empty body is allowed when emptyOK.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAlertsBody))
+	return decodeBodyUpTo(w, r, v, emptyOK, maxAlertsBody)
+}
+
+// decodeBodyUpTo is decodeBody with a limit of limit bytes.
+func decodeBodyUpTo(w http.ResponseWriter, r *http.Request, v any, emptyOK bool, limit int64) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return tracking.Errorf(tracking.CodeTooLarge, "the body exceeds %d bytes", maxAlertsBody)
+			return tracking.Errorf(tracking.CodeTooLarge, "the body exceeds %d bytes", limit)
 		}
 		return tracking.Errorf(tracking.CodeBadRequest, "the body could not be read")
 	}

@@ -70,6 +70,12 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 	conn.SetReadLimit(wsReadLimit)
 
 	in := a.ingestor("ws", claims)
+	in.mail = a.newWorkerMail(func(frame []byte) error { return writeWS(conn, a.cfg.WriteTimeout, frame) })
+	if claims != nil && claims.Role == auth.RoleWorker && len(claims.Teams) == 1 {
+		// A phone's token names it: its messages and advice start now,
+		// not with its first position.
+		in.mail.seen(claims.Teams[0], claims.WorkerID)
+	}
 	defer func() {
 		why, _ := endedBy.Load().(string)
 		in.presence.End(presenceReason(why, in.over))
@@ -138,9 +144,14 @@ func (a *API) readMessage(ctx context.Context, conn *websocket.Conn, buf []byte)
 	return b.Bytes(), nil
 }
 
-// ingestMessage publishes a record or an array of records.
+// ingestMessage publishes a record or an array of records, or takes a
+// reply to a dispatch message.
 func (a *API) ingestMessage(ctx context.Context, conn *websocket.Conn, in *ingestor, msg []byte) {
 	msg = bytes.TrimSpace(msg)
+	if r, ok := wire.DecodeWorkerReply(msg); ok {
+		a.workerReply(conn, in, r)
+		return
+	}
 	if len(msg) > 0 && msg[0] == '[' {
 		var recs []json.RawMessage
 		if err := json.Unmarshal(msg, &recs); err != nil {
@@ -159,6 +170,27 @@ func (a *API) ingestMessage(ctx context.Context, conn *websocket.Conn, in *inges
 	if id, err := in.accept(ctx, msg); err != nil {
 		a.sendWS(conn, errorMessage(err, id))
 	}
+}
+
+// workerReply records an ack or read receipt; a bad one is answered with
+// an error naming the message id.
+func (a *API) workerReply(conn *websocket.Conn, in *ingestor, r wire.WorkerReply) {
+	typ := r.Type
+	if typ != wire.TypeAck && typ != wire.TypeRead {
+		typ = "other" // a label per type a client invents would grow without bound
+	}
+	err, over := in.limit.take(time.Now())
+	if err != nil {
+		in.over = in.over || over
+	} else {
+		err = in.mail.reply(r)
+	}
+	if err != nil {
+		a.m.replies.WithLabelValues(typ, string(tracking.ErrorCode(err))).Inc()
+		a.sendWS(conn, errorMessage(err, r.ID))
+		return
+	}
+	a.m.replies.WithLabelValues(typ, "ok").Inc()
 }
 
 func (a *API) sendWS(conn *websocket.Conn, msg []byte) { _ = writeWS(conn, a.cfg.WriteTimeout, msg) }

@@ -63,10 +63,13 @@ func AppendWorkerReply(dst []byte, typ, id string) []byte {
 
 var typeKey = []byte(`"type"`)
 
-// WorkerReply is a worker's message other than records, decoded.
+// WorkerReply is a worker's message other than records, decoded. A
+// connection that carries several workers names which one replies.
 type WorkerReply struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
+	Type     string `json:"type"`
+	ID       string `json:"id"`
+	WorkerID string `json:"workerId,omitempty"`
+	Team     string `json:"team,omitempty"`
 }
 
 // DecodeWorkerReply tells whether msg (one WebSocket text message, trimmed)

@@ -40,6 +40,15 @@ type IngestAnswer struct {
 	// the client should reconnect to send the rest.
 	Reconnect bool   `json:"reconnect,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// Config is the sampling advice of the workers' team when the body
+	// ended, when the service gives advice: a POST cannot be told while it
+	// streams, so the next one should report at this interval.
+	Config *Advice `json:"config,omitempty"`
+}
+
+// Advice is sampling advice: how often a worker should report.
+type Advice struct {
+	Interval string `json:"interval"`
 }
 
 // DecodeIngestAnswer decodes the body of a POST's answer.

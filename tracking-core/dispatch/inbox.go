@@ -28,9 +28,10 @@ type Inbox struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu   sync.Mutex
-	sent map[string]time.Time // ids written to the connection -> the message's creation
-	fifo []string             // sent's ids, oldest first, to bound it
+	mu      sync.Mutex
+	sent    map[string]time.Time     // ids written to the connection -> the message's creation
+	fifo    []string                 // sent's ids, oldest first, to bound it
+	marking map[string]chan struct{} // ids being written and marked delivered: closed once marked
 }
 
 // maxRemembered bounds the ids an inbox remembers having sent.
@@ -172,18 +173,30 @@ func (in *Inbox) deliver(id string, created time.Time, frame []byte) bool {
 	if dup {
 		return true
 	}
-	// Remembered first: the worker may ack before send returns.
-	in.remember(id, created)
+	// Remembered first: the worker may ack before send returns; its ack
+	// waits for the delivered mark, so that the states come in order.
+	marked := make(chan struct{})
+	in.remember(id, created, marked)
+	defer func() {
+		in.mu.Lock()
+		delete(in.marking, id)
+		in.mu.Unlock()
+		close(marked)
+	}()
 	if err := in.send(frame); err != nil {
 		return false
 	}
-	in.mark(id, messaging.StateDelivered)
+	_, _ = in.mark(id, messaging.StateDelivered)
 	return true
 }
 
-func (in *Inbox) remember(id string, created time.Time) {
+func (in *Inbox) remember(id string, created time.Time, marked chan struct{}) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.marking == nil {
+		in.marking = make(map[string]chan struct{}, 1)
+	}
+	in.marking[id] = marked
 	in.sent[id] = created
 	in.fifo = append(in.fifo, id)
 	if len(in.fifo) > maxRemembered {
@@ -229,6 +242,15 @@ func (in *Inbox) Reply(typ, id string) error {
 	}
 	if err := tracking.ValidateID("id", id, 64); err != nil {
 		return err
+	}
+	in.mu.Lock()
+	marked := in.marking[id]
+	in.mu.Unlock()
+	if marked != nil {
+		select {
+		case <-marked:
+		case <-time.After(10 * time.Second): // the store's bound on the mark
+		}
 	}
 	changed, err := in.mark(id, state)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/discovery"
+	"github.com/teamtrack/tracking-core/messaging/messagingdb"
 )
 
 // Opener starts a strategy's Broadcaster once configuration is known to be
@@ -80,8 +81,14 @@ func Main(serviceName, defAddr string, configure func(env *config.Env) Opener) e
 		}
 		defer closeAlerts()
 		cfg.API.Alerts = alerts
+		msgs, err := messagingdb.Open(ctx, s.History.DSN, log.With("component", "dispatch"))
+		if err != nil {
+			return fmt.Errorf("HISTORY_DSN (messages): %w", err)
+		}
+		defer func() { _ = msgs.Close() }()
+		cfg.Messages, cfg.MessagesKeep = msgs, s.History.Retention
 	} else {
-		log.Info("HISTORY_DSN is unset: no durable history, alerts, webhooks or Web Push (their routes answer 501)")
+		log.Info("HISTORY_DSN is unset: no durable history, alerts, webhooks, Web Push or messages to workers (their routes answer 501)")
 	}
 	b, err := open(ctx, log, cfg.Registry)
 	if err != nil {

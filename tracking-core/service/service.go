@@ -14,8 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/dispatch"
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/hub"
+	"github.com/teamtrack/tracking-core/messaging"
 )
 
 // Config of one replica.
@@ -34,6 +36,14 @@ type Config struct {
 	// Register, when set, is called once the listener is up, with its address;
 	// the function it returns deregisters and is called first on shutdown.
 	Register func(ctx context.Context, addr *net.TCPAddr) (deregister func(context.Context) error, err error)
+	// Messages keeps the dispatch messages to workers (HISTORY_DSN's
+	// database); the replica sends and delivers them through its
+	// Broadcaster's Mailbox. Nil: no messages (their routes answer 501).
+	// The caller closes it after Run.
+	Messages messaging.Store
+	// MessagesKeep is how long a message stays queryable after its ttl
+	// (HISTORY_RETENTION). Default 7 days.
+	MessagesKeep time.Duration
 	// DebugAddr, when set, serves net/http/pprof on its own listener (keep it
 	// on loopback). Default: off.
 	DebugAddr string
@@ -46,13 +56,14 @@ type Config struct {
 
 // Service is one running replica.
 type Service struct {
-	cfg Config
-	b   tracking.Broadcaster
-	ln  net.Listener
-	hub *hub.Hub
-	api *httpapi.API
-	srv *http.Server
-	log *slog.Logger
+	cfg  Config
+	b    tracking.Broadcaster
+	ln   net.Listener
+	hub  *hub.Hub
+	api  *httpapi.API
+	srv  *http.Server
+	log  *slog.Logger
+	disp *dispatch.Dispatcher // nil without Messages
 }
 
 // New listens on cfg.HTTPAddr and prepares the replica over b, which the
@@ -69,13 +80,34 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 	h := hub.New(b, hub.Config{Logger: cfg.Logger, Registerer: cfg.Registry, ResumeLimit: cfg.ResumeLimit})
 	apiCfg := cfg.API
 	apiCfg.Logger, apiCfg.Registerer, apiCfg.Gatherer = cfg.Logger, cfg.Registry, cfg.Registry
+	disp, err := newDispatcher(cfg, b)
+	if err != nil {
+		_ = ln.Close()
+		h.Close()
+		return nil, err
+	}
+	apiCfg.Dispatch = disp
 	api := httpapi.New(apiCfg, b, h)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	return &Service{cfg: cfg, b: b, ln: ln, hub: h, api: api, srv: srv, log: cfg.Logger}, nil
+	return &Service{cfg: cfg, b: b, ln: ln, hub: h, api: api, srv: srv, log: cfg.Logger, disp: disp}, nil
+}
+
+// newDispatcher starts the dispatch of messages over cfg.Messages and b's
+// Mailbox; nil without a store.
+func newDispatcher(cfg Config, b tracking.Broadcaster) (*dispatch.Dispatcher, error) {
+	if cfg.Messages == nil {
+		return nil, nil
+	}
+	mb, ok := b.(tracking.Mailbox)
+	if !ok {
+		return nil, fmt.Errorf("messages to workers need a Broadcaster that carries mail; %T does not", b)
+	}
+	return dispatch.New(dispatch.Config{Store: cfg.Messages, Mailbox: mb, Publish: b.Publish, Last: b.Last,
+		Keep: cfg.MessagesKeep, Logger: cfg.Logger.With("component", "dispatch"), Registerer: cfg.Registry})
 }
 
 // setDefaults: cmp.Or(max(v, 0), d) is d for a zero or negative v.
@@ -137,6 +169,10 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.srv.Shutdown(sctx); err != nil {
 		s.log.Warn("stop http server", "err", err)
 		_ = s.srv.Close()
+	}
+	if s.disp != nil {
+		// Its expiry publishes through the broadcaster: closed first.
+		s.disp.Close()
 	}
 	s.hub.Close()
 	if err := s.b.Close(); err != nil {

@@ -48,6 +48,7 @@ type Stream struct {
 	lastID string   // the last stream id received
 	status []string // status events received, "worker:status/reason"
 	alerts [][]byte // alert records received
+	deliv  []string // delivery events received, "messageId:worker:state"
 	err    error    // why the stream ended
 	notify chan struct{}
 	done   chan struct{}
@@ -98,6 +99,13 @@ func (s *Stream) read() {
 		}
 		if ev.Alert != nil {
 			s.alerts = append(s.alerts, bytes.Clone(ev.Alert))
+		}
+		if ev.Delivery != nil {
+			var v struct{ MessageID, WorkerID, State string }
+			if err := json.Unmarshal(ev.Delivery, &v); err != nil {
+				s.events = append(s.events, "bad delivery: "+err.Error())
+			}
+			s.deliv = append(s.deliv, v.MessageID+":"+v.WorkerID+":"+v.State)
 		}
 		if ev.ID != "" {
 			s.lastID = ev.ID
@@ -167,6 +175,20 @@ func (s *Stream) Alerts() [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([][]byte(nil), s.alerts...)
+}
+
+// Deliveries returns the delivery events received, in order, each as
+// "messageId:worker:state".
+func (s *Stream) Deliveries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.deliv...)
+}
+
+// WaitDeliveries polls cond on the delivery events received until it
+// holds, the stream ends or timeout.
+func (s *Stream) WaitDeliveries(timeout time.Duration, cond func(deliveries []string) bool) bool {
+	return waitNotified(timeout, s.notify, s.done, func() bool { return cond(s.Deliveries()) })
 }
 
 // WaitEvents polls cond on the status events received until it holds, the
@@ -290,7 +312,8 @@ func DialWorker(rawURL string) (*Worker, error) {
 
 func (w *Worker) answer(m *wire.ServerMessage) {
 	w.mu.Lock()
-	w.answers = append(w.answers, wire.ServerMessage{Type: m.Type, Reason: m.Reason, Error: m.Error})
+	w.answers = append(w.answers, wire.ServerMessage{Type: m.Type, Reason: m.Reason, Error: m.Error,
+		ID: m.ID, Body: bytes.Clone(m.Body), Interval: m.Interval})
 	w.mu.Unlock()
 	poke(w.notify)
 }
@@ -307,6 +330,33 @@ func (w *Worker) Messages() []wire.ServerMessage {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return append([]wire.ServerMessage(nil), w.answers...)
+}
+
+// Dispatches returns the dispatch messages received so far ({"type":"message"}).
+func (w *Worker) Dispatches() []wire.ServerMessage {
+	var out []wire.ServerMessage
+	for _, m := range w.Messages() {
+		if m.Type == wire.TypeMessage {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Advice returns the intervals of the sampling advice received so far.
+func (w *Worker) Advice() []string {
+	var out []string
+	for _, m := range w.Messages() {
+		if m.Type == wire.TypeConfig {
+			out = append(out, m.Interval)
+		}
+	}
+	return out
+}
+
+// Wait polls cond until it holds, the connection ends or timeout.
+func (w *Worker) Wait(timeout time.Duration, cond func() bool) bool {
+	return waitNotified(timeout, w.notify, w.conn.Done(), cond)
 }
 
 // Answers returns the server's messages so far as JSON objects ("type",

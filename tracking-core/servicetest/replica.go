@@ -26,8 +26,16 @@ type Replica struct {
 // StartReplica serves b on a free loopback port until Stop or the end of the test.
 func StartReplica(t testing.TB, b tracking.Broadcaster, api httpapi.Config) *Replica {
 	t.Helper()
+	return StartReplicaConfig(t, b, service.Config{API: api})
+}
+
+// StartReplicaConfig is StartReplica with the service's whole config (its
+// address, registry and shutdown timeout are set here).
+func StartReplicaConfig(t testing.TB, b tracking.Broadcaster, cfg service.Config) *Replica {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	svc, err := service.New(service.Config{HTTPAddr: "127.0.0.1:0", API: api, Registry: reg, ShutdownTimeout: 5 * time.Second}, b)
+	cfg.HTTPAddr, cfg.Registry, cfg.ShutdownTimeout = "127.0.0.1:0", reg, 5*time.Second
+	svc, err := service.New(cfg, b)
 	if err != nil {
 		_ = b.Close()
 		t.Fatalf("start replica: %v", err)

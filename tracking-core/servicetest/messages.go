@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/messaging/sqlitemessaging"
@@ -125,6 +126,9 @@ func (s *scenarios) messages(t *testing.T) {
 	}
 
 	// All: every online worker, on either replica; the offline one is queued.
+	// "all" is the team as the sending replica knows it (its Last, which a
+	// broker may bring up to date a moment after the stream): wait for it.
+	awaitPresence(t, a.URL, team, s.f.Timeout, "w1:online", "w2:online", "w3:online", "w4:offline")
 	all, on, queued := sendMessage(t, a.URL, team, `{"to":"all","body":{"text":"storm warning"},"ttl":"10m"}`)
 	if on != 3 || queued != 1 {
 		t.Fatalf("to all: online %d queued %d, want 3 and 1", on, queued)
@@ -169,6 +173,31 @@ func (s *scenarios) messages(t *testing.T) {
 		return false
 	}) {
 		t.Fatalf("w2's ack of another's message: answers %v", w2.Answers())
+	}
+}
+
+// awaitPresence polls GET .../presence on base until it holds want
+// ("worker:status"), exactly.
+func awaitPresence(t *testing.T, base, team string, timeout time.Duration, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		code, body := callJSON(t, "GET", base+"/tracking/"+team+"/presence", "")
+		var got []struct{ WorkerID, Status string }
+		if code == 200 && json.Unmarshal(body, &got) == nil {
+			var have []string
+			for _, g := range got {
+				have = append(have, g.WorkerID+":"+g.Status)
+			}
+			slices.Sort(have)
+			if slices.Equal(have, want) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("presence of %s on %s: %d %s, want %v", team, base, code, body, want)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the replica's view of the broker
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
@@ -42,10 +43,10 @@ func AppendConfig(dst []byte, interval time.Duration) []byte {
 // no zero units: "1s", "30s", "1m30s", "500ms".
 func FormatInterval(d time.Duration) string {
 	s := d.String()
-	if len(s) > 4 && s[len(s)-4:] == "m0s" {
+	if strings.HasSuffix(s, "m0s") {
 		s = s[:len(s)-2]
 	}
-	if len(s) > 4 && s[len(s)-4:] == "h0m" {
+	if strings.HasSuffix(s, "h0m") {
 		s = s[:len(s)-2]
 	}
 	return s

@@ -289,6 +289,7 @@ export class MessagesPanel {
       this.el.text.value = "";
     }
     this.setError("");
+    this.setStatus(""); // the last send's result is of another message
     this.el.form.hidden = false;
     this.el.text.focus();
   }

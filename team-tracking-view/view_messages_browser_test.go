@@ -28,7 +28,7 @@ type messagesView struct {
 		Error   string `json:"error"`
 		Status  string `json:"status"`
 	} `json:"form"`
-	Message  string `json:"message"`
+	Message  string        `json:"message"`
 	Messages []hookMessage `json:"messages"`
 	// The rows of the Messages tab, in order: data-message-id, data-mine,
 	// the text and the states as shown.

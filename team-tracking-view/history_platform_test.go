@@ -24,6 +24,9 @@ import (
 	"github.com/teamtrack/tracking-core/history/sqlitehistory"
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/memory"
+	"github.com/teamtrack/tracking-core/messaging"
+	"github.com/teamtrack/tracking-core/messaging/sqlitemessaging"
+	"github.com/teamtrack/tracking-core/service"
 	"github.com/teamtrack/tracking-core/servicetest"
 	"github.com/teamtrack/tracking-core/wire"
 )
@@ -43,6 +46,9 @@ type historyPlatform struct {
 	// Alerts is the redis replica's alerting store (geofences, alert
 	// events), with platformOptions.alerts; else nil.
 	Alerts alerting.Store
+	// Messages is the redis replica's message store, with
+	// platformOptions.messages; else nil (its messages routes answer 501).
+	Messages messaging.Store
 
 	mu        sync.Mutex
 	seen      []*url.URL // the page's requests under /tracking/, as it sent them
@@ -58,6 +64,10 @@ type platformOptions struct {
 	// .../push, a webhook.Dispatcher with a webpush.Sender, VAPID keys
 	// generated and kept in the store, as the service does.
 	push bool
+	// messages gives the redis replica a message store (SQLite), as
+	// HISTORY_DSN does: POST/GET .../messages, dispatch to worker
+	// WebSockets, delivery events on the stream.
+	messages bool
 	// api, if set, changes more of the redis replica's settings.
 	api func(*httpapi.Config)
 	// routes, if set, adds routes in front of the replicas.
@@ -105,7 +115,16 @@ func startPlatform(t *testing.T, opts platformOptions) *historyPlatform {
 	if opts.api != nil {
 		opts.api(&cfg)
 	}
-	p.Redis = servicetest.StartReplica(t, memory.New(memory.NewBackend(), memory.Config{}), cfg)
+	svc := service.Config{API: cfg}
+	if opts.messages {
+		ms, err := sqlitemessaging.Open(context.Background(), sqlitemessaging.Config{Path: filepath.Join(t.TempDir(), "messages.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = ms.Close() }) // after the replica stops
+		p.Messages, svc.Messages = ms, ms
+	}
+	p.Redis = servicetest.StartReplicaConfig(t, memory.New(memory.NewBackend(), memory.Config{}), svc)
 	noHistory := servicetest.StartReplica(t, memory.New(memory.NewBackend(), memory.Config{}),
 		httpapi.Config{RecordsPerSecond: -1})
 	replicas := map[string]*url.URL{"redis": mustParse(t, p.Redis.URL), "kafka": mustParse(t, noHistory.URL)}

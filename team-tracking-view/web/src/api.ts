@@ -1,8 +1,9 @@
 // JSON requests to the team's tracking API through the gateway (geofences,
-// alert events, Web Push subscriptions), with the stream's credentials as
-// Authorization: Bearer. A failure is an ApiError that says, for the user,
-// what went wrong; a 400 also names the field (the message of a 400 starts
-// with the JSON path of the offending member, docs/API.md).
+// alert events, Web Push subscriptions, messages to workers), with the
+// stream's credentials as Authorization: Bearer. A failure is an ApiError
+// that says, for the user, what went wrong; a 400 also names the field (the
+// message of a 400 starts with the JSON path of the offending member,
+// docs/API.md).
 
 import { AuthError, errorMessage, type StreamCredentials } from "./auth";
 import { jsonObject } from "./position";

@@ -2,8 +2,9 @@
 // mode, the stream of the chosen team (positions, presence statuses,
 // alerts), the state, the map (updated once per animation frame), the side
 // panel (workers, rendered at most four times a second; alerts; the fence
-// editor), the notifications toggle and the time bar (replay, trails and
-// exports from the history).
+// editor; messages to workers and their delivery states), the
+// notifications toggle and the time bar (replay, trails and exports from
+// the history).
 //
 // While a replay is shown the live stream stays open: its positions keep
 // updating the live state, which is not drawn; "Live" shows it again at once.
@@ -14,6 +15,7 @@ import { loadAuth, type Auth, type StreamCredentials } from "./auth";
 import { defaults, fromURL, isStrategy, toSearch, type ViewConfig } from "./config";
 import { FenceEditor } from "./fenceeditor";
 import { TrackingMap } from "./map";
+import { MessagesPanel } from "./messages";
 import { Panel } from "./panel";
 import { isValidId, parsePosition, type Position } from "./position";
 import { PushToggle } from "./push";
@@ -54,7 +56,7 @@ function connectionLabel(info: ConnectionInfo, now: number, replaying: boolean):
   }
 }
 
-type Tab = "workers" | "alerts" | "fences";
+type Tab = "workers" | "alerts" | "fences" | "messages";
 
 /** The message the service worker sends a window when one of its notifications is clicked (sw/sw.ts). */
 const SW_ALERT_MESSAGE = "tracking-alert";
@@ -85,6 +87,7 @@ class App {
   private readonly alerts: AlertsPanel;
   private readonly fences: FenceEditor;
   private readonly push: PushToggle;
+  private readonly messages: MessagesPanel;
   /** The team's API path and credentials, once its stream started. */
   private target: { base: string; team: string; credentials: StreamCredentials } | null = null;
   private tab: Tab = "workers";
@@ -109,6 +112,20 @@ class App {
     this.cfg = fromURL(location.search, this.base);
     this.state = new TeamState(this.cfg.team);
 
+    this.messages = new MessagesPanel({
+      form: byId("message-form"),
+      formTitle: byId("message-form-title"),
+      text: byId("message-text"),
+      ttl: byId("message-ttl"),
+      send: byId("message-send"),
+      cancel: byId("message-cancel"),
+      error: byId("message-error"),
+      status: byId("message-status"),
+      teamButtons: [byId("message-team"), byId("messages-team")],
+      list: byId("messages"),
+      empty: byId("messages-empty"),
+      message: byId("messages-message"),
+    });
     this.map = new TrackingMap(byId("map"), {
       tiles: this.cfg.tiles,
       attribution: this.cfg.attribution,
@@ -117,6 +134,7 @@ class App {
       onTilesUnavailable: () => this.showNotice("Map tiles could not be loaded: showing a coordinate grid."),
       // Presence statuses are the live team's; a replayed one is judged by age.
       statusText: (id, status) => describeStatus(status, this.replayState === null ? this.state.presence.get(id) : undefined),
+      messageText: (id) => this.messages.latestFor(id)?.title ?? "",
     });
     document.body.dataset.tiles = this.cfg.tiles === "none" ? "none" : "tiles";
 
@@ -134,6 +152,7 @@ class App {
         this.map.focus(id);
         this.timebar.selectWorker(id);
       },
+      { latestFor: (id) => this.messages.latestFor(id), open: (id, opener) => this.messages.open(id, opener) },
     );
     this.timebar = new TimeBar(
       {
@@ -217,6 +236,7 @@ class App {
     this.alerts.clear();
     this.fences.setTarget(null);
     this.push.setTarget(null);
+    this.messages.setTarget(null);
     this.autoFitUntil = 0;
     this.userMovedMap = false;
 
@@ -265,6 +285,11 @@ class App {
             this.alerts.addFromStream(data);
           }
         },
+        onDelivery: (data) => {
+          if (state === this.state) {
+            this.messages.addFromStream(data); // drawn at the next render
+          }
+        },
         onReset: () => {
           // The stream could not resume: alerts raised meanwhile are read again.
           if (state === this.state && this.target !== null) {
@@ -281,6 +306,7 @@ class App {
     this.timebar.setTarget(target);
     this.fences.setTarget(target);
     this.push.setTarget(target);
+    this.messages.setTarget(target);
     void this.alerts.load(target.base, credentials);
   }
 
@@ -390,6 +416,7 @@ class App {
     if (changes.length > 0) {
       this.map.setStatuses(changes);
     }
+    this.messages.render();
     this.renderConnection(now);
     this.timebar.render();
     if (this.state.workers.size !== this.suggestedWorkers) {
@@ -534,6 +561,9 @@ class App {
       fences: () => app.fences.hookInfo(),
       fenceEditShape: () => app.fences.editShape(),
       push: () => app.push.hookInfo(),
+      messages: () => app.messages.hookInfo(),
+      messageForm: () => app.messages.formHookInfo(),
+      messagesMessage: () => app.messages.message,
       pagePoint: (lat, lng) => {
         const p = app.map.map.latLngToContainerPoint([lat, lng]);
         const r = app.map.map.getContainer().getBoundingClientRect();

@@ -21,6 +21,8 @@ export interface MapOptions {
   onTilesUnavailable(): void;
   /** The worker's status in words, for its tooltip ("offline (disconnected) since 13:21:04"). */
   statusText(workerId: string, status: Status): string;
+  /** The worker's latest message and its state in words, for its tooltip ("" when none). */
+  messageText?(workerId: string): string;
 }
 
 /** The pane of the geofences: over the tiles and grid, under the trails and markers (overlayPane, 400). */
@@ -364,6 +366,7 @@ export class TrackingMap {
       w.speed !== undefined && `${w.speed.toFixed(1)} m/s`,
       w.heading !== null && `heading ${Math.round(w.heading)}°`,
       w.accuracy !== undefined && `±${Math.round(w.accuracy)} m`,
+      escapeHTML(this.options.messageText?.(w.id) ?? ""),
     ];
     this.tooltip.setContent(parts.filter(Boolean).join("<br>")).setLatLng([v.sprite.lat, v.sprite.lng]);
     this.map.openTooltip(this.tooltip);

@@ -1,9 +1,12 @@
 // The side panel: worker count, status counts, positions per second and the
 // list of workers with their last-seen age and status (the presence status
-// from the stream, its reason and since in the row's tooltip). The caller
+// from the stream, its reason and since in the row's tooltip), with the
+// state of its latest message (messages.ts) and a button that opens the
+// message form for it. The caller
 // renders it a few times a second at most; rows are kept per worker and
 // only the text that changed is written, so 500 workers cost little.
 
+import { stateIcon, type WorkerMessage } from "./messages";
 import { describeStatus, formatAge, statusOf, type Status, type TeamState, type Worker } from "./state";
 
 export interface PanelElements {
@@ -16,10 +19,19 @@ export interface PanelElements {
   empty: HTMLElement;
 }
 
+/** The rows' messages: the latest one's state, and the form for a new one. */
+export interface PanelMessages {
+  latestFor(workerId: string): WorkerMessage | undefined;
+  open(workerId: string, opener: HTMLElement): void;
+}
+
 interface Row {
   readonly li: HTMLLIElement;
   readonly age: HTMLElement;
   readonly status: HTMLElement;
+  /** The latest message's state. */
+  readonly msg: HTMLElement;
+  msgKey: string;
   ageText: string;
   statusValue: Status | "";
   /** The status's words (reason, since) the tooltip was written for. */
@@ -34,8 +46,17 @@ export class Panel {
   constructor(
     private readonly el: PanelElements,
     private readonly onSelect: (workerId: string) => void,
+    private readonly messages?: PanelMessages,
   ) {
     const select = (ev: Event): void => {
+      // The row's message button is its own control.
+      const button = (ev.target as Element).closest<HTMLButtonElement>("button.worker-message");
+      if (button !== null) {
+        if (ev.type === "click" && button.dataset.workerId !== undefined) {
+          this.messages?.open(button.dataset.workerId, button);
+        }
+        return;
+      }
       const li = (ev.target as Element).closest<HTMLElement>("li[data-worker-id]");
       if (li?.dataset.workerId !== undefined) {
         ev.preventDefault();
@@ -83,6 +104,19 @@ export class Panel {
         row.status.title = statusText;
         row.li.title = `${w.id}: ${statusText}. Show it on the map and pick it for a trail`;
       }
+      const msg = this.messages?.latestFor(w.id);
+      const msgKey = msg === undefined ? "" : `${msg.state} ${msg.title}`;
+      if (row.msgKey !== msgKey) {
+        row.msgKey = msgKey;
+        row.msg.textContent = msg === undefined ? "" : stateIcon(msg.state);
+        row.msg.dataset.state = msg?.state ?? "";
+        row.msg.title = msg?.title ?? "";
+        if (msg === undefined) {
+          row.msg.removeAttribute("aria-label");
+        } else {
+          row.msg.setAttribute("aria-label", msg.title);
+        }
+      }
       const age = formatAge(now - w.lastSeen);
       if (row.ageText !== age) {
         row.ageText = age;
@@ -123,8 +157,21 @@ export class Panel {
       Object.assign(document.createElement("span"), { className, textContent });
     const age = span("worker-age");
     const status = span("worker-status");
-    li.append(span("worker-swatch"), span("worker-id", w.id), age, status);
-    return { li, age, status, ageText: "", statusValue: "", statusText: "" };
+    const msg = span("worker-msg");
+    msg.setAttribute("role", "img");
+    li.append(span("worker-swatch"), span("worker-id", w.id), msg, age, status);
+    if (this.messages !== undefined) {
+      const button = Object.assign(document.createElement("button"), {
+        type: "button",
+        className: "worker-message",
+        textContent: "✉",
+        title: `Send ${w.id} a message`,
+      });
+      button.dataset.workerId = w.id;
+      button.setAttribute("aria-label", `Message ${w.id}`);
+      li.append(button);
+    }
+    return { li, age, status, msg, msgKey: "", ageText: "", statusValue: "", statusText: "" };
   }
 }
 

@@ -9,9 +9,10 @@
 // EventSource retry is not used, so that a failing gateway is not hammered.
 //
 // The stream also carries `event: status` (a worker's presence status; the
-// snapshot has each worker's after its position) and `event: alert` (a
-// geofence or proximity alert), each with a stream id like the positions:
-// they reach the handlers as their record JSON.
+// snapshot has each worker's after its position), `event: alert` (a
+// geofence or proximity alert) and `event: delivery` (a message's delivery
+// to one worker changed state: messages.ts), each with a stream id like the
+// positions: they reach the handlers as their record JSON.
 //
 // Every position event carries its stream id. The stream reconnects itself
 // (below), so the browser's Last-Event-ID is not sent: each new connection
@@ -61,6 +62,8 @@ export interface StreamHandlers {
   onStatus?(data: string): void;
   /** One `event: alert`: the alert record JSON. */
   onAlert?(data: string): void;
+  /** One `event: delivery`: the delivery record JSON ({"messageId","workerId","team","state","at"}). */
+  onDelivery?(data: string): void;
   /**
    * The server could not resume where the last connection ended (`event:
    * reset`): a snapshot follows, but alerts raised meanwhile were missed.
@@ -175,7 +178,7 @@ export class TeamStream {
       this.setState({ state: "open", failures: this.failures });
       this.scheduleRenewal();
     });
-    // Positions, statuses and alerts: data flows, and each carries its stream id.
+    // Positions, statuses, alerts and deliveries: data flows, and each carries its stream id.
     const record = (handle: ((data: string) => void) | undefined) =>
       ours((ev: MessageEvent<string>) => {
         if (!this.gotData) {
@@ -190,6 +193,7 @@ export class TeamStream {
     source.onmessage = record((data) => this.handlers.onData(data));
     source.addEventListener("status", record((data) => this.handlers.onStatus?.(data)));
     source.addEventListener("alert", record((data) => this.handlers.onAlert?.(data)));
+    source.addEventListener("delivery", record((data) => this.handlers.onDelivery?.(data)));
     source.addEventListener("reset", ours(() => this.handlers.onReset?.()));
     source.addEventListener("reconnect", ours((ev: MessageEvent<string>) => {
       const reason = jsonObject(ev.data)?.reason;

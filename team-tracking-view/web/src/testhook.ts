@@ -7,10 +7,14 @@
 // body[data-tab] (the side panel's tab), body[data-fence-mode] (the fence
 // editor's mode), body[data-push] (the notifications toggle's state),
 // #workers li[data-status][data-reason][data-presence] ("stream" or "age"),
-// #alerts li[data-alert-id][data-kind], #fences li[data-fence-id].
+// #alerts li[data-alert-id][data-kind], #fences li[data-fence-id],
+// #messages li[data-message-id][data-mine] (with .message-state[data-state][data-count]),
+// #workers li .worker-msg[data-state] (the worker's latest message's state),
+// #message-form[data-to] (while open).
 
 import type { AlertHookInfo } from "./alerts";
 import type { FenceHookInfo } from "./fenceeditor";
+import type { MessageFormHookInfo, MessageHookInfo } from "./messages";
 import type { PushHookInfo } from "./push";
 import type { Status } from "./state";
 import type { ReplayHookInfo, TrailHookInfo } from "./timebar";
@@ -74,7 +78,7 @@ export interface TrackingHook {
   alertsMessage(): string;
   /** Alerts that arrived while the alerts tab was not shown. */
   alertsUnseen(): number;
-  /** The side panel's tab: "workers" | "alerts" | "fences". */
+  /** The side panel's tab: "workers" | "alerts" | "fences" | "messages". */
   readonly tab: string;
   /** The team's geofences and the editor's state (mode "idle" | "drawing" | "new" | "edit"). */
   fences(): FenceHookInfo;
@@ -82,6 +86,18 @@ export interface TrackingHook {
   fenceEditShape(): { points: { lat: number; lng: number }[]; radius: number } | null;
   /** The notifications toggle: state ("unsupported" | "off" | "busy" | "on" | "denied" | "failed"), message, endpoint, subscription id. */
   push(): PushHookInfo;
+  /**
+   * The messages to workers in the Messages tab, newest first: id, text,
+   * to ("all" or the workers), mine (sent by this page), sentAt, total
+   * recipients (online and queued when this page sent it), recipients per
+   * state (those without an event yet count as sent) and each recipient's
+   * state, as the stream's delivery events (and GET .../messages/{id}) say.
+   */
+  messages(): MessageHookInfo[];
+  /** The message form: open, to ("all" or a worker), sending, its error, and what the last send did. */
+  messageForm(): MessageFormHookInfo;
+  /** Why messages are not available ("" when they are). */
+  messagesMessage(): string;
   /** Where a place is on the page (CSS pixels of the viewport), for pointer input. */
   pagePoint(lat: number, lng: number): { x: number; y: number };
 }

@@ -30,7 +30,7 @@ type loop struct {
 
 	leases     map[string]time.Time // other replicas' watches, by replica: when each lapses
 	discoverAt time.Time            // zero until the first listen attempt: Unwatched is advised from then on
-	advice     time.Duration        // the interval advised; 0 until known
+	state      state                // what is advised
 	graceAt    time.Time            // while in grace (unwatched, still advised Watched): when it ends
 	counted    bool                 // counted in the advisedWatched gauge
 
@@ -74,16 +74,14 @@ func (a *Advisor) run(t *team) {
 // step does what is due at now; false when the team has ended here.
 func (l *loop) step(now time.Time) bool {
 	a, t := l.a, l.t
-	if l.sub == nil && !now.Before(l.listenAt) {
-		l.listen()
-		now = time.Now()
-	}
-	answer := l.read(now)
-
 	a.mu.Lock()
 	watches, follows, joined := t.watches, len(t.follows), t.joined
 	t.joined = false
 	if watches == 0 && follows == 0 && !l.watching {
+		// Removed here, with the counts checked, so that a Watch or Follow
+		// either finds this goroutine still running or starts another once
+		// this one has posted all its mail (an unwatch of this goroutine
+		// cannot overtake a watch of the next).
 		if a.teams[t.name] == t {
 			delete(a.teams, t.name)
 		}
@@ -92,6 +90,12 @@ func (l *loop) step(now time.Time) bool {
 		return false
 	}
 	a.mu.Unlock()
+
+	if l.sub == nil && !now.Before(l.listenAt) {
+		l.listen()
+		now = time.Now()
+	}
+	answer := l.read(now)
 
 	switch {
 	case watches > 0 && !l.watching:
@@ -115,28 +119,47 @@ func (l *loop) step(now time.Time) bool {
 			a.log.Debug("sampling: watch lapsed", "team", t.name, "replica", r)
 		}
 	}
-	prev := l.advice
+	prev := l.state
 	switch {
 	case watches > 0 || len(l.leases) > 0:
-		l.advice, l.graceAt = a.cfg.Watched, time.Time{}
-	case l.advice == a.cfg.Watched:
+		l.state, l.graceAt = stateWatched, time.Time{}
+	case l.state == stateWatched:
 		if l.graceAt.IsZero() {
 			l.graceAt = now.Add(a.cfg.Grace)
 		} else if !now.Before(l.graceAt) {
-			l.advice, l.graceAt = a.cfg.Unwatched, time.Time{}
+			l.state, l.graceAt = stateUnwatched, time.Time{}
 		}
-	case l.advice == 0 && !l.discoverAt.IsZero() && !now.Before(l.discoverAt):
-		l.advice = a.cfg.Unwatched
+	case l.state == stateUnknown && !l.discoverAt.IsZero() && !now.Before(l.discoverAt):
+		l.state = stateUnwatched
 	}
-	if l.advice != prev {
-		a.log.Debug("sampling: advice", "team", t.name, "interval", l.advice)
+	if l.state != prev {
+		a.log.Debug("sampling: advice", "team", t.name, "advice", l.state.String())
 	}
-	t.watched.Store(l.advice == a.cfg.Watched)
-	if (l.advice != prev || joined) && l.advice != 0 && follows > 0 {
+	t.watched.Store(l.state == stateWatched)
+	if (l.state != prev || joined) && l.state != stateUnknown && follows > 0 {
 		l.advise()
 	}
-	l.count(follows > 0 && l.advice == a.cfg.Watched)
+	l.count(follows > 0 && l.state == stateWatched)
 	return true
+}
+
+// state is what a team is advised as.
+type state uint8
+
+const (
+	stateUnknown   state = iota // not yet known: nothing advised
+	stateWatched                // Config.Watched
+	stateUnwatched              // Config.Unwatched
+)
+
+func (s state) String() string {
+	switch s {
+	case stateWatched:
+		return "watched"
+	case stateUnwatched:
+		return "unwatched"
+	}
+	return "unknown"
 }
 
 // next is when step has something to do next, with no mail nor kick.
@@ -157,7 +180,7 @@ func (l *loop) next() time.Time {
 		earliest(until)
 	}
 	earliest(l.graceAt)
-	if l.advice == 0 {
+	if l.state == stateUnknown {
 		earliest(l.discoverAt)
 	}
 	if at.IsZero() {
@@ -199,16 +222,16 @@ func (l *loop) advise() {
 		fs = append(fs, f)
 	}
 	a.mu.Unlock()
-	label := "unwatched"
-	if l.advice == a.cfg.Watched {
-		label = "watched"
+	interval := a.cfg.Unwatched
+	if l.state == stateWatched {
+		interval = a.cfg.Watched
 	}
 	for _, f := range fs {
 		f.mu.Lock()
-		if !f.ended && f.last != l.advice {
-			f.advise(l.advice)
-			f.last = l.advice
-			a.m.advice.WithLabelValues(label).Inc()
+		if !f.ended && f.last != interval {
+			f.advise(interval)
+			f.last = interval
+			a.m.advice.WithLabelValues(l.state.String()).Inc()
 		}
 		f.mu.Unlock()
 	}

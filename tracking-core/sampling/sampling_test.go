@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -251,7 +252,8 @@ func TestFollowWhileWatched(t *testing.T) {
 func TestRewatchWithinGrace(t *testing.T) {
 	const grace = 600 * time.Millisecond
 	bs := broker(t, 3)
-	a := advisor(t, bs[0], "A", func(c *Config) { c.Grace = grace })
+	logs := &logRecorder{}
+	a := advisor(t, bs[0], "A", func(c *Config) { c.Grace = grace; c.Logger = slog.New(logs) })
 	b, c := advisor(t, bs[1], "B"), advisor(t, bs[2], "C")
 	mt := tap(t, bs[0], teamS)
 	leaveB := b.Watch(teamS)
@@ -259,8 +261,8 @@ func TestRewatchWithinGrace(t *testing.T) {
 	waitAdvice(t, r, watched)
 
 	leaveB()
-	waitFor(t, "B's unwatch posted", func() bool { return mt.has(kindUnwatch, "B") })
-	time.Sleep(grace / 4) // A is in its grace
+	// A has applied B's unwatch, in the step that starts its grace.
+	waitFor(t, "B's unwatch applied on A", func() bool { return logs.has("sampling: unwatch") })
 	c.Watch(teamS)
 	waitFor(t, "C's watch posted", func() bool { return mt.has(kindWatch, "C") })
 	time.Sleep(grace) // past the end of the first grace
@@ -372,6 +374,36 @@ func TestLocal(t *testing.T) {
 	waitAdvice(t, r, watched, unwatched, watched, unwatched)
 }
 
+// logRecorder is a slog.Handler that keeps the messages logged.
+type logRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (h *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (h *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *logRecorder) WithGroup(string) slog.Handler            { return h }
+func (h *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.msgs = append(h.msgs, r.Message)
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *logRecorder) has(msg string) bool { return h.count(msg) > 0 }
+
+func (h *logRecorder) count(msg string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, m := range h.msgs {
+		if m == msg {
+			n++
+		}
+	}
+	return n
+}
+
 // failing is a Mailbox whose broker is down.
 type failing struct{}
 
@@ -386,15 +418,20 @@ func (failing) Listen(context.Context, tracking.Address, func([]byte)) (tracking
 // knows: its own watchers, else Unwatched after Discover.
 func TestBrokerDown(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	a := advisor(t, failing{}, "A", func(c *Config) { c.Registerer = reg })
+	logs := &logRecorder{}
+	a := advisor(t, failing{}, "A", func(c *Config) { c.Registerer = reg; c.Logger = slog.New(logs) })
 	r, _ := follow(t, a, teamS)
 	waitAdvice(t, r, unwatched)
 	leave := a.Watch(teamS)
 	waitAdvice(t, r, unwatched, watched)
 	leave()
 	waitAdvice(t, r, unwatched, watched, unwatched)
-	if n := testutil.ToFloat64(a.m.errors.WithLabelValues("listen")); n < 1 {
-		t.Errorf("listen errors: %v", n)
+	if n := testutil.ToFloat64(a.m.errors.WithLabelValues("listen")); n < 2 {
+		t.Errorf("listen errors: %v, want the retries counted", n)
+	}
+	// Warned once per failing streak, not at each retry.
+	if n := logs.count("sampling: cannot listen for the team's watchers; retrying"); n != 1 {
+		t.Errorf("%d listen warnings", n)
 	}
 	if n := testutil.ToFloat64(a.m.errors.WithLabelValues("post")); n < 1 {
 		t.Errorf("post errors: %v", n)

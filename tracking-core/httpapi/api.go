@@ -103,6 +103,9 @@ type Config struct {
 	// PresenceSweep is how often workers are checked for idleness and
 	// silence (tests shorten it). Default 1s.
 	PresenceSweep time.Duration
+	// Replica names this replica among those sharing the broker and the
+	// alerting store (claims, sampling advice). Default: ReplicaName().
+	Replica string
 	// Logger receives the API's logs. Default: discard.
 	Logger *slog.Logger
 	// Registerer receives the API's metrics. Default: none.
@@ -142,6 +145,7 @@ func (c *Config) setDefaults() {
 	c.PresenceOfflineAfter = cmp.Or(max(c.PresenceOfflineAfter, 0), 5*time.Minute)
 	c.PresenceSweep = cmp.Or(max(c.PresenceSweep, 0), time.Second)
 	c.PresenceAlertSettle = cmp.Or(max(c.PresenceAlertSettle, 0), 3*time.Second)
+	c.Replica = cmp.Or(c.Replica, ReplicaName())
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	c.Gatherer = cmp.Or(c.Gatherer, prometheus.DefaultGatherer)
 }
@@ -199,7 +203,7 @@ func (a *API) startFences(al *Alerts, b tracking.Broadcaster) {
 		Append: al.Store.AppendEvents, Notify: al.Notify, DefaultAccuracy: a.cfg.DefaultAccuracy, Last: b.Last,
 		StatusSettle: a.cfg.PresenceAlertSettle,
 		Sweep:        a.cfg.GeofenceSweep, Logger: log, Registerer: a.cfg.Registerer,
-		Proximity: &fencing.ProximityConfig{Rules: a.defs.AllRules, Watch: a.hub.Watch, Claims: al.Store, Holder: replicaName()}})
+		Proximity: &fencing.ProximityConfig{Rules: a.defs.AllRules, Watch: a.hub.Watch, Claims: al.Store, Holder: a.cfg.Replica}})
 	if err != nil {
 		// Only a bad evaluator config fails, and none is given here.
 		a.defs.Close()
@@ -210,10 +214,10 @@ func (a *API) startFences(al *Alerts, b tracking.Broadcaster) {
 	a.fences = e
 }
 
-// replicaName names this replica among those sharing the alerting store:
-// its host name (the pod's, in Kubernetes) and a random suffix, since
-// several may run on one host.
-func replicaName() string {
+// ReplicaName names a replica among those sharing a broker or the alerting
+// store: its host name (the pod's, in Kubernetes) and a random suffix, since
+// several may run on one host. Each call makes a new name.
+func ReplicaName() string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "replica"

@@ -93,6 +93,15 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 	return p.ID, nil
 }
 
+// adviceWait is how long a POST's summary waits for its advice: not at all
+// for a flood, which is answered at once.
+func adviceWait(flood bool) time.Duration {
+	if flood {
+		return 0
+	}
+	return time.Second
+}
+
 func (in *ingestor) reject(err error) {
 	in.rejected.WithLabelValues(in.label, string(tracking.ErrorCode(err))).Inc()
 }
@@ -143,7 +152,7 @@ func (a *API) handleIngest(w http.ResponseWriter, r *http.Request, claims *auth.
 			sum.Errors = append(sum.Errors, e)
 		}
 	}
-	if d := in.mail.Advice(); d > 0 {
+	if d := in.mail.Advice(adviceWait(in.over)); d > 0 {
 		sum.Config = &wire.Advice{Interval: wire.FormatInterval(d)}
 	}
 	if in.over {

@@ -33,13 +33,14 @@ type workerMail struct {
 	advice  map[string]time.Duration // team -> its current advice
 	written time.Duration            // the advice last written
 	writing bool                     // a goroutine is writing advice
+	advised chan struct{}            // closed at the first advice
 }
 
 func (a *API) newWorkerMail(write func([]byte) error) *workerMail {
 	if a.cfg.Dispatch == nil && a.cfg.Advisor == nil {
 		return nil
 	}
-	return &workerMail{a: a, write: write}
+	return &workerMail{a: a, write: write, advised: make(chan struct{})}
 }
 
 // seen notes that the connection carries worker of team (from its token or
@@ -92,6 +93,7 @@ func (m *workerMail) advise(team string, d time.Duration) {
 	}
 	if m.advice == nil {
 		m.advice = make(map[string]time.Duration, 1)
+		close(m.advised)
 	}
 	m.advice[team] = d
 	if m.write != nil && !m.writing {
@@ -112,11 +114,23 @@ func (m *workerMail) current() time.Duration {
 	return out
 }
 
-// Advice is the connection's current advice (0: none yet), for a POST's
-// summary.
-func (m *workerMail) Advice() time.Duration {
+// Advice is the connection's current advice (0: none), for a POST's
+// summary. A body that named a team moments ago may end before the replica
+// knows its advice (it asks the other replicas): wait up to wait for it.
+func (m *workerMail) Advice(wait time.Duration) time.Duration {
 	if m == nil {
 		return 0
+	}
+	m.mu.Lock()
+	following := len(m.follows) > 0
+	m.mu.Unlock()
+	if following {
+		t := time.NewTimer(wait)
+		select {
+		case <-m.advised:
+		case <-t.C:
+		}
+		t.Stop()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

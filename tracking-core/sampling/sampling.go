@@ -46,13 +46,20 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// withDefaults fills in the defaults and checks the result.
-func (c Config) withDefaults() (Config, error) {
+// WithDefaults returns c with the default durations filled in, so that a
+// reader of settings offers them without writing them again.
+func (c Config) WithDefaults() Config {
 	c.Watched = cmp.Or(c.Watched, time.Second)
 	c.Unwatched = cmp.Or(c.Unwatched, 30*time.Second)
 	c.Grace = cmp.Or(c.Grace, 30*time.Second)
 	c.Heartbeat = cmp.Or(c.Heartbeat, 5*time.Second)
 	c.Discover = cmp.Or(c.Discover, 300*time.Millisecond)
+	return c
+}
+
+// withDefaults fills in the defaults and checks the result.
+func (c Config) withDefaults() (Config, error) {
+	c = c.WithDefaults()
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.Mailbox == nil {
 		return c, errors.New("sampling: no Mailbox")

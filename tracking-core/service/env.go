@@ -8,6 +8,7 @@ import (
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/httpapi"
+	"github.com/teamtrack/tracking-core/sampling"
 )
 
 // Settings is what every tracking replica reads from the environment,
@@ -37,12 +38,18 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 	var d Config
 	d.setDefaults()
 	api := httpapi.Config{}.WithDefaults()
+	smp := sampling.Config{}.WithDefaults()
 	s := Settings{
 		Config: Config{
 			HTTPAddr:        e.String("HTTP_ADDR", defAddr),
 			ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 			DebugAddr:       e.String("DEBUG_ADDR", ""),
 			ResumeLimit:     e.Int("RESUME_LIMIT", d.ResumeLimit),
+			Sampling: sampling.Config{
+				Watched:   positiveDuration(e, "SAMPLING_WATCHED", smp.Watched),
+				Unwatched: positiveDuration(e, "SAMPLING_UNWATCHED", smp.Unwatched),
+				Grace:     positiveDuration(e, "SAMPLING_GRACE", smp.Grace),
+			},
 			API: httpapi.Config{
 				Heartbeat:            e.Duration("STREAM_HEARTBEAT", api.Heartbeat),
 				MaxLifetime:          e.Duration("STREAM_MAX_LIFETIME", api.MaxLifetime),

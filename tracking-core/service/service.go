@@ -18,6 +18,7 @@ import (
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/hub"
 	"github.com/teamtrack/tracking-core/messaging"
+	"github.com/teamtrack/tracking-core/sampling"
 )
 
 // Config of one replica.
@@ -44,6 +45,11 @@ type Config struct {
 	// MessagesKeep is how long a message stays queryable after its ttl
 	// (HISTORY_RETENTION). Default 7 days.
 	MessagesKeep time.Duration
+	// Sampling tunes the sampling advice (SAMPLING_*); the Mailbox, the
+	// replica's name, the logger and the registry are filled in here. The
+	// advice needs a Broadcaster that carries mail; NoSampling turns it off.
+	Sampling   sampling.Config
+	NoSampling bool
 	// DebugAddr, when set, serves net/http/pprof on its own listener (keep it
 	// on loopback). Default: off.
 	DebugAddr string
@@ -64,6 +70,7 @@ type Service struct {
 	srv  *http.Server
 	log  *slog.Logger
 	disp *dispatch.Dispatcher // nil without Messages
+	adv  *sampling.Advisor    // nil without advice
 }
 
 // New listens on cfg.HTTPAddr and prepares the replica over b, which the
@@ -87,13 +94,41 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 		return nil, err
 	}
 	apiCfg.Dispatch = disp
+	apiCfg.Replica = cmp.Or(apiCfg.Replica, httpapi.ReplicaName())
+	adv, err := newAdvisor(cfg, apiCfg.Replica, b)
+	if err != nil {
+		_ = ln.Close()
+		h.Close()
+		if disp != nil {
+			disp.Close()
+		}
+		return nil, err
+	}
+	if adv != nil {
+		apiCfg.Advisor = adv
+	}
 	api := httpapi.New(apiCfg, b, h)
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	return &Service{cfg: cfg, b: b, ln: ln, hub: h, api: api, srv: srv, log: cfg.Logger, disp: disp}, nil
+	return &Service{cfg: cfg, b: b, ln: ln, hub: h, api: api, srv: srv, log: cfg.Logger, disp: disp, adv: adv}, nil
+}
+
+// newAdvisor starts the sampling advice over b's Mailbox; nil when it is
+// off or b carries no mail.
+func newAdvisor(cfg Config, replica string, b tracking.Broadcaster) (*sampling.Advisor, error) {
+	mb, ok := b.(tracking.Mailbox)
+	if cfg.NoSampling || !ok {
+		if !cfg.NoSampling {
+			cfg.Logger.Warn("no sampling advice: the broadcaster carries no mail", "broadcaster", fmt.Sprintf("%T", b))
+		}
+		return nil, nil
+	}
+	sc := cfg.Sampling
+	sc.Mailbox, sc.Replica, sc.Logger, sc.Registerer = mb, replica, cfg.Logger.With("component", "sampling"), cfg.Registry
+	return sampling.New(sc)
 }
 
 // newDispatcher starts the dispatch of messages over cfg.Messages and b's
@@ -173,6 +208,10 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.disp != nil {
 		// Its expiry publishes through the broadcaster: closed first.
 		s.disp.Close()
+	}
+	if s.adv != nil {
+		// Tells the other replicas this one stopped watching.
+		s.adv.Close()
 	}
 	s.hub.Close()
 	if err := s.b.Close(); err != nil {

@@ -1,11 +1,13 @@
 package simulator
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
+	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -39,6 +41,16 @@ type Report struct {
 	// each manager those of its team; AlertsPerSecond per second of it.
 	Alerts          AlertCounts `json:"alerts"`
 	AlertsPerSecond float64     `json:"alertsPerSecond"`
+	// Intervals is how many workers reported at each interval ("1s": 95)
+	// when the window closed, and Advice how much sampling advice they got
+	// in it: with advice, SentPerSecond follows what managers watch.
+	Intervals map[string]int64 `json:"intervals,omitempty"`
+	Advice    int64            `json:"advice"`
+	// Messages are the dispatch messages workers received in the window,
+	// Acks and Reads the acks and read receipts they sent.
+	Messages int64 `json:"messages"`
+	Acks     int64 `json:"acks"`
+	Reads    int64 `json:"reads,omitempty"`
 	// Geofences is what -geofences did; absent without.
 	Geofences         *GeofenceReport `json:"geofences,omitempty"`
 	Duplicates        int64           `json:"duplicates"`
@@ -68,6 +80,7 @@ type ReportConfig struct {
 	WorkerURLs       []string `json:"workerUrls"`
 	ManagerURLs      []string `json:"managerUrls"`
 	Seed             uint64   `json:"seed"`
+	IgnoreAdvice     bool     `json:"ignoreAdvice,omitempty"`
 }
 
 // Latency summarises the latency histogram, in milliseconds.
@@ -113,11 +126,14 @@ func (lr *loadRun) report(in reportInput) *Report {
 		Config: ReportConfig{
 			Workers: cfg.Workers, Teams: cfg.Teams, ManagersPerTeam: cfg.ManagersPerTeam, Rate: cfg.Rate,
 			Strategy: cfg.Strategy, WorkerTransport: string(cfg.WorkerTransport), ManagerTransport: string(cfg.ManagerTransport),
-			WorkerURLs: cfg.WorkerURLs, ManagerURLs: cfg.ManagerURLs, Seed: cfg.Seed,
+			WorkerURLs: cfg.WorkerURLs, ManagerURLs: cfg.ManagerURLs, Seed: cfg.Seed, IgnoreAdvice: cfg.IgnoreAdvice,
 		},
 		Sent:     in.after.Sent - in.before.Sent,
 		Received: in.after.Received - in.before.Received,
 	}
+	r.Intervals = in.after.Intervals.Map()
+	r.Advice = in.after.Advice - in.before.Advice
+	r.Messages, r.Acks, r.Reads = in.after.Messages-in.before.Messages, in.after.Acks-in.before.Acks, in.after.Reads-in.before.Reads
 	r.Alerts = in.after.Alerts.minus(in.before.Alerts)
 	r.AlertsPerSecond = round(per(r.Alerts.Total), 10)
 	r.SentPerSecond = round(per(r.Sent), 10)
@@ -221,6 +237,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	row("window", "%.1fs%s", r.WindowSeconds, suffix)
 	row("sent", "%d (%.0f/s)", r.Sent, r.SentPerSecond)
+	if len(r.Intervals) > 0 {
+		ignored := ""
+		if c.IgnoreAdvice {
+			ignored = ", ignored"
+		}
+		row("intervals", "%s  (workers per reporting interval; %d advice%s)", intervalsText(r.Intervals), r.Advice, ignored)
+	}
+	if r.Messages > 0 || r.Acks > 0 {
+		row("messages", "%d received, %d acked, %d read", r.Messages, r.Acks, r.Reads)
+	}
 	if c.ManagersPerTeam > 0 {
 		row("received", "%d (%.0f/s of %.0f/s expected)", r.Received, r.ReceivedPerSecond, r.ExpectedPerSecond)
 		l := r.Latency
@@ -266,4 +292,18 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("server cpu", "%.2fs", r.ServerCPUSeconds)
 	}
 	return tw.Flush()
+}
+
+// intervalsText is "550ms:95 30s:80", shortest interval first.
+func intervalsText(m map[string]int64) string {
+	is := make(Intervals, 0, len(m))
+	for k, n := range m {
+		d, err := time.ParseDuration(k)
+		if err != nil {
+			continue
+		}
+		is = append(is, IntervalCount{Interval: d, Workers: n})
+	}
+	slices.SortFunc(is, func(a, b IntervalCount) int { return cmp.Compare(a.Interval, b.Interval) })
+	return is.String()
 }

@@ -61,7 +61,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 		defer client.CloseIdleConnections()
 	}
 	env := &runEnv{client: client, c: &s.c, log: s.cfg.Logger, backoff: s.cfg.Backoff, now: s.cfg.Now,
-		creds: s.creds, refusalLogged: new(atomic.Bool)}
+		creds: s.creds, refusalLogged: new(atomic.Bool), ignoreAdvice: s.cfg.IgnoreAdvice, readAfter: s.cfg.ReadAfter}
 	s.cfg.Logger.Info("simulator starting", "workers", len(s.workers), "teams", len(s.cfg.Teams),
 		"seed", s.cfg.Seed, "centre", fmt.Sprintf("%g,%g", s.cfg.Movement.Centre.Latitude, s.cfg.Movement.Centre.Longitude),
 		"radius_m", s.cfg.Movement.Radius, "auth", s.cfg.Auth.describe())
@@ -87,7 +87,8 @@ func newWorker(id, team, base string, t Transport, interval, startIn time.Durati
 		id: id, team: team, base: base, transport: t,
 		interval: interval, startIn: startIn,
 		walk: walk, rec: newRecord(id, team, run),
-		cred: workerCredential(id, team),
+		cred:      workerCredential(id, team),
+		adviceSet: make(chan struct{}, 1),
 	}
 }
 

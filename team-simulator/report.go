@@ -87,6 +87,7 @@ type ReportConfig struct {
 type Latency struct {
 	Count  uint64  `json:"count"`
 	P50Ms  float64 `json:"p50Ms"`
+	P90Ms  float64 `json:"p90Ms"`
 	P95Ms  float64 `json:"p95Ms"`
 	P99Ms  float64 `json:"p99Ms"`
 	MaxMs  float64 `json:"maxMs"`
@@ -139,11 +140,7 @@ func (lr *loadRun) report(in reportInput) *Report {
 	r.SentPerSecond = round(per(r.Sent), 10)
 	r.ReceivedPerSecond = round(per(r.Received), 10)
 	r.ExpectedPerSecond = round(per(r.Sent)*float64(cfg.ManagersPerTeam), 10)
-	h := &lr.latency
-	r.Latency = Latency{
-		Count: h.Count(), P50Ms: ms(h.Quantile(0.50)), P95Ms: ms(h.Quantile(0.95)),
-		P99Ms: ms(h.Quantile(0.99)), MaxMs: ms(h.Max()), MeanMs: ms(h.Mean()),
-	}
+	r.Latency = latencyOf(&lr.latency)
 	for _, m := range lr.managers {
 		for i, w := range m.team.workers {
 			last := w.lastSent.Load()
@@ -199,6 +196,14 @@ func processReport(pid int, start, end procSample, window float64) ProcessReport
 	return p
 }
 
+// latencyOf summarises h.
+func latencyOf(h *Histogram) Latency {
+	return Latency{
+		Count: h.Count(), P50Ms: ms(h.Quantile(0.50)), P90Ms: ms(h.Quantile(0.90)), P95Ms: ms(h.Quantile(0.95)),
+		P99Ms: ms(h.Quantile(0.99)), MaxMs: ms(h.Max()), MeanMs: ms(h.Mean()),
+	}
+}
+
 func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 1000) }
 
 func fmtMs(d time.Duration) string {
@@ -206,7 +211,9 @@ func fmtMs(d time.Duration) string {
 }
 
 // WriteJSON writes r, indented, to path.
-func (r *Report) WriteJSON(path string) error {
+func (r *Report) WriteJSON(path string) error { return writeJSONFile(path, r) }
+
+func writeJSONFile(path string, r any) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode report: %w", err)
@@ -219,7 +226,7 @@ func (r *Report) WriteJSON(path string) error {
 
 // WriteTable writes r as a human-readable summary.
 func (r *Report) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	c := r.Config
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
 	transports := c.WorkerTransport
@@ -307,3 +314,5 @@ func intervalsText(m map[string]int64) string {
 	slices.SortFunc(is, func(a, b IntervalCount) int { return cmp.Compare(a.Interval, b.Interval) })
 	return is.String()
 }
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }

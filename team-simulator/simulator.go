@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -18,6 +19,8 @@ type Simulator struct {
 	c       counters
 	workers []*worker
 	ran     atomic.Bool
+	// statusExtra adds to the status line (the round trip's figures).
+	statusExtra func() []slog.Attr
 }
 
 // New validates cfg and prepares its workers; Run starts them.
@@ -73,7 +76,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 	}
 	g.goRun(func(ctx context.Context) { watchStalls(ctx, s.workers, writeTimeout) })
 	var status sync.WaitGroup
-	status.Go(func() { runStatus(ctx, s.cfg.Status, s.cfg.Logger, &s.c, nil) })
+	status.Go(func() { runStatus(ctx, s.cfg.Status, s.cfg.Logger, &s.c, s.statusExtra) })
 	<-ctx.Done()
 	g.stop()
 	status.Wait()

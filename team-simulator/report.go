@@ -1,13 +1,11 @@
 package simulator
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"slices"
 	"text/tabwriter"
 	"time"
 )
@@ -303,15 +301,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 
 // intervalsText is "550ms:95 30s:80", shortest interval first.
 func intervalsText(m map[string]int64) string {
-	is := make(Intervals, 0, len(m))
-	for k, n := range m {
-		d, err := time.ParseDuration(k)
-		if err != nil {
-			continue
-		}
-		is = append(is, IntervalCount{Interval: d, Workers: n})
+	b, _ := json.Marshal(m)
+	var is Intervals
+	if is.UnmarshalJSON(b) != nil {
+		return fmt.Sprint(m)
 	}
-	slices.SortFunc(is, func(a, b IntervalCount) int { return cmp.Compare(a.Interval, b.Interval) })
 	return is.String()
 }
 

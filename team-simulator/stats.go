@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"sync"
@@ -96,6 +97,24 @@ func (is Intervals) Map() map[string]int64 {
 
 // MarshalJSON writes the distribution as Map does.
 func (is Intervals) MarshalJSON() ([]byte, error) { return json.Marshal(is.Map()) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (is *Intervals) UnmarshalJSON(b []byte) error {
+	var m map[string]int64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*is = (*is)[:0]
+	for k, n := range m {
+		d, err := time.ParseDuration(k)
+		if err != nil {
+			return fmt.Errorf("interval %q: %w", k, err)
+		}
+		*is = append(*is, IntervalCount{Interval: d, Workers: n})
+	}
+	slices.SortFunc(*is, func(a, b IntervalCount) int { return cmp.Compare(a.Interval, b.Interval) })
+	return nil
+}
 
 // String is "550ms:95 30s:80", shortest interval first.
 func (is Intervals) String() string {

@@ -62,10 +62,12 @@ func (c *common) register(fs *flag.FlagSet, e *config.Env) {
 		"status update interval; default 1s on a terminal, 10s in logs; negative: off (STATUS_INTERVAL)")
 	fs.StringVar(&c.logLevel, "log-level", e.String("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulator to this file")
-	fs.BoolVar(&c.ignoreAdvice, "ignore-advice", config.Func(e, "IGNORE_ADVICE", false, "false", "true or false", strconv.ParseBool),
-		"keep reporting at the configured interval whatever sampling advice the server sends (IGNORE_ADVICE)")
-	fs.DurationVar(&c.readAfter, "read-after", config.Func(e, "READ_AFTER", 0, "", "a duration such as 2s", config.ParseDuration),
-		"WebSocket workers send a read receipt this long after each message (besides the ack at once); 0: never (READ_AFTER)")
+	// Flags only for now: a variable needs its row in the root README's
+	// configuration table (TestREADME).
+	fs.BoolVar(&c.ignoreAdvice, "ignore-advice", false,
+		"keep reporting at the configured interval whatever sampling advice the server sends")
+	fs.DurationVar(&c.readAfter, "read-after", 0,
+		"WebSocket workers send a read receipt this long after each message (besides the ack at once); 0: never")
 
 	c.envAuthSecret, _ = auth.ReadSecret(e)
 	c.envAuthToken = e.String("AUTH_TOKEN", "")

@@ -216,7 +216,7 @@ func TestAuthForbidden(t *testing.T) {
 		hard: context.Background(), refusalLogged: new(atomic.Bool)}
 	defer env.client.CloseIdleConnections()
 	for _, tr := range []Transport{TransportWebSocket, TransportNDJSON} {
-		c, err := dial(context.Background(), env, tr, forbid.URL+"/tracking/", bearer(mgr))
+		c, err := dial(context.Background(), env, tr, forbid.URL+"/tracking/", bearer(mgr), nil)
 		if err == nil {
 			// A POST is under way once its headers are out; the refusal ends it.
 			<-c.done()

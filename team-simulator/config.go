@@ -56,6 +56,15 @@ type Config struct {
 	Auth Auth
 	// Now is the clock that stamps records. Default: time.Now.
 	Now func() time.Time
+	// IgnoreAdvice keeps every worker on its team's Interval whatever
+	// sampling advice the server sends ({"type":"config"} on a WebSocket,
+	// "config" in a POST's summary); the advice is still counted. Default:
+	// workers report at the advised interval once advised.
+	IgnoreAdvice bool
+	// ReadAfter > 0 makes WebSocket workers send a read receipt
+	// ({"type":"read"}) this long after each dispatch message, besides the
+	// ack they send at once. Default: none.
+	ReadAfter time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -95,6 +104,9 @@ func (c Config) withDefaults() Config {
 func (c Config) validate() error {
 	if len(c.Teams) == 0 {
 		return errors.New("config: no teams")
+	}
+	if c.ReadAfter < 0 {
+		return fmt.Errorf("config: read-after %s is negative", c.ReadAfter)
 	}
 	seen := make(map[string]bool)
 	total := 0

@@ -75,7 +75,7 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 		defer client.CloseIdleConnections()
 	}
 	env := &runEnv{client: client, c: &lr.c, log: cfg.Logger, backoff: cfg.Backoff, now: cfg.Now,
-		creds: creds, refusalLogged: new(atomic.Bool)}
+		creds: creds, refusalLogged: new(atomic.Bool), ignoreAdvice: cfg.IgnoreAdvice, readAfter: cfg.ReadAfter}
 	log := cfg.Logger
 	log.Info("load starting", "workers", cfg.Workers, "teams", cfg.Teams, "managers_per_team", cfg.ManagersPerTeam,
 		"rate", cfg.Rate, "duration", cfg.Duration, "worker_urls", cfg.WorkerURLs, "manager_urls", cfg.ManagerURLs, "seed", cfg.Seed,

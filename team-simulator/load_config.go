@@ -55,7 +55,7 @@ type LoadConfig struct {
 	// Strategy is recorded in the report (redis or kafka); it changes nothing.
 	Strategy string
 	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger, HTTPClient,
-	// Auth and Now are as in Config.
+	// Auth, Now, IgnoreAdvice and ReadAfter are as in Config.
 	Movement      Movement
 	Seed          uint64
 	Backoff       Backoff
@@ -65,6 +65,8 @@ type LoadConfig struct {
 	HTTPClient    *http.Client
 	Auth          Auth
 	Now           func() time.Time
+	IgnoreAdvice  bool
+	ReadAfter     time.Duration
 }
 
 func (c LoadConfig) withDefaults() LoadConfig {
@@ -116,7 +118,7 @@ func (c *LoadConfig) validate() error {
 		return fmt.Errorf("load: rate %v must be in (0, 1000] positions/s", c.Rate)
 	case c.Geofences < 0:
 		return fmt.Errorf("load: geofences %d must be >= 0", c.Geofences)
-	case c.Duration < 0 || c.Ramp < 0 || c.Warmup < 0 || c.Drain < 0:
+	case c.Duration < 0 || c.Ramp < 0 || c.Warmup < 0 || c.Drain < 0 || c.ReadAfter < 0:
 		return errors.New("load: durations must be >= 0")
 	case len(c.WorkerURLs) == 0:
 		return errors.New("load: no worker URL")

@@ -39,6 +39,16 @@ type Report struct {
 	// each manager those of its team; AlertsPerSecond per second of it.
 	Alerts          AlertCounts `json:"alerts"`
 	AlertsPerSecond float64     `json:"alertsPerSecond"`
+	// Intervals is how many workers reported at each interval ("1s": 95)
+	// when the window closed, and Advice how much sampling advice they got
+	// in it: with advice, SentPerSecond follows what managers watch.
+	Intervals map[string]int64 `json:"intervals,omitempty"`
+	Advice    int64            `json:"advice"`
+	// Messages are the dispatch messages workers received in the window,
+	// Acks and Reads the acks and read receipts they sent.
+	Messages int64 `json:"messages"`
+	Acks     int64 `json:"acks"`
+	Reads    int64 `json:"reads,omitempty"`
 	// Geofences is what -geofences did; absent without.
 	Geofences         *GeofenceReport `json:"geofences,omitempty"`
 	Duplicates        int64           `json:"duplicates"`
@@ -68,12 +78,14 @@ type ReportConfig struct {
 	WorkerURLs       []string `json:"workerUrls"`
 	ManagerURLs      []string `json:"managerUrls"`
 	Seed             uint64   `json:"seed"`
+	IgnoreAdvice     bool     `json:"ignoreAdvice,omitempty"`
 }
 
 // Latency summarises the latency histogram, in milliseconds.
 type Latency struct {
 	Count  uint64  `json:"count"`
 	P50Ms  float64 `json:"p50Ms"`
+	P90Ms  float64 `json:"p90Ms"`
 	P95Ms  float64 `json:"p95Ms"`
 	P99Ms  float64 `json:"p99Ms"`
 	MaxMs  float64 `json:"maxMs"`
@@ -113,21 +125,20 @@ func (lr *loadRun) report(in reportInput) *Report {
 		Config: ReportConfig{
 			Workers: cfg.Workers, Teams: cfg.Teams, ManagersPerTeam: cfg.ManagersPerTeam, Rate: cfg.Rate,
 			Strategy: cfg.Strategy, WorkerTransport: string(cfg.WorkerTransport), ManagerTransport: string(cfg.ManagerTransport),
-			WorkerURLs: cfg.WorkerURLs, ManagerURLs: cfg.ManagerURLs, Seed: cfg.Seed,
+			WorkerURLs: cfg.WorkerURLs, ManagerURLs: cfg.ManagerURLs, Seed: cfg.Seed, IgnoreAdvice: cfg.IgnoreAdvice,
 		},
 		Sent:     in.after.Sent - in.before.Sent,
 		Received: in.after.Received - in.before.Received,
 	}
+	r.Intervals = in.after.Intervals.Map()
+	r.Advice = in.after.Advice - in.before.Advice
+	r.Messages, r.Acks, r.Reads = in.after.Messages-in.before.Messages, in.after.Acks-in.before.Acks, in.after.Reads-in.before.Reads
 	r.Alerts = in.after.Alerts.minus(in.before.Alerts)
 	r.AlertsPerSecond = round(per(r.Alerts.Total), 10)
 	r.SentPerSecond = round(per(r.Sent), 10)
 	r.ReceivedPerSecond = round(per(r.Received), 10)
 	r.ExpectedPerSecond = round(per(r.Sent)*float64(cfg.ManagersPerTeam), 10)
-	h := &lr.latency
-	r.Latency = Latency{
-		Count: h.Count(), P50Ms: ms(h.Quantile(0.50)), P95Ms: ms(h.Quantile(0.95)),
-		P99Ms: ms(h.Quantile(0.99)), MaxMs: ms(h.Max()), MeanMs: ms(h.Mean()),
-	}
+	r.Latency = latencyOf(&lr.latency)
 	for _, m := range lr.managers {
 		for i, w := range m.team.workers {
 			last := w.lastSent.Load()
@@ -183,6 +194,14 @@ func processReport(pid int, start, end procSample, window float64) ProcessReport
 	return p
 }
 
+// latencyOf summarises h.
+func latencyOf(h *Histogram) Latency {
+	return Latency{
+		Count: h.Count(), P50Ms: ms(h.Quantile(0.50)), P90Ms: ms(h.Quantile(0.90)), P95Ms: ms(h.Quantile(0.95)),
+		P99Ms: ms(h.Quantile(0.99)), MaxMs: ms(h.Max()), MeanMs: ms(h.Mean()),
+	}
+}
+
 func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 1000) }
 
 func fmtMs(d time.Duration) string {
@@ -190,7 +209,9 @@ func fmtMs(d time.Duration) string {
 }
 
 // WriteJSON writes r, indented, to path.
-func (r *Report) WriteJSON(path string) error {
+func (r *Report) WriteJSON(path string) error { return writeJSONFile(path, r) }
+
+func writeJSONFile(path string, r any) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode report: %w", err)
@@ -203,7 +224,7 @@ func (r *Report) WriteJSON(path string) error {
 
 // WriteTable writes r as a human-readable summary.
 func (r *Report) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	c := r.Config
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, a...)...) }
 	transports := c.WorkerTransport
@@ -221,6 +242,16 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	row("window", "%.1fs%s", r.WindowSeconds, suffix)
 	row("sent", "%d (%.0f/s)", r.Sent, r.SentPerSecond)
+	if len(r.Intervals) > 0 {
+		ignored := ""
+		if c.IgnoreAdvice {
+			ignored = ", ignored"
+		}
+		row("intervals", "%s  (workers per reporting interval; %d advice%s)", intervalsText(r.Intervals), r.Advice, ignored)
+	}
+	if r.Messages > 0 || r.Acks > 0 {
+		row("messages", "%d received, %d acked, %d read", r.Messages, r.Acks, r.Reads)
+	}
 	if c.ManagersPerTeam > 0 {
 		row("received", "%d (%.0f/s of %.0f/s expected)", r.Received, r.ReceivedPerSecond, r.ExpectedPerSecond)
 		l := r.Latency
@@ -267,3 +298,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// intervalsText is "550ms:95 30s:80", shortest interval first.
+func intervalsText(m map[string]int64) string {
+	b, _ := json.Marshal(m)
+	var is Intervals
+	if is.UnmarshalJSON(b) != nil {
+		return fmt.Sprint(m)
+	}
+	return is.String()
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }

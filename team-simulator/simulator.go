@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -18,6 +19,8 @@ type Simulator struct {
 	c       counters
 	workers []*worker
 	ran     atomic.Bool
+	// statusExtra adds to the status line (the round trip's figures).
+	statusExtra func() []slog.Attr
 }
 
 // New validates cfg and prepares its workers; Run starts them.
@@ -61,7 +64,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 		defer client.CloseIdleConnections()
 	}
 	env := &runEnv{client: client, c: &s.c, log: s.cfg.Logger, backoff: s.cfg.Backoff, now: s.cfg.Now,
-		creds: s.creds, refusalLogged: new(atomic.Bool)}
+		creds: s.creds, refusalLogged: new(atomic.Bool), ignoreAdvice: s.cfg.IgnoreAdvice, readAfter: s.cfg.ReadAfter}
 	s.cfg.Logger.Info("simulator starting", "workers", len(s.workers), "teams", len(s.cfg.Teams),
 		"seed", s.cfg.Seed, "centre", fmt.Sprintf("%g,%g", s.cfg.Movement.Centre.Latitude, s.cfg.Movement.Centre.Longitude),
 		"radius_m", s.cfg.Movement.Radius, "auth", s.cfg.Auth.describe())
@@ -73,7 +76,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 	}
 	g.goRun(func(ctx context.Context) { watchStalls(ctx, s.workers, writeTimeout) })
 	var status sync.WaitGroup
-	status.Go(func() { runStatus(ctx, s.cfg.Status, s.cfg.Logger, &s.c, nil) })
+	status.Go(func() { runStatus(ctx, s.cfg.Status, s.cfg.Logger, &s.c, s.statusExtra) })
 	<-ctx.Done()
 	g.stop()
 	status.Wait()
@@ -87,7 +90,8 @@ func newWorker(id, team, base string, t Transport, interval, startIn time.Durati
 		id: id, team: team, base: base, transport: t,
 		interval: interval, startIn: startIn,
 		walk: walk, rec: newRecord(id, team, run),
-		cred: workerCredential(id, team),
+		cred:      workerCredential(id, team),
+		adviceSet: make(chan struct{}, 1),
 	}
 }
 

@@ -2,7 +2,16 @@ package simulator
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
 	"sync/atomic"
+	"time"
+
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // counters are the live counters of a run, shared by every worker and
@@ -13,6 +22,16 @@ type counters struct {
 	sent             atomic.Int64 // positions written to a connection
 	errors           atomic.Int64 // worker-side: failed dials and sends, server error messages, rejected records
 	reconnects       atomic.Int64 // worker connections re-established after one ended
+
+	// What the server tells workers besides answers to their records.
+	messages  atomic.Int64 // dispatch messages received ({"type":"message"}), redeliveries included
+	acks      atomic.Int64 // acks written
+	reads     atomic.Int64 // read receipts written (-read-after)
+	advice    atomic.Int64 // sampling advice received (WebSocket config messages, POST summaries' config)
+	badAdvice atomic.Int64 // advice whose interval could not be used (also counted in errors)
+	// intervals counts the workers on each reporting interval now.
+	intervalsMu sync.Mutex
+	intervals   map[time.Duration]int64
 
 	managers          atomic.Int64
 	managersConnected atomic.Int64
@@ -26,6 +45,91 @@ type counters struct {
 	lastError atomic.Pointer[string]
 }
 
+// moveInterval moves one worker from reporting every from (0: a worker
+// starting) to every to.
+func (c *counters) moveInterval(from, to time.Duration) {
+	c.intervalsMu.Lock()
+	defer c.intervalsMu.Unlock()
+	if c.intervals == nil {
+		c.intervals = make(map[time.Duration]int64)
+	}
+	if from > 0 {
+		if c.intervals[from]--; c.intervals[from] <= 0 {
+			delete(c.intervals, from)
+		}
+	}
+	c.intervals[to]++
+}
+
+// intervalCounts returns how many workers report at each interval, shortest first.
+func (c *counters) intervalCounts() []IntervalCount {
+	c.intervalsMu.Lock()
+	out := make([]IntervalCount, 0, len(c.intervals))
+	for d, n := range c.intervals {
+		out = append(out, IntervalCount{Interval: d, Workers: n})
+	}
+	c.intervalsMu.Unlock()
+	slices.SortFunc(out, func(a, b IntervalCount) int { return cmp.Compare(a.Interval, b.Interval) })
+	return out
+}
+
+// IntervalCount is how many workers report at one interval.
+type IntervalCount struct {
+	Interval time.Duration
+	Workers  int64
+}
+
+// Intervals is the distribution of the workers' reporting intervals: each
+// interval ("550ms", "30s") with its count of workers.
+type Intervals []IntervalCount
+
+// Map returns the distribution keyed by interval ("1s": 95).
+func (is Intervals) Map() map[string]int64 {
+	if len(is) == 0 {
+		return nil
+	}
+	m := make(map[string]int64, len(is))
+	for _, i := range is {
+		m[wire.FormatInterval(i.Interval)] = i.Workers
+	}
+	return m
+}
+
+// MarshalJSON writes the distribution as Map does.
+func (is Intervals) MarshalJSON() ([]byte, error) { return json.Marshal(is.Map()) }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (is *Intervals) UnmarshalJSON(b []byte) error {
+	var m map[string]int64
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*is = (*is)[:0]
+	for k, n := range m {
+		d, err := time.ParseDuration(k)
+		if err != nil {
+			return fmt.Errorf("interval %q: %w", k, err)
+		}
+		*is = append(*is, IntervalCount{Interval: d, Workers: n})
+	}
+	slices.SortFunc(*is, func(a, b IntervalCount) int { return cmp.Compare(a.Interval, b.Interval) })
+	return nil
+}
+
+// String is "550ms:95 30s:80", shortest interval first.
+func (is Intervals) String() string {
+	var b []byte
+	for k, i := range is {
+		if k > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, wire.FormatInterval(i.Interval)...)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, i.Workers, 10)
+	}
+	return string(b)
+}
+
 func (c *counters) fail(err error) {
 	s := err.Error()
 	c.lastError.Store(&s)
@@ -33,11 +137,21 @@ func (c *counters) fail(err error) {
 
 // Stats is a snapshot of a run's counters.
 type Stats struct {
-	Workers           int64       `json:"workers"`
-	WorkersConnected  int64       `json:"workersConnected"`
-	Sent              int64       `json:"sent"`
-	Errors            int64       `json:"errors"`
-	Reconnects        int64       `json:"reconnects"`
+	Workers          int64 `json:"workers"`
+	WorkersConnected int64 `json:"workersConnected"`
+	Sent             int64 `json:"sent"`
+	Errors           int64 `json:"errors"`
+	Reconnects       int64 `json:"reconnects"`
+	// Messages are the dispatch messages workers received, Acks and Reads
+	// what they answered, Advice the sampling advice they got (BadAdvice of
+	// it unusable).
+	Messages  int64 `json:"messages,omitempty"`
+	Acks      int64 `json:"acks,omitempty"`
+	Reads     int64 `json:"reads,omitempty"`
+	Advice    int64 `json:"advice,omitempty"`
+	BadAdvice int64 `json:"badAdvice,omitempty"`
+	// Intervals is how many workers report at each interval now.
+	Intervals         Intervals   `json:"intervals,omitempty"`
 	Managers          int64       `json:"managers,omitempty"`
 	ManagersConnected int64       `json:"managersConnected,omitempty"`
 	Received          int64       `json:"received,omitempty"`
@@ -104,6 +218,12 @@ func (c *counters) snapshot() Stats {
 		Sent:              c.sent.Load(),
 		Errors:            c.errors.Load(),
 		Reconnects:        c.reconnects.Load(),
+		Messages:          c.messages.Load(),
+		Acks:              c.acks.Load(),
+		Reads:             c.reads.Load(),
+		Advice:            c.advice.Load(),
+		BadAdvice:         c.badAdvice.Load(),
+		Intervals:         c.intervalCounts(),
 		Managers:          c.managers.Load(),
 		ManagersConnected: c.managersConnected.Load(),
 		Received:          c.received.Load(),

@@ -59,6 +59,19 @@ func (l statusLine) attrs() []slog.Attr {
 		slog.Int64("errors", n.Errors),
 		slog.Int64("reconnects", n.Reconnects),
 	}
+	// The workers on each reporting interval: sampling advice at work.
+	if len(n.Intervals) > 0 {
+		a = append(a, slog.String("intervals", n.Intervals.String()))
+	}
+	if n.Advice > 0 {
+		a = append(a, slog.Int64("advice", n.Advice))
+	}
+	if n.Messages > 0 || n.Acks > 0 {
+		a = append(a, slog.Int64("messages", n.Messages), slog.Int64("acks", n.Acks))
+		if n.Reads > 0 {
+			a = append(a, slog.Int64("reads", n.Reads))
+		}
+	}
 	if n.Managers > 0 {
 		a = append(a,
 			slog.String("managers", fmt.Sprintf("%d/%d", n.ManagersConnected, n.Managers)),

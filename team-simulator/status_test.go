@@ -17,6 +17,15 @@ func TestStatusLineOnTerminal(t *testing.T) {
 	c.workersConnected.Store(9)
 	c.errors.Store(2)
 	c.fail(errStreamClosed)
+	for range 6 {
+		c.moveInterval(0, 550*time.Millisecond)
+	}
+	for range 4 {
+		c.moveInterval(0, 550*time.Millisecond)
+		c.moveInterval(550*time.Millisecond, 30*time.Second)
+	}
+	c.messages.Store(5)
+	c.acks.Store(5)
 	var out testsupport.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -32,7 +41,7 @@ func TestStatusLineOnTerminal(t *testing.T) {
 		t.Fatalf("status output %q", s)
 	}
 	last := s[strings.LastIndex(s, "\r\x1b[K")+4:]
-	for _, want := range []string{"workers 9/10", "positions/s 0", "errors 2", "reconnects 0"} {
+	for _, want := range []string{"workers 9/10", "positions/s 0", "errors 2", "reconnects 0", "intervals 550ms:6 30s:4", "messages 5", "acks 5"} {
 		if !strings.Contains(last, want) {
 			t.Errorf("status line %q lacks %q", last, want)
 		}

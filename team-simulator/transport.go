@@ -78,6 +78,12 @@ type runEnv struct {
 	// hard is cancelled once a clean shutdown has had its grace: it forcibly
 	// closes connections that a blocked write or a silent peer keeps open.
 	hard context.Context
+	// ignoreAdvice: workers keep their configured interval whatever the
+	// server advises (the advice is still counted).
+	ignoreAdvice bool
+	// readAfter > 0: WebSocket workers send a read receipt this long after
+	// each dispatch message (besides the immediate ack).
+	readAfter time.Duration
 }
 
 // newHTTPClient returns a client for many long-lived connections to few hosts:
@@ -97,16 +103,17 @@ func newHTTPClient() *http.Client {
 }
 
 // dial opens a worker connection to the API at base (ending in '/'),
-// presenting header (the token; nil: none).
-func dial(ctx context.Context, env *runEnv, t Transport, base string, header http.Header) (conn, error) {
+// presenting header (the token; nil: none). w takes the server's sampling
+// advice (nil: only counted).
+func dial(ctx context.Context, env *runEnv, t Transport, base string, header http.Header, w *worker) (conn, error) {
 	c, err := apiclient.New(base, apiclient.Config{HTTPClient: env.client, Header: header, DialTimeout: dialTimeout, CloseTimeout: closeTimeout})
 	if err != nil {
 		return nil, err
 	}
 	if t == TransportNDJSON {
-		return dialNDJSON(ctx, env, c, header)
+		return dialNDJSON(ctx, env, c, header, w)
 	}
-	return dialWS(ctx, env, c, header)
+	return dialWS(ctx, env, c, header, w)
 }
 
 // normalizeBaseURL checks that u is an http(s) or ws(s) URL and makes it end

@@ -19,7 +19,7 @@ func BenchmarkWorkerSend(b *testing.B) {
 			hard, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			env := &runEnv{client: client, c: &counters{}, log: slog.New(slog.DiscardHandler), now: time.Now, hard: hard}
-			c, err := dial(context.Background(), env, tr, url, nil)
+			c, err := dial(context.Background(), env, tr, url, nil, nil)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -16,6 +16,7 @@ type ndjsonConn struct {
 	env    *runEnv
 	url    string
 	header http.Header
+	w      *worker   // takes the summary's sampling advice; nil in benchmarks
 	once   sync.Once // counts the summary once
 }
 
@@ -24,18 +25,26 @@ var _ conn = (*ndjsonConn)(nil)
 // dialNDJSON starts the POST and returns once the server takes its body, so
 // that a refused connection (401, 403, 503) is a dial error as with
 // WebSocket. The run's hard stop cuts the request.
-func dialNDJSON(_ context.Context, env *runEnv, c *apiclient.Client, header http.Header) (*ndjsonConn, error) {
+func dialNDJSON(_ context.Context, env *runEnv, c *apiclient.Client, header http.Header, w *worker) (*ndjsonConn, error) {
 	p, err := c.OpenPost(env.hard)
 	if err != nil {
 		return nil, refusal(err, header)
 	}
-	return &ndjsonConn{p: p, env: env, url: c.BaseURL(), header: header}, nil
+	return &ndjsonConn{p: p, env: env, url: c.BaseURL(), header: header, w: w}, nil
 }
 
-// account counts the records the server's summary rejected, once.
+// account counts the records the server's summary rejected, and takes its
+// sampling advice for the next POST, once.
 func (n *ndjsonConn) account() {
 	n.once.Do(func() {
 		s := n.p.Answer()
+		if s.Config != nil {
+			if n.w != nil {
+				n.w.advise(s.Config.Interval)
+			} else {
+				n.env.c.advice.Add(1)
+			}
+		}
 		if s.Rejected == 0 {
 			return
 		}

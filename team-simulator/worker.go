@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 )
@@ -13,7 +14,7 @@ type worker struct {
 	team      string
 	base      string // base URL of the tracking API, ending in '/'
 	transport Transport
-	interval  time.Duration
+	interval  time.Duration // configured: the reporting interval until advice comes, and the movement step
 	startIn   time.Duration // upper bound of the random delay before the first connect
 	walk      *walker
 	rec       *record
@@ -25,6 +26,84 @@ type worker struct {
 	guard     sendGuard     // the write deadline
 	lastSent  atomic.Uint64 // seq of the last record written successfully
 	sent      atomic.Int64  // records written successfully
+
+	// Sampling advice. advised is the interval the server last advised (0:
+	// none yet), set from any goroutine (the WebSocket's reader, the worker's
+	// own after a POST's summary), which then signals adviceSet. It outlives
+	// a connection: a worker keeps its advice until told otherwise.
+	advised   atomic.Int64
+	adviceSet chan struct{}
+	// current is the reporting interval in effect; lastMove is when the
+	// walker last moved and owed the movement not yet walked because advice
+	// cut an interval short. Worker goroutine only.
+	current  time.Duration
+	lastMove time.Time
+	owed     time.Duration
+}
+
+// Bounds of a usable advised interval.
+const (
+	minAdvice = 10 * time.Millisecond
+	maxAdvice = time.Hour
+)
+
+// advise takes the server's sampling advice: report every interval (Go
+// duration syntax). An interval that cannot be used is counted as an error
+// and otherwise ignored. Safe from any goroutine.
+func (w *worker) advise(interval string) {
+	c := w.env.c
+	c.advice.Add(1)
+	d, err := time.ParseDuration(interval)
+	if err != nil || d < minAdvice || d > maxAdvice {
+		c.badAdvice.Add(1)
+		c.errors.Add(1)
+		c.fail(fmt.Errorf("worker %s: unusable sampling advice %q (want a duration in [%s, %s])", w.id, interval, minAdvice, maxAdvice))
+		return
+	}
+	if w.advised.Swap(int64(d)) != int64(d) {
+		select {
+		case w.adviceSet <- struct{}{}:
+		default: // a signal is pending already
+		}
+	}
+}
+
+// reportEvery is the interval the worker should report at: the advised one,
+// unless there is none or the run ignores advice.
+func (w *worker) reportEvery() time.Duration {
+	if a := w.advised.Load(); a > 0 && !w.env.ignoreAdvice {
+		return time.Duration(a)
+	}
+	return w.interval
+}
+
+// applyAdvice switches the ticker to the interval the worker should report
+// at, when it changed. The part of the old interval that has passed is owed
+// to the walker, which walks it at the next tick: movement goes on at its
+// own pace whatever the reporting interval.
+func (w *worker) applyAdvice(tick *time.Ticker) {
+	want := w.reportEvery()
+	if want == w.current {
+		return
+	}
+	now := time.Now()
+	w.owed += min(max(now.Sub(w.lastMove), 0), w.current)
+	w.lastMove = now
+	w.env.c.moveInterval(w.current, want)
+	w.env.log.Debug("worker reporting interval", "worker", w.id, "from", w.current, "to", want)
+	w.current = want
+	tick.Reset(want)
+}
+
+// move advances the walker by d (nominal time) in steps of at most the
+// configured interval, so that a long reporting interval reports where a
+// worker moving at the base cadence would be, not one long straight jump.
+func (w *worker) move(d time.Duration) {
+	for d > 0 {
+		s := min(d, w.interval)
+		w.walk.step(s.Seconds())
+		d -= s
+	}
 }
 
 // run connects, streams a position every interval and reconnects until ctx is
@@ -35,7 +114,9 @@ func (w *worker) run(ctx context.Context) {
 	if !sleep(ctx.Done(), jitter(w.startIn)) {
 		return
 	}
-	tick := time.NewTicker(w.interval)
+	w.current, w.lastMove = w.interval, time.Now()
+	w.env.c.moveInterval(0, w.current)
+	tick := time.NewTicker(w.current)
 	defer tick.Stop()
 	attempt := 0
 	for {
@@ -73,7 +154,7 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 	if err != nil {
 		return err
 	}
-	c, err := dial(ctx, w.env, w.transport, w.base, header)
+	c, err := dial(ctx, w.env, w.transport, w.base, header, w)
 	if err != nil {
 		return err
 	}
@@ -89,17 +170,23 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 	w.env.c.workersConnected.Add(1)
 	defer w.env.c.workersConnected.Add(-1)
 	newline := w.transport == TransportNDJSON
+	w.applyAdvice(tick) // a POST's summary advised the next one
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-c.done():
 			return c.err()
+		case <-w.adviceSet:
+			w.applyAdvice(tick)
+			continue
 		case <-tick.C:
 		}
 		// The step is the nominal interval, not the measured one, so that the
-		// positions a seed produces do not depend on scheduling.
-		w.walk.step(w.interval.Seconds())
+		// positions a seed produces do not depend on scheduling (as long as
+		// the reporting interval does not change).
+		w.move(w.current + w.owed)
+		w.owed, w.lastMove = 0, time.Now()
 		w.seq++
 		// Stamped just before sending: the timeStamp is what latency is measured from.
 		now := w.env.now()

@@ -159,3 +159,23 @@ func TestREADME(t *testing.T) {
 	}
 	configtest.CheckREADME(t, "team-simulator", e.Vars())
 }
+
+// -ignore-advice and -read-after reach every mode's config.
+func TestAdviceFlags(t *testing.T) {
+	args := strings.Fields("-ignore-advice -read-after 2s")
+	w, _, err := workerConfig(args, envOf(nil), io.Discard)
+	if err != nil || !w.IgnoreAdvice || w.ReadAfter != 2*time.Second {
+		t.Fatalf("worker config %+v, %v", w, err)
+	}
+	l, _, _, err := loadConfig(args, envOf(nil), io.Discard)
+	if err != nil || !l.IgnoreAdvice || l.ReadAfter != 2*time.Second {
+		t.Fatalf("load config %+v, %v", l, err)
+	}
+	r, _, _, err := roundTripConfig(append(args, "-send-url", "http://b:1/tracking/"), envOf(nil), io.Discard)
+	if err != nil || !r.IgnoreAdvice || r.ReadAfter != 2*time.Second || r.SendURL != "http://b:1/tracking/" || r.WorkerURL != "http://localhost:8080/tracking/redis/" {
+		t.Fatalf("roundtrip config %+v, %v", r, err)
+	}
+	if _, _, _, err := roundTripConfig([]string{"-transport", "ndjson"}, envOf(nil), io.Discard); err == nil {
+		t.Fatal("roundtrip with POST workers accepted")
+	}
+}

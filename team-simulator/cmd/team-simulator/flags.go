@@ -31,6 +31,8 @@ type common struct {
 	statusInterval       time.Duration
 	logLevel             string
 	cpuProfile           string
+	ignoreAdvice         bool
+	readAfter            time.Duration
 
 	// Credentials: the flags, else the variables (read apart, so that -h
 	// does not print a secret as a flag's default).
@@ -60,6 +62,12 @@ func (c *common) register(fs *flag.FlagSet, e *config.Env) {
 		"status update interval; default 1s on a terminal, 10s in logs; negative: off (STATUS_INTERVAL)")
 	fs.StringVar(&c.logLevel, "log-level", e.String("LOG_LEVEL", "info"), "debug, info, warn or error (LOG_LEVEL)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the simulator to this file")
+	// Flags only for now: a variable needs its row in the root README's
+	// configuration table (TestREADME).
+	fs.BoolVar(&c.ignoreAdvice, "ignore-advice", false,
+		"keep reporting at the configured interval whatever sampling advice the server sends")
+	fs.DurationVar(&c.readAfter, "read-after", 0,
+		"WebSocket workers send a read receipt this long after each message (besides the ack at once); 0: never")
 
 	c.envAuthSecret, _ = auth.ReadSecret(e)
 	c.envAuthToken = e.String("AUTH_TOKEN", "")

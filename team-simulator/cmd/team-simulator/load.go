@@ -77,6 +77,7 @@ func loadConfig(args []string, e *config.Env, stderr io.Writer) (simulator.LoadC
 	cfg.WorkerTransport = simulator.Transport(c.transport)
 	cfg.ManagerTransport = simulator.ManagerTransport(strings.ToLower(*managerTransport))
 	cfg.Movement, cfg.Seed, cfg.Ramp = c.movement(), c.seedOrRandom(), c.ramp
+	cfg.IgnoreAdvice, cfg.ReadAfter = c.ignoreAdvice, c.readAfter
 	a, err := c.auth()
 	if err != nil {
 		return cfg, nil, "", err

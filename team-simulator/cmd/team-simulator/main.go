@@ -29,8 +29,13 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, out output) int {
-	if len(args) > 0 && args[0] == "load" {
-		return runLoad(ctx, args[1:], getenv, out)
+	if len(args) > 0 {
+		switch args[0] {
+		case "load":
+			return runLoad(ctx, args[1:], getenv, out)
+		case "roundtrip":
+			return runRoundTrip(ctx, args[1:], getenv, out)
+		}
 	}
 	return runWorkers(ctx, args, getenv, out)
 }

@@ -15,6 +15,8 @@ import (
 	simulator "github.com/teamtrack/team-simulator"
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/memory"
+	"github.com/teamtrack/tracking-core/messaging/sqlitemessaging"
+	"github.com/teamtrack/tracking-core/service"
 	"github.com/teamtrack/tracking-core/servicetest"
 	"github.com/teamtrack/tracking-core/testsupport"
 )
@@ -63,7 +65,7 @@ func TestCommandLoad(t *testing.T) {
 	if code := run(context.Background(), args, getenv(nil), output{stdout: &stdout, stderr: &stderr}); code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
-	for _, want := range []string{"latency", "p99", "missed latest", "process 1", "generator"} {
+	for _, want := range []string{"latency", "p99", "missed latest", "intervals", "process 1", "generator"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, stdout.String())
 		}
@@ -79,4 +81,40 @@ func TestCommandLoad(t *testing.T) {
 	if r.Sent == 0 || r.Received == 0 || r.Latency.Count == 0 || r.MissedLatest != 0 || len(r.Servers) != 1 || r.Servers[0].PID != 1 {
 		t.Fatalf("report %s", data)
 	}
+}
+
+// team-simulator roundtrip, workers on replica A, messages sent through B
+// and watched on B, prints the round-trip percentiles and writes a report.
+func TestCommandRoundTrip(t *testing.T) {
+	store, err := sqlitemessaging.Open(context.Background(), sqlitemessaging.Config{Path: filepath.Join(t.TempDir(), "m.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	backend := memory.NewBackend()
+	cfg := service.Config{API: httpapi.Config{RecordsPerSecond: -1}, Messages: store}
+	a := servicetest.StartReplicaConfig(t, memory.New(backend, memory.Config{}), cfg)
+	b := servicetest.StartReplicaConfig(t, memory.New(backend, memory.Config{}), cfg)
+	report := filepath.Join(t.TempDir(), "rt.json")
+	args := []string{"roundtrip", "-workers", "2", "-messages", "5", "-rate", "50", "-interval", "50", "-ramp", "20ms",
+		"-worker-url", a.URL + "/tracking/", "-send-url", b.URL + "/tracking/", "-watch-url", b.URL + "/tracking/",
+		"-watch-transport", "ws", "-ignore-advice", "-report", report, "-log-level", "warn"}
+	var stdout, stderr testsupport.SyncBuffer
+	if code := run(context.Background(), args, getenv(nil), output{stdout: &stdout, stderr: &stderr}); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	for _, want := range []string{"POST -> acked", "p90", "5 within the timeout; 0 not"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r simulator.RoundTripReport
+	if err := json.Unmarshal(data, &r); err != nil || r.Acked != 5 || r.AckLatency.Count != 5 {
+		t.Fatalf("report %s (%v)", data, err)
+	}
+	t.Log("\n" + stdout.String())
 }

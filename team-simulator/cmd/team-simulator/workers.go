@@ -26,7 +26,8 @@ func workerConfig(args []string, e *config.Env, stderr io.Writer) (simulator.Con
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: team-simulator [flags]        simulated workers streaming positions\n"+
-			"       team-simulator load [flags]   load test with workers and managers (team-simulator load -h)\n\nFlags (each mirrors the environment variable in parentheses):\n")
+			"       team-simulator load [flags]   load test with workers and managers (team-simulator load -h)\n"+
+			"       team-simulator roundtrip [flags]   message round trip: POST to the worker's ack on a manager stream\n\nFlags (each mirrors the environment variable in parentheses):\n")
 		fs.PrintDefaults()
 	}
 	c := &common{}
@@ -62,7 +63,8 @@ func workerConfig(args []string, e *config.Env, stderr io.Writer) (simulator.Con
 	if err != nil {
 		return simulator.Config{}, nil, err
 	}
-	cfg := simulator.Config{Movement: c.movement(), Seed: c.seedOrRandom(), Ramp: c.ramp, Auth: a}
+	cfg := simulator.Config{Movement: c.movement(), Seed: c.seedOrRandom(), Ramp: c.ramp, Auth: a,
+		IgnoreAdvice: c.ignoreAdvice, ReadAfter: c.readAfter}
 	for _, s := range specs {
 		u, err := c.strategyURL(s.strategy)
 		if err != nil {

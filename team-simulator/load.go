@@ -119,12 +119,14 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 	lr.setPhase("measuring")
 	procStart := sampleProcs(cfg.PIDs)
 	before := lr.c.snapshot()
+	sentBefore := lr.sentByWorker()
 	windowStart := time.Now()
 	lr.windowStart.Store(windowStart.UnixNano())
 	sleep(ctx.Done(), cfg.Duration)
 	windowEnd := time.Now()
 	lr.windowEnd.Store(windowEnd.UnixNano())
 	after := lr.c.snapshot()
+	sentAfter := lr.sentByWorker()
 	procEnd := sampleProcs(cfg.PIDs)
 	interrupted := ctx.Err() != nil
 
@@ -141,7 +143,7 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 	r := lr.report(reportInput{
 		started: started, windowStart: windowStart, windowEnd: windowEnd,
 		before: before, after: after, procStart: procStart, procEnd: procEnd,
-		interrupted: interrupted,
+		interrupted: interrupted, sentBefore: sentBefore, sentAfter: sentAfter,
 	})
 	if fences != nil {
 		lr.setPhase("deleting geofences")
@@ -171,13 +173,27 @@ func newLoadRun(cfg LoadConfig) *loadRun {
 		lr.workers = append(lr.workers, w)
 	}
 	n := 0
-	for _, t := range lr.teams {
+	for i, t := range lr.teams {
+		t.watched = cfg.WatchedTeams == 0 || i < cfg.WatchedTeams
+		if !t.watched {
+			continue
+		}
 		for range cfg.ManagersPerTeam {
 			lr.managers = append(lr.managers, newManager(n, t, cfg.ManagerURLs[n%len(cfg.ManagerURLs)], cfg.ManagerTransport, lr))
 			n++
 		}
 	}
 	return lr
+}
+
+// sentByWorker is each worker's count of positions sent, in lr.workers'
+// order.
+func (lr *loadRun) sentByWorker() []int64 {
+	out := make([]int64, len(lr.workers))
+	for i, w := range lr.workers {
+		out[i] = w.sent.Load()
+	}
+	return out
 }
 
 // caughtUp reports whether every manager has seen every worker's last position.

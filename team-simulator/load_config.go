@@ -17,6 +17,10 @@ type LoadConfig struct {
 	Teams int
 	// ManagersPerTeam watch each team's stream; 0 runs workers only.
 	ManagersPerTeam int
+	// WatchedTeams is how many teams (the first ones) have managers; the
+	// others only workers, which is what sampling advice is for (issue 14).
+	// Default 0: every team.
+	WatchedTeams int
 	// Rate is the positions per second of each worker. Default: 10.
 	Rate float64
 	// Duration of the measurement window. Default: 60s.
@@ -112,6 +116,8 @@ func (c *LoadConfig) validate() error {
 		return errors.New("load: workers must be > 0")
 	case c.Teams < 0 || c.Teams > c.Workers:
 		return fmt.Errorf("load: %d teams for %d workers", c.Teams, c.Workers)
+	case c.WatchedTeams < 0 || c.WatchedTeams > max(c.Teams, 1):
+		return fmt.Errorf("watched teams %d: want 0 (all) to the %d teams", c.WatchedTeams, max(c.Teams, 1))
 	case c.ManagersPerTeam < 0:
 		return errors.New("load: managers per team must be >= 0")
 	case !(c.Rate > 0) || c.Rate > 1000:

@@ -188,3 +188,27 @@ func TestLoadLifetimeReconnects(t *testing.T) {
 	t.Logf("reconnects: workers %d, managers %d; latest positions lost by the service: %d of %d pairs",
 		r.WorkerReconnects, r.ManagerReconnects, r.MissedLatest, r.Pairs)
 }
+
+// With only some teams watched, only their workers pair with managers, and
+// the report splits the ingest between watched and unwatched teams.
+func TestLoadSomeTeamsWatched(t *testing.T) {
+	reps := startReplicas(t, httpapi.Config{}, httpapi.Config{})
+	cfg := quickLoad(t, reps[0], reps[1])
+	cfg.WatchedTeams = 1
+	cfg.IgnoreAdvice = true // every team sends at Rate: both halves of the split are measured
+	r, err := RunLoad(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	watchedWorkers := cfg.Workers / cfg.Teams
+	if r.MissedLatest != 0 || r.Pairs != int64(watchedWorkers*cfg.ManagersPerTeam) {
+		t.Fatalf("missed %d of %d pairs, want %d pairs", r.MissedLatest, r.Pairs, watchedWorkers*cfg.ManagersPerTeam)
+	}
+	if r.WatchedSentPerSecond <= 0 || r.UnwatchedSentPerSecond <= 0 ||
+		r.WatchedSentPerSecond+r.UnwatchedSentPerSecond > r.SentPerSecond+0.5 {
+		t.Fatalf("sent %v/s split as watched %v/s, unwatched %v/s", r.SentPerSecond, r.WatchedSentPerSecond, r.UnwatchedSentPerSecond)
+	}
+	if r.Config.WatchedTeams != 1 {
+		t.Fatalf("report config %+v", r.Config)
+	}
+}

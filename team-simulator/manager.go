@@ -31,6 +31,7 @@ type loadTeam struct {
 	name    string
 	workers []*worker
 	index   map[string]int // workerId -> index in workers; read-only once built
+	watched bool           // has managers (LoadConfig.WatchedTeams)
 }
 
 // manager is one simulated manager: it watches its team's stream, keeps per

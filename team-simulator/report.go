@@ -23,7 +23,12 @@ type Report struct {
 	SentPerSecond     float64      `json:"sentPerSecond"`     // in/s
 	Received          int64        `json:"received"`          // new positions seen by managers in the window
 	ReceivedPerSecond float64      `json:"receivedPerSecond"` // deliveries/s
-	// ExpectedPerSecond is SentPerSecond × managers per team: the deliveries
+	// WatchedSentPerSecond and UnwatchedSentPerSecond split SentPerSecond
+	// between the teams with managers and those without, when only some
+	// have (ReportConfig.WatchedTeams).
+	WatchedSentPerSecond   float64 `json:"watchedSentPerSecond,omitempty"`
+	UnwatchedSentPerSecond float64 `json:"unwatchedSentPerSecond,omitempty"`
+	// ExpectedPerSecond is SentPerSecond of the watched teams × managers per team: the deliveries
 	// a stream that skips nothing would make.
 	ExpectedPerSecond float64 `json:"expectedPerSecond"`
 	Latency           Latency `json:"latency"`
@@ -71,6 +76,7 @@ type ReportConfig struct {
 	Workers          int      `json:"workers"`
 	Teams            int      `json:"teams"`
 	ManagersPerTeam  int      `json:"managersPerTeam"`
+	WatchedTeams     int      `json:"watchedTeams,omitempty"`
 	Rate             float64  `json:"rate"`
 	Strategy         string   `json:"strategy,omitempty"`
 	WorkerTransport  string   `json:"workerTransport"`
@@ -107,6 +113,7 @@ type reportInput struct {
 	before, after                   Stats
 	procStart, procEnd              map[int]procSample
 	interrupted                     bool
+	sentBefore, sentAfter           []int64 // per worker, in loadRun.workers' order
 }
 
 func (lr *loadRun) report(in reportInput) *Report {
@@ -123,7 +130,7 @@ func (lr *loadRun) report(in reportInput) *Report {
 		WindowSeconds: round(window, 1000),
 		Interrupted:   in.interrupted,
 		Config: ReportConfig{
-			Workers: cfg.Workers, Teams: cfg.Teams, ManagersPerTeam: cfg.ManagersPerTeam, Rate: cfg.Rate,
+			Workers: cfg.Workers, Teams: cfg.Teams, ManagersPerTeam: cfg.ManagersPerTeam, WatchedTeams: cfg.WatchedTeams, Rate: cfg.Rate,
 			Strategy: cfg.Strategy, WorkerTransport: string(cfg.WorkerTransport), ManagerTransport: string(cfg.ManagerTransport),
 			WorkerURLs: cfg.WorkerURLs, ManagerURLs: cfg.ManagerURLs, Seed: cfg.Seed, IgnoreAdvice: cfg.IgnoreAdvice,
 		},
@@ -137,7 +144,22 @@ func (lr *loadRun) report(in reportInput) *Report {
 	r.AlertsPerSecond = round(per(r.Alerts.Total), 10)
 	r.SentPerSecond = round(per(r.Sent), 10)
 	r.ReceivedPerSecond = round(per(r.Received), 10)
-	r.ExpectedPerSecond = round(per(r.Sent)*float64(cfg.ManagersPerTeam), 10)
+	var watchedSent, unwatchedSent int64
+	for i := range lr.workers {
+		if i >= len(in.sentBefore) || i >= len(in.sentAfter) {
+			break
+		}
+		d := in.sentAfter[i] - in.sentBefore[i]
+		if lr.teams[i%len(lr.teams)].watched {
+			watchedSent += d
+		} else {
+			unwatchedSent += d
+		}
+	}
+	if cfg.WatchedTeams > 0 {
+		r.WatchedSentPerSecond, r.UnwatchedSentPerSecond = round(per(watchedSent), 10), round(per(unwatchedSent), 10)
+	}
+	r.ExpectedPerSecond = round(per(watchedSent)*float64(cfg.ManagersPerTeam), 10)
 	r.Latency = latencyOf(&lr.latency)
 	for _, m := range lr.managers {
 		for i, w := range m.team.workers {
@@ -242,6 +264,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	row("window", "%.1fs%s", r.WindowSeconds, suffix)
 	row("sent", "%d (%.0f/s)", r.Sent, r.SentPerSecond)
+	if c.WatchedTeams > 0 {
+		row("sent by teams", "watched (%d) %.0f/s, unwatched (%d) %.0f/s", c.WatchedTeams, r.WatchedSentPerSecond,
+			c.Teams-c.WatchedTeams, r.UnwatchedSentPerSecond)
+	}
 	if len(r.Intervals) > 0 {
 		ignored := ""
 		if c.IgnoreAdvice {

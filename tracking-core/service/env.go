@@ -45,7 +45,7 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 			ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 			DebugAddr:       e.String("DEBUG_ADDR", ""),
 			ResumeLimit:     e.Int("RESUME_LIMIT", d.ResumeLimit),
-			Sampling: sampling.Config{
+			Sampling: &sampling.Config{
 				Watched:   positiveDuration(e, "SAMPLING_WATCHED", smp.Watched),
 				Unwatched: positiveDuration(e, "SAMPLING_UNWATCHED", smp.Unwatched),
 				Grace:     positiveDuration(e, "SAMPLING_GRACE", smp.Grace),

@@ -45,11 +45,11 @@ type Config struct {
 	// MessagesKeep is how long a message stays queryable after its ttl
 	// (HISTORY_RETENTION). Default 7 days.
 	MessagesKeep time.Duration
-	// Sampling tunes the sampling advice (SAMPLING_*); the Mailbox, the
-	// replica's name, the logger and the registry are filled in here. The
-	// advice needs a Broadcaster that carries mail; NoSampling turns it off.
-	Sampling   sampling.Config
-	NoSampling bool
+	// Sampling, when set, turns the sampling advice on (the binaries set it
+	// from SAMPLING_*); its Mailbox, replica name, logger and registry are
+	// filled in here. It needs a Broadcaster that carries mail. Nil: no
+	// advice (workers report as they please).
+	Sampling *sampling.Config
 	// DebugAddr, when set, serves net/http/pprof on its own listener (keep it
 	// on loopback). Default: off.
 	DebugAddr string
@@ -119,14 +119,15 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 // newAdvisor starts the sampling advice over b's Mailbox; nil when it is
 // off or b carries no mail.
 func newAdvisor(cfg Config, replica string, b tracking.Broadcaster) (*sampling.Advisor, error) {
-	mb, ok := b.(tracking.Mailbox)
-	if cfg.NoSampling || !ok {
-		if !cfg.NoSampling {
-			cfg.Logger.Warn("no sampling advice: the broadcaster carries no mail", "broadcaster", fmt.Sprintf("%T", b))
-		}
+	if cfg.Sampling == nil {
 		return nil, nil
 	}
-	sc := cfg.Sampling
+	mb, ok := b.(tracking.Mailbox)
+	if !ok {
+		cfg.Logger.Warn("no sampling advice: the broadcaster carries no mail", "broadcaster", fmt.Sprintf("%T", b))
+		return nil, nil
+	}
+	sc := *cfg.Sampling
 	sc.Mailbox, sc.Replica, sc.Logger, sc.Registerer = mb, replica, cfg.Logger.With("component", "sampling"), cfg.Registry
 	return sampling.New(sc)
 }

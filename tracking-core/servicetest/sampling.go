@@ -33,7 +33,7 @@ func lastAdvice(w *Worker) string {
 // nothing.
 func (s *scenarios) sampling(t *testing.T) {
 	newB := s.setup(t)
-	cfg := service.Config{API: httpapi.Config{RecordsPerSecond: -1}, Sampling: samplingConfig}
+	cfg := service.Config{API: httpapi.Config{RecordsPerSecond: -1}, Sampling: &samplingConfig}
 	a, b := StartReplicaConfig(t, newB(), cfg), StartReplicaConfig(t, newB(), cfg)
 	const team = "team_sampling"
 	w1 := dialAs(t, a, team, "w1", 1)

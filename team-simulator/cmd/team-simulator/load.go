@@ -29,6 +29,7 @@ func loadConfig(args []string, e *config.Env, stderr io.Writer) (simulator.LoadC
 	fs.IntVar(&cfg.Workers, "workers", 2000, "simulated workers, one connection each")
 	fs.IntVar(&cfg.Teams, "teams", 200, "teams the workers are spread over")
 	fs.IntVar(&cfg.ManagersPerTeam, "managers-per-team", 1, "managers watching each team (0: workers only)")
+	fs.IntVar(&cfg.WatchedTeams, "watched-teams", 0, "only the first N teams have managers (0: every team); the report splits the ingest between watched and unwatched teams")
 	fs.Float64Var(&cfg.Rate, "rate", 10, "positions per second per worker")
 	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "measurement window")
 	fs.DurationVar(&cfg.Warmup, "warmup", 3*time.Second, "warm-up after the ramp, before the window")

@@ -8,10 +8,14 @@
 # everything it started is stopped on exit (Ctrl-C too).
 #
 # Usage:
-#   scripts/bench-load.sh a|b [options] [-- more team-simulator load flags]
+#   scripts/bench-load.sh a|b|c [options] [-- more team-simulator load flags]
 #
 #   a   2,000 workers, 200 teams, 1 manager per team, 10/s (20,000 in/s)
 #   b   500 workers, 50 teams, 10 managers per team, 10/s (50,000 deliveries/s)
+#       (a and b are fixed rates: their workers ignore the sampling advice)
+#   c   2,000 workers, 200 teams, 20 of them (10 %) watched by a manager,
+#       workers obeying the sampling advice (1s watched, 30s not) from their
+#       default 550 ms; add `-- -ignore-advice` for the same run without it
 #
 # Options:
 #   -geofences N       create N fences over the run's teams (team-simulator
@@ -51,10 +55,11 @@ usage() {
 
 [ "$#" -ge 1 ] || usage
 case "$1" in
-a) shape=(-workers 2000 -teams 200 -managers-per-team 1 -rate 10) ;;
-b) shape=(-workers 500 -teams 50 -managers-per-team 10 -rate 10) ;;
+a) shape=(-workers 2000 -teams 200 -managers-per-team 1 -rate 10 -ignore-advice) ;;
+b) shape=(-workers 500 -teams 50 -managers-per-team 10 -rate 10 -ignore-advice) ;;
+c) shape=(-workers 2000 -teams 200 -managers-per-team 1 -watched-teams 20 -rate 1.82) ;;
 -h | --help) usage 0 ;;
-*) die "unknown shape '$1': want a or b (-h for help)" ;;
+*) die "unknown shape '$1': want a, b or c (-h for help)" ;;
 esac
 name=$1
 shift

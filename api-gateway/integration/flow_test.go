@@ -125,7 +125,7 @@ func (c *cluster) checkFlow(t *testing.T, strategy string) {
 		servicetest.CheckOrdered(t, m.name, m.team, m.st.Records(), 1, want)
 	}
 	for _, w := range workers {
-		if a := w.w.Answers(); len(a) > 0 {
+		if a := w.w.Refusals(); len(a) > 0 {
 			t.Errorf("worker %s of %s got answers %v, want none for good records", w.name, w.team, a)
 		}
 	}

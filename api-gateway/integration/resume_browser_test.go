@@ -114,7 +114,7 @@ func checkBrowserResume(t *testing.T, svc services, strategy string) {
 		if st := s.state(); len(st.errs) > 0 {
 			t.Fatalf("worker %s: %v", s.name, st.errs)
 		}
-		if a := workers[i].Answers(); len(a) > 0 {
+		if a := workers[i].Refusals(); len(a) > 0 {
 			t.Fatalf("worker %s got answers %v, want none for good records", s.name, a)
 		}
 	}

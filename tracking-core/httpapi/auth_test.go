@@ -159,7 +159,7 @@ func TestNewestConnectionOfAWorkerWins(t *testing.T) {
 	if len(answers) != 1 || answers[0]["type"] != "reconnect" || answers[0]["reason"] != "replaced" {
 		t.Fatalf("first connection got %v, want a reconnect hint (replaced)", answers)
 	}
-	if a := second.Answers(); len(a) != 0 {
+	if a := second.Refusals(); len(a) != 0 {
 		t.Fatalf("newest connection was told %v", a)
 	}
 }

@@ -359,6 +359,19 @@ func (w *Worker) Wait(timeout time.Duration, cond func() bool) bool {
 	return waitNotified(timeout, w.notify, w.conn.Done(), cond)
 }
 
+// Refusals returns Answers without what the server sends of its own accord
+// (dispatch messages and sampling advice): its answers to what the worker
+// sent (errors) and its reconnect hints.
+func (w *Worker) Refusals() []map[string]any {
+	var out []map[string]any
+	for _, a := range w.Answers() {
+		if t := a["type"]; t != wire.TypeMessage && t != wire.TypeConfig {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // Answers returns the server's messages so far as JSON objects ("type",
 // "code", "message", "id", "reason").
 func (w *Worker) Answers() []map[string]any {
@@ -376,10 +389,11 @@ func (w *Worker) Answers() []map[string]any {
 	return out
 }
 
-// WaitAnswers waits for at least n server messages.
+// WaitAnswers waits for at least n answers (Refusals: messages and advice
+// the server sends of its own accord are not counted) and returns them.
 func (w *Worker) WaitAnswers(timeout time.Duration, n int) []map[string]any {
-	waitNotified(timeout, w.notify, nil, func() bool { return len(w.Messages()) >= n })
-	return w.Answers()
+	waitNotified(timeout, w.notify, nil, func() bool { return len(w.Refusals()) >= n })
+	return w.Refusals()
 }
 
 // Done is closed when the connection ended on its own or the server asked

@@ -252,7 +252,7 @@ func sendWS(url, team, worker string, n int, batched bool, ts time.Time) error {
 	// to the records above is in.
 	w.Close()
 	closed = true
-	if a := w.Answers(); len(a) > 0 {
+	if a := w.Refusals(); len(a) > 0 {
 		return fmt.Errorf("worker %s got error answers: %v", worker, a)
 	}
 	return nil

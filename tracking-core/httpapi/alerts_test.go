@@ -24,14 +24,7 @@ import (
 // withAlerts starts a replica requiring tokens, with a SQLite alerting store.
 func withAlerts(t *testing.T) (*servicetest.Replica, *auth.Issuer, alerting.Store, *int) {
 	t.Helper()
-	v, err := auth.NewHS256(secret, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := auth.NewIssuer(secret, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, iss := signing(t)
 	st, err := sqlitealerting.Open(context.Background(), sqlitealerting.Config{Path: filepath.Join(t.TempDir(), "h.db")})
 	if err != nil {
 		t.Fatal(err)

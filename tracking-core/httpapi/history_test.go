@@ -25,14 +25,7 @@ import (
 // withHistory starts a replica requiring tokens, with a SQLite history.
 func withHistory(t *testing.T) (*servicetest.Replica, *auth.Issuer, *history.Writer) {
 	t.Helper()
-	v, err := auth.NewHS256(secret, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := auth.NewIssuer(secret, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, iss := signing(t)
 	st, err := sqlitehistory.Open(context.Background(), sqlitehistory.Config{Path: filepath.Join(t.TempDir(), "h.db")})
 	if err != nil {
 		t.Fatal(err)

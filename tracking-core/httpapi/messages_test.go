@@ -17,8 +17,9 @@ import (
 	"github.com/teamtrack/tracking-core/wire"
 )
 
-// withMessages starts a replica requiring tokens, with a SQLite message store.
-func withMessages(t *testing.T) (*servicetest.Replica, *auth.Issuer) {
+// signing returns the verifier of a replica that requires tokens and the
+// issuer of tokens it accepts (HS256 with the tests' secret).
+func signing(t *testing.T) (auth.Verifier, *auth.Issuer) {
 	t.Helper()
 	v, err := auth.NewHS256(secret, auth.Options{})
 	if err != nil {
@@ -28,6 +29,13 @@ func withMessages(t *testing.T) (*servicetest.Replica, *auth.Issuer) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return v, iss
+}
+
+// withMessages starts a replica requiring tokens, with a SQLite message store.
+func withMessages(t *testing.T) (*servicetest.Replica, *auth.Issuer) {
+	t.Helper()
+	v, iss := signing(t)
 	st, err := sqlitemessaging.Open(context.Background(), sqlitemessaging.Config{Path: filepath.Join(t.TempDir(), "m.db")})
 	if err != nil {
 		t.Fatal(err)

@@ -26,14 +26,7 @@ const testVAPIDPublic = "BP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLo
 // and Web Push on; keyErr, when set, is what reading the key fails with.
 func withPush(t *testing.T, keyErr error) (*servicetest.Replica, *auth.Issuer, alerting.Store) {
 	t.Helper()
-	v, err := auth.NewHS256(secret, auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, err := auth.NewIssuer(secret, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, iss := signing(t)
 	st, err := sqlitealerting.Open(context.Background(), sqlitealerting.Config{Path: filepath.Join(t.TempDir(), "h.db")})
 	if err != nil {
 		t.Fatal(err)

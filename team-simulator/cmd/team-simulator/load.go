@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -102,17 +103,29 @@ func runLoad(ctx context.Context, args []string, getenv func(string) string, out
 	if err != nil {
 		return usageError(out, err)
 	}
+	return writeReport(out, log, r, reportPath)
+}
+
+// report is what a mode measures: a table for the terminal, JSON for files.
+type report interface {
+	WriteTable(w io.Writer) error
+	WriteJSON(path string) error
+}
+
+// writeReport writes r as a table on stdout and, with a path, as JSON; the
+// exit code.
+func writeReport(out output, log *slog.Logger, r report, path string) int {
 	fmt.Fprintln(out.stdout)
 	if err := r.WriteTable(out.stdout); err != nil {
 		log.Error("write report", "err", err)
 		return 1
 	}
-	if reportPath != "" {
-		if err := r.WriteJSON(reportPath); err != nil {
+	if path != "" {
+		if err := r.WriteJSON(path); err != nil {
 			log.Error("write report", "err", err)
 			return 1
 		}
-		log.Info("report written", "path", reportPath)
+		log.Info("report written", "path", path)
 	}
 	return 0
 }

@@ -88,17 +88,5 @@ func runRoundTrip(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return usageError(out, err)
 	}
-	fmt.Fprintln(out.stdout)
-	if err := r.WriteTable(out.stdout); err != nil {
-		log.Error("write report", "err", err)
-		return 1
-	}
-	if reportPath != "" {
-		if err := r.WriteJSON(reportPath); err != nil {
-			log.Error("write report", "err", err)
-			return 1
-		}
-		log.Info("report written", "path", reportPath)
-	}
-	return 0
+	return writeReport(out, log, r, reportPath)
 }

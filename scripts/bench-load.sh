@@ -16,6 +16,10 @@
 #   c   2,000 workers, 200 teams, 20 of them (10 %) watched by a manager,
 #       workers obeying the sampling advice (1s watched, 30s not) from their
 #       default 550 ms; add `-- -ignore-advice` for the same run without it
+#   m   message round trip (team-simulator roundtrip): 20 workers on A, 500
+#       messages POSTed through B at 10/s, each timed from its POST to its
+#       acked event on a manager stream on B; needs a history DSN (the
+#       message store the replicas share)
 #
 # Options:
 #   -geofences N       create N fences over the run's teams (team-simulator
@@ -58,8 +62,9 @@ case "$1" in
 a) shape=(-workers 2000 -teams 200 -managers-per-team 1 -rate 10 -ignore-advice) ;;
 b) shape=(-workers 500 -teams 50 -managers-per-team 10 -rate 10 -ignore-advice) ;;
 c) shape=(-workers 2000 -teams 200 -managers-per-team 1 -watched-teams 20 -rate 1.82) ;;
+m) shape=(-workers 20 -messages 500 -rate 10 -timeout 10s -watch-transport sse) ;;
 -h | --help) usage 0 ;;
-*) die "unknown shape '$1': want a, b or c (-h for help)" ;;
+*) die "unknown shape '$1': want a, b, c or m (-h for help)" ;;
 esac
 name=$1
 shift
@@ -105,6 +110,9 @@ while [ "$#" -gt 0 ]; do
 	*) die "unknown option '$1' (-h for help; simulator flags go after --)" ;;
 	esac
 done
+if [ "$name" = m ] && [ -z "$dsn" ]; then
+	die "shape m needs a message store: -history-dsn postgres://... (or BENCH_HISTORY_DSN, TEST_POSTGRES_DSN)"
+fi
 if [ -n "$geofences" ] && [ "$geofences" -gt 0 ] && [ -z "$dsn" ]; then
 	die "-geofences needs a fence store: -history-dsn postgres://... (or BENCH_HISTORY_DSN, TEST_POSTGRES_DSN)"
 fi
@@ -193,9 +201,14 @@ history=off
 say "redis-server $redis_pid on :$redis_port, replica A $a_pid on :18081, B $b_pid on :18083" \
 	"(HISTORY_DSN: $history); logs in $logs"
 
-sim=(bin/team-simulator load "${shape[@]}" -duration "$duration" -strategy redis
-	-worker-url http://127.0.0.1:18081/tracking/ -manager-url http://127.0.0.1:18083/tracking/
-	-pids "$a_pid,$b_pid,$redis_pid" -report "$report")
+if [ "$name" = m ]; then
+	sim=(bin/team-simulator roundtrip "${shape[@]}" -worker-url http://127.0.0.1:18081/tracking/
+		-send-url http://127.0.0.1:18083/tracking/ -watch-url http://127.0.0.1:18083/tracking/ -report "$report")
+else
+	sim=(bin/team-simulator load "${shape[@]}" -duration "$duration" -strategy redis
+		-worker-url http://127.0.0.1:18081/tracking/ -manager-url http://127.0.0.1:18083/tracking/
+		-pids "$a_pid,$b_pid,$redis_pid" -report "$report")
+fi
 [ -z "$geofences" ] || sim+=(-geofences "$geofences" "${keep[@]}")
 sim+=("${extra[@]}")
 say "${sim[*]}"

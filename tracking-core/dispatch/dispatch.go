@@ -149,6 +149,9 @@ func (d *Dispatcher) Send(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// Stored: announced and posted even if the caller goes away now.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	retry := !stored.CreatedAt.Equal(messaging.Stamp(now))
 	res := Result{Message: stored}
 	events := make([]wire.Delivery, 0, len(stored.Recipients))

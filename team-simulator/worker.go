@@ -39,6 +39,9 @@ type worker struct {
 	current  time.Duration
 	lastMove time.Time
 	owed     time.Duration
+	// rephase is set while the ticker runs a shortened first period after
+	// new advice (see applyAdvice). Worker goroutine only.
+	rephase bool
 }
 
 // Bounds of a usable advised interval.
@@ -91,8 +94,17 @@ func (w *worker) applyAdvice(tick *time.Ticker) {
 	w.lastMove = now
 	w.env.c.moveInterval(w.current, want)
 	w.env.log.Debug("worker reporting interval", "worker", w.id, "from", w.current, "to", want)
+	// The next report comes one new interval after the last one, not after
+	// the advice: a fleet advised at one instant keeps its workers' phases
+	// spread instead of all reporting together from then on, as phones
+	// that apply a new interval at their next fix do.
+	next := want - w.owed // owed: the time since the last report, just added up
+	if next > want {
+		next = want
+	}
 	w.current = want
-	tick.Reset(want)
+	w.rephase = next != want
+	tick.Reset(max(next, time.Millisecond))
 }
 
 // move advances the walker by d (nominal time) in steps of at most the
@@ -181,6 +193,10 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 			w.applyAdvice(tick)
 			continue
 		case <-tick.C:
+			if w.rephase {
+				w.rephase = false
+				tick.Reset(w.current)
+			}
 		}
 		// The step is the nominal interval, not the measured one, so that the
 		// positions a seed produces do not depend on scheduling (as long as

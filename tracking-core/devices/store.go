@@ -20,7 +20,9 @@ type Store interface {
 	// It returns the device as stored and whether it was created. A new
 	// device gets CreatedAt = d.UpdatedAt; a replaced one keeps its
 	// CreatedAt (d.CreatedAt is ignored). Of concurrent Puts of one new id,
-	// one creates and the others replace; the last one wins. Why: POST
+	// one creates and the others replace; the last one wins, whatever its
+	// UpdatedAt (so, with the callers' clocks, a replace may be stamped
+	// before CreatedAt). Why: POST
 	// /devices by an admin, which is also how a secret is rotated or a
 	// phone handed to another worker.
 	Put(ctx context.Context, d Device) (stored Device, created bool, err error)

@@ -430,10 +430,12 @@ func concurrentPuts(t *testing.T, st devices.Store) {
 	if len(all) != 1 {
 		t.Fatalf("after %d concurrent Puts of one id: %s", n, ids(all))
 	}
-	// One of them won, whole, and kept the first one's CreatedAt.
+	// One of them won, whole; CreatedAt is the creator's time (which, the
+	// times being the callers', may be after the winner's UpdatedAt).
 	d := all[0]
+	createdAfter := d.CreatedAt.Sub(devices.Stamp(base))
 	if !workers[d.Worker] || d.UpdatedAt.Sub(devices.Stamp(base)) != time.Duration(d.Worker[2]-'0')*time.Second ||
-		d.CreatedAt.After(d.UpdatedAt) {
+		createdAfter < 0 || createdAfter >= n*time.Second || createdAfter%time.Second != 0 {
 		t.Fatalf("after concurrent Puts: %+v", d)
 	}
 }

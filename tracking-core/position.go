@@ -31,6 +31,7 @@ type Position struct {
 	Accuracy  *float64  `json:"accuracy,omitempty"` // metres
 	Speed     *float64  `json:"speed,omitempty"`    // metres per second
 	Heading   *float64  `json:"heading,omitempty"`  // degrees clockwise from north, [0, 360]
+	Battery   *float64  `json:"battery,omitempty"`  // battery level of the reporting device, percent, [0, 100]
 	// Late is set by the platform, never taken from input: the fix was more
 	// than LateAfter older than its receipt.
 	Late bool `json:"-"` // written as "late":true by wire.AppendPosition
@@ -67,6 +68,9 @@ func (p *Position) Validate(now time.Time) error {
 	}
 	if p.Heading != nil && (!finite(*p.Heading) || *p.Heading < 0 || *p.Heading > 360) {
 		return fieldError("heading", "must be a finite number in [0, 360]")
+	}
+	if p.Battery != nil && (!finite(*p.Battery) || *p.Battery < 0 || *p.Battery > 100) {
+		return fieldError("battery", "must be a finite number in [0, 100]")
 	}
 	return nil
 }

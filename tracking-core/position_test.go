@@ -1,6 +1,7 @@
 package tracking_test
 
 import (
+	"math"
 	"regexp"
 	"strings"
 	"testing"
@@ -38,6 +39,34 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// Battery is a percentage: [0, 100], finite; absent is fine.
+func TestValidateBattery(t *testing.T) {
+	now := time.Date(2026, 11, 22, 13, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		battery *float64
+		ok      bool
+	}{
+		{nil, true}, {f(0), true}, {f(100), true}, {f(57.5), true}, {f(math.Copysign(0, -1)), true},
+		{f(-1), false}, {f(-0.001), false}, {f(100.0001), false}, {f(101), false},
+		{f(math.NaN()), false}, {f(math.Inf(1)), false}, {f(math.Inf(-1)), false},
+	} {
+		p := tracking.Position{ID: "a-1", WorkerID: "w1", Team: "t_1", TimeStamp: now, Battery: c.battery}
+		err := p.Validate(now)
+		if c.ok {
+			if err != nil {
+				t.Errorf("battery %v rejected: %v", *c.battery, err)
+			}
+			continue
+		}
+		var e *tracking.Error
+		if !asError(err, &e) || e.Code != tracking.CodeInvalidField || e.Field != "battery" || !strings.Contains(e.Error(), "battery") {
+			t.Errorf("battery %v: %v, want an invalid_field error naming battery", *c.battery, err)
+		}
+	}
+}
+
+func f(v float64) *float64 { return &v }
 
 func asError(err error, target **tracking.Error) bool {
 	e, ok := err.(*tracking.Error)

@@ -9,8 +9,10 @@ import (
 // writeGeoJSON writes one Feature per worker: a LineString of [lon, lat]
 // (a Point for a single record, a null geometry for none), properties
 // workerId, team and times (RFC 3339, nanoseconds, UTC) matching the
-// coordinates one for one. oneWorker writes the Feature alone (a null
-// geometry when there is no record), else a FeatureCollection.
+// coordinates one for one, and, when any of the worker's records has a
+// battery level, battery: the levels (percent), also one for one, null where a
+// record has none. oneWorker writes the Feature alone (a null geometry when
+// there is no record), else a FeatureCollection.
 func writeGeoJSON(w *bufio.Writer, recs []Record, oneWorker bool) error {
 	groups := byWorker(recs)
 	buf := make([]byte, 0, 64<<10)
@@ -90,9 +92,36 @@ func appendFeature(w *bufio.Writer, buf []byte, g []Record) error {
 			return err
 		}
 	}
-	buf = append(buf, "]}}"...)
+	buf = append(buf, ']')
+	if hasBattery(g) {
+		buf = append(buf, `,"battery":[`...)
+		for i := range g {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			if b := g[i].Position.Battery; b != nil {
+				buf = strconv.AppendFloat(buf, *b, 'f', -1, 64)
+			} else {
+				buf = append(buf, "null"...)
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		buf = append(buf, ']')
+	}
+	buf = append(buf, "}}"...)
 	_, err := w.Write(buf)
 	return err
+}
+
+func hasBattery(g []Record) bool {
+	for i := range g {
+		if g[i].Position.Battery != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func appendLonLat(buf []byte, r *Record) []byte {

@@ -12,7 +12,9 @@ import (
 const GPXCreator = "teamtrack tracking-core"
 
 // writeGPX writes a GPX 1.1 document: a <trk> per worker (named after it,
-// with the team as its type), one <trkseg> of <trkpt lat lon><time>.
+// with the team as its type), one <trkseg> of <trkpt lat lon><time>. GPX 1.1
+// has no element for accuracy, speed, heading or battery level (only
+// extensions, which each reader would have to know): they are left out.
 func writeGPX(w *bufio.Writer, recs []Record) error {
 	buf := make([]byte, 0, 64<<10)
 	buf = append(buf, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+

@@ -19,7 +19,10 @@ func page() history.Page {
 		return history.Record{Position: tracking.Position{ID: id, WorkerID: worker, Team: "team_one",
 			Location: tracking.Location{Latitude: -23.5 + float64(i), Longitude: -46.6 + float64(i)}, TimeStamp: at.Add(time.Duration(i) * time.Second)}}
 	}
-	return history.Page{Records: []history.Record{mk("a1", "w-b", 0), mk("a2", "w-a", 1), mk("a3", "w-b", 2), mk("a4", "w-b", 3)}, Next: "CUR"}
+	recs := []history.Record{mk("a1", "w-b", 0), mk("a2", "w-a", 1), mk("a3", "w-b", 2), mk("a4", "w-b", 3)}
+	b0, b3 := 81.5, 0.0
+	recs[0].Position.Battery, recs[3].Position.Battery = &b0, &b3 // w-b's; a3 has none, nor w-a's a2
+	return history.Page{Records: recs, Next: "CUR"}
 }
 
 func TestEncodeJSON(t *testing.T) {
@@ -52,9 +55,10 @@ type geoFeature struct {
 		Coordinates json.RawMessage `json:"coordinates"`
 	} `json:"geometry"`
 	Properties struct {
-		WorkerID string   `json:"workerId"`
-		Team     string   `json:"team"`
-		Times    []string `json:"times"`
+		WorkerID string     `json:"workerId"`
+		Team     string     `json:"team"`
+		Times    []string   `json:"times"`
+		Battery  []*float64 `json:"battery"`
 	} `json:"properties"`
 }
 
@@ -83,6 +87,15 @@ func TestEncodeGeoJSON(t *testing.T) {
 	}
 	if want := []string{"2026-05-01T12:00:00.123456789Z", "2026-05-01T12:00:02.123456789Z", "2026-05-01T12:00:03.123456789Z"}; strings.Join(bb.Properties.Times, " ") != strings.Join(want, " ") {
 		t.Fatalf("times %v, want %v", bb.Properties.Times, want)
+	}
+	if bat := bb.Properties.Battery; len(bat) != 3 || bat[0] == nil || *bat[0] != 81.5 || bat[1] != nil || bat[2] == nil || *bat[2] != 0 {
+		t.Fatalf("w-b battery %v, want [81.5 null 0]", bat)
+	}
+	if !strings.Contains(b.String(), `"times":["2026-05-01T12:00:00.123456789Z","2026-05-01T12:00:02.123456789Z","2026-05-01T12:00:03.123456789Z"],"battery":[81.5,null,0]}`) {
+		t.Fatalf("w-b properties not written as expected: %s", b.String())
+	}
+	if a.Properties.Battery != nil || strings.Count(b.String(), `"battery"`) != 1 {
+		t.Fatalf("w-a, with no battery level, has a battery property: %s", b.String())
 	}
 
 	// One worker asked for: a lone Feature, with a null geometry when empty.
@@ -134,6 +147,9 @@ func TestEncodeGPX(t *testing.T) {
 	}
 	if len(g.Trk) != 2 || g.Trk[0].Name != "w-a" || g.Trk[1].Name != "w-b" || len(g.Trk[1].Seg) != 1 || len(g.Trk[1].Seg[0].Pts) != 3 {
 		t.Fatalf("tracks: %+v", g.Trk)
+	}
+	if strings.Contains(b.String(), "81.5") {
+		t.Fatalf("GPX has no battery element, yet a level is written: %s", b.String())
 	}
 	pt := g.Trk[1].Seg[0].Pts[1]
 	if pt.Lat != -21.5 || pt.Lon != -44.6 || !pt.Time.Equal(time.Date(2026, 5, 1, 12, 0, 2, 123456789, time.UTC)) {

@@ -68,6 +68,7 @@ func AppendPosition(dst []byte, p *tracking.Position) []byte {
 	dst = appendOptional(dst, `,"accuracy":`, p.Accuracy)
 	dst = appendOptional(dst, `,"speed":`, p.Speed)
 	dst = appendOptional(dst, `,"heading":`, p.Heading)
+	dst = appendOptional(dst, `,"battery":`, p.Battery)
 	if p.Late {
 		dst = append(dst, `,"late":true`...)
 	}

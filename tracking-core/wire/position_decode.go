@@ -52,6 +52,7 @@ const (
 	keyAccuracy
 	keySpeed
 	keyHeading
+	keyBattery
 	keyLatitude  // inside location
 	keyLongitude // inside location
 	numKeys
@@ -67,6 +68,7 @@ var keyNames = [numKeys]string{
 	keyAccuracy:  "accuracy",
 	keySpeed:     "speed",
 	keyHeading:   "heading",
+	keyBattery:   "battery",
 	keyLatitude:  "latitude",
 	keyLongitude: "longitude",
 }
@@ -140,9 +142,9 @@ func decodePosition(data []byte, now time.Time) (tracking.Position, error) {
 		return p, err
 	}
 
-	// accuracy, speed, heading: one allocation for those present.
-	var opt [3]float64
-	var has [3]bool
+	// accuracy, speed, heading, battery: one allocation for those present.
+	var opt [numOptional]float64
+	var has [numOptional]bool
 	for i := range opt {
 		k := keyAccuracy + i
 		v := s.vals[k]
@@ -163,22 +165,29 @@ func decodePosition(data []byte, now time.Time) (tracking.Position, error) {
 	return p, p.Validate(now)
 }
 
-// setOptional points p.Accuracy, Speed and Heading at a copy of the values
-// present.
-func setOptional(p *tracking.Position, opt *[3]float64, has *[3]bool) {
-	if !has[0] && !has[1] && !has[2] {
+// numOptional is the number of optional numbers, the slots keyAccuracy to
+// keyBattery.
+const numOptional = keyBattery - keyAccuracy + 1
+
+// setOptional points p.Accuracy, Speed, Heading and Battery at a copy of the
+// values present, all in one allocation just large enough for them.
+func setOptional(p *tracking.Position, opt *[numOptional]float64, has *[numOptional]bool) {
+	n := 0
+	for _, h := range has {
+		if h {
+			n++
+		}
+	}
+	if n == 0 {
 		return
 	}
-	heap := new([3]float64)
-	*heap = *opt
-	if has[0] {
-		p.Accuracy = &heap[0]
-	}
-	if has[1] {
-		p.Speed = &heap[1]
-	}
-	if has[2] {
-		p.Heading = &heap[2]
+	heap := make([]float64, 0, n)
+	fields := [numOptional]**float64{&p.Accuracy, &p.Speed, &p.Heading, &p.Battery}
+	for i, h := range has {
+		if h {
+			heap = append(heap, opt[i])
+			*fields[i] = &heap[len(heap)-1]
+		}
 	}
 }
 
@@ -371,6 +380,8 @@ func exactKey(key []byte) int {
 		return keySpeed
 	case "heading":
 		return keyHeading
+	case "battery":
+		return keyBattery
 	case "latitude":
 		return keyLatitude
 	case "longitude":

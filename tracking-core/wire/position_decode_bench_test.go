@@ -14,6 +14,7 @@ import (
 
 var (
 	benchCanonical = []byte(`{"id":"9b2f3c1e-8a4b-4c2d-9e0f-123456789abc","workerId":"w-17","team":"team_one","location":{"latitude":-23.55052,"longitude":-46.633308},"timeStamp":"2026-11-22T13:21:04.123Z","speed":1.4,"heading":270}`)
+	benchBattery   = []byte(`{"id":"9b2f3c1e-8a4b-4c2d-9e0f-123456789abc","workerId":"w-17","team":"team_one","location":{"latitude":-23.55052,"longitude":-46.633308},"timeStamp":"2026-11-22T13:21:04.123Z","accuracy":4,"speed":1.4,"heading":270,"battery":87}`)
 	benchLegacy    = []byte(`{"workerId":"w-17","team":"team_one","location":{"latitude":"-23.55052","longitude":"-46.633308"},"timeStamp":"22/11/2026 13:21:04"}`)
 )
 
@@ -35,6 +36,8 @@ func BenchmarkDecodePosition(b *testing.B) {
 	b.Run("canonical", func(b *testing.B) { benchDecode(b, DecodePosition, benchCanonical, false) })
 	b.Run("canonical+Message", func(b *testing.B) { benchDecode(b, DecodePosition, benchCanonical, true) })
 	b.Run("legacy", func(b *testing.B) { benchDecode(b, DecodePosition, benchLegacy, false) })
+	b.Run("all-optional", func(b *testing.B) { benchDecode(b, DecodePosition, benchBattery, false) })
+	b.Run("all-optional+Message", func(b *testing.B) { benchDecode(b, DecodePosition, benchBattery, true) })
 }
 
 func BenchmarkDecodeReference(b *testing.B) {

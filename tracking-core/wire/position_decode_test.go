@@ -107,6 +107,27 @@ func decodeEquivalenceInputs() []string {
 		rec(who, loc, ts, `"accuracy":1`, `"speed":2`, `"heading":[]`), rec(who, loc, ts, `"accuracy":2`, `"heading":"360.0001"`),
 		rec(who, loc, ts, `"speed":1e309`), rec(who, loc, ts, `"heading":{"a":1}`),
 
+		// battery: an optional number like the others, percent in [0, 100].
+		rec(who, loc, ts, `"battery":87`), rec(who, loc, ts, `"battery":0`), rec(who, loc, ts, `"battery":100`),
+		rec(who, loc, ts, `"battery":100.0`), rec(who, loc, ts, `"battery":-0`), rec(who, loc, ts, `"battery":0.5e2`),
+		rec(who, loc, ts, `"battery":null`), rec(who, loc, ts, `"battery":"57.5"`), rec(who, loc, ts, `"battery":" 42\t"`),
+		rec(who, loc, ts, `"battery":-1`), rec(who, loc, ts, `"battery":101`), rec(who, loc, ts, `"battery":100.0000001`),
+		rec(who, loc, ts, `"battery":"NaN"`), rec(who, loc, ts, `"battery":"Inf"`), rec(who, loc, ts, `"battery":1e999`),
+		rec(who, loc, ts, `"battery":""`), rec(who, loc, ts, `"battery":"x"`), rec(who, loc, ts, `"battery":true`),
+		rec(who, loc, ts, `"battery":[50]`), rec(who, loc, ts, `"battery":{"level":50}`),
+		rec(who, loc, ts, `"accuracy":3`, `"speed":2`, `"heading":90`, `"battery":12.5`),
+		rec(who, loc, ts, `"battery":12.5`, `"heading":90`), rec(who, loc, ts, `"accuracy":3`, `"battery":1`),
+		rec(who, loc, ts, `"accuracy":3`, `"speed":2`, `"heading":400`, `"battery":50`),
+		rec(who, loc, ts, `"accuracy":3`, `"speed":2`, `"heading":90`, `"battery":"x"`),
+		rec(who, loc, ts, `"accuracy":"x"`, `"battery":50`),
+		rec(who, loc, ts, `"battery":50`, `"battery":null`), rec(who, loc, ts, `"battery":"x"`, `"battery":5`),
+		rec(who, loc, ts, `"BATTERY":20`), rec(who, loc, ts, `"Battery":20`, `"battery":30`), rec(who, loc, ts, `"b\u0061ttery":20`),
+		rec(who, loc, ts, `"batteryLevel":20`), rec(who, loc, ts, `"batt":20`),
+		rec(who, `"location":{"latitude":1,"longitude":2,"battery":"x"}`, ts),
+		rec(who, `"location":{"latitude":1,"longitude":2,"battery":50}`, ts),
+		rec(who, loc, `"timeStamp":"bad"`, `"battery":101`),
+		rec(`"workerId":5`, `"team":"t1"`, loc, `"battery":"x"`),
+
 		// Keys: encoding/json matches them case-insensitively, with Unicode
 		// folding, after decoding escapes; the last duplicate wins.
 		`{"WORKERID":"w1","Team":"t1","LOCATION":{"LATITUDE":1,"LongItude":2},"TIMESTAMP":"2026-11-22T13:21:04Z","ID":"x","Speed":1,"HEADING":2,"ACCURACY":3}`,
@@ -307,7 +328,7 @@ func diffPositions(a, b tracking.Position) string {
 	for _, f := range []struct {
 		name string
 		a, b *float64
-	}{{"Accuracy", a.Accuracy, b.Accuracy}, {"Speed", a.Speed, b.Speed}, {"Heading", a.Heading, b.Heading}} {
+	}{{"Accuracy", a.Accuracy, b.Accuracy}, {"Speed", a.Speed, b.Speed}, {"Heading", a.Heading, b.Heading}, {"Battery", a.Battery, b.Battery}} {
 		if (f.a == nil) != (f.b == nil) || f.a != nil && !sameFloat(*f.a, *f.b) {
 			d = append(d, f.name)
 		}
@@ -327,10 +348,10 @@ func sameFloat(a, b float64) bool { return math.Float64bits(a) == math.Float64bi
 
 var isUUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString
 
-// The three optional numbers share one allocation; the ids another; the
+// The four optional numbers share one allocation; the ids another; the
 // Message JSON a third. Nothing else allocates on the common path.
 func TestDecodePositionAllocations(t *testing.T) {
-	rec := []byte(`{"id":"9b2f3c1e-8a4b-4c2d-9e0f-123456789abc","workerId":"w-17","team":"team_one","location":{"latitude":-23.55052,"longitude":-46.633308},"timeStamp":"2026-11-22T13:21:04.123Z","accuracy":3,"speed":1.4,"heading":270,"extra":{"a":[1,"b"]}}`)
+	rec := []byte(`{"id":"9b2f3c1e-8a4b-4c2d-9e0f-123456789abc","workerId":"w-17","team":"team_one","location":{"latitude":-23.55052,"longitude":-46.633308},"timeStamp":"2026-11-22T13:21:04.123Z","accuracy":3,"speed":1.4,"heading":270,"battery":87.5,"extra":{"a":[1,"b"]}}`)
 	legacy := []byte(`{"id":"x1","workerId":"w-17","team":"team_one","location":{"latitude":"-23.55052","longitude":"-46.633308"},"timeStamp":"22/11/2026 13:21:04"}`)
 	for _, c := range []struct {
 		in   []byte
@@ -373,6 +394,13 @@ func TestAppendJSONMatchesReference(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			v := rng.ExpFloat64()
 			p.Speed = &v
+		}
+		if rng.IntN(2) == 0 {
+			v := []float64{0, 100, 1e-7, 99.99999999999999}[rng.IntN(4)]
+			if rng.IntN(2) == 0 {
+				v = rng.Float64() * 100
+			}
+			p.Battery = &v
 		}
 		if got, want := AppendPosition(nil, &p), refAppendJSON(&p, nil); !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON(%+v):\n got %s\nwant %s", p, got, want)

@@ -25,6 +25,7 @@ type refWireRecord struct {
 	Accuracy  json.RawMessage `json:"accuracy"`
 	Speed     json.RawMessage `json:"speed"`
 	Heading   json.RawMessage `json:"heading"`
+	Battery   json.RawMessage `json:"battery"` // added with the field, decoded as the other optional numbers
 }
 
 type refWireLocation struct {
@@ -80,6 +81,9 @@ func decodeReference(data []byte, now time.Time) (tracking.Position, error) {
 		return p, err
 	}
 	if p.Heading, err = refOptionalNumber("heading", w.Heading); err != nil {
+		return p, err
+	}
+	if p.Battery, err = refOptionalNumber("battery", w.Battery); err != nil {
 		return p, err
 	}
 	if p.ID == "" {
@@ -192,5 +196,6 @@ func refAppendJSON(p *tracking.Position, dst []byte) []byte {
 	dst = appendOptional(dst, `,"accuracy":`, p.Accuracy)
 	dst = appendOptional(dst, `,"speed":`, p.Speed)
 	dst = appendOptional(dst, `,"heading":`, p.Heading)
+	dst = appendOptional(dst, `,"battery":`, p.Battery)
 	return append(dst, '}')
 }

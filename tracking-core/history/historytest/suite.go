@@ -144,9 +144,11 @@ func diff(got, want *history.Record) string {
 		return fmt.Sprintf("%s: timeStamp %s, want %s", w.ID, g.TimeStamp.Format(time.RFC3339Nano), w.TimeStamp.Format(time.RFC3339Nano))
 	case !timeEqual(got.Received, want.Received):
 		return fmt.Sprintf("%s: received %s, want %s", w.ID, got.Received.Format(time.RFC3339Nano), want.Received.Format(time.RFC3339Nano))
-	case !optEqual(g.Accuracy, w.Accuracy) || !optEqual(g.Speed, w.Speed) || !optEqual(g.Heading, w.Heading):
-		return fmt.Sprintf("%s: accuracy/speed/heading %v/%v/%v, want %v/%v/%v", w.ID,
-			opt(g.Accuracy), opt(g.Speed), opt(g.Heading), opt(w.Accuracy), opt(w.Speed), opt(w.Heading))
+	case !optEqual(g.Accuracy, w.Accuracy) || !optEqual(g.Speed, w.Speed) || !optEqual(g.Heading, w.Heading) ||
+		!optEqual(g.Battery, w.Battery):
+		return fmt.Sprintf("%s: accuracy/speed/heading/battery %v/%v/%v/%v, want %v/%v/%v/%v", w.ID,
+			opt(g.Accuracy), opt(g.Speed), opt(g.Heading), opt(g.Battery),
+			opt(w.Accuracy), opt(w.Speed), opt(w.Heading), opt(w.Battery))
 	case g.TimeStamp.Location() != time.UTC || got.Received.Location() != time.UTC:
 		return fmt.Sprintf("%s: times not in UTC", w.ID)
 	}
@@ -328,10 +330,17 @@ func (s *suite) optionalFields(t *testing.T, st history.Store) {
 		rec("team_one", "w-1", 1, base.Add(time.Second)),
 		rec("team_one", "w-1", 2, base.Add(2*time.Second)),
 		rec("team_one", "w-1", 3, base.Add(3*time.Second)),
+		rec("team_one", "w-1", 4, base.Add(4*time.Second)),
+		rec("team_one", "w-1", 5, base.Add(5*time.Second)),
 	}
+	// recs[0] has none of them.
 	recs[1].Position.Accuracy, recs[1].Position.Speed, recs[1].Position.Heading = f(4.5), f(0), f(359.999)
+	recs[1].Position.Battery = f(87.5)
 	recs[2].Position.Speed = f(13.25)
 	recs[3].Position.Heading = f(0)
+	recs[4].Position.Battery = f(0) // 0 is a level, not absent
+	recs[5].Position.Battery = f(100)
+	recs[5].Position.Accuracy = f(12)
 	recs[3].Position.Location = tracking.Location{Latitude: -90, Longitude: 179.99999999999997}
 	write(t, st, recs)
 	sameRecords(t, "optional fields", queryAll(t, st, history.Query{Team: "team_one", From: base, To: base.Add(time.Hour), Limit: 10}), recs)

@@ -39,6 +39,7 @@ func appendCopyBinary(buf []byte, recs []history.Record) []byte {
 		buf = appendOptFloat(buf, p.Accuracy)
 		buf = appendOptFloat(buf, p.Speed)
 		buf = appendOptFloat(buf, p.Heading)
+		buf = appendOptFloat(buf, p.Battery)
 	}
 	return binary.BigEndian.AppendUint16(buf, 0xffff) // trailer: field count -1
 }

@@ -19,7 +19,7 @@ func TestCopyBinaryMatchesPgx(t *testing.T) {
 		{Position: tracking.Position{ID: "p-1", WorkerID: "w-1", Team: "team_one",
 			Location:  tracking.Location{Latitude: -90, Longitude: 179.99999999999997},
 			TimeStamp: time.Date(2026, 3, 14, 9, 26, 53, 589793999, time.FixedZone("BRT", -3*3600)),
-			Accuracy:  f(4.5), Speed: f(0), Heading: f(359.999)},
+			Accuracy:  f(4.5), Speed: f(0), Heading: f(359.999), Battery: f(87.5)},
 			Received: time.Date(2026, 3, 14, 12, 26, 54, 1001, time.UTC)},
 		{Position: tracking.Position{ID: "a-very-long-id-" + string(make([]byte, 100)), WorkerID: "w", Team: "t",
 			TimeStamp: time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC)}, // before PostgreSQL's epoch
@@ -31,9 +31,9 @@ func TestCopyBinaryMatchesPgx(t *testing.T) {
 		p := r.Position
 		want = binary.BigEndian.AppendUint16(want, uint16(len(columns)))
 		for i, v := range []any{p.Team, p.WorkerID, p.ID, p.TimeStamp.Truncate(time.Microsecond), r.Received.Truncate(time.Microsecond),
-			p.Location.Latitude, p.Location.Longitude, p.Accuracy, p.Speed, p.Heading} {
+			p.Location.Latitude, p.Location.Longitude, p.Accuracy, p.Speed, p.Heading, p.Battery} {
 			oid := []uint32{pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TimestamptzOID, pgtype.TimestamptzOID,
-				pgtype.Float8OID, pgtype.Float8OID, pgtype.Float8OID, pgtype.Float8OID, pgtype.Float8OID}[i]
+				pgtype.Float8OID, pgtype.Float8OID, pgtype.Float8OID, pgtype.Float8OID, pgtype.Float8OID, pgtype.Float8OID}[i]
 			val, err := m.Encode(oid, pgtype.BinaryFormatCode, v, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -56,12 +56,12 @@ type Store struct {
 }
 
 // columns of the positions table (and of the staging table), in COPY order.
-var columns = []string{"team", "worker", "id", "fix_time", "received", "lat", "lon", "accuracy", "speed", "heading"}
+var columns = []string{"team", "worker", "id", "fix_time", "received", "lat", "lon", "accuracy", "speed", "heading", "battery"}
 
 const columnDefs = `team text COLLATE "C" NOT NULL, worker text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL,
 	fix_time timestamptz NOT NULL, received timestamptz NOT NULL,
 	lat double precision NOT NULL, lon double precision NOT NULL,
-	accuracy double precision, speed double precision, heading double precision`
+	accuracy double precision, speed double precision, heading double precision, battery double precision`
 
 // primaryKey is the key of a record, as pg_get_constraintdef writes it. A
 // retried record has the same worker, so worker in the key costs no
@@ -145,6 +145,22 @@ func (s *Store) migrate(ctx context.Context) error {
 				return err
 			}
 		}
+		// battery came after the first layout. ALTER TABLE takes an ACCESS
+		// EXCLUSIVE lock on the table and every partition even when IF NOT
+		// EXISTS finds the column, so it runs only when the column is
+		// missing. On the partitioned table it adds the column to every
+		// partition; nullable without a default, it rewrites nothing.
+		var hasBattery bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass
+			AND attname = 'battery' AND attnum > 0 AND NOT attisdropped)`, s.table).Scan(&hasBattery); err != nil {
+			return err
+		}
+		if !hasBattery {
+			if _, err := tx.Exec(ctx, `ALTER TABLE `+s.table+` ADD COLUMN IF NOT EXISTS battery double precision`); err != nil {
+				return err
+			}
+			s.log.Info("history: added column battery", "table", s.table)
+		}
 		var pk string
 		if err := tx.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`,
 			s.table).Scan(&pk); err != nil {
@@ -219,7 +235,7 @@ func (s *Store) Query(ctx context.Context, q history.Query) (history.Page, error
 		from = after.Time // lets the planner skip earlier partitions
 	}
 	var sb strings.Builder
-	sb.WriteString(`SELECT worker, id, fix_time, received, lat, lon, accuracy, speed, heading FROM `)
+	sb.WriteString(`SELECT worker, id, fix_time, received, lat, lon, accuracy, speed, heading, battery FROM `)
 	sb.WriteString(s.table)
 	sb.WriteString(` WHERE team = $1 AND fix_time >= $2 AND fix_time < $3`)
 	args := []any{q.Team, from, q.To.Truncate(time.Microsecond)}
@@ -242,14 +258,14 @@ func (s *Store) Query(ctx context.Context, q history.Query) (history.Page, error
 	defer rows.Close()
 	recs := make([]history.Record, 0, min(q.Limit+1, 4096))
 	var (
-		lastWorker               string
-		id                       string
-		fix, received            time.Time
-		lat, lon                 float64
-		accuracy, speed, heading *float64
+		lastWorker                        string
+		id                                string
+		fix, received                     time.Time
+		lat, lon                          float64
+		accuracy, speed, heading, battery *float64
 	)
 	for rows.Next() {
-		if err := rows.Scan(nil, &id, &fix, &received, &lat, &lon, &accuracy, &speed, &heading); err != nil {
+		if err := rows.Scan(nil, &id, &fix, &received, &lat, &lon, &accuracy, &speed, &heading, &battery); err != nil {
 			return history.Page{}, fmt.Errorf("pghistory: query: %w", err)
 		}
 		if w := rows.RawValues()[0]; string(w) != lastWorker { // one string per worker, not per row
@@ -259,8 +275,8 @@ func (s *Store) Query(ctx context.Context, q history.Query) (history.Page, error
 		r.Position.ID, r.Position.WorkerID, r.Position.Team = id, lastWorker, q.Team
 		r.Position.Location = tracking.Location{Latitude: lat, Longitude: lon}
 		r.Position.TimeStamp, r.Received = fix.UTC(), received.UTC()
-		r.Position.Accuracy, r.Position.Speed, r.Position.Heading = accuracy, speed, heading
-		accuracy, speed, heading = nil, nil, nil
+		r.Position.Accuracy, r.Position.Speed, r.Position.Heading, r.Position.Battery = accuracy, speed, heading, battery
+		accuracy, speed, heading, battery = nil, nil, nil, nil
 		if len(recs) == cap(recs) {
 			recs = history.Grow(recs, q.Limit+1)
 		}

@@ -115,6 +115,91 @@ func TestEarlierLayoutStillWrites(t *testing.T) {
 	}
 }
 
+// TestTableBeforeBatteryGetsTheColumn: a positions table of the layout
+// before battery, with partitions and rows, gets the column at Open, on the
+// partitioned table and so on every partition (those there and those made
+// later); its rows read back with no battery, new ones with theirs.
+func TestTableBeforeBatteryGetsTheColumn(t *testing.T) {
+	dsn := testsupport.Env(t, "TEST_POSTGRES_DSN", hint)
+	st := openStore(t, dsn)
+	schema := st.Schema()
+	_ = st.Close()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	table := pgx.Identifier{schema, "positions"}.Sanitize()
+	at := time.Now().UTC().Truncate(time.Hour)
+	day := at.Truncate(24 * time.Hour)
+	today := pgx.Identifier{schema, "positions_p" + day.Format("20060102")}.Sanitize()
+	for _, q := range []string{
+		`DROP TABLE ` + table,
+		`CREATE TABLE ` + table + ` (team text COLLATE "C" NOT NULL, worker text COLLATE "C" NOT NULL, id text COLLATE "C" NOT NULL,
+			fix_time timestamptz NOT NULL, received timestamptz NOT NULL, lat double precision NOT NULL, lon double precision NOT NULL,
+			accuracy double precision, speed double precision, heading double precision,
+			PRIMARY KEY (team, worker, fix_time, id)) PARTITION BY RANGE (fix_time)`,
+		`CREATE INDEX positions_team_time ON ` + table + ` (team, fix_time, worker, id)`,
+		`CREATE TABLE ` + today + ` PARTITION OF ` + table + ` FOR VALUES FROM ('` + day.Format(time.RFC3339) +
+			`') TO ('` + day.Add(24*time.Hour).Format(time.RFC3339) + `')`,
+	} {
+		if _, err := c.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Exec(ctx, `INSERT INTO `+table+` VALUES ('team_one', 'w-1', 'old', $1, $1, 1, 2, 3, NULL, 90)`, at); err != nil {
+		t.Fatal(err)
+	}
+	st, err = pghistory.Open(ctx, pghistory.Config{DSN: dsn, Schema: schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	level := 42.5
+	recs := records("team_one", 2)
+	recs[0].Position.Battery = &level
+	recs[1].Position.TimeStamp = day.Add(36 * time.Hour) // in a partition made after the migration
+	if err := st.Write(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	p, err := st.Query(ctx, history.Query{Team: "team_one", From: at.Add(-time.Hour), To: day.Add(48 * time.Hour), Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]tracking.Position{}
+	for _, r := range p.Records {
+		got[r.Position.ID] = r.Position
+	}
+	if o, ok := got["old"]; !ok || o.Battery != nil || o.Heading == nil || *o.Heading != 90 || len(got) != 3 {
+		t.Fatalf("records %+v", p.Records)
+	}
+	if n := got[recs[0].Position.ID]; n.Battery == nil || *n.Battery != level || got[recs[1].Position.ID].Battery != nil {
+		t.Fatalf("records %+v", p.Records)
+	}
+	rows, err := c.Query(ctx, `SELECT c.relname, EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'battery'
+		AND NOT a.attisdropped AND a.atttypid = 'float8'::regtype AND NOT a.attnotnull)
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	has, err := pgx.CollectRows(rows, pgx.RowToStructByPos[struct {
+		Name string
+		Has  bool
+	}])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(has) < 3 { // positions, today's partition (made before), tomorrow's (made after)
+		t.Fatalf("tables %+v", has)
+	}
+	for _, h := range has {
+		if !h.Has {
+			t.Errorf("%s has no nullable double precision battery column", h.Name)
+		}
+	}
+}
+
 // records returns n records of one worker of team, a second apart.
 func records(team string, n int) []history.Record {
 	at := time.Now().UTC().Truncate(time.Hour)

@@ -84,7 +84,61 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	r.SetMaxOpenConns(cfg.Readers)
 	r.SetMaxIdleConns(cfg.Readers)
-	return &Store{w: w, r: r, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), known: map[int64]bool{}}, nil
+	s := &Store{w: w, r: r, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), known: map[int64]bool{}}
+	if err := s.upgradeTables(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("sqlitehistory: migrate %s: %w", cfg.Path, err)
+	}
+	return s, nil
+}
+
+// dbtx is what a *sql.DB and a *sql.Tx have in common that the store uses.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// upgradeTables brings every day table up to the current layout (see
+// addMissingColumns), in one write transaction.
+func (s *Store) upgradeTables(ctx context.Context) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	days, err := s.days(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, d := range days {
+		if err := addMissingColumns(ctx, tx, tableName(d)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// addMissingColumns adds to table t the columns added since the first
+// layout: battery (nullable, so existing rows read as absent; SQLite only
+// edits the schema). The writer's transactions are BEGIN IMMEDIATE, so two
+// processes sharing the file cannot both add it.
+func addMissingColumns(ctx context.Context, db dbtx, t string) error {
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = 'battery'`, t).Scan(&n); err != nil {
+		return fmt.Errorf("columns of %s: %w", t, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE `+t+` ADD COLUMN battery REAL`); err != nil {
+		return fmt.Errorf("add column battery to %s: %w", t, err)
+	}
+	return nil
 }
 
 func tableName(day time.Time) string { return "positions_" + day.Format("20060102") }
@@ -112,17 +166,22 @@ func (s *Store) ensureTable(ctx context.Context, tx *sql.Tx, day time.Time) erro
 	// ROWID, the order rows are kept in: one worker's records are adjacent,
 	// in query order. The index serves the whole-team query in its order.
 	// (A table made by an earlier version keeps its key (team, id, t) and a
-	// third index, (team, worker, t, id).)
+	// third index, (team, worker, t, id); one made before battery existed
+	// gets the column here, should another process of that version have made
+	// it since Open.)
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS ` + t + ` (team TEXT NOT NULL, worker TEXT NOT NULL, id TEXT NOT NULL,
 			t INTEGER NOT NULL, received INTEGER NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL,
-			accuracy REAL, speed REAL, heading REAL, PRIMARY KEY (team, worker, t, id)) WITHOUT ROWID`,
+			accuracy REAL, speed REAL, heading REAL, battery REAL, PRIMARY KEY (team, worker, t, id)) WITHOUT ROWID`,
 		`CREATE INDEX IF NOT EXISTS ` + t + `_team_time ON ` + t + ` (team, t, worker, id)`,
 	}
 	for _, q := range stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create partition %s: %w", t, err)
 		}
+	}
+	if err := addMissingColumns(ctx, tx, t); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	s.known[day.Unix()] = true
@@ -139,8 +198,9 @@ func (s *Store) Write(ctx context.Context, recs []history.Record) error {
 		return nil
 	}
 	err := s.write(ctx, recs)
-	if err != nil && strings.Contains(err.Error(), "no such table") {
-		// Another process pruned a day this one had seen: forget and retry.
+	if err != nil && (strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "no column named")) {
+		// Another process pruned a day this one had seen (or, of an earlier
+		// version, pruned and made it again without battery): forget and retry.
 		s.mu.Lock()
 		clear(s.known)
 		s.mu.Unlock()
@@ -178,14 +238,15 @@ func (s *Store) write(ctx context.Context, recs []history.Record) (err error) {
 			return err
 		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO `+tableName(day)+
-			` (team, worker, id, t, received, lat, lon, accuracy, speed, heading) VALUES (?,?,?,?,?,?,?,?,?,?)`)
+			` (team, worker, id, t, received, lat, lon, accuracy, speed, heading, battery) VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
 		if err != nil {
 			return err
 		}
 		for _, i := range byDay[d] {
 			p := &recs[i].Position
 			if _, err := stmt.ExecContext(ctx, p.Team, p.WorkerID, p.ID, p.TimeStamp.UnixNano(), recs[i].Received.UnixNano(),
-				p.Location.Latitude, p.Location.Longitude, nullable(p.Accuracy), nullable(p.Speed), nullable(p.Heading)); err != nil {
+				p.Location.Latitude, p.Location.Longitude, nullable(p.Accuracy), nullable(p.Speed), nullable(p.Heading),
+				nullable(p.Battery)); err != nil {
 				_ = stmt.Close()
 				return err
 			}
@@ -205,7 +266,7 @@ func nullable(f *float64) any {
 }
 
 // days returns the days that have a table, ascending.
-func (s *Store) days(ctx context.Context, db *sql.DB) ([]time.Time, error) {
+func (s *Store) days(ctx context.Context, db dbtx) ([]time.Time, error) {
 	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB 'positions_[0-9]*'`)
 	if err != nil {
 		return nil, err
@@ -249,7 +310,16 @@ func (s *Store) Query(ctx context.Context, q history.Query) (history.Page, error
 		if !day.Add(24*time.Hour).After(from) || !day.Before(q.To) {
 			continue
 		}
-		if recs, err = s.queryDay(ctx, day, q, from, after, recs, want-len(recs)); err != nil {
+		n := len(recs)
+		recs, err = s.queryDay(ctx, day, q, from, after, recs, want-n)
+		if err != nil && strings.Contains(err.Error(), "no such column") {
+			// A table made since Open by a process of an earlier version,
+			// without battery: add it, and read the day again.
+			if err = addMissingColumns(ctx, s.w, tableName(day)); err == nil {
+				recs, err = s.queryDay(ctx, day, q, from, after, recs[:n], want-n)
+			}
+		}
+		if err != nil {
 			return history.Page{}, fmt.Errorf("sqlitehistory: query %s: %w", tableName(day), err)
 		}
 		if len(recs) == want {
@@ -267,7 +337,7 @@ func (s *Store) Query(ctx context.Context, q history.Query) (history.Page, error
 func (s *Store) queryDay(ctx context.Context, day time.Time, q history.Query, from time.Time, after history.Key,
 	recs []history.Record, limit int) ([]history.Record, error) {
 	var sb strings.Builder
-	sb.WriteString(`SELECT worker, id, t, received, lat, lon, accuracy, speed, heading FROM `)
+	sb.WriteString(`SELECT worker, id, t, received, lat, lon, accuracy, speed, heading, battery FROM `)
 	sb.WriteString(tableName(day))
 	sb.WriteString(` WHERE team = ? AND t >= ? AND t < ?`)
 	args := []any{q.Team, from.UnixNano(), q.To.UnixNano()}
@@ -287,15 +357,15 @@ func (s *Store) queryDay(ctx context.Context, day time.Time, q history.Query, fr
 	}
 	defer rows.Close()
 	var (
-		worker                   sql.RawBytes
-		lastWorker               string
-		id                       string
-		t, received              int64
-		lat, lon                 float64
-		accuracy, speed, heading sql.NullFloat64
+		worker                            sql.RawBytes
+		lastWorker                        string
+		id                                string
+		t, received                       int64
+		lat, lon                          float64
+		accuracy, speed, heading, battery sql.NullFloat64
 	)
 	for rows.Next() {
-		if err := rows.Scan(&worker, &id, &t, &received, &lat, &lon, &accuracy, &speed, &heading); err != nil {
+		if err := rows.Scan(&worker, &id, &t, &received, &lat, &lon, &accuracy, &speed, &heading, &battery); err != nil {
 			return recs, err
 		}
 		if string(worker) != lastWorker { // one string per worker, not per row
@@ -306,6 +376,7 @@ func (s *Store) queryDay(ctx context.Context, day time.Time, q history.Query, fr
 		r.Position.Location.Latitude, r.Position.Location.Longitude = lat, lon
 		r.Position.TimeStamp, r.Received = time.Unix(0, t).UTC(), time.Unix(0, received).UTC()
 		r.Position.Accuracy, r.Position.Speed, r.Position.Heading = ptr(accuracy), ptr(speed), ptr(heading)
+		r.Position.Battery = ptr(battery)
 		if len(recs) == cap(recs) {
 			recs = history.Grow(recs, q.Limit+1)
 		}

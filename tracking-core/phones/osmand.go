@@ -411,7 +411,7 @@ func jsonNumber(path string, raw json.RawMessage) (float64, bool, error) {
 	}
 	var f float64
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return 0, false, fieldError(path, "must be a finite number, got %s", clip(string(raw), 40))
+		return 0, false, fieldError(path, "must be a number, got %s", clip(string(raw), 40))
 	}
 	return f, true, nil
 }

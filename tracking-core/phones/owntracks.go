@@ -106,7 +106,7 @@ func ParseOwnTracks(body []byte, now time.Time) (Message, error) {
 		return Message{}, err
 	}
 	if tst <= 0 || tst >= 1e11 { // 1e11 s is the year 5138: milliseconds, or garbage
-		return Message{}, fieldError("tst", "must be a Unix time in seconds, got %v", tst)
+		return Message{}, fieldError("tst", "must be a Unix time in seconds, got %s", strconv.FormatFloat(tst, 'f', -1, 64))
 	}
 	f.Time = unixSeconds(tst)
 	if err = checkTime("tst", f.Time, now); err != nil {

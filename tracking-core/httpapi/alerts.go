@@ -46,12 +46,18 @@ func (a *API) alertsOr501(w http.ResponseWriter) (*Alerts, bool) {
 	return a.cfg.Alerts, true
 }
 
-// storeError answers err from the alerting store: a domain error as it is,
-// anything else (the database) logged and answered 503.
+// storeError answers err from the alerting store (storeFailure).
 func (a *API) storeError(w http.ResponseWriter, what, team string, err error) {
+	a.storeFailure(w, "the alerting store", what, err, "team", team)
+}
+
+// storeFailure answers err from a store (named store, for the answer and
+// the log): a domain error as it is, anything else (the database) logged
+// with attrs and answered 503.
+func (a *API) storeFailure(w http.ResponseWriter, store, what string, err error, attrs ...any) {
 	if te := (*tracking.Error)(nil); !errors.As(err, &te) {
-		a.log.Warn("alerting store: "+what, "team", team, "err", err)
-		err = &tracking.Error{Code: tracking.CodeUnavailable, Message: "the alerting store is unavailable, retry later", Err: err}
+		a.log.Warn(store+": "+what, append(attrs, "err", err)...)
+		err = &tracking.Error{Code: tracking.CodeUnavailable, Message: store + " is unavailable, retry later", Err: err}
 	}
 	writeError(w, err)
 }

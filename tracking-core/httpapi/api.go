@@ -15,6 +15,7 @@ import (
 	"github.com/teamtrack/tracking-core/alerting"
 	"github.com/teamtrack/tracking-core/alerting/defcache"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/devices"
 	"github.com/teamtrack/tracking-core/dispatch"
 	"github.com/teamtrack/tracking-core/fencing"
 	"github.com/teamtrack/tracking-core/history"
@@ -78,6 +79,11 @@ type Config struct {
 	// /tracking/{team}/messages) and delivers them on worker WebSockets.
 	// Nil: those routes answer 501 and workers get no messages.
 	Dispatch *dispatch.Dispatcher
+	// Devices is the registry of phones (OsmAnd, OwnTracks devices) mapped
+	// to workers: /devices for admins, and the identity of /osmand and
+	// /owntracks requests, cached on the replica. Nil: those answer 501
+	// (phones with a worker token still work).
+	Devices devices.Store
 	// Advisor gives workers sampling advice by whether anyone watches
 	// their team (sampling.Advisor). Nil: no advice.
 	Advisor Advisor
@@ -168,6 +174,7 @@ type API struct {
 
 	workers   workerSessions
 	presence  *presence.Tracker
+	phones    *phoneAuth
 	defs      *defcache.Cache // nil without alerts
 	fences    *fencing.Engine // nil without alerts
 	drainOnce sync.Once
@@ -178,7 +185,8 @@ type API struct {
 // New returns the API over broadcaster b and hub h.
 func New(cfg Config, b tracking.Broadcaster, h *hub.Hub) *API {
 	cfg.setDefaults()
-	a := &API{cfg: cfg, b: b, hub: h, log: cfg.Logger, m: newMetrics(cfg.Registerer), drain: make(chan struct{})}
+	a := &API{cfg: cfg, b: b, hub: h, log: cfg.Logger, m: newMetrics(cfg.Registerer), drain: make(chan struct{}),
+		phones: newPhoneAuth(cfg.Devices, cfg.Registerer)}
 	if al := cfg.Alerts; al != nil && al.Store != nil {
 		a.startFences(al, b)
 	}
@@ -296,6 +304,16 @@ func (a *API) routes() *http.ServeMux {
 	a.pushRoutes(mux)
 	mux.HandleFunc("POST /tracking/{team}/messages", a.authed(true, a.handleMessageSend))
 	mux.HandleFunc("GET /tracking/{team}/messages/{id}", a.authed(true, a.handleMessage))
+	mux.HandleFunc("POST /devices", a.authed(false, a.handleDevicePut))
+	mux.HandleFunc("GET /devices", a.authed(false, a.handleDevices))
+	mux.HandleFunc("GET /devices/{id...}", a.authed(false, a.handleDevice))
+	mux.HandleFunc("DELETE /devices/{id...}", a.authed(false, a.handleDeviceDelete))
+	for _, p := range []string{"/osmand", "/osmand/{$}"} {
+		mux.HandleFunc("GET "+p, a.handleOsmAnd)
+		mux.HandleFunc("POST "+p, a.handleOsmAnd)
+	}
+	mux.HandleFunc("POST /owntracks", a.handleOwnTracks)
+	mux.HandleFunc("POST /owntracks/{$}", a.handleOwnTracks)
 	mux.HandleFunc("GET /healthz", a.handleHealth)
 	mux.HandleFunc("GET /readyz", a.handleReady)
 	mux.Handle("GET /metrics", metricsHandler(a.cfg.Gatherer))

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
@@ -166,12 +165,7 @@ func (a *API) handleMessage(w http.ResponseWriter, r *http.Request, _ *auth.Clai
 	writeJSON(w, http.StatusOK, out)
 }
 
-// messageStoreError answers a failure of the message store: its own errors
-// as they are, the database's as 503.
+// messageStoreError answers err from the message store (storeFailure).
 func (a *API) messageStoreError(w http.ResponseWriter, what, team string, err error) {
-	if te := (*tracking.Error)(nil); !errors.As(err, &te) {
-		a.log.Warn("message store: "+what, "team", team, "err", err)
-		err = &tracking.Error{Code: tracking.CodeUnavailable, Message: "the message store is unavailable, retry later", Err: err}
-	}
-	writeError(w, err)
+	a.storeFailure(w, "the message store", what, err, "team", team)
 }

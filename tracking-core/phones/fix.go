@@ -39,6 +39,15 @@ type Fix struct {
 	ID string
 }
 
+// Position is f as worker's record in team: the canonical fields, battery
+// included (the altitude has no place in the record). The id is f's; the
+// caller gives one when it is empty (FixID).
+func (f Fix) Position(team, worker string) tracking.Position {
+	return tracking.Position{ID: f.ID, WorkerID: worker, Team: team,
+		Location:  tracking.Location{Latitude: f.Latitude, Longitude: f.Longitude},
+		TimeStamp: f.Time, Accuracy: f.Accuracy, Speed: f.Speed, Heading: f.Heading, Battery: f.Battery}
+}
+
 // Unit conversions.
 
 // knotMS is one knot in metres per second (1 kn = 1852 m/h).

@@ -45,11 +45,7 @@ func checkResult(t *testing.T, fixes []phones.Fix, err error) {
 		return
 	}
 	for _, f := range fixes {
-		p := tracking.Position{
-			ID: f.ID, WorkerID: "w", Team: "t",
-			Location:  tracking.Location{Latitude: f.Latitude, Longitude: f.Longitude},
-			TimeStamp: f.Time, Accuracy: f.Accuracy, Speed: f.Speed, Heading: f.Heading,
-		}
+		p := f.Position("t", "w")
 		if p.ID == "" {
 			p.ID = "x"
 		}

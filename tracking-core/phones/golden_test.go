@@ -184,16 +184,7 @@ func errorOut(t *testing.T, err error) goldenOut {
 // fixOut renders f and checks that it becomes a valid canonical record.
 func fixOut(t *testing.T, f phones.Fix) goldenFix {
 	t.Helper()
-	p := tracking.Position{
-		ID:        f.ID,
-		WorkerID:  "worker-1",
-		Team:      "team-a",
-		Location:  tracking.Location{Latitude: f.Latitude, Longitude: f.Longitude},
-		TimeStamp: f.Time,
-		Accuracy:  f.Accuracy,
-		Speed:     f.Speed,
-		Heading:   f.Heading,
-	}
+	p := f.Position("team-a", "worker-1")
 	if p.ID == "" {
 		p.ID = "assigned-by-the-caller"
 	}

@@ -44,6 +44,7 @@ func ReadSettings(e *config.Env, defAddr string) Settings {
 			HTTPAddr:        e.String("HTTP_ADDR", defAddr),
 			ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", d.ShutdownTimeout),
 			DebugAddr:       e.String("DEBUG_ADDR", ""),
+			OsmAndAddr:      e.String("OSMAND_ADDR", ""),
 			ResumeLimit:     e.Int("RESUME_LIMIT", d.ResumeLimit),
 			Sampling: &sampling.Config{
 				Watched:   positiveDuration(e, "SAMPLING_WATCHED", smp.Watched),

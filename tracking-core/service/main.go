@@ -14,6 +14,7 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
+	"github.com/teamtrack/tracking-core/devices/devicesdb"
 	"github.com/teamtrack/tracking-core/discovery"
 	"github.com/teamtrack/tracking-core/messaging/messagingdb"
 )
@@ -87,8 +88,14 @@ func Main(serviceName, defAddr string, configure func(env *config.Env) Opener) e
 		}
 		defer func() { _ = msgs.Close() }()
 		cfg.Messages, cfg.MessagesKeep = msgs, s.History.Retention
+		devs, err := devicesdb.Open(ctx, s.History.DSN, log.With("component", "devices"))
+		if err != nil {
+			return fmt.Errorf("HISTORY_DSN (devices): %w", err)
+		}
+		defer func() { _ = devs.Close() }()
+		cfg.API.Devices = devs
 	} else {
-		log.Info("HISTORY_DSN is unset: no durable history, alerts, webhooks, Web Push or messages to workers (their routes answer 501)")
+		log.Info("HISTORY_DSN is unset: no durable history, alerts, webhooks, Web Push, messages to workers or the device registry (their routes answer 501)")
 	}
 	b, err := open(ctx, log, cfg.Registry)
 	if err != nil {

@@ -50,6 +50,10 @@ type Config struct {
 	// filled in here. It needs a Broadcaster that carries mail. Nil: no
 	// advice (workers report as they please).
 	Sampling *sampling.Config
+	// OsmAndAddr, when set, serves the OsmAnd protocol alone on its own
+	// listener, on any path (OSMAND_ADDR): Traccar Client's users type a
+	// host and port. Default: off (/osmand on HTTPAddr serves it anyway).
+	OsmAndAddr string
 	// DebugAddr, when set, serves net/http/pprof on its own listener (keep it
 	// on loopback). Default: off.
 	DebugAddr string
@@ -71,6 +75,8 @@ type Service struct {
 	log  *slog.Logger
 	disp *dispatch.Dispatcher // nil without Messages
 	adv  *sampling.Advisor    // nil without advice
+	osm  *http.Server         // nil without OsmAndAddr
+	osmL net.Listener
 }
 
 // New listens on cfg.HTTPAddr and prepares the replica over b, which the
@@ -84,12 +90,19 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
+	var osmL net.Listener
+	if cfg.OsmAndAddr != "" {
+		if osmL, err = net.Listen("tcp", cfg.OsmAndAddr); err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("OSMAND_ADDR: listen on %s: %w", cfg.OsmAndAddr, err)
+		}
+	}
 	h := hub.New(b, hub.Config{Logger: cfg.Logger, Registerer: cfg.Registry, ResumeLimit: cfg.ResumeLimit})
 	apiCfg := cfg.API
 	apiCfg.Logger, apiCfg.Registerer, apiCfg.Gatherer = cfg.Logger, cfg.Registry, cfg.Registry
 	disp, err := newDispatcher(cfg, b)
 	if err != nil {
-		_ = ln.Close()
+		closeListeners(ln, osmL)
 		h.Close()
 		return nil, err
 	}
@@ -97,7 +110,7 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 	apiCfg.Replica = cmp.Or(apiCfg.Replica, httpapi.ReplicaName())
 	adv, err := newAdvisor(cfg, apiCfg.Replica, b)
 	if err != nil {
-		_ = ln.Close()
+		closeListeners(ln, osmL)
 		h.Close()
 		if disp != nil {
 			disp.Close()
@@ -113,7 +126,21 @@ func New(cfg Config, b tracking.Broadcaster) (*Service, error) {
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
-	return &Service{cfg: cfg, b: b, ln: ln, hub: h, api: api, srv: srv, log: cfg.Logger, disp: disp, adv: adv}, nil
+	svc := &Service{cfg: cfg, b: b, ln: ln, hub: h, api: api, srv: srv, log: cfg.Logger, disp: disp, adv: adv}
+	if osmL != nil {
+		svc.osmL = osmL
+		svc.osm = &http.Server{Handler: api.OsmAnd(), ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+			ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
+	}
+	return svc, nil
+}
+
+// OsmAndAddr is the address of the OsmAnd listener; nil without one.
+func (s *Service) OsmAndAddr() *net.TCPAddr {
+	if s.osmL == nil {
+		return nil
+	}
+	return s.osmL.Addr().(*net.TCPAddr)
 }
 
 // newAdvisor starts the sampling advice over b's Mailbox; nil when it is
@@ -130,6 +157,14 @@ func newAdvisor(cfg Config, replica string, b tracking.Broadcaster) (*sampling.A
 	sc := *cfg.Sampling
 	sc.Mailbox, sc.Replica, sc.Logger, sc.Registerer = mb, replica, cfg.Logger.With("component", "sampling"), cfg.Registry
 	return sampling.New(sc)
+}
+
+func closeListeners(lns ...net.Listener) {
+	for _, l := range lns {
+		if l != nil {
+			_ = l.Close()
+		}
+	}
 }
 
 // newDispatcher starts the dispatch of messages over cfg.Messages and b's
@@ -176,6 +211,14 @@ func (s *Service) Run(ctx context.Context) error {
 		defer stopDebug()
 	}
 	s.log.Info("listening", "addr", s.Addr().String())
+	if s.osm != nil {
+		go func() {
+			if err := s.osm.Serve(s.osmL); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("OsmAnd listener", "err", err)
+			}
+		}()
+		s.log.Info("OsmAnd protocol listening", "addr", s.OsmAndAddr().String())
+	}
 
 	var deregister func(context.Context) error
 	if s.cfg.Register != nil {
@@ -205,6 +248,11 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.srv.Shutdown(sctx); err != nil {
 		s.log.Warn("stop http server", "err", err)
 		_ = s.srv.Close()
+	}
+	if s.osm != nil {
+		if err := s.osm.Shutdown(sctx); err != nil {
+			_ = s.osm.Close()
+		}
 	}
 	if s.disp != nil {
 		// Its expiry publishes through the broadcaster: closed first.

@@ -42,6 +42,7 @@ func Run(t *testing.T, f Features, setup broadcasttest.Setup) {
 	t.Run("ProximityRuleOnOneReplica", s.proximity)
 	t.Run("MessagesAcrossReplicas", s.messages)
 	t.Run("SamplingAdviceAcrossReplicas", s.sampling)
+	t.Run("PhonesAcrossReplicas", s.phones)
 	t.Run("SlowManagerDoesNotDelayOthers", s.slowManager)
 	t.Run("BadInputs", s.badInputs)
 	t.Run("FloodingWorkerIsRateLimited", s.flood)

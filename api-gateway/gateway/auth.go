@@ -39,7 +39,7 @@ func newAuthCheck(cfg *Config, reg prometheus.Registerer) *authCheck {
 		}, []string{"route", "code"}),
 	}
 	// Every series exists from the start, so that rate() sees the first failure.
-	for _, k := range []Kind{KindPublish, KindWorkerWS, KindTeamSSE, KindTeamWS, KindPositions, KindOther} {
+	for _, k := range []Kind{KindPublish, KindWorkerWS, KindTeamSSE, KindTeamWS, KindPositions, KindDevices, KindOther} {
 		for _, code := range []tracking.Code{tracking.CodeUnauthorized, tracking.CodeForbidden} {
 			a.failures.WithLabelValues(string(k), string(code))
 		}
@@ -50,8 +50,10 @@ func newAuthCheck(cfg *Config, reg prometheus.Registerer) *authCheck {
 // allow reports whether the request may go on to rt's upstream. When it may
 // not, it has answered 401 or 403.
 func (a *authCheck) allow(c *gin.Context, rt route) bool {
-	if a.mode == auth.ModeNone {
-		// Not even TokenFromRequest: legacy clients may send anything.
+	if a.mode == auth.ModeNone || rt.Kind == KindPhone {
+		// Not even TokenFromRequest: legacy clients may send anything. A
+		// phone proves itself to the service with its device's secret
+		// (HTTP basic auth, key=), which is no token.
 		return true
 	}
 	// The challenge per RFC 6750 section 3: a malformed request, no token

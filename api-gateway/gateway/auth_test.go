@@ -101,6 +101,29 @@ var gatewayRoutes = []struct{ method, path string }{
 	{"GET", "/tracking/redis/team_one/ws"},
 	{"GET", "/tracking/redis/team_one/positions"},
 	{"GET", "/tracking/redis/team_one/other"},
+	{"GET", "/tracking/redis/devices"},
+}
+
+// Phones authenticate to the service with their device's secret (basic
+// auth, key=), not a token: the gateway lets them through in jwt mode, to
+// the service's root path.
+func TestPhoneRoutesNeedNoToken(t *testing.T) {
+	up := newUpstream(t, "a", nil)
+	g := newAuthGateway(t, auth.ModeJWT, map[string][]string{redisSvc: {up.addr()}})
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/tracking/redis/osmand?id=1&lat=1&lon=2&key=s"},
+		{"POST", "/tracking/redis/owntracks"},
+	} {
+		req, _ := http.NewRequest(r.method, g.url(r.path), nil)
+		req.SetBasicAuth("kim", "secret")
+		res, body := g.send(t, req)
+		if res.StatusCode != http.StatusOK {
+			t.Errorf("%s %s: %d %s, want the upstream's 200", r.method, r.path, res.StatusCode, body)
+		}
+	}
+	if up.count() != 2 {
+		t.Fatalf("%d phone requests reached the upstream, want 2", up.count())
+	}
 }
 
 func TestNewChecksAuthConfig(t *testing.T) {

@@ -17,8 +17,16 @@ const (
 	KindTeamSSE   Kind = "team_sse"  // GET /tracking/{team}: a manager's SSE stream
 	KindTeamWS    Kind = "team_ws"   // GET /tracking/{team}/ws: a manager's WebSocket
 	KindPositions Kind = "positions" // GET /tracking/{team}/positions
+	KindPhone     Kind = "phone"     // /osmand, /owntracks: phone apps, authenticated by the service
+	KindDevices   Kind = "devices"   // /devices: the device registry (admins)
 	KindOther     Kind = "other"     // anything else under /tracking
 )
+
+// rootRoutes are the service's routes outside /tracking, reached through
+// /tracking/{strategy}/{name}: the phone protocols and the device registry
+// (so a team of one of these names is not watchable through the gateway,
+// as one named ws is not).
+var rootRoutes = map[string]Kind{"osmand": KindPhone, "owntracks": KindPhone, "devices": KindDevices}
 
 // route is a request under /tracking/{strategy}, once matched.
 type route struct {
@@ -64,12 +72,23 @@ func parseRoute(method string, u *url.URL, services map[string]string) (r route,
 		return route{Strategy: strategy}, false
 	}
 	// /tracking/{strategy}{rest} becomes /tracking{rest}, keeping a trailing
-	// slash: /tracking/redis -> /tracking, /tracking/redis/ -> /tracking/.
-	r = route{Strategy: strategy, Service: svc, Path: "/tracking" + rest}
+	// slash: /tracking/redis -> /tracking, /tracking/redis/ -> /tracking/;
+	// the root routes become {rest}: /tracking/redis/osmand -> /osmand.
+	prefix := "/tracking"
+	first, _, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+	root, isRoot := rootRoutes[first]
+	if isRoot {
+		prefix = ""
+	}
+	r = route{Strategy: strategy, Service: svc, Path: prefix + rest}
 	if u.RawPath != "" {
 		if _, rawRest, ok := splitStrategy(u.RawPath); ok {
-			r.RawPath = "/tracking" + rawRest
+			r.RawPath = prefix + rawRest
 		}
+	}
+	if isRoot {
+		r.Kind = root
+		return r, true
 	}
 	r.Kind, r.Team = classify(method, rest)
 	return r, true

@@ -24,6 +24,11 @@ func TestParseRoute(t *testing.T) {
 		{"GET", "/tracking/redis/team_one/ws", true, "redis", "/tracking/team_one/ws", KindTeamWS, "team_one"},
 		{"GET", "/tracking/redis/team.a:b-c/positions", true, "redis", "/tracking/team.a:b-c/positions", KindPositions, "team.a:b-c"},
 		{"GET", "/tracking/redis/team_one/other", true, "redis", "/tracking/team_one/other", KindOther, ""},
+		{"GET", "/tracking/redis/osmand", true, "redis", "/osmand", KindPhone, ""},
+		{"POST", "/tracking/kafka/osmand/", true, "kafka", "/osmand/", KindPhone, ""},
+		{"POST", "/tracking/redis/owntracks", true, "redis", "/owntracks", KindPhone, ""},
+		{"GET", "/tracking/redis/devices", true, "redis", "/devices", KindDevices, ""},
+		{"DELETE", "/tracking/redis/devices/kim/phone", true, "redis", "/devices/kim/phone", KindDevices, ""},
 		{"GET", "/tracking/foo/team_one", false, "foo", "", "", ""},
 		{"GET", "/tracking/", false, "", "", "", ""},
 		{"GET", "/tracking", false, "", "", "", ""},
@@ -45,6 +50,11 @@ func TestParseRouteKeepsEscapedPath(t *testing.T) {
 	u, _ := url.Parse("/tracking/redis/a%2Fb/positions")
 	r, ok := parseRoute("GET", u, DefaultServices)
 	if !ok || r.RawPath != "/tracking/a%2Fb/positions" || r.Path != "/tracking/a/b/positions" {
+		t.Fatalf("got %+v", r)
+	}
+	u, _ = url.Parse("/tracking/redis/devices/kim%2Fphone")
+	r, ok = parseRoute("GET", u, DefaultServices)
+	if !ok || r.RawPath != "/devices/kim%2Fphone" || r.Path != "/devices/kim/phone" {
 		t.Fatalf("got %+v", r)
 	}
 }

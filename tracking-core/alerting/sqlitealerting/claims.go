@@ -16,7 +16,7 @@ func (s *Store) Claim(ctx context.Context, name, holder string, now, until time.
 		return false, err
 	}
 	var got string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_claims (name, holder, until) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
 			WHERE alert_claims.holder = excluded.holder OR alert_claims.until <= ?`,
@@ -36,7 +36,7 @@ func (s *Store) Release(ctx context.Context, name, holder string) error {
 	if err := alerting.ValidClaim(name, holder, time.Time{}, time.Time{}, true); err != nil {
 		return err
 	}
-	return wrap("release", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("release", s.db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM alert_claims WHERE name = ? AND holder = ?`, name, holder)
 		return err
 	}))

@@ -29,7 +29,7 @@ func (s *Store) PutDefinition(ctx context.Context, d alerting.Definition) (alert
 		return d, err
 	}
 	d.UpdatedAt, d.Deleted = time.Now().UTC(), false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if d.Version, err = nextVersion(ctx, tx); err != nil {
 			return err
@@ -49,7 +49,7 @@ func (s *Store) DeleteDefinition(ctx context.Context, team, kind, id string) (al
 	if err := alerting.ValidDefinitionKey(team, kind, id); err != nil {
 		return d, err
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var deleted bool
 		err := tx.QueryRowContext(ctx, `SELECT deleted FROM alert_definitions WHERE team = ? AND kind = ? AND id = ?`,
 			team, kind, id).Scan(&deleted)
@@ -74,10 +74,10 @@ func (s *Store) GetDefinition(ctx context.Context, team, kind, id string) (alert
 	if err := alerting.ValidDefinitionKey(team, kind, id); err != nil {
 		return alerting.Definition{}, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return alerting.Definition{}, alerting.ErrClosed
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT team, kind, id, version, updated, deleted, doc FROM alert_definitions
+	rows, err := s.db.R.QueryContext(ctx, `SELECT team, kind, id, version, updated, deleted, doc FROM alert_definitions
 		WHERE team = ? AND kind = ? AND id = ? AND deleted = 0`, team, kind, id)
 	if err != nil {
 		return alerting.Definition{}, wrap("get definition", err)
@@ -100,10 +100,10 @@ func (s *Store) ListDefinitions(ctx context.Context, team, kind string) ([]alert
 	if err := alerting.ValidKind("kind", kind); err != nil {
 		return nil, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return nil, alerting.ErrClosed
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT team, kind, id, version, updated, deleted, doc FROM alert_definitions
+	rows, err := s.db.R.QueryContext(ctx, `SELECT team, kind, id, version, updated, deleted, doc FROM alert_definitions
 		WHERE team = ? AND kind = ? AND deleted = 0 ORDER BY id`, team, kind)
 	if err != nil {
 		return nil, wrap("list definitions", err)
@@ -115,10 +115,10 @@ func (s *Store) ListDefinitions(ctx context.Context, team, kind string) ([]alert
 // Changes implements alerting.Store: one read transaction, so that the
 // counter and the rows are of one snapshot.
 func (s *Store) Changes(ctx context.Context, since int64) (alerting.ChangeSet, error) {
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return alerting.ChangeSet{}, alerting.ErrClosed
 	}
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return alerting.ChangeSet{}, wrap("changes", err)
 	}

@@ -19,7 +19,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []alerting.Event) error
 		return nil
 	}
 	now := ns(time.Now())
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO alert_events (team, id, worker, kind, t, doc) VALUES (?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
@@ -56,7 +56,7 @@ func (s *Store) QueryEvents(ctx context.Context, q alerting.EventQuery) (alertin
 	if err != nil {
 		return alerting.EventPage{}, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return alerting.EventPage{}, alerting.ErrClosed
 	}
 	query := `SELECT team, id, worker, kind, t, doc FROM alert_events WHERE team = ? AND t >= ? AND t < ?`
@@ -67,7 +67,7 @@ func (s *Store) QueryEvents(ctx context.Context, q alerting.EventQuery) (alertin
 	}
 	query += ` ORDER BY t, id LIMIT ?`
 	args = append(args, q.Limit+1)
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.db.R.QueryContext(ctx, query, args...)
 	if err != nil {
 		return alerting.EventPage{}, wrap("query events", err)
 	}
@@ -95,7 +95,7 @@ func (s *Store) QueryEvents(ctx context.Context, q alerting.EventQuery) (alertin
 
 // Prune implements alerting.Store.
 func (s *Store) Prune(ctx context.Context, before time.Time) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_outbox WHERE event_time < ?`, ns(before)); err != nil {
 			return err
 		}

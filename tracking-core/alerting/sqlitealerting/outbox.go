@@ -23,13 +23,13 @@ func (s *Store) Lease(ctx context.Context, r alerting.LeaseRequest) ([]alerting.
 	if per <= 0 {
 		per = r.Max
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return nil, alerting.ErrClosed
 	}
 	// Most polls find nothing due: answer them from a reader, without the
 	// write lock that the history's writers (and other replicas) share.
 	var one int
-	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM alert_outbox WHERE dead_at IS NULL AND due <= ? LIMIT 1`, ns(r.Now)).Scan(&one)
+	err := s.db.R.QueryRowContext(ctx, `SELECT 1 FROM alert_outbox WHERE dead_at IS NULL AND due <= ? LIMIT 1`, ns(r.Now)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -39,7 +39,7 @@ func (s *Store) Lease(ctx context.Context, r alerting.LeaseRequest) ([]alerting.
 	until := r.Now.Add(r.For)
 	token := alerting.NewID("l_")
 	var out []alerting.Delivery
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		skip := ""
 		args := []any{ns(until), token, ns(r.Now)}
 		if len(r.Skip) > 0 {
@@ -93,7 +93,7 @@ func (s *Store) Lease(ctx context.Context, r alerting.LeaseRequest) ([]alerting.
 
 // Delivered implements alerting.Store.
 func (s *Store) Delivered(ctx context.Context, d alerting.Delivery) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM alert_outbox WHERE id = ? AND lease = ?`, d.ID, d.Lease)
 		return leaseHeld(res, err)
 	})
@@ -102,7 +102,7 @@ func (s *Store) Delivered(ctx context.Context, d alerting.Delivery) error {
 
 // Failed implements alerting.Store.
 func (s *Store) Failed(ctx context.Context, d alerting.Delivery, retryAt time.Time, lastError string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var res sql.Result
 		var err error
 		if retryAt.IsZero() {
@@ -140,13 +140,13 @@ func (s *Store) DeadLetters(ctx context.Context, q alerting.DeadLetterQuery) (al
 	if err != nil {
 		return alerting.DeadLetterPage{}, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return alerting.DeadLetterPage{}, alerting.ErrClosed
 	}
-	if err := targetExists(ctx, s.r, q.Team, q.WebhookID, cmp.Or(q.Target, alerting.TargetWebhook)); err != nil {
+	if err := targetExists(ctx, s.db.R, q.Team, q.WebhookID, cmp.Or(q.Target, alerting.TargetWebhook)); err != nil {
 		return alerting.DeadLetterPage{}, wrap("dead letters", err)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT o.id, o.webhook_id, o.attempts, o.last_error, o.dead_at,
+	rows, err := s.db.R.QueryContext(ctx, `SELECT o.id, o.webhook_id, o.attempts, o.last_error, o.dead_at,
 		e.id, e.worker, e.kind, e.t, e.doc
 		FROM alert_outbox o JOIN alert_events e ON e.team = o.team AND e.id = o.event_id
 		WHERE o.webhook_id = ? AND o.team = ? AND o.dead_at IS NOT NULL AND o.id > ? ORDER BY o.id LIMIT ?`,
@@ -188,7 +188,7 @@ func (s *Store) Replay(ctx context.Context, team, webhookID string, ids []int64)
 		return 0, nil
 	}
 	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := targetExists(ctx, tx, team, webhookID, alerting.TargetWebhook); err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func (s *Store) PutPushSubscription(ctx context.Context, p alerting.PushSubscrip
 	now := time.Now().UTC()
 	id := alerting.NewID("ps_")
 	var created int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO alert_webhooks (id, team, url, secret, kinds, enabled, created, updated,
 				target, p256dh, auth, subject)
 			VALUES (?, ?, ?, '', ?, 1, ?, ?, 'webpush', ?, ?, ?)
@@ -63,10 +63,10 @@ func (s *Store) GetPushSubscription(ctx context.Context, team, id string) (alert
 	if err := validWebhookKey(team, id); err != nil {
 		return alerting.PushSubscription{}, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return alerting.PushSubscription{}, alerting.ErrClosed
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+pushColumns+` FROM alert_webhooks WHERE id = ? AND team = ? AND target = 'webpush'`, id, team)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+pushColumns+` FROM alert_webhooks WHERE id = ? AND team = ? AND target = 'webpush'`, id, team)
 	if err != nil {
 		return alerting.PushSubscription{}, wrap("get push subscription", err)
 	}
@@ -85,10 +85,10 @@ func (s *Store) ListPushSubscriptions(ctx context.Context, team string) ([]alert
 	if err := tracking.ValidTeam(team); err != nil {
 		return nil, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return nil, alerting.ErrClosed
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+pushColumns+` FROM alert_webhooks WHERE team = ? AND target = 'webpush' ORDER BY created, id`, team)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+pushColumns+` FROM alert_webhooks WHERE team = ? AND target = 'webpush' ORDER BY created, id`, team)
 	if err != nil {
 		return nil, wrap("list push subscriptions", err)
 	}
@@ -101,7 +101,7 @@ func (s *Store) DeletePushSubscription(ctx context.Context, team, id string) err
 	if err := validWebhookKey(team, id); err != nil {
 		return err
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM alert_webhooks WHERE id = ? AND team = ? AND target = 'webpush'`, id, team)
 		if err != nil {
 			return err
@@ -121,7 +121,7 @@ func (s *Store) VAPIDKeys(ctx context.Context, candidate alerting.VAPIDKeys) (al
 		return alerting.VAPIDKeys{}, err
 	}
 	var k alerting.VAPIDKeys
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO alert_vapid (k, public, private, created) VALUES (1, ?, ?, ?)`,
 			candidate.Public, candidate.Private, ns(time.Now())); err != nil {
 			return err

@@ -7,16 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
-
 	"github.com/teamtrack/tracking-core/alerting"
+	"github.com/teamtrack/tracking-core/sqlitefile"
 )
 
 var _ alerting.Store = (*Store)(nil)
@@ -35,10 +29,8 @@ type Config struct {
 
 // Store is an alerting.Store in one SQLite file.
 type Store struct {
-	w, r   *sql.DB // w: the one writer connection; r: readers
-	log    *slog.Logger
-	closed atomic.Bool
-	once   sync.Once
+	db  *sqlitefile.DB
+	log *slog.Logger
 }
 
 var schema = []string{
@@ -119,76 +111,19 @@ func migrate(ctx context.Context, tx *sql.Tx) error {
 
 // Open opens (creating if needed) the database at cfg.Path and migrates it.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	if cfg.Path == "" {
-		return nil, errors.New("sqlitealerting: no database path")
-	}
-	cfg.BusyTimeout = cmp.Or(max(cfg.BusyTimeout, 0), 10*time.Second)
-	if dir := filepath.Dir(cfg.Path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("sqlitealerting: create directory of %s: %w", cfg.Path, err)
-		}
-	}
-	pragmas := url.Values{"_pragma": {
-		fmt.Sprintf("busy_timeout(%d)", cfg.BusyTimeout.Milliseconds()),
-		"journal_mode(WAL)",
-		"synchronous(NORMAL)",
-	}}
-	base := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath()
-	w, err := sql.Open("sqlite", base+"?"+pragmas.Encode()+"&_txlock=immediate")
+	db, err := sqlitefile.Open(ctx, sqlitefile.Config{Name: "sqlitealerting", Path: cfg.Path, BusyTimeout: cfg.BusyTimeout,
+		ErrClosed: alerting.ErrClosed, Migrate: migrate})
 	if err != nil {
-		return nil, fmt.Errorf("sqlitealerting: open %s: %w", cfg.Path, err)
+		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", base+"?"+pragmas.Encode())
-	if err != nil {
-		_ = w.Close()
-		return nil, fmt.Errorf("sqlitealerting: open %s: %w", cfg.Path, err)
-	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
-	s := &Store{w: w, r: r, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))}
-	if err := s.tx(ctx, func(tx *sql.Tx) error { return migrate(ctx, tx) }); err != nil {
-		_ = s.Close()
-		return nil, fmt.Errorf("sqlitealerting: migrate %s: %w", cfg.Path, err)
-	}
-	return s, nil
-}
-
-// tx runs f in a write transaction (BEGIN IMMEDIATE).
-func (s *Store) tx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	if s.closed.Load() {
-		return alerting.ErrClosed
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return &Store{db: db, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))}, nil
 }
 
 // Ready implements alerting.Store.
-func (s *Store) Ready(ctx context.Context) error {
-	if s.closed.Load() {
-		return alerting.ErrClosed
-	}
-	return s.w.PingContext(ctx)
-}
+func (s *Store) Ready(ctx context.Context) error { return s.db.Ready(ctx) }
 
 // Close implements alerting.Store.
-func (s *Store) Close() error {
-	var err error
-	s.once.Do(func() {
-		s.closed.Store(true)
-		err = errors.Join(s.r.Close(), s.w.Close())
-	})
-	return err
-}
+func (s *Store) Close() error { return s.db.Close() }
 
 // wrap leaves domain errors as they are and says what failed otherwise.
 func wrap(what string, err error) error {

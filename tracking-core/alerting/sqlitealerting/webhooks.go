@@ -33,7 +33,7 @@ func (s *Store) PutWebhook(ctx context.Context, w alerting.Webhook) (alerting.We
 	}
 	now := time.Now().UTC()
 	w.UpdatedAt = now
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if w.ID == "" {
 			w.ID, w.CreatedAt = alerting.NewID("wh_"), now
 			_, err := tx.ExecContext(ctx, `INSERT INTO alert_webhooks (id, team, url, secret, kinds, enabled, created, updated)
@@ -84,10 +84,10 @@ func (s *Store) GetWebhook(ctx context.Context, team, id string) (alerting.Webho
 	if err := validWebhookKey(team, id); err != nil {
 		return alerting.Webhook{}, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return alerting.Webhook{}, alerting.ErrClosed
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+webhookColumns+` FROM alert_webhooks WHERE id = ? AND team = ? AND target = 'webhook'`, id, team)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+webhookColumns+` FROM alert_webhooks WHERE id = ? AND team = ? AND target = 'webhook'`, id, team)
 	if err != nil {
 		return alerting.Webhook{}, wrap("get webhook", err)
 	}
@@ -106,10 +106,10 @@ func (s *Store) ListWebhooks(ctx context.Context, team string) ([]alerting.Webho
 	if err := tracking.ValidTeam(team); err != nil {
 		return nil, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return nil, alerting.ErrClosed
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+webhookColumns+` FROM alert_webhooks WHERE team = ? AND target = 'webhook' ORDER BY created, id`, team)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT `+webhookColumns+` FROM alert_webhooks WHERE team = ? AND target = 'webhook' ORDER BY created, id`, team)
 	if err != nil {
 		return nil, wrap("list webhooks", err)
 	}
@@ -122,7 +122,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, team, id string) error {
 	if err := validWebhookKey(team, id); err != nil {
 		return err
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM alert_webhooks WHERE id = ? AND team = ? AND target = 'webhook'`, id, team)
 		if err != nil {
 			return err

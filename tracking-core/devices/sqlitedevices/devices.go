@@ -17,7 +17,7 @@ func (s *Store) Put(ctx context.Context, d devices.Device) (devices.Device, bool
 		return devices.Device{}, false, err
 	}
 	var created bool
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var at int64
 		err := tx.QueryRowContext(ctx, `SELECT created FROM dev_devices WHERE id = ?`, d.ID).Scan(&at)
 		switch {
@@ -61,10 +61,10 @@ func (s *Store) Get(ctx context.Context, id string) (devices.Device, error) {
 	if err := devices.ValidID(id); err != nil {
 		return devices.Device{}, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return devices.Device{}, devices.ErrClosed
 	}
-	d, err := scan(s.r.QueryRowContext(ctx, `SELECT `+columns+` FROM dev_devices WHERE id = ?`, id))
+	d, err := scan(s.db.R.QueryRowContext(ctx, `SELECT `+columns+` FROM dev_devices WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return devices.Device{}, devices.NotFound(id)
 	}
@@ -76,14 +76,14 @@ func (s *Store) List(ctx context.Context, team, after string, limit int) ([]devi
 	if err := devices.ValidateList(team, after, limit); err != nil {
 		return nil, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return nil, devices.ErrClosed
 	}
 	q, args := `SELECT `+columns+` FROM dev_devices WHERE id > ? ORDER BY id LIMIT ?`, []any{after, limit}
 	if team != "" {
 		q, args = `SELECT `+columns+` FROM dev_devices WHERE team = ? AND id > ? ORDER BY id LIMIT ?`, []any{team, after, limit}
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.db.R.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("list devices", err)
 	}
@@ -104,7 +104,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := devices.ValidID(id); err != nil {
 		return err
 	}
-	return wrap("delete device", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("delete device", s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM dev_devices WHERE id = ?`, id)
 		if err != nil {
 			return err

@@ -17,7 +17,7 @@ func (s *Store) Create(ctx context.Context, m messaging.Message) (messaging.Mess
 		return messaging.Message{}, err
 	}
 	var out messaging.Message
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO msg_messages (team, id, sender, body, created, expires)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			m.Team, m.ID, m.Sender, []byte(m.Body), ns(m.CreatedAt), ns(m.ExpiresAt))
@@ -102,11 +102,11 @@ func (s *Store) Get(ctx context.Context, team, id string) (messaging.Message, er
 	if err := messaging.ValidateKey(team, id, ""); err != nil {
 		return messaging.Message{}, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return messaging.Message{}, messaging.ErrClosed
 	}
 	// One read transaction: the message and its recipients of one moment.
-	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := s.db.R.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return messaging.Message{}, wrap("get message", err)
 	}
@@ -120,10 +120,10 @@ func (s *Store) Pending(ctx context.Context, team, worker string, now time.Time,
 	if err := messaging.ValidatePending(team, worker, limit); err != nil {
 		return nil, err
 	}
-	if s.closed.Load() {
+	if s.db.Closed() {
 		return nil, messaging.ErrClosed
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.sender, m.body, m.created, m.expires,
+	rows, err := s.db.R.QueryContext(ctx, `SELECT m.id, m.sender, m.body, m.created, m.expires,
 			r.worker, r.state, r.delivered, r.acked, r.read_at, r.expired
 		FROM msg_recipients r JOIN msg_messages m ON m.team = r.team AND m.id = r.id
 		WHERE r.team = ? AND r.worker = ? AND r.state < 2 AND r.expires > ?
@@ -157,7 +157,7 @@ func (s *Store) Mark(ctx context.Context, team, id, worker string, state messagi
 	}
 	set, where := messaging.MarkSQL(state, "?1")
 	var changed bool
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE msg_recipients SET `+set+`
 			WHERE team = ?2 AND id = ?3 AND worker = ?4 AND `+where,
 			ns(messaging.Stamp(at)), team, id, worker)
@@ -185,7 +185,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, limit int) ([]messagi
 		return nil, err
 	}
 	var out []messaging.Expired
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `UPDATE msg_recipients SET state = 4, expired = expires
 			WHERE (team, id, worker) IN (SELECT team, id, worker FROM msg_recipients
 				WHERE state < 2 AND expires <= ? ORDER BY expires LIMIT ?)
@@ -215,7 +215,7 @@ func (s *Store) Expire(ctx context.Context, now time.Time, limit int) ([]messagi
 // Prune implements messaging.Store.
 func (s *Store) Prune(ctx context.Context, before time.Time) error {
 	b := ns(messaging.Stamp(before))
-	return wrap("prune messages", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("prune messages", s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM msg_recipients WHERE expires < ?`, b); err != nil {
 			return err
 		}

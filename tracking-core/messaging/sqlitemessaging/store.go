@@ -7,17 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
-	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/messaging"
+	"github.com/teamtrack/tracking-core/sqlitefile"
 )
 
 var _ messaging.Store = (*Store)(nil)
@@ -36,10 +30,8 @@ type Config struct {
 
 // Store is a messaging.Store in one SQLite file.
 type Store struct {
-	w, r   *sql.DB // w: the one writer connection; r: readers
-	log    *slog.Logger
-	closed atomic.Bool
-	once   sync.Once
+	db  *sqlitefile.DB
+	log *slog.Logger
 }
 
 var schema = []string{
@@ -59,84 +51,19 @@ var schema = []string{
 
 // Open opens (creating if needed) the database at cfg.Path and migrates it.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	if cfg.Path == "" {
-		return nil, errors.New("sqlitemessaging: no database path")
-	}
-	cfg.BusyTimeout = cmp.Or(max(cfg.BusyTimeout, 0), 10*time.Second)
-	if dir := filepath.Dir(cfg.Path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("sqlitemessaging: create directory of %s: %w", cfg.Path, err)
-		}
-	}
-	pragmas := url.Values{"_pragma": {
-		fmt.Sprintf("busy_timeout(%d)", cfg.BusyTimeout.Milliseconds()),
-		"journal_mode(WAL)",
-		"synchronous(NORMAL)",
-	}}
-	base := "file:" + (&url.URL{Path: cfg.Path}).EscapedPath()
-	w, err := sql.Open("sqlite", base+"?"+pragmas.Encode()+"&_txlock=immediate")
+	db, err := sqlitefile.Open(ctx, sqlitefile.Config{Name: "sqlitemessaging", Path: cfg.Path, BusyTimeout: cfg.BusyTimeout,
+		ErrClosed: messaging.ErrClosed, Migrate: sqlitefile.Statements(schema...)})
 	if err != nil {
-		return nil, fmt.Errorf("sqlitemessaging: open %s: %w", cfg.Path, err)
+		return nil, err
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxIdleTime(0)
-	r, err := sql.Open("sqlite", base+"?"+pragmas.Encode())
-	if err != nil {
-		_ = w.Close()
-		return nil, fmt.Errorf("sqlitemessaging: open %s: %w", cfg.Path, err)
-	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
-	s := &Store{w: w, r: r, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range schema {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		_ = s.Close()
-		return nil, fmt.Errorf("sqlitemessaging: migrate %s: %w", cfg.Path, err)
-	}
-	return s, nil
-}
-
-// tx runs f in a write transaction (BEGIN IMMEDIATE).
-func (s *Store) tx(ctx context.Context, f func(tx *sql.Tx) error) error {
-	if s.closed.Load() {
-		return messaging.ErrClosed
-	}
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return &Store{db: db, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))}, nil
 }
 
 // Ready implements messaging.Store.
-func (s *Store) Ready(ctx context.Context) error {
-	if s.closed.Load() {
-		return messaging.ErrClosed
-	}
-	return s.w.PingContext(ctx)
-}
+func (s *Store) Ready(ctx context.Context) error { return s.db.Ready(ctx) }
 
 // Close implements messaging.Store.
-func (s *Store) Close() error {
-	var err error
-	s.once.Do(func() {
-		s.closed.Store(true)
-		err = errors.Join(s.r.Close(), s.w.Close())
-	})
-	return err
-}
+func (s *Store) Close() error { return s.db.Close() }
 
 // wrap leaves domain errors as they are and says what failed otherwise.
 func wrap(what string, err error) error {

@@ -140,7 +140,7 @@ kafka3_stop() {
 	done
 	# shellcheck disable=SC2086
 	[ -z "$pids" ] || wait_gone "${STOP_TIMEOUT[kafka3]}" $pids
-	for i in "${KAFKA3_NODES[@]}"; do rm -f "$STATE_DIR/kafka3-n$i".{pid,pidstart}; done
+	for i in "${KAFKA3_NODES[@]}"; do rm -f "$STATE_DIR/kafka3-n$i".{pid,pidstart} "$STATE_DIR/kafka3.n$i-log-offset"; done
 }
 
 kafka3_env() {

@@ -6,7 +6,9 @@
 # Usage:
 #   scripts/test-services.sh up [redis] [kafka] [consul] [postgres] [chromium]   (default: all)
 #   scripts/test-services.sh down
-#   scripts/test-services.sh stop-one|start-one|restart-one redis|kafka|consul|postgres
+#   scripts/test-services.sh stop-one|start-one|restart-one redis|kafka|consul|postgres|kafka3
+#   scripts/test-services.sh kafka3-kill|kafka3-start 1|2|3   (SIGKILL / start one node)
+#   kafka3 (three Kafka nodes) is started only when named.
 #   scripts/test-services.sh status
 #
 # After `up`, $TEST_SERVICES_DIR/env holds `export` lines for the tests:
@@ -14,6 +16,7 @@
 #   TEST_POSTGRES_DSN TEST_POSTGRES_PORT
 #   TEST_{REDIS,KAFKA,CONSUL,POSTGRES}_{STOP,START,RESTART}_CMD   (run with `sh -c`;
 #   a stopped server is started again on the same port(s)).
+#   kafka3: TEST_KAFKA3_BROKERS, TEST_KAFKA3_{KILL,START}_NODE_CMD (append 1-3).
 #
 # Environment:
 #   TEST_SERVICES_DIR  state: pids, ports, data, logs (<name>.log), env file
@@ -31,10 +34,10 @@ STATE_DIR="$(cd "$STATE_DIR" && pwd -P)"
 CACHE_DIR="$(cd "$CACHE_DIR" && pwd -P)"
 
 ALL_SERVICES=(redis kafka consul postgres chromium)
-SERVERS=(redis kafka consul postgres) # the ones with a process
+SERVERS=(redis kafka consul postgres kafka3) # the ones with a process
 # The libraries are checked by shellcheck on their own.
 # shellcheck disable=SC1090
-for lib in common "${ALL_SERVICES[@]}"; do . "$TS_ROOT/scripts/lib/$lib.sh"; done
+for lib in common "${ALL_SERVICES[@]}" kafka3; do . "$TS_ROOT/scripts/lib/$lib.sh"; done
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$TS_SCRIPT" >&2
@@ -123,6 +126,7 @@ cmd_down() {
 	# Strays from a lost pid file (e.g. state dir partly deleted).
 	local p s
 	for p in $(pgrep -f -- "$STATE_DIR/kafka.properties" || true) \
+		$(pgrep -f -- "$STATE_DIR/kafka3-run/" || true) \
 		$(pgrep -f -- "-data-dir $STATE_DIR/consul-data" || true); do
 		[ "$p" != "$$" ] || continue
 		log "stopping stray process $p"
@@ -172,6 +176,7 @@ main() {
 	down) cmd_down ;;
 	stop-one | start-one | restart-one) cmd_one "$cmd" "$@" ;;
 	status) cmd_status ;;
+	kafka3-kill | kafka3-start) "cmd_${cmd//-/_}" "$@" ;;
 	-h | --help | help) usage 0 ;;
 	*) usage ;;
 	esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the static checks of scripts/lint.sh (LINT=0 skips them), then every
 # test of the workspace (go vet, then go test -race on every module of
-# go.work) against real servers: redis-server, Apache Kafka (KRaft), Consul,
+# go.work) against real servers: redis-server, Apache Kafka (KRaft; one node, and
+# a three-node cluster for the broker loss test), Consul,
 # PostgreSQL and headless Chromium, installed when missing and started on free loopback
 # ports by scripts/test-services.sh, and stopped again at the end.
 #
@@ -21,7 +22,7 @@ export TEST_SERVICES_DIR="${TEST_SERVICES_DIR:-$(mktemp -d /tmp/teamtrack-test-r
 cleanup() { scripts/test-services.sh down >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM
 
-scripts/test-services.sh up redis kafka consul chromium postgres
+scripts/test-services.sh up redis kafka consul chromium postgres kafka3
 # shellcheck disable=SC1091
 . "$TEST_SERVICES_DIR/env"
 

@@ -19,6 +19,9 @@ import (
 //     probes and the bounded reads of Last and Since, so that Subscribe, Last
 //     and Since never queue behind a fetch that is waiting for new records.
 
+// producerRetries is the producer's Retry.Max (see producerConfig).
+const producerRetries = 40
+
 // baseConfig is what every client shares.
 func baseConfig(cfg *Config, version sarama.KafkaVersion) *sarama.Config {
 	c := sarama.NewConfig()
@@ -42,7 +45,11 @@ func producerConfig(cfg *Config, version sarama.KafkaVersion) *sarama.Config {
 	p.Idempotent = true // no duplicates or reordering when a request is retried
 	p.RequiredAcks = sarama.WaitForAll
 	c.Net.MaxOpenRequests = 1 // required by Idempotent; keeps per-partition order
-	p.Retry.Max = 8
+	// A record is retried for about 40 s (the backoff grows from 100 ms to
+	// 1 s): long enough for the loss of a partition's leader to be noticed
+	// (broker.session.timeout.ms, 9 s by default) and leadership to move to
+	// an in-sync replica, so that a broker's crash loses no position.
+	p.Retry.Max = producerRetries
 	retryBackoff := backoff(100*time.Millisecond, time.Second)
 	p.Retry.BackoffFunc = func(retries, _ int) time.Duration { return retryBackoff(retries) }
 	p.Partitioner = sarama.NewManualPartitioner // partitionOf sets every record's partition

@@ -36,8 +36,16 @@ type Config struct {
 	// Partitions is the partition count of the four topics when New
 	// creates them. Existing topics keep theirs. Default 12.
 	Partitions int32
-	// ReplicationFactor of the three topics when New creates them. Default 1.
+	// ReplicationFactor of the four topics when New creates them. Default 1.
 	ReplicationFactor int16
+	// MinInsyncReplicas is the min.insync.replicas of the four topics when
+	// New creates them: the replicas (the leader included) that must have a
+	// record before the producer, which waits for all in-sync replicas
+	// (acks=all), is told it is written; with fewer in sync, writes fail
+	// and are retried. At most ReplicationFactor. Default
+	// ReplicationFactor-1, at least 1: with 3 replicas a record is on two
+	// brokers when acknowledged, and writes go on while one broker is down.
+	MinInsyncReplicas int16
 	// Retention of the live positions topic (retention.ms) when New creates
 	// it; it is also the window in which a stream can be resumed (Since).
 	// Default 1h.
@@ -106,6 +114,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.MailboxTopic, "tracking.mailbox")
 	setDefault(&c.Partitions, 12)
 	setDefault(&c.ReplicationFactor, 1)
+	setDefault(&c.MinInsyncReplicas, max(1, c.ReplicationFactor-1))
 	setDefault(&c.Retention, time.Hour)
 	setDefault(&c.StaleAfter, 10*time.Minute)
 	setDefault(&c.LastInterval, time.Second)
@@ -162,6 +171,10 @@ func (c *Config) validate() (sarama.KafkaVersion, error) {
 	}
 	if c.ReplicationFactor < 1 {
 		errs = append(errs, fmt.Errorf("ReplicationFactor must be at least 1, got %d", c.ReplicationFactor))
+	}
+	if c.MinInsyncReplicas < 1 || c.MinInsyncReplicas > max(1, c.ReplicationFactor) {
+		errs = append(errs, fmt.Errorf("MinInsyncReplicas must be from 1 to ReplicationFactor (%d), got %d",
+			c.ReplicationFactor, c.MinInsyncReplicas))
 	}
 	for _, d := range []struct {
 		name string

@@ -5,8 +5,9 @@
 //
 // # Topics and partitioning
 //
-// Three topics, created at start-up if missing (Config.Partitions partitions
-// each, Config.ReplicationFactor replicas):
+// Three topics (four with the mailbox), created at start-up if missing
+// (Config.Partitions partitions each, Config.ReplicationFactor replicas,
+// min.insync.replicas Config.MinInsyncReplicas):
 //   - Topic (default "tracking.positions"): one record per message
 //     (position, status or alert: the frame carries the kind), key = team,
 //     value = a one-message tracking frame (wire.AppendFrame).
@@ -34,9 +35,13 @@
 // never waits for the broker and answers tracking.ErrOverloaded when the queue
 // is full. One pump goroutine feeds sarama's idempotent AsyncProducer (acks
 // from all in-sync replicas, one request in flight per broker so retries keep
-// order, Config.Linger of batching). Producer errors are counted
-// (tracking_kafka_publish_errors_total) and logged, summarised to one line a
-// second during an outage.
+// order, Config.Linger of batching). A record is retried for about 40 s, which
+// outlasts the loss of its partition's leader (noticed by the controller
+// within broker.session.timeout.ms, 9 s by default, then an in-sync replica
+// leads): with ReplicationFactor 3 and MinInsyncReplicas 2, a broker's crash
+// delays positions and loses none (TestBrokerLossUnderLoad). Producer errors
+// are counted (tracking_kafka_publish_errors_total) and logged, summarised to
+// one line a second during an outage.
 //
 // # Subscribing
 //
@@ -61,8 +66,10 @@
 // partition consumers on a 100 ms timer): ~100 ms of every resume. The cost
 // is the fetches of a partition nobody watches, for the linger.
 //
-// Sarama retries broker errors by itself; a partition consumer that gives up
-// is restarted with backoff from the next offset.
+// Sarama retries broker errors by itself: a partition consumer whose leader
+// is lost asks the cluster for the new leader and fetches from it at its next
+// offset. One that gives up is restarted with backoff from the next offset
+// (from the end of the partition only when that offset is gone).
 //
 // # Last known positions and statuses
 //

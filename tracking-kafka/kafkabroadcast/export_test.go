@@ -54,3 +54,13 @@ func (b *Broadcaster) records(ctx context.Context, topic string, p int32) (keys,
 
 // DescribeTopic is describeTopic, for the external tests.
 var DescribeTopic = describeTopic
+
+// DescribeTopicOf is describeTopic on b's control client.
+func DescribeTopicOf(b *Broadcaster, topic string, names ...string) ([]sarama.ConfigEntry, error) {
+	admin, err := sarama.NewClusterAdminFromClient(b.control)
+	if err != nil {
+		return nil, err
+	}
+	// Not closed: that would close b's client.
+	return describeTopic(admin, topic, names...)
+}

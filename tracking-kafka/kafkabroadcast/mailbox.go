@@ -66,9 +66,10 @@ func (b *Broadcaster) ensureMailbox(ctx context.Context) error {
 		NumPartitions:     b.cfg.Partitions,
 		ReplicationFactor: b.cfg.ReplicationFactor,
 		ConfigEntries: map[string]*string{
-			"cleanup.policy": str("delete"),
-			"retention.ms":   str(strconv.FormatInt(mailRetention.Milliseconds(), 10)),
-			"segment.ms":     str(mailSegmentMS),
+			"cleanup.policy":      str("delete"),
+			"retention.ms":        str(strconv.FormatInt(mailRetention.Milliseconds(), 10)),
+			"segment.ms":          str(mailSegmentMS),
+			"min.insync.replicas": minInsync(&b.cfg),
 		},
 	}, false)
 	switch {

@@ -56,14 +56,16 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (topic
 	// admin holds nothing else.
 	str := func(s string) *string { return &s }
 	ms := func(d time.Duration) *string { return str(strconv.FormatInt(d.Milliseconds(), 10)) }
+	minISR := minInsync(cfg)
 	topics := []struct {
 		name   string
 		config map[string]*string
 	}{
 		{cfg.Topic, map[string]*string{
-			"cleanup.policy": str("delete"),
-			"retention.ms":   ms(cfg.Retention),
-			"segment.ms":     str(positionsSegmentMS),
+			"cleanup.policy":      str("delete"),
+			"retention.ms":        ms(cfg.Retention),
+			"segment.ms":          str(positionsSegmentMS),
+			"min.insync.replicas": minISR,
 		}},
 		{cfg.LastTopic, map[string]*string{
 			// Compacted, and also deleted by age: a worker silent for three
@@ -73,6 +75,7 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (topic
 			"retention.ms":              ms(3 * cfg.StaleAfter),
 			"segment.ms":                str(lastSegmentMS),
 			"min.cleanable.dirty.ratio": str(lastDirtyRatio),
+			"min.insync.replicas":       minISR,
 		}},
 		{cfg.StateTopic, map[string]*string{
 			// Compacted only: a state is kept however long its worker is
@@ -84,6 +87,7 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (topic
 			"delete.retention.ms":       ms(stateTombstoneRetention),
 			"segment.ms":                str(stateSegmentMS),
 			"min.cleanable.dirty.ratio": str(stateDirtyRatio),
+			"min.insync.replicas":       minISR,
 		}},
 	}
 	counts := make([]int32, len(topics))
@@ -95,7 +99,8 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (topic
 		}, false)
 		switch {
 		case err == nil:
-			cfg.Logger.Info("created topic", "topic", t.name, "partitions", cfg.Partitions)
+			cfg.Logger.Info("created topic", "topic", t.name, "partitions", cfg.Partitions,
+				"replication_factor", cfg.ReplicationFactor, "min_insync_replicas", cfg.MinInsyncReplicas)
 		case errors.Is(err, sarama.ErrTopicAlreadyExists):
 		default:
 			return topicsInfo{}, fmt.Errorf("create topic %s: %w", t.name, err)
@@ -115,6 +120,12 @@ func ensureTopics(ctx context.Context, client sarama.Client, cfg *Config) (topic
 			"topic", cfg.StateTopic, "err", err)
 	}
 	return info, nil
+}
+
+// minInsync is the min.insync.replicas of the topics New creates.
+func minInsync(cfg *Config) *string {
+	s := strconv.Itoa(int(cfg.MinInsyncReplicas))
+	return &s
 }
 
 // tombstoneRetention reads the delete.retention.ms of topic.

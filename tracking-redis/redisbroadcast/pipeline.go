@@ -2,6 +2,7 @@ package redisbroadcast
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -53,7 +54,11 @@ func (p *pipeliner) send(batch []tracking.Message) {
 				args = append(args, m.Worker, encodeLast(make([]byte, 0, 48+len(m.Worker)+len(m.JSON)), m))
 			}
 		}
-		publishScript.Eval(ctx, pipe, []string{b.lastKey(team), b.streamKey(team), b.metaKey(team), b.statusKey(team)}, args...)
+		script := publishScript
+		if b.cluster != nil {
+			script = spublishScript
+		}
+		script.Eval(ctx, pipe, []string{b.lastKey(team), b.streamKey(team), b.metaKey(team), b.statusKey(team)}, args...)
 	}
 	_, err := pipe.Exec(ctx)
 	b.m.pipelines.Inc()
@@ -95,7 +100,13 @@ func (p *pipeliner) send(batch []tracking.Message) {
 // expiry (ms), resume window (ms), a fresh epoch should one be needed,
 // channel, frame, most entries, the number of position pairs, then worker,
 // value pairs of positions, then of statuses.
-var publishScript = redis.NewScript(`
+var publishScript = redis.NewScript(publishSource)
+
+// spublishScript is publishScript for a cluster: SPUBLISH to the team's
+// sharded channel, in the slot of the team's keys.
+var spublishScript = redis.NewScript(strings.Replace(publishSource, "'PUBLISH'", "'SPUBLISH'", 1))
+
+const publishSource = `
 local function older(stored, new, n)
 	for i = 1, n do
 		local a, b = stored:byte(i), new:byte(i)
@@ -133,4 +144,4 @@ redis.call('PEXPIRE', KEYS[2], window)
 redis.call('PEXPIRE', KEYS[3], 2 * window)
 redis.call('PUBLISH', ARGV[4], epoch .. ' ' .. id .. ' ' .. ARGV[5])
 return 0
-`)
+`

@@ -23,8 +23,8 @@ type Broadcaster struct {
 	cluster *redis.ClusterClient // rdb in a cluster, else nil
 	ps      *redis.PubSub        // single server and Sentinel: the one pub/sub connection
 	shards  shardGroups          // cluster: a pub/sub connection per watched team (shards.go)
-	log *slog.Logger
-	m   *metrics
+	log     *slog.Logger
+	m       *metrics
 
 	queues    []chan tracking.Message // one per sender; a team always goes to the same one
 	queued    atomic.Int64            // positions reserved or waiting in queues, at most cfg.QueueSize

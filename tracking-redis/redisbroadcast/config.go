@@ -157,17 +157,21 @@ func (c *Config) newClient() redis.UniversalClient {
 	switch c.Topology() {
 	case "cluster":
 		return redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs:           c.ClusterAddrs,
-			Password:        c.Password,
-			DialTimeout:     dial,
-			ReadTimeout:     read,
-			WriteTimeout:    write,
-			MaxRetries:      1,
-			MaxRedirects:    8,
-			MinRetryBackoff: minBackoff,
-			MaxRetryBackoff: maxBackoff,
-			PoolSize:        8, // per node
-			DisableIdentity: true,
+			Addrs:        c.ClusterAddrs,
+			Password:     c.Password,
+			DialTimeout:  dial,
+			ReadTimeout:  read,
+			WriteTimeout: write,
+			MaxRetries:   1,
+			MaxRedirects: 8,
+			// go-redis reloads the slot map on MOVED, not when a dead
+			// master refuses connections; the Broadcaster asks for a
+			// reload on such errors, this is the backstop (default 60s).
+			ClusterStateReloadInterval: 5 * time.Second,
+			MinRetryBackoff:            minBackoff,
+			MaxRetryBackoff:            maxBackoff,
+			PoolSize:                   8, // per node
+			DisableIdentity:            true,
 		})
 	case "sentinel":
 		return redis.NewFailoverClient(&redis.FailoverOptions{

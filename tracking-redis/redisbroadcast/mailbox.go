@@ -164,6 +164,7 @@ func (b *Broadcaster) publishMail(batch []outMail) {
 	if _, err := pipe.Exec(ctx); err != nil {
 		b.mail.failed.Add(float64(len(batch)))
 		b.log.Warn("send mail to redis", "count", len(batch), "err", err)
+		b.reloadSlots()
 	} else {
 		b.mail.posted.Add(float64(len(batch)))
 	}

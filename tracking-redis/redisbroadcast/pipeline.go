@@ -65,6 +65,7 @@ func (p *pipeliner) send(batch []tracking.Message) {
 	if err != nil {
 		b.m.publishErrors.Add(float64(len(batch)))
 		b.log.Warn("send positions to redis", "count", len(batch), "err", err)
+		b.reloadSlots()
 	} else {
 		b.m.published.Add(float64(len(batch)))
 	}

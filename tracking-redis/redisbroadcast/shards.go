@@ -232,3 +232,12 @@ func (g *shardGroup) renew(old *redis.PubSub) {
 		b.log.Debug("resubscribe sharded channels", "team", g.tag, "err", err)
 	}
 }
+
+// reloadSlots asks go-redis to reload the cluster's slot map (in the
+// background), after a command failed: go-redis does so by itself on MOVED
+// and ASK, not when the master of a slot is gone and its replica promoted.
+func (b *Broadcaster) reloadSlots() {
+	if b.cluster != nil {
+		b.cluster.ReloadState(context.Background())
+	}
+}

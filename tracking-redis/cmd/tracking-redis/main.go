@@ -34,10 +34,10 @@ func configure(env *config.Env) service.Opener {
 		SentinelPassword: env.Secret("REDIS_SENTINEL_PASSWORD"),
 		ClusterAddrs:     env.List("REDIS_CLUSTER_ADDRS"),
 		Password:         env.String("REDIS_PASSWORD", def.Password),
-		DB:            env.Int("REDIS_DB", def.DB),
-		ChannelPrefix: env.String("REDIS_CHANNEL_PREFIX", def.ChannelPrefix),
-		StaleAfter:    env.Duration("POSITION_STALE_AFTER", def.StaleAfter),
-		ResumeWindow:  env.Duration("RESUME_WINDOW", def.ResumeWindow),
+		DB:               env.Int("REDIS_DB", def.DB),
+		ChannelPrefix:    env.String("REDIS_CHANNEL_PREFIX", def.ChannelPrefix),
+		StaleAfter:       env.Duration("POSITION_STALE_AFTER", def.StaleAfter),
+		ResumeWindow:     env.Duration("RESUME_WINDOW", def.ResumeWindow),
 		// The hub replays at most RESUME_LIMIT positions: the stream keeps
 		// no more entries than that.
 		ResumeMaxEntries: env.Int("RESUME_LIMIT", def.ResumeMaxEntries),

@@ -40,7 +40,8 @@ rc_ports() {
 # rc_node PORT: start (or restart, with its nodes.conf) the cluster node on PORT.
 rc_node() {
 	local args=(--cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000
-		--cluster-require-full-coverage no --cluster-replica-validity-factor 0)
+		--cluster-require-full-coverage no --cluster-replica-validity-factor 0
+		--repl-diskless-sync-delay 0)
 	if [ "$1" = "$(read_state redis_cluster port)" ]; then
 		mkdir -p "$STATE_DIR/redis_cluster-data/n$1"
 		spawn redis_cluster redis-server --bind 127.0.0.1 --port "$1" --protected-mode yes \
@@ -77,6 +78,11 @@ redis_cluster_ready() {
 		timeout 3 redis-cli -p "$p" CLUSTER INFO 2>/dev/null | grep -q '^cluster_known_nodes:6' || return 1
 	done
 	[ "$(timeout 3 redis-cli -p "$1" CLUSTER NODES | awk '$3 ~ /slave/ && $3 !~ /fail/ && $8 == "connected"' | wc -l)" = 3 ] || return 1
+	# Every master's replica is in sync (a replica promoted before its first
+	# sync would come up empty).
+	for p in $(timeout 3 redis-cli -p "$1" CLUSTER NODES | awk '$3 ~ /master/ && $3 !~ /fail/ && NF >= 9 { split($2, a, "[:@]"); print a[2] }'); do
+		timeout 3 redis-cli -p "$p" INFO replication | grep -q '^slave0:.*state=online' || return 1
+	done
 }
 
 redis_cluster_env() {

@@ -13,7 +13,7 @@ rn_server() {
 	local dir="$STATE_DIR/$svc-data/n$port"
 	mkdir -p "$dir"
 	spawn "$svc-n$port" redis-server --bind 127.0.0.1 --port "$port" --protected-mode yes \
-		--save '' --appendonly no --dir "$dir" --daemonize no "$@"
+		--save '' --appendonly no --repl-diskless-sync-delay 0 --dir "$dir" --daemonize no "$@"
 }
 
 # rn_ping PORT: a redis-server or redis-sentinel answers on PORT.

@@ -148,6 +148,7 @@ func (b *Broadcaster) send(queue chan tracking.Message) {
 	defer b.wg.Done()
 	batch := make([]tracking.Message, 0, 256)
 	p := newPipeliner(b)
+	defer p.close()
 	var linger *time.Timer
 	if b.cfg.Linger > 0 {
 		linger = time.NewTimer(time.Hour)

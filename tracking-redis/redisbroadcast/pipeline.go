@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,15 +19,21 @@ import (
 // In a cluster, a batch becomes one pipeline per shard (the master owning
 // the teams' slots), each sent by a goroutine of the shard's own, in order:
 // a shard failing over delays and loses only its own teams' positions, not
-// the other shards'. A shard whose pipelines back up (shardBacklog) loses
-// the new ones instead of stalling the sender.
+// the other shards'. A healthy shard whose pipelines back up
+// (shardBacklog) makes the sender wait, as one pipeline would; a failing
+// one loses the new ones instead of stalling the sender.
 type pipeliner struct {
 	b      *Broadcaster
 	order  []string                      // teams in order of first appearance
 	byTeam map[string][]tracking.Message // positions per team, in order
 
-	shards map[string]chan []evalCall // cluster: by master address
-	wg     sync.WaitGroup             // the shards' goroutines
+	shards map[string]*shardQueue // cluster: by master address
+	wg     sync.WaitGroup         // the shards' goroutines
+}
+
+type shardQueue struct {
+	q       chan []evalCall
+	failing atomic.Bool // its last pipeline failed
 }
 
 // shardBacklog bounds the pipelines waiting for one shard.
@@ -40,7 +47,7 @@ type evalCall struct {
 }
 
 func newPipeliner(b *Broadcaster) *pipeliner {
-	return &pipeliner{b: b, byTeam: make(map[string][]tracking.Message), shards: make(map[string]chan []evalCall)}
+	return &pipeliner{b: b, byTeam: make(map[string][]tracking.Message), shards: make(map[string]*shardQueue)}
 }
 
 func (p *pipeliner) send(batch []tracking.Message) {
@@ -94,8 +101,8 @@ func (p *pipeliner) call(team string) evalCall {
 	return evalCall{keys: []string{b.lastKey(team), b.streamKey(team), b.metaKey(team), b.statusKey(team)}, args: args, n: len(msgs)}
 }
 
-// exec sends calls in one pipeline.
-func (b *Broadcaster) exec(calls []evalCall) {
+// exec sends calls in one pipeline; false when it failed.
+func (b *Broadcaster) exec(calls []evalCall) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	script := publishScript
@@ -114,9 +121,10 @@ func (b *Broadcaster) exec(calls []evalCall) {
 		b.m.publishErrors.Add(float64(n))
 		b.log.Warn("send positions to redis", "count", n, "err", err)
 		b.reloadSlots()
-	} else {
-		b.m.published.Add(float64(n))
+		return false
 	}
+	b.m.published.Add(float64(n))
+	return true
 }
 
 // sendSharded hands the batch's calls, grouped by shard, to the shards'
@@ -133,33 +141,37 @@ func (p *pipeliner) sendSharded() {
 		groups[addr] = append(groups[addr], p.call(team))
 	}
 	for addr, calls := range groups {
-		q := p.shards[addr]
-		if q == nil {
-			q = make(chan []evalCall, shardBacklog)
-			p.shards[addr] = q
+		sq := p.shards[addr]
+		if sq == nil {
+			sq = &shardQueue{q: make(chan []evalCall, shardBacklog)}
+			p.shards[addr] = sq
 			p.wg.Go(func() {
-				for calls := range q {
-					b.exec(calls)
+				for calls := range sq.q {
+					sq.failing.Store(!b.exec(calls))
 				}
 			})
 		}
+		if !sq.failing.Load() {
+			sq.q <- calls // a healthy shard: back pressure, as with one pipeline
+			continue
+		}
 		select {
-		case q <- calls:
-		default:
+		case sq.q <- calls:
+		default: // a failing shard backed up: lose these, not the other shards' time
 			n := 0
 			for _, c := range calls {
 				n += c.n
 			}
 			b.m.publishErrors.Add(float64(n))
-			b.log.Warn("redis shard backed up: positions dropped", "shard", addr, "count", n)
+			b.log.Warn("redis shard failing and backed up: positions dropped", "shard", addr, "count", n)
 		}
 	}
 }
 
 // close waits for the shards' goroutines to send what they hold (Close).
 func (p *pipeliner) close() {
-	for _, q := range p.shards {
-		close(q)
+	for _, sq := range p.shards {
+		close(sq.q)
 	}
 	p.wg.Wait()
 }

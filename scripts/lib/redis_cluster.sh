@@ -25,7 +25,7 @@ redis_cluster_install() { have redis-server || die "redis-server still missing a
 
 redis_cluster_prepare() {
 	rn_stop_all redis_cluster
-	prepare_ports redis_cluster port p2 p3 p4 p5 p6
+	prepare_ports redis_cluster port p2-port p3-port p4-port p5-port p6-port
 }
 
 redis_cluster_stop() { rn_stop_all redis_cluster; }
@@ -33,7 +33,7 @@ redis_cluster_stop() { rn_stop_all redis_cluster; }
 rc_ports() {
 	local k out
 	out=$(read_state redis_cluster port)
-	for k in p2 p3 p4 p5 p6; do out="$out $(read_state redis_cluster "$k")"; done
+	for k in p2-port p3-port p4-port p5-port p6-port; do out="$out $(read_state redis_cluster "$k")"; done
 	echo "$out"
 }
 

@@ -4,7 +4,8 @@
 # random free ports — and makes sure Chromium is installed.
 #
 # Usage:
-#   scripts/test-services.sh up [redis] [kafka] [consul] [postgres] [chromium]   (default: all)
+#   scripts/test-services.sh up [redis] [kafka] [consul] [postgres] [chromium]
+#                               [redis_sentinel] [redis_cluster]   (default: all)
 #   scripts/test-services.sh down
 #   scripts/test-services.sh stop-one|start-one|restart-one redis|kafka|consul|postgres|kafka3
 #   scripts/test-services.sh kafka3-kill|kafka3-start 1|2|3   (SIGKILL / start one node)
@@ -14,6 +15,7 @@
 # After `up`, $TEST_SERVICES_DIR/env holds `export` lines for the tests:
 #   TEST_REDIS_ADDR TEST_REDIS_PORT TEST_KAFKA_BROKERS TEST_CONSUL_HTTP_ADDR
 #   TEST_POSTGRES_DSN TEST_POSTGRES_PORT
+#   redis_sentinel, redis_cluster: see scripts/lib/redis_sentinel.sh, redis_cluster.sh
 #   TEST_{REDIS,KAFKA,CONSUL,POSTGRES}_{STOP,START,RESTART}_CMD   (run with `sh -c`;
 #   a stopped server is started again on the same port(s)).
 #   kafka3: TEST_KAFKA3_BROKERS, TEST_KAFKA3_{KILL,START}_NODE_CMD (append 1-3).
@@ -33,8 +35,8 @@ mkdir -p "$STATE_DIR" "$CACHE_DIR"
 STATE_DIR="$(cd "$STATE_DIR" && pwd -P)"
 CACHE_DIR="$(cd "$CACHE_DIR" && pwd -P)"
 
-ALL_SERVICES=(redis kafka consul postgres chromium)
-SERVERS=(redis kafka consul postgres kafka3) # the ones with a process
+ALL_SERVICES=(redis kafka consul postgres chromium redis_sentinel redis_cluster)
+SERVERS=(redis kafka consul postgres kafka3 redis_sentinel redis_cluster) # the ones with a process
 # The libraries are checked by shellcheck on their own.
 # shellcheck disable=SC1090
 for lib in common "${ALL_SERVICES[@]}" kafka3; do . "$TS_ROOT/scripts/lib/$lib.sh"; done

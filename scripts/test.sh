@@ -22,7 +22,7 @@ export TEST_SERVICES_DIR="${TEST_SERVICES_DIR:-$(mktemp -d /tmp/teamtrack-test-r
 cleanup() { scripts/test-services.sh down >/dev/null 2>&1 || true; }
 trap cleanup EXIT INT TERM
 
-scripts/test-services.sh up redis kafka consul chromium postgres kafka3
+scripts/test-services.sh up redis kafka consul chromium postgres kafka3 redis_sentinel redis_cluster
 # shellcheck disable=SC1091
 . "$TEST_SERVICES_DIR/env"
 

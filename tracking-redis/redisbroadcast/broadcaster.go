@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,11 +18,13 @@ import (
 
 // Broadcaster is the Redis strategy's tracking.Broadcaster.
 type Broadcaster struct {
-	cfg Config
-	rdb *redis.Client
-	ps  *redis.PubSub
-	log *slog.Logger
-	m   *metrics
+	cfg     Config
+	rdb     redis.UniversalClient
+	cluster *redis.ClusterClient // rdb in a cluster, else nil
+	ps      *redis.PubSub        // single server and Sentinel: the one pub/sub connection
+	shards  shardGroups          // cluster: a pub/sub connection per watched team (shards.go)
+	log     *slog.Logger
+	m       *metrics
 
 	queues    []chan tracking.Message // one per sender; a team always goes to the same one
 	queued    atomic.Int64            // positions reserved or waiting in queues, at most cfg.QueueSize
@@ -44,50 +47,68 @@ func New(cfg Config) (*Broadcaster, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	rdb := redis.NewClient(&redis.Options{
-		Addr:            cfg.Addr,
-		Password:        cfg.Password,
-		DB:              cfg.DB,
-		DialTimeout:     2 * time.Second,
-		ReadTimeout:     3 * time.Second,
-		WriteTimeout:    3 * time.Second,
-		MaxRetries:      1,
-		MinRetryBackoff: 50 * time.Millisecond,
-		MaxRetryBackoff: 500 * time.Millisecond,
-		PoolSize:        8,
-		DisableIdentity: true, // CLIENT SETINFO is noise in older servers' logs
-	})
+	rdb := cfg.newClient()
 	b := &Broadcaster{
 		cfg:     cfg,
 		rdb:     rdb,
-		ps:      rdb.Subscribe(context.Background()),
 		log:     cfg.Logger,
 		queues:  make([]chan tracking.Message, cfg.Senders),
 		closing: make(chan struct{}),
 		subs:    make(map[string]*subscription),
+	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		b.cluster = cc
+		b.shards.groups = make(map[string]*shardGroup)
+	} else {
+		b.ps = rdb.Subscribe(context.Background())
 	}
 	for i := range b.queues {
 		// Each queue can hold the whole reservation: a reserved send never blocks.
 		b.queues[i] = make(chan tracking.Message, cfg.QueueSize)
 	}
 	b.m = newMetrics(cfg.Registerer, b.queueLen)
-	b.wg.Add(1 + len(b.queues))
+	b.wg.Add(len(b.queues))
 	for _, q := range b.queues {
 		go b.send(q)
 	}
-	go b.read()
+	if b.ps != nil {
+		b.wg.Add(1)
+		go b.read()
+	}
 	b.startMail()
 	return b, nil
 }
 
-func (b *Broadcaster) channel(team string) string { return b.cfg.ChannelPrefix + team }
-func (b *Broadcaster) lastKey(team string) string { return b.cfg.ChannelPrefix + "last:" + team }
-func (b *Broadcaster) streamKey(team string) string {
-	return b.cfg.ChannelPrefix + "stream:" + team
+// tag is team as its keys and channels hold it: in a cluster, the hash tag
+// {team}, so that all of them are in the team's slot; else the team itself
+// (the key names of a single server are unchanged).
+func (b *Broadcaster) tag(team string) string {
+	if b.cluster != nil {
+		return "{" + team + "}"
+	}
+	return team
 }
-func (b *Broadcaster) metaKey(team string) string { return b.cfg.ChannelPrefix + "meta:" + team }
+
+// teamOf is the team of a team channel, or false.
+func (b *Broadcaster) teamOf(ch string) (string, bool) {
+	t, ok := strings.CutPrefix(ch, b.cfg.ChannelPrefix)
+	if ok && b.cluster != nil {
+		t, ok = strings.CutPrefix(t, "{")
+		if ok {
+			t, ok = strings.CutSuffix(t, "}")
+		}
+	}
+	return t, ok
+}
+
+func (b *Broadcaster) channel(team string) string { return b.cfg.ChannelPrefix + b.tag(team) }
+func (b *Broadcaster) lastKey(team string) string { return b.cfg.ChannelPrefix + "last:" + b.tag(team) }
+func (b *Broadcaster) streamKey(team string) string {
+	return b.cfg.ChannelPrefix + "stream:" + b.tag(team)
+}
+func (b *Broadcaster) metaKey(team string) string { return b.cfg.ChannelPrefix + "meta:" + b.tag(team) }
 func (b *Broadcaster) statusKey(team string) string {
-	return b.cfg.ChannelPrefix + "status:" + team
+	return b.cfg.ChannelPrefix + "status:" + b.tag(team)
 }
 
 // Publish queues msgs for their senders, all or none; it never waits for Redis.
@@ -127,6 +148,7 @@ func (b *Broadcaster) send(queue chan tracking.Message) {
 	defer b.wg.Done()
 	batch := make([]tracking.Message, 0, 256)
 	p := newPipeliner(b)
+	defer p.close()
 	var linger *time.Timer
 	if b.cfg.Linger > 0 {
 		linger = time.NewTimer(time.Hour)
@@ -281,7 +303,10 @@ func (b *Broadcaster) Close() error {
 		b.subMu.Lock()
 		close(b.closing)
 		b.subMu.Unlock()
-		_ = b.ps.Close() // unblocks the reader
+		if b.ps != nil {
+			_ = b.ps.Close() // unblocks the reader
+		}
+		b.shards.closeAll() // unblocks the cluster's readers
 		b.wg.Wait()
 		b.endAll()
 		_ = b.rdb.Close()

@@ -62,7 +62,7 @@ type mailbox struct {
 }
 
 func (b *Broadcaster) mailChannel(to tracking.Address) string {
-	return b.cfg.ChannelPrefix + "to:" + to.String()
+	return b.cfg.ChannelPrefix + "to:" + b.tag(to.Team) + "/" + to.Worker
 }
 
 func (b *Broadcaster) isMailChannel(ch string) bool {
@@ -155,11 +155,16 @@ func (b *Broadcaster) publishMail(batch []outMail) {
 	defer cancel()
 	pipe := b.rdb.Pipeline()
 	for _, m := range batch {
-		pipe.Publish(ctx, m.ch, m.payload)
+		if b.cluster != nil {
+			pipe.SPublish(ctx, m.ch, m.payload)
+		} else {
+			pipe.Publish(ctx, m.ch, m.payload)
+		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		b.mail.failed.Add(float64(len(batch)))
 		b.log.Warn("send mail to redis", "count", len(batch), "err", err)
+		b.reloadSlots()
 	} else {
 		b.mail.posted.Add(float64(len(batch)))
 	}
@@ -230,7 +235,7 @@ func (b *Broadcaster) subscribeMail(ctx context.Context, box *mailbox) error {
 		// subscribes it again on its next connection: an UNSUBSCRIBE is due.
 		box.subscribed = true
 		m.channels.Inc()
-		if err := b.ps.Subscribe(ctx, box.ch); err != nil {
+		if err := b.psSubscribe(ctx, box.ch); err != nil {
 			return err
 		}
 	}
@@ -326,7 +331,7 @@ func (l *mailListen) end() {
 			case <-b.closing: // the connection is going away anyway
 			default:
 				ctx, cancel := context.WithTimeout(context.Background(), subscribeTimeout)
-				if err := b.ps.Unsubscribe(ctx, box.ch); err != nil {
+				if err := b.psUnsubscribe(ctx, box.ch); err != nil {
 					b.log.Debug("unsubscribe mail", "channel", box.ch, "err", err)
 				}
 				cancel()

@@ -2,6 +2,9 @@ package redisbroadcast
 
 import (
 	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,14 +15,39 @@ import (
 
 // pipeliner turns a batch of positions into one Redis pipeline. Its buffers
 // are reused from batch to batch; it is used by the sender goroutine only.
+//
+// In a cluster, a batch becomes one pipeline per shard (the master owning
+// the teams' slots), each sent by a goroutine of the shard's own, in order:
+// a shard failing over delays and loses only its own teams' positions, not
+// the other shards'. A healthy shard whose pipelines back up
+// (shardBacklog) makes the sender wait, as one pipeline would; a failing
+// one loses the new ones instead of stalling the sender.
 type pipeliner struct {
 	b      *Broadcaster
 	order  []string                      // teams in order of first appearance
 	byTeam map[string][]tracking.Message // positions per team, in order
+
+	shards map[string]*shardQueue // cluster: by master address
+	wg     sync.WaitGroup         // the shards' goroutines
+}
+
+type shardQueue struct {
+	q       chan []evalCall
+	failing atomic.Bool // its last pipeline failed
+}
+
+// shardBacklog bounds the pipelines waiting for one shard.
+const shardBacklog = 4
+
+// evalCall is one team's publishScript call; n positions.
+type evalCall struct {
+	keys []string
+	args []any
+	n    int
 }
 
 func newPipeliner(b *Broadcaster) *pipeliner {
-	return &pipeliner{b: b, byTeam: make(map[string][]tracking.Message)}
+	return &pipeliner{b: b, byTeam: make(map[string][]tracking.Message), shards: make(map[string]*shardQueue)}
 }
 
 func (p *pipeliner) send(batch []tracking.Message) {
@@ -32,36 +60,14 @@ func (p *pipeliner) send(batch []tracking.Message) {
 		}
 		p.byTeam[m.Team] = append(msgs, m)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	pipe := b.rdb.Pipeline()
-	for _, team := range p.order {
-		msgs := p.byTeam[team]
-		args := make([]any, 0, 8+2*len(msgs))
-		args = append(args, b.cfg.StaleAfter.Milliseconds(), b.cfg.ResumeWindow.Milliseconds(),
-			newEpoch(), b.channel(team), wire.AppendFrame(nil, msgs...), b.cfg.ResumeMaxEntries, 0)
-		positions := 0
-		for _, m := range msgs {
-			if m.Kind == tracking.KindPosition {
-				args = append(args, m.Worker, encodeLast(make([]byte, 0, 40+len(m.Worker)+len(m.JSON)), m))
-				positions++
-			}
+	if b.cluster == nil {
+		calls := make([]evalCall, 0, len(p.order))
+		for _, team := range p.order {
+			calls = append(calls, p.call(team))
 		}
-		args[6] = positions
-		for _, m := range msgs {
-			if m.Kind == tracking.KindStatus {
-				args = append(args, m.Worker, encodeLast(make([]byte, 0, 48+len(m.Worker)+len(m.JSON)), m))
-			}
-		}
-		publishScript.Eval(ctx, pipe, []string{b.lastKey(team), b.streamKey(team), b.metaKey(team), b.statusKey(team)}, args...)
-	}
-	_, err := pipe.Exec(ctx)
-	b.m.pipelines.Inc()
-	if err != nil {
-		b.m.publishErrors.Add(float64(len(batch)))
-		b.log.Warn("send positions to redis", "count", len(batch), "err", err)
+		b.exec(calls)
 	} else {
-		b.m.published.Add(float64(len(batch)))
+		p.sendSharded()
 	}
 	for _, team := range p.order {
 		clear(p.byTeam[team])
@@ -70,6 +76,104 @@ func (p *pipeliner) send(batch []tracking.Message) {
 	if len(p.byTeam) > 4096 {
 		clear(p.byTeam) // forget teams that went away
 	}
+}
+
+// call is team's publishScript call (its arguments own their bytes).
+func (p *pipeliner) call(team string) evalCall {
+	b := p.b
+	msgs := p.byTeam[team]
+	args := make([]any, 0, 8+2*len(msgs))
+	args = append(args, b.cfg.StaleAfter.Milliseconds(), b.cfg.ResumeWindow.Milliseconds(),
+		newEpoch(), b.channel(team), wire.AppendFrame(nil, msgs...), b.cfg.ResumeMaxEntries, 0)
+	positions := 0
+	for _, m := range msgs {
+		if m.Kind == tracking.KindPosition {
+			args = append(args, m.Worker, encodeLast(make([]byte, 0, 40+len(m.Worker)+len(m.JSON)), m))
+			positions++
+		}
+	}
+	args[6] = positions
+	for _, m := range msgs {
+		if m.Kind == tracking.KindStatus {
+			args = append(args, m.Worker, encodeLast(make([]byte, 0, 48+len(m.Worker)+len(m.JSON)), m))
+		}
+	}
+	return evalCall{keys: []string{b.lastKey(team), b.streamKey(team), b.metaKey(team), b.statusKey(team)}, args: args, n: len(msgs)}
+}
+
+// exec sends calls in one pipeline; false when it failed.
+func (b *Broadcaster) exec(calls []evalCall) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	script := publishScript
+	if b.cluster != nil {
+		script = spublishScript
+	}
+	pipe := b.rdb.Pipeline()
+	n := 0
+	for _, c := range calls {
+		script.Eval(ctx, pipe, c.keys, c.args...)
+		n += c.n
+	}
+	_, err := pipe.Exec(ctx)
+	b.m.pipelines.Inc()
+	if err != nil {
+		b.m.publishErrors.Add(float64(n))
+		b.log.Warn("send positions to redis", "count", n, "err", err)
+		b.reloadSlots()
+		return false
+	}
+	b.m.published.Add(float64(n))
+	return true
+}
+
+// sendSharded hands the batch's calls, grouped by shard, to the shards'
+// goroutines.
+func (p *pipeliner) sendSharded() {
+	b := p.b
+	groups := map[string][]evalCall{}
+	for _, team := range p.order {
+		addr := ""
+		// From the slot map go-redis holds: no round trip.
+		if c, err := b.cluster.MasterForKey(context.Background(), b.lastKey(team)); err == nil {
+			addr = c.Options().Addr
+		}
+		groups[addr] = append(groups[addr], p.call(team))
+	}
+	for addr, calls := range groups {
+		sq := p.shards[addr]
+		if sq == nil {
+			sq = &shardQueue{q: make(chan []evalCall, shardBacklog)}
+			p.shards[addr] = sq
+			p.wg.Go(func() {
+				for calls := range sq.q {
+					sq.failing.Store(!b.exec(calls))
+				}
+			})
+		}
+		if !sq.failing.Load() {
+			sq.q <- calls // a healthy shard: back pressure, as with one pipeline
+			continue
+		}
+		select {
+		case sq.q <- calls:
+		default: // a failing shard backed up: lose these, not the other shards' time
+			n := 0
+			for _, c := range calls {
+				n += c.n
+			}
+			b.m.publishErrors.Add(float64(n))
+			b.log.Warn("redis shard failing and backed up: positions dropped", "shard", addr, "count", n)
+		}
+	}
+}
+
+// close waits for the shards' goroutines to send what they hold (Close).
+func (p *pipeliner) close() {
+	for _, sq := range p.shards {
+		close(sq.q)
+	}
+	p.wg.Wait()
 }
 
 // publishScript publishes one team's batch in one step, so that the three
@@ -95,7 +199,13 @@ func (p *pipeliner) send(batch []tracking.Message) {
 // expiry (ms), resume window (ms), a fresh epoch should one be needed,
 // channel, frame, most entries, the number of position pairs, then worker,
 // value pairs of positions, then of statuses.
-var publishScript = redis.NewScript(`
+var publishScript = redis.NewScript(publishSource)
+
+// spublishScript is publishScript for a cluster: SPUBLISH to the team's
+// sharded channel, in the slot of the team's keys.
+var spublishScript = redis.NewScript(strings.Replace(publishSource, "'PUBLISH'", "'SPUBLISH'", 1))
+
+const publishSource = `
 local function older(stored, new, n)
 	for i = 1, n do
 		local a, b = stored:byte(i), new:byte(i)
@@ -133,4 +243,4 @@ redis.call('PEXPIRE', KEYS[2], window)
 redis.call('PEXPIRE', KEYS[3], 2 * window)
 redis.call('PUBLISH', ARGV[4], epoch .. ' ' .. id .. ' ' .. ARGV[5])
 return 0
-`)
+`

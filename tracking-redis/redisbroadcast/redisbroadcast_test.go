@@ -19,7 +19,11 @@ import (
 	"github.com/teamtrack/tracking-redis/redisbroadcast"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// go-redis retries dialing a dead node (a killed master) once a second in a
+// goroutine of its pool, which ends at the first attempt after Close.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/go-redis/v9/internal/pool.(*ConnPool).tryDial"))
+}
 
 // redisAddr is the real redis-server the test scripts started.
 func redisAddr(t *testing.T) string {

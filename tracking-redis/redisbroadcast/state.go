@@ -16,7 +16,9 @@ var _ tracking.StateStore = (*Broadcaster)(nil)
 // stateTTL is how long a team's worker states outlive their last save.
 const stateTTL = 24 * time.Hour
 
-func (b *Broadcaster) stateKey(team string) string { return b.cfg.ChannelPrefix + "state:" + team }
+func (b *Broadcaster) stateKey(team string) string {
+	return b.cfg.ChannelPrefix + "state:" + b.tag(team)
+}
 
 // SaveState stores the worker's state in the team's state hash (see
 // tracking.StateStore); saves are rare (a geofence state changes on an

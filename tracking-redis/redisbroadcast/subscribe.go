@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -61,7 +60,7 @@ func (b *Broadcaster) Subscribe(ctx context.Context, team string, h tracking.Han
 	b.subMu.Unlock()
 	b.m.channels.Inc()
 
-	err := b.ps.Subscribe(ctx, b.channel(team))
+	err := b.psSubscribe(ctx, b.channel(team))
 	if err == nil {
 		timer := time.NewTimer(subscribeTimeout)
 		select {
@@ -108,7 +107,7 @@ func (s *subscription) end() {
 		case <-b.closing: // the connection is going away anyway
 		default:
 			ctx, cancel := context.WithTimeout(context.Background(), subscribeTimeout)
-			if err := b.ps.Unsubscribe(ctx, b.channel(s.team)); err != nil {
+			if err := b.psUnsubscribe(ctx, b.channel(s.team)); err != nil {
 				b.log.Debug("unsubscribe", "team", s.team, "err", err)
 			}
 			cancel()
@@ -161,15 +160,38 @@ func (b *Broadcaster) read() {
 			continue
 		}
 		backoff = 50 * time.Millisecond
-		switch v := v.(type) {
-		case *redis.Message:
-			msgs = b.dispatch(v, msgs[:0])
-		case *redis.Subscription:
-			if v.Kind == "subscribe" {
-				b.confirm(v.Channel)
-			}
+		msgs = b.handle(v, msgs)
+	}
+}
+
+// psSubscribe subscribes ch: SUBSCRIBE on the one pub/sub connection, or
+// SSUBSCRIBE on its team's connection in a cluster.
+func (b *Broadcaster) psSubscribe(ctx context.Context, ch string) error {
+	if b.cluster != nil {
+		return b.shards.subscribe(ctx, b, ch)
+	}
+	return b.ps.Subscribe(ctx, ch)
+}
+
+// psUnsubscribe undoes psSubscribe.
+func (b *Broadcaster) psUnsubscribe(ctx context.Context, ch string) error {
+	if b.cluster != nil {
+		return b.shards.unsubscribe(ctx, ch)
+	}
+	return b.ps.Unsubscribe(ctx, ch)
+}
+
+// handle is what a reader does with what it received; msgs is its buffer.
+func (b *Broadcaster) handle(v any, msgs []tracking.Message) []tracking.Message {
+	switch v := v.(type) {
+	case *redis.Message:
+		return b.dispatch(v, msgs[:0])
+	case *redis.Subscription:
+		if v.Kind == "subscribe" || v.Kind == "ssubscribe" {
+			b.confirm(v.Channel)
 		}
 	}
+	return msgs
 }
 
 // confirm marks the subscription of ch as in place at Redis.
@@ -178,7 +200,7 @@ func (b *Broadcaster) confirm(ch string) {
 		b.confirmMail(ch)
 		return
 	}
-	team, ok := strings.CutPrefix(ch, b.cfg.ChannelPrefix)
+	team, ok := b.teamOf(ch)
 	if !ok {
 		return
 	}
@@ -199,7 +221,7 @@ func (b *Broadcaster) dispatch(v *redis.Message, msgs []tracking.Message) []trac
 		b.deliverMail(v)
 		return msgs
 	}
-	team, ok := strings.CutPrefix(v.Channel, b.cfg.ChannelPrefix)
+	team, ok := b.teamOf(v.Channel)
 	if !ok {
 		return msgs
 	}

@@ -26,12 +26,18 @@ func main() {
 func configure(env *config.Env) service.Opener {
 	def := redisbroadcast.Config{}.WithDefaults()
 	cfg := redisbroadcast.Config{
-		Addr:          env.String("REDIS_ADDR", def.Addr),
-		Password:      env.String("REDIS_PASSWORD", def.Password),
-		DB:            env.Int("REDIS_DB", def.DB),
-		ChannelPrefix: env.String("REDIS_CHANNEL_PREFIX", def.ChannelPrefix),
-		StaleAfter:    env.Duration("POSITION_STALE_AFTER", def.StaleAfter),
-		ResumeWindow:  env.Duration("RESUME_WINDOW", def.ResumeWindow),
+		// REDIS_ADDR's default (localhost:6379) applies only when neither
+		// REDIS_SENTINEL_ADDRS nor REDIS_CLUSTER_ADDRS is set (Config).
+		Addr:             env.String("REDIS_ADDR", ""),
+		SentinelAddrs:    env.List("REDIS_SENTINEL_ADDRS"),
+		MasterName:       env.String("REDIS_MASTER_NAME", ""),
+		SentinelPassword: env.Secret("REDIS_SENTINEL_PASSWORD"),
+		ClusterAddrs:     env.List("REDIS_CLUSTER_ADDRS"),
+		Password:         env.String("REDIS_PASSWORD", def.Password),
+		DB:               env.Int("REDIS_DB", def.DB),
+		ChannelPrefix:    env.String("REDIS_CHANNEL_PREFIX", def.ChannelPrefix),
+		StaleAfter:       env.Duration("POSITION_STALE_AFTER", def.StaleAfter),
+		ResumeWindow:     env.Duration("RESUME_WINDOW", def.ResumeWindow),
 		// The hub replays at most RESUME_LIMIT positions: the stream keeps
 		// no more entries than that.
 		ResumeMaxEntries: env.Int("RESUME_LIMIT", def.ResumeMaxEntries),
@@ -40,7 +46,8 @@ func configure(env *config.Env) service.Opener {
 	}
 	return func(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (tracking.Broadcaster, error) {
 		cfg.Logger, cfg.Registerer = log, reg
-		log.Info("redis strategy", "redis", cfg.Addr, "channel_prefix", cfg.ChannelPrefix)
+		log.Info("redis strategy", "topology", cfg.Topology(), "redis", cfg.Addr, "sentinels", cfg.SentinelAddrs,
+			"master", cfg.MasterName, "cluster", cfg.ClusterAddrs, "channel_prefix", cfg.ChannelPrefix)
 		return redisbroadcast.New(cfg)
 	}
 }

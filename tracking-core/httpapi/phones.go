@@ -76,7 +76,8 @@ func refuseDevice(reason, format string, args ...any) error {
 // phoneWorker returns the claims a phone publishes with: a worker token's
 // (AUTH_MODE jwt or dev, one team), or those of the registered device
 // whose secret the request carries (HTTP basic auth password, or the key
-// parameter of the URL, which Traccar Client keeps in its server URL).
+// parameter of the URL, for apps whose only setting is a URL: the OsmAnd
+// protocol has no password field).
 func (a *API) phoneWorker(r *http.Request, device, secret string) (*auth.Claims, error) {
 	if tok, err := auth.TokenFromRequest(r); err == nil && tok != "" && a.cfg.Verifier != nil {
 		c, err := a.cfg.Verifier.Verify(r.Context(), tok)

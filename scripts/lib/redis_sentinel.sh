@@ -6,12 +6,35 @@
 # (redis_nodes.sh). TEST_REDIS_SENTINEL_KILL_MASTER_CMD crashes the current
 # master (SIGKILL); TEST_REDIS_SENTINEL_HEAL_CMD starts a killed server again,
 # as a replica of the current master. start-one/restart-one start it all anew.
+# Both kinds of process ask for a password, each its own (as REDIS_PASSWORD
+# and REDIS_SENTINEL_PASSWORD are set in production): the redis-servers
+# RS_DATA_PASS, the Sentinels RS_SENTINEL_PASS.
 
 # shellcheck source=scripts/lib/redis_nodes.sh
 . "$TS_ROOT/scripts/lib/redis_nodes.sh"
 
 svc_conf redis_sentinel port 60 20
 REDIS_SENTINEL_MASTER=tt-master
+RS_DATA_PASS=tt-data-secret
+RS_SENTINEL_PASS=tt-sentinel-secret
+
+# rs_cli PORT ARGS...: redis-cli to a redis-server node; rs_scli to a Sentinel.
+rs_cli() {
+	local p=$1
+	shift
+	REDISCLI_AUTH=$RS_DATA_PASS timeout 3 redis-cli -h 127.0.0.1 -p "$p" "$@"
+}
+rs_scli() {
+	local p=$1
+	shift
+	REDISCLI_AUTH=$RS_SENTINEL_PASS timeout 3 redis-cli -h 127.0.0.1 -p "$p" "$@"
+}
+rs_ping() { [ "$(rs_cli "$1" ping 2>/dev/null)" = PONG ]; }
+
+# rs_server PORT ARGS...: a redis-server node with the data password.
+rs_server() {
+	rn_server redis_sentinel "$@" --requirepass "$RS_DATA_PASS" --masterauth "$RS_DATA_PASS"
+}
 
 redis_sentinel_packages() {
 	local pkgs=()
@@ -43,8 +66,8 @@ redis_sentinel_launch() {
 	rm -rf "${STATE_DIR:?}/redis_sentinel-data"
 	mkdir -p "$STATE_DIR/redis_sentinel-data"
 	log "starting redis master 127.0.0.1:$m, replica :$r, sentinels :$(rs_sentinels | tr ' ' ',')"
-	rn_server redis_sentinel "$m"
-	rn_server redis_sentinel "$r" --replicaof 127.0.0.1 "$m"
+	rs_server "$m"
+	rs_server "$r" --replicaof 127.0.0.1 "$m"
 	for s in $(rs_sentinels); do
 		conf="$STATE_DIR/redis_sentinel-data/sentinel-$s.conf"
 		cat >"$conf" <<CONF
@@ -52,7 +75,10 @@ port $s
 bind 127.0.0.1
 daemonize no
 dir $STATE_DIR/redis_sentinel-data
+requirepass $RS_SENTINEL_PASS
+sentinel sentinel-pass $RS_SENTINEL_PASS
 sentinel monitor $REDIS_SENTINEL_MASTER 127.0.0.1 $m 2
+sentinel auth-pass $REDIS_SENTINEL_MASTER $RS_DATA_PASS
 sentinel down-after-milliseconds $REDIS_SENTINEL_MASTER 1000
 sentinel failover-timeout $REDIS_SENTINEL_MASTER 10000
 sentinel parallel-syncs $REDIS_SENTINEL_MASTER 1
@@ -67,14 +93,14 @@ CONF
 
 # rs_master -> the port of the master the first Sentinel names.
 rs_master() {
-	timeout 3 redis-cli -p "$(read_state redis_sentinel port)" SENTINEL get-master-addr-by-name "$REDIS_SENTINEL_MASTER" 2>/dev/null | sed -n 2p
+	rs_scli "$(read_state redis_sentinel port)" SENTINEL get-master-addr-by-name "$REDIS_SENTINEL_MASTER" 2>/dev/null | sed -n 2p
 }
 
 # redis_sentinel_ping PORT: the Sentinels reach a quorum and the master answers.
 redis_sentinel_ping() {
 	local m
-	[[ "$(timeout 3 redis-cli -p "$1" SENTINEL ckquorum "$REDIS_SENTINEL_MASTER" 2>/dev/null)" == OK* ]] || return 1
-	m=$(rs_master) && [ -n "$m" ] && rn_ping "$m"
+	[[ "$(rs_scli "$1" SENTINEL ckquorum "$REDIS_SENTINEL_MASTER" 2>/dev/null)" == OK* ]] || return 1
+	m=$(rs_master) && [ -n "$m" ] && rs_ping "$m"
 }
 
 # redis_sentinel_ready PORT: besides, all three Sentinels know each other
@@ -83,8 +109,8 @@ redis_sentinel_ready() {
 	local s
 	redis_sentinel_ping "$1" || return 1
 	for s in $(rs_sentinels); do
-		[[ "$(timeout 3 redis-cli -p "$s" SENTINEL ckquorum "$REDIS_SENTINEL_MASTER" 2>/dev/null)" == "OK 3 "* ]] || return 1
-		[ "$(timeout 3 redis-cli -p "$s" SENTINEL replicas "$REDIS_SENTINEL_MASTER" 2>/dev/null | grep -c '^flags$')" -ge 1 ] || return 1
+		[[ "$(rs_scli "$s" SENTINEL ckquorum "$REDIS_SENTINEL_MASTER" 2>/dev/null)" == "OK 3 "* ]] || return 1
+		[ "$(rs_scli "$s" SENTINEL replicas "$REDIS_SENTINEL_MASTER" 2>/dev/null | grep -c '^flags$')" -ge 1 ] || return 1
 	done
 }
 
@@ -93,6 +119,8 @@ redis_sentinel_env() {
 	for s in $(rs_sentinels); do addrs="$addrs${addrs:+,}127.0.0.1:$s"; done
 	env_line TEST_REDIS_SENTINEL_ADDRS "$addrs"
 	env_line TEST_REDIS_MASTER_NAME "$REDIS_SENTINEL_MASTER"
+	env_line TEST_REDIS_SENTINEL_PASSWORD "$RS_SENTINEL_PASS"
+	env_line TEST_REDIS_SENTINEL_DATA_PASSWORD "$RS_DATA_PASS"
 	env_line TEST_REDIS_SENTINEL_KILL_MASTER_CMD "$(rn_ctl_cmd sentinel-kill-master)"
 	env_line TEST_REDIS_SENTINEL_HEAL_CMD "$(rn_ctl_cmd sentinel-heal)"
 }
@@ -117,20 +145,20 @@ redis_sentinel_heal() {
 	for p in $(rs_servers); do
 		rn_running redis_sentinel "$p" && continue
 		log "redis_sentinel: starting 127.0.0.1:$p again as a replica of :$m"
-		rn_server redis_sentinel "$p" --replicaof 127.0.0.1 "$m"
-		rn_wait 20 rn_ping "$p" || die "redis_sentinel: server on :$p did not come back"
+		rs_server "$p" --replicaof 127.0.0.1 "$m"
+		rn_wait 20 rs_ping "$p" || die "redis_sentinel: server on :$p did not come back"
 	done
 	rn_wait 30 rs_healed "$m" || die "redis_sentinel: the master :$m has no replica in sync after 30s"
 }
 
 rs_master_runs() {
 	local m
-	m=$(rs_master) && [ -n "$m" ] && rn_running redis_sentinel "$m" && rn_ping "$m"
+	m=$(rs_master) && [ -n "$m" ] && rn_running redis_sentinel "$m" && rs_ping "$m"
 }
 
 # rs_healed MASTER_PORT: the master has its replica online and Sentinels know it.
 rs_healed() {
-	timeout 3 redis-cli -p "$1" INFO replication | grep -q '^slave0:.*state=online' &&
-		[ "$(timeout 3 redis-cli -p "$(read_state redis_sentinel port)" SENTINEL replicas "$REDIS_SENTINEL_MASTER" |
+	rs_cli "$1" INFO replication | grep -q '^slave0:.*state=online' &&
+		[ "$(rs_scli "$(read_state redis_sentinel port)" SENTINEL replicas "$REDIS_SENTINEL_MASTER" |
 			grep -A1 '^flags$' | grep -c '^slave$')" -ge 1 ]
 }

@@ -9,10 +9,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	tracking "github.com/teamtrack/tracking-core"
@@ -37,6 +37,9 @@ func sentinelConfig(t testing.TB) redisbroadcast.Config {
 	return redisbroadcast.Config{
 		SentinelAddrs: strings.Split(testsupport.Env(t, "TEST_REDIS_SENTINEL_ADDRS", sentinelHint), ","),
 		MasterName:    testsupport.Env(t, "TEST_REDIS_MASTER_NAME", sentinelHint),
+		// The test servers ask for passwords, each its own.
+		SentinelPassword: testsupport.Env(t, "TEST_REDIS_SENTINEL_PASSWORD", sentinelHint),
+		Password:         testsupport.Env(t, "TEST_REDIS_SENTINEL_DATA_PASSWORD", sentinelHint),
 	}
 }
 
@@ -49,9 +52,14 @@ func clusterConfig(t testing.TB) redisbroadcast.Config {
 func setupConfig(base redisbroadcast.Config, queueSize int, window time.Duration) broadcasttest.Setup {
 	return func(t *testing.T) func() tracking.Broadcaster {
 		p := prefix(t)
+		n := 0
 		return func() tracking.Broadcaster {
 			cfg := base
 			cfg.ChannelPrefix, cfg.QueueSize, cfg.ResumeWindow = p, queueSize, window
+			if cfg.Registerer != nil { // replicas share it, told apart by a label
+				n++
+				cfg.Registerer = prometheus.WrapRegistererWith(prometheus.Labels{"replica": fmt.Sprint(n)}, cfg.Registerer)
+			}
 			if os.Getenv("TEST_REDIS_DEBUG") != "" {
 				cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
@@ -134,8 +142,10 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 	for i := range teams {
 		teams[i] = fmt.Sprintf("team_%02d", i)
 	}
-	r := broadcasttest.Replicas(t, setupConfig(base, 0, 0), 2)
+	base.Registerer = prometheus.NewRegistry()
+	r := broadcasttest.Replicas(t, setupConfig(base, 0, time.Minute), 2)
 	failoverUnderLoad(t, r, teams, teams, 20*time.Millisecond, failoverSentinel)
+	logPublishErrors(t, base.Registerer)
 }
 
 // TestClusterFailoverUnderLoad is TestSentinelFailoverUnderLoad on the
@@ -154,7 +164,9 @@ func TestClusterFailoverUnderLoad(t *testing.T) {
 	for addr, ts := range byMaster {
 		t.Logf("master %s: %d teams", addr, len(ts))
 	}
-	r := broadcasttest.Replicas(t, setupConfig(base, 0, 0), 2)
+	base.Registerer = prometheus.NewRegistry()
+	r := broadcasttest.Replicas(t, setupConfig(base, 0, time.Minute), 2)
+	defer logPublishErrors(t, base.Registerer)
 	// The managers watch 60 teams (a fifth of each shard's); all 300 publish.
 	var watched []string
 	for i, team := range teams {
@@ -180,6 +192,16 @@ func teamsByMaster(t *testing.T, addrs []string, teams []string) map[string][]st
 	return out
 }
 
+// failoverUnderLoad publishes every team's positions through the replicas
+// r (alternating) each period, with managers streaming the watched teams,
+// and runs failover. Every stream must resume, and the snapshot survive.
+// Then each manager catches up through the resume window (Since from the
+// last position it had before the failover): what it has then is every
+// position published, except those lost in the failover's window, which
+// are counted: refused (Publish failed: the worker knows and may send
+// again) and acknowledged but lost (written to the old master, not yet
+// replicated when it died). A position lost outside the window, from well
+// before the kill or after the stream resumed, fails the test.
 func failoverUnderLoad(t *testing.T, r []tracking.Broadcaster, teams, watched []string, period time.Duration, failover func(*testing.T)) {
 	ctx := t.Context()
 	cs := make([]*broadcasttest.Collector, len(watched))
@@ -190,17 +212,20 @@ func failoverUnderLoad(t *testing.T, r []tracking.Broadcaster, teams, watched []
 	for i, team := range teams {
 		broadcasttest.MustPublish(t, r[i%2], broadcasttest.Msg(team, "snap", 1))
 	}
-	// Workers: every team's positions, half through each replica.
-	var seq atomic.Int64
+	// Workers: every team's positions, half through each replica. log
+	// keeps when each seq was published and, per team, whether it failed.
+	log := &publishLog{refused: map[string]map[int]bool{}}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		tick := time.NewTicker(period)
 		defer tick.Stop()
 		for {
-			s := int(seq.Add(1))
+			s := log.next()
 			for i, team := range teams {
-				_ = r[i%2].Publish(ctx, broadcasttest.Msg(team, "w", s)) // lost while Redis fails over
+				if err := r[i%2].Publish(ctx, broadcasttest.Msg(team, "w", s)); err != nil {
+					log.refuse(team, s) // while Redis fails over
+				}
 			}
 			select {
 			case <-stop:
@@ -209,7 +234,15 @@ func failoverUnderLoad(t *testing.T, r []tracking.Broadcaster, teams, watched []
 			}
 		}
 	})
-	defer func() { close(stop); wg.Wait() }()
+	stopped := false
+	stopLoad := func() {
+		if !stopped {
+			stopped = true
+			close(stop)
+			wg.Wait()
+		}
+	}
+	defer stopLoad()
 	for i, c := range cs {
 		if !c.WaitFor(15*time.Second, func(m []tracking.Message) bool { return hasSeq(m, "w", 1) && hasSeq(m, "snap", 1) }) {
 			t.Fatalf("%s: no streaming before the failover", watched[i])
@@ -223,15 +256,23 @@ func failoverUnderLoad(t *testing.T, r []tracking.Broadcaster, teams, watched []
 	// Replication to the replica is asynchronous: let it catch up.
 	time.Sleep(500 * time.Millisecond)
 
+	// Each manager's cut: the last position it had before the failover.
+	cuts := make([]tracking.Message, len(cs))
+	for i, c := range cs {
+		msgs := c.Messages()
+		cuts[i] = msgs[len(msgs)-1]
+	}
 	killed := time.Now()
 	failover(t)
-	after := int(seq.Load()) + 1
+	after := log.current() + 1
 	resumed := make([]time.Duration, len(cs))
+	resumedSeq := make([]int, len(cs))
 	var wait sync.WaitGroup
 	for i, c := range cs {
 		wait.Go(func() {
 			if c.WaitFor(60*time.Second, func(m []tracking.Message) bool { return hasSeq(m, "w", after) }) {
 				resumed[i] = time.Since(killed)
+				resumedSeq[i] = log.current()
 			}
 		})
 	}
@@ -244,9 +285,10 @@ func failoverUnderLoad(t *testing.T, r []tracking.Broadcaster, teams, watched []
 	if t.Failed() {
 		return
 	}
-	slices.Sort(resumed)
+	stopLoad()
+	sorted := slices.Sorted(slices.Values(resumed))
 	t.Logf("streams resumed after the master was killed (failure detection and promotion included): first %s, median %s, last %s",
-		resumed[0].Round(time.Millisecond), resumed[len(resumed)/2].Round(time.Millisecond), resumed[len(resumed)-1].Round(time.Millisecond))
+		sorted[0].Round(time.Millisecond), sorted[len(sorted)/2].Round(time.Millisecond), sorted[len(sorted)-1].Round(time.Millisecond))
 	for _, b := range r {
 		if err := b.Ready(ctx); err != nil {
 			t.Fatalf("replica not ready after the streams resumed: %v", err)
@@ -257,6 +299,106 @@ func failoverUnderLoad(t *testing.T, r []tracking.Broadcaster, teams, watched []
 			t.Errorf("Last(%s) after the failover = %v: the snapshot lost worker snap", team, got)
 		}
 	}
+
+	// The catch-up through the resume window.
+	windowStart := log.seqAt(killed.Add(-2 * time.Second))
+	last := log.current()
+	var refused, ackedLost, caughtUp int
+	for i, c := range cs {
+		team := watched[i]
+		_, cutSeq := broadcasttest.Seq(cuts[i])
+		have := map[int]bool{}
+		for _, m := range c.Messages() {
+			if w, s := broadcasttest.Seq(m); w == "w" {
+				have[s] = true
+			}
+		}
+		msgs, _, err := r[i%2].Since(ctx, team, cuts[i].Offset, 100_000)
+		if err != nil {
+			t.Errorf("%s: Since(the last position before the failover, %+v): %v", team, cuts[i].Offset, err)
+			continue
+		}
+		for _, m := range msgs {
+			if w, s := broadcasttest.Seq(m); w == "w" && !have[s] {
+				have[s] = true
+				caughtUp++
+			}
+		}
+		var outside []int
+		for s := cutSeq + 1; s <= last; s++ {
+			switch {
+			case have[s]:
+			case log.refused[team][s]:
+				refused++
+			default:
+				ackedLost++
+				if s < windowStart || s > resumedSeq[i] {
+					outside = append(outside, s)
+				}
+			}
+		}
+		if len(outside) > 0 {
+			t.Errorf("%s: acknowledged positions lost outside the failover window (seq %d..%d): %v", team, windowStart, resumedSeq[i], outside)
+		}
+	}
+	t.Logf("failover window, %d watched teams: %d positions refused by Publish, %d lost (not written, or written to the old master and not replicated), %d caught up from the resume window",
+		len(watched), refused, ackedLost, caughtUp)
+}
+
+// logPublishErrors logs the positions the replicas (registered on reg)
+// could not write to Redis, of all teams.
+func logPublishErrors(t *testing.T, reg prometheus.Registerer) {
+	mfs, err := reg.(prometheus.Gatherer).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == "tracking_redis_publish_errors_total" {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Logf("positions of all teams the replicas could not write to Redis (tracking_redis_publish_errors_total): %.0f", sum)
+}
+
+// publishLog records when each seq of the load was published and which
+// publishes failed.
+type publishLog struct {
+	mu      sync.Mutex
+	at      []time.Time             // at[s-1]: when seq s was published
+	refused map[string]map[int]bool // team -> seq; read only after the load stopped
+}
+
+func (l *publishLog) next() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.at = append(l.at, time.Now())
+	return len(l.at)
+}
+
+func (l *publishLog) current() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.at)
+}
+
+func (l *publishLog) refuse(team string, s int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refused[team] == nil {
+		l.refused[team] = map[int]bool{}
+	}
+	l.refused[team][s] = true
+}
+
+// seqAt is the first seq published at or after t.
+func (l *publishLog) seqAt(t time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(l.at, t, func(a, b time.Time) int { return a.Compare(b) })
+	return i + 1
 }
 
 // hasSeq: msgs hold worker's position seq or a later one.
@@ -356,4 +498,23 @@ func counts(m map[string][]string) map[string]int {
 		out[k] = len(v)
 	}
 	return out
+}
+
+// TestSentinelWrongPassword: with a wrong Sentinel password the replica is
+// not ready, and says why.
+func TestSentinelWrongPassword(t *testing.T) {
+	cfg := sentinelConfig(t)
+	cfg.SentinelPassword = "not-the-password"
+	b, err := redisbroadcast.New(cfg)
+	if err != nil {
+		t.Logf("New refused: %v", err)
+		return
+	}
+	defer func() { _ = b.Close() }()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err = b.Ready(ctx)
+	if err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Fatalf("Ready with a wrong Sentinel password: %v, want the Sentinels' WRONGPASS", err)
+	}
 }

@@ -26,6 +26,10 @@
 #                      load -geofences); needs a history DSN
 #   -keep-geofences    leave them in place after the run
 #   -duration D        measurement window (default 30s)
+#   -cluster           a Redis Cluster of three masters (redis-server
+#                      --cluster-enabled yes, no replicas) instead of one
+#                      redis-server; the replicas get REDIS_CLUSTER_ADDRS and
+#                      the report's server CPU counts all three
 #   -history-dsn DSN   HISTORY_DSN of both replicas: positions history and the
 #                      fence store, shared by A and B (so PostgreSQL: with a
 #                      sqlite: file each replica would have its own). Default
@@ -69,7 +73,7 @@ esac
 name=$1
 shift
 
-geofences="" keep=() duration=30s report="" build=1 extra=()
+geofences="" keep=() duration=30s report="" build=1 extra=() cluster=0
 dsn=${BENCH_HISTORY_DSN:-${TEST_POSTGRES_DSN:-}}
 need_arg() {
 	if [ "$#" -lt 2 ] || [ -z "$2" ]; then
@@ -85,6 +89,7 @@ while [ "$#" -gt 0 ]; do
 		shift 2
 		;;
 	-keep-geofences) keep=(-keep-geofences) && shift ;;
+	-cluster) cluster=1 && shift ;;
 	-duration)
 		need_arg "$@"
 		duration=$2
@@ -118,7 +123,7 @@ if [ -n "$geofences" ] && [ "$geofences" -gt 0 ] && [ -z "$dsn" ]; then
 fi
 if [ -z "$report" ]; then
 	mkdir -p .tmp/bench
-	report=".tmp/bench/$name${geofences:+-fences$geofences}-$(date +%Y%m%dT%H%M%S).json"
+	report=".tmp/bench/$name${geofences:+-fences$geofences}$([ "$cluster" = 0 ] || echo -cluster)-$(date +%Y%m%dT%H%M%S).json"
 fi
 logs="$report.d"
 mkdir -p "$logs"
@@ -155,27 +160,69 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-# A free port below the ephemeral range for redis-server.
-redis_port=""
-for _ in $(seq 200); do
-	p=$((20000 + RANDOM % 12000))
-	if ! port_open "$p"; then
-		redis_port=$p
-		break
-	fi
-done
-[ -n "$redis_port" ] || die "no free port for redis-server"
+# Free ports below the ephemeral range for redis-server(s).
+free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$((20000 + RANDOM % 12000))
+		if ! port_open "$p" && ! port_open "$((p + 10000))"; then # the cluster bus: port + 10000
+			echo "$p"
+			return 0
+		fi
+	done
+	die "no free port for redis-server"
+}
 # setsid: a session of their own, so that Ctrl-C reaches only the simulator
 # (which then writes its report and deletes its fences); the trap stops them.
-setsid "$redis_bin" --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --protected-mode yes \
-	>"$logs/redis.log" 2>&1 &
-redis_pid=$!
-started+=("$redis_pid")
+start_redis() { # PORT LOG ARGS...
+	local port=$1 log=$2
+	shift 2
+	setsid "$redis_bin" --bind 127.0.0.1 --port "$port" --save '' --appendonly no --protected-mode yes "$@" \
+		>"$logs/$log" 2>&1 &
+	started+=("$!")
+}
+redis_pids=() redis_ports=()
+if [ "$cluster" = 1 ]; then
+	for i in 1 2 3; do
+		port=$(free_port)
+		mkdir -p "$logs/cluster-$i"
+		start_redis "$port" "redis-$i.log" --cluster-enabled yes --cluster-config-file nodes.conf \
+			--cluster-node-timeout 5000 --dir "$logs/cluster-$i"
+		redis_pids+=("$!") redis_ports+=("$port")
+	done
+else
+	port=$(free_port)
+	start_redis "$port" redis.log
+	redis_pids+=("$!") redis_ports+=("$port")
+fi
+for port in "${redis_ports[@]}"; do
+	for _ in $(seq 100); do port_open "$port" && break; sleep 0.1; done
+	port_open "$port" || die "redis-server on :$port did not start: $(tail -n 5 "$logs"/redis*.log)"
+done
+redis_env=(REDIS_ADDR="127.0.0.1:${redis_ports[0]}")
+if [ "$cluster" = 1 ]; then
+	nodes=() addrs=""
+	for port in "${redis_ports[@]}"; do
+		nodes+=("127.0.0.1:$port") addrs="$addrs${addrs:+,}127.0.0.1:$port"
+	done
+	redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes >"$logs/cluster-create.log" 2>&1 ||
+		die "redis-cli --cluster create failed: $(tail -n 5 "$logs/cluster-create.log")"
+	for _ in $(seq 100); do
+		redis-cli -p "${redis_ports[0]}" CLUSTER INFO 2>/dev/null | grep -q '^cluster_state:ok' && break
+		sleep 0.1
+	done
+	redis-cli -p "${redis_ports[0]}" CLUSTER INFO | grep -q '^cluster_state:ok' || die "the cluster is not ok after 10s"
+	redis_env=(REDIS_CLUSTER_ADDRS="$addrs")
+fi
+redis_pid_list=$(
+	IFS=,
+	echo "${redis_pids[*]}"
+)
 
 secret=$(openssl rand -base64 48)
 export AUTH_MODE=jwt AUTH_JWT_SECRET="$secret"
 start_replica() { # NAME ADDR
-	HTTP_ADDR=$2 REDIS_ADDR=127.0.0.1:$redis_port HISTORY_DSN=$dsn LOG_LEVEL=warn \
+	env HTTP_ADDR="$2" "${redis_env[@]}" HISTORY_DSN="$dsn" LOG_LEVEL=warn \
 		setsid bin/tracking-redis >"$logs/replica-$1.log" 2>&1 &
 	started+=("$!")
 }
@@ -192,13 +239,11 @@ wait_ready() { # URL PID WHAT
 	done
 	die "$3 not ready after 30s ($1)"
 }
-for _ in $(seq 100); do port_open "$redis_port" && break; sleep 0.1; done
-port_open "$redis_port" || die "redis-server did not start: $(tail -n 5 "$logs/redis.log")"
 wait_ready http://127.0.0.1:18081/readyz "$a_pid" "replica A" replica-a.log
 wait_ready http://127.0.0.1:18083/readyz "$b_pid" "replica B" replica-b.log
 history=off
 [ -z "$dsn" ] || history="on, both replicas"
-say "redis-server $redis_pid on :$redis_port, replica A $a_pid on :18081, B $b_pid on :18083" \
+say "redis-server ${redis_pids[*]} on :${redis_ports[*]}, replica A $a_pid on :18081, B $b_pid on :18083" \
 	"(HISTORY_DSN: $history); logs in $logs"
 
 if [ "$name" = m ]; then
@@ -207,7 +252,7 @@ if [ "$name" = m ]; then
 else
 	sim=(bin/team-simulator load "${shape[@]}" -duration "$duration" -strategy redis
 		-worker-url http://127.0.0.1:18081/tracking/ -manager-url http://127.0.0.1:18083/tracking/
-		-pids "$a_pid,$b_pid,$redis_pid" -report "$report")
+		-pids "$a_pid,$b_pid,$redis_pid_list" -report "$report")
 fi
 [ -z "$geofences" ] || sim+=(-geofences "$geofences" "${keep[@]}")
 sim+=("${extra[@]}")

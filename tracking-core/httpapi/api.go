@@ -180,6 +180,9 @@ type API struct {
 	drainOnce sync.Once
 	drain     chan struct{} // closed when the replica starts draining
 	streams   sync.WaitGroup
+
+	drainersMu sync.Mutex
+	drainers   map[*func()]struct{} // called when the replica starts draining (onDrain)
 }
 
 // New returns the API over broadcaster b and hub h.
@@ -239,7 +242,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // Shutdown tells every connection to reconnect elsewhere, ends the streams and
 // waits for their goroutines until ctx is done. /readyz fails from its start.
 func (a *API) Shutdown(ctx context.Context) error {
-	a.drainOnce.Do(func() { close(a.drain) })
+	a.startDrain()
 	done := make(chan struct{})
 	go func() {
 		a.streams.Wait()

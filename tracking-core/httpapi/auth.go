@@ -102,37 +102,106 @@ func (a *API) lifespan(c *auth.Claims) (time.Duration, string) {
 // its lifespan runs out (with tokenOnly, only its token's expiry), a newer
 // connection of the worker replaces it, or the replica drains. The func
 // cancels end's ctx and waits for end to return.
+//
+// An idle connection costs no goroutine for this: a runtime timer, an
+// entry in the worker's session and one in the API's drain list; the
+// goroutine that runs end starts when one of them fires.
 func (a *API) worker(kind string, claims *auth.Claims, tokenOnly bool, end func(ctx context.Context, why string)) (done func()) {
-	sess, leave := a.workers.join(claims)
-	closed := a.open(kind)
-	life, why := a.lifespan(claims)
 	ctx, cancel := context.WithCancel(context.Background())
-	ended := make(chan struct{})
-	go func() {
-		defer close(ended)
-		var expiry <-chan time.Time
-		if !tokenOnly || why == wire.ReasonTokenExpired {
-			t := time.NewTimer(life)
-			defer t.Stop()
-			expiry = t.C
-		}
-		select {
-		case <-expiry:
-		case <-sess.gone:
-			why = wire.ReasonReplaced
-		case <-a.drain:
-			why = wire.ReasonShutdown
-		case <-ctx.Done():
-			return
-		}
-		end(ctx, why)
-	}()
+	ce := &connEnd{end: end, ctx: ctx}
+	leave := a.workers.join(claims, func() { ce.fire(wire.ReasonReplaced) })
+	closed := a.open(kind)
+	undrain := a.onDrain(func() { ce.fire(wire.ReasonShutdown) })
+	var timer *time.Timer
+	if life, why := a.lifespan(claims); !tokenOnly || why == wire.ReasonTokenExpired {
+		timer = time.AfterFunc(life, func() { ce.fire(why) })
+	}
 	return func() {
-		cancel()
-		<-ended
+		ce.finish(cancel)
+		if timer != nil {
+			timer.Stop()
+		}
+		undrain()
 		closed()
 		leave()
 	}
+}
+
+// connEnd runs a connection's end once, from the first trigger that fires
+// before the connection finished by itself.
+type connEnd struct {
+	end func(ctx context.Context, why string)
+	ctx context.Context
+
+	mu       sync.Mutex
+	finished bool
+	running  chan struct{} // closed when end returned; nil until fired
+}
+
+func (c *connEnd) fire(why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.finished || c.running != nil {
+		return
+	}
+	running := make(chan struct{})
+	c.running = running
+	go func() {
+		defer close(running)
+		c.end(c.ctx, why)
+	}()
+}
+
+// finish marks the connection ended: no end starts after it, and one that
+// started is cancelled and waited for.
+func (c *connEnd) finish(cancel context.CancelFunc) {
+	c.mu.Lock()
+	c.finished = true
+	running := c.running
+	c.mu.Unlock()
+	cancel()
+	if running != nil {
+		<-running
+	}
+}
+
+// onDrain calls f when the replica starts draining (at once if it has);
+// the returned func unregisters it.
+func (a *API) onDrain(f func()) (remove func()) {
+	a.drainersMu.Lock()
+	if a.Draining() {
+		a.drainersMu.Unlock()
+		f()
+		return func() {}
+	}
+	if a.drainers == nil {
+		a.drainers = make(map[*func()]struct{})
+	}
+	key := &f
+	a.drainers[key] = struct{}{}
+	a.drainersMu.Unlock()
+	return func() {
+		a.drainersMu.Lock()
+		delete(a.drainers, key)
+		a.drainersMu.Unlock()
+	}
+}
+
+// startDrain closes the drain channel and calls the registered drainers.
+func (a *API) startDrain() {
+	a.drainOnce.Do(func() {
+		a.drainersMu.Lock()
+		close(a.drain)
+		fs := make([]func(), 0, len(a.drainers))
+		for f := range a.drainers {
+			fs = append(fs, *f)
+		}
+		clear(a.drainers)
+		a.drainersMu.Unlock()
+		for _, f := range fs {
+			f()
+		}
+	})
 }
 
 // workerSessions keeps one connection per authenticated worker id: when a
@@ -144,19 +213,19 @@ type workerSessions struct {
 }
 
 type session struct {
-	once sync.Once
-	gone chan struct{} // closed when a newer connection of the worker arrives
+	once   sync.Once
+	kicked func() // called once, when a newer connection of the worker arrives
 }
 
-func (s *session) kick() { s.once.Do(func() { close(s.gone) }) }
+func (s *session) kick() { s.once.Do(s.kicked) }
 
-// join registers a connection of the claims' worker; the returned session's
-// gone channel closes if a newer one joins; leave unregisters it. Anonymous
-// and non-worker callers get a session that is never kicked.
-func (w *workerSessions) join(c *auth.Claims) (s *session, leave func()) {
-	s = &session{gone: make(chan struct{})}
+// join registers a connection of the claims' worker; kicked is called if a
+// newer one joins; leave unregisters it. Anonymous and non-worker callers
+// get a session that is never kicked.
+func (w *workerSessions) join(c *auth.Claims, kicked func()) (leave func()) {
+	s := &session{kicked: kicked}
 	if c == nil || c.Anonymous || c.Role != auth.RoleWorker || c.WorkerID == "" {
-		return s, func() {}
+		return func() {}
 	}
 	w.mu.Lock()
 	if old := w.kicks[c.WorkerID]; old != nil {
@@ -164,7 +233,7 @@ func (w *workerSessions) join(c *auth.Claims) (s *session, leave func()) {
 	}
 	w.kicks[c.WorkerID] = s
 	w.mu.Unlock()
-	return s, func() {
+	return func() {
 		w.mu.Lock()
 		if w.kicks[c.WorkerID] == s {
 			delete(w.kicks, c.WorkerID)

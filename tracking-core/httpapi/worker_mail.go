@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -26,14 +27,31 @@ type workerMail struct {
 
 	last mailKey // the read loop's: the identity seen last, to skip the map
 
+	// Small slices rather than maps: a connection carries one worker, at
+	// most maxMailIdentities, and an idle connection's bytes count (#17).
 	mu      sync.Mutex
 	closed  bool
-	inboxes map[mailKey]*dispatch.Inbox
-	follows map[string]func()        // team -> leave its advice
-	advice  map[string]time.Duration // team -> its current advice
-	written time.Duration            // the advice last written
-	writing bool                     // a goroutine is writing advice
-	advised chan struct{}            // closed at the first advice
+	inboxes []mailInbox   // one per identity seen; inbox nil on a POST
+	follows []teamFollow  // one per team of those identities
+	advice  []teamAdvice  // the current advice of each team that has one
+	written time.Duration // the advice last written
+	writing bool          // a goroutine is writing advice
+	advised chan struct{} // closed at the first advice
+}
+
+type mailInbox struct {
+	key   mailKey
+	inbox *dispatch.Inbox
+}
+
+type teamFollow struct {
+	team  string
+	leave func()
+}
+
+type teamAdvice struct {
+	team string
+	d    time.Duration
 }
 
 func (a *API) newWorkerMail(write func([]byte) error) *workerMail {
@@ -60,24 +78,16 @@ func (m *workerMail) seen(team, worker string) {
 	if m.closed {
 		return
 	}
-	if _, ok := m.inboxes[k]; ok || len(m.inboxes) >= maxMailIdentities {
+	if len(m.inboxes) >= maxMailIdentities || slices.ContainsFunc(m.inboxes, func(i mailInbox) bool { return i.key == k }) {
 		return
-	}
-	if m.inboxes == nil {
-		m.inboxes = make(map[mailKey]*dispatch.Inbox, 1)
 	}
 	var in *dispatch.Inbox
 	if d := m.a.cfg.Dispatch; d != nil && m.write != nil {
 		in = d.Open(team, worker, m.write)
 	}
-	m.inboxes[k] = in // nil on a POST: only counts the identity
-	if adv := m.a.cfg.Advisor; adv != nil {
-		if _, ok := m.follows[team]; !ok {
-			if m.follows == nil {
-				m.follows = make(map[string]func(), 1)
-			}
-			m.follows[team] = adv.Follow(team, func(d time.Duration) { m.advise(team, d) })
-		}
+	m.inboxes = append(m.inboxes, mailInbox{k, in}) // nil on a POST: only counts the identity
+	if adv := m.a.cfg.Advisor; adv != nil && !slices.ContainsFunc(m.follows, func(f teamFollow) bool { return f.team == team }) {
+		m.follows = append(m.follows, teamFollow{team, adv.Follow(team, func(d time.Duration) { m.advise(team, d) })})
 	}
 }
 
@@ -92,10 +102,13 @@ func (m *workerMail) advise(team string, d time.Duration) {
 		return
 	}
 	if m.advice == nil {
-		m.advice = make(map[string]time.Duration, 1)
 		close(m.advised)
 	}
-	m.advice[team] = d
+	if i := slices.IndexFunc(m.advice, func(t teamAdvice) bool { return t.team == team }); i >= 0 {
+		m.advice[i].d = d
+	} else {
+		m.advice = append(m.advice, teamAdvice{team, d})
+	}
 	if m.write != nil && !m.writing {
 		m.writing = true
 		go m.writeAdvice()
@@ -106,9 +119,9 @@ func (m *workerMail) advise(team string, d time.Duration) {
 // Called with mu held.
 func (m *workerMail) current() time.Duration {
 	var out time.Duration
-	for _, d := range m.advice {
-		if out == 0 || d < out {
-			out = d
+	for _, t := range m.advice {
+		if out == 0 || t.d < out {
+			out = t.d
 		}
 	}
 	return out
@@ -171,7 +184,8 @@ func (m *workerMail) reply(r wire.WorkerReply) error {
 	var in *dispatch.Inbox
 	switch {
 	case r.WorkerID != "" || r.Team != "":
-		for k, v := range m.inboxes {
+		for _, i := range m.inboxes {
+			k, v := i.key, i.inbox
 			if (r.WorkerID == "" || k.worker == r.WorkerID) && (r.Team == "" || k.team == r.Team) {
 				if in != nil {
 					m.mu.Unlock()
@@ -182,9 +196,7 @@ func (m *workerMail) reply(r wire.WorkerReply) error {
 			}
 		}
 	case len(m.inboxes) == 1:
-		for _, v := range m.inboxes {
-			in = v
-		}
+		in = m.inboxes[0].inbox
 	case len(m.inboxes) > 1:
 		m.mu.Unlock()
 		return &tracking.Error{Code: tracking.CodeInvalidField, Field: "workerId",
@@ -208,12 +220,12 @@ func (m *workerMail) close() {
 	inboxes, follows := m.inboxes, m.follows
 	m.inboxes, m.follows = nil, nil
 	m.mu.Unlock()
-	for _, in := range inboxes {
-		if in != nil {
-			in.Close()
+	for _, i := range inboxes {
+		if i.inbox != nil {
+			i.inbox.Close()
 		}
 	}
-	for _, leave := range follows {
-		leave()
+	for _, f := range follows {
+		f.leave()
 	}
 }

@@ -1,12 +1,16 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,11 +31,16 @@ const wsReadLimit = 4 << 20
 const closeGrace = 5 * time.Second
 
 func (a *API) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
-	return websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
+	return websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
 }
 
 // handleWorkerWS reads records, one per text message or a JSON array of them.
 // Bad records are answered with an error message; the connection stays.
+//
+// Once upgraded, the connection is served by a goroutine of its own and
+// the handler returns: the HTTP server's goroutine, its deep stack, the
+// request and its buffers are let go, and an idle worker costs that one
+// goroutine blocked in a read (see smallBuffers for the rest).
 func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
 	// The worker's session starts before the upgrade answers, so that a
 	// connection the client sees open is already the worker's newest one.
@@ -60,15 +69,26 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 		}
 		_ = conn.Close(websocket.StatusServiceRestart, why)
 	})
-	defer done()
 	conn, err := a.accept(w, r)
 	if err != nil {
+		done()
 		return // Accept has answered
 	}
 	close(upgraded)
-	defer conn.CloseNow()
 	conn.SetReadLimit(wsReadLimit)
+	a.streams.Add(1) // Shutdown waits for it as for the handler
+	go func() {
+		defer a.streams.Done()
+		defer done()
+		defer conn.CloseNow()
+		defer a.recoverConn("worker_ws")
+		a.serveWorkerWS(conn, claims, &endedBy)
+	}()
+}
 
+// serveWorkerWS is the read loop of a worker's WebSocket.
+func (a *API) serveWorkerWS(conn *websocket.Conn, claims *auth.Claims, endedBy *atomic.Value) {
+	ctx := context.Background() // the request's ends with the handler
 	in := a.ingestor("ws", claims)
 	in.mail = a.newWorkerMail(func(frame []byte) error { return writeWS(conn, a.cfg.WriteTimeout, frame) })
 	if claims != nil && claims.Role == auth.RoleWorker && len(claims.Teams) == 1 {
@@ -81,27 +101,87 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 		in.presence.End(presenceReason(why, in.over))
 		in.end()
 	}()
-	buf := make([]byte, 0, 1024)
 	for {
 		// A context that is never done spares the websocket library a
 		// context.AfterFunc per message; the read ends when the connection
-		// closes (client gone, lifetime or drain close it above).
-		buf, err = a.readMessage(context.Background(), conn, buf[:0])
+		// closes (client gone, lifetime or drain close it above). The
+		// message buffer is the pool's only while a message is handled.
+		typ, rd, err := conn.Reader(ctx)
 		if err != nil {
+			return
+		}
+		buf := messageBuffers.Get().(*[]byte)
+		msg, err := a.readMessage(typ, rd, (*buf)[:0])
+		if err != nil {
+			putMessageBuffer(buf, msg)
 			var te *tracking.Error
 			if errors.As(err, &te) {
 				in.reject(err)
 				a.sendWS(conn, errorMessage(err, ""))
 				continue
 			}
-			break
+			return
 		}
-		a.ingestMessage(r.Context(), conn, in, buf)
+		a.ingestMessage(ctx, conn, in, msg)
+		putMessageBuffer(buf, msg)
 		if in.over {
 			_ = conn.Close(websocket.StatusPolicyViolation, "rate limit exceeded")
 			return
 		}
 	}
+}
+
+// messageBuffers hold worker messages while they are read and handled.
+var messageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// putMessageBuffer returns a buffer (grown to msg, if it was) to the pool,
+// unless it grew past what is worth keeping.
+func putMessageBuffer(buf *[]byte, msg []byte) {
+	if cap(msg) > 64<<10 {
+		return
+	}
+	*buf = msg[:0]
+	messageBuffers.Put(buf)
+}
+
+// recoverConn logs a panic of a connection's own goroutine (the HTTP
+// server's recovery does not reach it) instead of ending the process.
+func (a *API) recoverConn(kind string) {
+	if v := recover(); v != nil {
+		a.log.Error("panic serving a connection", "kind", kind, "panic", v, "stack", string(debug.Stack()))
+	}
+}
+
+// smallBuffers hands the websocket library, at the upgrade, a connection
+// with a 512-byte read buffer and a 512-byte write buffer instead of the
+// HTTP server's 4 KB each, which an idle connection would hold for its
+// whole life. Records are a few hundred bytes; larger reads and writes go
+// straight to the socket.
+type smallBuffers struct{ http.ResponseWriter }
+
+const wsBufferSize = 512
+
+func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	// What the client sent after its request (if anything) moves into the
+	// new read buffer.
+	n := brw.Reader.Buffered()
+	var rd io.Reader = c
+	if n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		rd = io.MultiReader(bytes.NewReader(bytes.Clone(early)), c)
+	}
+	br := bufio.NewReaderSize(rd, max(wsBufferSize, n))
+	if n > 0 {
+		if _, err := br.Peek(n); err != nil {
+			_ = c.Close()
+			return nil, nil, err
+		}
+	}
+	return c, bufio.NewReadWriter(br, bufio.NewWriterSize(c, wsBufferSize)), nil
 }
 
 // presenceReason is why a worker connection's session ended, from the
@@ -119,13 +199,9 @@ func presenceReason(hint string, flooded bool) string {
 	return wire.StatusDisconnected
 }
 
-// readMessage reads one text message into buf; a too large one is skipped and
-// reported as a *tracking.Error.
-func (a *API) readMessage(ctx context.Context, conn *websocket.Conn, buf []byte) ([]byte, error) {
-	typ, rd, err := conn.Reader(ctx)
-	if err != nil {
-		return buf, err
-	}
+// readMessage reads one message from rd into buf; a too large one is
+// skipped and reported as a *tracking.Error.
+func (a *API) readMessage(typ websocket.MessageType, rd io.Reader, buf []byte) ([]byte, error) {
 	limit := int64(a.cfg.MaxRecordSize)
 	b := bytes.NewBuffer(buf)
 	n, err := b.ReadFrom(io.LimitReader(rd, limit+1))

@@ -211,6 +211,7 @@ func (s *Service) Run(ctx context.Context) error {
 		defer stopDebug()
 	}
 	s.log.Info("listening", "addr", s.Addr().String())
+	raiseFileLimit(s.log)
 	if s.osm != nil {
 		go func() {
 			if err := s.osm.Serve(s.osmL); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -35,6 +35,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out out
 			return runLoad(ctx, args[1:], getenv, out)
 		case "roundtrip":
 			return runRoundTrip(ctx, args[1:], getenv, out)
+		case "idle":
+			return runIdle(ctx, args[1:], getenv, out)
 		}
 	}
 	return runWorkers(ctx, args, getenv, out)

@@ -12,6 +12,7 @@
 import { alertOf, type Alert } from "./alertformat";
 import { AlertsPanel } from "./alerts";
 import { loadAuth, type Auth, type StreamCredentials } from "./auth";
+import { WorkerCard } from "./card";
 import { defaults, fromURL, isStrategy, toSearch, type ViewConfig } from "./config";
 import { FenceEditor } from "./fenceeditor";
 import { TrackingMap } from "./map";
@@ -19,7 +20,7 @@ import { MessagesPanel } from "./messages";
 import { Panel } from "./panel";
 import { isValidId, parsePosition, type Position } from "./position";
 import { PushToggle } from "./push";
-import { describeStatus, TeamState } from "./state";
+import { describeStatus, statusOf, TeamState } from "./state";
 import { TeamStream, streamURL, type ConnectionInfo } from "./stream";
 import { installTestHook } from "./testhook";
 import { TimeBar } from "./timebar";
@@ -88,6 +89,7 @@ class App {
   private readonly fences: FenceEditor;
   private readonly push: PushToggle;
   private readonly messages: MessagesPanel;
+  private readonly card: WorkerCard;
   /** The team's API path and credentials, once its stream started. */
   private target: { base: string; team: string; credentials: StreamCredentials } | null = null;
   private tab: Tab = "workers";
@@ -131,11 +133,28 @@ class App {
       attribution: this.cfg.attribution,
       labels: this.cfg.labels,
       trails: this.cfg.trails,
-      onTilesUnavailable: () => this.showNotice("Map tiles could not be loaded: showing a coordinate grid."),
+      onTilesUnavailable: () => this.showNotice("Map tiles could not be loaded: showing the bundled world map and a coordinate grid."),
       // Presence statuses are the live team's; a replayed one is judged by age.
       statusText: (id, status) => describeStatus(status, this.replayState === null ? this.state.presence.get(id) : undefined),
       messageText: (id) => this.messages.latestFor(id)?.title ?? "",
+      onSelect: (id) => this.select(id, false),
+      onFollowStopped: () => this.card.setFollow(false),
     });
+    this.card = new WorkerCard(
+      {
+        card: byId("worker-card"),
+        title: byId("card-title"),
+        close: byId("card-close"),
+        status: byId("card-status"),
+        fix: byId("card-fix"),
+        speed: byId("card-speed"),
+        heading: byId("card-heading"),
+        accuracy: byId("card-accuracy"),
+        follow: byId("card-follow"),
+      },
+      () => this.select(null, false),
+      (on) => this.map.setFollow(on),
+    );
     document.body.dataset.tiles = this.cfg.tiles === "none" ? "none" : "tiles";
 
     this.panel = new Panel(
@@ -147,11 +166,11 @@ class App {
         offline: byId("count-offline"),
         list: byId<HTMLOListElement>("workers"),
         empty: byId("empty"),
+        search: byId("worker-search"),
+        sort: byId("worker-sort"),
+        matches: byId("worker-matches"),
       },
-      (id) => {
-        this.map.focus(id);
-        this.timebar.selectWorker(id);
-      },
+      (id) => this.select(id, true),
       { latestFor: (id) => this.messages.latestFor(id), open: (id, opener) => this.messages.open(id, opener) },
     );
     this.timebar = new TimeBar(
@@ -221,6 +240,38 @@ class App {
     });
   }
 
+  /**
+   * Selects a worker (null: none): ringed on the map, its card open, its
+   * row marked, picked for a trail; from the list (centre) the map also
+   * centres on it.
+   */
+  private select(id: string | null, centre: boolean): void {
+    this.map.select(id);
+    this.panel.setSelected(id);
+    if (this.card.shown !== id) {
+      this.card.open(id);
+    }
+    if (id !== null) {
+      if (centre) {
+        this.map.focus(id, false);
+      }
+      this.timebar.selectWorker(id);
+    }
+    this.renderCard(Date.now());
+  }
+
+  private renderCard(now: number): void {
+    const id = this.card.shown;
+    if (id === null) {
+      return;
+    }
+    const state = this.shown;
+    const w = state.workers.get(id);
+    const presence = this.replayState === null ? state.presence.get(id) : undefined;
+    const at = this.replayState === null ? now : (this.timebar.clock ?? now);
+    this.card.render(w, w === undefined ? "offline" : statusOf(w, at, presence), presence, at);
+  }
+
   /** Shows a team: stops the old stream, clears the map, opens the new one. */
   private watch(cfg: ViewConfig, history: "push" | "replace" | "none"): void {
     this.stream?.stop();
@@ -232,6 +283,7 @@ class App {
     this.suggestedWorkers = -1;
     this.map.clear();
     this.panel.clear();
+    this.card.open(null);
     this.target = null;
     this.alerts.clear();
     this.fences.setTarget(null);
@@ -356,8 +408,12 @@ class App {
 
   /** Shows state on the map and in the panel, from scratch. */
   private showState(state: TeamState): void {
+    const selected = this.map.selected;
     this.map.clear();
     this.panel.clear();
+    this.map.select(selected);
+    this.panel.setSelected(selected);
+    this.card.setFollow(false);
     this.autoFitUntil = 0;
     state.markAllDirty();
     this.requestFrame();
@@ -417,6 +473,7 @@ class App {
       this.map.setStatuses(changes);
     }
     this.messages.render();
+    this.renderCard(now);
     this.renderConnection(now);
     this.timebar.render();
     if (this.state.workers.size !== this.suggestedWorkers) {
@@ -497,6 +554,18 @@ class App {
     toggle(this.trailsInput, "trails", (on) => this.map.setTrails(on));
     toggle(this.labelsInput, "labels", (on) => this.map.setLabels(on));
 
+    // On a narrow screen the panel starts collapsed (the map needs the
+    // room); the Panel button (shown there only) opens and closes it.
+    const panelToggle = byId<HTMLButtonElement>("panel-toggle");
+    const setPanel = (open: boolean): void => {
+      panelToggle.setAttribute("aria-expanded", String(open));
+      document.body.dataset.panel = open ? "open" : "collapsed";
+      // The map's size changes with the panel's.
+      window.setTimeout(() => this.map.map.invalidateSize(), 0);
+    };
+    setPanel(!window.matchMedia?.("(max-width: 760px)").matches);
+    panelToggle.addEventListener("click", () => setPanel(panelToggle.getAttribute("aria-expanded") !== "true"));
+
     // A click on one of the service worker's notifications: show the alert
     // (in the team it is of).
     navigator.serviceWorker?.addEventListener("message", (ev: MessageEvent) => {
@@ -569,6 +638,12 @@ class App {
         const r = app.map.map.getContainer().getBoundingClientRect();
         return { x: r.left + p.x, y: r.top + p.y };
       },
+      selected: () => app.map.selected,
+      following: () => app.map.following,
+      layout: () => app.map.layout(),
+      card: () => app.card.hookInfo(),
+      basemap: () => app.map.basemapLayer?.info() ?? null,
+      basemapAt: (lat, lng) => app.map.basemapLayer?.at(lat, lng) ?? "",
       mapView: () => {
         const c = app.map.map.getCenter();
         return { zoom: app.map.map.getZoom(), lat: c.lat, lng: c.lng };

@@ -1,6 +1,18 @@
 // Worker markers drawn on one canvas: a coloured arrow rotated to the
 // heading (a dot while the heading is unknown) and the worker's id as a
-// label.
+// label; below CLUSTER_MAX_ZOOM, workers close on screen are drawn as one
+// bubble with their count (clusters split as you zoom in); labels are
+// placed so that none overlaps another (or a marker): the selected worker's
+// first, then those of moving workers, each beside its marker on the first
+// free side (the side it had last, first), or not at all. The selected
+// worker is never clustered, is ringed, and its accuracy is drawn as a
+// circle under it.
+//
+// Why our own clustering rather than Leaflet.markercluster: the plugin
+// makes one DOM marker per worker and re-clusters on zoom only, so moving
+// workers cost DOM updates per position; here clustering is a grid pass
+// over the positions already projected for the canvas (O(n) per repaint,
+// under a millisecond for 2,000 workers: README, Performance).
 //
 // Why a canvas and cached images: with 500 workers moving, one DOM element
 // per marker means 500 composited layers per frame, and drawing 500 paths
@@ -33,6 +45,41 @@ export interface Sprite {
   arrowKey: string;
   label: Sprite2D | null;
   labelKey: string;
+  /** Whether it is moving now (its label is placed before those of still workers). */
+  moving: boolean;
+  /** Metres of its position's accuracy (0: unknown); drawn for the selected worker. */
+  accuracy: number;
+  /** Side its label was placed on last (index into LABEL_SIDES; -1: none). */
+  labelSide: number;
+}
+
+/** A cluster as drawn: where (container px), how many workers, which. */
+export interface ClusterInfo {
+  x: number;
+  y: number;
+  count: number;
+  ids: string[];
+}
+
+/** A label as drawn: its box in container px. */
+export interface LabelBox {
+  id: string;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** What the last repaint drew, for the test hook. */
+export interface LayoutInfo {
+  zoom: number;
+  /** Workers drawn as their own marker. */
+  markers: number;
+  clusters: ClusterInfo[];
+  labels: LabelBox[];
+  /** Workers outside the canvas (not drawn). */
+  outside: number;
+  selected: string | null;
 }
 
 /**
@@ -96,10 +143,86 @@ const OUTLINE: Record<Status, { colour: string; width: number }> = {
 const OFFLINE_COLOUR = "#8b95a3";
 /** The canvas reaches this far beyond the view (share of its size), so a short pan shows markers at once. */
 const PADDING = 0.1;
-/** Labels are drawn while at most this many markers are in view. */
-const LABEL_LIMIT = 150;
 /** Pointer distance in px within which a marker counts as hovered. */
 const HIT_RADIUS = 12;
+/** At this zoom and above, every worker is drawn on its own. */
+export const CLUSTER_MAX_ZOOM = 18;
+/** Workers within one cell of this many CSS px (of the map's pixel grid) form a cluster. */
+const CLUSTER_CELL = 56;
+/** Labels placed per repaint at most (they are what costs the most to copy). */
+const LABEL_LIMIT = 400;
+/** Space kept between a label and its marker's centre, CSS px. */
+const LABEL_GAP = 11;
+/** Half the box a marker covers, CSS px (labels keep out of it). */
+const MARKER_HALF = 8;
+/** Candidate places of a label: right, left, above, below its marker. */
+const LABEL_SIDES = 4;
+/** Cell of the grid that finds overlapping boxes, CSS px. */
+const BOX_CELL = 64;
+
+/** A box in CSS px of the canvas. */
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * Boxes in a grid of cells: whether a new box overlaps one already in.
+ * Each box is kept in every cell it touches.
+ */
+class BoxGrid {
+  private readonly cells = new Map<number, Box[]>();
+
+  clear(): void {
+    this.cells.clear();
+  }
+
+  private key(cx: number, cy: number): number {
+    return (cx + 4096) * 8192 + (cy + 4096);
+  }
+
+  add(b: Box): void {
+    for (let cx = Math.floor(b.x / BOX_CELL); cx <= Math.floor((b.x + b.w) / BOX_CELL); cx++) {
+      for (let cy = Math.floor(b.y / BOX_CELL); cy <= Math.floor((b.y + b.h) / BOX_CELL); cy++) {
+        const k = this.key(cx, cy);
+        const list = this.cells.get(k);
+        if (list === undefined) {
+          this.cells.set(k, [b]);
+        } else {
+          list.push(b);
+        }
+      }
+    }
+  }
+
+  /** Whether b overlaps a box in the grid other than except. */
+  hits(b: Box, except: Box | null): boolean {
+    for (let cx = Math.floor(b.x / BOX_CELL); cx <= Math.floor((b.x + b.w) / BOX_CELL); cx++) {
+      for (let cy = Math.floor(b.y / BOX_CELL); cy <= Math.floor((b.y + b.h) / BOX_CELL); cy++) {
+        const list = this.cells.get(this.key(cx, cy));
+        if (list === undefined) {
+          continue;
+        }
+        for (const o of list) {
+          if (o !== except && b.x < o.x + o.w && o.x < b.x + b.w && b.y < o.y + o.h && o.y < b.y + b.h) {
+            return true;
+          }
+        }
+      }
+    }
+    return false;
+  }
+}
+
+/** A cluster being built during a repaint. */
+interface Cluster {
+  members: Sprite[];
+  /** Sum of the members' device px, for the mean. */
+  sx: number;
+  sy: number;
+}
 
 export class WorkerLayer extends L.Layer {
   private readonly sprites = new Map<string, Sprite>();
@@ -113,9 +236,22 @@ export class WorkerLayer extends L.Layer {
   private stale = true;
   /** Scratch list of the sprites in view, reused by every draw. */
   private readonly visible: Sprite[] = [];
+  /** Scratch list of the sprites drawn on their own (not in a cluster). */
+  private readonly singles: Sprite[] = [];
   /** One painter per image kind, shared by all sprites: a 2D context is costly to make. */
   private readonly arrowPainter = new Painter();
   private readonly labelPainter = new Painter();
+  private readonly bubblePainter = new Painter();
+  /** Cluster bubbles by count (and pixel ratio). */
+  private readonly bubbles = new Map<string, Sprite2D>();
+  private readonly cells = new Map<number, Cluster>();
+  private readonly boxes = new BoxGrid();
+  private selectedId: string | null = null;
+  /** What the last repaint drew: clusters (layer px centre, radius), labels (canvas CSS px). */
+  private drawnClusters: { x: number; y: number; r: number; members: Sprite[] }[] = [];
+  private drawnLabels: (Box & { id: string })[] = [];
+  private drawnZoom = 0;
+  private drawnOutside = 0;
 
   add(s: Sprite): void {
     this.sprites.set(s.id, s);
@@ -128,12 +264,20 @@ export class WorkerLayer extends L.Layer {
       release(s.label);
     }
     this.sprites.clear();
+    this.selectedId = null;
     this.stale = true;
     this.draw();
   }
 
   setLabels(on: boolean): void {
     this.labels = on;
+    this.stale = true;
+    this.draw();
+  }
+
+  /** Rings a worker (never clustered, its label placed first, its accuracy drawn); null: none. */
+  setSelected(id: string | null): void {
+    this.selectedId = id;
     this.stale = true;
     this.draw();
   }
@@ -179,6 +323,7 @@ export class WorkerLayer extends L.Layer {
         s.arrowKey = "";
         s.labelKey = "";
       }
+      this.bubbles.clear();
     }
     if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
       canvas.width = Math.round(width * ratio);
@@ -197,9 +342,10 @@ export class WorkerLayer extends L.Layer {
   }
 
   /**
-   * Draws every sprite where it is now. Nothing is repainted when no marker
-   * moved by a whole pixel or changed its image (walking workers at city
-   * zoom move less than a pixel per frame).
+   * Draws every sprite where it is now: clusters below CLUSTER_MAX_ZOOM,
+   * the others on their own, then the labels that find room. Nothing is
+   * repainted when no marker moved by a whole pixel or changed its image
+   * (walking workers at city zoom move less than a pixel per frame).
    */
   draw(): void {
     const map = this._map;
@@ -213,6 +359,7 @@ export class WorkerLayer extends L.Layer {
     const visible = this.visible;
     visible.length = 0;
     let changed = this.stale;
+    let outside = 0;
     for (const s of this.sprites.values()) {
       const p = map.latLngToLayerPoint([s.lat, s.lng]);
       s.x = p.x;
@@ -223,6 +370,7 @@ export class WorkerLayer extends L.Layer {
       if (px < -margin || py < -margin || px > canvas.width + margin || py > canvas.height + margin) {
         changed ||= s.drawn !== null;
         s.drawn = null;
+        outside++;
         continue;
       }
       const img = this.arrowImage(s);
@@ -236,25 +384,240 @@ export class WorkerLayer extends L.Layer {
       return;
     }
     this.stale = false;
+    const zoom = map.getZoom();
+    this.drawnZoom = zoom;
+    this.drawnOutside = outside;
+
+    // Clusters: the workers in one cell of the map's pixel grid (fixed to
+    // the map, so a pan does not regroup them), two or more to a cell.
+    const singles = this.singles;
+    singles.length = 0;
+    const clusters: Cluster[] = [];
+    let selected: Sprite | null = null;
+    if (zoom < CLUSTER_MAX_ZOOM) {
+      const cells = this.cells;
+      cells.clear();
+      const po = map.getPixelOrigin();
+      for (const s of visible) {
+        if (s.id === this.selectedId) {
+          selected = s;
+          continue;
+        }
+        const key = Math.floor((s.x + po.x) / CLUSTER_CELL) * 2_097_152 + Math.floor((s.y + po.y) / CLUSTER_CELL);
+        let c = cells.get(key);
+        if (c === undefined) {
+          c = { members: [], sx: 0, sy: 0 };
+          cells.set(key, c);
+        }
+        c.members.push(s);
+        c.sx += s.px;
+        c.sy += s.py;
+      }
+      for (const c of cells.values()) {
+        if (c.members.length > 1) {
+          clusters.push(c);
+        } else {
+          singles.push(c.members[0]);
+        }
+      }
+      cells.clear();
+    } else {
+      for (const s of visible) {
+        if (s.id === this.selectedId) {
+          selected = s;
+        } else {
+          singles.push(s);
+        }
+      }
+    }
+
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.globalAlpha = 1;
     ctx.clearRect(0, 0, canvas.width, canvas.height);
-    for (const s of visible) {
+    if (selected !== null && selected.accuracy > 0) {
+      // Metres per CSS px at the worker's latitude (Web Mercator).
+      const mpp = (40_075_016.686 * Math.cos((selected.lat * Math.PI) / 180)) / (256 * 2 ** zoom);
+      const r = (selected.accuracy / mpp) * ratio;
+      ctx.beginPath();
+      ctx.arc(selected.px, selected.py, Math.max(r, 1), 0, 2 * Math.PI);
+      ctx.fillStyle = "rgba(37,99,235,0.12)";
+      ctx.fill();
+      ctx.strokeStyle = "rgba(37,99,235,0.7)";
+      ctx.lineWidth = 1.5 * ratio;
+      ctx.stroke();
+    }
+    for (const s of singles) {
       const img = s.drawn!;
       ctx.globalAlpha = ALPHA[s.status];
       ctx.drawImage(img, s.px - img.width / 2, s.py - img.height / 2);
     }
-    // Hundreds of labels only hide each other (and cost the most to
-    // copy): past LABEL_LIMIT markers in view, zoom in to see them.
-    if (this.labels && visible.length <= LABEL_LIMIT) {
-      const dx = Math.round(12 * ratio);
-      for (const s of visible) {
-        const img = this.labelImage(s);
-        ctx.globalAlpha = Math.max(ALPHA[s.status], 0.6);
-        ctx.drawImage(img, s.px + dx, s.py - Math.round(img.height / 2));
+    this.drawnClusters = [];
+    ctx.globalAlpha = 1;
+    for (const c of clusters) {
+      const n = c.members.length;
+      const x = Math.round(c.sx / n);
+      const y = Math.round(c.sy / n);
+      const img = this.bubbleImage(n);
+      ctx.drawImage(img, x - img.width / 2, y - img.height / 2);
+      this.drawnClusters.push({ x: x / ratio + this.origin.x, y: y / ratio + this.origin.y, r: img.width / ratio / 2, members: c.members });
+    }
+    if (selected !== null) {
+      const img = selected.drawn!;
+      ctx.globalAlpha = 1;
+      ctx.beginPath();
+      ctx.arc(selected.px, selected.py, 13 * ratio, 0, 2 * Math.PI);
+      ctx.strokeStyle = "#111827";
+      ctx.lineWidth = 2.5 * ratio;
+      ctx.stroke();
+      ctx.strokeStyle = "#fff";
+      ctx.lineWidth = 1 * ratio;
+      ctx.stroke();
+      ctx.globalAlpha = ALPHA[selected.status];
+      ctx.drawImage(img, selected.px - img.width / 2, selected.py - img.height / 2);
+      singles.push(selected);
+    }
+    this.placeLabels(ctx, singles, selected);
+    ctx.globalAlpha = 1;
+  }
+
+  /**
+   * Places and draws the labels of the workers drawn on their own: the
+   * selected one's first (always, even over a marker), then the moving
+   * ones', then the others', each on
+   * the first side of its marker where it overlaps no label and no marker
+   * (the side it had at the last repaint tried first, so labels do not
+   * jump about); a label that finds no room is not drawn.
+   */
+  private placeLabels(ctx: CanvasRenderingContext2D, singles: Sprite[], selected: Sprite | null): void {
+    this.drawnLabels = [];
+    if (!this.labels) {
+      return;
+    }
+    const ratio = this.ratio;
+    const boxes = this.boxes;
+    boxes.clear();
+    const own = new Map<Sprite, Box>();
+    for (const s of singles) {
+      const b = { x: s.px / ratio - MARKER_HALF, y: s.py / ratio - MARKER_HALF, w: 2 * MARKER_HALF, h: 2 * MARKER_HALF };
+      own.set(s, b);
+      boxes.add(b);
+    }
+    for (const c of this.drawnClusters) {
+      const x = c.x - this.origin.x;
+      const y = c.y - this.origin.y;
+      boxes.add({ x: x - c.r, y: y - c.r, w: 2 * c.r, h: 2 * c.r });
+    }
+    const order: Sprite[] = [];
+    if (selected !== null) {
+      order.push(selected);
+    }
+    for (const s of singles) {
+      if (s !== selected && s.moving) {
+        order.push(s);
       }
     }
-    ctx.globalAlpha = 1;
+    for (const s of singles) {
+      if (s !== selected && !s.moving) {
+        order.push(s);
+      }
+    }
+    for (const s of order) {
+      if (this.drawnLabels.length >= LABEL_LIMIT) {
+        s.labelSide = -1;
+        continue;
+      }
+      const img = this.labelImage(s);
+      const w = img.width / ratio;
+      const h = img.height / ratio;
+      const x0 = s.px / ratio;
+      const y0 = s.py / ratio;
+      let placed = -1;
+      for (let k = -1; k < LABEL_SIDES && placed < 0; k++) {
+        const side = k < 0 ? s.labelSide : k;
+        if (side < 0 || (k >= 0 && side === s.labelSide)) {
+          continue;
+        }
+        // Device-pixel aligned, as drawn; one px of room all round.
+        const bx = Math.round((side === 0 ? x0 + LABEL_GAP : side === 1 ? x0 - LABEL_GAP - w : x0 - w / 2) * ratio) / ratio;
+        const by = Math.round((side === 2 ? y0 - LABEL_GAP - h : side === 3 ? y0 + LABEL_GAP : y0 - h / 2) * ratio) / ratio;
+        const b = { x: bx - 1, y: by - 1, w: w + 2, h: h + 2 };
+        // The selected worker's label is always drawn (first, so no label is in its way).
+        if (s === selected || !boxes.hits(b, own.get(s) ?? null)) {
+          boxes.add(b);
+          placed = side;
+          ctx.globalAlpha = Math.max(ALPHA[s.status], 0.6);
+          ctx.drawImage(img, Math.round(bx * ratio), Math.round(by * ratio));
+          this.drawnLabels.push({ id: s.id, x: bx, y: by, w, h });
+        }
+      }
+      s.labelSide = placed;
+    }
+  }
+
+  /** What the last repaint drew, in container px, for the test hook. */
+  layoutInfo(): LayoutInfo {
+    const map = this._map;
+    const off = map ? map.layerPointToContainerPoint(this.origin) : L.point(0, 0);
+    const lp = (x: number, y: number): L.Point => (map ? map.layerPointToContainerPoint([x, y]) : L.point(x, y));
+    let markers = 0;
+    for (const s of this.sprites.values()) {
+      markers += s.drawn === null ? 0 : 1;
+    }
+    const inClusters = this.drawnClusters.reduce((n, c) => n + c.members.length, 0);
+    return {
+      zoom: this.drawnZoom,
+      markers: markers - inClusters,
+      clusters: this.drawnClusters.map((c) => {
+        const p = lp(c.x, c.y);
+        return { x: p.x, y: p.y, count: c.members.length, ids: c.members.map((s) => s.id) };
+      }),
+      labels: this.drawnLabels.map((b) => ({ id: b.id, x: b.x + off.x, y: b.y + off.y, w: b.w, h: b.h })),
+      outside: this.drawnOutside,
+      selected: this.selectedId,
+    };
+  }
+
+  /** The cluster under a layer point, if any: its members. */
+  hitCluster(p: L.Point): Sprite[] | null {
+    for (const c of this.drawnClusters) {
+      if ((c.x - p.x) ** 2 + (c.y - p.y) ** 2 <= c.r * c.r) {
+        return c.members;
+      }
+    }
+    return null;
+  }
+
+  /** A cluster's bubble: a disc sized by the count, with the count; cached per count. */
+  private bubbleImage(n: number): Sprite2D {
+    const key = String(n);
+    const cached = this.bubbles.get(key);
+    if (cached !== undefined) {
+      return cached;
+    }
+    const ratio = this.ratio;
+    const r = n < 10 ? 13 : n < 100 ? 16 : n < 1000 ? 19 : 22;
+    const size = Math.ceil((2 * r + 4) * ratio);
+    const ctx = this.bubblePainter.begin(size, size);
+    ctx.setTransform(ratio, 0, 0, ratio, size / 2, size / 2);
+    ctx.beginPath();
+    ctx.arc(0, 0, r + 1.5, 0, 2 * Math.PI);
+    ctx.fillStyle = "rgba(37,99,235,0.3)";
+    ctx.fill();
+    ctx.beginPath();
+    ctx.arc(0, 0, r - 2, 0, 2 * Math.PI);
+    ctx.fillStyle = "#1d4ed8";
+    ctx.fill();
+    ctx.strokeStyle = "#fff";
+    ctx.lineWidth = 1.5;
+    ctx.stroke();
+    ctx.fillStyle = "#fff";
+    ctx.font = `600 ${n < 1000 ? 12 : 11}px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.fillText(key, 0, 0.5);
+    const img = this.bubblePainter.finish();
+    this.bubbles.set(key, img);
+    return img;
   }
 
   /**
@@ -332,11 +695,11 @@ export class WorkerLayer extends L.Layer {
     return width;
   }
 
-  /** The sprite under a layer point, if any (the nearest one). */
+  /** The sprite drawn on its own under a layer point, if any (the nearest one). */
   hit(p: L.Point): Sprite | null {
     let best: Sprite | null = null;
     let bestD = HIT_RADIUS * HIT_RADIUS;
-    for (const s of this.sprites.values()) {
+    for (const s of this.singles) {
       const dx = s.x - p.x;
       const dy = s.y - p.y;
       const d = dx * dx + dy * dy;

@@ -8,19 +8,25 @@
 //
 // While a replay is shown the live stream stays open: its positions keep
 // updating the live state, which is not drawn; "Live" shows it again at once.
+//
+// Other teams can be shown on the map beside the team (the "Also show"
+// toggles, the `also` parameter): each has its own stream and state, its
+// markers keyed "team/worker", every team in its own colour family. The
+// panel, time bar, alerts, fences and messages stay the team's.
 
 import { alertOf, type Alert } from "./alertformat";
 import { AlertsPanel } from "./alerts";
 import { loadAuth, type Auth, type StreamCredentials } from "./auth";
 import { WorkerCard } from "./card";
-import { defaults, fromURL, isStrategy, toSearch, type ViewConfig } from "./config";
+import { FAMILY_HUES, familyColour, workerColour } from "./colour";
+import { alsoTeams, defaults, fromURL, isStrategy, MAX_ALSO, toSearch, type ViewConfig } from "./config";
 import { FenceEditor } from "./fenceeditor";
 import { TrackingMap } from "./map";
 import { MessagesPanel } from "./messages";
 import { Panel } from "./panel";
 import { isValidId, parsePosition, type Position } from "./position";
 import { PushToggle } from "./push";
-import { describeStatus, statusOf, TeamState } from "./state";
+import { describeStatus, statusOf, TeamState, type Presence, type Status, type Worker } from "./state";
 import { TeamStream, streamURL, type ConnectionInfo } from "./stream";
 import { installTestHook } from "./testhook";
 import { TimeBar } from "./timebar";
@@ -59,6 +65,16 @@ function connectionLabel(info: ConnectionInfo, now: number, replaying: boolean):
 
 type Tab = "workers" | "alerts" | "fences" | "messages";
 
+/** Another team shown on the map beside the team. */
+interface Overlay {
+  readonly team: string;
+  hue: number;
+  readonly state: TeamState;
+  stream: TeamStream | null;
+  /** The status each of its markers is drawn with. */
+  readonly statuses: Map<string, Status>;
+}
+
 /** The message the service worker sends a window when one of its notifications is clicked (sw/sw.ts). */
 const SW_ALERT_MESSAGE = "tracking-alert";
 
@@ -90,6 +106,11 @@ class App {
   private readonly push: PushToggle;
   private readonly messages: MessagesPanel;
   private readonly card: WorkerCard;
+  /** Other teams shown on the map, in the order of their families. */
+  private readonly overlays = new Map<string, Overlay>();
+  private readonly teamsBox = byId<HTMLFieldSetElement>("teams");
+  private readonly teamsList = byId<HTMLElement>("teams-list");
+  private teamsKey = "";
   /** The team's API path and credentials, once its stream started. */
   private target: { base: string; team: string; credentials: StreamCredentials } | null = null;
   private tab: Tab = "workers";
@@ -237,6 +258,15 @@ class App {
       this.auth = auth;
       document.body.dataset.auth = auth.mode;
       this.startStream();
+      for (const ov of this.overlays.values()) {
+        this.startOverlay(ov);
+      }
+    });
+    this.teamsList.addEventListener("change", () => {
+      const also = [...this.teamsList.querySelectorAll<HTMLInputElement>("input[data-team]")].filter((i) => i.checked).map((i) => i.dataset.team!);
+      this.cfg = { ...this.cfg, also: alsoTeams(also.join(","), this.cfg.team) };
+      window.history.replaceState(null, "", toSearch(this.cfg, this.base, location.search));
+      this.setOverlays(this.cfg.also);
     });
   }
 
@@ -255,7 +285,9 @@ class App {
       if (centre) {
         this.map.focus(id, false);
       }
-      this.timebar.selectWorker(id);
+      if (!id.includes("/")) {
+        this.timebar.selectWorker(id); // trails are of the team's workers
+      }
     }
     this.renderCard(Date.now());
   }
@@ -265,17 +297,147 @@ class App {
     if (id === null) {
       return;
     }
-    const state = this.shown;
-    const w = state.workers.get(id);
-    const presence = this.replayState === null ? state.presence.get(id) : undefined;
-    const at = this.replayState === null ? now : (this.timebar.clock ?? now);
+    let w: Worker | undefined;
+    let presence: Presence | undefined;
+    let at = now;
+    const slash = id.indexOf("/");
+    if (slash >= 0) {
+      // Another team's worker: live.
+      const ov = this.overlays.get(id.slice(0, slash));
+      w = ov?.state.workers.get(id.slice(slash + 1));
+      presence = ov?.state.presence.get(id.slice(slash + 1));
+    } else {
+      const state = this.shown;
+      w = state.workers.get(id);
+      presence = this.replayState === null ? state.presence.get(id) : undefined;
+      at = this.replayState === null ? now : (this.timebar.clock ?? now);
+    }
     this.card.render(w, w === undefined ? "offline" : statusOf(w, at, presence), presence, at);
+  }
+
+  /**
+   * Shows these other teams beside the team (in this order: their colour
+   * families), stopping the streams of those no longer shown.
+   */
+  private setOverlays(teams: string[]): void {
+    for (const [team, ov] of this.overlays) {
+      if (!teams.includes(team)) {
+        ov.stream?.stop();
+        this.overlays.delete(team);
+        this.map.removeWhere(`${team}/`);
+      }
+    }
+    for (const team of teams) {
+      if (!this.overlays.has(team)) {
+        const ov: Overlay = { team, hue: 0, state: new TeamState(team), stream: null, statuses: new Map() };
+        this.overlays.set(team, ov);
+        this.startOverlay(ov);
+      }
+    }
+    this.recolour();
+    this.renderTeams();
+    this.requestFrame();
+  }
+
+  /** Opens the stream of another team, once the auth mode is known. */
+  private startOverlay(ov: Overlay): void {
+    if (this.auth === null || ov.stream !== null) {
+      return;
+    }
+    ov.stream = new TeamStream(
+      this.cfg.strategy,
+      ov.team,
+      {
+        onData: (data) => {
+          if (this.overlays.get(ov.team) !== ov) {
+            return;
+          }
+          const now = Date.now();
+          const p = parsePosition(data, now);
+          if (p !== null && ov.state.apply(p, now)) {
+            this.requestFrame();
+          }
+        },
+        onStatus: (data) => ov.state.applyStatus(data),
+        onStateChange: () => this.renderTeams(),
+      },
+      this.auth.credentials(ov.team),
+    );
+    ov.stream.start();
+  }
+
+  /**
+   * Colour families: with other teams shown, the team's workers are shades
+   * of blue and each other team's of its own hue; alone, every worker has
+   * its own colour.
+   */
+  private recolour(): void {
+    const alone = this.overlays.size === 0;
+    const primary = alone ? workerColour : (id: string): string => familyColour(id, FAMILY_HUES[0]);
+    this.state.setColours(primary);
+    this.replayState?.setColours(primary);
+    let i = 1;
+    const hues = new Map<string, number>();
+    if (!alone) {
+      hues.set("", FAMILY_HUES[0]);
+    }
+    for (const ov of this.overlays.values()) {
+      const hue = FAMILY_HUES[i++ % FAMILY_HUES.length];
+      ov.hue = hue;
+      hues.set(ov.team, hue);
+      ov.state.setColours((id) => familyColour(id, hue));
+    }
+    this.map.setTeamHues(hues);
+  }
+
+  /** The "Also show" toggles: the configured teams and those shown, but the team itself. */
+  private renderTeams(): void {
+    const options = [...new Set([...this.base.teams, ...this.cfg.also])].filter((t) => t !== this.cfg.team);
+    const key = options.join(",");
+    if (key !== this.teamsKey) {
+      this.teamsKey = key;
+      this.teamsList.replaceChildren(
+        ...options.map((team) => {
+          const label = document.createElement("label");
+          label.className = "team-toggle";
+          label.dataset.team = team;
+          const input = Object.assign(document.createElement("input"), { type: "checkbox" });
+          input.dataset.team = team;
+          const swatch = Object.assign(document.createElement("span"), { className: "team-swatch" });
+          swatch.setAttribute("aria-hidden", "true");
+          const count = Object.assign(document.createElement("span"), { className: "team-count" });
+          label.append(input, swatch, document.createTextNode(team), count);
+          return label;
+        }),
+      );
+    }
+    this.teamsBox.hidden = options.length === 0;
+    for (const label of this.teamsList.querySelectorAll<HTMLLabelElement>("label[data-team]")) {
+      const ov = this.overlays.get(label.dataset.team!);
+      const input = label.querySelector("input")!;
+      input.checked = ov !== undefined;
+      // At most MAX_ALSO other teams at once.
+      input.disabled = ov === undefined && this.overlays.size >= MAX_ALSO;
+      label.style.setProperty("--c", ov === undefined ? "transparent" : `hsl(${ov.hue} 70% 45%)`);
+      const state = ov?.stream?.info.state;
+      const text = ov === undefined ? "" : state === "open" ? `${ov.state.workers.size}` : (state ?? "");
+      const count = label.querySelector<HTMLElement>(".team-count")!;
+      if (count.textContent !== text) {
+        count.textContent = text;
+      }
+      label.title = ov === undefined ? `Show ${label.dataset.team} on the map too` : `${label.dataset.team}: ${ov.state.workers.size} workers (${state ?? "not connected"})`;
+    }
   }
 
   /** Shows a team: stops the old stream, clears the map, opens the new one. */
   private watch(cfg: ViewConfig, history: "push" | "replace" | "none"): void {
     this.stream?.stop();
     this.stream = null;
+    for (const ov of this.overlays.values()) {
+      ov.stream?.stop();
+    }
+    this.overlays.clear();
+    cfg = { ...cfg, also: cfg.also.filter((t) => t !== cfg.team) };
     this.cfg = cfg;
     this.state = new TeamState(cfg.team);
     this.timebar.setTarget(null); // back to live, no trail: the new team's once the stream starts
@@ -308,6 +470,7 @@ class App {
     }
 
     this.startStream();
+    this.setOverlays(cfg.also);
     this.renderPanel();
   }
 
@@ -414,6 +577,10 @@ class App {
     this.map.select(selected);
     this.panel.setSelected(selected);
     this.card.setFollow(false);
+    for (const ov of this.overlays.values()) {
+      ov.statuses.clear();
+      ov.state.markAllDirty();
+    }
     this.autoFitUntil = 0;
     state.markAllDirty();
     this.requestFrame();
@@ -452,6 +619,11 @@ class App {
     for (const w of this.shown.takeDirty()) {
       added = this.map.update(w, t) || added;
     }
+    for (const ov of this.overlays.values()) {
+      for (const w of ov.state.takeDirty()) {
+        added = this.map.update(w, t, `${ov.team}/${w.id}`) || added;
+      }
+    }
     if (added && !this.userMovedMap) {
       if (this.autoFitUntil === 0) {
         this.autoFitUntil = t + AUTO_FIT_WINDOW_MS;
@@ -469,8 +641,20 @@ class App {
     const now = Date.now();
     // A replayed worker's age and status are as of the replay clock.
     const changes = this.panel.render(this.shown, this.replayState === null ? now : (this.timebar.clock ?? now));
+    for (const ov of this.overlays.values()) {
+      for (const w of ov.state.workers.values()) {
+        const status = statusOf(w, now, ov.state.presence.get(w.id));
+        if (ov.statuses.get(w.id) !== status) {
+          ov.statuses.set(w.id, status);
+          changes.push([`${ov.team}/${w.id}`, status]);
+        }
+      }
+    }
     if (changes.length > 0) {
       this.map.setStatuses(changes);
+    }
+    if (this.overlays.size > 0) {
+      this.renderTeams();
     }
     this.messages.render();
     this.renderCard(now);
@@ -639,6 +823,14 @@ class App {
         return { x: r.left + p.x, y: r.top + p.y };
       },
       selected: () => app.map.selected,
+      teams: () =>
+        [...app.overlays.values()].map((ov) => ({
+          team: ov.team,
+          hue: ov.hue,
+          workers: ov.state.workers.size,
+          connection: ov.stream?.info.state ?? "connecting",
+        })),
+      markerColours: () => app.map.markerColours(),
       following: () => app.map.following,
       layout: () => app.map.layout(),
       card: () => app.card.hookInfo(),

@@ -233,15 +233,15 @@ export class TrackingMap {
    * sight (returns true then). The marker glides there over the worker's
    * observed update interval, from where it is drawn now.
    */
-  update(w: Worker, now: number): boolean {
-    let v = this.views.get(w.id);
+  update(w: Worker, now: number, key = w.id): boolean {
+    let v = this.views.get(key);
     const created = v === undefined;
     if (v === undefined) {
-      const sprite: Sprite = { id: w.id, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: "online",
-        x: 0, y: 0, px: 0, py: 0, drawn: null, arrow: null, arrowKey: "", label: null, labelKey: "",
+      const sprite: Sprite = { id: key, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: "online",
+        x: 0, y: 0, px: 0, py: 0, drawn: null, inView: false, arrow: null, arrowKey: "", label: null, labelKey: "",
         moving: false, accuracy: w.accuracy ?? 0, labelSide: -1 };
       v = { sprite, worker: w, fromLat: w.lat, fromLng: w.lng, toLat: w.lat, toLng: w.lng, start: now, duration: 0, trail: null };
-      this.views.set(w.id, v);
+      this.views.set(key, v);
       this.workerLayer.add(sprite);
     } else {
       const s = v.sprite;
@@ -254,6 +254,10 @@ export class TrackingMap {
       v.duration = jump > MAX_ANIMATED_JUMP ? 0 : Math.min(Math.max(w.interval, 100), MAX_ANIMATION_MS);
       v.sprite.heading = w.heading;
       v.sprite.accuracy = w.accuracy ?? 0;
+      if (v.sprite.colour !== w.colour) {
+        v.sprite.colour = w.colour; // its arrow and label are drawn again
+        v.trail?.setStyle({ color: w.colour });
+      }
       v.sprite.moving = jump > 1e-7 || (w.speed ?? 0) > 0.3;
     }
     this.animating.add(v);
@@ -430,6 +434,40 @@ export class TrackingMap {
         this.pulseMarker = null;
       }
     }, PULSE_MS);
+  }
+
+  /**
+   * Removes the markers whose key starts with prefix (another team's,
+   * "team/"), when that team is no longer shown.
+   */
+  removeWhere(prefix: string): void {
+    for (const [key, v] of this.views) {
+      if (key.startsWith(prefix)) {
+        this.views.delete(key);
+        this.animating.delete(v);
+        v.trail?.remove();
+        this.workerLayer.removeSprite(key);
+        if (this.hovered === v) {
+          this.hover(null);
+        }
+        if (this.selectedId === key) {
+          this.select(null);
+        }
+      }
+    }
+    this.workerLayer.invalidate();
+    this.workerLayer.draw();
+  }
+
+  /** The colour families of the teams shown (see WorkerLayer.setTeamHues). */
+  setTeamHues(hues: Map<string, number>): void {
+    this.workerLayer.setTeamHues(hues);
+    this.workerLayer.draw();
+  }
+
+  /** Each marker's colour, for the test hook. */
+  markerColours(): Record<string, string> {
+    return Object.fromEntries([...this.views].map(([id, v]) => [id, v.sprite.colour]));
   }
 
   /** Each marker's status as drawn, for the test hook. */

@@ -27,7 +27,7 @@ import type { Status } from "./state";
 
 export interface Sprite {
   readonly id: string;
-  readonly colour: string;
+  colour: string;
   /** Where the marker is drawn now. */
   lat: number;
   lng: number;
@@ -36,10 +36,12 @@ export interface Sprite {
   /** Layer point of the last draw, for hit testing. */
   x: number;
   y: number;
-  /** Device pixel on the canvas, and the image, of the last paint (null: not painted). */
+  /** Device pixel on the canvas, and the arrow image, of the last paint (null: none yet). */
   px: number;
   py: number;
   drawn: Sprite2D | null;
+  /** Whether it was on the canvas at the last draw (on its own or in a cluster). */
+  inView: boolean;
   /** Cached images and what they were drawn for. */
   arrow: Sprite2D | null;
   arrowKey: string;
@@ -143,6 +145,20 @@ const OUTLINE: Record<Status, { colour: string; width: number }> = {
 const OFFLINE_COLOUR = "#8b95a3";
 /** The canvas reaches this far beyond the view (share of its size), so a short pan shows markers at once. */
 const PADDING = 0.1;
+/**
+ * Arrow images redrawn per repaint at most for a new heading (the others
+ * keep their previous heading a frame or two longer): with 2,000 workers
+ * turning, redrawing every arrow that crossed a step at once makes a slow
+ * frame. A new status is always drawn at once.
+ */
+const ARROW_BUDGET = 24;
+/** A cluster's fill: one team shown; workers of several teams. */
+const CLUSTER_FILL = "#1d4ed8";
+const MIXED_CLUSTER_FILL = "#4b5563";
+/** Web Mercator as Leaflet's EPSG:3857 computes it (so that hit tests and the hook agree). */
+const EARTH_RADIUS = 6_378_137;
+const MAX_LATITUDE = 85.0511287798;
+const MERCATOR_SCALE = 0.5 / (Math.PI * EARTH_RADIUS);
 /** Pointer distance in px within which a marker counts as hovered. */
 const HIT_RADIUS = 12;
 /** At this zoom and above, every worker is drawn on its own. */
@@ -252,10 +268,51 @@ export class WorkerLayer extends L.Layer {
   private drawnLabels: (Box & { id: string })[] = [];
   private drawnZoom = 0;
   private drawnOutside = 0;
+  /** New-heading arrows still allowed in this repaint. */
+  private arrowBudget = 0;
+  /**
+   * Hue of each team's colour family while several are shown ("" the
+   * team's own, else the other teams by name): a cluster of one team's
+   * workers is drawn in it, a mixed one in grey. Empty: one team, blue.
+   */
+  private teamHues = new Map<string, number>();
+
+  setTeamHues(hues: Map<string, number>): void {
+    this.teamHues = hues;
+    this.stale = true;
+  }
+
+  /** The fill of a cluster's bubble. */
+  private clusterFill(members: Sprite[]): string {
+    if (this.teamHues.size === 0) {
+      return CLUSTER_FILL;
+    }
+    const teamOf = (s: Sprite): string => {
+      const slash = s.id.indexOf("/");
+      return slash < 0 ? "" : s.id.slice(0, slash);
+    };
+    const team = teamOf(members[0]);
+    const hue = this.teamHues.get(team);
+    if (hue === undefined || members.some((m) => teamOf(m) !== team)) {
+      return MIXED_CLUSTER_FILL;
+    }
+    return `hsl(${hue} 70% 40%)`;
+  }
 
   add(s: Sprite): void {
     this.sprites.set(s.id, s);
     this.stale = true;
+  }
+
+  /** Removes one sprite (a team no longer shown). */
+  removeSprite(id: string): void {
+    const s = this.sprites.get(id);
+    if (s !== undefined) {
+      release(s.arrow);
+      release(s.label);
+      this.sprites.delete(id);
+      this.stale = true;
+    }
   }
 
   clear(): void {
@@ -360,33 +417,31 @@ export class WorkerLayer extends L.Layer {
     visible.length = 0;
     let changed = this.stale;
     let outside = 0;
+    // Layer points computed here rather than with map.latLngToLayerPoint
+    // (the same formula, without two objects per worker per frame).
+    const zoom = map.getZoom();
+    const world = 256 * 2 ** zoom;
+    const po = map.getPixelOrigin();
+    const d = Math.PI / 180;
     for (const s of this.sprites.values()) {
-      const p = map.latLngToLayerPoint([s.lat, s.lng]);
-      s.x = p.x;
-      s.y = p.y;
+      const sin = Math.sin(Math.max(Math.min(MAX_LATITUDE, s.lat), -MAX_LATITUDE) * d);
+      s.x = (MERCATOR_SCALE * EARTH_RADIUS * s.lng * d + 0.5) * world - po.x;
+      s.y = (-MERCATOR_SCALE * (EARTH_RADIUS * Math.log((1 + sin) / (1 - sin))) / 2 + 0.5) * world - po.y;
       // Device pixels, rounded: whole-pixel copies are the fast path.
-      const px = Math.round((p.x - this.origin.x) * ratio);
-      const py = Math.round((p.y - this.origin.y) * ratio);
+      const px = Math.round((s.x - this.origin.x) * ratio);
+      const py = Math.round((s.y - this.origin.y) * ratio);
       if (px < -margin || py < -margin || px > canvas.width + margin || py > canvas.height + margin) {
-        changed ||= s.drawn !== null;
-        s.drawn = null;
+        changed ||= s.inView;
+        s.inView = false;
         outside++;
         continue;
       }
-      const img = this.arrowImage(s);
-      changed ||= px !== s.px || py !== s.py || img !== s.drawn;
+      changed ||= !s.inView || px !== s.px || py !== s.py;
+      s.inView = true;
       s.px = px;
       s.py = py;
-      s.drawn = img;
       visible.push(s);
     }
-    if (!changed) {
-      return;
-    }
-    this.stale = false;
-    const zoom = map.getZoom();
-    this.drawnZoom = zoom;
-    this.drawnOutside = outside;
 
     // Clusters: the workers in one cell of the map's pixel grid (fixed to
     // the map, so a pan does not regroup them), two or more to a cell.
@@ -397,7 +452,6 @@ export class WorkerLayer extends L.Layer {
     if (zoom < CLUSTER_MAX_ZOOM) {
       const cells = this.cells;
       cells.clear();
-      const po = map.getPixelOrigin();
       for (const s of visible) {
         if (s.id === this.selectedId) {
           selected = s;
@@ -430,6 +484,24 @@ export class WorkerLayer extends L.Layer {
         }
       }
     }
+    // Arrow images only for the workers drawn on their own.
+    this.arrowBudget = ARROW_BUDGET;
+    for (const s of singles) {
+      const img = this.arrowImage(s);
+      changed ||= img !== s.drawn;
+      s.drawn = img;
+    }
+    if (selected !== null) {
+      const img = this.arrowImage(selected);
+      changed ||= img !== selected.drawn;
+      selected.drawn = img;
+    }
+    if (!changed) {
+      return;
+    }
+    this.stale = false;
+    this.drawnZoom = zoom;
+    this.drawnOutside = outside;
 
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.globalAlpha = 1;
@@ -457,7 +529,7 @@ export class WorkerLayer extends L.Layer {
       const n = c.members.length;
       const x = Math.round(c.sx / n);
       const y = Math.round(c.sy / n);
-      const img = this.bubbleImage(n);
+      const img = this.bubbleImage(n, this.clusterFill(c.members));
       ctx.drawImage(img, x - img.width / 2, y - img.height / 2);
       this.drawnClusters.push({ x: x / ratio + this.origin.x, y: y / ratio + this.origin.y, r: img.width / ratio / 2, members: c.members });
     }
@@ -561,7 +633,7 @@ export class WorkerLayer extends L.Layer {
     const lp = (x: number, y: number): L.Point => (map ? map.layerPointToContainerPoint([x, y]) : L.point(x, y));
     let markers = 0;
     for (const s of this.sprites.values()) {
-      markers += s.drawn === null ? 0 : 1;
+      markers += s.inView ? 1 : 0;
     }
     const inClusters = this.drawnClusters.reduce((n, c) => n + c.members.length, 0);
     return {
@@ -587,9 +659,9 @@ export class WorkerLayer extends L.Layer {
     return null;
   }
 
-  /** A cluster's bubble: a disc sized by the count, with the count; cached per count. */
-  private bubbleImage(n: number): Sprite2D {
-    const key = String(n);
+  /** A cluster's bubble: a disc sized by the count, with the count; cached per count and fill. */
+  private bubbleImage(n: number, fill: string): Sprite2D {
+    const key = `${n}|${fill}`;
     const cached = this.bubbles.get(key);
     if (cached !== undefined) {
       return cached;
@@ -601,11 +673,13 @@ export class WorkerLayer extends L.Layer {
     ctx.setTransform(ratio, 0, 0, ratio, size / 2, size / 2);
     ctx.beginPath();
     ctx.arc(0, 0, r + 1.5, 0, 2 * Math.PI);
-    ctx.fillStyle = "rgba(37,99,235,0.3)";
+    ctx.fillStyle = fill;
+    ctx.globalAlpha = 0.3;
     ctx.fill();
+    ctx.globalAlpha = 1;
     ctx.beginPath();
     ctx.arc(0, 0, r - 2, 0, 2 * Math.PI);
-    ctx.fillStyle = "#1d4ed8";
+    ctx.fillStyle = fill;
     ctx.fill();
     ctx.strokeStyle = "#fff";
     ctx.lineWidth = 1.5;
@@ -614,7 +688,7 @@ export class WorkerLayer extends L.Layer {
     ctx.font = `600 ${n < 1000 ? 12 : 11}px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif`;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
-    ctx.fillText(key, 0, 0.5);
+    ctx.fillText(String(n), 0, 0.5);
     const img = this.bubblePainter.finish();
     this.bubbles.set(key, img);
     return img;
@@ -632,6 +706,10 @@ export class WorkerLayer extends L.Layer {
     if (s.arrow !== null && s.arrowKey === key) {
       return s.arrow;
     }
+    if (s.arrow !== null && this.arrowBudget <= 0 && s.arrowKey.endsWith(`|${colour}|${s.status}`)) {
+      return s.arrow; // only the heading changed: next repaint
+    }
+    this.arrowBudget--;
     const ratio = this.ratio;
     const size = Math.ceil(MARKER_BOX * ratio);
     const ctx = this.arrowPainter.begin(size, size);
@@ -661,6 +739,7 @@ export class WorkerLayer extends L.Layer {
   /** The worker's label, cached. */
   private labelImage(s: Sprite): Sprite2D {
     const colour = s.status === "idle" ? OUTLINE.idle.colour : colourOf(s);
+    // Labels of other teams' workers name the team (their id is team/worker).
     if (s.label !== null && s.labelKey === colour) {
       return s.label;
     }

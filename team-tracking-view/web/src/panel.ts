@@ -45,6 +45,8 @@ interface Row {
   statusText: string;
   /** For sorting by last seen. */
   lastSeen: number;
+  /** Its swatch's colour (a colour family while other teams are shown). */
+  colour: string;
 }
 
 const STATUS_ORDER: Record<Status | "", number> = { online: 0, idle: 1, offline: 2, "": 3 };
@@ -203,6 +205,10 @@ export class Panel {
         }
       }
       row.lastSeen = w.lastSeen;
+      if (row.colour !== w.colour) {
+        row.colour = w.colour;
+        row.li.style.setProperty("--c", w.colour);
+      }
       const age = formatAge(now - w.lastSeen);
       if (row.ageText !== age) {
         row.ageText = age;
@@ -266,7 +272,7 @@ export class Panel {
       button.setAttribute("aria-label", `Message ${w.id}`);
       li.append(button);
     }
-    return { li, age, status, msg, msgKey: "", ageText: "", statusValue: "", statusText: "", lastSeen: w.lastSeen };
+    return { li, age, status, msg, msgKey: "", ageText: "", statusValue: "", statusText: "", lastSeen: w.lastSeen, colour: w.colour };
   }
 }
 

@@ -104,6 +104,14 @@ export interface TrackingHook {
   messageForm(): MessageFormHookInfo;
   /** Why messages are not available ("" when they are). */
   messagesMessage(): string;
+  /**
+   * Other teams shown on the map beside the team: team, hue of its colour
+   * family (the team's own is FAMILY_HUES[0], 215), workers, stream state.
+   * Their markers are keyed "team/worker" in markerPositions() and the rest.
+   */
+  teams(): { team: string; hue: number; workers: number; connection: string }[];
+  /** Each marker's colour (CSS), by key. */
+  markerColours(): Record<string, string>;
   /** The selected worker (null: none). */
   selected(): string | null;
   /** The worker the map keeps centred (null: none). */

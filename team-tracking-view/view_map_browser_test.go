@@ -417,13 +417,25 @@ const frameRecorder = `(() => {
 // 2,000 workers of one team each sending 10 positions a second (the fake
 // stream), over 10 s each: the p95 of the intervals between animation
 // frames and of the script time per frame (performance.now()). Opt-in
-// (VIEW_FRAME_BENCH=1): a measurement, not a check; it logs the figures
-// and asserts nothing about them.
+// (VIEW_FRAME_BENCH=1; VIEW_FRAME_BENCH_WORKERS=10,500 for other team
+// sizes): a measurement, not a check; it logs the figures and asserts
+// nothing about them.
 func TestBrowserMapFrameTimes(t *testing.T) {
 	if os.Getenv("VIEW_FRAME_BENCH") == "" {
 		t.Skip("set VIEW_FRAME_BENCH=1 to measure frame times")
 	}
-	for _, n := range []int{500, 2000} {
+	sizes := []int{500, 2000}
+	if v := os.Getenv("VIEW_FRAME_BENCH_WORKERS"); v != "" {
+		sizes = nil
+		for f := range strings.SplitSeq(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				t.Fatalf("VIEW_FRAME_BENCH_WORKERS=%q: want worker counts separated by commas, e.g. 500,2000", v)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, n := range sizes {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			fake := &fakeTracking{teams: map[string]int{"team_big": n}, interval: 100 * time.Millisecond}
 			srv := fake.serve(t)

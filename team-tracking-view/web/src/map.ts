@@ -238,7 +238,7 @@ export class TrackingMap {
     const created = v === undefined;
     if (v === undefined) {
       const sprite: Sprite = { id: key, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: "online",
-        x: 0, y: 0, px: 0, py: 0, drawn: null, inView: false, arrow: null, arrowKey: "", label: null, labelKey: "",
+        x: 0, y: 0, px: 0, py: 0, drawn: null, inView: false, moved: false, arrow: null, arrowKey: "", label: null, labelKey: "",
         moving: false, accuracy: w.accuracy ?? 0, labelSide: -1 };
       v = { sprite, worker: w, fromLat: w.lat, fromLng: w.lng, toLat: w.lat, toLng: w.lng, start: now, duration: 0, trail: null };
       this.views.set(key, v);

@@ -42,6 +42,8 @@ export interface Sprite {
   drawn: Sprite2D | null;
   /** Whether it was on the canvas at the last draw (on its own or in a cluster). */
   inView: boolean;
+  /** Whether its device pixel changed in this draw. */
+  moved: boolean;
   /** Cached images and what they were drawn for. */
   arrow: Sprite2D | null;
   arrowKey: string;
@@ -261,6 +263,8 @@ export class WorkerLayer extends L.Layer {
   /** Cluster bubbles by count (and pixel ratio). */
   private readonly bubbles = new Map<string, Sprite2D>();
   private readonly cells = new Map<number, Cluster>();
+  /** Each cluster's count and rounded centre at the last draw, by cell. */
+  private clusterSignatures = new Map<number, number>();
   private readonly boxes = new BoxGrid();
   private selectedId: string | null = null;
   /** What the last repaint drew: clusters (layer px centre, radius), labels (canvas CSS px). */
@@ -436,7 +440,8 @@ export class WorkerLayer extends L.Layer {
         outside++;
         continue;
       }
-      changed ||= !s.inView || px !== s.px || py !== s.py;
+      changed ||= !s.inView; // came into view
+      s.moved = px !== s.px || py !== s.py;
       s.inView = true;
       s.px = px;
       s.py = py;
@@ -467,15 +472,27 @@ export class WorkerLayer extends L.Layer {
         c.sx += s.px;
         c.sy += s.py;
       }
-      for (const c of cells.values()) {
-        if (c.members.length > 1) {
+      // A cluster is drawn again only when its count or its (rounded)
+      // centre changed: workers moving inside clusters at low zoom do not
+      // make the canvas repaint.
+      const signatures = new Map<number, number>();
+      for (const [key, c] of cells) {
+        const n = c.members.length;
+        if (n > 1) {
           clusters.push(c);
+          const sig = n * 2 ** 40 + (Math.round(c.sx / n) + 50_000) * 2 ** 20 + (Math.round(c.sy / n) + 50_000);
+          signatures.set(key, sig);
+          changed ||= this.clusterSignatures.get(key) !== sig;
         } else {
           singles.push(c.members[0]);
         }
       }
+      changed ||= signatures.size !== this.clusterSignatures.size;
+      this.clusterSignatures = signatures;
       cells.clear();
     } else {
+      changed ||= this.clusterSignatures.size > 0;
+      this.clusterSignatures = new Map();
       for (const s of visible) {
         if (s.id === this.selectedId) {
           selected = s;
@@ -488,12 +505,12 @@ export class WorkerLayer extends L.Layer {
     this.arrowBudget = ARROW_BUDGET;
     for (const s of singles) {
       const img = this.arrowImage(s);
-      changed ||= img !== s.drawn;
+      changed ||= s.moved || img !== s.drawn;
       s.drawn = img;
     }
     if (selected !== null) {
       const img = this.arrowImage(selected);
-      changed ||= img !== selected.drawn;
+      changed ||= selected.moved || img !== selected.drawn;
       selected.drawn = img;
     }
     if (!changed) {

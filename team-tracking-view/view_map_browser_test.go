@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -333,6 +334,33 @@ func TestBrowserMap(t *testing.T) {
 				return rows.length === 500 && rows.every((li, i) => i === 0 || rank[rows[i - 1].dataset.status] <= rank[li.dataset.status]);
 			})()`)
 		})
+	})
+
+	t.Run("dark mode", func(t *testing.T) {
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// The page, the panel and the card go dark, and the basemap is
+		// drawn again in its dark colours (land still reads as land).
+		waitFor(t, "dark colours", 10*time.Second, func() bool {
+			return evaluate[bool](t, ctx, `(() => {
+				const dark = (el) => {
+					const [r, g, b] = getComputedStyle(el).backgroundColor.match(/\d+/g).map(Number);
+					return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 < 0.25;
+				};
+				const p = window.__tracking.markerPositions()[`+strconv.Quote(picked)+`];
+				return dark(document.body) && dark(document.getElementById("panel")) && dark(document.getElementById("worker-card")) &&
+					window.__tracking.basemapAt(p.lat, p.lng + 0.01) === "land";
+			})()`)
+		})
+		saveScreenshot(t, ctx, "map-1280x720-dark")
+		if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "light"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
 	})
 
 	t.Run("phone", func(t *testing.T) {

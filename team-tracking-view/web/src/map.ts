@@ -106,7 +106,12 @@ export class TrackingMap {
     });
     this.map.attributionControl.setPrefix(false);
     this.map.createPane(FENCE_PANE).style.zIndex = "350";
-    new CoordinateGrid().addTo(this.map);
+    const grid = new CoordinateGrid().addTo(this.map);
+    // The grid and the basemap are drawn in the scheme's colours: again when it changes.
+    window.matchMedia?.("(prefers-color-scheme: dark)").addEventListener("change", () => {
+      grid.redraw();
+      this.basemap?.redraw();
+    });
     if (options.tiles !== "none") {
       this.addTiles(options.tiles, options.attribution);
     } else {

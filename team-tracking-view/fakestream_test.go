@@ -297,7 +297,7 @@ func (f *fakeTracking) writePositions(w io.Writer, team string) {
 		lng := lng0 + radius*math.Sin(theta)/math.Cos(lat0*math.Pi/180)
 		heading := math.Mod(math.Atan2(math.Cos(theta), -math.Sin(theta))*180/math.Pi+360, 360)
 		_, _ = fmt.Fprintf(w, `data: {"id":"%s-%d","workerId":"%s","team":"%s","location":{"latitude":%g,"longitude":%g},`+
-			`"timeStamp":"%s","speed":%g,"heading":%g}`+"\n\n",
-			id, now.UnixMilli(), id, team, lat, lng, now.UTC().Format("2006-01-02T15:04:05.000Z07:00"), radius*111_000*omega, heading)
+			`"timeStamp":"%s","accuracy":%d,"speed":%g,"heading":%g}`+"\n\n",
+			id, now.UnixMilli(), id, team, lat, lng, now.UTC().Format("2006-01-02T15:04:05.000Z07:00"), 5+i%20, radius*111_000*omega, heading)
 	}
 }

@@ -62,7 +62,14 @@ func Check(t testing.TB, baseURL string, exp Expectations) *Report {
 // WaitFor and ChooseTeam.
 func NewPage(t testing.TB) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	return NewPageTimeout(t, 2*time.Minute)
+}
+
+// NewPageTimeout is NewPage for a check that may take longer than two
+// minutes on a loaded machine: the browser is stopped after d.
+func NewPageTimeout(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), d)
 	t.Cleanup(cancel)
 	browserCtx, stop, err := startBrowser(ctx, RequireChromium(t))
 	if err != nil {

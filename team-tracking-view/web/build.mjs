@@ -2,7 +2,8 @@
 //   dist/index.html          from index.html, with the hashed asset names filled in
 //   dist/assets/main-*.js    src/main.ts, Leaflet and Leaflet-Geoman, one ES module
 //   dist/assets/styles-*.css styles.css, Leaflet's and Leaflet-Geoman's CSS
-//   dist/assets/*            images that Leaflet's CSS refers to, source maps
+//   dist/assets/*            images that Leaflet's CSS refers to, source maps,
+//                            and files imported as "...?url" (the basemap's data)
 //   dist/sw.js               sw/sw.ts, the service worker (a classic script)
 // Every asset name carries a content hash, so the Go handler can serve them
 // as immutable; index.html and sw.js (whose URL is fixed: a service
@@ -27,6 +28,26 @@ for (const name of await readdir(distDir)) {
 }
 
 const minify = process.env.VIEW_MINIFY !== "0";
+
+// `import url from "pkg/file.json?url"`: the file is copied to assets/ with
+// a hashed name and the import is its URL, so that large data (the
+// basemap's) is fetched only when needed instead of swelling the bundle.
+const assetURLs = {
+  name: "asset-urls",
+  setup(build) {
+    build.onResolve({ filter: /\?url$/ }, async (args) => {
+      const result = await build.resolve(args.path.slice(0, -"?url".length), { kind: args.kind, resolveDir: args.resolveDir });
+      if (result.errors.length > 0) {
+        return { errors: result.errors };
+      }
+      return { path: result.path, namespace: "asset-url" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "asset-url" }, async (args) => ({
+      contents: await readFile(args.path),
+      loader: "file",
+    }));
+  },
+};
 const target = ["es2022", "chrome100", "firefox100", "safari15"];
 
 const result = await esbuild.build({
@@ -41,6 +62,7 @@ const result = await esbuild.build({
   minify,
   sourcemap: "linked",
   loader: { ".png": "file", ".svg": "file" },
+  plugins: [assetURLs],
   metafile: true,
   logLevel: "warning",
 });

@@ -11,6 +11,24 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
+/**
+ * Hues of the colour families of teams shown together: the team shown
+ * first (blue), then the others (orange, green, purple, red, teal).
+ */
+export const FAMILY_HUES = [215, 28, 130, 280, 350, 175];
+
+/**
+ * The colour of a worker of a team shown beside others: a shade of its
+ * team's family (hue within ±18° of the family's, lightness varied).
+ */
+export function familyColour(workerId: string, hue: number): string {
+  const h = hash(workerId);
+  const dh = (h % 37) - 18;
+  const sat = 60 + ((h >>> 9) % 4) * 9; // 60-87 %
+  const light = 34 + ((h >>> 13) % 4) * 6; // 34-52 %
+  return `hsl(${(hue + dh + 360) % 360} ${sat}% ${light}%)`;
+}
+
 /** The colour of a worker, as a CSS colour. */
 export function workerColour(workerId: string): string {
   const h = hash(workerId);

@@ -22,7 +22,12 @@ export interface ViewConfig {
   teams: string[];
   trails: boolean;
   labels: boolean;
+  /** Other teams shown on the map too, each in its own colour family (the `also` parameter). */
+  also: string[];
 }
+
+/** Other teams shown at once, at most. */
+export const MAX_ALSO = 5;
 
 /** The JSON of the meta tag, as the Go package writes it (view.Config). */
 interface ServerConfig {
@@ -50,6 +55,7 @@ export function defaults(doc: Document): ViewConfig {
     teams: teams.length > 0 ? teams : ["team_one", "team_two"],
     trails: false,
     labels: true,
+    also: [],
   };
 }
 
@@ -74,7 +80,19 @@ export function fromURL(search: string, base: ViewConfig): ViewConfig {
   }
   cfg.trails = flag(q.get("trails"), base.trails);
   cfg.labels = flag(q.get("labels"), base.labels);
+  cfg.also = alsoTeams(q.get("also") ?? "", cfg.team);
   return cfg;
+}
+
+/** The valid, distinct teams of a comma-separated list, without the team shown; at most MAX_ALSO. */
+export function alsoTeams(list: string, team: string): string[] {
+  const out: string[] = [];
+  for (const t of list.split(",").map((s) => s.trim())) {
+    if (isValidId(t) && t !== team && !out.includes(t) && out.length < MAX_ALSO) {
+      out.push(t);
+    }
+  }
+  return out;
 }
 
 function escapeHTML(s: string): string {
@@ -97,6 +115,7 @@ export function toSearch(cfg: ViewConfig, base: ViewConfig, current: string): st
   setOrDelete(q, "tiles", cfg.tiles !== base.tiles ? cfg.tiles : null);
   setOrDelete(q, "trails", cfg.trails !== base.trails ? (cfg.trails ? "1" : "0") : null);
   setOrDelete(q, "labels", cfg.labels !== base.labels ? (cfg.labels ? "1" : "0") : null);
+  setOrDelete(q, "also", cfg.also.length > 0 ? cfg.also.join(",") : null);
   return `?${q.toString()}`;
 }
 

@@ -1,5 +1,6 @@
-// A coordinate grid drawn on canvas tiles: the base map when tiles are off
-// (tiles=none) or cannot load (no network), so positions stay readable.
+// A coordinate grid drawn on transparent canvas tiles: over the bundled
+// world basemap (basemap.ts) when tiles are off (tiles=none) or cannot load
+// (no network), so positions stay readable; under the tiles otherwise.
 
 import * as L from "leaflet";
 
@@ -36,8 +37,10 @@ export class CoordinateGrid extends L.GridLayer {
     const step = STEPS.find((s) => s >= tileDegrees / 4) ?? 90;
     const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
 
-    ctx.fillStyle = "#eef1f4";
-    ctx.fillRect(0, 0, size.x, size.y);
+    const dark = window.matchMedia?.("(prefers-color-scheme: dark)").matches ?? false;
+    const minor = dark ? "rgba(148,163,184,0.18)" : "rgba(100,116,139,0.18)";
+    const major = dark ? "rgba(148,163,184,0.35)" : "rgba(100,116,139,0.38)";
+    const ink = dark ? "#94a3b8" : "#5b6675";
     ctx.lineWidth = 1;
     ctx.font = "10px system-ui, sans-serif";
     ctx.textBaseline = "top";
@@ -45,7 +48,7 @@ export class CoordinateGrid extends L.GridLayer {
     // Meridians: lng maps linearly to x in Web Mercator.
     for (let lng = Math.ceil(nw.lng / step) * step; lng < se.lng; lng += step) {
       const x = Math.round(((lng - nw.lng) / (se.lng - nw.lng)) * size.x) + 0.5;
-      ctx.strokeStyle = isMajor(lng, step) ? "#b4bdc9" : "#d3d9e1";
+      ctx.strokeStyle = isMajor(lng, step) ? major : minor;
       line(ctx, x, 0, x, size.y);
       if (isLabelled(lng, step)) {
         // Right of the line, or left of it near the tile's edge (a canvas
@@ -55,7 +58,7 @@ export class CoordinateGrid extends L.GridLayer {
         const width = ctx.measureText(text).width;
         const left = x + 3 + width <= size.x ? x + 3 : x - 3 - width;
         if (left >= 0) {
-          ctx.fillStyle = "#6b7685";
+          ctx.fillStyle = ink;
           ctx.fillText(text, left, 3);
         }
       }
@@ -63,10 +66,10 @@ export class CoordinateGrid extends L.GridLayer {
     // Parallels: project each one, latitude is not linear in y.
     for (let lat = Math.ceil(se.lat / step) * step; lat < nw.lat; lat += step) {
       const y = Math.round(map.project([lat, nw.lng], z).y - y0) + 0.5;
-      ctx.strokeStyle = isMajor(lat, step) ? "#b4bdc9" : "#d3d9e1";
+      ctx.strokeStyle = isMajor(lat, step) ? major : minor;
       line(ctx, 0, y, size.x, y);
       if (isLabelled(lat, step)) {
-        ctx.fillStyle = "#6b7685";
+        ctx.fillStyle = ink;
         ctx.fillText(formatDegrees(lat, decimals, "N", "S"), 3, y + 14 <= size.y ? y + 2 : y - 12);
       }
     }

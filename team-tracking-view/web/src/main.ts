@@ -8,18 +8,25 @@
 //
 // While a replay is shown the live stream stays open: its positions keep
 // updating the live state, which is not drawn; "Live" shows it again at once.
+//
+// Other teams can be shown on the map beside the team (the "Also show"
+// toggles, the `also` parameter): each has its own stream and state, its
+// markers keyed "team/worker", every team in its own colour family. The
+// panel, time bar, alerts, fences and messages stay the team's.
 
 import { alertOf, type Alert } from "./alertformat";
 import { AlertsPanel } from "./alerts";
 import { loadAuth, type Auth, type StreamCredentials } from "./auth";
-import { defaults, fromURL, isStrategy, toSearch, type ViewConfig } from "./config";
+import { WorkerCard } from "./card";
+import { FAMILY_HUES, familyColour, workerColour } from "./colour";
+import { alsoTeams, defaults, fromURL, isStrategy, MAX_ALSO, toSearch, type ViewConfig } from "./config";
 import { FenceEditor } from "./fenceeditor";
 import { TrackingMap } from "./map";
 import { MessagesPanel } from "./messages";
 import { Panel } from "./panel";
 import { isValidId, parsePosition, type Position } from "./position";
 import { PushToggle } from "./push";
-import { describeStatus, TeamState } from "./state";
+import { describeStatus, statusOf, TeamState, type Presence, type Status, type Worker } from "./state";
 import { TeamStream, streamURL, type ConnectionInfo } from "./stream";
 import { installTestHook } from "./testhook";
 import { TimeBar } from "./timebar";
@@ -58,6 +65,16 @@ function connectionLabel(info: ConnectionInfo, now: number, replaying: boolean):
 
 type Tab = "workers" | "alerts" | "fences" | "messages";
 
+/** Another team shown on the map beside the team. */
+interface Overlay {
+  readonly team: string;
+  hue: number;
+  readonly state: TeamState;
+  stream: TeamStream | null;
+  /** The status each of its markers is drawn with. */
+  readonly statuses: Map<string, Status>;
+}
+
 /** The message the service worker sends a window when one of its notifications is clicked (sw/sw.ts). */
 const SW_ALERT_MESSAGE = "tracking-alert";
 
@@ -88,6 +105,12 @@ class App {
   private readonly fences: FenceEditor;
   private readonly push: PushToggle;
   private readonly messages: MessagesPanel;
+  private readonly card: WorkerCard;
+  /** Other teams shown on the map, in the order of their families. */
+  private readonly overlays = new Map<string, Overlay>();
+  private readonly teamsBox = byId<HTMLFieldSetElement>("teams");
+  private readonly teamsList = byId<HTMLElement>("teams-list");
+  private teamsKey = "";
   /** The team's API path and credentials, once its stream started. */
   private target: { base: string; team: string; credentials: StreamCredentials } | null = null;
   private tab: Tab = "workers";
@@ -131,11 +154,28 @@ class App {
       attribution: this.cfg.attribution,
       labels: this.cfg.labels,
       trails: this.cfg.trails,
-      onTilesUnavailable: () => this.showNotice("Map tiles could not be loaded: showing a coordinate grid."),
+      onTilesUnavailable: () => this.showNotice("Map tiles could not be loaded: showing the bundled world map and a coordinate grid."),
       // Presence statuses are the live team's; a replayed one is judged by age.
       statusText: (id, status) => describeStatus(status, this.replayState === null ? this.state.presence.get(id) : undefined),
       messageText: (id) => this.messages.latestFor(id)?.title ?? "",
+      onSelect: (id) => this.select(id, false),
+      onFollowStopped: () => this.card.setFollow(false),
     });
+    this.card = new WorkerCard(
+      {
+        card: byId("worker-card"),
+        title: byId("card-title"),
+        close: byId("card-close"),
+        status: byId("card-status"),
+        fix: byId("card-fix"),
+        speed: byId("card-speed"),
+        heading: byId("card-heading"),
+        accuracy: byId("card-accuracy"),
+        follow: byId("card-follow"),
+      },
+      () => this.select(null, false),
+      (on) => this.map.setFollow(on),
+    );
     document.body.dataset.tiles = this.cfg.tiles === "none" ? "none" : "tiles";
 
     this.panel = new Panel(
@@ -147,11 +187,11 @@ class App {
         offline: byId("count-offline"),
         list: byId<HTMLOListElement>("workers"),
         empty: byId("empty"),
+        search: byId("worker-search"),
+        sort: byId("worker-sort"),
+        matches: byId("worker-matches"),
       },
-      (id) => {
-        this.map.focus(id);
-        this.timebar.selectWorker(id);
-      },
+      (id) => this.select(id, true),
       { latestFor: (id) => this.messages.latestFor(id), open: (id, opener) => this.messages.open(id, opener) },
     );
     this.timebar = new TimeBar(
@@ -218,13 +258,186 @@ class App {
       this.auth = auth;
       document.body.dataset.auth = auth.mode;
       this.startStream();
+      for (const ov of this.overlays.values()) {
+        this.startOverlay(ov);
+      }
     });
+    this.teamsList.addEventListener("change", () => {
+      const also = [...this.teamsList.querySelectorAll<HTMLInputElement>("input[data-team]")].filter((i) => i.checked).map((i) => i.dataset.team!);
+      this.cfg = { ...this.cfg, also: alsoTeams(also.join(","), this.cfg.team) };
+      window.history.replaceState(null, "", toSearch(this.cfg, this.base, location.search));
+      this.setOverlays(this.cfg.also);
+    });
+  }
+
+  /**
+   * Selects a worker (null: none): ringed on the map, its card open, its
+   * row marked, picked for a trail; from the list (centre) the map also
+   * centres on it.
+   */
+  private select(id: string | null, centre: boolean): void {
+    this.map.select(id);
+    this.panel.setSelected(id);
+    if (this.card.shown !== id) {
+      this.card.open(id);
+    }
+    if (id !== null) {
+      if (centre) {
+        this.map.focus(id, false);
+      }
+      if (!id.includes("/")) {
+        this.timebar.selectWorker(id); // trails are of the team's workers
+      }
+    }
+    this.renderCard(Date.now());
+  }
+
+  private renderCard(now: number): void {
+    const id = this.card.shown;
+    if (id === null) {
+      return;
+    }
+    let w: Worker | undefined;
+    let presence: Presence | undefined;
+    let at = now;
+    const slash = id.indexOf("/");
+    if (slash >= 0) {
+      // Another team's worker: live.
+      const ov = this.overlays.get(id.slice(0, slash));
+      w = ov?.state.workers.get(id.slice(slash + 1));
+      presence = ov?.state.presence.get(id.slice(slash + 1));
+    } else {
+      const state = this.shown;
+      w = state.workers.get(id);
+      presence = this.replayState === null ? state.presence.get(id) : undefined;
+      at = this.replayState === null ? now : (this.timebar.clock ?? now);
+    }
+    this.card.render(w, w === undefined ? "offline" : statusOf(w, at, presence), presence, at);
+  }
+
+  /**
+   * Shows these other teams beside the team (in this order: their colour
+   * families), stopping the streams of those no longer shown.
+   */
+  private setOverlays(teams: string[]): void {
+    for (const [team, ov] of this.overlays) {
+      if (!teams.includes(team)) {
+        ov.stream?.stop();
+        this.overlays.delete(team);
+        this.map.removeWhere(`${team}/`);
+      }
+    }
+    for (const team of teams) {
+      if (!this.overlays.has(team)) {
+        const ov: Overlay = { team, hue: 0, state: new TeamState(team), stream: null, statuses: new Map() };
+        this.overlays.set(team, ov);
+        this.startOverlay(ov);
+      }
+    }
+    this.recolour();
+    this.renderTeams();
+    this.requestFrame();
+  }
+
+  /** Opens the stream of another team, once the auth mode is known. */
+  private startOverlay(ov: Overlay): void {
+    if (this.auth === null || ov.stream !== null) {
+      return;
+    }
+    ov.stream = new TeamStream(
+      this.cfg.strategy,
+      ov.team,
+      {
+        onData: (data) => {
+          if (this.overlays.get(ov.team) !== ov) {
+            return;
+          }
+          const now = Date.now();
+          const p = parsePosition(data, now);
+          if (p !== null && ov.state.apply(p, now)) {
+            this.requestFrame();
+          }
+        },
+        onStatus: (data) => ov.state.applyStatus(data),
+        onStateChange: () => this.renderTeams(),
+      },
+      this.auth.credentials(ov.team),
+    );
+    ov.stream.start();
+  }
+
+  /**
+   * Colour families: with other teams shown, the team's workers are shades
+   * of blue and each other team's of its own hue; alone, every worker has
+   * its own colour.
+   */
+  private recolour(): void {
+    const alone = this.overlays.size === 0;
+    const primary = alone ? workerColour : (id: string): string => familyColour(id, FAMILY_HUES[0]);
+    this.state.setColours(primary);
+    this.replayState?.setColours(primary);
+    let i = 1;
+    const hues = new Map<string, number>();
+    if (!alone) {
+      hues.set("", FAMILY_HUES[0]);
+    }
+    for (const ov of this.overlays.values()) {
+      const hue = FAMILY_HUES[i++ % FAMILY_HUES.length];
+      ov.hue = hue;
+      hues.set(ov.team, hue);
+      ov.state.setColours((id) => familyColour(id, hue));
+    }
+    this.map.setTeamHues(hues);
+  }
+
+  /** The "Also show" toggles: the configured teams and those shown, but the team itself. */
+  private renderTeams(): void {
+    const options = [...new Set([...this.base.teams, ...this.cfg.also])].filter((t) => t !== this.cfg.team);
+    const key = options.join(",");
+    if (key !== this.teamsKey) {
+      this.teamsKey = key;
+      this.teamsList.replaceChildren(
+        ...options.map((team) => {
+          const label = document.createElement("label");
+          label.className = "team-toggle";
+          label.dataset.team = team;
+          const input = Object.assign(document.createElement("input"), { type: "checkbox" });
+          input.dataset.team = team;
+          const swatch = Object.assign(document.createElement("span"), { className: "team-swatch" });
+          swatch.setAttribute("aria-hidden", "true");
+          const count = Object.assign(document.createElement("span"), { className: "team-count" });
+          label.append(input, swatch, document.createTextNode(team), count);
+          return label;
+        }),
+      );
+    }
+    this.teamsBox.hidden = options.length === 0;
+    for (const label of this.teamsList.querySelectorAll<HTMLLabelElement>("label[data-team]")) {
+      const ov = this.overlays.get(label.dataset.team!);
+      const input = label.querySelector("input")!;
+      input.checked = ov !== undefined;
+      // At most MAX_ALSO other teams at once.
+      input.disabled = ov === undefined && this.overlays.size >= MAX_ALSO;
+      label.style.setProperty("--c", ov === undefined ? "transparent" : `hsl(${ov.hue} 70% 45%)`);
+      const state = ov?.stream?.info.state;
+      const text = ov === undefined ? "" : state === "open" ? `${ov.state.workers.size}` : (state ?? "");
+      const count = label.querySelector<HTMLElement>(".team-count")!;
+      if (count.textContent !== text) {
+        count.textContent = text;
+      }
+      label.title = ov === undefined ? `Show ${label.dataset.team} on the map too` : `${label.dataset.team}: ${ov.state.workers.size} workers (${state ?? "not connected"})`;
+    }
   }
 
   /** Shows a team: stops the old stream, clears the map, opens the new one. */
   private watch(cfg: ViewConfig, history: "push" | "replace" | "none"): void {
     this.stream?.stop();
     this.stream = null;
+    for (const ov of this.overlays.values()) {
+      ov.stream?.stop();
+    }
+    this.overlays.clear();
+    cfg = { ...cfg, also: cfg.also.filter((t) => t !== cfg.team) };
     this.cfg = cfg;
     this.state = new TeamState(cfg.team);
     this.timebar.setTarget(null); // back to live, no trail: the new team's once the stream starts
@@ -232,6 +445,7 @@ class App {
     this.suggestedWorkers = -1;
     this.map.clear();
     this.panel.clear();
+    this.card.open(null);
     this.target = null;
     this.alerts.clear();
     this.fences.setTarget(null);
@@ -256,6 +470,7 @@ class App {
     }
 
     this.startStream();
+    this.setOverlays(cfg.also);
     this.renderPanel();
   }
 
@@ -356,8 +571,16 @@ class App {
 
   /** Shows state on the map and in the panel, from scratch. */
   private showState(state: TeamState): void {
+    const selected = this.map.selected;
     this.map.clear();
     this.panel.clear();
+    this.map.select(selected);
+    this.panel.setSelected(selected);
+    this.card.setFollow(false);
+    for (const ov of this.overlays.values()) {
+      ov.statuses.clear();
+      ov.state.markAllDirty();
+    }
     this.autoFitUntil = 0;
     state.markAllDirty();
     this.requestFrame();
@@ -396,6 +619,11 @@ class App {
     for (const w of this.shown.takeDirty()) {
       added = this.map.update(w, t) || added;
     }
+    for (const ov of this.overlays.values()) {
+      for (const w of ov.state.takeDirty()) {
+        added = this.map.update(w, t, `${ov.team}/${w.id}`) || added;
+      }
+    }
     if (added && !this.userMovedMap) {
       if (this.autoFitUntil === 0) {
         this.autoFitUntil = t + AUTO_FIT_WINDOW_MS;
@@ -413,10 +641,23 @@ class App {
     const now = Date.now();
     // A replayed worker's age and status are as of the replay clock.
     const changes = this.panel.render(this.shown, this.replayState === null ? now : (this.timebar.clock ?? now));
+    for (const ov of this.overlays.values()) {
+      for (const w of ov.state.workers.values()) {
+        const status = statusOf(w, now, ov.state.presence.get(w.id));
+        if (ov.statuses.get(w.id) !== status) {
+          ov.statuses.set(w.id, status);
+          changes.push([`${ov.team}/${w.id}`, status]);
+        }
+      }
+    }
     if (changes.length > 0) {
       this.map.setStatuses(changes);
     }
+    if (this.overlays.size > 0) {
+      this.renderTeams();
+    }
     this.messages.render();
+    this.renderCard(now);
     this.renderConnection(now);
     this.timebar.render();
     if (this.state.workers.size !== this.suggestedWorkers) {
@@ -497,6 +738,18 @@ class App {
     toggle(this.trailsInput, "trails", (on) => this.map.setTrails(on));
     toggle(this.labelsInput, "labels", (on) => this.map.setLabels(on));
 
+    // On a narrow screen the panel starts collapsed (the map needs the
+    // room); the Panel button (shown there only) opens and closes it.
+    const panelToggle = byId<HTMLButtonElement>("panel-toggle");
+    const setPanel = (open: boolean): void => {
+      panelToggle.setAttribute("aria-expanded", String(open));
+      document.body.dataset.panel = open ? "open" : "collapsed";
+      // The map's size changes with the panel's.
+      window.setTimeout(() => this.map.map.invalidateSize(), 0);
+    };
+    setPanel(!window.matchMedia?.("(max-width: 760px)").matches);
+    panelToggle.addEventListener("click", () => setPanel(panelToggle.getAttribute("aria-expanded") !== "true"));
+
     // A click on one of the service worker's notifications: show the alert
     // (in the team it is of).
     navigator.serviceWorker?.addEventListener("message", (ev: MessageEvent) => {
@@ -569,6 +822,20 @@ class App {
         const r = app.map.map.getContainer().getBoundingClientRect();
         return { x: r.left + p.x, y: r.top + p.y };
       },
+      selected: () => app.map.selected,
+      teams: () =>
+        [...app.overlays.values()].map((ov) => ({
+          team: ov.team,
+          hue: ov.hue,
+          workers: ov.state.workers.size,
+          connection: ov.stream?.info.state ?? "connecting",
+        })),
+      markerColours: () => app.map.markerColours(),
+      following: () => app.map.following,
+      layout: () => app.map.layout(),
+      card: () => app.card.hookInfo(),
+      basemap: () => app.map.basemapLayer?.info() ?? null,
+      basemapAt: (lat, lng) => app.map.basemapLayer?.at(lat, lng) ?? "",
       mapView: () => {
         const c = app.map.map.getCenter();
         return { zoom: app.map.map.getZoom(), lat: c.lat, lng: c.lng };

@@ -3,11 +3,15 @@
 // between positions, optional trails, a tooltip on hover, fit to team, one
 // worker's trail from the history (a polyline with its start and end
 // marked), the pane the geofences are drawn in (fences.ts) and a pulse
-// where an alert happened.
+// where an alert happened. A worker can be selected (a click on its marker
+// or its row): it is ringed, its accuracy drawn, and the map can follow it
+// (kept centred until the user drags the map). Without tiles, a bundled
+// world basemap (basemap.ts) is drawn under the coordinate grid.
 
 import * as L from "leaflet";
+import { WorldBasemap } from "./basemap";
 import { CoordinateGrid } from "./grid";
-import { WorkerLayer, type Sprite } from "./markers";
+import { WorkerLayer, type LayoutInfo, type Sprite } from "./markers";
 import type { TrailPoint } from "./history";
 import { formatAge, type Status, type Worker } from "./state";
 
@@ -23,6 +27,10 @@ export interface MapOptions {
   statusText(workerId: string, status: Status): string;
   /** The worker's latest message and its state in words, for its tooltip ("" when none). */
   messageText?(workerId: string): string;
+  /** A click on a worker's marker. */
+  onSelect?(workerId: string): void;
+  /** Following stopped by itself (the user dragged the map). */
+  onFollowStopped?(): void;
 }
 
 /** The pane of the geofences: over the tiles and grid, under the trails and markers (overlayPane, 400). */
@@ -82,6 +90,10 @@ export class TrackingMap {
   private historyTrail: HistoryTrail | null = null;
   private tileLayer: L.TileLayer | null = null;
   private trails: boolean;
+  /** The basemap drawn without tiles; null while tiles are in use. */
+  private basemap: WorldBasemap | null = null;
+  private selectedId: string | null = null;
+  private followId: string | null = null;
 
   constructor(element: HTMLElement, private readonly options: MapOptions) {
     this.map = L.map(element, {
@@ -94,9 +106,16 @@ export class TrackingMap {
     });
     this.map.attributionControl.setPrefix(false);
     this.map.createPane(FENCE_PANE).style.zIndex = "350";
-    new CoordinateGrid().addTo(this.map);
+    const grid = new CoordinateGrid().addTo(this.map);
+    // The grid and the basemap are drawn in the scheme's colours: again when it changes.
+    window.matchMedia?.("(prefers-color-scheme: dark)").addEventListener("change", () => {
+      grid.redraw();
+      this.basemap?.redraw();
+    });
     if (options.tiles !== "none") {
       this.addTiles(options.tiles, options.attribution);
+    } else {
+      this.addBasemap();
     }
     this.trails = options.trails;
     this.trailLayer.addTo(this.map);
@@ -105,6 +124,88 @@ export class TrackingMap {
     this.workerLayer.setLabels(options.labels);
     this.map.on("mousemove", (e: L.LeafletMouseEvent) => this.hover(e.layerPoint));
     this.map.on("mouseout", () => this.hover(null));
+    this.map.on("click", (e: L.LeafletMouseEvent) => this.click(e.layerPoint));
+    this.map.on("dragstart", () => {
+      if (this.followId !== null) {
+        this.setFollow(false);
+        this.options.onFollowStopped?.();
+      }
+    });
+  }
+
+  /** The bundled world basemap, under the grid: land, coastlines, borders (Natural Earth, 1:110m). */
+  private addBasemap(): void {
+    if (this.basemap === null) {
+      this.basemap = new WorldBasemap();
+      this.basemap.addTo(this.map);
+    }
+  }
+
+  /** The basemap (null: tiles in use), for the test hook. */
+  get basemapLayer(): WorldBasemap | null {
+    return this.basemap;
+  }
+
+  /** A click on the map: a worker selects it; a cluster zooms in to its workers. */
+  private click(p: L.Point): void {
+    const s = this.workerLayer.hit(p);
+    if (s !== null) {
+      this.options.onSelect?.(s.id);
+      return;
+    }
+    const members = this.workerLayer.hitCluster(p);
+    if (members !== null) {
+      const bounds = L.latLngBounds(members.map((m): L.LatLngTuple => [m.lat, m.lng]));
+      const zoom = Math.min(this.map.getBoundsZoom(bounds.pad(0.1)), this.map.getMaxZoom());
+      // At least two levels in, so that the cluster splits even when its workers are close.
+      this.map.setView(bounds.getCenter(), Math.min(Math.max(zoom, this.map.getZoom() + 2), this.map.getMaxZoom()));
+    }
+  }
+
+  /** Selects a worker (rings it, draws its accuracy) or none; following stops when another is chosen. */
+  select(id: string | null): void {
+    if (id !== this.followId) {
+      this.followId = null;
+    }
+    this.selectedId = id;
+    this.workerLayer.setSelected(id);
+  }
+
+  get selected(): string | null {
+    return this.selectedId;
+  }
+
+  /** Keeps the selected worker centred (on), or stops (off). */
+  setFollow(on: boolean): void {
+    this.followId = on ? this.selectedId : null;
+    if (this.followId !== null) {
+      const v = this.views.get(this.followId);
+      if (v !== undefined) {
+        this.map.setView([v.sprite.lat, v.sprite.lng], this.map.getZoom(), { animate: false });
+      }
+    }
+  }
+
+  get following(): string | null {
+    return this.followId;
+  }
+
+  /** What the worker layer drew last (clusters, labels), for the test hook. */
+  layout(): LayoutInfo {
+    return this.workerLayer.layoutInfo();
+  }
+
+  /** Pans (without animation) so that the followed worker is at the centre. */
+  private keepFollowed(): void {
+    const v = this.followId === null ? undefined : this.views.get(this.followId);
+    if (v === undefined) {
+      return;
+    }
+    const p = this.map.latLngToContainerPoint([v.sprite.lat, v.sprite.lng]);
+    const offset = p.subtract(this.map.getSize().divideBy(2));
+    if (Math.abs(offset.x) >= 1 || Math.abs(offset.y) >= 1) {
+      this.map.panBy(offset, { animate: false });
+    }
   }
 
   /** Whether the tile layer is in use (false: grid only). */
@@ -124,6 +225,7 @@ export class TrackingMap {
       if (loaded === 0 && failed >= TILE_ERRORS_BEFORE_FALLBACK && this.tileLayer === layer) {
         this.map.removeLayer(layer);
         this.tileLayer = null;
+        this.addBasemap();
         this.options.onTilesUnavailable();
       }
     });
@@ -136,14 +238,15 @@ export class TrackingMap {
    * sight (returns true then). The marker glides there over the worker's
    * observed update interval, from where it is drawn now.
    */
-  update(w: Worker, now: number): boolean {
-    let v = this.views.get(w.id);
+  update(w: Worker, now: number, key = w.id): boolean {
+    let v = this.views.get(key);
     const created = v === undefined;
     if (v === undefined) {
-      const sprite: Sprite = { id: w.id, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: "online",
-        x: 0, y: 0, px: 0, py: 0, drawn: null, arrow: null, arrowKey: "", label: null, labelKey: "" };
+      const sprite: Sprite = { id: key, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: "online",
+        x: 0, y: 0, px: 0, py: 0, drawn: null, inView: false, moved: false, arrow: null, arrowKey: "", label: null, labelKey: "",
+        moving: false, accuracy: w.accuracy ?? 0, labelSide: -1 };
       v = { sprite, worker: w, fromLat: w.lat, fromLng: w.lng, toLat: w.lat, toLng: w.lng, start: now, duration: 0, trail: null };
-      this.views.set(w.id, v);
+      this.views.set(key, v);
       this.workerLayer.add(sprite);
     } else {
       const s = v.sprite;
@@ -155,6 +258,12 @@ export class TrackingMap {
       v.start = now;
       v.duration = jump > MAX_ANIMATED_JUMP ? 0 : Math.min(Math.max(w.interval, 100), MAX_ANIMATION_MS);
       v.sprite.heading = w.heading;
+      v.sprite.accuracy = w.accuracy ?? 0;
+      if (v.sprite.colour !== w.colour) {
+        v.sprite.colour = w.colour; // its arrow and label are drawn again
+        v.trail?.setStyle({ color: w.colour });
+      }
+      v.sprite.moving = jump > 1e-7 || (w.speed ?? 0) > 0.3;
     }
     this.animating.add(v);
     if (this.trails) {
@@ -182,6 +291,7 @@ export class TrackingMap {
         v.sprite.lng = v.fromLng + (v.toLng - v.fromLng) * t;
       }
     }
+    this.keepFollowed();
     this.workerLayer.draw();
     if (this.hovered !== null) {
       this.tooltip.setLatLng([this.hovered.sprite.lat, this.hovered.sprite.lng]);
@@ -208,6 +318,8 @@ export class TrackingMap {
   /** Removes every marker and trail (another team was chosen). */
   clear(): void {
     this.hover(null);
+    this.selectedId = null;
+    this.followId = null;
     this.workerLayer.clear();
     this.trailLayer.clearLayers();
     this.views.clear();
@@ -294,12 +406,14 @@ export class TrackingMap {
     return { worker: h.worker, points: (h.line.getLatLngs() as L.LatLng[]).length, start: at(h.start), end: at(h.end) };
   }
 
-  /** Centres the map on a worker and shows its tooltip. */
-  focus(id: string): void {
+  /** Centres the map on a worker and shows its tooltip (unless tooltip is false: its card shows it). */
+  focus(id: string, tooltip = true): void {
     const v = this.views.get(id);
     if (v !== undefined) {
       this.map.setView([v.sprite.lat, v.sprite.lng], Math.max(this.map.getZoom(), 15));
-      this.showTooltip(v);
+      if (tooltip) {
+        this.showTooltip(v);
+      }
     }
   }
 
@@ -325,6 +439,40 @@ export class TrackingMap {
         this.pulseMarker = null;
       }
     }, PULSE_MS);
+  }
+
+  /**
+   * Removes the markers whose key starts with prefix (another team's,
+   * "team/"), when that team is no longer shown.
+   */
+  removeWhere(prefix: string): void {
+    for (const [key, v] of this.views) {
+      if (key.startsWith(prefix)) {
+        this.views.delete(key);
+        this.animating.delete(v);
+        v.trail?.remove();
+        this.workerLayer.removeSprite(key);
+        if (this.hovered === v) {
+          this.hover(null);
+        }
+        if (this.selectedId === key) {
+          this.select(null);
+        }
+      }
+    }
+    this.workerLayer.invalidate();
+    this.workerLayer.draw();
+  }
+
+  /** The colour families of the teams shown (see WorkerLayer.setTeamHues). */
+  setTeamHues(hues: Map<string, number>): void {
+    this.workerLayer.setTeamHues(hues);
+    this.workerLayer.draw();
+  }
+
+  /** Each marker's colour, for the test hook. */
+  markerColours(): Record<string, string> {
+    return Object.fromEntries([...this.views].map(([id, v]) => [id, v.sprite.colour]));
   }
 
   /** Each marker's status as drawn, for the test hook. */

@@ -2,7 +2,8 @@
 // list of workers with their last-seen age and status (the presence status
 // from the stream, its reason and since in the row's tooltip), with the
 // state of its latest message (messages.ts) and a button that opens the
-// message form for it. The caller
+// message form for it. The list can be searched (by id) and sorted (by
+// name, status or last seen); the selected worker's row is marked. The caller
 // renders it a few times a second at most; rows are kept per worker and
 // only the text that changed is written, so 500 workers cost little.
 
@@ -17,7 +18,13 @@ export interface PanelElements {
   offline: HTMLElement;
   list: HTMLOListElement;
   empty: HTMLElement;
+  search: HTMLInputElement;
+  sort: HTMLSelectElement;
+  /** Says how many rows match the search (for screen readers). */
+  matches: HTMLElement;
 }
+
+export type SortKey = "name" | "status" | "seen";
 
 /** The rows' messages: the latest one's state, and the form for a new one. */
 export interface PanelMessages {
@@ -36,12 +43,24 @@ interface Row {
   statusValue: Status | "";
   /** The status's words (reason, since) the tooltip was written for. */
   statusText: string;
+  /** For sorting by last seen. */
+  lastSeen: number;
+  /** Its swatch's colour (a colour family while other teams are shown). */
+  colour: string;
 }
+
+const STATUS_ORDER: Record<Status | "", number> = { online: 0, idle: 1, offline: 2, "": 3 };
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
 export class Panel {
   private readonly rows = new Map<string, Row>();
+  private query = "";
+  private sortKey: SortKey = "name";
+  /** Row ids in the order shown, and whether the search or order must be applied again. */
+  private order: string[] = [];
+  private dirtyFilter = true;
+  private selectedId: string | null = null;
 
   constructor(
     private readonly el: PanelElements,
@@ -70,6 +89,74 @@ export class Panel {
         select(ev);
       }
     });
+    el.search.addEventListener("input", () => {
+      this.query = el.search.value.trim().toLowerCase();
+      this.dirtyFilter = true;
+      this.applyFilter();
+    });
+    // Enter in the search picks the first match.
+    el.search.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") {
+        ev.preventDefault();
+        const first = this.order.find((id) => !this.rows.get(id)!.li.hidden);
+        if (first !== undefined) {
+          this.onSelect(first);
+        }
+      }
+    });
+    el.sort.addEventListener("change", () => {
+      this.sortKey = (el.sort.value as SortKey) || "name";
+      this.dirtyFilter = true;
+    });
+  }
+
+  /** Marks the selected worker's row (null: none) and brings it into view. */
+  setSelected(id: string | null): void {
+    if (this.selectedId !== null) {
+      this.rows.get(this.selectedId)?.li.removeAttribute("aria-current");
+    }
+    this.selectedId = id;
+    const row = id === null ? undefined : this.rows.get(id);
+    if (row !== undefined) {
+      row.li.setAttribute("aria-current", "true");
+      if (!row.li.hidden) {
+        row.li.scrollIntoView({ block: "nearest" });
+      }
+    }
+  }
+
+  /** Hides the rows that do not match the search; says how many do. */
+  private applyFilter(): void {
+    let shown = 0;
+    for (const [id, row] of this.rows) {
+      const hide = this.query !== "" && !id.toLowerCase().includes(this.query);
+      if (row.li.hidden !== hide) {
+        row.li.hidden = hide;
+      }
+      shown += hide ? 0 : 1;
+    }
+    setText(this.el.matches, this.query === "" ? "" : `${shown} of ${this.rows.size} workers match`);
+    this.el.list.dataset.shown = String(shown);
+  }
+
+  /** Puts the rows in the chosen order (moves nodes only when it changed). */
+  private applyOrder(): void {
+    const ids = [...this.rows.keys()];
+    const rows = this.rows;
+    const byName = (a: string, b: string): number => collator.compare(a, b);
+    if (this.sortKey === "status") {
+      ids.sort((a, b) => STATUS_ORDER[rows.get(a)!.statusValue] - STATUS_ORDER[rows.get(b)!.statusValue] || byName(a, b));
+    } else if (this.sortKey === "seen") {
+      // Newest first, to the second (so that rows do not shuffle on every fix).
+      const sec = (id: string): number => Math.floor(rows.get(id)!.lastSeen / 1000);
+      ids.sort((a, b) => sec(b) - sec(a) || byName(a, b));
+    } else {
+      ids.sort(byName);
+    }
+    if (ids.length !== this.order.length || ids.some((id, i) => id !== this.order[i])) {
+      this.order = ids;
+      this.el.list.append(...ids.map((id) => rows.get(id)!.li));
+    }
   }
 
   /**
@@ -117,16 +204,27 @@ export class Panel {
           row.msg.setAttribute("aria-label", msg.title);
         }
       }
+      row.lastSeen = w.lastSeen;
+      if (row.colour !== w.colour) {
+        row.colour = w.colour;
+        row.li.style.setProperty("--c", w.colour);
+      }
       const age = formatAge(now - w.lastSeen);
       if (row.ageText !== age) {
         row.ageText = age;
         row.age.textContent = age;
       }
     }
-    if (added) {
-      // Keep the list sorted by id; appending moves the existing nodes.
-      const ids = [...this.rows.keys()].sort(collator.compare);
-      this.el.list.append(...ids.map((id) => this.rows.get(id)!.li));
+    if (added || this.dirtyFilter || this.sortKey !== "name") {
+      // Appending moves the existing nodes.
+      this.applyOrder();
+    }
+    if (added || this.dirtyFilter) {
+      this.dirtyFilter = false;
+      this.applyFilter();
+      if (added && this.selectedId !== null) {
+        this.setSelected(this.selectedId);
+      }
     }
     const n = state.workers.size;
     setText(this.el.count, String(n));
@@ -143,6 +241,9 @@ export class Panel {
 
   clear(): void {
     this.rows.clear();
+    this.order = [];
+    this.selectedId = null;
+    this.dirtyFilter = true;
     this.el.list.replaceChildren();
   }
 
@@ -171,7 +272,7 @@ export class Panel {
       button.setAttribute("aria-label", `Message ${w.id}`);
       li.append(button);
     }
-    return { li, age, status, msg, msgKey: "", ageText: "", statusValue: "", statusText: "" };
+    return { li, age, status, msg, msgKey: "", ageText: "", statusValue: "", statusText: "", lastSeen: w.lastSeen, colour: w.colour };
   }
 }
 

@@ -31,7 +31,8 @@ const TRAIL_LENGTH = 40;
 
 export interface Worker {
   readonly id: string;
-  readonly colour: string;
+  /** Its marker's colour (changes when other teams are shown beside it: colour families). */
+  colour: string;
   lat: number;
   lng: number;
   /** Degrees clockwise from north; null while unknown. */
@@ -79,7 +80,7 @@ export class TeamState {
     let w = this.workers.get(p.workerId);
     if (w === undefined) {
       // The fields every record sets are filled in below.
-      w = { id: p.workerId, colour: workerColour(p.workerId), heading: p.heading ?? null, interval: 0, trail: [],
+      w = { id: p.workerId, colour: this.colourOf(p.workerId), heading: p.heading ?? null, interval: 0, trail: [],
         lat: 0, lng: 0, time: 0, lastSeen: 0, receivedAt: 0 };
       this.workers.set(w.id, w);
     } else if (p.time < w.time || (p.time === w.time && p.lat === w.lat && p.lng === w.lng)) {
@@ -134,6 +135,21 @@ export class TeamState {
   }
 
   /** Marks every worker changed: the map draws them all again (the team is shown anew). */
+  /** How workers are coloured: by default each by its id over the whole hue wheel. */
+  private colourOf: (id: string) => string = workerColour;
+
+  /** Colours the workers anew (a colour family, or back to their own colours). */
+  setColours(colourOf: (id: string) => string): void {
+    this.colourOf = colourOf;
+    for (const w of this.workers.values()) {
+      const c = colourOf(w.id);
+      if (c !== w.colour) {
+        w.colour = c;
+        this.dirty.add(w);
+      }
+    }
+  }
+
   markAllDirty(): void {
     for (const w of this.workers.values()) {
       this.dirty.add(w);

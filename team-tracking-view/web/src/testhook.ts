@@ -10,10 +10,16 @@
 // #alerts li[data-alert-id][data-kind], #fences li[data-fence-id],
 // #messages li[data-message-id][data-mine] (with .message-state[data-state][data-count]),
 // #workers li .worker-msg[data-state] (the worker's latest message's state),
-// #message-form[data-to] (while open).
+// #message-form[data-to] (while open), #worker-card[data-worker] (the
+// selected worker's card, while open), #workers[data-shown] (rows matching
+// the search), #workers li[aria-current] (the selected worker),
+// body[data-panel] ("open" | "collapsed").
 
 import type { AlertHookInfo } from "./alerts";
+import type { BasemapInfo } from "./basemap";
+import type { CardHookInfo } from "./card";
 import type { FenceHookInfo } from "./fenceeditor";
+import type { LayoutInfo } from "./markers";
 import type { MessageFormHookInfo, MessageHookInfo } from "./messages";
 import type { PushHookInfo } from "./push";
 import type { Status } from "./state";
@@ -98,6 +104,30 @@ export interface TrackingHook {
   messageForm(): MessageFormHookInfo;
   /** Why messages are not available ("" when they are). */
   messagesMessage(): string;
+  /**
+   * Other teams shown on the map beside the team: team, hue of its colour
+   * family (the team's own is FAMILY_HUES[0], 215), workers, stream state.
+   * Their markers are keyed "team/worker" in markerPositions() and the rest.
+   */
+  teams(): { team: string; hue: number; workers: number; connection: string }[];
+  /** Each marker's colour (CSS), by key. */
+  markerColours(): Record<string, string>;
+  /** The selected worker (null: none). */
+  selected(): string | null;
+  /** The worker the map keeps centred (null: none). */
+  following(): string | null;
+  /**
+   * What the marker canvas drew last, in container px: the zoom, workers
+   * drawn on their own, clusters (centre, count, ids), the label boxes
+   * (none overlaps another), workers outside the canvas, the selected one.
+   */
+  layout(): LayoutInfo;
+  /** The selected worker's card as shown. */
+  card(): CardHookInfo;
+  /** The bundled basemap (null while map tiles are in use): status, land polygons, tiles drawn. */
+  basemap(): BasemapInfo | null;
+  /** What the basemap shows at a place in view: "land", "sea", "" (no tile), or another colour. */
+  basemapAt(lat: number, lng: number): string;
   /** Where a place is on the page (CSS pixels of the viewport), for pointer input. */
   pagePoint(lat: number, lng: number): { x: number; y: number };
 }

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Test of the benchmark gate's verdict (scripts/bench-compare.sh --compare):
-# writes result files in `go test -bench` format (the gate's benchmarks, with
-# the sample spread of real runs on this machine), feeds them through the
-# real benchstat, and checks the exit status and the benchmarks named:
-#   noise (every sample different, medians within 4 %)         -> 0
-#   two benchmarks 30 % slower, the rest noise                  -> 1, both named, no other
-#   10 % slower, significant (under the threshold)              -> 0
+# writes result files in `go test -bench` format (the gate's benchmarks with
+# their columns: ns/op, cpu-ns/op, custom metrics, B/op, allocs/op; a +-3 %
+# spread as on a quiet machine), feeds them through the real benchstat, and
+# checks the exit status and the benchmarks named (gate metric: CPU time):
+#   noise (every sample different, medians within 4 %)          -> 0
+#   two benchmarks 30 % slower, the rest noise                   -> 1, both named, no other
+#   10 % slower, significant (under the threshold)               -> 0
 #   30 % slower median but samples overlapping (not significant) -> 0
-#   40 % faster                                                  -> 0, a notice
-#   a baseline benchmark that did not run                        -> 1, named
-#   measured on another CPU model                                -> 1
-#   garbage input                                                -> 2
+#   40 % faster                                                   -> 0, a notice
+#   a baseline benchmark that did not run                         -> 1, named
+#   measured on another CPU model                                 -> 1
+#   garbage input                                                 -> 2
+#   a loaded machine: wall time 50 % up, CPU time as before       -> 0; with -metric wall 1
+#   the wall metric on the 30 % slower file                       -> 1
 # scripts/test.sh runs it before the gate itself. Alone:
 #   scripts/bench-compare-test.sh        (KEEP=1 keeps its files and logs)
 set -euo pipefail
@@ -20,20 +23,23 @@ cd "$root"
 dir=$(mktemp -d "${TMPDIR:-/tmp}/teamtrack-benchgate-test.XXXXXX")
 trap '[ -n "${KEEP:-}" ] || rm -rf "$dir"' EXIT
 
-# gen NAME [BENCH=FACTOR...] [spread=wide:BENCH] [cpu=MODEL] [drop=BENCH]:
+# gen NAME [BENCH=FACTOR...] [wide=BENCH] [cpu=MODEL] [drop=BENCH] [wall=FACTOR]:
 # writes $dir/NAME.txt, six samples per benchmark. The base samples are
 # median x (1 + a fixed jitter of up to +-3 %); FACTOR scales a benchmark's
-# samples; each file name shifts the jitter, so no two files share a sample.
+# times (wall and CPU); wide spreads a benchmark's samples over -35..+34 %;
+# wall scales the wall time of all (the CPU time stays); each file name
+# shifts the jitter, so no two files share a sample.
 gen() {
 	python3 - "$dir" "$@" <<'PY'
 import sys
 out, name, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-factor, wide, drop, cpu = {}, set(), set(), "Intel(R) Xeon(R) Processor"
+factor, wide, drop, cpu, wall = {}, set(), set(), "Intel(R) Xeon(R) Processor", 1.0
 for a in args:
     k, v = a.split("=", 1)
     if k == "cpu": cpu = v
     elif k == "drop": drop.add(v)
     elif k == "wide": wide.add(v)
+    elif k == "wall": wall = float(v)
     else: factor[k] = float(v)
 # name: (median ns/op, extra columns after ns/op)
 hub = [("Fanout1Team1000Managers", 108000, "9259259 deliveries/s 108.0 ns/delivery 4675 B/op 3 allocs/op"),
@@ -60,7 +66,9 @@ for pkg, benches in (("hub", hub), ("wire", wire)):
             if bench in wide:
                 j = wide_spread[i]
             v = ns * factor.get(bench, 1.0) * (1 + j)
-            lines.append(f"Benchmark{bench} \t  {int(2e9 / v)}\t  {v:.1f} ns/op\t  {rest}")
+            # CPU time a little under the wall time, with a jitter of its own.
+            c = v * (0.96 + jitter[(i + shift + 2) % 6] / 3)
+            lines.append(f"Benchmark{bench} \t  {int(2e9 / v)}\t  {v * wall:.1f} ns/op\t  {c:.1f} cpu-ns/op\t  {rest}")
     lines += ["PASS", f"ok  \tgithub.com/teamtrack/tracking-core/{pkg}\t12.345s"]
 with open(f"{out}/{name}.txt", "w") as f:
     f.write("# a comment line, as in the baseline's header: load average: 0.31, 0.40, 0.52\n\n")
@@ -76,9 +84,9 @@ fail() {
 
 # check NAME WANT_STATUS OLD NEW [must_match...] [!must_not_match...]
 check() {
-	local name=$1 want=$2 old=$3 new=$4 got=0 pat
+	local name=$1 want=$2 old=$3 new=$4 got=0 pat before=$failures
 	shift 4
-	scripts/bench-compare.sh -threshold 20 --compare "$dir/$old.txt" "$dir/$new.txt" >"$dir/$name.log" 2>&1 || got=$?
+	scripts/bench-compare.sh -threshold 20 -metric "${metric:-cpu}" --compare "$dir/$old.txt" "$dir/$new.txt" >"$dir/$name.log" 2>&1 || got=$?
 	if [ "$got" != "$want" ]; then
 		fail "$name: exit status $got, want $want"
 		tail -n 15 "$dir/$name.log" >&2
@@ -91,7 +99,7 @@ check() {
 			fail "$name: output lacks '$pat'"
 		fi
 	done
-	printf '[bench-test] ok: %s (exit %s)\n' "$name" "$got" >&2
+	if [ "$failures" = "$before" ]; then printf '[bench-test] ok: %s (exit %s)\n' "$name" "$got" >&2; fi
 }
 
 gen base
@@ -102,6 +110,7 @@ gen overlap wide=RecordScanner64
 gen fast40 DecodeServerMessage64=0.60
 gen dropped drop=RecordScanner64
 gen othercpu cpu='AMD EPYC 7B13'
+gen loaded wall=1.5
 printf 'not a benchmark\n' >"$dir/garbage.txt"
 
 check noise 0 base noise 'ok: 10 benchmarks' '!REGRESSION'
@@ -114,6 +123,9 @@ check fast40 0 base fast40 'notice: faster .*DecodeServerMessage64' '!REGRESSION
 check dropped 1 base dropped 'MISSING: RecordScanner64'
 check othercpu 1 base othercpu "on 'AMD EPYC 7B13'"
 check garbage 2 base garbage 'holds no benchmark results'
+check loaded 0 base loaded 'ok: 10 benchmarks, none slower \(cpu-sec/op\)' '^DecodeAndEncode .*\+(49|50)\.[0-9]+% \(p=0\.00'
+metric=wall check loaded-wall 1 base loaded 'REGRESSION: DecodeAndEncode .*sec/op .*\+(49|50)\.[0-9] %'
+metric=wall check slow30-wall 1 base slow30 'REGRESSION: Fanout1000Teams1Manager .*sec/op' 'REGRESSION: DecodePosition/legacy'
 
 if [ "$failures" -gt 0 ]; then
 	printf '[bench-test] %d check(s) failed\n' "$failures" >&2

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/teamtrack/tracking-core/testsupport/benchcpu"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
@@ -36,11 +37,13 @@ func BenchmarkDecodeServerMessage64(b *testing.B) {
 	var m wire.ServerMessage
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
+	cpu := benchcpu.Start()
 	for b.Loop() {
 		if err := wire.DecodeServerMessage(&m, msg); err != nil || len(m.Positions) != 64 {
 			b.Fatal(err)
 		}
 	}
+	cpu.Report(b)
 }
 
 // BenchmarkRecordScanner64 splits an ingest body of 64 newline-delimited
@@ -50,6 +53,7 @@ func BenchmarkRecordScanner64(b *testing.B) {
 	r := bytes.NewReader(body)
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
+	cpu := benchcpu.Start()
 	for b.Loop() {
 		r.Reset(body)
 		sc := wire.NewRecordScanner(r, 0)
@@ -68,6 +72,7 @@ func BenchmarkRecordScanner64(b *testing.B) {
 			b.Fatalf("scanned %d records, want 64", n)
 		}
 	}
+	cpu.Report(b)
 }
 
 func fill64() []string { return slices.Repeat([]string{rec1}, 64) }

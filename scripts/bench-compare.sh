@@ -253,6 +253,9 @@ compare)
 update)
 	tmp=$(mktemp "${TMPDIR:-/tmp}/teamtrack-bench.XXXXXX")
 	before=$(load)
+	if awk -v l="${before%% *}" 'BEGIN { exit !(l >= 1) }'; then
+		say "WARNING: 1-minute load average ${before%% *}: the baseline should be recorded on a quiet machine (under 1)"
+	fi
 	run_benchmarks "$BENCH_RE" "$tmp"
 	mkdir -p "$(dirname "$baseline")"
 	{

@@ -23,7 +23,9 @@
 #   scripts/bench-compare.sh --compare OLD NEW       compare two result files only
 #
 # Options (environment variable in brackets):
-#   -count N         samples of each benchmark, go test -count (BENCH_COUNT, 6)
+#   -count N         samples of each benchmark (BENCH_COUNT, 6): N rounds of
+#                    go test -count 1, interleaved (see run_benchmarks);
+#                    -update takes twice as many, for a steadier baseline
 #   -benchtime D     go test -benchtime of each sample (BENCH_TIME, 1s)
 #   -threshold PCT   slow-down that fails, in percent (BENCH_THRESHOLD, 20)
 #   -metric cpu|wall CPU time per op (cpu-ns/op) or wall time (sec/op)
@@ -132,15 +134,25 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 # cpu_of FILE -> the value of its first `cpu:` line (empty when none).
 cpu_of() { sed -n 's/^cpu: //p' "$1" | head -n 1; }
 
-# run_benchmarks REGEXP FILE: the benchmarks matching REGEXP, results to FILE.
+# run_benchmarks REGEXP FILE [ROUNDS]: the benchmarks matching REGEXP,
+# results to FILE. The samples are interleaved: ROUNDS (default $count)
+# rounds of go test -count 1, each running every benchmark once, rather than
+# one go test -count N that takes a benchmark's N samples in a row: the
+# machine's state drifts (frequency, neighbours, the hypervisor), and N
+# samples in a row all see the same state, which makes a drift look like a
+# significant change to benchstat. Interleaved, a slow minute touches one
+# sample of each benchmark.
 run_benchmarks() {
-	local re=$1 file=$2 start=$SECONDS
-	say "go test -bench '$re' -count $count -benchtime $benchtime -cpu 1 (load average before: $(load))"
-	if ! (cd tracking-core && go test -p 1 -run '^$' -bench "$re" -count "$count" \
-		-benchtime "$benchtime" -cpu 1 -benchmem "${BENCH_PKGS[@]}") >"$file" 2>&1; then
-		tail -n 40 "$file" >&2
-		die "the benchmarks failed (output: $file)"
-	fi
+	local re=$1 file=$2 rounds=${3:-$count} start=$SECONDS r
+	say "go test -bench '$re' -count 1 -benchtime $benchtime -cpu 1, $rounds rounds (load average before: $(load))"
+	: >"$file"
+	for ((r = 1; r <= rounds; r++)); do
+		if ! (cd tracking-core && go test -p 1 -run '^$' -bench "$re" -count 1 \
+			-benchtime "$benchtime" -cpu 1 -benchmem "${BENCH_PKGS[@]}") >>"$file" 2>&1; then
+			tail -n 40 "$file" >&2
+			die "the benchmarks failed (output: $file)"
+		fi
+	done
 	say "ran in $((SECONDS - start))s (load average after: $(load)); results: $file"
 }
 
@@ -256,13 +268,13 @@ update)
 	if awk -v l="${before%% *}" 'BEGIN { exit !(l >= 1) }'; then
 		say "WARNING: 1-minute load average ${before%% *}: the baseline should be recorded on a quiet machine (under 1)"
 	fi
-	run_benchmarks "$BENCH_RE" "$tmp"
+	run_benchmarks "$BENCH_RE" "$tmp" $((2 * count))
 	mkdir -p "$(dirname "$baseline")"
 	{
 		printf '# Baseline of scripts/bench-compare.sh (benchstat reads only the result lines).\n'
 		printf '# Recorded %s, %s, load average (1, 5, 15 min) %s before and %s after,\n' \
 			"$(date -u '+%Y-%m-%d %H:%M UTC')" "$(go env GOVERSION)" "$before" "$(load)"
-		printf '# -count %s -benchtime %s -cpu 1 -benchmem. Re-record on a quiet machine:\n' "$count" "$benchtime"
+		printf '# %s rounds of -count 1 -benchtime %s -cpu 1 -benchmem. Re-record on a quiet machine:\n' $((2 * count)) "$benchtime"
 		printf '# scripts/bench-compare.sh -update\n\n'
 		grep -v '^\(PASS\|ok \)' "$tmp"
 	} >"$baseline"

@@ -4,7 +4,12 @@
 # go.work) against real servers: redis-server, Apache Kafka (KRaft; one node, and
 # a three-node cluster for the broker loss test), Consul,
 # PostgreSQL and headless Chromium, installed when missing and started on free loopback
-# ports by scripts/test-services.sh, and stopped again at the end.
+# ports by scripts/test-services.sh, and stopped again at the end. Last, with
+# the servers stopped, the benchmark regression gate: scripts/bench-compare.sh
+# compares the hub and decoder micro-benchmarks with bench/baseline.txt and
+# fails on a significant slow-down of more than 20 % (about 2 minutes;
+# BENCH_GATE=0 skips it, e.g. on a machine busy with other builds; its own
+# test, scripts/bench-compare-test.sh, runs either way).
 #
 # Usage: scripts/test.sh [extra go test flags]
 set -euo pipefail
@@ -48,3 +53,15 @@ echo "[test] fuzzing the record decoders"
 for target in FuzzDecodePosition FuzzRecordScanner; do
 	go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZ_TIME:-10s}" ./tracking-core/wire/
 done
+
+echo "[test] the benchmark gate's own test"
+scripts/bench-compare-test.sh
+if [ "${BENCH_GATE:-1}" != 0 ]; then
+	# After the servers are stopped: their idle CPU would count against the
+	# benchmarks.
+	cleanup
+	echo "[test] benchmark gate (scripts/bench-compare.sh; BENCH_GATE=0 skips it)"
+	scripts/bench-compare.sh
+else
+	echo "[test] benchmark gate skipped (BENCH_GATE=0)"
+fi

@@ -9,12 +9,14 @@ import (
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/hub"
 	"github.com/teamtrack/tracking-core/memory"
+	"github.com/teamtrack/tracking-core/testsupport/benchcpu"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
 // benchFanout publishes b.N positions spread over teams, each watched by
 // perTeam queues, and reports deliveries (positions queued to a watcher) per
-// second. Queues are drained every few publishes, as writers would.
+// second, and the CPU time per publish (what scripts/bench-compare.sh gates
+// on). Queues are drained every few publishes, as writers would.
 func benchFanout(b *testing.B, teams, perTeam int) {
 	br := memory.New(memory.NewBackend(), memory.Config{})
 	defer br.Close()
@@ -41,6 +43,7 @@ func benchFanout(b *testing.B, teams, perTeam int) {
 	drainEvery := max(64, 4*teams) // each queue gets a few positions per drain
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := benchcpu.Start()
 	for i := 0; i < b.N; i++ {
 		_ = br.Publish(context.Background(), msgs[i%teams])
 		if i%drainEvery == drainEvery-1 {
@@ -50,6 +53,7 @@ func benchFanout(b *testing.B, teams, perTeam int) {
 		}
 	}
 	b.StopTimer()
+	cpu.Report(b)
 	deliveries := float64(b.N) * float64(perTeam)
 	b.ReportMetric(deliveries/b.Elapsed().Seconds(), "deliveries/s")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "ns/delivery")

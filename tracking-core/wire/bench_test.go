@@ -1,9 +1,13 @@
 package wire_test
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"slices"
 	"testing"
 
+	"github.com/teamtrack/tracking-core/testsupport/benchcpu"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
@@ -33,11 +37,42 @@ func BenchmarkDecodeServerMessage64(b *testing.B) {
 	var m wire.ServerMessage
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
+	cpu := benchcpu.Start()
 	for b.Loop() {
 		if err := wire.DecodeServerMessage(&m, msg); err != nil || len(m.Positions) != 64 {
 			b.Fatal(err)
 		}
 	}
+	cpu.Report(b)
+}
+
+// BenchmarkRecordScanner64 splits an ingest body of 64 newline-delimited
+// records, as an ingest request does (one scanner per request).
+func BenchmarkRecordScanner64(b *testing.B) {
+	body := bytes.Repeat(append(slices.Clone(benchRecord), '\n'), 64)
+	r := bytes.NewReader(body)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	cpu := benchcpu.Start()
+	for b.Loop() {
+		r.Reset(body)
+		sc := wire.NewRecordScanner(r, 0)
+		n := 0
+		for {
+			_, err := sc.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 64 {
+			b.Fatalf("scanned %d records, want 64", n)
+		}
+	}
+	cpu.Report(b)
 }
 
 func fill64() []string { return slices.Repeat([]string{rec1}, 64) }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/testsupport/benchcpu"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
@@ -15,6 +16,7 @@ func BenchmarkDecodeAndEncode(b *testing.B) {
 	now := time.Date(2026, 11, 22, 13, 30, 0, 0, time.UTC)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchRecord)))
+	cpu := benchcpu.Start()
 	for i := 0; i < b.N; i++ {
 		p, err := wire.DecodePosition(benchRecord, now)
 		if err != nil {
@@ -22,4 +24,5 @@ func BenchmarkDecodeAndEncode(b *testing.B) {
 		}
 		_ = wire.NewMessage(&p, now)
 	}
+	cpu.Report(b)
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/testsupport/benchcpu"
 )
 
 // These run the old decoder (decodeReference) and DecodePosition side by side,
@@ -21,6 +22,7 @@ var (
 func benchDecode(b *testing.B, decode func([]byte, time.Time) (tracking.Position, error), rec []byte, encode bool) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(rec)))
+	cpu := benchcpu.Start()
 	for b.Loop() {
 		p, err := decode(rec, decodeNow)
 		if err != nil {
@@ -30,6 +32,7 @@ func benchDecode(b *testing.B, decode func([]byte, time.Time) (tracking.Position
 			_ = NewMessage(&p, decodeNow)
 		}
 	}
+	cpu.Report(b)
 }
 
 func BenchmarkDecodePosition(b *testing.B) {

@@ -128,8 +128,14 @@ func shutdown(log *slog.Logger, srv *http.Server, gw *gateway.Gateway, cancelAll
 
 func newResolver(cfg settings, log *slog.Logger) (discovery.Resolver, error) {
 	services := []string{gateway.DefaultServices["redis"], gateway.DefaultServices["kafka"]}
-	if cfg.ConsulAddr != "" {
+	switch cfg.Discovery {
+	case "consul":
 		return discovery.NewConsul(discovery.ConsulConfig{Addr: cfg.ConsulAddr, Services: services, EmptyGrace: cfg.EmptyGrace, Logger: log})
+	case "dns":
+		return discovery.NewDNS(discovery.DNSConfig{Names: map[string]string{
+			services[0]: cfg.RedisDNS,
+			services[1]: cfg.KafkaDNS,
+		}, Interval: cfg.DNSInterval, Logger: log})
 	}
 	return discovery.NewStatic(map[string][]string{
 		services[0]: cfg.RedisAddrs,

@@ -3,9 +3,11 @@ package main
 import (
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/teamtrack/api-gateway/gateway"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/discovery"
@@ -15,6 +17,7 @@ import (
 // documents each variable (a test checks it against readSettings).
 type settings struct {
 	HTTPAddr        string        // HTTP_ADDR; default :8080
+	Strategies      []string      // STRATEGIES: the strategies routed (and needed for readiness); default redis,kafka
 	Discovery       string        // DISCOVERY: consul, static or dns; default consul when CONSUL_HTTP_ADDR is set, else static
 	ConsulAddr      string        // CONSUL_HTTP_ADDR; default none: the static lists below
 	EmptyGrace      time.Duration // CONSUL_EMPTY_GRACE: keep the last instances this long when Consul comes back empty; default discovery.DefaultEmptyGrace
@@ -49,6 +52,15 @@ func readSettings(e *config.Env) settings {
 	if s.ShutdownTimeout <= 0 {
 		e.Fail("SHUTDOWN_TIMEOUT", "a positive duration such as 10s")
 	}
+	s.Strategies = e.List("STRATEGIES", "redis", "kafka")
+	if len(s.Strategies) == 0 {
+		e.Fail("STRATEGIES", "one or more of redis, kafka")
+	}
+	for _, st := range s.Strategies {
+		if _, ok := gateway.DefaultServices[st]; !ok {
+			e.Failf("STRATEGIES", "%q is not a strategy (redis, kafka)", st)
+		}
+	}
 	s.Discovery = e.String("DISCOVERY", "")
 	switch s.Discovery {
 	case "":
@@ -65,13 +77,26 @@ func readSettings(e *config.Env) settings {
 		e.Fail("DISCOVERY", "consul, static or dns")
 	}
 	if s.Discovery == "dns" {
-		s.RedisDNS = withPort(e, "TRACKING_REDIS_DNS", s.RedisDNS, "8081")
-		s.KafkaDNS = withPort(e, "TRACKING_KAFKA_DNS", s.KafkaDNS, "8082")
+		if slices.Contains(s.Strategies, "redis") {
+			s.RedisDNS = withPort(e, "TRACKING_REDIS_DNS", s.RedisDNS, "8081")
+		}
+		if slices.Contains(s.Strategies, "kafka") {
+			s.KafkaDNS = withPort(e, "TRACKING_KAFKA_DNS", s.KafkaDNS, "8082")
+		}
 		if s.DNSInterval <= 0 {
 			e.Fail("DISCOVERY_DNS_INTERVAL", "a positive duration such as 5s")
 		}
 	}
 	return s
+}
+
+// services maps each routed strategy to its service name.
+func (c settings) services() map[string]string {
+	m := make(map[string]string, len(c.Strategies))
+	for _, st := range c.Strategies {
+		m[st] = gateway.DefaultServices[st]
+	}
+	return m
 }
 
 // withPort is name's host[:port] with the default port added when it has

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/api-gateway/gateway"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/config/configtest"
@@ -63,6 +64,7 @@ func TestDiscoverySettings(t *testing.T) {
 		{map[string]string{"CONSUL_HTTP_ADDR": "consul:8500", "DISCOVERY": "static"}, "static redis=localhost:8081 kafka=localhost:8082"},
 		{map[string]string{"DISCOVERY": "dns", "TRACKING_REDIS_DNS": "r.ns.svc.cluster.local", "TRACKING_KAFKA_DNS": "k.ns.svc:9000"},
 			"dns redis=r.ns.svc.cluster.local:8081 kafka=k.ns.svc:9000"},
+		{map[string]string{"DISCOVERY": "dns", "STRATEGIES": "redis", "TRACKING_REDIS_DNS": "r"}, "dns redis=r:8081 kafka="},
 	} {
 		e := config.Map(c.env)
 		s := readSettings(e)
@@ -78,6 +80,8 @@ func TestDiscoverySettings(t *testing.T) {
 		names string // the variable the error must name
 	}{
 		{map[string]string{"DISCOVERY": "etcd"}, "DISCOVERY"},
+		{map[string]string{"STRATEGIES": "redis,nats"}, "STRATEGIES"},
+		{map[string]string{"STRATEGIES": ","}, "STRATEGIES"},
 		{map[string]string{"DISCOVERY": "consul"}, "CONSUL_HTTP_ADDR"},
 		{map[string]string{"DISCOVERY": "dns", "TRACKING_KAFKA_DNS": "k"}, "TRACKING_REDIS_DNS"},
 		{map[string]string{"DISCOVERY": "dns", "TRACKING_REDIS_DNS": "r"}, "TRACKING_KAFKA_DNS"},
@@ -99,5 +103,26 @@ func TestDiscoverySettings(t *testing.T) {
 	defer r.Close()
 	if _, ok := r.(*discovery.DNS); !ok {
 		t.Fatalf("resolver %T, want *discovery.DNS", r)
+	}
+
+	// One strategy: the gateway routes it alone and is ready with it alone.
+	e = config.Map(map[string]string{"STRATEGIES": "kafka", "TRACKING_KAFKA_ADDRS": "k1:8082"})
+	s := readSettings(e)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := newResolver(s, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if got := st.Instances(gateway.DefaultServices["kafka"]); len(got) != 1 || got[0].Address != "k1:8082" {
+		t.Fatalf("kafka instances %v", got)
+	}
+	if got := st.Instances(gateway.DefaultServices["redis"]); got != nil {
+		t.Fatalf("redis is followed with STRATEGIES=kafka: %v", got)
+	}
+	if svcs := s.services(); len(svcs) != 1 || svcs["kafka"] == "" {
+		t.Fatalf("services %v", svcs)
 	}
 }

@@ -496,3 +496,26 @@ func profiled(p *types.Project, name string) (types.ServiceConfig, bool) {
 	s, ok := p.DisabledServices[name]
 	return s, ok
 }
+
+// The chart's defaults are the code's (as the compose checks know them):
+// each component's port and its SHUTDOWN_TIMEOUT default, from which the
+// templates derive terminationGracePeriodSeconds (scripts/lint.sh helm
+// renders and validates them).
+func TestHelmValuesMatchTheCode(t *testing.T) {
+	var values map[string]yaml.Node
+	readYAML(t, filepath.Join(root(t), "deploy/helm/teamtrack/values.yaml"), &values)
+	for key, svc := range map[string]string{"gateway": "api-gateway", "trackingRedis": "tracking-redis", "trackingKafka": "tracking-kafka"} {
+		var v struct {
+			Port                   int `yaml:"port"`
+			ShutdownTimeoutSeconds int `yaml:"shutdownTimeoutSeconds"`
+		}
+		n := values[key]
+		if err := n.Decode(&v); err != nil {
+			t.Fatalf("values %s: %v", key, err)
+		}
+		g := goServices[slices.IndexFunc(goServices, func(g goService) bool { return g.Name == svc })]
+		if v.Port != g.Port || time.Duration(v.ShutdownTimeoutSeconds)*time.Second != g.Drain {
+			t.Errorf("values %s: port %d, shutdownTimeoutSeconds %d; the code's %s: %d, %v", key, v.Port, v.ShutdownTimeoutSeconds, svc, g.Port, g.Drain)
+		}
+	}
+}

@@ -178,7 +178,9 @@ func (d *DNS) Ready() error {
 	return nil
 }
 
-// Close implements Resolver.
+// Close implements Resolver. A lookup in flight is given up; the net
+// package may still wait for its answer, up to the resolver's timeout, on a
+// goroutine of its own.
 func (d *DNS) Close() error {
 	d.closeOnce.Do(func() {
 		d.cancel()

@@ -8,7 +8,8 @@
 // the go.mod of every module of the workspace. The observability files of
 // deploy/ are checked too: every PromQL expression of the Grafana
 // dashboards and the alerting rules parses (Prometheus's own parser and
-// rule loader) and names only metrics the code exports (found in the code's
+// rule loader; prometheus.yml with its config loader) and names only
+// metrics the code exports (found in the code's
 // prometheus.*Opts literals, and checked against a running replica); the
 // dashboards use core panels, the provisioned datasource and a schema the
 // compose file's Grafana reads; the profile observability mounts them.

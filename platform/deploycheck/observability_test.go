@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/config/configtest"
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/memory"
 	"github.com/teamtrack/tracking-core/service"
@@ -516,6 +518,42 @@ func TestHelmValuesMatchTheCode(t *testing.T) {
 		g := goServices[slices.IndexFunc(goServices, func(g goService) bool { return g.Name == svc })]
 		if v.Port != g.Port || time.Duration(v.ShutdownTimeoutSeconds)*time.Second != g.Drain {
 			t.Errorf("values %s: port %d, shutdownTimeoutSeconds %d; the code's %s: %d, %v", key, v.Port, v.ShutdownTimeoutSeconds, svc, g.Port, g.Drain)
+		}
+	}
+}
+
+// Every variable the chart's templates set is one the README documents for
+// that binary (so one the binary reads: its TestREADME checks that): a
+// misspelt name would be ignored silently by the pod.
+func TestHelmEnvironmentDocumented(t *testing.T) {
+	rows, err := configtest.ReadREADME()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root(t), "deploy/helm/teamtrack/templates")
+	envName := regexp.MustCompile(`(?m)^\s*- name: ([A-Z][A-Z0-9_]*)\s*$`)
+	for file, binaries := range map[string][]string{
+		"gateway.yaml":   {"api-gateway"},
+		"tracking.yaml":  {"tracking-redis", "tracking-kafka"},
+		"simulator.yaml": {"team-simulator"},
+		"_helpers.tpl":   {"api-gateway", "tracking-redis", "tracking-kafka"}, // teamtrack.authEnv
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := envName.FindAllStringSubmatch(string(b), -1)
+		if len(found) == 0 {
+			t.Errorf("%s sets no variable: the pattern no longer matches the templates", file)
+		}
+		for _, m := range found {
+			name := m[1]
+			ok := slices.ContainsFunc(binaries, func(bin string) bool {
+				return slices.ContainsFunc(rows, func(r configtest.Row) bool { return r.Name == name && r.For(bin) })
+			})
+			if !ok {
+				t.Errorf("%s sets %s, which the README does not document for %v", file, name, binaries)
+			}
 		}
 	}
 }

@@ -4,12 +4,21 @@
 #   golangci    golangci-lint with .golangci.yml (gofmt and goimports included)
 #   vuln        govulncheck against the Go vulnerability database
 #   shell       shellcheck over scripts/ and .ci/
+#   helm        the Helm chart deploy/helm/teamtrack: helm lint --strict and
+#               helm template with each file of its ci/ folder, then the
+#               rendered manifests validated against the Kubernetes JSON
+#               schemas (strict: unknown fields fail) of KUBE_VERSIONS
 # scripts/test.sh runs them all before the tests; alone:
 #   scripts/lint.sh [step...]        (every step when none is named)
 #
 # The Go tools are built once into $TEAMTRACK_CACHE/bin (default
 # ~/.cache/teamtrack/bin), one file per version (golangci-lint: ~5 minutes
 # on 2 cores the first time). shellcheck comes from Debian.
+#
+# helm is built from its Go module like the linters (~4 minutes the first
+# time). The schemas are those bundled in the PyPI package
+# kubernetes-validate (pinned; pip into a venv under $TEAMTRACK_CACHE, once),
+# which validates offline: kubeconform would fetch them from GitHub.
 #
 # govulncheck reads the OSV files of the Go proxy module golang.org/x/vulndb
 # (VULNDB_VERSION; `go list -m golang.org/x/vulndb@latest` names the newest).
@@ -22,6 +31,11 @@ cd "$root"
 
 GOLANGCI_LINT_VERSION=v2.15.0
 GOVULNCHECK_VERSION=v1.9.0
+HELM_VERSION=v4.3.2
+KUBERNETES_VALIDATE_VERSION=1.37.0
+# The oldest Kubernetes the chart supports (Chart.yaml kubeVersion; the
+# preStop sleep action is beta and on from 1.30) and the newest schema.
+KUBE_VERSIONS=(1.30.0 1.37.0)
 VULNDB_VERSION=${VULNDB_VERSION:-v0.0.0-20261105234957-e22db6528018}
 
 CACHE_DIR=${TEAMTRACK_CACHE:-${HOME:-/root}/.cache/teamtrack}
@@ -138,12 +152,73 @@ step_shell() {
 	shellcheck --external-sources "${files[@]}" || failed+=(shell)
 }
 
+# py_tool NAME VERSION -> path of NAME from the PyPI package NAME==VERSION,
+# installed once into its own venv under $CACHE_DIR.
+py_tool() {
+	local name=$1 version=$2
+	local venv="$CACHE_DIR/$name-$version"
+	if [ -x "$venv/bin/$name" ]; then
+		printf '%s\n' "$venv/bin/$name"
+		return 0
+	fi
+	local py=/usr/bin/python3 log
+	[ -x "$py" ] || py=$(command -v python3) || die "python3 is needed for $name"
+	log=$(mktemp "${TMPDIR:-/tmp}/teamtrack-pip.XXXXXX")
+	say "pip install $name==$version into $venv (once)"
+	rm -rf "$venv"
+	if ! "$py" -m venv "$venv" >"$log" 2>&1; then
+		# Debian splits ensurepip out of python3.
+		[ "$(id -u)" = 0 ] || die "python3 -m venv failed: apt-get install python3-venv (as root)"
+		local apt=(apt-get -q -y -o DPkg::Lock::Timeout=300)
+		{ "${apt[@]}" update && DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends python3-venv; } >>"$log" 2>&1 ||
+			{ tail -n 30 "$log" >&2; die "apt-get install python3-venv failed"; }
+		rm -rf "$venv"
+		"$py" -m venv "$venv" >>"$log" 2>&1 || { tail -n 30 "$log" >&2; die "python3 -m venv failed"; }
+	fi
+	if ! "$venv/bin/pip" install -q --disable-pip-version-check "$name==$version" >>"$log" 2>&1; then
+		tail -n 30 "$log" >&2
+		rm -rf "$venv"
+		die "pip install $name==$version failed"
+	fi
+	rm -f "$log"
+	printf '%s\n' "$venv/bin/$name"
+}
+
+step_helm() {
+	local helm kv chart=deploy/helm/teamtrack out values k
+	helm=$(go_tool helm "$HELM_VERSION" helm.sh/helm/v4/cmd/helm)
+	kv=$(py_tool kubernetes-validate "$KUBERNETES_VALIDATE_VERSION")
+	out=$(mktemp -d "${TMPDIR:-/tmp}/teamtrack-helm.XXXXXX")
+	# Helm's own caches and config, away from the user's.
+	export HELM_CACHE_HOME="$out/cache" HELM_CONFIG_HOME="$out/config" HELM_DATA_HOME="$out/data"
+	for values in "$chart"/ci/*.yaml; do
+		"$helm" lint --strict "$chart" -f "$values" >"$out/lint.log" 2>&1 ||
+			{ cat "$out/lint.log" >&2; say "helm lint with $values failed"; failed+=(helm); }
+		"$helm" template teamtrack "$chart" -f "$values" --namespace teamtrack \
+			--kube-version "${KUBE_VERSIONS[0]}" >"$out/$(basename "$values")" ||
+			{ say "helm template with $values failed"; failed+=(helm); }
+	done
+	# Without the external servers and a token policy it must refuse, saying so.
+	if "$helm" template teamtrack "$chart" >/dev/null 2>"$out/refusal.log" ||
+		! grep -q 'set redis.addr' "$out/refusal.log"; then
+		cat "$out/refusal.log" >&2
+		say "the chart renders without redis.addr (or not with that error)"
+		failed+=(helm)
+	fi
+	for k in "${KUBE_VERSIONS[@]}"; do
+		"$kv" --strict --quiet -k "$k" "$out"/*.yaml ||
+			{ say "the rendered chart is not valid Kubernetes $k"; failed+=(helm); }
+	done
+	say "chart: $(cat "$out"/*.yaml | grep -c '^kind:') resources rendered with ci/*.yaml, checked against the schemas of Kubernetes ${KUBE_VERSIONS[*]}"
+	rm -rf "$out"
+}
+
 steps=("$@")
-[ "${#steps[@]}" -gt 0 ] || steps=(tidy golangci vuln shell)
+[ "${#steps[@]}" -gt 0 ] || steps=(tidy golangci vuln shell helm)
 for s in "${steps[@]}"; do
 	case "$s" in
-	tidy | golangci | vuln | shell) ;;
-	*) die "unknown step '$s' (tidy, golangci, vuln, shell)" ;;
+	tidy | golangci | vuln | shell | helm) ;;
+	*) die "unknown step '$s' (tidy, golangci, vuln, shell, helm)" ;;
 	esac
 	start=$SECONDS
 	say "$s"

@@ -30,6 +30,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg}
 	g.proxy = newProxy(&g.cfg, newMetrics(cfg.Registry), newAuthCheck(&g.cfg, cfg.Registry))
+	registerInstances(cfg.Registry, g.cfg.Resolver, g.cfg.Services)
 
 	e := gin.New()
 	// Paths are the API's: no redirects to a "fixed" path, /tracking/redis

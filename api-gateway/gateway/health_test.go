@@ -38,6 +38,8 @@ func TestHealthReadyMetricsAndView(t *testing.T) {
 		`gateway_requests_total{code="200",route="positions",strategy="redis",upstream="` + up.addr() + `"} 1`,
 		`gateway_request_duration_seconds_count{route="positions",strategy="redis",upstream="` + up.addr() + `"} 1`,
 		`gateway_active_connections{route="positions",strategy="redis",upstream="` + up.addr() + `"} 0`,
+		`gateway_upstream_instances{strategy="redis"} 1`,
+		`gateway_upstream_instances{strategy="kafka"} 1`,
 		`go_goroutines`,
 	} {
 		if r.StatusCode != 200 || !strings.Contains(body, want) {

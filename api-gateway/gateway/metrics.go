@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"github.com/teamtrack/tracking-core/discovery"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -45,5 +47,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "gateway_upstream_errors_total",
 			Help: "Upstream failures by kind: connect (refused or timed out, retried elsewhere), other (after connecting), unavailable (no instance could take the request).",
 		}, []string{"strategy", "upstream", "kind"}),
+	}
+}
+
+// registerInstances exports, per strategy, the number of instances the
+// resolver currently lists: healthy in Consul, ready behind a DNS name, or
+// listed statically. Zero is the "no ready replica" alert.
+func registerInstances(reg prometheus.Registerer, resolver interface {
+	Instances(string) []discovery.Instance
+}, services map[string]string) {
+	f := promauto.With(reg)
+	for strategy, svc := range services {
+		f.NewGaugeFunc(prometheus.GaugeOpts{
+			Name:        "gateway_upstream_instances",
+			Help:        "Instances of a strategy's tracking service the gateway's discovery currently lists (Consul: passing their /readyz check; DNS: ready pods).",
+			ConstLabels: prometheus.Labels{"strategy": strategy},
+		}, func() float64 { return float64(len(resolver.Instances(svc))) })
 	}
 }

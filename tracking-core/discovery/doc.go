@@ -9,6 +9,7 @@
 // The gateway reads the healthy replicas of a service through a Resolver:
 // Consul (NewConsul) follows them with blocking queries and keeps the last
 // known set while the agent is unreachable (and, for a grace, when it comes
-// back empty after a restart); Static serves a fixed list for
-// laptops and tests without Consul.
+// back empty after a restart); DNS (NewDNS) looks up the address records of
+// one name per service, such as a Kubernetes headless Service, every few
+// seconds; Static serves a fixed list for laptops and tests without Consul.
 package discovery

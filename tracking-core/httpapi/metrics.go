@@ -11,6 +11,8 @@ type metrics struct {
 	written     prometheus.Counter
 	writes      prometheus.Counter
 	conflated   prometheus.Counter
+	dropped     prometheus.Counter     // pending positions lost when a slow manager's stream is closed
+	latency     prometheus.Histogram   // receipt (Received) to the write on a manager's connection
 	reconnects  *prometheus.CounterVec // reconnect hints sent, by reason
 	advice      prometheus.Counter     // sampling advice written to workers
 	replies     *prometheus.CounterVec // workers' acks and read receipts, by result
@@ -31,6 +33,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tracking_stream_writes_total", Help: "Batched writes to manager streams."}),
 		conflated: f.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_stream_conflated_total", Help: "Superseded positions skipped for slow managers."}),
+		dropped: f.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_stream_dropped_total",
+			Help: "Positions pending for a manager too slow to keep (its queue overflowed) when its stream was closed with a slow hint; it resumes or restarts from a snapshot."}),
+		// Receipt is stamped by the ingesting replica and the write timed by
+		// the manager's: across hosts, their clocks' offset adds in.
+		latency: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tracking_delivery_latency_seconds",
+			Help:    "Time from a position's receipt by the platform (its Received stamp) to its write on a manager's live stream (snapshot and resumed positions are not counted).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
 		reconnects: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracking_reconnect_hints_total", Help: "Reconnect hints sent to clients, by reason."},
 			[]string{"reason"}),

@@ -73,6 +73,9 @@ func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, claims *auth.Claim
 		pause = time.NewTimer(a.cfg.FlushInterval)
 		defer pause.Stop()
 	}
+	// Positions received before the stream began are its snapshot or a
+	// resume: their age is not a delivery latency.
+	began := time.Now().UnixNano()
 	var batch []tracking.Message
 	for {
 		select {
@@ -84,6 +87,7 @@ func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, claims *auth.Claim
 				a.m.conflated.Add(float64(conflated))
 			}
 			if overflow {
+				a.m.dropped.Add(float64(q.Lost()))
 				a.hint(s, wire.ReasonSlow)
 				return
 			}
@@ -95,6 +99,7 @@ func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, claims *auth.Claim
 			}
 			a.m.writes.Inc()
 			a.m.written.Add(float64(len(batch)))
+			a.observeLatency(batch, began)
 			clear(batch) // drop references to the JSON until the next drain
 			if pause != nil {
 				// Let positions gather so the next write carries a batch.
@@ -124,4 +129,17 @@ func (a *API) pump(ctx context.Context, q *hub.Queue, s sink, claims *auth.Claim
 func (a *API) hint(s sink, reason string) {
 	a.m.reconnects.WithLabelValues(reason).Inc()
 	_ = s.reconnect(reason)
+}
+
+// observeLatency records, for the live positions of a batch just written,
+// the time since the platform received them.
+func (a *API) observeLatency(batch []tracking.Message, began int64) {
+	now := time.Now().UnixNano()
+	for i := range batch {
+		m := &batch[i]
+		if m.Kind != tracking.KindPosition || m.Received < began {
+			continue
+		}
+		a.m.latency.Observe(float64(max(now-m.Received, 0)) / 1e9)
+	}
 }

@@ -25,6 +25,7 @@ type Queue struct {
 	ready     chan struct{}
 
 	conflated int // positions dropped as superseded, since the last Drain
+	lost      int // positions dropped by the overflow and refused after it (events not counted)
 }
 
 // floorKey is a worker's last message of one kind, in the snapshot.
@@ -59,6 +60,7 @@ func (q *Queue) signal() {
 func (q *Queue) Push(msgs []tracking.Message) {
 	q.mu.Lock()
 	if q.overflow {
+		q.lost += positions(msgs)
 		q.mu.Unlock()
 		return
 	}
@@ -145,6 +147,7 @@ func (q *Queue) compact() {
 	q.items = kept
 	if len(q.items) > q.hard {
 		q.overflow = true
+		q.lost += positions(q.items)
 		q.items = nil
 		return
 	}
@@ -238,9 +241,29 @@ func (q *Queue) Drain(dst []tracking.Message) (out []tracking.Message, conflated
 	return dst, conflated, false
 }
 
+// Lost is the number of positions an overflowed queue dropped: those pending
+// when it overflowed and those pushed since (events are not counted). Zero
+// until it overflows.
+func (q *Queue) Lost() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.lost
+}
+
 // Len is the number of pending positions.
 func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.items)
+}
+
+// positions counts the messages of kind position in msgs.
+func positions(msgs []tracking.Message) int {
+	n := 0
+	for _, m := range msgs {
+		if m.Kind == tracking.KindPosition {
+			n++
+		}
+	}
+	return n
 }

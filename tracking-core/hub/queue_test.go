@@ -69,6 +69,11 @@ func TestQueueOverflowsPastTheHardLimit(t *testing.T) {
 	if q.Len() != 0 {
 		t.Fatal("an overflowed queue still holds positions")
 	}
+	// Distinct workers: none superseded, so every one pushed was lost,
+	// pending at the overflow or refused after it.
+	if n := q.Lost(); n != 200 {
+		t.Fatalf("Lost() = %d, want 200", n)
+	}
 }
 
 func TestQueuePrimeSnapshotFirstAndNoGoingBack(t *testing.T) {

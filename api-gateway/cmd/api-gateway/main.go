@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -57,6 +59,7 @@ func run() error {
 
 	gw, err := gateway.New(gateway.Config{
 		Resolver:       resolver,
+		Services:       cfg.services(),
 		AuthMode:       cfg.Auth.Mode,
 		Verifier:       verifier,
 		DevIssuer:      devIssuer,
@@ -127,12 +130,24 @@ func shutdown(log *slog.Logger, srv *http.Server, gw *gateway.Gateway, cancelAll
 }
 
 func newResolver(cfg settings, log *slog.Logger) (discovery.Resolver, error) {
-	services := []string{gateway.DefaultServices["redis"], gateway.DefaultServices["kafka"]}
-	if cfg.ConsulAddr != "" {
-		return discovery.NewConsul(discovery.ConsulConfig{Addr: cfg.ConsulAddr, Services: services, EmptyGrace: cfg.EmptyGrace, Logger: log})
+	svcs := cfg.services()
+	switch cfg.Discovery {
+	case "consul":
+		return discovery.NewConsul(discovery.ConsulConfig{Addr: cfg.ConsulAddr, Services: slices.Sorted(maps.Values(svcs)), EmptyGrace: cfg.EmptyGrace, Logger: log})
+	case "dns":
+		names := map[string]string{}
+		for st, name := range map[string]string{"redis": cfg.RedisDNS, "kafka": cfg.KafkaDNS} {
+			if svc, ok := svcs[st]; ok {
+				names[svc] = name
+			}
+		}
+		return discovery.NewDNS(discovery.DNSConfig{Names: names, Interval: cfg.DNSInterval, Logger: log})
 	}
-	return discovery.NewStatic(map[string][]string{
-		services[0]: cfg.RedisAddrs,
-		services[1]: cfg.KafkaAddrs,
-	})
+	static := map[string][]string{}
+	for st, addrs := range map[string][]string{"redis": cfg.RedisAddrs, "kafka": cfg.KafkaAddrs} {
+		if svc, ok := svcs[st]; ok {
+			static[svc] = addrs
+		}
+	}
+	return discovery.NewStatic(static)
 }

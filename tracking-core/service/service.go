@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/buildinfo"
 	"github.com/teamtrack/tracking-core/dispatch"
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/hub"
@@ -190,10 +191,12 @@ func (cfg *Config) setDefaults() {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 }
 
-// NewRegistry returns a registry with the Go runtime and process collectors.
+// NewRegistry returns a registry with the Go runtime and process collectors
+// and build_info.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		buildinfo.Collector())
 	return reg
 }
 

@@ -200,6 +200,9 @@ func NewRegistry() *prometheus.Registry {
 	return reg
 }
 
+// Routes lists the patterns the replica's API serves (httpapi.API.Routes).
+func (s *Service) Routes() []string { return s.api.Routes() }
+
 // Addr is the address the replica listens on.
 func (s *Service) Addr() *net.TCPAddr { return s.ln.Addr().(*net.TCPAddr) }
 

@@ -26,7 +26,9 @@ import (
 	"github.com/teamtrack/tracking-core/wire/apiclient"
 )
 
-func fast() client.Backoff { return client.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond} }
+func fast() client.Backoff {
+	return client.Backoff{Min: 10 * time.Millisecond, Max: 100 * time.Millisecond}
+}
 
 // A worker and a manager on a replica whose connections live 300 ms: both
 // are told to reconnect again and again; every position the worker sends
@@ -173,7 +175,9 @@ func TestWorkerMessages(t *testing.T) {
 			return false
 		}
 		defer resp.Body.Close()
-		var st struct{ Recipients []struct{ WorkerID, State string } }
+		var st struct {
+			Recipients []struct{ WorkerID, State string }
+		}
 		return json.NewDecoder(resp.Body).Decode(&st) == nil && len(st.Recipients) == 1 && st.Recipients[0].State == "read"
 	})
 }

@@ -41,8 +41,8 @@ paths:
 	write(AsyncAPIFile, `asyncapi: 3.0.0
 info: {title: t, version: '1'}
 channels:
-  c: {address: '/c/{x}', messages: {m: {payload: {$ref: 'openapi.yaml#/components/schemas/Gone'}}}}
-  d: {address: /d, messages: {n: {payload: {type: string}}}}
+  c: {x-transport: sse, address: '/c/{x}', messages: {m: {payload: {$ref: 'openapi.yaml#/components/schemas/Gone'}}}}
+  d: {x-transport: websocket, address: /d, messages: {n: {payload: {type: string}}}}
 operations:
   o: {action: push, channel: {$ref: '#/channels/c'}, messages: [{$ref: '#/channels/d/messages/n'}]}
 `)

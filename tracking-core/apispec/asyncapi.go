@@ -12,7 +12,9 @@ type Message struct {
 	Channel string // the channel's key: workerWebSocket, teamEvents...
 	Address string // its address: /tracking/{team}/ws
 	Key     string // the message's key in the channel
-	Action  string
+	// Transport is the channel's x-transport: websocket or sse.
+	Transport string
+	Action    string
 	// SSEEvent is x-sse-event: the SSE event name, "" for an unnamed data
 	// event; only on the SSE channels.
 	SSEEvent string
@@ -52,6 +54,7 @@ func (d *Docs) Messages() ([]Message, error) {
 				key = r[strings.LastIndexByte(r, '/')+1:]
 			}
 			msg := Message{Channel: chKey, Address: addr, Key: key, Action: action, Node: m}
+			msg.Transport, _ = ch["x-transport"].(string)
 			msg.SSEEvent, _ = m["x-sse-event"].(string)
 			payload := m["payload"]
 			if pm, ok := payload.(map[string]any); ok {

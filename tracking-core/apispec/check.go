@@ -140,6 +140,9 @@ func (d *Docs) checkAsyncAPI(bad func(file, format string, args ...any)) {
 		if !strings.HasPrefix(addr, "/") {
 			bad(f, "channel %s: address %q should be a path", name, addr)
 		}
+		if tr, _ := ch["x-transport"].(string); tr != "websocket" && tr != "sse" {
+			bad(f, "channel %s: x-transport %q: want websocket or sse", name, tr)
+		}
 		params, _ := ch["parameters"].(map[string]any)
 		for _, p := range PathParams(addr) {
 			if _, ok := params[p]; !ok {

@@ -264,8 +264,16 @@ func TestOpenAPIExamplesAreAccepted(t *testing.T) {
 				form.Set(k, v.(string))
 			}
 			body = []byte(form.Encode())
-		default:
+		default: // NDJSON: each line a PositionInput
 			body = []byte(ex.Value.(string))
+			for i, line := range strings.Split(strings.TrimSpace(ex.Value.(string)), "\n") {
+				var rec any
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Errorf("%s example %s line %d: %v", ex.Op.Key(), ex.Name, i+1, err)
+				} else if err := docs.ValidateValue(apispec.OpenAPIFile+"#/components/schemas/PositionInput", rec); err != nil {
+					t.Errorf("%s example %s line %d: %v", ex.Op.Key(), ex.Name, i+1, err)
+				}
+			}
 		}
 		if ex.Op.Path == "/devices" {
 			var d struct{ ID, Secret string }

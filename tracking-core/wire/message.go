@@ -177,17 +177,17 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 		return nil
 	}
 	var v struct {
-		Type      string            `json:"type"`
-		ID        string            `json:"id"`
-		Positions []json.RawMessage `json:"positions"`
-		Reason    string            `json:"reason"`
-		Status    json.RawMessage   `json:"status"`
-		Alert     json.RawMessage   `json:"alert"`
-		Delivery  json.RawMessage   `json:"delivery"`
-		Body      json.RawMessage   `json:"body"`
-		SentAt    time.Time         `json:"sentAt"`
-		ExpiresAt time.Time         `json:"expiresAt"`
-		Interval  string            `json:"interval"`
+		Type      string          `json:"type"`
+		ID        string          `json:"id"`
+		Positions json.RawMessage `json:"positions"` // an array, or an end's count
+		Reason    string          `json:"reason"`
+		Status    json.RawMessage `json:"status"`
+		Alert     json.RawMessage `json:"alert"`
+		Delivery  json.RawMessage `json:"delivery"`
+		Body      json.RawMessage `json:"body"`
+		SentAt    time.Time       `json:"sentAt"`
+		ExpiresAt time.Time       `json:"expiresAt"`
+		Interval  string          `json:"interval"`
 		ErrorBody
 	}
 	if err := json.Unmarshal(msg, &v); err != nil {
@@ -209,8 +209,20 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 	case TypeConfig:
 		m.Interval = v.Interval
 	}
-	for _, p := range v.Positions {
-		m.Positions = append(m.Positions, p)
+	if v.Type == TypeEnd { // its members in another order than the server's
+		if err := json.Unmarshal(msg, &m.End); err != nil {
+			return fmt.Errorf("decode server message: %w", err)
+		}
+		return nil
+	}
+	if len(v.Positions) > 0 {
+		var ps []json.RawMessage
+		if err := json.Unmarshal(v.Positions, &ps); err != nil {
+			return fmt.Errorf("decode server message: positions: %w", err)
+		}
+		for _, p := range ps {
+			m.Positions = append(m.Positions, p)
+		}
 	}
 	return nil
 }

@@ -62,6 +62,7 @@ fi
 
 rm -rf "$DIST"
 mkdir -p "$DIST"
+DIST=$(cd "$DIST" && pwd -P) # absolute: the builds run in each module's folder
 say "version $VERSION, commit $COMMIT, date $DATE -> $DIST/"
 for target in $TARGETS; do
 	goos=${target%/*} goarch=${target#*/}
@@ -72,7 +73,7 @@ for target in $TARGETS; do
 		say "build $name"
 		# Static (no cgo: sqlite is modernc's pure Go), no local paths.
 		(cd "$bin" && CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch \
-			go build -trimpath -ldflags "$flags" -o "$root/$DIST/$name/$bin" "./cmd/$bin")
+			go build -trimpath -ldflags "$flags" -o "$DIST/$name/$bin" "./cmd/$bin")
 		cp LICENSE README.md CHANGELOG.md "$DIST/$name/"
 		tar -C "$DIST" -czf "$DIST/$name.tar.gz" "$name"
 		rm -rf "${DIST:?}/$name"

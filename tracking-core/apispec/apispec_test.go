@@ -35,6 +35,8 @@ paths:
   /a/{id}:
     get:
       operationId: a
+      parameters:
+        - {name: q, in: query, description: one, two, schema: {type: string}}
       responses:
         '200': {$ref: '#/components/responses/Nope'}
 `)
@@ -58,6 +60,7 @@ operations:
 		`openapi is "3.0.3", want 3.1.x`,
 		`$ref "#/components/responses/Nope"`,
 		`path parameter {id} is not declared`,
+		`parameter q: unknown field "two"`,
 		`channel c: parameter {x} is not declared`,
 		`$ref "openapi.yaml#/components/schemas/Gone"`,
 		`action "push"`,

@@ -10,6 +10,10 @@ import (
 
 var openAPIVersion = regexp.MustCompile(`^3\.1\.\d+$`)
 
+// parameterFields are the fields of an OpenAPI 3.1 Parameter Object.
+var parameterFields = []string{"name", "in", "description", "required", "deprecated", "allowEmptyValue",
+	"style", "explode", "allowReserved", "schema", "example", "examples", "content"}
+
 // Check checks both documents' structure: what OpenAPI 3.1 and AsyncAPI 3.0
 // require of the parts this project uses, and that every $ref resolves. It
 // returns every problem found, joined.
@@ -98,6 +102,11 @@ func (d *Docs) checkOpenAPI(bad func(file, format string, args ...any)) {
 			if name == "" || !slices.Contains([]string{"path", "query", "header", "cookie"}, in) {
 				bad(f, "%s: a parameter needs a name and in (path, query, header or cookie)", where)
 				continue
+			}
+			for k := range p {
+				if !slices.Contains(parameterFields, k) && !strings.HasPrefix(k, "x-") {
+					bad(f, "%s: parameter %s: unknown field %q (a YAML comma in a flow mapping?)", where, name, k)
+				}
 			}
 			if _, ok := p["schema"]; !ok {
 				if _, ok := p["content"]; !ok {

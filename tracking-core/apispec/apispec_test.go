@@ -61,6 +61,7 @@ operations:
 		`$ref "#/components/responses/Nope"`,
 		`path parameter {id} is not declared`,
 		`parameter q: unknown field "two"`,
+		`/parameters/0/two is null`,
 		`channel c: parameter {x} is not declared`,
 		`$ref "openapi.yaml#/components/schemas/Gone"`,
 		`action "push"`,

@@ -24,6 +24,9 @@ func (d *Docs) Check() error {
 	}
 	for _, f := range []string{OpenAPIFile, AsyncAPIFile} {
 		root, _ := d.doc(f)
+		walkNulls(root, "", func(ptr string) {
+			bad(f, "%s is null: a YAML comma in a flow mapping split a value? (quote it)", ptr)
+		})
 		walkRefs(root, "", func(ptr, ref string) {
 			if _, _, err := d.Resolve(f, ref); err != nil {
 				bad(f, "%s: %v", ptr, err)

@@ -165,8 +165,9 @@ func (w *Worker) onAnswer(m *wire.ServerMessage) {
 		w.seen[m.ID] = true
 		w.mu.Unlock()
 		if dup {
-			// Sent again on a new connection: it was not acked in time.
-			_ = w.Ack(w.ctx, m.ID)
+			// Sent again on a new connection: the ack was lost. Ack it again
+			// if the connection is up; never wait here, on its reader.
+			w.tryWrite(wire.AppendWorkerReply(nil, wire.TypeAck, m.ID))
 			return
 		}
 		msg := Message{ID: m.ID, Body: append([]byte(nil), m.Body...), SentAt: m.SentAt, ExpiresAt: m.ExpiresAt}
@@ -207,6 +208,20 @@ func (w *Worker) current(ctx context.Context) (*apiclient.WorkerConn, error) {
 			return nil, context.Cause(ctx)
 		}
 	}
+}
+
+// tryWrite writes msg on the connection if there is one now, without
+// waiting for one (bounded at 5 s: it runs on the connection's reader).
+func (w *Worker) tryWrite(msg []byte) {
+	w.mu.Lock()
+	conn := w.state.conn
+	w.mu.Unlock()
+	if conn == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+	defer cancel()
+	_ = conn.Send(ctx, msg)
 }
 
 // Send publishes p. An empty ID gets a random one, a zero TimeStamp now.

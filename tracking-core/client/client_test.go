@@ -193,3 +193,73 @@ func TestWatchRefusedForGood(t *testing.T) {
 		t.Fatalf("Watch of an invalid team: %v, want a 400 StatusError", err)
 	}
 }
+
+// A message not acknowledged is sent again on the next connection: the
+// worker yields it once, and acknowledges the second copy by itself.
+func TestWorkerMessageSentAgain(t *testing.T) {
+	st, err := sqlitemessaging.Open(context.Background(), sqlitemessaging.Config{Path: filepath.Join(t.TempDir(), "m.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	r := servicetest.StartReplicaConfig(t, memory.New(memory.NewBackend(), memory.Config{}),
+		service.Config{API: httpapi.Config{RecordsPerSecond: -1, MaxLifetime: 300 * time.Millisecond}, Messages: st})
+	api := apiclient.MustNew(r.URL+"/tracking", apiclient.Config{})
+	ctx := context.Background()
+	var reconnects atomic.Int32
+	w, err := client.DialWorker(ctx, api, client.WorkerOptions{Backoff: fast(), OnReconnect: func(error) { reconnects.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	// Named by a position on every connection (an anonymous connection is
+	// the worker's once it sent one).
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				_ = w.Send(ctx, tracking.Position{WorkerID: "w-1", Team: "team_one", Location: tracking.Location{Latitude: 1, Longitude: 2}})
+			}
+		}
+	}()
+	defer func() { close(stop); <-sent }()
+	testsupport.Eventually(t, 5*time.Second, "w-1's position", func() bool {
+		pos, err := api.LastPositions(ctx, "team_one")
+		return err == nil && len(pos) == 1
+	})
+	resp, err := http.Post(r.URL+"/tracking/team_one/messages", "application/json", strings.NewReader(`{"to":["w-1"],"body":{"n":1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	m := <-w.Messages() // not acked
+	at := reconnects.Load()
+	state := func() string {
+		resp, err := http.Get(r.URL + loc)
+		if err != nil {
+			return ""
+		}
+		defer resp.Body.Close()
+		var st struct{ Recipients []struct{ State string } }
+		if json.NewDecoder(resp.Body).Decode(&st) != nil || len(st.Recipients) != 1 {
+			return ""
+		}
+		return st.Recipients[0].State
+	}
+	testsupport.Eventually(t, 10*time.Second, "the message acked after a reconnection", func() bool {
+		return reconnects.Load() > at && state() == "acked"
+	})
+	select {
+	case again := <-w.Messages():
+		t.Errorf("message %s yielded twice (%s)", again.ID, m.ID)
+	default:
+	}
+}

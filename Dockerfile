@@ -25,6 +25,11 @@ RUN npm run build
 #    go.work uses, but the sources of only the shared modules and MODULE.
 FROM golang:1.26.8-bookworm AS build
 ARG MODULE
+# Stamped into the binary (tracking-core/buildinfo; scripts/release.sh
+# passes them with IMAGES=1); unset, the binary says "unknown".
+ARG VERSION=""
+ARG COMMIT=""
+ARG DATE=""
 WORKDIR /src
 # Dependencies first: this layer is rebuilt only when a go.mod or go.sum changes.
 COPY go.work go.work.sum ./
@@ -44,7 +49,8 @@ COPY ${MODULE}/ ${MODULE}/
 ENV CGO_ENABLED=0
 RUN --mount=type=cache,target=/root/.cache/go-build \
     test -n "${MODULE}" && \
-    go build -trimpath -ldflags="-s -w" -o /out/teamtrack ./${MODULE}/cmd/${MODULE}
+    go build -trimpath -ldflags="-s -w -X github.com/teamtrack/tracking-core/buildinfo.version=${VERSION} -X github.com/teamtrack/tracking-core/buildinfo.commit=${COMMIT} -X github.com/teamtrack/tracking-core/buildinfo.date=${DATE}" \
+      -o /out/teamtrack ./${MODULE}/cmd/${MODULE}
 
 # No shell, no package manager, user nonroot (65532). No HEALTHCHECK: there is
 # no tool to run one; Consul polls the services' /readyz instead. Settings

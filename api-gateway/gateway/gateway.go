@@ -100,3 +100,15 @@ func methodNotAllowed(c *gin.Context) {
 func underPrefix(path, prefix string) bool {
 	return path == prefix || strings.HasPrefix(path, prefix+"/")
 }
+
+// Routes lists the routes the gateway serves, "METHOD /path" in gin's
+// syntax (/tracking/:strategy/*rest), so that a test can hold the API's
+// description (docs/openapi.yaml) to them. The view is served for every
+// other path (NoRoute) and is not listed.
+func (g *Gateway) Routes() []string {
+	var out []string
+	for _, r := range g.engine.Routes() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}

@@ -9,12 +9,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/buildinfo"
 )
 
-// healthz is liveness: 200 while the process serves.
+// healthz is liveness: 200 while the process serves, with the build.
 func healthz(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	c.JSON(http.StatusOK, buildinfo.Health())
 }
 
 // readyz is 200 while the gateway can route every strategy: discovery has

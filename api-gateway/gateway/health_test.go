@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamtrack/tracking-core/buildinfo"
 	"github.com/teamtrack/tracking-core/testsupport"
 
 	"github.com/teamtrack/tracking-core/discovery"
@@ -21,7 +22,9 @@ func TestHealthReadyMetricsAndView(t *testing.T) {
 	})
 	g := newTestGatewayWith(t, Config{Resolver: res, View: view})
 
-	if r, body := g.get(t, "/healthz"); r.StatusCode != 200 || !strings.Contains(body, "ok") {
+	bi := buildinfo.Get()
+	if r, body := g.get(t, "/healthz"); r.StatusCode != 200 ||
+		body != `{"commit":"`+bi.Commit+`","date":"`+bi.Date+`","status":"ok","version":"`+bi.Version+`"}` {
 		t.Fatalf("/healthz: %d %q", r.StatusCode, body)
 	}
 	if r, body := g.get(t, "/readyz"); r.StatusCode != 200 {
@@ -41,6 +44,7 @@ func TestHealthReadyMetricsAndView(t *testing.T) {
 		`gateway_upstream_instances{strategy="redis"} 1`,
 		`gateway_upstream_instances{strategy="kafka"} 1`,
 		`go_goroutines`,
+		`build_info{commit="` + bi.Commit + `",date="` + bi.Date + `",goversion="` + bi.GoVersion + `",version="` + bi.Version + `"} 1`,
 	} {
 		if r.StatusCode != 200 || !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

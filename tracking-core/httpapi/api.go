@@ -170,7 +170,7 @@ type API struct {
 	hub *hub.Hub
 	log *slog.Logger
 	m   *metrics
-	mux *http.ServeMux
+	mux *router
 
 	workers   workerSessions
 	presence  *presence.Tracker
@@ -273,8 +273,8 @@ func (a *API) Draining() bool {
 	}
 }
 
-func (a *API) routes() *http.ServeMux {
-	mux := http.NewServeMux()
+func (a *API) routes() *router {
+	mux := &router{ServeMux: http.NewServeMux()}
 	ingest, sse := a.stream(a.authed(false, a.handleIngest)), a.stream(a.authed(true, a.handleSSE))
 	mux.HandleFunc("POST /tracking", ingest)
 	mux.HandleFunc("POST /tracking/{$}", ingest)

@@ -11,11 +11,13 @@ import (
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/buildinfo"
 	"github.com/teamtrack/tracking-core/wire"
 )
 
+// handleHealth is liveness: 200 while the process serves, with the build.
 func (a *API) handleHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, buildinfo.Health())
 }
 
 // handleReady answers 200 when the broker is reachable and the replica is not

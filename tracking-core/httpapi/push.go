@@ -15,7 +15,7 @@ import (
 // manager allowed notifications) and the team's alert events are pushed to
 // it (webpush.Sender through the webhooks' outbox). Who: as the webhooks
 // (managers of the team, admins).
-func (a *API) pushRoutes(mux *http.ServeMux) {
+func (a *API) pushRoutes(mux *router) {
 	mux.HandleFunc("GET /tracking/{team}/push/key", a.authed(true, a.handlePushKey))
 	mux.HandleFunc("GET /tracking/{team}/push/subscriptions", a.authed(true, a.handlePushSubscriptions))
 	mux.HandleFunc("POST /tracking/{team}/push/subscriptions", a.authed(true, a.handlePushSubscribe))

@@ -7,12 +7,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/auth"
+	"github.com/teamtrack/tracking-core/buildinfo"
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/devices/devicesdb"
 	"github.com/teamtrack/tracking-core/discovery"
@@ -29,6 +31,9 @@ type Opener func(ctx context.Context, log *slog.Logger, reg prometheus.Registere
 // error at once, then runs the replica registered as serviceName until
 // SIGINT or SIGTERM.
 func Main(serviceName, defAddr string, configure func(env *config.Env) Opener) error {
+	if buildinfo.PrintIfAsked(os.Args[1:], os.Stdout, filepath.Base(os.Args[0])) {
+		return nil
+	}
 	env := config.New(nil)
 	s := ReadSettings(env, defAddr)
 	open := configure(env)

@@ -19,6 +19,7 @@ type Replica struct {
 	URL      string // http://127.0.0.1:port
 	WS       string // ws://127.0.0.1:port
 	Registry *prometheus.Registry
+	Routes   []string // the patterns its API serves (httpapi.API.Routes)
 	stop     context.CancelFunc
 	done     chan error
 }
@@ -45,6 +46,7 @@ func StartReplicaConfig(t testing.TB, b tracking.Broadcaster, cfg service.Config
 		URL:      fmt.Sprintf("http://%s", svc.Addr()),
 		WS:       fmt.Sprintf("ws://%s", svc.Addr()),
 		Registry: reg,
+		Routes:   svc.Routes(),
 		stop:     cancel,
 		done:     make(chan error, 1),
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	tracking "github.com/teamtrack/tracking-core"
 )
@@ -49,6 +50,8 @@ type ServerMessage struct {
 	Event []byte
 	// Body is a dispatch message's body (ID is its id), undecoded.
 	Body []byte
+	// SentAt and ExpiresAt are a dispatch message's times (zero otherwise).
+	SentAt, ExpiresAt time.Time
 	// Interval is a config message's advice: how often to report.
 	Interval string
 }
@@ -146,6 +149,7 @@ func AppendError(dst []byte, e ErrorBody) []byte {
 // encoding/json.
 func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 	m.Type, m.ID, m.Reason, m.Error, m.End, m.Event = "", "", "", ErrorBody{}, ReplayEnd{}, nil
+	m.Body, m.SentAt, m.ExpiresAt = nil, time.Time{}, time.Time{}
 	m.Positions = m.Positions[:0]
 	if rest, ok := bytes.CutPrefix(msg, positionsPrefix); ok {
 		if after, ok := bytes.CutPrefix(rest, idKey); ok {
@@ -173,15 +177,17 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 		return nil
 	}
 	var v struct {
-		Type      string            `json:"type"`
-		ID        string            `json:"id"`
-		Positions []json.RawMessage `json:"positions"`
-		Reason    string            `json:"reason"`
-		Status    json.RawMessage   `json:"status"`
-		Alert     json.RawMessage   `json:"alert"`
-		Delivery  json.RawMessage   `json:"delivery"`
-		Body      json.RawMessage   `json:"body"`
-		Interval  string            `json:"interval"`
+		Type      string          `json:"type"`
+		ID        string          `json:"id"`
+		Positions json.RawMessage `json:"positions"` // an array, or an end's count
+		Reason    string          `json:"reason"`
+		Status    json.RawMessage `json:"status"`
+		Alert     json.RawMessage `json:"alert"`
+		Delivery  json.RawMessage `json:"delivery"`
+		Body      json.RawMessage `json:"body"`
+		SentAt    time.Time       `json:"sentAt"`
+		ExpiresAt time.Time       `json:"expiresAt"`
+		Interval  string          `json:"interval"`
 		ErrorBody
 	}
 	if err := json.Unmarshal(msg, &v); err != nil {
@@ -199,12 +205,24 @@ func DecodeServerMessage(m *ServerMessage, msg []byte) error {
 	case TypeDelivery:
 		m.Event = v.Delivery
 	case TypeMessage:
-		m.Body = v.Body
+		m.Body, m.SentAt, m.ExpiresAt = v.Body, v.SentAt, v.ExpiresAt
 	case TypeConfig:
 		m.Interval = v.Interval
 	}
-	for _, p := range v.Positions {
-		m.Positions = append(m.Positions, p)
+	if v.Type == TypeEnd { // its members in another order than the server's
+		if err := json.Unmarshal(msg, &m.End); err != nil {
+			return fmt.Errorf("decode server message: %w", err)
+		}
+		return nil
+	}
+	if len(v.Positions) > 0 {
+		var ps []json.RawMessage
+		if err := json.Unmarshal(v.Positions, &ps); err != nil {
+			return fmt.Errorf("decode server message: positions: %w", err)
+		}
+		for _, p := range ps {
+			m.Positions = append(m.Positions, p)
+		}
 	}
 	return nil
 }

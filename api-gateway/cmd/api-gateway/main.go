@@ -23,11 +23,15 @@ import (
 	"github.com/teamtrack/api-gateway/gateway"
 	"github.com/teamtrack/api-gateway/redact"
 	view "github.com/teamtrack/team-tracking-view"
+	"github.com/teamtrack/tracking-core/buildinfo"
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/discovery"
 )
 
 func main() {
+	if buildinfo.PrintIfAsked(os.Args[1:], os.Stdout, "api-gateway") {
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "api-gateway:", err)
 		os.Exit(1)

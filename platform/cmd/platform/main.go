@@ -11,10 +11,14 @@ import (
 	"syscall"
 
 	"github.com/teamtrack/platform"
+	"github.com/teamtrack/tracking-core/buildinfo"
 	"github.com/teamtrack/tracking-core/config"
 )
 
 func main() {
+	if buildinfo.PrintIfAsked(os.Args[1:], os.Stdout, "platform") {
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "platform:", err)
 		os.Exit(1)

@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	simulator "github.com/teamtrack/team-simulator"
+	"github.com/teamtrack/tracking-core/buildinfo"
 )
 
 func main() {
@@ -29,6 +30,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, out output) int {
+	if buildinfo.PrintIfAsked(args, out.stdout, "team-simulator") {
+		return 0
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "load":

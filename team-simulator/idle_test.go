@@ -19,7 +19,7 @@ func TestIdleHoldsConnections(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			var ready IdleReport
 			rep, err := RunIdle(t.Context(), IdleConfig{Kind: kind, URL: s.base(), Conns: 20, Teams: 3, Hold: 500 * time.Millisecond,
-				Sources: []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")},
+				Sources:  []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")},
 				IDPrefix: "idle" + string(kind[0]), Ready: func(r IdleReport) { ready = r }})
 			if err != nil {
 				t.Fatal(err)

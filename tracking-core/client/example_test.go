@@ -27,7 +27,12 @@ func startService() (base string, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- svc.Run(ctx) }()
-	return fmt.Sprintf("http://%s/tracking", svc.Addr()), func() { cancel(); <-done }
+	return fmt.Sprintf("http://%s/tracking", svc.Addr()), func() {
+		cancel()
+		if err := <-done; err != nil {
+			log.Print(err)
+		}
+	}
 }
 
 // A worker reports positions; a manager watching its team sees them.

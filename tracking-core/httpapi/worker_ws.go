@@ -171,7 +171,7 @@ func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	n := brw.Reader.Buffered()
 	var rd io.Reader = c
 	if n > 0 {
-		early, _ := brw.Reader.Peek(n)
+		early, _ := brw.Peek(n)
 		rd = io.MultiReader(bytes.NewReader(bytes.Clone(early)), c)
 	}
 	br := bufio.NewReaderSize(rd, max(wsBufferSize, n))

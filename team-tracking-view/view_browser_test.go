@@ -72,7 +72,7 @@ func TestBrowserView(t *testing.T) {
 		fake: &fakeTracking{teams: map[string]int{"team_big": 500}, interval: 550 * time.Millisecond},
 		exp: browsertest.Expectations{
 			Team: "team_big", Workers: 500,
-			Timeout:     10 * time.Second, // a load test: the 5 s bound is the others'
+			Timeout:     10 * time.Second, // a load test
 			FrameSample: 2 * time.Second,
 			Screenshot:  screenshotPath("500-workers"),
 		},

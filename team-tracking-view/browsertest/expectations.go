@@ -14,7 +14,7 @@ type Expectations struct {
 	Team     string
 	// Workers is how many workers the team has. The view must show exactly
 	// this many (test hook, side panel and markers) within Timeout of the
-	// navigation. Required.
+	// page loading. Required.
 	Workers int
 	// MinMoving is how many markers must move within Timeout after they all
 	// appeared. Default: half of Workers, at least 1.
@@ -40,7 +40,7 @@ type Expectations struct {
 	// machine may have no internet and a failed tile request is a console
 	// error. Pass an empty non-nil url.Values to load the configured tiles.
 	Query url.Values
-	// Timeout bounds each wait. Default: 5 s.
+	// Timeout bounds each wait (the first from when the page has loaded). Default: 10 s.
 	Timeout time.Duration
 	// Screenshot, if set, is the path of a PNG of the page, taken after the
 	// first team's checks (or when a check fails, to show why).
@@ -74,7 +74,7 @@ func (e Expectations) withDefaults() (Expectations, error) {
 		e.Query = url.Values{"tiles": {"none"}}
 	}
 	if e.Timeout <= 0 {
-		e.Timeout = 5 * time.Second
+		e.Timeout = 10 * time.Second
 	}
 	return e, nil
 }

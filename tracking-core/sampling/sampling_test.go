@@ -514,9 +514,10 @@ func TestMetrics(t *testing.T) {
 	if n := testutil.ToFloat64(a.m.advice.WithLabelValues("watched")); n != 1 {
 		t.Errorf("advice watched: %v", n)
 	}
-	if testutil.ToFloat64(a.m.mail.WithLabelValues(kindWatch)) < 1 || testutil.ToFloat64(a.m.mail.WithLabelValues(kindWho)) < 1 {
-		t.Error("mail not counted")
-	}
+	// Mail is counted as it is handled, which may come after the advice.
+	waitFor(t, "watch and who mail counted", func() bool {
+		return testutil.ToFloat64(a.m.mail.WithLabelValues(kindWatch)) >= 1 && testutil.ToFloat64(a.m.mail.WithLabelValues(kindWho)) >= 1
+	})
 	leave()
 	waitFor(t, "teams watched 0", func() bool { return testutil.ToFloat64(a.m.teamsWatched) == 0 })
 	if n, err := testutil.GatherAndCount(reg); err != nil || n == 0 {

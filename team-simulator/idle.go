@@ -74,7 +74,7 @@ type IdleReport struct {
 type idleRun struct {
 	cfg                                IdleConfig
 	open, failed, closed, hints, pings atomic.Int64
-	errOnce                            sync.Once
+	errMu                              sync.Mutex
 	firstErr                           string
 }
 
@@ -179,12 +179,22 @@ func RunIdle(ctx context.Context, cfg IdleConfig) (IdleReport, error) {
 
 func (r *idleRun) report() IdleReport {
 	return IdleReport{Kind: r.cfg.Kind, Wanted: r.cfg.Conns, Open: r.open.Load(), Failed: r.failed.Load(),
-		Closed: r.closed.Load(), Hints: r.hints.Load(), Pings: r.pings.Load(), FirstErr: r.firstErr}
+		Closed: r.closed.Load(), Hints: r.hints.Load(), Pings: r.pings.Load(), FirstErr: r.firstError()}
+}
+
+func (r *idleRun) firstError() string {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	return r.firstErr
 }
 
 func (r *idleRun) fail(err error) {
+	r.errMu.Lock()
+	if r.firstErr == "" {
+		r.firstErr = err.Error()
+	}
+	r.errMu.Unlock()
 	r.failed.Add(1)
-	r.errOnce.Do(func() { r.firstErr = err.Error() })
 }
 
 // hold opens one connection and reads it until ctx ends or the server closes it.

@@ -31,6 +31,9 @@
 #   -metric cpu|wall CPU time per op (cpu-ns/op) or wall time (sec/op)
 #                    (BENCH_METRIC, cpu)
 #   -baseline FILE   the baseline (BENCH_BASELINE, bench/baseline.txt)
+#   (BENCH_QUIET_LOAD, 1.5; BENCH_QUIET_WAIT, 240) before measuring, the gate
+#                    waits up to BENCH_QUIET_WAIT seconds for the 1-minute
+#                    load average to fall under BENCH_QUIET_LOAD
 #   -out FILE        where this run's results go (default
 #                    .tmp/bench/bench-<time>.txt)
 #   -h               this help
@@ -89,6 +92,8 @@ benchtime=${BENCH_TIME:-1s}
 threshold=${BENCH_THRESHOLD:-20}
 metric=${BENCH_METRIC:-cpu}
 baseline=${BENCH_BASELINE:-bench/baseline.txt}
+quiet_load=${BENCH_QUIET_LOAD:-1.5}
+quiet_wait=${BENCH_QUIET_WAIT:-240}
 out=""
 mode=gate
 cmp_old="" cmp_new=""
@@ -121,6 +126,8 @@ while [ "$#" -gt 0 ]; do
 	shift
 done
 [[ "$count" =~ ^[1-9][0-9]*$ ]] || usage_error "-count (BENCH_COUNT) must be a positive integer, got '$count'"
+[[ "$quiet_load" =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "BENCH_QUIET_LOAD must be a load average like 1.5, got '$quiet_load'"
+[[ "$quiet_wait" =~ ^[0-9]+$ ]] || usage_error "BENCH_QUIET_WAIT must be whole seconds, got '$quiet_wait'"
 [[ "$threshold" =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage_error "-threshold (BENCH_THRESHOLD) must be a percentage like 20, got '$threshold'"
 case "$metric" in
 cpu) unit=cpu-sec/op ;;
@@ -130,6 +137,27 @@ esac
 [[ "$benchtime" =~ ^[0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|x)$ ]] || usage_error "-benchtime (BENCH_TIME) must be a duration like 1s or a count like 500x, got '$benchtime'"
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# wait_quiet: waits (at most $quiet_wait seconds) for the 1-minute load
+# average to fall under $quiet_load, so that the gate does not measure the
+# tail of the build or tests that ran just before it (scripts/test.sh runs it
+# last: the 1-minute average takes about 1.5 minutes to fall from 8 to 2 once
+# they stop). It runs anyway after the wait, saying so: a gate that fails
+# then says the load it ran under.
+wait_quiet() {
+	local waited=0 now
+	while :; do
+		now=$(cut -d' ' -f1 /proc/loadavg)
+		awk -v l="$now" -v q="$quiet_load" 'BEGIN { exit !(l < q) }' && return 0
+		if [ "$waited" -ge "$quiet_wait" ]; then
+			say "WARNING: 1-minute load average still $now after ${quiet_wait}s (BENCH_QUIET_WAIT); measuring anyway: a regression found now may be the neighbours'"
+			return 0
+		fi
+		[ "$waited" = 0 ] && say "waiting for the 1-minute load average ($now) to fall under $quiet_load (at most ${quiet_wait}s)"
+		sleep 5
+		waited=$((waited + 5))
+	done
+}
 
 # cpu_of FILE -> the value of its first `cpu:` line (empty when none).
 cpu_of() { sed -n 's/^cpu: //p' "$1" | head -n 1; }
@@ -288,6 +316,7 @@ gate)
 		out=.tmp/bench/bench-$(date -u +%Y%m%dT%H%M%SZ).txt
 	fi
 	mkdir -p "$(dirname "$out")"
+	wait_quiet
 	run_benchmarks "$BENCH_RE" "$out"
 	rc=0
 	compare "$baseline" "$out" || rc=$?
@@ -296,6 +325,7 @@ gate)
 		first=("${REGRESSED[@]}")
 		tops=$(printf '%s\n' "${first[@]}" | sed 's,/.*,,' | sort -u | sed 's/^/Benchmark/' | paste -sd '|')
 		say "again, to confirm: ${first[*]}"
+		wait_quiet
 		run_benchmarks "^($tops)\$" "$out.confirm"
 		# Against the baseline's lines of those benchmarks only.
 		grep -E "^(Benchmark($(printf '%s\n' "${first[@]}" | sed 's,/.*,,' | sort -u | paste -sd '|'))([/[:space:]]|$)|[a-z][^ :]*: )" \

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/teamtrack/api-gateway/gateway"
+	view "github.com/teamtrack/team-tracking-view"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/discovery"
@@ -29,6 +30,9 @@ type settings struct {
 	AllowedOrigins  []string      // CORS_ALLOWED_ORIGINS; default *
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT: how long open streams may take to end; default 10s
 	LogLevel        slog.Level    // LOG_LEVEL; default info
+	// View is the map view's TILE_URL and TILE_ATTRIBUTION; empty: the
+	// view's defaults (OpenStreetMap).
+	View view.Config
 	// Auth is AUTH_*, read as the tracking services read it, so that each
 	// checks the same tokens the same way; AUTH_MODE defaults to jwt.
 	Auth auth.Settings
@@ -47,6 +51,10 @@ func readSettings(e *config.Env) settings {
 		AllowedOrigins:  e.List("CORS_ALLOWED_ORIGINS", "*"),
 		ShutdownTimeout: e.Duration("SHUTDOWN_TIMEOUT", 10*time.Second),
 		LogLevel:        e.Level("LOG_LEVEL", slog.LevelInfo),
+		View: view.Config{
+			TileURL:         e.String("TILE_URL", ""),
+			TileAttribution: e.String("TILE_ATTRIBUTION", ""),
+		},
 		Auth:            auth.ReadSettings(e, auth.DefaultMode),
 	}
 	if s.ShutdownTimeout <= 0 {
@@ -60,6 +68,9 @@ func readSettings(e *config.Env) settings {
 		if _, ok := gateway.DefaultServices[st]; !ok {
 			e.Failf("STRATEGIES", "%q is not a strategy (redis, kafka)", st)
 		}
+	}
+	if _, err := view.New(s.View); err != nil {
+		e.Fail("TILE_URL", "none (no tile layer: the view's bundled world basemap) or an http(s) or root-relative URL template with {z}, {x} and {y}")
 	}
 	s.Discovery = e.String("DISCOVERY", "")
 	switch s.Discovery {

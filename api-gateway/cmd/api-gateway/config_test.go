@@ -2,12 +2,15 @@ package main
 
 import (
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/teamtrack/api-gateway/gateway"
+	view "github.com/teamtrack/team-tracking-view"
 	"github.com/teamtrack/tracking-core/auth"
 	"github.com/teamtrack/tracking-core/config"
 	"github.com/teamtrack/tracking-core/config/configtest"
@@ -43,12 +46,41 @@ func TestSettingsFromEnv(t *testing.T) {
 		c.ShutdownTimeout != 3*time.Second || c.Auth.Mode != auth.ModeDev {
 		t.Fatalf("parsed: %+v", c)
 	}
-	for k, v := range map[string]string{"LOG_LEVEL": "loud", "SHUTDOWN_TIMEOUT": "-1s", "AUTH_MODE": "open"} {
+	for k, v := range map[string]string{"LOG_LEVEL": "loud", "SHUTDOWN_TIMEOUT": "-1s", "AUTH_MODE": "open", "TILE_URL": "ftp://tiles/{z}/{x}/{y}.png"} {
 		e := config.Map(map[string]string{k: v})
 		readSettings(e)
 		if err := e.Err(); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%s: %v, want an error naming it", k, v, err)
 		}
+	}
+}
+
+// TILE_URL and TILE_ATTRIBUTION reach the view's page, for a self-hosted
+// tile server or none at all.
+func TestTileSettings(t *testing.T) {
+	e := config.Map(map[string]string{"TILE_URL": "https://tiles.example.org/{z}/{x}/{y}.png", "TILE_ATTRIBUTION": "© Example"})
+	s := readSettings(e)
+	if err := e.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if s.View.TileURL != "https://tiles.example.org/{z}/{x}/{y}.png" || s.View.TileAttribution != "© Example" {
+		t.Fatalf("view config: %+v", s.View)
+	}
+	h, err := view.New(s.View)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	switch {
+	case !view.Built():
+		t.Log("the view is not built (team-tracking-view/build.sh): its page is not checked")
+	case rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "tiles.example.org"):
+		t.Errorf("GET /: %d, want the page with the tile URL: %.300s", rec.Code, rec.Body.String())
+	}
+	e = config.Map(map[string]string{"TILE_URL": "none"})
+	if s := readSettings(e); e.Err() != nil || s.View.TileURL != view.NoTiles {
+		t.Errorf("TILE_URL=none: %v %q", e.Err(), s.View.TileURL)
 	}
 }
 

@@ -61,13 +61,17 @@ func run() error {
 	}
 	defer resolver.Close() // after the server has stopped
 
+	viewHandler, err := view.New(cfg.View) // the embedded map view, or a page telling how to build it
+	if err != nil {
+		return err
+	}
 	gw, err := gateway.New(gateway.Config{
 		Resolver:       resolver,
 		Services:       cfg.services(),
 		AuthMode:       cfg.Auth.Mode,
 		Verifier:       verifier,
 		DevIssuer:      devIssuer,
-		View:           view.Handler(), // the embedded map view, or a page telling how to build it
+		View:           viewHandler,
 		AllowedOrigins: cfg.AllowedOrigins,
 		Logger:         log,
 	})

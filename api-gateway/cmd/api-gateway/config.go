@@ -55,7 +55,7 @@ func readSettings(e *config.Env) settings {
 			TileURL:         e.String("TILE_URL", ""),
 			TileAttribution: e.String("TILE_ATTRIBUTION", ""),
 		},
-		Auth:            auth.ReadSettings(e, auth.DefaultMode),
+		Auth: auth.ReadSettings(e, auth.DefaultMode),
 	}
 	if s.ShutdownTimeout <= 0 {
 		e.Fail("SHUTDOWN_TIMEOUT", "a positive duration such as 10s")

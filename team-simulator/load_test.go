@@ -132,6 +132,7 @@ func TestLoadManagersHonourReconnectHint(t *testing.T) {
 			reps := startReplicas(t, httpapi.Config{}, httpapi.Config{MaxLifetime: 200 * time.Millisecond, FlushInterval: -1})
 			cfg := quickLoad(t, reps[0], reps[1])
 			cfg.ManagerTransport = mt
+			cfg.ManagerNoResume = true // each reconnect takes the snapshot
 			r, err := RunLoad(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -27,6 +27,18 @@ type worker struct {
 	lastSent  atomic.Uint64 // seq of the last record written successfully
 	sent      atomic.Int64  // records written successfully
 
+	// The send log a load run accounts with: attempted is the last sequence
+	// number used (stored before the record is stamped, so that a manager
+	// whose stream opens after that owes nothing up to it), failed those
+	// whose write failed (worker goroutine only until the workers stop).
+	attempted atomic.Uint64
+	failed    []uint64
+
+	// Count mode (LoadConfig.Positions): the worker sends nothing until gate
+	// is closed, then limit positions (0: no limit), and stays connected.
+	gate  <-chan struct{}
+	limit uint64
+
 	// Sampling advice. advised is the interval the server last advised (0:
 	// none yet), set from any goroutine (the WebSocket's reader, the worker's
 	// own after a POST's summary), which then signals adviceSet. It outlives
@@ -184,6 +196,15 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 	newline := w.transport == TransportNDJSON
 	w.applyAdvice(tick) // a POST's summary advised the next one
 	for {
+		// Ticks count only while the worker may send.
+		var tickC <-chan time.Time
+		gate := w.gate
+		if !w.gated() {
+			gate = nil
+			if w.limit == 0 || w.seq < w.limit {
+				tickC = tick.C
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -192,7 +213,13 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 		case <-w.adviceSet:
 			w.applyAdvice(tick)
 			continue
-		case <-tick.C:
+		case <-gate:
+			// Sends start within one interval of the gate, each worker at
+			// its own phase.
+			w.rephase = true
+			tick.Reset(max(jitter(w.current), time.Millisecond))
+			continue
+		case <-tickC:
 			if w.rephase {
 				w.rephase = false
 				tick.Reset(w.current)
@@ -204,6 +231,10 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 		w.move(w.current + w.owed)
 		w.owed, w.lastMove = 0, time.Now()
 		w.seq++
+		w.attempted.Store(w.seq)
+		if f := w.env.firstSend; f != nil && f.Load() == 0 {
+			f.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		// Stamped just before sending: the timeStamp is what latency is measured from.
 		now := w.env.now()
 		rec := w.rec.build(w.walk, w.seq, now, newline)
@@ -211,6 +242,7 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 		err := c.send(rec)
 		w.guard.end()
 		if err != nil {
+			w.failed = append(w.failed, w.seq)
 			if w.guard.detach() {
 				return errWriteStalled
 			}
@@ -219,6 +251,19 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 		w.lastSent.Store(w.seq)
 		w.sent.Add(1)
 		w.env.c.sent.Add(1)
+	}
+}
+
+// gated reports whether the worker must still wait for its gate.
+func (w *worker) gated() bool {
+	if w.gate == nil {
+		return false
+	}
+	select {
+	case <-w.gate:
+		return false
+	default:
+		return true
 	}
 }
 

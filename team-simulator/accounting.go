@@ -48,9 +48,9 @@ type LossReport struct {
 	// over the accounting (before the managers connect to after they stop),
 	// summed over -metrics-url; Replicas per URL. Absent without
 	// -metrics-url.
-	Server   *ServerCounters  `json:"server,omitempty"`
-	Replicas []ReplicaScrape  `json:"replicas,omitempty"`
-	Causes   []string         `json:"causes"`
+	Server   *ServerCounters `json:"server,omitempty"`
+	Replicas []ReplicaScrape `json:"replicas,omitempty"`
+	Causes   []string        `json:"causes"`
 }
 
 // ManagerLoss is one manager's account.

@@ -25,7 +25,7 @@ type loadRun struct {
 	windowStart, windowEnd atomic.Int64
 	// firstSend is when the first position was attempted (count mode), Unix ns.
 	firstSend atomic.Int64
-	phase                  atomic.Pointer[string]
+	phase     atomic.Pointer[string]
 }
 
 func (lr *loadRun) setPhase(p string) {

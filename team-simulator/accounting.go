@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,11 +22,13 @@ type LossReport struct {
 	Delivered int64 `json:"delivered"`
 	Lost      int64 `json:"lost"`
 	// Lost by where it went missing (pairLoss): SendFailed (the worker's
-	// write failed), Skipped (within one stream, a newer position of the
+	// write failed), Rejected (the service answered the worker with an
+	// error: rate limit, overload), Skipped (within one stream, a newer position of the
 	// worker came: conflation or loss inside the service), ReconnectGap
 	// (across a reopening of the manager's stream), Tail (after the newest
 	// delivered: not there when the grace after the last send ran out).
 	SendFailed   int64 `json:"sendFailed"`
+	Rejected     int64 `json:"rejected"`
 	Skipped      int64 `json:"skipped"`
 	ReconnectGap int64 `json:"reconnectGap"`
 	Tail         int64 `json:"tail"`
@@ -61,6 +64,7 @@ type ManagerLoss struct {
 	Delivered    int64  `json:"delivered"`
 	Lost         int64  `json:"lost"`
 	SendFailed   int64  `json:"sendFailed"`
+	Rejected     int64  `json:"rejected"`
 	Skipped      int64  `json:"skipped"`
 	ReconnectGap int64  `json:"reconnectGap"`
 	Tail         int64  `json:"tail"`
@@ -111,7 +115,7 @@ func accountLoss(accounts []managerAccount, replicas []ReplicaScrape, grace time
 		if sum.Lost() > 0 {
 			r.ManagersWithLoss++
 			ml.Expected, ml.Delivered, ml.Lost = sum.Expected, sum.Delivered, sum.Lost()
-			ml.SendFailed, ml.Skipped, ml.ReconnectGap, ml.Tail = sum.SendFailed, sum.Skipped, sum.ReconnectGap, sum.Tail
+			ml.SendFailed, ml.Rejected, ml.Skipped, ml.ReconnectGap, ml.Tail = sum.SendFailed, sum.Rejected, sum.Skipped, sum.ReconnectGap, sum.Tail
 			r.Worst = append(r.Worst, ml)
 		}
 	}
@@ -120,7 +124,7 @@ func accountLoss(accounts []managerAccount, replicas []ReplicaScrape, grace time
 		r.Worst = r.Worst[:maxWorst]
 	}
 	r.Expected, r.Delivered, r.Lost = total.Expected, total.Delivered, total.Lost()
-	r.SendFailed, r.Skipped, r.ReconnectGap, r.Tail = total.SendFailed, total.Skipped, total.ReconnectGap, total.Tail
+	r.SendFailed, r.Rejected, r.Skipped, r.ReconnectGap, r.Tail = total.SendFailed, total.Rejected, total.Skipped, total.ReconnectGap, total.Tail
 	r.Duplicates, r.Reordered = total.Duplicates, total.Reordered
 	r.NoPositionLost = r.NeverConnected == 0 && r.ManagersWithLoss == 0 && r.Expected == r.Delivered
 	if len(replicas) > 0 {
@@ -153,16 +157,32 @@ func (r *LossReport) causes(reconnects int64) []string {
 	if r.SendFailed > 0 {
 		out = append(out, fmt.Sprintf("%d never reached the service: the worker's write failed (worker send failures)", r.SendFailed))
 	}
+	if r.Rejected > 0 {
+		line := fmt.Sprintf("%d refused by the service (the worker got an error answer: rate limit, overload, invalid)", r.Rejected)
+		if s != nil {
+			line += fmt.Sprintf("; the replicas counted %d rejected records", s.Rejected)
+		}
+		out = append(out, line)
+	}
 	if r.Skipped > 0 {
 		line := fmt.Sprintf("%d skipped within a stream (a newer position of the same worker came): ", r.Skipped)
+		var why []string
+		if s != nil && s.Conflated > 0 {
+			why = append(why, fmt.Sprintf("queue conflation, newest fix wins (the replicas conflated %d)", s.Conflated))
+		}
+		if s != nil && s.Rejected > r.Rejected {
+			why = append(why, fmt.Sprintf("records refused without an answer the simulator could tie to them (%d rejected in all)", s.Rejected))
+		}
+		if s != nil && s.PublishErrors > 0 {
+			why = append(why, fmt.Sprintf("broker publish errors (%d)", s.PublishErrors))
+		}
 		switch {
 		case s == nil:
 			line += unattributed
-		case s.Conflated > 0 || s.Rejected > 0 || s.PublishErrors > 0:
-			line += fmt.Sprintf("queue conflation, newest fix wins (the replicas conflated %d); records rejected %d; broker publish errors %d",
-				s.Conflated, s.Rejected, s.PublishErrors)
-		default:
+		case len(why) == 0:
 			line += "no server counter accounts for them (no conflation, rejection or publish error): lost between the broker and the stream"
+		default:
+			line += strings.Join(why, "; ")
 		}
 		out = append(out, line)
 	}

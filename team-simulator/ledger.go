@@ -118,6 +118,9 @@ type pairLoss struct {
 	Expected, Delivered int64
 	// SendFailed: the worker's write failed; the service never had them.
 	SendFailed int64
+	// Rejected: the service answered them with an error (rate limit,
+	// overload, invalid): the simulator's own log of the answers.
+	Rejected int64
 	// Skipped: missing while the same stream delivered a newer position of
 	// the worker (the service conflated them, newest fix wins, or lost them
 	// between its ingest and the stream).
@@ -134,12 +137,15 @@ type pairLoss struct {
 }
 
 // Lost is every owed position not delivered.
-func (l pairLoss) Lost() int64 { return l.SendFailed + l.Skipped + l.ReconnectGap + l.Tail }
+func (l pairLoss) Lost() int64 {
+	return l.SendFailed + l.Rejected + l.Skipped + l.ReconnectGap + l.Tail
+}
 
 func (l *pairLoss) add(o pairLoss) {
 	l.Expected += o.Expected
 	l.Delivered += o.Delivered
 	l.SendFailed += o.SendFailed
+	l.Rejected += o.Rejected
 	l.Skipped += o.Skipped
 	l.ReconnectGap += o.ReconnectGap
 	l.Tail += o.Tail
@@ -148,9 +154,12 @@ func (l *pairLoss) add(o pairLoss) {
 }
 
 // finish closes the ledger: to is the worker's last attempted sequence
-// number, failed (ascending) those of its attempts whose write failed. A
+// number, failed (ascending) those of its attempts whose write failed,
+// rejected (ascending) those the service refused, and unnamed how many more
+// it refused with an answer that named no record (a rate limit): those are
+// taken from the skipped positions, then the tail, up to their number. A
 // ledger never started (the stream never opened) owes nothing.
-func (p *pairLedger) finish(to uint64, failed []uint64) pairLoss {
+func (p *pairLedger) finish(to uint64, failed, rejected []uint64, unnamed int64) pairLoss {
 	out := pairLoss{Duplicates: p.dups, Reordered: p.reordered}
 	if !p.started || to <= p.from {
 		return out
@@ -172,25 +181,35 @@ func (p *pairLedger) finish(to uint64, failed []uint64) pairLoss {
 			out.Skipped += n
 		}
 	}
-	// A failed write is missing wherever it fell: count it as what it was.
-	for _, f := range failed {
-		if f <= p.from || f > to {
-			continue
-		}
-		if f > base {
-			out.Tail--
-			out.SendFailed++
-			continue
-		}
-		if i := p.gapOf(f); i >= 0 {
-			if p.gaps[i].reconnect {
-				out.ReconnectGap--
-			} else {
-				out.Skipped--
+	// A position the service never took is missing wherever it fell:
+	// count it as what it was.
+	move := func(seqs []uint64, into *int64) {
+		for _, f := range seqs {
+			if f <= p.from || f > to {
+				continue
 			}
-			out.SendFailed++
+			if f > base {
+				out.Tail--
+				*into++
+				continue
+			}
+			if i := p.gapOf(f); i >= 0 {
+				if p.gaps[i].reconnect {
+					out.ReconnectGap--
+				} else {
+					out.Skipped--
+				}
+				*into++
+			}
 		}
 	}
+	move(failed, &out.SendFailed)
+	move(rejected, &out.Rejected)
+	n := min(unnamed, out.Skipped)
+	out.Skipped -= n
+	m := min(unnamed-n, out.Tail)
+	out.Tail -= m
+	out.Rejected += n + m
 	return out
 }
 

@@ -21,7 +21,7 @@ func TestLedgerEverythingDelivered(t *testing.T) {
 	var p pairLedger
 	p.start(0)
 	deliverAll(&p, 1, 2, 3, 4, 5)
-	got := p.finish(5, nil)
+	got := p.finish(5, nil, nil, 0)
 	if want := (pairLoss{Expected: 5, Delivered: 5}); got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
@@ -37,7 +37,7 @@ func TestLedgerWindowEdges(t *testing.T) {
 	if d := deliverAll(&p, 10); d != 1 { // the snapshot again after a reconnect
 		t.Fatalf("a second copy of an early position: %d duplicates", d)
 	}
-	got := p.finish(14, nil) // 13 and 14 were sent and never came
+	got := p.finish(14, nil, nil, 0) // 13 and 14 were sent and never came
 	want := pairLoss{Expected: 4, Delivered: 2, Tail: 2, Duplicates: 1}
 	if got != want || p.early != 2 {
 		t.Fatalf("got %+v (early %d), want %+v", got, p.early, want)
@@ -49,12 +49,12 @@ func TestLedgerWindowEdges(t *testing.T) {
 	var q pairLedger
 	q.start(7)
 	deliverAll(&q, 7)
-	if got := q.finish(7, nil); got.Expected != 0 || got.Lost() != 0 {
+	if got := q.finish(7, nil, nil, 0); got.Expected != 0 || got.Lost() != 0 {
 		t.Fatalf("nothing owed: %+v", got)
 	}
 	// A stream that never opened owes nothing either (the report counts it apart).
 	var never pairLedger
-	if got := never.finish(100, nil); got.Expected != 0 {
+	if got := never.finish(100, nil, nil, 0); got.Expected != 0 {
 		t.Fatalf("never started: %+v", got)
 	}
 }
@@ -63,7 +63,7 @@ func TestLedgerSkippedAndDuplicates(t *testing.T) {
 	var p pairLedger
 	p.start(0)
 	dups := deliverAll(&p, 1, 2, 5, 5, 6, 2, 9)
-	got := p.finish(10, nil)
+	got := p.finish(10, nil, nil, 0)
 	// Missing 3, 4, 7, 8 within the stream, 10 at the tail.
 	want := pairLoss{Expected: 10, Delivered: 5, Skipped: 4, Tail: 1, Duplicates: 2}
 	if got != want || dups != 2 {
@@ -82,7 +82,7 @@ func TestLedgerReorder(t *testing.T) {
 	if d := deliverAll(&p, 1, 6, 3, 2, 5, 3); d != 1 {
 		t.Fatalf("%d duplicates, want 1 (the second 3)", d)
 	}
-	got := p.finish(6, nil)
+	got := p.finish(6, nil, nil, 0)
 	want := pairLoss{Expected: 6, Delivered: 5, Skipped: 1, Reordered: 3, Duplicates: 1}
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
@@ -101,23 +101,47 @@ func TestLedgerReconnectGap(t *testing.T) {
 	p.reconnect()
 	deliverAll(&p, 2) // the snapshot repeats 2: still reconnecting
 	deliverAll(&p, 6, 7, 9)
-	got := p.finish(9, nil)
+	got := p.finish(9, nil, nil, 0)
 	want := pairLoss{Expected: 9, Delivered: 5, ReconnectGap: 3, Skipped: 1, Duplicates: 1}
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
 
-// A failed write is missing wherever it falls, and is counted as what it
-// was: never sent.
-func TestLedgerSendFailed(t *testing.T) {
+// A failed write or a record the service refused is missing wherever it
+// falls, and is counted as what it was.
+func TestLedgerSendFailedAndRejected(t *testing.T) {
 	var p pairLedger
 	p.start(2)
-	deliverAll(&p, 3, 5, 6)
-	got := p.finish(8, []uint64{1, 4, 8}) // 1 was before the window; 7 is a true tail loss
-	want := pairLoss{Expected: 6, Delivered: 3, SendFailed: 2, Tail: 1}
+	deliverAll(&p, 3, 5, 6, 9, 12)
+	p.reconnect()
+	deliverAll(&p, 15)
+	// 1 was before the window; 4 and 13 failed, 7, 14 and 16 were refused;
+	// 8, 10, 11 and 17 went missing with no known reason.
+	got := p.finish(17, []uint64{1, 4, 13}, []uint64{7, 14, 16}, 0)
+	want := pairLoss{Expected: 15, Delivered: 6, SendFailed: 2, Rejected: 3, Skipped: 3, Tail: 1}
 	if got != want {
 		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+// Refusals that named no record are taken from the unexplained skips of the
+// worker, then its tail, never beyond them.
+func TestLedgerUnnamedRejections(t *testing.T) {
+	var p pairLedger
+	p.start(0)
+	deliverAll(&p, 1, 3, 6)
+	for _, c := range []struct {
+		unnamed int64
+		want    pairLoss
+	}{
+		{2, pairLoss{Expected: 8, Delivered: 3, Rejected: 2, Skipped: 1, Tail: 2}},
+		{4, pairLoss{Expected: 8, Delivered: 3, Rejected: 4, Tail: 1}},
+		{9, pairLoss{Expected: 8, Delivered: 3, Rejected: 5}},
+	} {
+		if got := p.finish(8, nil, nil, c.unnamed); got != c.want {
+			t.Errorf("%d unnamed: got %+v, want %+v", c.unnamed, got, c.want)
+		}
 	}
 }
 

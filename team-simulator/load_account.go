@@ -104,7 +104,7 @@ func (lr *loadRun) account(before, after []ReplicaScrape, grace time.Duration) *
 		a := managerAccount{name: m.cred.claims.Subject, team: m.team.name, connected: m.connectedBefore,
 			reconnects: m.reconnects, pairs: make([]pairLoss, len(m.team.workers))}
 		for i, w := range m.team.workers {
-			a.pairs[i] = m.ledger[i].finish(w.attempted.Load(), w.failed)
+			a.pairs[i] = m.ledger[i].finish(w.attempted.Load(), w.failed, w.rejectedSeqs(), w.rejectedNoID.Load())
 		}
 		accounts = append(accounts, a)
 	}

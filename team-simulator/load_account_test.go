@@ -148,3 +148,29 @@ func TestLoadAccountNamesConflation(t *testing.T) {
 		t.Fatalf("table says no position lost:\n%s", out)
 	}
 }
+
+// Records the workers' replica refuses (over its rate limit) are lost for
+// every manager of the team, and the report counts them as refused, from
+// the error answers the workers got, not as a loss inside the stream.
+func TestLoadAccountNamesRejections(t *testing.T) {
+	reps := startReplicas(t, httpapi.Config{RecordsPerSecond: 14, RecordBurst: 1}, httpapi.Config{})
+	cfg := quickLoad(t, reps[0], reps[1])
+	cfg.MetricsURLs = metricsURLs(reps...)
+	r, err := RunLoad(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Loss
+	if l.NoPositionLost || l.Rejected == 0 || l.Server.Rejected == 0 || l.Rejected > l.Server.Rejected*int64(cfg.ManagersPerTeam) {
+		t.Fatalf("loss %+v, server %+v", l, l.Server)
+	}
+	// Every refusal is answered with the record's id: nothing is left
+	// unexplained within the streams.
+	if l.Skipped != 0 || l.Lost != l.Rejected+l.Tail {
+		t.Fatalf("loss %+v", l)
+	}
+	if !strings.Contains(strings.Join(l.Causes, "\n"), "refused by the service") {
+		t.Fatalf("causes %q", l.Causes)
+	}
+	t.Logf("refused %d (server: %d records), lost %d of %d", l.Rejected, l.Server.Rejected, l.Lost, l.Expected)
+}

@@ -354,8 +354,8 @@ func writeLoss(row func(k, format string, a ...any), l *LossReport) {
 	}
 	row("loss", "%s: %d expected, %d delivered (grace %.1fs after the last send)", verdict, l.Expected, l.Delivered, l.GraceSeconds)
 	if l.Lost > 0 {
-		row("  where", "send failed %d, skipped in stream %d, across reconnects %d, tail (not arrived) %d",
-			l.SendFailed, l.Skipped, l.ReconnectGap, l.Tail)
+		row("  where", "send failed %d, refused %d, skipped in stream %d, across reconnects %d, tail (not arrived) %d",
+			l.SendFailed, l.Rejected, l.Skipped, l.ReconnectGap, l.Tail)
 	}
 	if l.Duplicates > 0 || l.Reordered > 0 {
 		row("  duplicates / reordered", "%d / %d", l.Duplicates, l.Reordered)
@@ -377,8 +377,8 @@ func writeLoss(row func(k, format string, a ...any), l *LossReport) {
 			row("  ...", "%d more managers with loss (JSON: loss.worst)", len(l.Worst)-5)
 			break
 		}
-		row("  manager "+m.Manager, "lost %d of %d (skipped %d, reconnects %d gap %d, tail %d, send failed %d) over %d workers",
-			m.Lost, m.Expected, m.Skipped, m.Reconnects, m.ReconnectGap, m.Tail, m.SendFailed, m.Workers)
+		row("  manager "+m.Manager, "lost %d of %d (skipped %d, refused %d, reconnects %d gap %d, tail %d, send failed %d) over %d workers",
+			m.Lost, m.Expected, m.Skipped, m.Rejected, m.Reconnects, m.ReconnectGap, m.Tail, m.SendFailed, m.Workers)
 	}
 }
 

@@ -3,6 +3,8 @@ package simulator
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -33,6 +35,14 @@ type worker struct {
 	// whose write failed (worker goroutine only until the workers stop).
 	attempted atomic.Uint64
 	failed    []uint64
+	// rejected are the sequence numbers the service answered with an error
+	// (from the connection's reader: under rejectedMu); a POST's summary
+	// names only its first few, the rest stay unattributed.
+	rejectedMu sync.Mutex
+	rejected   []uint64
+	// rejectedNoID counts refusals whose answer named no record (a rate
+	// limit refuses before reading the record).
+	rejectedNoID atomic.Int64
 
 	// Count mode (LoadConfig.Positions): the worker sends nothing until gate
 	// is closed, then limit positions (0: no limit), and stays connected.
@@ -252,6 +262,32 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 		w.sent.Add(1)
 		w.env.c.sent.Add(1)
 	}
+}
+
+// noteRejected records that the service refused the record with this id
+// (one of this worker's of this run; others are ignored). Safe from any
+// goroutine.
+func (w *worker) noteRejected(id string) {
+	if id == "" {
+		w.rejectedNoID.Add(1)
+		return
+	}
+	run, seq, ok := parseID([]byte(id), []byte(w.id))
+	if !ok || string(run) != w.rec.run() {
+		return
+	}
+	w.rejectedMu.Lock()
+	w.rejected = append(w.rejected, seq)
+	w.rejectedMu.Unlock()
+}
+
+// rejectedSeqs returns the rejected sequence numbers, ascending.
+func (w *worker) rejectedSeqs() []uint64 {
+	w.rejectedMu.Lock()
+	defer w.rejectedMu.Unlock()
+	out := slices.Clone(w.rejected)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // gated reports whether the worker must still wait for its gate.

@@ -112,6 +112,9 @@ func TestLoadConfigValidation(t *testing.T) {
 		"negative managers":  {Workers: 2, WorkerURLs: []string{"http://x/"}, ManagersPerTeam: -1},
 		"rate":               {Workers: 2, WorkerURLs: []string{"http://x/"}, Rate: -1},
 		"pid that is absent": {Workers: 2, WorkerURLs: []string{"http://x/"}, PIDs: []int{1 << 30}},
+		"positions":          {Workers: 2, WorkerURLs: []string{"http://x/"}, Positions: -1},
+		"manager rate":       {Workers: 2, WorkerURLs: []string{"http://x/"}, ManagerRate: -1},
+		"metrics url":        {Workers: 2, WorkerURLs: []string{"http://x/"}, MetricsURLs: []string{"localhost:9090"}},
 	} {
 		if _, err := RunLoad(context.Background(), c); err == nil {
 			t.Errorf("%s: RunLoad succeeded", name)

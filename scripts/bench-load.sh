@@ -273,7 +273,7 @@ else
 	sim=(bin/team-simulator load "${shape[@]}" -duration "$duration" -strategy redis
 		-worker-url http://127.0.0.1:18081/tracking/ -manager-url http://127.0.0.1:18083/tracking/
 		-pids "$a_pid,$b_pid,$redis_pid_list" -report "$report"
-		-metrics-url http://127.0.0.1:18081/metrics,http://127.0.0.1:18083/metrics)
+		-metrics-url http://127.0.0.1:18081/metrics -metrics-url http://127.0.0.1:18083/metrics)
 fi
 [ -z "$geofences" ] || sim+=(-geofences "$geofences" "${keep[@]}")
 sim+=("${extra[@]}")

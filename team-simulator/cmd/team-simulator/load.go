@@ -92,7 +92,7 @@ func loadConfig(args []string, e *config.Env, stderr io.Writer) (simulator.LoadC
 	cfg.WorkerURLs, cfg.ManagerURLs, cfg.MetricsURLs = workerURLs, managerURLs, metricsURLs
 	var err error
 	if cfg.ManagerSources, err = parseSources(*sources); err != nil {
-		return cfg, nil, "", fmt.Errorf("-manager%s", err)
+		return cfg, nil, "", fmt.Errorf("-manager%w", err)
 	}
 	cfg.WorkerTransport = simulator.Transport(c.transport)
 	cfg.ManagerTransport = simulator.ManagerTransport(strings.ToLower(*managerTransport))

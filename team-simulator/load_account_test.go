@@ -64,18 +64,23 @@ func TestLoadAccountsEveryPosition(t *testing.T) {
 // Managers told to reconnect over and over resume after the last id they
 // saw: nothing is lost across the reopenings.
 func TestLoadAccountResumesAcrossReconnects(t *testing.T) {
-	reps := startReplicas(t, httpapi.Config{}, httpapi.Config{MaxLifetime: 200 * time.Millisecond})
-	cfg := quickLoad(t, reps[0], reps[1])
-	cfg.MetricsURLs = metricsURLs(reps...)
-	r, err := RunLoad(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.ManagerReconnects == 0 || r.Loss.Server.LifetimeHints == 0 || r.Loss.Server.Resumed == 0 {
-		t.Fatalf("no resumed reconnects: %+v, server %+v", r, r.Loss.Server)
-	}
-	if !r.Loss.NoPositionLost {
-		t.Fatalf("loss across resumed reconnects: %+v (causes %q)", r.Loss, r.Loss.Causes)
+	for _, mt := range []ManagerTransport{ManagerSSE, ManagerWebSocket} {
+		t.Run(string(mt), func(t *testing.T) {
+			reps := startReplicas(t, httpapi.Config{}, httpapi.Config{MaxLifetime: 200 * time.Millisecond})
+			cfg := quickLoad(t, reps[0], reps[1])
+			cfg.ManagerTransport = mt
+			cfg.MetricsURLs = metricsURLs(reps...)
+			r, err := RunLoad(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.ManagerReconnects == 0 || r.Loss.Server.LifetimeHints == 0 || r.Loss.Server.Resumed == 0 {
+				t.Fatalf("no resumed reconnects: %+v, server %+v", r, r.Loss.Server)
+			}
+			if !r.Loss.NoPositionLost {
+				t.Fatalf("loss across resumed reconnects: %+v (causes %q)", r.Loss, r.Loss.Causes)
+			}
+		})
 	}
 }
 
@@ -173,4 +178,30 @@ func TestLoadAccountNamesRejections(t *testing.T) {
 		t.Fatalf("causes %q", l.Causes)
 	}
 	t.Logf("refused %d (server: %d records), lost %d of %d", l.Rejected, l.Server.Rejected, l.Lost, l.Expected)
+}
+
+// Managers that start over from the snapshot each time their stream
+// reopens, and come back only after a while, miss what was sent meanwhile:
+// the report counts it as lost across reconnects and names the hints.
+func TestLoadAccountNamesReconnectGaps(t *testing.T) {
+	reps := startReplicas(t, httpapi.Config{}, httpapi.Config{MaxLifetime: 200 * time.Millisecond})
+	cfg := quickLoad(t, reps[0], reps[1])
+	cfg.ManagerNoResume = true
+	cfg.Backoff.HintSpread = 300 * time.Millisecond // positions go out at 20/s meanwhile
+	cfg.MetricsURLs = metricsURLs(reps...)
+	r, err := RunLoad(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := r.Loss
+	if l.NoPositionLost || l.ReconnectGap == 0 || l.Server.LifetimeHints == 0 || l.Worst[0].Reconnects == 0 {
+		t.Fatalf("loss %+v, server %+v", l, l.Server)
+	}
+	if !strings.Contains(strings.Join(l.Causes, "\n"), "manager stream reopenings") {
+		t.Fatalf("causes %q", l.Causes)
+	}
+	// The snapshot still brings each worker's latest.
+	if r.MissedLatest != 0 {
+		t.Fatalf("missed latest %d", r.MissedLatest)
+	}
 }

@@ -363,6 +363,7 @@ func writeLoss(row func(k, format string, a ...any), l *LossReport) {
 	if s := l.Server; s != nil {
 		row("  server counters", "accepted %d, rejected %d, published %d, publish errors %d, conflated %d, dropped %d, hints slow %d shutdown %d lifetime %d, resumes reset %d",
 			s.Accepted, s.Rejected, s.Published, s.PublishErrors, s.Conflated, s.Dropped, s.SlowHints, s.ShutdownHints, s.LifetimeHints, s.ResumesReset)
+		row("  server streams", "%d positions queued to managers, %d written in %d writes", s.Queued, s.Written, s.Writes)
 	}
 	for _, rep := range l.Replicas {
 		if rep.Error != "" {

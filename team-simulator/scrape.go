@@ -33,6 +33,9 @@ type ServerCounters struct {
 	// manager streams (tracking_stream_positions_total).
 	Queued  int64 `json:"queued"`
 	Written int64 `json:"written"`
+	// Writes: the batched writes that carried them
+	// (tracking_stream_writes_total): Written / Writes positions a write.
+	Writes int64 `json:"writes"`
 	// Conflated: positions a manager's queue replaced by a newer one of the
 	// same worker, newest fix wins (tracking_stream_conflated_total).
 	Conflated int64 `json:"conflated"`
@@ -55,7 +58,7 @@ func (a ServerCounters) minus(b ServerCounters) ServerCounters {
 	return ServerCounters{
 		Accepted: a.Accepted - b.Accepted, Rejected: a.Rejected - b.Rejected,
 		Published: a.Published - b.Published, PublishErrors: a.PublishErrors - b.PublishErrors,
-		BrokerReceived: a.BrokerReceived - b.BrokerReceived, Queued: a.Queued - b.Queued, Written: a.Written - b.Written,
+		BrokerReceived: a.BrokerReceived - b.BrokerReceived, Queued: a.Queued - b.Queued, Written: a.Written - b.Written, Writes: a.Writes - b.Writes,
 		Conflated: a.Conflated - b.Conflated, Dropped: a.Dropped - b.Dropped,
 		SlowHints: a.SlowHints - b.SlowHints, ShutdownHints: a.ShutdownHints - b.ShutdownHints, LifetimeHints: a.LifetimeHints - b.LifetimeHints,
 		ResumesReset: a.ResumesReset - b.ResumesReset, Resumed: a.Resumed - b.Resumed,
@@ -70,6 +73,7 @@ func (a *ServerCounters) add(b ServerCounters) {
 	a.BrokerReceived += b.BrokerReceived
 	a.Queued += b.Queued
 	a.Written += b.Written
+	a.Writes += b.Writes
 	a.Conflated += b.Conflated
 	a.Dropped += b.Dropped
 	a.SlowHints += b.SlowHints
@@ -107,6 +111,8 @@ func (c *ServerCounters) take(s counterSample) bool {
 		c.Queued += n
 	case "tracking_stream_positions_total":
 		c.Written += n
+	case "tracking_stream_writes_total":
+		c.Writes += n
 	case "tracking_stream_conflated_total":
 		c.Conflated += n
 	case "tracking_stream_dropped_total":

@@ -26,6 +26,7 @@ tracking_redis_publish_errors_total 0
 tracking_redis_received_total 1199
 tracking_hub_deliveries_total 2400
 tracking_stream_positions_total 2383
+tracking_stream_writes_total 800
 tracking_delivery_latency_seconds_bucket{le="0.001"} 3
 go_goroutines 12
 build_info{version="a \"quoted\" one, with \\ and \n",commit="x"} 1
@@ -37,7 +38,7 @@ func TestParseMetricsCounters(t *testing.T) {
 	if err := parseMetrics(strings.NewReader(sampleMetrics), func(s counterSample) { found = c.take(s) || found }); err != nil {
 		t.Fatal(err)
 	}
-	want := ServerCounters{Accepted: 1200, Rejected: 5, Published: 1200, BrokerReceived: 1199, Queued: 2400, Written: 2383,
+	want := ServerCounters{Accepted: 1200, Rejected: 5, Published: 1200, BrokerReceived: 1199, Queued: 2400, Written: 2383, Writes: 800,
 		Conflated: 17, Dropped: 5, SlowHints: 1, ShutdownHints: 4, LifetimeHints: 6, ResumesReset: 2, Resumed: 7}
 	if c != want || !found {
 		t.Fatalf("got %+v, want %+v", c, want)

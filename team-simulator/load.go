@@ -180,6 +180,9 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 	})
 	if len(lr.managers) > 0 {
 		r.Loss = lr.account(metricsBefore, metricsAfter, grace)
+		if interrupted {
+			r.Loss.Causes = append([]string{"the run was interrupted: the managers were given no grace after the last send"}, r.Loss.Causes...)
+		}
 	}
 	if gate != nil {
 		r.Fanout = lr.fanout(r)

@@ -294,7 +294,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		l := r.Latency
 		row("latency", "p50 %.1fms  p95 %.1fms  p99 %.1fms  max %.1fms  mean %.1fms  (n=%d)", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs, l.MeanMs, l.Count)
 		row("missed latest", "%d of %d manager-worker pairs", r.MissedLatest, r.Pairs)
-		row("skipped (conflated)", "%d", r.Skipped)
+		row("skipped", "%d  (never seen, a newer one seen: conflated or refused; see loss)", r.Skipped)
 		row("duplicates / foreign", "%d / %d", r.Duplicates, r.Foreign)
 		if a := r.Alerts; a.Total > 0 || r.Geofences != nil {
 			row("alerts", "%d (%.0f/s): enter %d, exit %d, dwell %d, other %d", a.Total, r.AlertsPerSecond, a.Enter, a.Exit, a.Dwell, a.Other)

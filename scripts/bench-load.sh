@@ -16,6 +16,12 @@
 #   c   2,000 workers, 200 teams, 20 of them (10 %) watched by a manager,
 #       workers obeying the sampling advice (1s watched, 30s not) from their
 #       default 550 ms; add `-- -ignore-advice` for the same run without it
+#   f   fan-out figure (count mode): one team of 10,000 SSE managers on B,
+#       spread over 127.0.0.2-127.0.0.41 and connected at 1,000/s, then 10
+#       workers on A send 10 positions each at 10/s: 1,000,000 deliveries
+#       (100 per manager), timed from the first send to the last receipt,
+#       every manager's 100 accounted for (-positions; the report's fanout
+#       and loss). Override with `-- -workers 1 -positions 100` etc.
 #   m   message round trip (team-simulator roundtrip): 20 workers on A, 500
 #       messages POSTed through B at 10/s, each timed from its POST to its
 #       acked event on a manager stream on B; needs a history DSN (the
@@ -39,6 +45,10 @@
 #   -report FILE       the JSON report (default .tmp/bench/<shape>[-fences<N>]-<time>.json)
 #   -no-build          use bin/ as it is
 #   -h                 this help
+#
+# Shapes a, b, c and f give the simulator both replicas' /metrics
+# (-metrics-url): its loss report attributes any position a manager did not
+# get (conflation, slow drops, publish errors, rejections, shutdown).
 #
 # Environment: REDIS_SERVER (default redis-server on PATH); the replicas'
 # logs and redis-server's go beside the report (<report>.d/).
@@ -66,9 +76,11 @@ case "$1" in
 a) shape=(-workers 2000 -teams 200 -managers-per-team 1 -rate 10 -ignore-advice) ;;
 b) shape=(-workers 500 -teams 50 -managers-per-team 10 -rate 10 -ignore-advice) ;;
 c) shape=(-workers 2000 -teams 200 -managers-per-team 1 -watched-teams 20 -rate 1.82) ;;
+f) shape=(-workers 10 -teams 1 -managers-per-team 10000 -positions 10 -rate 10 -ignore-advice
+	-manager-sources 127.0.0.2-127.0.0.41 -manager-rate 1000 -warmup 5s -drain 300s) ;;
 m) shape=(-workers 20 -messages 500 -rate 10 -timeout 10s -watch-transport sse) ;;
 -h | --help) usage 0 ;;
-*) die "unknown shape '$1': want a, b, c or m (-h for help)" ;;
+*) die "unknown shape '$1': want a, b, c, f or m (-h for help)" ;;
 esac
 name=$1
 shift
@@ -115,6 +127,14 @@ while [ "$#" -gt 0 ]; do
 	*) die "unknown option '$1' (-h for help; simulator flags go after --)" ;;
 	esac
 done
+if [ "$name" = f ]; then
+	# 10,000 manager streams on B and in the simulator: raise the soft limit
+	# of open files to the hard one for everything started from here.
+	ulimit -n "$(ulimit -Hn)" || true
+	[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 12000 ] ||
+		die "open files limited to $(ulimit -n) (hard $(ulimit -Hn)): shape f needs 12,000"
+	[ "$duration" != 30s ] || duration=5m # count mode: the bound on sending, not a window
+fi
 if [ "$name" = m ] && [ -z "$dsn" ]; then
 	die "shape m needs a message store: -history-dsn postgres://... (or BENCH_HISTORY_DSN, TEST_POSTGRES_DSN)"
 fi
@@ -252,7 +272,8 @@ if [ "$name" = m ]; then
 else
 	sim=(bin/team-simulator load "${shape[@]}" -duration "$duration" -strategy redis
 		-worker-url http://127.0.0.1:18081/tracking/ -manager-url http://127.0.0.1:18083/tracking/
-		-pids "$a_pid,$b_pid,$redis_pid_list" -report "$report")
+		-pids "$a_pid,$b_pid,$redis_pid_list" -report "$report"
+		-metrics-url http://127.0.0.1:18081/metrics -metrics-url http://127.0.0.1:18083/metrics)
 fi
 [ -z "$geofences" ] || sim+=(-geofences "$geofences" "${keep[@]}")
 sim+=("${extra[@]}")

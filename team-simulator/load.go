@@ -23,7 +23,9 @@ type loadRun struct {
 
 	// The measurement window, Unix nanoseconds; end is 0 while open.
 	windowStart, windowEnd atomic.Int64
-	phase                  atomic.Pointer[string]
+	// firstSend is when the first position was attempted (count mode), Unix ns.
+	firstSend atomic.Int64
+	phase     atomic.Pointer[string]
 }
 
 func (lr *loadRun) setPhase(p string) {
@@ -94,13 +96,13 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 			return nil, nil, err
 		}
 	}
+	// The accounting starts before the managers connect: the replicas'
+	// counters from here on say where positions went missing.
+	metricsBefore := lr.scrape(ctx, client)
 	managers := startGroup(ctx, env, cfg.ShutdownGrace)
 	if len(lr.managers) > 0 {
 		lr.setPhase("connecting managers")
-		for _, m := range lr.managers {
-			m.env = managers.env
-			managers.goRun(m.run)
-		}
+		lr.startManagers(ctx, managers)
 		total := int64(len(lr.managers))
 		if !waitUntil(ctx, 30*time.Second, func() bool { return lr.c.managersConnected.Load() >= total }) && ctx.Err() == nil {
 			log.Warn("not every manager connected; starting anyway", "connected", lr.c.managersConnected.Load(), "managers", total)
@@ -109,12 +111,30 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 
 	lr.setPhase("ramp-up")
 	workers := startGroup(ctx, env, cfg.ShutdownGrace)
+	var gate chan struct{}
+	if cfg.Positions > 0 {
+		gate = make(chan struct{})
+		workers.env.firstSend = &lr.firstSend
+	}
 	for _, w := range lr.workers {
 		w.env = workers.env
+		if gate != nil {
+			w.gate, w.limit = gate, uint64(cfg.Positions)
+		}
 		workers.goRun(w.run)
 	}
 	workers.goRun(func(ctx context.Context) { watchStalls(ctx, lr.workers, writeTimeout) })
-	sleep(ctx.Done(), cfg.Ramp+cfg.Warmup)
+	if gate != nil {
+		// Count mode: every worker connected (or the ramp and half a minute
+		// gone) before the first send.
+		total := int64(len(lr.workers))
+		if !waitUntil(ctx, cfg.Ramp+30*time.Second, func() bool { return lr.c.workersConnected.Load() >= total }) && ctx.Err() == nil {
+			log.Warn("not every worker connected; starting anyway", "connected", lr.c.workersConnected.Load(), "workers", total)
+		}
+		sleep(ctx.Done(), cfg.Warmup)
+	} else {
+		sleep(ctx.Done(), cfg.Ramp+cfg.Warmup)
+	}
 
 	lr.setPhase("measuring")
 	procStart := sampleProcs(cfg.PIDs)
@@ -122,7 +142,15 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 	sentBefore := lr.sentByWorker()
 	windowStart := time.Now()
 	lr.windowStart.Store(windowStart.UnixNano())
-	sleep(ctx.Done(), cfg.Duration)
+	var lastSend time.Time // after which nothing more is sent
+	if gate != nil {
+		close(gate)
+		waitUntil(ctx, cfg.Duration, lr.allSent)
+		lastSend = time.Now()
+		waitUntil(ctx, cfg.Drain, lr.caughtUp)
+	} else {
+		sleep(ctx.Done(), cfg.Duration)
+	}
 	windowEnd := time.Now()
 	lr.windowEnd.Store(windowEnd.UnixNano())
 	after := lr.c.snapshot()
@@ -132,11 +160,16 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 
 	lr.setPhase("stopping workers")
 	workers.stop()
+	if lastSend.IsZero() {
+		lastSend = time.Now()
+	}
 	if len(lr.managers) > 0 && !interrupted {
 		lr.setPhase("draining")
 		waitUntil(ctx, cfg.Drain, lr.caughtUp)
 	}
+	grace := time.Since(lastSend)
 	managers.stop()
+	metricsAfter := lr.scrape(context.WithoutCancel(ctx), client)
 	stopStatus()
 	status.Wait()
 
@@ -145,12 +178,25 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 		before: before, after: after, procStart: procStart, procEnd: procEnd,
 		interrupted: interrupted, sentBefore: sentBefore, sentAfter: sentAfter,
 	})
+	if len(lr.managers) > 0 {
+		r.Loss = lr.account(metricsBefore, metricsAfter, grace)
+		if interrupted {
+			r.Loss.Causes = append([]string{"the run was interrupted: the managers were given no grace after the last send"}, r.Loss.Causes...)
+		}
+	}
+	if gate != nil {
+		r.Fanout = lr.fanout(r)
+	}
 	if fences != nil {
 		lr.setPhase("deleting geofences")
 		r.Geofences = fences.finish(ctx, cfg.KeepGeofences)
 	}
-	log.Info("load finished", "sent_per_s", math.Round(r.SentPerSecond), "received_per_s", math.Round(r.ReceivedPerSecond),
-		"p99_ms", r.Latency.P99Ms, "missed_latest", r.MissedLatest)
+	attrs := []any{"sent_per_s", math.Round(r.SentPerSecond), "received_per_s", math.Round(r.ReceivedPerSecond),
+		"p99_ms", r.Latency.P99Ms, "missed_latest", r.MissedLatest}
+	if r.Loss != nil {
+		attrs = append(attrs, "expected", r.Loss.Expected, "delivered", r.Loss.Delivered, "lost", r.Loss.Lost)
+	}
+	log.Info("load finished", attrs...)
 	return r, lr, nil
 }
 
@@ -179,7 +225,9 @@ func newLoadRun(cfg LoadConfig) *loadRun {
 			continue
 		}
 		for range cfg.ManagersPerTeam {
-			lr.managers = append(lr.managers, newManager(n, t, cfg.ManagerURLs[n%len(cfg.ManagerURLs)], cfg.ManagerTransport, lr))
+			m := newManager(n, t, cfg.ManagerURLs[n%len(cfg.ManagerURLs)], cfg.ManagerTransport, lr)
+			m.resume = !cfg.ManagerNoResume
+			lr.managers = append(lr.managers, m)
 			n++
 		}
 	}

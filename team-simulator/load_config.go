@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"time"
 )
 
@@ -56,6 +58,29 @@ type LoadConfig struct {
 	// deleted when the run ends unless KeepGeofences. Default: 0, none.
 	Geofences     int
 	KeepGeofences bool
+	// Positions > 0 is count mode: the workers connect, then all start
+	// together and each sends exactly this many positions (at Rate) and
+	// stays connected; the window runs from the first send until every
+	// manager has every worker's last position, for at most Duration
+	// (default 10 minutes here), then the Drain. The report's Fanout gives
+	// the time from the first send to the last receipt.
+	Positions int
+	// MetricsURLs are the replicas' /metrics pages, scraped before the
+	// managers connect and after they stop: the loss report gives the
+	// difference of the counters that say where positions go missing
+	// (ServerCounters). Default: none.
+	MetricsURLs []string
+	// ManagerSources are local addresses the managers' connections are
+	// spread over (round robin), so that more connections than one
+	// address's ephemeral ports can be open. Default: the system's choice.
+	ManagerSources []netip.Addr
+	// ManagerRate paces the managers' connects (per second). Default 0:
+	// all at once.
+	ManagerRate float64
+	// ManagerNoResume makes managers start over from the snapshot when
+	// their stream reopens, instead of resuming after the last stream id
+	// they saw (what a browser's EventSource does, the default).
+	ManagerNoResume bool
 	// Strategy is recorded in the report (redis or kafka); it changes nothing.
 	Strategy string
 	// Movement, Seed, Backoff, Status, ShutdownGrace, Logger, HTTPClient,
@@ -85,6 +110,9 @@ func (c LoadConfig) withDefaults() LoadConfig {
 	}
 	if c.Duration == 0 {
 		c.Duration = 60 * time.Second
+		if c.Positions > 0 {
+			c.Duration = 10 * time.Minute
+		}
 	}
 	if c.Ramp == 0 {
 		c.Ramp = max(2*time.Second, time.Duration(c.Workers)*time.Millisecond)
@@ -122,6 +150,10 @@ func (c *LoadConfig) validate() error {
 		return errors.New("load: managers per team must be >= 0")
 	case !(c.Rate > 0) || c.Rate > 1000:
 		return fmt.Errorf("load: rate %v must be in (0, 1000] positions/s", c.Rate)
+	case c.Positions < 0:
+		return fmt.Errorf("load: positions %d must be >= 0 (0: send for the duration)", c.Positions)
+	case c.ManagerRate < 0:
+		return fmt.Errorf("load: manager rate %v must be >= 0 (0: all at once)", c.ManagerRate)
 	case c.Geofences < 0:
 		return fmt.Errorf("load: geofences %d must be >= 0", c.Geofences)
 	case c.Duration < 0 || c.Ramp < 0 || c.Warmup < 0 || c.Drain < 0 || c.ReadAfter < 0:
@@ -138,6 +170,11 @@ func (c *LoadConfig) validate() error {
 	for i, u := range c.ManagerURLs {
 		if c.ManagerURLs[i], err = normalizeBaseURL(u); err != nil {
 			return fmt.Errorf("load: manager URL: %w", err)
+		}
+	}
+	for _, u := range c.MetricsURLs {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return fmt.Errorf("load: metrics URL %q: want http://host:port/metrics", u)
 		}
 	}
 	if err := c.WorkerTransport.validate(); err != nil {

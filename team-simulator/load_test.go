@@ -112,6 +112,9 @@ func TestLoadConfigValidation(t *testing.T) {
 		"negative managers":  {Workers: 2, WorkerURLs: []string{"http://x/"}, ManagersPerTeam: -1},
 		"rate":               {Workers: 2, WorkerURLs: []string{"http://x/"}, Rate: -1},
 		"pid that is absent": {Workers: 2, WorkerURLs: []string{"http://x/"}, PIDs: []int{1 << 30}},
+		"positions":          {Workers: 2, WorkerURLs: []string{"http://x/"}, Positions: -1},
+		"manager rate":       {Workers: 2, WorkerURLs: []string{"http://x/"}, ManagerRate: -1},
+		"metrics url":        {Workers: 2, WorkerURLs: []string{"http://x/"}, MetricsURLs: []string{"localhost:9090"}},
 	} {
 		if _, err := RunLoad(context.Background(), c); err == nil {
 			t.Errorf("%s: RunLoad succeeded", name)
@@ -132,6 +135,7 @@ func TestLoadManagersHonourReconnectHint(t *testing.T) {
 			reps := startReplicas(t, httpapi.Config{}, httpapi.Config{MaxLifetime: 200 * time.Millisecond, FlushInterval: -1})
 			cfg := quickLoad(t, reps[0], reps[1])
 			cfg.ManagerTransport = mt
+			cfg.ManagerNoResume = true // each reconnect takes the snapshot
 			r, err := RunLoad(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)

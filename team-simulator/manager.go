@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"time"
 )
@@ -52,8 +53,20 @@ type manager struct {
 	seen []atomic.Uint64
 	// got[i]: positions of team.workers[i] seen; manager goroutine only.
 	got []int64
+	// ledger[i] accounts for team.workers[i]'s positions owed to and
+	// delivered to this manager; manager goroutine only until it stops.
+	ledger []pairLedger
 
-	connectedBefore bool // manager goroutine only
+	// client is the HTTP client of this manager's streams (one bound to a
+	// source address, LoadConfig.ManagerSources); nil: env.client.
+	client *http.Client
+	// resume: reopen the stream after the last stream id seen (as a
+	// browser's EventSource does), lastID; manager goroutine only.
+	resume bool
+	lastID string
+
+	connectedBefore bool  // manager goroutine only
+	reconnects      int64 // streams reopened; manager goroutine only
 }
 
 // connected counts a stream that is up; the streams call it once per
@@ -61,6 +74,15 @@ type manager struct {
 func (m *manager) connected() (disconnected func()) {
 	if m.connectedBefore {
 		m.env.c.managerReconnects.Add(1)
+		m.reconnects++
+		for i := range m.ledger {
+			m.ledger[i].reconnect()
+		}
+	} else {
+		// The watch starts: what each worker sends from now on is owed.
+		for i, w := range m.team.workers {
+			m.ledger[i].start(w.attempted.Load())
+		}
 	}
 	m.connectedBefore = true
 	m.env.c.managersConnected.Add(1)
@@ -70,8 +92,9 @@ func (m *manager) connected() (disconnected func()) {
 func newManager(n int, t *loadTeam, base string, tr ManagerTransport, lr *loadRun) *manager {
 	return &manager{
 		n: n, team: t, base: base, transport: tr, lr: lr, cred: managerCredential(n, t.name),
-		seen: make([]atomic.Uint64, len(t.workers)),
-		got:  make([]int64, len(t.workers)),
+		seen:   make([]atomic.Uint64, len(t.workers)),
+		got:    make([]int64, len(t.workers)),
+		ledger: make([]pairLedger, len(t.workers)),
 	}
 }
 
@@ -126,11 +149,13 @@ func (m *manager) handle(rec []byte, now time.Time) {
 		c.foreign.Add(1)
 		return
 	}
-	if r.seq <= m.seen[i].Load() {
+	if !m.ledger[i].deliver(r.seq, now.UnixNano()) {
 		c.duplicates.Add(1) // a snapshot after a reconnect repeats what was seen
 		return
 	}
-	m.seen[i].Store(r.seq)
+	if r.seq > m.seen[i].Load() {
+		m.seen[i].Store(r.seq)
+	}
 	m.got[i]++
 	c.received.Add(1)
 	if m.lr.inWindow(r.stamp) {

@@ -60,4 +60,10 @@ func (r *record) build(w *walker, seq uint64, now time.Time, newline bool) []byt
 	return r.buf
 }
 
+// run is the run token of the record ids.
+func (r *record) run() string {
+	p := r.idPrefix[:len(r.idPrefix)-1] // "<workerId>:<run>"
+	return string(p[len(r.p.WorkerID)+1:])
+}
+
 func round(v, scale float64) float64 { return math.Round(v*scale) / scale }

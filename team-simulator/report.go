@@ -54,6 +54,12 @@ type Report struct {
 	Messages int64 `json:"messages"`
 	Acks     int64 `json:"acks"`
 	Reads    int64 `json:"reads,omitempty"`
+	// Loss accounts for every position owed to every manager (LossReport);
+	// absent without managers.
+	Loss *LossReport `json:"loss,omitempty"`
+	// Fanout is count mode's figure (-positions): first send to last
+	// receipt; absent otherwise.
+	Fanout *FanoutReport `json:"fanout,omitempty"`
 	// Geofences is what -geofences did; absent without.
 	Geofences         *GeofenceReport `json:"geofences,omitempty"`
 	Duplicates        int64           `json:"duplicates"`
@@ -85,6 +91,10 @@ type ReportConfig struct {
 	ManagerURLs      []string `json:"managerUrls"`
 	Seed             uint64   `json:"seed"`
 	IgnoreAdvice     bool     `json:"ignoreAdvice,omitempty"`
+	// Positions per worker in count mode (-positions).
+	Positions     int      `json:"positions,omitempty"`
+	MetricsURLs   []string `json:"metricsUrls,omitempty"`
+	ManagerResume bool     `json:"managerResume,omitempty"`
 }
 
 // Latency summarises the latency histogram, in milliseconds.
@@ -133,6 +143,7 @@ func (lr *loadRun) report(in reportInput) *Report {
 			Workers: cfg.Workers, Teams: cfg.Teams, ManagersPerTeam: cfg.ManagersPerTeam, WatchedTeams: cfg.WatchedTeams, Rate: cfg.Rate,
 			Strategy: cfg.Strategy, WorkerTransport: string(cfg.WorkerTransport), ManagerTransport: string(cfg.ManagerTransport),
 			WorkerURLs: cfg.WorkerURLs, ManagerURLs: cfg.ManagerURLs, Seed: cfg.Seed, IgnoreAdvice: cfg.IgnoreAdvice,
+			Positions: cfg.Positions, MetricsURLs: cfg.MetricsURLs, ManagerResume: !cfg.ManagerNoResume && cfg.ManagersPerTeam > 0,
 		},
 		Sent:     in.after.Sent - in.before.Sent,
 		Received: in.after.Received - in.before.Received,
@@ -283,11 +294,18 @@ func (r *Report) WriteTable(w io.Writer) error {
 		l := r.Latency
 		row("latency", "p50 %.1fms  p95 %.1fms  p99 %.1fms  max %.1fms  mean %.1fms  (n=%d)", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs, l.MeanMs, l.Count)
 		row("missed latest", "%d of %d manager-worker pairs", r.MissedLatest, r.Pairs)
-		row("skipped (conflated)", "%d", r.Skipped)
+		row("skipped", "%d  (never seen, a newer one seen: conflated or refused; see loss)", r.Skipped)
 		row("duplicates / foreign", "%d / %d", r.Duplicates, r.Foreign)
 		if a := r.Alerts; a.Total > 0 || r.Geofences != nil {
 			row("alerts", "%d (%.0f/s): enter %d, exit %d, dwell %d, other %d", a.Total, r.AlertsPerSecond, a.Enter, a.Exit, a.Dwell, a.Other)
 		}
+	}
+	if f := r.Fanout; f != nil {
+		row("fanout", "%d of %d deliveries (%d managers, %d positions per worker) in %.3fs from first send to last receipt: %.0f/s",
+			f.Delivered, f.Expected, f.Managers, f.PositionsPerWorker, f.Seconds, f.DeliveriesPerSecond)
+	}
+	if l := r.Loss; l != nil {
+		writeLoss(row, l)
 	}
 	if g := r.Geofences; g != nil {
 		end := fmt.Sprintf("%d deleted", g.Deleted)
@@ -323,6 +341,53 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("server cpu", "%.2fs", r.ServerCPUSeconds)
 	}
 	return tw.Flush()
+}
+
+// writeLoss writes the loss section of the table.
+func writeLoss(row func(k, format string, a ...any), l *LossReport) {
+	verdict := "no position lost"
+	if !l.NoPositionLost {
+		verdict = fmt.Sprintf("%d LOST (%.4f%%) by %d of %d managers", l.Lost, percent(l.Lost, l.Expected), l.ManagersWithLoss, l.Managers)
+		if l.NeverConnected > 0 {
+			verdict += fmt.Sprintf("; %d managers never connected", l.NeverConnected)
+		}
+	}
+	row("loss", "%s: %d expected, %d delivered (grace %.1fs after the last send)", verdict, l.Expected, l.Delivered, l.GraceSeconds)
+	if l.Lost > 0 {
+		row("  where", "send failed %d, refused %d, skipped in stream %d, across reconnects %d, tail (not arrived) %d",
+			l.SendFailed, l.Rejected, l.Skipped, l.ReconnectGap, l.Tail)
+	}
+	if l.Duplicates > 0 || l.Reordered > 0 {
+		row("  duplicates / reordered", "%d / %d", l.Duplicates, l.Reordered)
+	}
+	if s := l.Server; s != nil {
+		row("  server counters", "accepted %d, rejected %d, published %d, publish errors %d, conflated %d, dropped %d, hints slow %d shutdown %d lifetime %d, resumes reset %d",
+			s.Accepted, s.Rejected, s.Published, s.PublishErrors, s.Conflated, s.Dropped, s.SlowHints, s.ShutdownHints, s.LifetimeHints, s.ResumesReset)
+		row("  server streams", "%d positions queued to managers, %d written in %d writes", s.Queued, s.Written, s.Writes)
+	}
+	for _, rep := range l.Replicas {
+		if rep.Error != "" {
+			row("  metrics error", "%s", rep.Error)
+		}
+	}
+	for _, c := range l.Causes {
+		row("  cause", "%s", c)
+	}
+	for i, m := range l.Worst {
+		if i == 5 {
+			row("  ...", "%d more managers with loss (JSON: loss.worst)", len(l.Worst)-5)
+			break
+		}
+		row("  manager "+m.Manager, "lost %d of %d (skipped %d, refused %d, reconnects %d gap %d, tail %d, send failed %d) over %d workers",
+			m.Lost, m.Expected, m.Skipped, m.Rejected, m.Reconnects, m.ReconnectGap, m.Tail, m.SendFailed, m.Workers)
+	}
+}
+
+func percent(n, of int64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(of)
 }
 
 // intervalsText is "550ms:95 30s:80", shortest interval first.

@@ -84,6 +84,9 @@ type runEnv struct {
 	// readAfter > 0: WebSocket workers send a read receipt this long after
 	// each dispatch message (besides the immediate ack).
 	readAfter time.Duration
+	// firstSend, when set, takes the wall-clock time (Unix ns) of the
+	// run's first attempted position (count mode measures from it).
+	firstSend *atomic.Int64
 }
 
 // newHTTPClient returns a client for many long-lived connections to few hosts:

@@ -49,6 +49,11 @@ func (n *ndjsonConn) account() {
 			return
 		}
 		n.env.c.errors.Add(int64(s.Rejected))
+		if n.w != nil {
+			for _, e := range s.Errors {
+				n.w.noteRejected(e.ID)
+			}
+		}
 		if len(s.Errors) > 0 {
 			e := s.Errors[0]
 			n.env.c.fail(fmt.Errorf("server rejected record %s: %s: %s", e.ID, e.Code, e.Message))

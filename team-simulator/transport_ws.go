@@ -71,6 +71,9 @@ func (ws *wsConn) answer(m *wire.ServerMessage) {
 	case wire.TypeError:
 		c.errors.Add(1)
 		c.fail(fmt.Errorf("server rejected record %s: %s: %s", m.Error.ID, m.Error.Code, m.Error.Message))
+		if ws.w != nil {
+			ws.w.noteRejected(m.Error.ID)
+		}
 		ws.env.log.Debug("record rejected", "url", ws.url, "id", m.Error.ID, "code", m.Error.Code, "message", m.Error.Message)
 	case wire.TypeConfig:
 		if ws.w != nil {

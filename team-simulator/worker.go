@@ -3,6 +3,8 @@ package simulator
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -26,6 +28,26 @@ type worker struct {
 	guard     sendGuard     // the write deadline
 	lastSent  atomic.Uint64 // seq of the last record written successfully
 	sent      atomic.Int64  // records written successfully
+
+	// The send log a load run accounts with: attempted is the last sequence
+	// number used (stored before the record is stamped, so that a manager
+	// whose stream opens after that owes nothing up to it), failed those
+	// whose write failed (worker goroutine only until the workers stop).
+	attempted atomic.Uint64
+	failed    []uint64
+	// rejected are the sequence numbers the service answered with an error
+	// (from the connection's reader: under rejectedMu); a POST's summary
+	// names only its first few, the rest stay unattributed.
+	rejectedMu sync.Mutex
+	rejected   []uint64
+	// rejectedNoID counts refusals whose answer named no record (a rate
+	// limit refuses before reading the record).
+	rejectedNoID atomic.Int64
+
+	// Count mode (LoadConfig.Positions): the worker sends nothing until gate
+	// is closed, then limit positions (0: no limit), and stays connected.
+	gate  <-chan struct{}
+	limit uint64
 
 	// Sampling advice. advised is the interval the server last advised (0:
 	// none yet), set from any goroutine (the WebSocket's reader, the worker's
@@ -184,6 +206,15 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 	newline := w.transport == TransportNDJSON
 	w.applyAdvice(tick) // a POST's summary advised the next one
 	for {
+		// Ticks count only while the worker may send.
+		var tickC <-chan time.Time
+		gate := w.gate
+		if !w.gated() {
+			gate = nil
+			if w.limit == 0 || w.seq < w.limit {
+				tickC = tick.C
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -192,7 +223,13 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 		case <-w.adviceSet:
 			w.applyAdvice(tick)
 			continue
-		case <-tick.C:
+		case <-gate:
+			// Sends start within one interval of the gate, each worker at
+			// its own phase.
+			w.rephase = true
+			tick.Reset(max(jitter(w.current), time.Millisecond))
+			continue
+		case <-tickC:
 			if w.rephase {
 				w.rephase = false
 				tick.Reset(w.current)
@@ -204,6 +241,10 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 		w.move(w.current + w.owed)
 		w.owed, w.lastMove = 0, time.Now()
 		w.seq++
+		w.attempted.Store(w.seq)
+		if f := w.env.firstSend; f != nil && f.Load() == 0 {
+			f.CompareAndSwap(0, time.Now().UnixNano())
+		}
 		// Stamped just before sending: the timeStamp is what latency is measured from.
 		now := w.env.now()
 		rec := w.rec.build(w.walk, w.seq, now, newline)
@@ -211,6 +252,7 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 		err := c.send(rec)
 		w.guard.end()
 		if err != nil {
+			w.failed = append(w.failed, w.seq)
 			if w.guard.detach() {
 				return errWriteStalled
 			}
@@ -219,6 +261,45 @@ func (w *worker) connection(ctx context.Context, tick *time.Ticker) error {
 		w.lastSent.Store(w.seq)
 		w.sent.Add(1)
 		w.env.c.sent.Add(1)
+	}
+}
+
+// noteRejected records that the service refused the record with this id
+// (one of this worker's of this run; others are ignored). Safe from any
+// goroutine.
+func (w *worker) noteRejected(id string) {
+	if id == "" {
+		w.rejectedNoID.Add(1)
+		return
+	}
+	run, seq, ok := parseID([]byte(id), []byte(w.id))
+	if !ok || string(run) != w.rec.run() {
+		return
+	}
+	w.rejectedMu.Lock()
+	w.rejected = append(w.rejected, seq)
+	w.rejectedMu.Unlock()
+}
+
+// rejectedSeqs returns the rejected sequence numbers, ascending.
+func (w *worker) rejectedSeqs() []uint64 {
+	w.rejectedMu.Lock()
+	defer w.rejectedMu.Unlock()
+	out := slices.Clone(w.rejected)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// gated reports whether the worker must still wait for its gate.
+func (w *worker) gated() bool {
+	if w.gate == nil {
+		return false
+	}
+	select {
+	case <-w.gate:
+		return false
+	default:
+		return true
 	}
 }
 

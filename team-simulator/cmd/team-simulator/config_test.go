@@ -138,7 +138,20 @@ func TestLoadFlags(t *testing.T) {
 	if cfg.Workers != 2000 || cfg.Teams != 200 || cfg.ManagersPerTeam != 1 || cfg.Rate != 10 || cfg.Geofences != 0 || cfg.KeepGeofences {
 		t.Fatalf("defaults are not reference workload a: %+v", cfg)
 	}
-	for _, args := range []string{"-pids x", "-strategy rabbitmq", "-workers 0", "extra", "-geofences -1", "-geofences many"} {
+	// Count mode, the loss report's metrics, managers' sources and pace.
+	cfg, _, _, err = loadConfig(strings.Fields("-workers 10 -teams 1 -managers-per-team 10000 -positions 10 "+
+		"-metrics-url http://127.0.0.1:18081/metrics,http://127.0.0.1:18083/metrics -manager-sources 127.0.0.2-127.0.0.41 "+
+		"-manager-rate 1000 -manager-no-resume"), envOf(nil), io.Discard)
+	if err != nil || cfg.Positions != 10 || len(cfg.MetricsURLs) != 2 || len(cfg.ManagerSources) != 40 ||
+		cfg.ManagerSources[39].String() != "127.0.0.41" || cfg.ManagerRate != 1000 || !cfg.ManagerNoResume {
+		t.Fatalf("count mode config %+v, %v", cfg, err)
+	}
+	// Count mode's own bound on sending unless -duration is given.
+	if cfg.Duration != 0 {
+		t.Fatalf("count mode duration %v, want the library's default", cfg.Duration)
+	}
+	for _, args := range []string{"-pids x", "-strategy rabbitmq", "-workers 0", "extra", "-geofences -1", "-geofences many",
+		"-positions -1", "-manager-sources 127.0.0.9-127.0.0.2", "-manager-sources nowhere"} {
 		if _, _, _, err := loadConfig(strings.Fields(args), envOf(nil), io.Discard); err == nil {
 			t.Errorf("%q accepted", args)
 		} else if flag := strings.Fields(args)[0]; flag != "extra" && !strings.Contains(err.Error(), flag) {

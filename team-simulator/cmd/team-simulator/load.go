@@ -43,6 +43,12 @@ func loadConfig(args []string, e *config.Env, stderr io.Writer) (simulator.LoadC
 	fs.IntVar(&cfg.Geofences, "geofences", 0, "create this many fences before the run, spread over its teams, around points\nthe workers pass (needs HISTORY_DSN on the service); deleted at the end")
 	fs.BoolVar(&cfg.KeepGeofences, "keep-geofences", false, "leave the -geofences fences in place after the run")
 	fs.StringVar(&cfg.TeamPrefix, "team-prefix", "load-", "prefix of the load teams' names")
+	fs.IntVar(&cfg.Positions, "positions", 0, "count mode: each worker sends exactly this many positions, all starting together once\nconnected; the report's fanout gives first send to last receipt (-duration bounds the sending, default 10m)")
+	var metricsURLs listValue
+	fs.Var(&metricsURLs, "metrics-url", "replicas' /metrics URL(s), comma separated or repeated: their counters (conflated, dropped,\npublish errors, rejected...) before and after the run attribute the loss report")
+	sources := fs.String("manager-sources", "", "local addresses to spread the managers' connections over: a range 127.0.0.2-127.0.0.9 or a comma list")
+	fs.Float64Var(&cfg.ManagerRate, "manager-rate", 0, "managers' connects per second (0: all at once)")
+	fs.BoolVar(&cfg.ManagerNoResume, "manager-no-resume", false, "managers restart from the snapshot when their stream reopens, instead of resuming after the last id seen")
 	var pids listValue
 	fs.Var(&pids, "pids", "server process ids (replicas, broker) to report CPU and peak RSS of, comma separated")
 	report := fs.String("report", "", "write the JSON report to this file")
@@ -61,6 +67,14 @@ func loadConfig(args []string, e *config.Env, stderr io.Writer) (simulator.LoadC
 	if cfg.Geofences < 0 {
 		return cfg, nil, "", fmt.Errorf("-geofences: %d is not a number of fences (>= 0)", cfg.Geofences)
 	}
+	if cfg.Positions < 0 {
+		return cfg, nil, "", fmt.Errorf("-positions: %d is not a number of positions (>= 0; 0: send for -duration)", cfg.Positions)
+	}
+	durationSet := false
+	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "duration" })
+	if cfg.Positions > 0 && !durationSet {
+		cfg.Duration = 0 // count mode's own default
+	}
 	if len(workerURLs) == 0 {
 		u, err := c.strategyURL(cfg.Strategy)
 		if err != nil {
@@ -75,7 +89,11 @@ func loadConfig(args []string, e *config.Env, stderr io.Writer) (simulator.LoadC
 		}
 		cfg.PIDs = append(cfg.PIDs, pid)
 	}
-	cfg.WorkerURLs, cfg.ManagerURLs = workerURLs, managerURLs
+	cfg.WorkerURLs, cfg.ManagerURLs, cfg.MetricsURLs = workerURLs, managerURLs, metricsURLs
+	var err error
+	if cfg.ManagerSources, err = parseSources(*sources); err != nil {
+		return cfg, nil, "", fmt.Errorf("-manager%w", err)
+	}
 	cfg.WorkerTransport = simulator.Transport(c.transport)
 	cfg.ManagerTransport = simulator.ManagerTransport(strings.ToLower(*managerTransport))
 	cfg.Movement, cfg.Seed, cfg.Ramp = c.movement(), c.seedOrRandom(), c.ramp

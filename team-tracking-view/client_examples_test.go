@@ -1,0 +1,232 @@
+package view_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/teamtrack/team-tracking-view/browsertest"
+)
+
+// TestClientExamples runs the TypeScript client's examples (client/examples,
+// type-checked and compiled with the view's TypeScript) with node against a
+// real tracking replica in process, through the same proxy as the browser
+// tests: two managers (Server-Sent Events and WebSocket) watch team_one, the
+// worker example sends 20 positions over its WebSocket and acknowledges the
+// message a manager sends it; both managers print the 20 positions, in
+// order, each with a stream id, and the message's delivery reaching acked.
+// A third manager resumes after the 10th position's id: it prints positions
+// 11 to 20 and no snapshot.
+func TestClientExamples(t *testing.T) {
+	node, err := exec.LookPath("node")
+	browsertest.Require(t, err == nil, "node not found (the client's examples need Node.js 20+)")
+	tsc, err := filepath.Abs("web/node_modules/.bin/tsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = os.Stat(tsc)
+	browsertest.Require(t, err == nil, "web/node_modules is not installed: run team-tracking-view/build.sh before go test")
+
+	// Compile the client and its examples into a copy of the package, so
+	// that the examples' import of @teamtrack/client resolves to it.
+	pkg := t.TempDir()
+	manifest, err := os.ReadFile("client/package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pkg, "package.json"), manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(tsc, "-p", "client/tsconfig.json", "--outDir", filepath.Join(pkg, "dist")).CombinedOutput(); err != nil {
+		t.Fatalf("tsc -p client/tsconfig.json: %v\n%s", err, out)
+	}
+
+	p := startPlatform(t, platformOptions{messages: true})
+	base := p.URL + "/tracking/redis"
+	const worker, count = "w-ts", 20
+
+	// example runs dist/examples/NAME.js with env; its output lines arrive on the returned process.
+	example := func(name string, env ...string) *nodeProcess {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--no-warnings", filepath.Join(pkg, "dist", "examples", name+".js"))
+		cmd.Env = append(os.Environ(), append([]string{"TRACKING_URL=" + base, "TEAM=team_one"}, env...)...)
+		np := &nodeProcess{t: t, name: name, cmd: cmd, lines: make(chan string, 1000), done: make(chan struct{})}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = &np.stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer close(np.done)
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				np.add(sc.Text())
+			}
+			np.err = cmd.Wait()
+			cancel()
+		}()
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-np.done
+			if t.Failed() {
+				t.Logf("%s printed:\n%s\nstderr:\n%s", name, strings.Join(np.all(), "\n"), np.stderr.String())
+			}
+		})
+		return np
+	}
+
+	sse := example("manager")
+	ws := example("manager", "TRANSPORT=websocket")
+	for _, m := range []*nodeProcess{sse, ws} {
+		m.waitFor("state open", 20*time.Second)
+	}
+
+	w := example("worker", "WORKER="+worker, fmt.Sprintf("COUNT=%d", count), "INTERVAL_MS=50", "WAIT_MESSAGES=1")
+	w.waitFor("open", 20*time.Second)
+	// A manager sends the worker a message: the worker prints it and acks it.
+	resp, err := http.Post(base+"/team_one/messages", "application/json",
+		strings.NewReader(`{"to":["`+worker+`"],"body":{"job":"collect parcel 17"},"ttl":"1m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct{ ID string }
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &sent) != nil || sent.ID == "" {
+		t.Fatalf("POST messages: %d %s", resp.StatusCode, body)
+	}
+	w.waitFor(fmt.Sprintf(`message %s {"job":"collect parcel 17"}`, sent.ID), 20*time.Second)
+	w.waitFor(fmt.Sprintf("done sent=%d messages=1", count), 30*time.Second)
+	w.wait(t)
+
+	var tenth string
+	for _, m := range []*nodeProcess{sse, ws} {
+		m.waitFor(fmt.Sprintf("delivery %s %s acked", sent.ID, worker), 20*time.Second)
+		m.waitFor(fmt.Sprintf("position %s %s 13.405 ", worker, lat(count)), 20*time.Second)
+		ids := m.positions(worker)
+		if len(ids) != count {
+			t.Errorf("%s: %d positions of %s, want %d: %q", m.name, len(ids), worker, count, ids)
+			continue
+		}
+		for n, id := range ids {
+			// Over WebSocket a batch's id is its last position's: the
+			// others have none.
+			if id.lat != lat(n+1) || (m == sse && id.streamID == "-") {
+				t.Errorf("%s: position %d of %s is at %s with stream id %q: want in order at %s, with a stream id", m.name, n+1, worker, id.lat, id.streamID, lat(n+1))
+			}
+		}
+		if last := ids[len(ids)-1]; last.streamID == "-" {
+			t.Errorf("%s: the last position has no stream id", m.name)
+		}
+		if m == sse {
+			tenth = ids[9].streamID
+		}
+	}
+
+	// Resume after the 10th position: positions 11-20 and no snapshot.
+	resumed := example("manager", "AFTER="+tenth, "STOP_AFTER=10")
+	resumed.waitFor("after ", 20*time.Second)
+	resumed.wait(t)
+	ids := resumed.positions(worker)
+	if len(ids) != 10 || ids[0].lat != lat(11) || ids[9].lat != lat(20) {
+		t.Errorf("resumed after the 10th position: %v, want positions 11 to 20", ids)
+	}
+	for _, l := range resumed.all() {
+		if strings.HasPrefix(l, "mark ") || strings.HasPrefix(l, "reset ") {
+			t.Errorf("resumed stream printed %q: want no snapshot", l)
+		}
+	}
+}
+
+// lat is the latitude of the worker example's nth position, as JavaScript prints it.
+func lat(n int) string {
+	return strconv.FormatFloat(math.Round((52.52+float64(n)*0.0001)*1e6)/1e6, 'f', -1, 64)
+}
+
+// nodeProcess is a running example and the lines it printed.
+type nodeProcess struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	lines  chan string
+	done   chan struct{}
+	err    error
+
+	mu   sync.Mutex
+	seen []string
+}
+
+func (np *nodeProcess) add(line string) {
+	np.mu.Lock()
+	np.seen = append(np.seen, line)
+	np.mu.Unlock()
+}
+
+func (np *nodeProcess) all() []string {
+	np.mu.Lock()
+	defer np.mu.Unlock()
+	return slices.Clone(np.seen)
+}
+
+// waitFor waits until the process printed a line starting with prefix.
+func (np *nodeProcess) waitFor(prefix string, d time.Duration) {
+	np.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if slices.ContainsFunc(np.all(), func(l string) bool { return strings.HasPrefix(l, prefix) }) {
+			return
+		}
+		select {
+		case <-np.done:
+			if slices.ContainsFunc(np.all(), func(l string) bool { return strings.HasPrefix(l, prefix) }) {
+				return
+			}
+			np.t.Fatalf("%s ended (%v) without printing %q", np.name, np.err, prefix)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			np.t.Fatalf("%s did not print %q within %v", np.name, prefix, d)
+		}
+	}
+}
+
+// wait waits for the process to end and fails the test if it failed.
+func (np *nodeProcess) wait(t *testing.T) {
+	t.Helper()
+	<-np.done
+	if np.err != nil {
+		t.Errorf("%s: %v", np.name, np.err)
+	}
+}
+
+type examplePosition struct{ lat, streamID string }
+
+// positions are the positions of worker the process printed, in order.
+func (np *nodeProcess) positions(worker string) []examplePosition {
+	var out []examplePosition
+	for _, l := range np.all() {
+		f := strings.Fields(l)
+		if len(f) == 5 && f[0] == "position" && f[1] == worker {
+			out = append(out, examplePosition{lat: f[2], streamID: f[4]})
+		}
+	}
+	return out
+}

@@ -51,6 +51,8 @@ const assetURLs = {
 const target = ["es2022", "chrome100", "firefox100", "safari15"];
 
 const result = await esbuild.build({
+  // @teamtrack/client (../client) is bundled from its TypeScript source.
+  conditions: ["source"],
   absWorkingDir: webDir,
   entryPoints: { main: "src/main.ts", styles: "styles.css" },
   outdir: assetsDir,

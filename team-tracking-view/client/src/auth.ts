@@ -17,13 +17,16 @@ export interface Refusal {
  * may be passed wherever a TokenSource is taken.
  */
 export interface TokenSource {
-  /** The token for the next connection; null: none. May reject: the attempt then counts as failed (see refusedWith). */
+  /**
+   * The token for the next connection; null: none. It may reject: the
+   * attempt fails, and is retried unless the error has retry: false.
+   */
   token(): Promise<string | null> | string | null;
   /**
    * The server refused the last token with 401 or 403 and this message.
    * Default: not retried (a fixed token does not get better).
    */
-  refused?(status: number, message: string): Refusal;
+  refused?(status: number, message: string): Refusal | Promise<Refusal>;
   /** The server ended a connection because its token expired: the next token() should be a new one. */
   expired?(): void;
   /** Milliseconds until the current token should be replaced (the stream reconnects then); undefined: never. */

@@ -567,7 +567,18 @@ export class TeamWatch {
   }
 
   private refused(status: number, message: string): void {
-    this.refusedWith(this.auth.refused ? this.auth.refused(status, message) : defaultRefusal(status, message));
+    const attempt = this.attempt;
+    this.setState({ state: "waiting", failures: this.failures, reason: "auth" });
+    Promise.resolve()
+      .then(() => (this.auth.refused ? this.auth.refused(status, message) : defaultRefusal(status, message)))
+      .then(
+        (r) => {
+          if (this.current(attempt)) this.refusedWith(r);
+        },
+        (err: unknown) => {
+          if (this.current(attempt)) this.refusedWith({ retry: true, message: String(err) });
+        },
+      );
   }
 
   private refusedWith(r: Refusal): void {

@@ -24,8 +24,7 @@ import { FenceEditor } from "./fenceeditor";
 import { TrackingMap } from "./map";
 import { MessagesPanel } from "./messages";
 import { Panel } from "./panel";
-import type { PositionRecord } from "@teamtrack/client";
-import { fromRecord, isValidId, type Position } from "./position";
+import { isValidId, type Position } from "./position";
 import { PushToggle } from "./push";
 import { describeStatus, statusOf, TeamState, type Presence, type Status, type Worker } from "./state";
 import { TeamStream, streamURL, type ConnectionInfo } from "./stream";
@@ -349,12 +348,12 @@ class App {
       this.cfg.strategy,
       ov.team,
       {
-        onPosition: (r) => {
+        onPosition: (p) => {
           if (this.overlays.get(ov.team) !== ov) {
             return;
           }
           const now = Date.now();
-          if (ov.state.apply(fromRecord(r, now), now)) {
+          if (ov.state.apply(p, now)) {
             this.requestFrame();
           }
         },
@@ -489,7 +488,7 @@ class App {
       cfg.strategy,
       cfg.team,
       {
-        onPosition: (r) => this.onPosition(state, r),
+        onPosition: (p) => this.onPosition(state, p),
         onStatus: (s) => {
           if (state === this.state) {
             state.applyStatus(s); // the panel and the markers follow at its next render
@@ -593,13 +592,13 @@ class App {
     }
   }
 
-  private onPosition(state: TeamState, r: PositionRecord): void {
+  private onPosition(state: TeamState, p: Position): void {
     if (state !== this.state) {
       return; // a late event of a team no longer shown
     }
     const now = Date.now();
     // While a replay is shown, the live state is kept up to date, not drawn.
-    if (state.apply(fromRecord(r, now), now) && this.replayState === null) {
+    if (state.apply(p, now) && this.replayState === null) {
       this.requestFrame();
     }
   }

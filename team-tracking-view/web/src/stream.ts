@@ -23,17 +23,19 @@ import {
   type AlertRecord,
   type ConnectionInfo,
   type DeliveryRecord,
-  type PositionRecord,
   type StatusRecord,
   type TokenSource,
 } from "@teamtrack/client";
 import { AuthError, type StreamCredentials } from "./auth";
+import { fromRecord, type Position } from "./position";
+import { COL_ACCURACY, COL_HEADING, COL_LAT, COL_LNG, COL_SPEED, COL_TIME, COL_WORKER, COLUMNS, type FromWorker, type ToWorker } from "./streamwire";
+import workerURL from "./streamworker.ts?worker";
 
 export type { ConnectionInfo, ConnectionState } from "@teamtrack/client";
 
 export interface StreamHandlers {
-  /** One position record. */
-  onPosition(p: PositionRecord): void;
+  /** One position. */
+  onPosition(p: Position): void;
   /** A worker's presence status. */
   onStatus?(s: StatusRecord): void;
   /** A geofence or proximity alert. */
@@ -68,55 +70,183 @@ function tokenSource(credentials: StreamCredentials): TokenSource {
   };
 }
 
-export class TeamStream {
-  private readonly watch: TeamWatch;
+/**
+ * Whether streams run in a Web Worker (the default where there are
+ * workers); the page's ?stream=main keeps them on the main thread, to
+ * compare (README, "Performance").
+ */
+const inWorker = typeof Worker !== "undefined" && new URLSearchParams(location.search).get("stream") !== "main";
 
-  constructor(strategy: string, team: string, handlers: StreamHandlers, credentials: StreamCredentials) {
+export class TeamStream {
+  info: ConnectionInfo = { state: "stopped", failures: 0 };
+  /** Connections that opened, for tests and diagnostics. */
+  connections = 0;
+
+  private watch: TeamWatch | null = null;
+  private worker: Worker | null = null;
+  private readonly baseURL: string;
+
+  constructor(
+    strategy: string,
+    private readonly team: string,
+    private readonly handlers: StreamHandlers,
+    private readonly credentials: StreamCredentials,
+  ) {
+    this.baseURL = `/tracking/${encodeURIComponent(strategy)}`;
+  }
+
+  start(): void {
+    if (this.watch !== null || this.worker !== null) {
+      return;
+    }
+    if (inWorker) {
+      try {
+        this.startWorker();
+        return;
+      } catch (err) {
+        console.warn(`team-tracking-view: no stream worker (${String(err)}); reading the stream on the page`);
+      }
+    }
+    this.startHere();
+  }
+
+  /** Closes the connection and cancels any scheduled reconnect. Idempotent. */
+  stop(): void {
+    this.watch?.stop();
+    this.watch = null;
+    if (this.worker !== null) {
+      this.worker.terminate();
+      this.worker = null;
+      this.setState({ state: "stopped", failures: this.info.failures });
+    }
+  }
+
+  private setState(info: ConnectionInfo): void {
+    this.info = info;
+    this.handlers.onStateChange(info);
+  }
+
+  /** The stream on the page's main thread. */
+  private startHere(): void {
+    const h = this.handlers;
     this.watch = new TeamWatch({
-      baseURL: `/tracking/${encodeURIComponent(strategy)}`,
-      team,
-      auth: tokenSource(credentials),
+      baseURL: this.baseURL,
+      team: this.team,
+      auth: tokenSource(this.credentials),
       init: { credentials: "same-origin" },
-      onState: (info) => handlers.onStateChange(info),
+      onState: (info) => {
+        this.connections = this.watch?.connections ?? this.connections;
+        this.setState(info);
+      },
       onBatch: ({ events }) => {
+        const now = Date.now();
         for (const ev of events) {
           switch (ev.type) {
             case "position":
-              handlers.onPosition(ev.position);
+              h.onPosition(fromRecord(ev.position, now));
               break;
             case "status":
-              handlers.onStatus?.(ev.status);
+              h.onStatus?.(ev.status);
               break;
             case "alert":
-              handlers.onAlert?.(ev.alert);
+              h.onAlert?.(ev.alert);
               break;
             case "delivery":
-              handlers.onDelivery?.(ev.delivery);
+              h.onDelivery?.(ev.delivery);
               break;
             case "reset":
-              handlers.onReset?.();
+              h.onReset?.();
               break;
           }
         }
       },
     });
-  }
-
-  /** Connections that opened, for tests and diagnostics. */
-  get connections(): number {
-    return this.watch.connections;
-  }
-
-  get info(): ConnectionInfo {
-    return this.watch.info;
-  }
-
-  start(): void {
     this.watch.start();
   }
 
-  /** Closes the connection and cancels any scheduled reconnect. Idempotent. */
-  stop(): void {
-    this.watch.stop();
+  /** The stream in a Web Worker (streamworker.ts): the page gets rows of numbers. */
+  private startWorker(): void {
+    const worker = new Worker(new URL(workerURL, import.meta.url));
+    this.worker = worker;
+    const names: string[] = [];
+    const h = this.handlers;
+    const reply = (m: ToWorker): void => {
+      if (this.worker === worker) {
+        worker.postMessage(m);
+      }
+    };
+    worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+      if (this.worker !== worker) {
+        return;
+      }
+      const m = ev.data;
+      switch (m.type) {
+        case "batch": {
+          for (const n of m.names) {
+            names.push(n);
+          }
+          const now = Date.now();
+          const r = m.rows;
+          for (let o = 0; o < r.length; o += COLUMNS) {
+            const time = r[o + COL_TIME];
+            h.onPosition({
+              workerId: names[r[o + COL_WORKER]],
+              team: this.team,
+              lat: r[o + COL_LAT],
+              lng: r[o + COL_LNG],
+              time: Number.isFinite(time) ? time : now,
+              heading: num(r[o + COL_HEADING]),
+              speed: num(r[o + COL_SPEED]),
+              accuracy: num(r[o + COL_ACCURACY]),
+            });
+          }
+          for (const e of m.others) {
+            switch (e.type) {
+              case "status":
+                h.onStatus?.(e.status);
+                break;
+              case "alert":
+                h.onAlert?.(e.alert);
+                break;
+              case "delivery":
+                h.onDelivery?.(e.delivery);
+                break;
+              case "reset":
+                h.onReset?.();
+                break;
+            }
+          }
+          break;
+        }
+        case "state":
+          this.connections = m.connections;
+          this.setState(m.info);
+          break;
+        case "token":
+          this.credentials.token().then(
+            (token) => reply({ type: "token", id: m.id, token, renewIn: this.credentials.renewIn() }),
+            (err: unknown) => {
+              const e = err instanceof AuthError ? err : new AuthError(`Sign-in failed: ${String(err)}`, true);
+              reply({ type: "token", id: m.id, token: null, error: { message: e.message, retry: e.retry } });
+            },
+          );
+          break;
+        case "refused": {
+          const e = this.credentials.refused(m.status, m.message);
+          reply({ type: "refused", id: m.id, retry: e.retry, message: e.message });
+          break;
+        }
+        case "expired":
+          this.credentials.expired();
+          break;
+      }
+    };
+    worker.onerror = (ev) => console.error(`team-tracking-view: stream worker: ${ev.message}`);
+    const base = new URL(this.baseURL, location.href).href;
+    worker.postMessage({ type: "start", baseURL: base, team: this.team } satisfies ToWorker);
   }
+}
+
+function num(v: number): number | undefined {
+  return Number.isNaN(v) ? undefined : v;
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,73 +33,18 @@ import (
 // A third manager resumes after the 10th position's id: it prints positions
 // 11 to 20 and no snapshot.
 func TestClientExamples(t *testing.T) {
-	node, err := exec.LookPath("node")
-	browsertest.Require(t, err == nil, "node not found (the client's examples need Node.js 20+)")
-	tsc, err := filepath.Abs("web/node_modules/.bin/tsc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = os.Stat(tsc)
-	browsertest.Require(t, err == nil, "web/node_modules is not installed: run team-tracking-view/build.sh before go test")
-
-	// Compile the client and its examples into a copy of the package, so
-	// that the examples' import of @teamtrack/client resolves to it.
-	pkg := t.TempDir()
-	manifest, err := os.ReadFile("client/package.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(pkg, "package.json"), manifest, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(tsc, "-p", "client/tsconfig.json", "--outDir", filepath.Join(pkg, "dist")).CombinedOutput(); err != nil {
-		t.Fatalf("tsc -p client/tsconfig.json: %v\n%s", err, out)
-	}
-
+	example := compileClient(t)
 	p := startPlatform(t, platformOptions{messages: true})
 	base := p.URL + "/tracking/redis"
 	const worker, count = "w-ts", 20
 
-	// example runs dist/examples/NAME.js with env; its output lines arrive on the returned process.
-	example := func(name string, env ...string) *nodeProcess {
-		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-		cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--no-warnings", filepath.Join(pkg, "dist", "examples", name+".js"))
-		cmd.Env = append(os.Environ(), append([]string{"TRACKING_URL=" + base, "TEAM=team_one"}, env...)...)
-		np := &nodeProcess{t: t, name: name, cmd: cmd, lines: make(chan string, 1000), done: make(chan struct{})}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = &np.stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			defer close(np.done)
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				np.add(sc.Text())
-			}
-			np.err = cmd.Wait()
-			cancel()
-		}()
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			<-np.done
-			if t.Failed() {
-				t.Logf("%s printed:\n%s\nstderr:\n%s", name, strings.Join(np.all(), "\n"), np.stderr.String())
-			}
-		})
-		return np
-	}
-
-	sse := example("manager")
-	ws := example("manager", "TRANSPORT=websocket")
+	sse := example("manager", "TRACKING_URL="+base)
+	ws := example("manager", "TRACKING_URL="+base, "TRANSPORT=websocket")
 	for _, m := range []*nodeProcess{sse, ws} {
 		m.waitFor("state open", 20*time.Second)
 	}
 
-	w := example("worker", "WORKER="+worker, fmt.Sprintf("COUNT=%d", count), "INTERVAL_MS=50", "WAIT_MESSAGES=1")
+	w := example("worker", "TRACKING_URL="+base, "WORKER="+worker, fmt.Sprintf("COUNT=%d", count), "INTERVAL_MS=50", "WAIT_MESSAGES=1")
 	w.waitFor("open", 20*time.Second)
 	// A manager sends the worker a message: the worker prints it and acks it.
 	resp, err := http.Post(base+"/team_one/messages", "application/json",
@@ -141,7 +87,7 @@ func TestClientExamples(t *testing.T) {
 	}
 
 	// Resume after the 10th position: positions 11-20 and no snapshot.
-	resumed := example("manager", "AFTER="+tenth, "STOP_AFTER=10")
+	resumed := example("manager", "TRACKING_URL="+base, "AFTER="+tenth, "STOP_AFTER=10")
 	resumed.waitFor("after ", 20*time.Second)
 	resumed.wait(t)
 	ids := resumed.positions(worker)
@@ -160,13 +106,147 @@ func lat(n int) string {
 	return strconv.FormatFloat(math.Round((52.52+float64(n)*0.0001)*1e6)/1e6, 'f', -1, 64)
 }
 
+// TestClientStreamFraming runs the manager example against a hand-written
+// stream: a byte order mark, CRLF and LF line ends, a CRLF and a record
+// split across network reads, a comment, the mark after the snapshot (an id
+// and no data), a status, then a reconnect hint. The example prints the
+// snapshot's position (no id), the mark, the live position with its id and
+// the status, reconnects at once with since= the last id and the token as
+// Authorization: Bearer (not in the URL), and resumes. A refused token
+// (401) stops it with the server's message.
+func TestClientStreamFraming(t *testing.T) {
+	example := compileClient(t)
+	rec := func(worker string, lat float64) string {
+		return fmt.Sprintf(`{"id":"%s-%g","workerId":"%s","team":"team_x","location":{"latitude":%g,"longitude":13.4},"timeStamp":"2026-12-03T10:00:00Z"}`, worker, lat, worker, lat)
+	}
+	var mu sync.Mutex
+	var requests []*http.Request
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests = append(requests, r)
+		n := len(requests)
+		mu.Unlock()
+		if r.Header.Get("Authorization") != "Bearer good" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"code":"unauthorized","message":"unknown token"}`)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		write := func(parts ...string) {
+			for _, p := range parts {
+				_, _ = io.WriteString(w, p)
+				_ = rc.Flush()
+				time.Sleep(30 * time.Millisecond) // separate network reads
+			}
+		}
+		if n == 1 {
+			write("\ufeffretry: 2000\r\n\r\ndata: "+rec("w-a", 52.1)+"\r\n\r\nid: m-0\r\n\r\n: hb\r\n",
+				"id: e-1\r\ndata: "+rec("w-a", 52.2)[:40], rec("w-a", 52.2)[40:]+"\r", "\n\r\n",
+				`event: status`+"\n"+`data: {"workerId":"w-a","team":"team_x","status":"online","since":"2026-12-03T10:00:00Z"}`+"\nid: e-2\n\n",
+				`event: reconnect`+"\n"+`data: {"reason":"lifetime"}`+"\n\n")
+			return
+		}
+		write("id: e-3\ndata: " + rec("w-a", 52.3) + "\n\n")
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+
+	m := example("manager", "TRACKING_URL="+srv.URL+"/tracking", "TEAM=team_x", "TOKEN=good", "STOP_AFTER=2")
+	m.waitFor("after e-3", 20*time.Second)
+	m.wait(t)
+	var got []string
+	for _, l := range m.all() {
+		if !strings.HasPrefix(l, "state ") || strings.HasPrefix(l, "state waiting") {
+			got = append(got, l)
+		}
+	}
+	want := []string{"position w-a 52.1 13.4 -", "mark m-0", "position w-a 52.2 13.4 e-1", "status w-a online",
+		"state waiting lifetime", "position w-a 52.3 13.4 e-3", "after e-3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("the manager printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	mu.Lock()
+	if len(requests) != 2 || requests[0].URL.RawQuery != "" || requests[1].URL.Query().Get("since") != "e-2" || requests[1].URL.Query().Has("access_token") {
+		t.Errorf("requests %v: want the stream, then since=e-2 (and no token in the URL)", requests)
+	}
+	mu.Unlock()
+
+	refused := example("manager", "TRACKING_URL="+srv.URL+"/tracking", "TEAM=team_x", "TOKEN=bad")
+	refused.waitFor("state unauthorized auth: Not authorised (401): unknown token", 20*time.Second)
+	refused.wait(t) // nothing left to do: node ends
+}
+
+// compileClient type-checks and compiles client/ (src and examples) with
+// the view's TypeScript into a copy of the package, so that the examples'
+// import of @teamtrack/client resolves to it, and returns a function that
+// starts one example (examples/NAME.ts) with node and more environment.
+func compileClient(t *testing.T) func(name string, env ...string) *nodeProcess {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	browsertest.Require(t, err == nil, "node not found (the client's examples need Node.js 20+)")
+	tsc, err := filepath.Abs("web/node_modules/.bin/tsc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = os.Stat(tsc)
+	browsertest.Require(t, err == nil, "web/node_modules is not installed: run team-tracking-view/build.sh before go test")
+
+	// Compile the client and its examples into a copy of the package, so
+	// that the examples' import of @teamtrack/client resolves to it.
+	pkg := t.TempDir()
+	manifest, err := os.ReadFile("client/package.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(pkg, "package.json"), manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(tsc, "-p", "client/tsconfig.json", "--outDir", filepath.Join(pkg, "dist")).CombinedOutput(); err != nil {
+		t.Fatalf("tsc -p client/tsconfig.json: %v\n%s", err, out)
+	}
+
+	// example runs dist/examples/NAME.js with env; its output lines arrive on the returned process.
+	return func(name string, env ...string) *nodeProcess {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--no-warnings", filepath.Join(pkg, "dist", "examples", name+".js"))
+		cmd.Env = append(os.Environ(), append([]string{"TEAM=team_one"}, env...)...)
+		np := &nodeProcess{t: t, name: name, cmd: cmd, done: make(chan struct{})}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = &np.stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			defer close(np.done)
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				np.add(sc.Text())
+			}
+			np.err = cmd.Wait()
+			cancel()
+		}()
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-np.done
+			if t.Failed() {
+				t.Logf("%s printed:\n%s\nstderr:\n%s", name, strings.Join(np.all(), "\n"), np.stderr.String())
+			}
+		})
+		return np
+	}
+}
+
 // nodeProcess is a running example and the lines it printed.
 type nodeProcess struct {
 	t      *testing.T
 	name   string
 	cmd    *exec.Cmd
 	stderr bytes.Buffer
-	lines  chan string
 	done   chan struct{}
 	err    error
 

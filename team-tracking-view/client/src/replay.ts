@@ -20,6 +20,8 @@ export interface ReplayOptions {
   auth?: Auth;
   /** Positions of one network read. */
   onPositions(positions: PositionRecord[]): void;
+  /** The server accepted the replay: positions follow. */
+  onOpen?(): void;
   fetch?: typeof fetch;
   init?: RequestInit;
   signal?: AbortSignal;
@@ -31,6 +33,11 @@ export interface ReplayEnd {
   positions: number;
   /** Why the server stopped midway ("" when it did not). */
   error: string;
+  /**
+   * The server asked the client to reconnect (its reason: shutdown,
+   * token_expired): replay again from the last fix time. "" otherwise.
+   */
+  reconnect: string;
 }
 
 /**
@@ -52,6 +59,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayEnd> {
   if (!resp.ok || resp.body === null) {
     throw (await errorOf(resp)) satisfies ApiError;
   }
+  opts.onOpen?.();
   const reader = resp.body.getReader();
   const decoder = new TextDecoder();
   const parser = new SSEParser();
@@ -59,7 +67,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayEnd> {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) {
-        return { positions: -1, error: "" };
+        return { positions: -1, error: "", reconnect: "" };
       }
       const batch: PositionRecord[] = [];
       let end: ReplayEnd | null = null;
@@ -72,10 +80,12 @@ export async function replay(opts: ReplayOptions): Promise<ReplayEnd> {
           end = {
             positions: isObject(v) && typeof v.positions === "number" ? v.positions : 0,
             error: isObject(v) && typeof v.error === "string" ? v.error : "",
+            reconnect: "",
           };
           break;
         } else if (m.event === "reconnect") {
-          end = { positions: -1, error: "the server asked to reconnect (shutdown)" };
+          const v = jsonObject(m.data);
+          end = { positions: -1, error: "", reconnect: (isObject(v) && typeof v.reason === "string" && v.reason) || "reconnect" };
           break;
         }
       }

@@ -12,10 +12,10 @@
 //         its holder. The page cannot renew it; when there is none, or the
 //         server refuses it, the connection indicator says so.
 //
-// The stream and the API requests send the token as Authorization: Bearer
-// (@teamtrack/client); the replay's EventSource and the export links, which
-// cannot set headers, carry it as the access_token query parameter. Tokens
-// are never logged or shown.
+// The stream, the replay and the API requests send the token as
+// Authorization: Bearer (@teamtrack/client); the export links, which the
+// browser follows by itself, carry it as the access_token query parameter.
+// Tokens are never logged or shown.
 
 import { errorMessage, jsonObject, TOKEN_PARAM, withToken } from "@teamtrack/client";
 

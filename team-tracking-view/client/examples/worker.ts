@@ -60,8 +60,10 @@ for (let n = 1; n <= count; n++) {
   console.log(`sent ${n}`);
   await new Promise((resolve) => setTimeout(resolve, intervalMs));
 }
-const timeout = new Promise<void>((resolve) => setTimeout(resolve, waitMs));
+let timer: ReturnType<typeof setTimeout> | undefined;
+const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
 await Promise.race([allMessages, timeout]);
+clearTimeout(timer); // or node would wait for it before ending
 await conn.flushed();
 conn.close();
 console.log(`done sent=${count} messages=${messages.length}`);

@@ -33,7 +33,7 @@ import (
 // A third manager resumes after the 10th position's id: it prints positions
 // 11 to 20 and no snapshot.
 func TestClientExamples(t *testing.T) {
-	example := compileClient(t)
+	example := compileClient(t).example
 	p := startPlatform(t, platformOptions{messages: true})
 	base := p.URL + "/tracking/redis"
 	const worker, count = "w-ts", 20
@@ -115,7 +115,7 @@ func lat(n int) string {
 // Authorization: Bearer (not in the URL), and resumes. A refused token
 // (401) stops it with the server's message.
 func TestClientStreamFraming(t *testing.T) {
-	example := compileClient(t)
+	example := compileClient(t).example
 	rec := func(worker string, lat float64) string {
 		return fmt.Sprintf(`{"id":"%s-%g","workerId":"%s","team":"team_x","location":{"latitude":%g,"longitude":13.4},"timeStamp":"2026-12-03T10:00:00Z"}`, worker, lat, worker, lat)
 	}
@@ -178,11 +178,28 @@ func TestClientStreamFraming(t *testing.T) {
 	refused.wait(t) // nothing left to do: node ends
 }
 
-// compileClient type-checks and compiles client/ (src and examples) with
+// TestClientUnit runs the client's unit tests (client/test: the event
+// stream parser on every line ending and split, the records' checks,
+// conflation, backoff, durations) with node's test runner.
+func TestClientUnit(t *testing.T) {
+	c := compileClient(t)
+	out, err := exec.Command(c.node, "--test", filepath.Join(c.pkg, "dist", "test", "unit.test.js")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	t.Logf("node --test:\n%s", out[max(0, bytes.Index(out, []byte("# tests"))):])
+}
+
+// clientBuild is the client compiled by compileClient.
+type clientBuild struct {
+	t         *testing.T
+	node, pkg string // node, and the compiled package's directory
+}
+
+// compileClient type-checks and compiles client/ (src, examples, test) with
 // the view's TypeScript into a copy of the package, so that the examples'
-// import of @teamtrack/client resolves to it, and returns a function that
-// starts one example (examples/NAME.ts) with node and more environment.
-func compileClient(t *testing.T) func(name string, env ...string) *nodeProcess {
+// import of @teamtrack/client resolves to it.
+func compileClient(t *testing.T) *clientBuild {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	browsertest.Require(t, err == nil, "node not found (the client's examples need Node.js 20+)")
@@ -206,39 +223,42 @@ func compileClient(t *testing.T) func(name string, env ...string) *nodeProcess {
 	if out, err := exec.Command(tsc, "-p", "client/tsconfig.json", "--outDir", filepath.Join(pkg, "dist")).CombinedOutput(); err != nil {
 		t.Fatalf("tsc -p client/tsconfig.json: %v\n%s", err, out)
 	}
+	return &clientBuild{t: t, node: node, pkg: pkg}
+}
 
-	// example runs dist/examples/NAME.js with env; its output lines arrive on the returned process.
-	return func(name string, env ...string) *nodeProcess {
-		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-		cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--no-warnings", filepath.Join(pkg, "dist", "examples", name+".js"))
-		cmd.Env = append(os.Environ(), append([]string{"TEAM=team_one"}, env...)...)
-		np := &nodeProcess{t: t, name: name, cmd: cmd, done: make(chan struct{})}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = &np.stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			defer close(np.done)
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				np.add(sc.Text())
-			}
-			np.err = cmd.Wait()
-			cancel()
-		}()
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			<-np.done
-			if t.Failed() {
-				t.Logf("%s printed:\n%s\nstderr:\n%s", name, strings.Join(np.all(), "\n"), np.stderr.String())
-			}
-		})
-		return np
+// example starts examples/NAME.ts with node and more environment; the
+// returned process collects what it prints.
+func (c *clientBuild) example(name string, env ...string) *nodeProcess {
+	t, node, pkg := c.t, c.node, c.pkg
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--no-warnings", filepath.Join(pkg, "dist", "examples", name+".js"))
+	cmd.Env = append(os.Environ(), append([]string{"TEAM=team_one"}, env...)...)
+	np := &nodeProcess{t: t, name: name, cmd: cmd, done: make(chan struct{})}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
+	cmd.Stderr = &np.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(np.done)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			np.add(sc.Text())
+		}
+		np.err = cmd.Wait()
+		cancel()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-np.done
+		if t.Failed() {
+			t.Logf("%s printed:\n%s\nstderr:\n%s", name, strings.Join(np.all(), "\n"), np.stderr.String())
+		}
+	})
+	return np
 }
 
 // nodeProcess is a running example and the lines it printed.

@@ -520,7 +520,11 @@ export class TeamWatch {
     }
     if (!this.opts.onBatch) {
       for (const ev of events) {
-        this.opts.onEvent!(ev);
+        try {
+          this.opts.onEvent!(ev);
+        } catch (err) {
+          reportError(err); // the caller's bug: not the stream's, which goes on
+        }
       }
       return;
     }
@@ -546,7 +550,11 @@ export class TeamWatch {
     if (this.opts.conflate) {
       events = conflate(events);
     }
-    this.opts.onBatch!({ events, received });
+    try {
+      this.opts.onBatch!({ events, received });
+    } catch (err) {
+      reportError(err);
+    }
   }
 
   /** The server asked for a reconnection: come back at once (a little jitter spreads a draining replica's clients), later if too slow. */
@@ -613,6 +621,13 @@ export class TeamWatch {
     this.info = info;
     this.opts.onState?.(info);
   }
+}
+
+/** Reports an exception of a handler as uncaught (the console, window.onerror, Node's uncaughtException) without unwinding the stream's reader. */
+function reportError(err: unknown): void {
+  setTimeout(() => {
+    throw err;
+  }, 0);
 }
 
 /** Starts watching: new TeamWatch(opts).start(). */

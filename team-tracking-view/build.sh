@@ -56,7 +56,7 @@ fi
 # Build when the sources (or the installed dependencies) changed.
 src_sum=$(cd "$web" && {
 	echo "$lock_sum"
-	find src sw index.html styles.css build.mjs package.json tsconfig.json -type f -print0 | sort -z | xargs -0 sha256sum
+	find src sw index.html styles.css build.mjs package.json tsconfig.json ../client/src ../client/examples ../client/package.json ../client/tsconfig.json -type f -print0 | sort -z | xargs -0 sha256sum
 } | digest)
 src_stamp="$web/node_modules/.team-tracking-view-build"
 if $force || [[ ! -f "$dist/index.html" || ! -f "$src_stamp" || "$(cat "$src_stamp")" != "$src_sum" ]]; then

@@ -150,10 +150,15 @@ func (f *fakeTracking) connections(team string) int {
 }
 
 func (f *fakeTracking) serveStream(w http.ResponseWriter, r *http.Request) {
-	// EventSource cannot set headers: the token is a query parameter.
-	tok := r.URL.Query().Get("access_token")
-	team, ok := f.admit(w, r, &f.streams, tok)
+	// The view's stream (@teamtrack/client, fetch) sends the token as
+	// Authorization: Bearer; a client that cannot set headers puts it in
+	// the access_token parameter.
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
+		tok = r.URL.Query().Get("access_token")
+	}
+	team, admitted := f.admit(w, r, &f.streams, tok)
+	if !admitted {
 		return
 	}
 	f.mu.Lock()

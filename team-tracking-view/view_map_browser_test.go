@@ -446,8 +446,10 @@ const frameRecorder = `(() => {
 // stream), over 10 s each: the p95 of the intervals between animation
 // frames and of the script time per frame (performance.now()). Opt-in
 // (VIEW_FRAME_BENCH=1; VIEW_FRAME_BENCH_WORKERS=10,500 for other team
-// sizes): a measurement, not a check; it logs the figures and asserts
-// nothing about them.
+// sizes; VIEW_FRAME_BENCH_QUERY=stream=main adds page parameters, here to
+// read the stream on the page's main thread rather than in its Web Worker):
+// a measurement, not a check; it logs the figures and asserts nothing about
+// them.
 func TestBrowserMapFrameTimes(t *testing.T) {
 	if os.Getenv("VIEW_FRAME_BENCH") == "" {
 		t.Skip("set VIEW_FRAME_BENCH=1 to measure frame times")
@@ -474,7 +476,11 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 			if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: frameRecorder}); err != nil {
 				t.Fatal(err)
 			}
-			if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?team=team_big&tiles=none")); err != nil {
+			query := "team=team_big&tiles=none"
+			if extra := os.Getenv("VIEW_FRAME_BENCH_QUERY"); extra != "" {
+				query += "&" + extra
+			}
+			if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?"+query)); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := browsertest.WaitFor(ctx, time.Now().Add(30*time.Second), func(s *browsertest.PageState) bool {

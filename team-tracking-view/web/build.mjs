@@ -3,7 +3,9 @@
 //   dist/assets/main-*.js    src/main.ts, Leaflet and Leaflet-Geoman, one ES module
 //   dist/assets/styles-*.css styles.css, Leaflet's and Leaflet-Geoman's CSS
 //   dist/assets/*            images that Leaflet's CSS refers to, source maps,
-//                            and files imported as "...?url" (the basemap's data)
+//                            files imported as "...?url" (the basemap's data),
+//                            and scripts imported as "...?worker" (the stream's
+//                            Web Worker, src/streamworker.ts)
 //   dist/sw.js               sw/sw.ts, the service worker (a classic script)
 // Every asset name carries a content hash, so the Go handler can serve them
 // as immutable; index.html and sw.js (whose URL is fixed: a service
@@ -50,7 +52,46 @@ const assetURLs = {
 };
 const target = ["es2022", "chrome100", "firefox100", "safari15"];
 
+// `import url from "./file.ts?worker"`: the file is bundled on its own as a
+// classic script (a Web Worker's), copied to assets/ with a hashed name,
+// and the import is its URL (relative: new URL(url, import.meta.url)).
+const workerURLs = {
+  name: "worker-urls",
+  setup(build) {
+    build.onResolve({ filter: /\?worker$/ }, async (args) => {
+      const result = await build.resolve(args.path.slice(0, -"?worker".length), { kind: args.kind, resolveDir: args.resolveDir });
+      if (result.errors.length > 0) {
+        return { errors: result.errors };
+      }
+      // The file loader names the asset after this path: a script, .js.
+      return { path: `${result.path.replace(/\.[cm]?[jt]s$/, "")}.js`, namespace: "worker-url", pluginData: { entry: result.path } };
+    });
+    build.onLoad({ filter: /.*/, namespace: "worker-url" }, async (args) => {
+      const out = await esbuild.build({
+        absWorkingDir: webDir,
+        entryPoints: [args.pluginData.entry],
+        bundle: true,
+        write: false,
+        format: "iife",
+        conditions: ["source"],
+        target,
+        minify,
+        sourcemap: false, // the file loader takes one file; the worker is small
+        metafile: true,
+        logLevel: "warning",
+      });
+      return {
+        contents: out.outputFiles[0].contents,
+        loader: "file",
+        watchFiles: Object.keys(out.metafile.inputs).map((f) => path.resolve(webDir, f)),
+      };
+    });
+  },
+};
+
 const result = await esbuild.build({
+  // @teamtrack/client (../client) is bundled from its TypeScript source.
+  conditions: ["source"],
   absWorkingDir: webDir,
   entryPoints: { main: "src/main.ts", styles: "styles.css" },
   outdir: assetsDir,
@@ -62,7 +103,7 @@ const result = await esbuild.build({
   minify,
   sourcemap: "linked",
   loader: { ".png": "file", ".svg": "file" },
-  plugins: [assetURLs],
+  plugins: [assetURLs, workerURLs],
   metafile: true,
   logLevel: "warning",
 });

@@ -10,7 +10,6 @@
 import { alertOf, alertSentence, kindLabel, type Alert } from "./alertformat";
 import { apiJSON, ApiError } from "./api";
 import type { StreamCredentials } from "./auth";
-import { jsonObject } from "./position";
 
 /** The panel keeps this many alerts (the newest). */
 export const MAX_ALERTS = 200;
@@ -96,8 +95,8 @@ export class AlertsPanel {
   }
 
   /** One `event: alert` of the stream. */
-  addFromStream(data: string): void {
-    const a = alertOf(jsonObject(data));
+  addFromStream(record: unknown): void {
+    const a = alertOf(record);
     if (a !== null && this.add([a]) > 0 && !this.visible) {
       this.unseen++;
       this.render();

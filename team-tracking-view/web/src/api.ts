@@ -5,8 +5,10 @@
 // message of a 400 starts with the JSON path of the offending member,
 // docs/API.md).
 
-import { AuthError, errorMessage, type StreamCredentials } from "./auth";
-import { jsonObject } from "./position";
+import { ApiError as ClientError, isObject, requestJSON } from "@teamtrack/client";
+import { AuthError, type StreamCredentials } from "./auth";
+
+export { fieldOf } from "@teamtrack/client";
 
 /** Each request must answer within this long. */
 const TIMEOUT_MS = 15_000;
@@ -49,54 +51,34 @@ export async function apiJSON(
   } catch (err) {
     throw new ApiError(err instanceof AuthError ? err.message : `${what}: sign-in failed`, 0);
   }
-  const headers: Record<string, string> = { Accept: "application/json" };
-  if (token !== null) {
-    headers.Authorization = `Bearer ${token}`;
-  }
-  if (req.body !== undefined) {
-    headers["Content-Type"] = "application/json";
-  }
-  const ctl = new AbortController();
-  const abort = (): void => ctl.abort();
-  req.signal?.addEventListener("abort", abort);
-  const timer = window.setTimeout(abort, TIMEOUT_MS);
   try {
-    const resp = await fetch(url, {
-      method: req.method ?? "GET",
-      headers,
-      body: req.body === undefined ? undefined : JSON.stringify(req.body),
-      cache: "no-store",
-      credentials: "same-origin",
-      signal: ctl.signal,
+    const body = await requestJSON(url, {
+      method: req.method,
+      body: req.body,
+      token,
+      signal: req.signal,
+      timeoutMs: TIMEOUT_MS,
+      init: { credentials: "same-origin" },
     });
-    if (!resp.ok) {
-      const message = await errorMessage(resp);
-      throw new ApiError(failureText(what, resp.status, message), resp.status, resp.status === 400 ? fieldOf(message) : "");
+    if (body === null || isObject(body)) {
+      return body;
     }
-    const text = await resp.text();
-    if (text.trim() === "") {
-      return null;
-    }
-    const body = jsonObject(text);
-    if (body === null) {
-      throw new ApiError(`${what}: the answer is not JSON`, resp.status);
-    }
-    return body;
+    throw new ApiError(`${what}: the answer is not a JSON object`, 200);
   } catch (err) {
-    if (err instanceof ApiError || req.signal?.aborted) {
-      throw err;
+    if (!(err instanceof ClientError)) {
+      throw err; // ours, or the caller's abort
     }
-    throw new ApiError(ctl.signal.aborted ? `${what}: no answer in time` : `${what}: the gateway did not answer`, 0);
-  } finally {
-    window.clearTimeout(timer);
-    req.signal?.removeEventListener("abort", abort);
+    switch (err.code) {
+      case "timeout":
+        throw new ApiError(`${what}: no answer in time`, 0);
+      case "network":
+        throw new ApiError(`${what}: the gateway did not answer`, 0);
+      case "invalid_answer":
+        throw new ApiError(`${what}: the answer is not JSON`, err.status);
+    }
+    const message = err.message === `request failed (${err.status})` ? "" : err.message;
+    throw new ApiError(failureText(what, err.status, message), err.status, err.field);
   }
-}
-
-/** The member a 400's message starts with: "dwell: must be ..." is dwell; "geometry.coordinates[0][3]: ..." is geometry.coordinates[0][3]. */
-export function fieldOf(message: string): string {
-  const m = /^([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*|\[\d+\])*): /.exec(message);
-  return m === null ? "" : m[1];
 }
 
 function failureText(what: string, status: number, message: string): string {

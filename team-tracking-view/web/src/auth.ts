@@ -12,17 +12,16 @@
 //         its holder. The page cannot renew it; when there is none, or the
 //         server refuses it, the connection indicator says so.
 //
-// EventSource cannot set headers, so the stream carries the token as the
-// access_token query parameter; the probe that tells a refused token from a
-// broken connection sends it as Authorization: Bearer. Tokens are never
-// logged or shown.
+// The stream, the replay and the API requests send the token as
+// Authorization: Bearer (@teamtrack/client); the export links, which the
+// browser follows by itself, carry it as the access_token query parameter.
+// Tokens are never logged or shown.
 
-import { jsonObject } from "./position";
+import { errorMessage, jsonObject, TOKEN_PARAM, withToken } from "@teamtrack/client";
+
+export { errorMessage, withToken };
 
 export type AuthMode = "none" | "dev" | "jwt";
-
-/** The query parameter that carries a token (tracking-core/auth.TokenQueryParam). */
-const TOKEN_PARAM = "access_token";
 
 const AUTH_CONFIG_URL = "/auth/config";
 const DEV_LOGIN_URL = "/auth/dev-login";
@@ -118,60 +117,6 @@ async function fetchMode(): Promise<AuthMode> {
   } catch {
     return "none";
   }
-}
-
-/** The stream URL with the token as its access_token parameter. */
-export function withToken(url: string, token: string | null): string {
-  if (token === null) {
-    return url;
-  }
-  return `${url}${url.includes("?") ? "&" : "?"}${TOKEN_PARAM}=${encodeURIComponent(token)}`;
-}
-
-/** What a probe of the team's positions answered. */
-export interface ProbeResult {
-  /** HTTP status; 0 when the request failed. */
-  status: number;
-  /** The server's error message for 401 and 403, if it gave one. */
-  message: string;
-}
-
-/**
- * Asks GET url (the team's positions) with the token as Authorization:
- * Bearer: what EventSource cannot tell, whether the server refuses the token.
- */
-export async function probe(url: string, token: string | null): Promise<ProbeResult> {
-  try {
-    const headers: Record<string, string> = { Accept: "application/json" };
-    if (token !== null) {
-      headers.Authorization = `Bearer ${token}`;
-    }
-    const resp = await fetchWithTimeout(url, { headers });
-    if (resp.status === 401 || resp.status === 403) {
-      return { status: resp.status, message: await errorMessage(resp) };
-    }
-    void resp.body?.cancel(); // the positions themselves are not needed
-    return { status: resp.status, message: "" };
-  } catch {
-    return { status: 0, message: "" };
-  }
-}
-
-/** The message of an error answer ({"code":"...","message":"..."}), else "". */
-export async function errorMessage(resp: Response): Promise<string> {
-  let text: string;
-  try {
-    text = await resp.text();
-  } catch {
-    return "";
-  }
-  const v = jsonObject(text);
-  const message = v === null ? text.trim() : [v.message, v.error].find((m) => typeof m === "string");
-  // Not JSON: a short plain-text answer is the message; a page is not.
-  if (typeof message !== "string" || (v === null && message.includes("<"))) {
-    return "";
-  }
-  return message.length > 200 ? `${message.slice(0, 200)}…` : message;
 }
 
 /** A same-origin fetch, never cached, that gives up after FETCH_TIMEOUT_MS. */

@@ -4,9 +4,8 @@
 //
 // A trail is read as JSON pages, following each page's `next` cursor until
 // the last. Requests carry the token as Authorization: Bearer; the export
-// links, which the browser follows by itself, carry it as access_token,
-// as the stream does. A service without history answers 501: the message
-// says so.
+// links, which the browser follows by itself, carry it as access_token. A
+// service without history answers 501: the message says so.
 
 import { errorMessage, withToken } from "./auth";
 import { jsonObject, positionOf } from "./position";
@@ -124,8 +123,7 @@ export async function fetchTrail(
 
 /**
  * Why the history of [from, to) cannot be read, or null when it can: one
- * position asked for, to explain a replay stream that failed (EventSource
- * does not say why).
+ * position asked for, to explain a replay stream that broke midway.
  */
 export async function historyProblem(base: string, from: number, to: number, token: string | null): Promise<HistoryError | null> {
   const ctl = new AbortController();
@@ -172,8 +170,8 @@ async function getJSON(url: string, token: string | null, signal: AbortSignal): 
   }
 }
 
-/** What a failed history request means, for the user. */
-function failureText(status: number, message: string): string {
+/** What a failed history (or replay) request means, for the user. */
+export function failureText(status: number, message: string): string {
   const detail = message ? `: ${message}` : "";
   switch (status) {
     case 501:

@@ -24,7 +24,7 @@ import { FenceEditor } from "./fenceeditor";
 import { TrackingMap } from "./map";
 import { MessagesPanel } from "./messages";
 import { Panel } from "./panel";
-import { isValidId, parsePosition, type Position } from "./position";
+import { isValidId, type Position } from "./position";
 import { PushToggle } from "./push";
 import { describeStatus, statusOf, TeamState, type Presence, type Status, type Worker } from "./state";
 import { TeamStream, streamURL, type ConnectionInfo } from "./stream";
@@ -348,17 +348,16 @@ class App {
       this.cfg.strategy,
       ov.team,
       {
-        onData: (data) => {
+        onPosition: (p) => {
           if (this.overlays.get(ov.team) !== ov) {
             return;
           }
           const now = Date.now();
-          const p = parsePosition(data, now);
-          if (p !== null && ov.state.apply(p, now)) {
+          if (ov.state.apply(p, now)) {
             this.requestFrame();
           }
         },
-        onStatus: (data) => ov.state.applyStatus(data),
+        onStatus: (s) => ov.state.applyStatus(s),
         onStateChange: () => this.renderTeams(),
       },
       this.auth.credentials(ov.team),
@@ -489,20 +488,20 @@ class App {
       cfg.strategy,
       cfg.team,
       {
-        onData: (data) => this.onData(state, data),
-        onStatus: (data) => {
+        onPosition: (p) => this.onPosition(state, p),
+        onStatus: (s) => {
           if (state === this.state) {
-            state.applyStatus(data); // the panel and the markers follow at its next render
+            state.applyStatus(s); // the panel and the markers follow at its next render
           }
         },
-        onAlert: (data) => {
+        onAlert: (a) => {
           if (state === this.state) {
-            this.alerts.addFromStream(data);
+            this.alerts.addFromStream(a);
           }
         },
-        onDelivery: (data) => {
+        onDelivery: (d) => {
           if (state === this.state) {
-            this.messages.addFromStream(data); // drawn at the next render
+            this.messages.addFromStream(d); // drawn at the next render
           }
         },
         onReset: () => {
@@ -593,14 +592,13 @@ class App {
     }
   }
 
-  private onData(state: TeamState, data: string): void {
+  private onPosition(state: TeamState, p: Position): void {
     if (state !== this.state) {
       return; // a late event of a team no longer shown
     }
     const now = Date.now();
-    const p = parsePosition(data, now);
     // While a replay is shown, the live state is kept up to date, not drawn.
-    if (p !== null && state.apply(p, now) && this.replayState === null) {
+    if (state.apply(p, now) && this.replayState === null) {
       this.requestFrame();
     }
   }

@@ -25,7 +25,6 @@
 
 import { apiJSON, ApiError } from "./api";
 import type { StreamCredentials } from "./auth";
-import { jsonObject } from "./position";
 
 /** The tab keeps this many messages (the newest). */
 export const MAX_MESSAGES = 200;
@@ -308,8 +307,8 @@ export class MessagesPanel {
   }
 
   /** One `event: delivery` of the stream. */
-  addFromStream(data: string): void {
-    const d = deliveryOf(jsonObject(data));
+  addFromStream(record: unknown): void {
+    const d = deliveryOf(record);
     const target = this.target;
     if (d === null || target === null || (d.team !== "" && d.team !== target.team) || this.forgotten.has(d.messageId)) {
       return;

@@ -1,4 +1,9 @@
-// The position record of docs/API.md, as the view uses it.
+// The position record of docs/API.md as the view draws it: the wire record
+// and its checks are @teamtrack/client's (team-tracking-view/client).
+
+import { jsonObject, toPosition, type PositionRecord } from "@teamtrack/client";
+
+export { isValidId, jsonObject } from "@teamtrack/client";
 
 /** One position of a worker, from one record of the stream. */
 export interface Position {
@@ -16,11 +21,19 @@ export interface Position {
   accuracy?: number;
 }
 
-const idPattern = /^[A-Za-z0-9_.:-]{1,64}$/;
-
-/** Whether s is a valid team or worker id (1-64 chars of [A-Za-z0-9_.:-]). */
-export function isValidId(s: string): boolean {
-  return idPattern.test(s);
+/** The position of a record checked by the client; time is now when its timeStamp is not a time. */
+export function fromRecord(r: PositionRecord, now: number): Position {
+  const parsed = r.timeStamp === "" ? NaN : Date.parse(r.timeStamp);
+  return {
+    workerId: r.workerId,
+    team: r.team,
+    lat: r.location.latitude,
+    lng: r.location.longitude,
+    time: Number.isFinite(parsed) ? parsed : now,
+    heading: r.heading,
+    speed: r.speed,
+    accuracy: r.accuracy,
+  };
 }
 
 /**
@@ -33,46 +46,7 @@ export function parsePosition(data: string, now: number): Position | null {
 }
 
 /** The position of a record already parsed as JSON (a history page's), as parsePosition. */
-export function positionOf(r: Record<string, unknown> | null, now: number): Position | null {
-  const loc = r?.location as Record<string, unknown> | undefined;
-  if (typeof r?.workerId !== "string" || !isValidId(r.workerId) || typeof loc !== "object" || loc === null) {
-    return null;
-  }
-  const lat = toNumber(loc.latitude);
-  const lng = toNumber(loc.longitude);
-  if (lat === undefined || lng === undefined || Math.abs(lat) > 90 || Math.abs(lng) > 180) {
-    return null;
-  }
-  const parsed = typeof r.timeStamp === "string" ? Date.parse(r.timeStamp) : NaN;
-  return {
-    workerId: r.workerId,
-    team: typeof r.team === "string" ? r.team : "",
-    lat,
-    lng,
-    time: Number.isFinite(parsed) ? parsed : now,
-    heading: inRange(r.heading, 360),
-    speed: inRange(r.speed),
-    accuracy: inRange(r.accuracy),
-  };
-}
-
-/** The JSON object in text; null when text is not JSON or not an object. */
-export function jsonObject(text: string): Record<string, unknown> | null {
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** v as a number from 0 to max, else undefined. */
-function inRange(v: unknown, max = Infinity): number | undefined {
-  const n = toNumber(v);
-  return n !== undefined && n >= 0 && n <= max ? n : undefined;
-}
-
-function toNumber(v: unknown): number | undefined {
-  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : undefined;
+export function positionOf(r: unknown, now: number): Position | null {
+  const p = toPosition(r);
+  return p === null ? null : fromRecord(p, now);
 }

@@ -4,17 +4,21 @@
 // `speed` times real time, and ending with `event: end` and data
 // {"positions":N[,"error":"..."]}.
 //
-// The player closes its EventSource on `end`: left open, the browser would
-// reconnect and the server would start the replay over. It never lets the
-// browser reconnect by itself either (on an error it closes and says why).
+// The stream is read by @teamtrack/client's replay() (fetch, the token as
+// Authorization: Bearer): it ends at `end`, and a refusal shows its status
+// and message. (An EventSource had to be closed on `end`, or the browser
+// would have reconnected and the server started the replay over.) A replica
+// going away asks to reconnect: the player continues from its clock. On a
+// broken connection it pauses and asks the history what went wrong.
 // Pausing closes the stream and keeps the clock, the fix time of the latest
 // position shown; playing on reopens the replay from that time. Positions
 // at exactly that time come again, and the state (state.ts) ignores those
 // it has already applied.
 
-import { AuthError, withToken, type StreamCredentials } from "./auth";
-import { historyProblem, rfc3339 } from "./history";
-import { jsonObject, parsePosition, type Position } from "./position";
+import { ApiError, replay } from "@teamtrack/client";
+import { AuthError, type StreamCredentials } from "./auth";
+import { failureText, historyProblem } from "./history";
+import { fromRecord, type Position } from "./position";
 
 export type Speed = "1" | "10" | "60" | "max";
 
@@ -59,7 +63,7 @@ export interface ReplayHandlers {
 }
 
 export class ReplayPlayer {
-  private source: EventSource | null = null;
+  private abort: AbortController | null = null;
   private timer: number | undefined;
   /** Bumped by every open and close: a token or probe for an older stream is dropped. */
   private attempt = 0;
@@ -70,6 +74,7 @@ export class ReplayPlayer {
    */
   constructor(
     private readonly base: string,
+    private readonly team: string,
     private readonly credentials: StreamCredentials,
     private readonly handlers: ReplayHandlers,
   ) {}
@@ -143,76 +148,101 @@ export class ReplayPlayer {
 
   private connect(token: string | null): void {
     const from = this.resumeAt;
-    const q = new URLSearchParams({ from: rfc3339(from), to: rfc3339(this.info.to), speed: this.info.speed });
-    const source = new EventSource(withToken(`${this.base}/replay?${q.toString()}`, token));
-    this.source = source;
+    const ctl = new AbortController();
+    this.abort = ctl;
     this.info.requests++;
-    const ours =
-      <E>(handle: (ev: E) => void) =>
-      (ev: E): void => {
-        if (source === this.source) {
-          handle(ev);
-        }
-      };
-    source.onopen = ours(() => this.set("playing"));
-    source.onmessage = ours((ev: MessageEvent<string>) => {
-      const p = parsePosition(ev.data, Date.now());
-      if (p === null) {
-        return;
-      }
-      this.info.positions++;
-      if (this.info.clock === null || p.time > this.info.clock) {
-        this.info.clock = p.time;
-      }
-      this.handlers.onPosition(p);
-    });
-    source.addEventListener("end", ours((ev: MessageEvent<string>) => {
-      this.close(); // at once: an open EventSource would replay it all again
-      const error = jsonObject(ev.data)?.error;
-      if (typeof error === "string" && error !== "") {
-        this.set("paused", `Replay stopped: ${error}`);
-      } else {
-        this.set("ended");
-      }
-    }));
-    // A replica going away asks its clients to reconnect: continue from the clock.
-    source.addEventListener("reconnect", ours((ev: MessageEvent<string>) => {
-      this.close();
-      if (jsonObject(ev.data)?.reason === "token_expired") {
-        this.credentials.expired();
-      }
-      this.set("connecting");
-      const attempt = this.attempt;
-      this.timer = window.setTimeout(() => {
+    const attempt = this.attempt;
+    const speed = this.info.speed;
+    replay({
+      baseURL: this.base.slice(0, this.base.lastIndexOf("/")),
+      team: this.team,
+      from,
+      to: this.info.to,
+      speed: speed === "max" ? "max" : Number(speed),
+      auth: token,
+      signal: ctl.signal,
+      init: { credentials: "same-origin" },
+      onOpen: () => {
         if (attempt === this.attempt) {
-          this.open();
+          this.set("playing");
         }
-      }, 250 + Math.random() * 500);
-    }));
-    source.onerror = ours(() => {
-      // Left open, the EventSource would reconnect and start the replay
-      // over. Close it and ask the history what went wrong.
-      this.close();
-      const attempt = this.attempt;
-      this.set("paused", "Replay interrupted: checking…");
-      void historyProblem(this.base, from, this.info.to, token).then((problem) => {
+      },
+      onPositions: (records) => {
         if (attempt !== this.attempt) {
           return;
         }
-        if (problem !== null && problem.status !== 0 && problem.status !== 503) {
-          this.set("failed", problem.message);
-        } else {
-          this.set("paused", `Replay interrupted${problem ? ` (${problem.message})` : ""}: press Play to continue`);
+        const now = Date.now();
+        for (const r of records) {
+          const p = fromRecord(r, now);
+          this.info.positions++;
+          if (this.info.clock === null || p.time > this.info.clock) {
+            this.info.clock = p.time;
+          }
+          this.handlers.onPosition(p);
         }
-      });
+      },
+    }).then(
+      (end) => {
+        if (attempt !== this.attempt) {
+          return;
+        }
+        this.close();
+        if (end.reconnect !== "") {
+          // A replica going away asks its clients to reconnect: continue from the clock.
+          if (end.reconnect === "token_expired") {
+            this.credentials.expired();
+          }
+          this.set("connecting");
+          const next = this.attempt;
+          this.timer = window.setTimeout(() => {
+            if (next === this.attempt) {
+              this.open();
+            }
+          }, 250 + Math.random() * 500);
+        } else if (end.error !== "") {
+          this.set("paused", `Replay stopped: ${end.error}`);
+        } else if (end.positions < 0) {
+          this.interrupted(from, token); // ended without its end notice
+        } else {
+          this.set("ended");
+        }
+      },
+      (err: unknown) => {
+        if (attempt !== this.attempt) {
+          return;
+        }
+        this.close();
+        if (err instanceof ApiError && err.status !== 0 && err.status !== 503) {
+          // Refused (no history, access, a bad range): the answer says why.
+          this.set("failed", failureText(err.status, err.message === `request failed (${err.status})` ? "" : err.message));
+        } else {
+          this.interrupted(from, token);
+        }
+      },
+    );
+  }
+
+  /** The stream broke: pause, and ask the history what went wrong. */
+  private interrupted(from: number, token: string | null): void {
+    const attempt = this.attempt;
+    this.set("paused", "Replay interrupted: checking…");
+    void historyProblem(this.base, from, this.info.to, token).then((problem) => {
+      if (attempt !== this.attempt) {
+        return;
+      }
+      if (problem !== null && problem.status !== 0 && problem.status !== 503) {
+        this.set("failed", problem.message);
+      } else {
+        this.set("paused", `Replay interrupted${problem ? ` (${problem.message})` : ""}: press Play to continue`);
+      }
     });
   }
 
   private close(): void {
     this.attempt++;
     window.clearTimeout(this.timer);
-    this.source?.close(); // a closed EventSource fires no more events
-    this.source = null;
+    this.abort?.abort(); // the request ends: the server stops replaying
+    this.abort = null;
   }
 
   private set(status: ReplayStatus, message?: string): void {

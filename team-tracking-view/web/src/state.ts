@@ -9,7 +9,8 @@
 // replayed team) it is judged by the age of its last position.
 
 import { workerColour } from "./colour";
-import { jsonObject, isValidId, type Position } from "./position";
+import type { StatusRecord } from "@teamtrack/client";
+import { isValidId, type Position } from "./position";
 
 export type Status = "online" | "idle" | "offline";
 
@@ -110,20 +111,16 @@ export class TeamState {
    * Applies a presence status record; returns whether it changed anything.
    * A record of another team, or not a status, is ignored.
    */
-  applyStatus(data: string): boolean {
-    const r = jsonObject(data);
-    if (r === null || typeof r.workerId !== "string" || !isValidId(r.workerId)) {
+  applyStatus(r: StatusRecord): boolean {
+    if (!isValidId(r.workerId)) {
       return false;
     }
-    if (typeof r.team === "string" && r.team !== "" && r.team !== this.team) {
+    if (r.team !== "" && r.team !== this.team) {
       return false;
     }
     const status = r.status;
-    if (status !== "online" && status !== "idle" && status !== "offline") {
-      return false;
-    }
-    const since = typeof r.since === "string" ? Date.parse(r.since) : NaN;
-    const reason = typeof r.reason === "string" ? r.reason : "";
+    const since = r.since === "" ? NaN : Date.parse(r.since);
+    const reason = r.reason ?? "";
     // The stream carries each worker's statuses in order (the server drops
     // those of a superseded session): the last one holds.
     const old = this.presence.get(r.workerId);

@@ -1,69 +1,47 @@
-// The connection to a team's position stream: Server-Sent Events from
-// GET /tracking/{strategy}/{team} on the page's own origin (the gateway).
+// The connection to a team's stream: GET /tracking/{strategy}/{team} on
+// the page's own origin (the gateway), through @teamtrack/client's
+// TeamWatch (team-tracking-view/client), which reads the Server-Sent
+// Events with fetch, resumes after the last stream id (since=) so a new
+// connection gets what it missed rather than a snapshot, reconnects with
+// backoff and jitter, and follows the server's reconnect hints (connection
+// lifetime, replica shutdown, slow client, token expiry).
 //
-// Unnamed data events carry one position record each; the stream starts with
-// the snapshot (the last position of every worker), so each new connection
-// makes the map whole again at once. `event: reconnect` asks the client to
-// reconnect now (connection lifetime, replica shutdown, slow client). Errors
-// are retried with exponential backoff and jitter; the browser's own
-// EventSource retry is not used, so that a failing gateway is not hammered.
+// Each network read (the server writes the positions of 50 ms at once)
+// reaches the page as one batch, parsed in one JSON.parse: not one DOM
+// event per record, the cost that kept a tab of 2,000 workers at 10
+// positions/s from drawing smoothly (README, "Performance").
 //
-// The stream also carries `event: status` (a worker's presence status; the
-// snapshot has each worker's after its position), `event: alert` (a
-// geofence or proximity alert) and `event: delivery` (a message's delivery
-// to one worker changed state: messages.ts), each with a stream id like the
-// positions: they reach the handlers as their record JSON.
-//
-// Every position event carries its stream id. The stream reconnects itself
-// (below), so the browser's Last-Event-ID is not sent: each new connection
-// carries the last id seen as the since parameter instead, and gets the
-// positions it missed rather than a snapshot (the server answers
-// `event: reset` and a snapshot when they are no longer kept).
-//
-// With authentication (auth.ts), each connection first gets its token and
-// carries it as the access_token parameter. EventSource does not say why a
-// connection failed, so after an error the stream probes the team's
-// positions with the token: a 401 or 403 there means the token was refused,
-// and the credentials decide whether a new token may help (dev: sign in
-// again) or not (jwt: the indicator says so and the stream stops trying).
-// A dev token is renewed before it expires by reconnecting with a new one.
+// With authentication (auth.ts) each connection first gets its token and
+// sends it as Authorization: Bearer. A refusal (401, 403) is the stream's
+// own answer now (EventSource could not say), and the credentials decide
+// whether a new token may help (dev: sign in again) or not (jwt: the
+// indicator says so and the stream stops trying). A dev token is renewed
+// before it expires by reconnecting with a new one.
 
-import { AuthError, probe, withToken, type StreamCredentials } from "./auth";
-import { jsonObject } from "./position";
+import {
+  TeamWatch,
+  type AlertRecord,
+  type ConnectionInfo,
+  type DeliveryRecord,
+  type StatusRecord,
+  type TokenSource,
+} from "@teamtrack/client";
+import { AuthError, type StreamCredentials } from "./auth";
+import { fromRecord, type Position } from "./position";
+import { COL_ACCURACY, COL_HEADING, COL_LAT, COL_LNG, COL_SPEED, COL_TIME, COL_WORKER, COLUMNS, type FromWorker, type ToWorker } from "./streamwire";
+import workerURL from "./streamworker.ts?worker";
 
-export type ConnectionState =
-  /** Opening a connection. */
-  | "connecting"
-  /** Connected; positions flow. */
-  | "open"
-  /** Disconnected; a reconnect is scheduled. */
-  | "waiting"
-  /** stop() was called. */
-  | "stopped"
-  /** The server refused access, or there is no token to present; not retrying. */
-  | "unauthorized";
-
-export interface ConnectionInfo {
-  state: ConnectionState;
-  /** Failed attempts in a row (0 when the last connection worked). */
-  failures: number;
-  /** For "waiting": when the next attempt starts (Date.now() clock). */
-  retryAt?: number;
-  /** Why the last connection ended, if known. */
-  reason?: string;
-  /** For authentication failures: what to tell the user. */
-  message?: string;
-}
+export type { ConnectionInfo, ConnectionState } from "@teamtrack/client";
 
 export interface StreamHandlers {
-  /** One data event: the record JSON. */
-  onData(data: string): void;
-  /** One `event: status`: the worker's status record JSON. */
-  onStatus?(data: string): void;
-  /** One `event: alert`: the alert record JSON. */
-  onAlert?(data: string): void;
-  /** One `event: delivery`: the delivery record JSON ({"messageId","workerId","team","state","at"}). */
-  onDelivery?(data: string): void;
+  /** One position. */
+  onPosition(p: Position): void;
+  /** A worker's presence status. */
+  onStatus?(s: StatusRecord): void;
+  /** A geofence or proximity alert. */
+  onAlert?(a: AlertRecord): void;
+  /** A message's delivery to one worker changed state (messages.ts). */
+  onDelivery?(d: DeliveryRecord): void;
   /**
    * The server could not resume where the last connection ended (`event:
    * reset`): a snapshot follows, but alerts raised meanwhile were missed.
@@ -72,223 +50,203 @@ export interface StreamHandlers {
   onStateChange(info: ConnectionInfo): void;
 }
 
-/** Retry delays start at this many ms and double up to MAX_BACKOFF_MS. */
-const INITIAL_BACKOFF_MS = 500;
-const MAX_BACKOFF_MS = 15_000;
-/** A connection that worked for this long resets the backoff. */
-const HEALTHY_AFTER_MS = 10_000;
-
-/** The longest delay setTimeout takes (about 24.8 days). */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
 export function streamURL(strategy: string, team: string): string {
   return `/tracking/${encodeURIComponent(strategy)}/${encodeURIComponent(team)}`;
 }
 
+/** The credentials as the client's TokenSource. */
+function tokenSource(credentials: StreamCredentials): TokenSource {
+  return {
+    token: () =>
+      credentials.token().catch((err: unknown) => {
+        throw err instanceof AuthError ? err : new AuthError(`Sign-in failed: ${String(err)}`, true);
+      }),
+    refused: (status, message) => {
+      const e = credentials.refused(status, message);
+      return { retry: e.retry, message: e.message };
+    },
+    expired: () => credentials.expired(),
+    renewIn: () => credentials.renewIn(),
+  };
+}
+
+/**
+ * Whether streams run in a Web Worker (the default where there are
+ * workers); the page's ?stream=main keeps them on the main thread, to
+ * compare (README, "Performance").
+ */
+const inWorker = typeof Worker !== "undefined" && new URLSearchParams(location.search).get("stream") !== "main";
+
 export class TeamStream {
-  private source: EventSource | null = null;
-  private timer: number | undefined;
-  private renewTimer: number | undefined;
-  /** Bumped by every connect and stop: a token or probe that arrives for an older attempt is dropped. */
-  private attempt = 0;
-  /** The token of the current connection (null: none). */
-  private token: string | null = null;
-  private failures = 0;
-  private openedAt = 0;
-  private gotData = false;
-  private stopped = true;
-  /** The stream id of the last position received: the next connection resumes after it. */
-  private lastId = "";
+  info: ConnectionInfo = { state: "stopped", failures: 0 };
   /** Connections that opened, for tests and diagnostics. */
   connections = 0;
-  info: ConnectionInfo = { state: "stopped", failures: 0 };
 
-  /** The stream's URL, without a token. */
-  private readonly url: string;
+  private watch: TeamWatch | null = null;
+  private worker: Worker | null = null;
+  private readonly baseURL: string;
 
   constructor(
     strategy: string,
-    team: string,
+    private readonly team: string,
     private readonly handlers: StreamHandlers,
     private readonly credentials: StreamCredentials,
   ) {
-    this.url = streamURL(strategy, team);
+    this.baseURL = `/tracking/${encodeURIComponent(strategy)}`;
   }
 
   start(): void {
-    if (!this.stopped) {
+    if (this.watch !== null || this.worker !== null) {
       return;
     }
-    this.stopped = false;
-    this.connect();
+    if (inWorker) {
+      try {
+        this.startWorker();
+        return;
+      } catch (err) {
+        console.warn(`team-tracking-view: no stream worker (${String(err)}); reading the stream on the page`);
+      }
+    }
+    this.startHere();
   }
 
   /** Closes the connection and cancels any scheduled reconnect. Idempotent. */
   stop(): void {
-    this.stopped = true;
-    this.attempt++;
-    this.halt({ state: "stopped", failures: this.failures });
-  }
-
-  /** Whether a token or probe for this attempt still counts. */
-  private current(attempt: number): boolean {
-    return attempt === this.attempt && !this.stopped;
-  }
-
-  private connect(): void {
-    if (this.stopped) {
-      return;
+    this.watch?.stop();
+    this.watch = null;
+    if (this.worker !== null) {
+      this.worker.terminate();
+      this.worker = null;
+      this.setState({ state: "stopped", failures: this.info.failures });
     }
-    this.closeSource();
-    const attempt = ++this.attempt;
-    this.gotData = false;
-    this.openedAt = 0;
-    this.setState({ state: "connecting", failures: this.failures });
-    this.credentials.token().then(
-      (token) => {
-        if (this.current(attempt)) {
-          this.open(token);
-        }
-      },
-      (err: unknown) => {
-        if (this.current(attempt)) {
-          this.failures++;
-          this.authFailed(err);
-        }
-      },
-    );
-  }
-
-  private open(token: string | null): void {
-    this.token = token;
-    const url = this.lastId === "" ? this.url : `${this.url}?since=${encodeURIComponent(this.lastId)}`;
-    const source = new EventSource(withToken(url, token));
-    this.source = source;
-    // Events of a source closed since are dropped.
-    const ours =
-      <E>(handle: (ev: E) => void) =>
-      (ev: E): void => {
-        if (source === this.source) {
-          handle(ev);
-        }
-      };
-    source.onopen = ours(() => {
-      this.openedAt = Date.now();
-      this.connections++;
-      this.setState({ state: "open", failures: this.failures });
-      this.scheduleRenewal();
-    });
-    // Positions, statuses, alerts and deliveries: data flows, and each carries its stream id.
-    const record = (handle: ((data: string) => void) | undefined) =>
-      ours((ev: MessageEvent<string>) => {
-        if (!this.gotData) {
-          this.gotData = true;
-          this.failures = 0;
-        }
-        if (ev.lastEventId !== "") {
-          this.lastId = ev.lastEventId;
-        }
-        handle?.(ev.data);
-      });
-    source.onmessage = record((data) => this.handlers.onData(data));
-    source.addEventListener("status", record((data) => this.handlers.onStatus?.(data)));
-    source.addEventListener("alert", record((data) => this.handlers.onAlert?.(data)));
-    source.addEventListener("delivery", record((data) => this.handlers.onDelivery?.(data)));
-    source.addEventListener("reset", ours(() => this.handlers.onReset?.()));
-    source.addEventListener("reconnect", ours((ev: MessageEvent<string>) => {
-      const reason = jsonObject(ev.data)?.reason;
-      this.closeSource();
-      if (reason === "token_expired") {
-        this.credentials.expired(); // the next connection gets a new token, if it can
-      }
-      // The server asked for it: come back at once (a little jitter spreads
-      // the clients of a draining replica), a bit later if we were too slow.
-      const delay = (reason === "slow" ? 1000 : 0) + Math.random() * 250;
-      this.schedule(delay, typeof reason === "string" ? reason : "reconnect");
-    }));
-    source.onerror = ours(() => {
-      // EventSource would retry by itself at the server's `retry:` pace;
-      // close it and retry with backoff instead.
-      this.closeSource();
-      const healthy = this.gotData || (this.openedAt > 0 && Date.now() - this.openedAt >= HEALTHY_AFTER_MS);
-      this.failures = healthy ? 0 : this.failures + 1;
-      if (this.credentials.mode === "none") {
-        this.retry("error");
-        return;
-      }
-      // Was it the token? EventSource cannot say; the positions can.
-      const attempt = this.attempt;
-      this.setState({ state: "waiting", failures: this.failures, reason: "error" });
-      void probe(`${this.url}/positions`, this.token).then((res) => {
-        if (!this.current(attempt)) {
-          return;
-        }
-        if (res.status === 401 || res.status === 403) {
-          this.authFailed(this.credentials.refused(res.status, res.message));
-        } else {
-          this.retry("error");
-        }
-      });
-    });
-  }
-
-  /** No token to present, or the server refused it: retry with backoff, or give up and say why. */
-  private authFailed(err: unknown): void {
-    const e = err instanceof AuthError ? err : new AuthError(`Sign-in failed: ${String(err)}`, true);
-    if (e.retry) {
-      this.retry("auth", e.message);
-    } else {
-      this.halt({ state: "unauthorized", failures: this.failures, reason: "auth", message: e.message });
-    }
-  }
-
-  /** Reconnects with a new token before the current one expires. */
-  private scheduleRenewal(): void {
-    window.clearTimeout(this.renewTimer);
-    const ms = this.credentials.renewIn();
-    if (ms === undefined) {
-      return;
-    }
-    const source = this.source;
-    this.renewTimer = window.setTimeout(
-      () => {
-        if (source === this.source && !this.stopped) {
-          this.closeSource();
-          this.connect(); // token() signs in again: the old token is due
-        }
-      },
-      Math.min(MAX_TIMEOUT_MS, ms),
-    );
-  }
-
-  /** Schedules the next attempt with backoff: full jitter at first, then doubling delays, jittered by half. */
-  private retry(reason: string, message?: string): void {
-    const base = Math.min(MAX_BACKOFF_MS, INITIAL_BACKOFF_MS * 2 ** (this.failures - 1));
-    const delay = this.failures === 0 ? Math.random() * INITIAL_BACKOFF_MS : base * (0.5 + Math.random() * 0.5);
-    this.schedule(delay, reason, message);
-  }
-
-  private schedule(delayMs: number, reason: string, message?: string): void {
-    window.clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => this.connect(), delayMs);
-    this.setState({ state: "waiting", failures: this.failures, retryAt: Date.now() + delayMs, reason, message });
-  }
-
-  /** Closes the connection and cancels any scheduled reconnect, then reports info. */
-  private halt(info: ConnectionInfo): void {
-    this.closeSource();
-    window.clearTimeout(this.timer);
-    this.setState(info);
-  }
-
-  private closeSource(): void {
-    window.clearTimeout(this.renewTimer);
-    this.source?.close(); // a closed EventSource fires no more events
-    this.source = null;
   }
 
   private setState(info: ConnectionInfo): void {
     this.info = info;
     this.handlers.onStateChange(info);
   }
+
+  /** The stream on the page's main thread. */
+  private startHere(): void {
+    const h = this.handlers;
+    this.watch = new TeamWatch({
+      baseURL: this.baseURL,
+      team: this.team,
+      auth: tokenSource(this.credentials),
+      init: { credentials: "same-origin" },
+      onState: (info) => {
+        this.connections = this.watch?.connections ?? this.connections;
+        this.setState(info);
+      },
+      onBatch: ({ events }) => {
+        const now = Date.now();
+        for (const ev of events) {
+          switch (ev.type) {
+            case "position":
+              h.onPosition(fromRecord(ev.position, now));
+              break;
+            case "status":
+              h.onStatus?.(ev.status);
+              break;
+            case "alert":
+              h.onAlert?.(ev.alert);
+              break;
+            case "delivery":
+              h.onDelivery?.(ev.delivery);
+              break;
+            case "reset":
+              h.onReset?.();
+              break;
+          }
+        }
+      },
+    });
+    this.watch.start();
+  }
+
+  /** The stream in a Web Worker (streamworker.ts): the page gets rows of numbers. */
+  private startWorker(): void {
+    const worker = new Worker(new URL(workerURL, import.meta.url));
+    this.worker = worker;
+    const names: string[] = [];
+    const h = this.handlers;
+    const reply = (m: ToWorker): void => {
+      if (this.worker === worker) {
+        worker.postMessage(m);
+      }
+    };
+    worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+      if (this.worker !== worker) {
+        return;
+      }
+      const m = ev.data;
+      switch (m.type) {
+        case "batch": {
+          for (const n of m.names) {
+            names.push(n);
+          }
+          const now = Date.now();
+          const r = m.rows;
+          for (let o = 0; o < r.length; o += COLUMNS) {
+            const time = r[o + COL_TIME];
+            h.onPosition({
+              workerId: names[r[o + COL_WORKER]],
+              team: this.team,
+              lat: r[o + COL_LAT],
+              lng: r[o + COL_LNG],
+              time: Number.isFinite(time) ? time : now,
+              heading: num(r[o + COL_HEADING]),
+              speed: num(r[o + COL_SPEED]),
+              accuracy: num(r[o + COL_ACCURACY]),
+            });
+          }
+          for (const e of m.others) {
+            switch (e.type) {
+              case "status":
+                h.onStatus?.(e.status);
+                break;
+              case "alert":
+                h.onAlert?.(e.alert);
+                break;
+              case "delivery":
+                h.onDelivery?.(e.delivery);
+                break;
+              case "reset":
+                h.onReset?.();
+                break;
+            }
+          }
+          break;
+        }
+        case "state":
+          this.connections = m.connections;
+          this.setState(m.info);
+          break;
+        case "token":
+          this.credentials.token().then(
+            (token) => reply({ type: "token", id: m.id, token, renewIn: this.credentials.renewIn() }),
+            (err: unknown) => {
+              const e = err instanceof AuthError ? err : new AuthError(`Sign-in failed: ${String(err)}`, true);
+              reply({ type: "token", id: m.id, token: null, error: { message: e.message, retry: e.retry } });
+            },
+          );
+          break;
+        case "refused": {
+          const e = this.credentials.refused(m.status, m.message);
+          reply({ type: "refused", id: m.id, retry: e.retry, message: e.message });
+          break;
+        }
+        case "expired":
+          this.credentials.expired();
+          break;
+      }
+    };
+    worker.onerror = (ev) => console.error(`team-tracking-view: stream worker: ${ev.message}`);
+    const base = new URL(this.baseURL, location.href).href;
+    worker.postMessage({ type: "start", baseURL: base, team: this.team } satisfies ToWorker);
+  }
+}
+
+function num(v: number): number | undefined {
+  return Number.isNaN(v) ? undefined : v;
 }

@@ -166,7 +166,7 @@ export class TimeBar {
     this.player =
       target === null
         ? null
-        : new ReplayPlayer(target.base, target.credentials, {
+        : new ReplayPlayer(target.base, target.team, target.credentials, {
             onPosition: (p) => this.host.replayPosition(p),
             onChange: (info) => this.onReplayChange(info),
           });

@@ -136,6 +136,10 @@ func TestLoadManagersHonourReconnectHint(t *testing.T) {
 			cfg := quickLoad(t, reps[0], reps[1])
 			cfg.ManagerTransport = mt
 			cfg.ManagerNoResume = true // each reconnect takes the snapshot
+			// Slow workers: a snapshot then repeats positions already seen
+			// (at 20/s, a reconnect slower than 50 ms on a loaded machine
+			// found every worker moved on, and no duplicate).
+			cfg.Rate, cfg.Duration = 2, 1200*time.Millisecond
 			r, err := RunLoad(context.Background(), cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 // an idle manager costs the goroutine that reads its control frames
 // (pongs, close) and the stream's state (see managerStream).
 func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	conn, err := a.accept(w, r)
+	conn, err := a.accept(w, r, wsQuietBufferSize)
 	if err != nil {
 		return
 	}
@@ -29,6 +30,7 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *au
 	m.close = func(bool) { _ = conn.CloseNow() }
 	leave, started, err := a.watch(r.Context(), r.PathValue("team"), since(r), m.q)
 	if err != nil {
+		a.log.Warn("manager WebSocket: cannot watch", "team", r.PathValue("team"), "err", errors.Unwrap(err))
 		a.sendWS(conn, errorMessage(err, ""))
 		_ = conn.Close(websocket.StatusTryAgainLater, "cannot watch team")
 		return

@@ -253,12 +253,14 @@ func (m *managerStream) flush() (why string, ok bool) {
 	if len(batch) == 0 {
 		return "", true
 	}
-	if err := m.s.positions(batch); err != nil {
-		return "", false
-	}
+	// Counted as the batch is handed to the connection: a client that
+	// reads it finds it counted.
 	a.m.writes.Inc()
 	a.m.written.Add(float64(len(batch)))
 	a.observeLatency(batch, m.began)
+	if err := m.s.positions(batch); err != nil {
+		return "", false
+	}
 	if a.cfg.FlushInterval > 0 {
 		m.pause(a.cfg.FlushInterval)
 	}

@@ -260,7 +260,7 @@ func (q *Queue) Drain(dst []tracking.Message) (out []tracking.Message, conflated
 }
 
 // keptCap is the most room a drained queue keeps for the next positions.
-const keptCap = 32
+const keptCap = 4
 
 // Lost is the number of positions an overflowed queue dropped: those pending
 // when it overflowed and those pushed since (events are not counted). Zero

@@ -109,6 +109,14 @@ export AUTH_MODE=jwt AUTH_JWT_SECRET="$secret"
 # raises its soft limit to it and logs how many connections it can take.
 nofile=$((conns + 4096))
 [ "$nofile" -ge 20000 ] || nofile=20000
+if ! prlimit --nofile="$nofile:$nofile" true 2>/dev/null; then
+	hard=$(ulimit -Hn)
+	# The hard limit as it is, if the connections fit under it.
+	[ "$((conns + 300))" -gt "$hard" ] || nofile=$hard
+fi
+if ! prlimit --nofile="$nofile:$nofile" true 2>/dev/null; then
+	die "cannot raise the replica's open-file limit to $nofile: the hard limit here is $hard and raising it needs CAP_SYS_RESOURCE (root in a container usually lacks it); one replica can hold about $((hard - 300)) connections on this box (-conns $((hard - 1000)) fits)"
+fi
 HTTP_ADDR=127.0.0.1:$http_port DEBUG_ADDR=127.0.0.1:$debug_port REDIS_ADDR=127.0.0.1:$redis_port \
 	HISTORY_DSN=$dsn LOG_LEVEL=info setsid env ${renv[@]+"${renv[@]}"} prlimit --nofile="$nofile:$nofile" bin/tracking-redis >"$out/replica.log" 2>&1 &
 replica=$!

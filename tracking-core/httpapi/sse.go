@@ -54,7 +54,8 @@ func (a *API) handleSSE(w http.ResponseWriter, r *http.Request, claims *auth.Cla
 		s.w, s.rc = w, rc
 	}
 	m.close = s.close
-	if err := s.write(wire.AppendSSERetry(nil, a.cfg.RetryHint)); err == nil && started.Reset {
+	err = s.write(wire.AppendSSERetry(nil, a.cfg.RetryHint))
+	if err == nil && started.Reset {
 		err = s.reset(wire.ResetGap)
 	}
 	if err != nil {

@@ -9,12 +9,16 @@
 # connection. Everything it started is stopped on exit.
 #
 # Usage: scripts/bench-idle.sh [-kind worker-ws|manager-sse|manager-ws] [-conns N]
-#                              [-per-process N] [-history-dsn DSN] [-no-build]
+#                              [-per-process N] [-rate N] [-replica-env K=V]...
+#                              [-history-dsn DSN] [-no-build]
 #
 #   -kind          connection kind (default worker-ws)
 #   -conns         connections in all (default 10000)
 #   -per-process   connections per client process (default 18000)
+#   -rate          new connections per second, per client process (default 3000)
 #   -settle        wait this long with all open before measuring (default 10s)
+#   -replica-env   K=V set in the replica's environment only (repeatable), e.g.
+#                  GOMEMLIMIT=200MiB or GOGC=50
 #   -history-dsn   HISTORY_DSN of the replica (turns on messages to workers:
 #                  an inbox per worker connection). Default none.
 #   -no-build      use bin/ as it is
@@ -32,13 +36,19 @@ usage() {
 	exit "${1:-2}"
 }
 
-kind=worker-ws conns=10000 per=18000 settle=10 dsn="" build=1
+kind=worker-ws conns=10000 per=18000 settle=10 dsn="" build=1 rate=3000
+renv=()
 while [ "$#" -gt 0 ]; do
 	case "$1" in
 	-kind) kind=${2:?-kind needs a value} && shift 2 ;;
 	-conns) conns=${2:?-conns needs a value} && shift 2 ;;
 	-per-process) per=${2:?-per-process needs a value} && shift 2 ;;
 	-settle) settle=${2:?-settle needs seconds} && shift 2 ;;
+	-rate) rate=${2:?-rate needs a value} && shift 2 ;;
+	-replica-env)
+		[[ "${2:-}" =~ ^[A-Z_][A-Z0-9_]*=.*$ ]] || die "-replica-env takes K=V, got '${2:-}'"
+		renv+=("$2") && shift 2
+		;;
 	-history-dsn) dsn=${2:?-history-dsn needs a value} && shift 2 ;;
 	-no-build) build=0 && shift ;;
 	-h | --help) usage 0 ;;
@@ -47,6 +57,7 @@ while [ "$#" -gt 0 ]; do
 done
 [[ "$conns" =~ ^[0-9]+$ && "$per" =~ ^[0-9]+$ && "$per" -gt 0 ]] || die "-conns and -per-process take numbers"
 [[ "$settle" =~ ^[0-9]+$ ]] || die "-settle takes whole seconds"
+[[ "$rate" =~ ^[0-9]+$ && "$rate" -gt 0 ]] || die "-rate takes a number above 0"
 
 out=".tmp/bench/idle-$kind-$conns-$(date +%Y%m%dT%H%M%S)"
 mkdir -p "$out"
@@ -98,8 +109,16 @@ export AUTH_MODE=jwt AUTH_JWT_SECRET="$secret"
 # raises its soft limit to it and logs how many connections it can take.
 nofile=$((conns + 4096))
 [ "$nofile" -ge 20000 ] || nofile=20000
+if ! prlimit --nofile="$nofile:$nofile" true 2>/dev/null; then
+	hard=$(ulimit -Hn)
+	# The hard limit as it is, if the connections fit under it.
+	[ "$((conns + 300))" -gt "$hard" ] || nofile=$hard
+fi
+if ! prlimit --nofile="$nofile:$nofile" true 2>/dev/null; then
+	die "cannot raise the replica's open-file limit to $nofile: the hard limit here is $hard and raising it needs CAP_SYS_RESOURCE (root in a container usually lacks it); one replica can hold about $((hard - 300)) connections on this box (-conns $((hard - 1000)) fits)"
+fi
 HTTP_ADDR=127.0.0.1:$http_port DEBUG_ADDR=127.0.0.1:$debug_port REDIS_ADDR=127.0.0.1:$redis_port \
-	HISTORY_DSN=$dsn LOG_LEVEL=info setsid prlimit --nofile="$nofile:$nofile" bin/tracking-redis >"$out/replica.log" 2>&1 &
+	HISTORY_DSN=$dsn LOG_LEVEL=info setsid env ${renv[@]+"${renv[@]}"} prlimit --nofile="$nofile:$nofile" bin/tracking-redis >"$out/replica.log" 2>&1 &
 replica=$!
 started+=("$replica")
 for _ in $(seq 300); do
@@ -110,9 +129,14 @@ done
 grep -o '"open-file limit".*' "$out/replica.log" >&2 || grep 'open-file limit' "$out/replica.log" >&2 || true
 
 # sample LABEL: RSS (kB) and the Go runtime's figures, as "rss heap stack goroutines".
+# Three collections first: each halves the stacks of goroutines that use
+# under a quarter of theirs (what the runtime's own collections, at least
+# one every two minutes, do to a replica that holds its connections).
 sample() {
 	local rss m heap stack gr
-	curl -fsS -o /dev/null "http://127.0.0.1:$debug_port/debug/pprof/heap?gc=1" || true
+	for _ in 1 2 3; do
+		curl -fsS -o /dev/null "http://127.0.0.1:$debug_port/debug/pprof/heap?gc=1" || true
+	done
 	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$replica/status")
 	m=$(curl -fsS "http://127.0.0.1:$http_port/metrics")
 	heap=$(awk '$1 == "go_memstats_heap_inuse_bytes" {printf "%d", $2}' <<<"$m")
@@ -135,7 +159,7 @@ for ((k = 0; k < procs; k++)); do
 	[ "$hi" -le 254 ] || die "too many client processes for 127.0.0.2-254"
 	rm -f "$out/ready-$k.json"
 	setsid bin/team-simulator idle -kind "$kind" -conns "$n" -url "http://127.0.0.1:$http_port/tracking/" \
-		-sources "127.0.0.$lo-127.0.0.$hi" -id-prefix "p$k" -teams 100 -rate 3000 \
+		-sources "127.0.0.$lo-127.0.0.$hi" -id-prefix "p$k" -teams 100 -rate "$rate" \
 		-ready-file "$out/ready-$k.json" -report "$out/client-$k.json" >"$out/client-$k.log" 2>&1 &
 	clients+=("$!")
 	started+=("$!")
@@ -160,7 +184,7 @@ curl -fsS -o "$out/goroutine.txt" "http://127.0.0.1:$debug_port/debug/pprof/goro
 [ "$open" -gt 0 ] || die "no connection open"
 per_conn() { echo "scale=1; ($1 - $2) / $open / 1024" | bc; }
 cat <<REPORT | tee "$out/summary.txt"
-kind $kind, $open open ($failed failed), $procs client process(es), HISTORY_DSN ${dsn:+set}${dsn:-unset}
+kind $kind, $open open ($failed failed), $procs client process(es), HISTORY_DSN ${dsn:+set}${dsn:-unset}, replica env: ${renv[*]:-none}
 replica RSS        $((rss0 >> 20)) -> $((rss1 >> 20)) MiB: $(per_conn "$rss1" "$rss0") KiB per connection
 Go heap in use     $((heap0 >> 20)) -> $((heap1 >> 20)) MiB: $(per_conn "$heap1" "$heap0") KiB per connection
 Go stacks in use   $((stack0 >> 20)) -> $((stack1 >> 20)) MiB: $(per_conn "$stack1" "$stack0") KiB per connection

@@ -337,6 +337,9 @@ func (r *idleRun) readWS(conn net.Conn, br *bufio.Reader) error {
 				return err
 			}
 			if op == 0x8 {
+				if len(p) >= 2 {
+					return fmt.Errorf("closed by the server: status %d %q: %w", binary.BigEndian.Uint16(p), p[2:], io.EOF)
+				}
 				return io.EOF
 			}
 			r.pings.Add(1)

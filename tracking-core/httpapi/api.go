@@ -179,6 +179,7 @@ type API struct {
 	fences    *fencing.Engine // nil without alerts
 	drainOnce sync.Once
 	drain     chan struct{} // closed when the replica starts draining
+	wheel     *wheel        // manager streams' heartbeats and lifetimes
 	streams   sync.WaitGroup
 
 	drainersMu sync.Mutex
@@ -200,6 +201,9 @@ func New(cfg Config, b tracking.Broadcaster, h *hub.Hub) *API {
 	}
 	a.presence = presence.New(pc)
 	a.workers.kicks = make(map[string]*session)
+	// A tick of a sixteenth of the shortest period (at most 250 ms): a
+	// heartbeat or a lifetime's end is that late at most.
+	a.wheel = newWheel(min(min(cfg.Heartbeat, cfg.MaxLifetime)/16, 250*time.Millisecond))
 	a.mux = a.routes()
 	return a
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -15,60 +16,79 @@ import (
 // handleManagerWS streams a team over a WebSocket: batches of positions as
 // {"type":"positions","id":"...","positions":[...]} messages, the snapshot
 // first (or, with ?since=<id>, the positions missed after it).
+//
+// As for a worker, the handler returns once the connection is upgraded:
+// an idle manager costs the goroutine that reads its control frames
+// (pongs, close) and the stream's state (see managerStream).
 func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	conn, err := a.accept(w, r)
+	conn, err := a.accept(w, r, wsQuietBufferSize)
 	if err != nil {
 		return
 	}
-	defer conn.CloseNow()
-	// The client sends nothing; this reads control frames (pongs, close).
-	ctx := conn.CloseRead(r.Context())
+	m := a.newManagerStream("manager_ws", claims)
 	s := &wsSink{conn: conn, timeout: a.cfg.WriteTimeout}
-	q, leave, started, err := a.watch(ctx, r.PathValue("team"), since(r))
+	m.close = func(bool) { _ = conn.CloseNow() }
+	leave, started, err := a.watch(r.Context(), r.PathValue("team"), since(r), m.q)
 	if err != nil {
+		a.log.Warn("manager WebSocket: cannot watch", "team", r.PathValue("team"), "err", errors.Unwrap(err))
 		a.sendWS(conn, errorMessage(err, ""))
 		_ = conn.Close(websocket.StatusTryAgainLater, "cannot watch team")
 		return
 	}
-	defer leave()
-	defer a.open("manager_ws")()
 	if started.Reset {
 		if err := s.reset(wire.ResetGap); err != nil {
+			leave()
+			_ = conn.CloseNow()
 			return
 		}
 	}
-	a.pump(ctx, q, s, claims)
+	a.streams.Add(1) // Shutdown waits for it as for the handler
+	m.begin(s, leave, 2, a.streams.Done)
+	go func() {
+		defer m.done()
+		defer a.recoverConn("manager_ws")
+		// The client sends nothing: this reads control frames until the
+		// connection closes (with a context that is never done, which
+		// spares the library a callback per read). A data message is
+		// refused.
+		if _, _, err := conn.Reader(context.Background()); err == nil {
+			_ = conn.Close(websocket.StatusPolicyViolation, "unexpected data message")
+		}
+		m.end("")
+	}()
 }
 
 type wsSink struct {
 	conn    *websocket.Conn
 	timeout time.Duration
-	buf     []byte
 }
 
 // positions writes batch as positions messages, one per run of positions,
-// and a message per event between them, in order.
+// and a message per event between them, in order, from a buffer of the
+// pool.
 func (s *wsSink) positions(batch []tracking.Message) error {
-	for len(batch) > 0 {
+	buf := messageBuffers.Get().(*[]byte)
+	b := (*buf)[:0]
+	var err error
+	for len(batch) > 0 && err == nil {
 		if m := batch[0]; m.Kind != tracking.KindPosition {
 			batch = batch[1:]
 			if m.JSON == nil {
 				continue
 			}
-			s.buf = wire.AppendEvent(s.buf[:0], m)
+			b = wire.AppendEvent(b[:0], m)
 		} else {
 			n := 1
 			for n < len(batch) && batch[n].Kind == tracking.KindPosition {
 				n++
 			}
-			s.buf = wire.AppendPositions(s.buf[:0], batch[:n])
+			b = wire.AppendPositions(b[:0], batch[:n])
 			batch = batch[n:]
 		}
-		if err := s.write(s.buf); err != nil {
-			return err
-		}
+		err = s.write(b)
 	}
-	return nil
+	putMessageBuffer(buf, b)
+	return err
 }
 
 func (s *wsSink) heartbeat() error {
@@ -78,15 +98,11 @@ func (s *wsSink) heartbeat() error {
 }
 
 func (s *wsSink) reconnect(reason string) error {
-	s.buf = wire.AppendReconnect(s.buf[:0], reason)
-	err := s.write(s.buf)
+	err := s.write(wire.AppendReconnect(nil, reason))
 	_ = s.conn.Close(websocket.StatusServiceRestart, reason)
 	return err
 }
 
-func (s *wsSink) reset(reason string) error {
-	s.buf = wire.AppendReset(s.buf[:0], reason)
-	return s.write(s.buf)
-}
+func (s *wsSink) reset(reason string) error { return s.write(wire.AppendReset(nil, reason)) }
 
 func (s *wsSink) write(b []byte) error { return writeWS(s.conn, s.timeout, b) }

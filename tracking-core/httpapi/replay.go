@@ -47,7 +47,7 @@ func (a *API) handleReplay(w http.ResponseWriter, r *http.Request, _ *auth.Claim
 		return
 	}
 	if isUpgrade(r) {
-		conn, err := a.accept(w, r)
+		conn, err := a.accept(w, r, wsQuietBufferSize)
 		if err != nil {
 			return
 		}
@@ -56,7 +56,7 @@ func (a *API) handleReplay(w http.ResponseWriter, r *http.Request, _ *auth.Claim
 		defer a.open("replay_ws")()
 		s := &wsSink{conn: conn, timeout: a.cfg.WriteTimeout}
 		end := a.replay(ctx, h.Store(), plan, s)
-		_ = s.write(wire.AppendEnd(s.buf[:0], end))
+		_ = s.write(wire.AppendEnd(nil, end))
 		_ = conn.Close(websocket.StatusNormalClosure, "replay ended")
 		return
 	}
@@ -67,11 +67,11 @@ func (a *API) handleReplay(w http.ResponseWriter, r *http.Request, _ *auth.Claim
 	hd.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	s := &sseSink{w: w, rc: http.NewResponseController(w), timeout: a.cfg.WriteTimeout}
-	if err := s.write(wire.AppendSSERetry(s.buf[:0], a.cfg.RetryHint)); err != nil {
+	if err := s.write(wire.AppendSSERetry(nil, a.cfg.RetryHint)); err != nil {
 		return
 	}
 	end := a.replay(r.Context(), h.Store(), plan, s)
-	_ = s.write(wire.AppendSSEEnd(s.buf[:0], end))
+	_ = s.write(wire.AppendSSEEnd(nil, end))
 }
 
 func isUpgrade(r *http.Request) bool {

@@ -30,8 +30,11 @@ const wsReadLimit = 4 << 20
 // the server closes the connection itself.
 const closeGrace = 5 * time.Second
 
-func (a *API) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
-	return websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
+// accept upgrades to a WebSocket whose read buffer is readSize bytes
+// (wsBufferSize for a client that sends records, wsQuietBufferSize for
+// one that sends only control frames).
+func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize int) (*websocket.Conn, error) {
+	return websocket.Accept(smallBuffers{w, readSize}, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
 }
 
 // handleWorkerWS reads records, one per text message or a JSON array of them.
@@ -69,7 +72,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 		}
 		_ = conn.Close(websocket.StatusServiceRestart, why)
 	})
-	conn, err := a.accept(w, r)
+	conn, err := a.accept(w, r, wsBufferSize)
 	if err != nil {
 		done()
 		return // Accept has answered
@@ -153,13 +156,22 @@ func (a *API) recoverConn(kind string) {
 }
 
 // smallBuffers hands the websocket library, at the upgrade, a connection
-// with a 512-byte read buffer and a 512-byte write buffer instead of the
-// HTTP server's 4 KB each, which an idle connection would hold for its
-// whole life. Records are a few hundred bytes; larger reads and writes go
-// straight to the socket.
-type smallBuffers struct{ http.ResponseWriter }
+// with a small read buffer (readSize) and a 512-byte write buffer instead
+// of the HTTP server's 4 KB each, which an idle connection would hold for
+// its whole life. Records are a few hundred bytes; larger reads and
+// writes go straight to the socket.
+type smallBuffers struct {
+	http.ResponseWriter
+	readSize int
+}
 
-const wsBufferSize = 512
+const (
+	wsBufferSize = 512
+	// wsQuietBufferSize is the read buffer of a manager's WebSocket: its
+	// client sends only pongs and a close (a frame header and at most 125
+	// bytes).
+	wsQuietBufferSize = 64
+)
 
 func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
@@ -174,7 +186,7 @@ func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		early, _ := brw.Peek(n)
 		rd = io.MultiReader(bytes.NewReader(bytes.Clone(early)), c)
 	}
-	br := bufio.NewReaderSize(rd, max(wsBufferSize, n))
+	br := bufio.NewReaderSize(rd, max(s.readSize, n))
 	if n > 0 {
 		if _, err := br.Peek(n); err != nil {
 			_ = c.Close()

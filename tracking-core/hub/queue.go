@@ -22,7 +22,8 @@ type Queue struct {
 	floor     map[floorKey]tracking.Message // per worker and kind: the snapshot's message sent
 	after     tracking.Offset               // drop positions not after this one: the stream starts past it
 	overflow  bool
-	ready     chan struct{}
+	ready     chan struct{} // nil when notify is set
+	notify    func()
 
 	conflated int // positions dropped as superseded, since the last Drain
 	lost      int // positions dropped by the overflow and refused after it (events not counted)
@@ -46,10 +47,25 @@ func NewQueue(soft, hard int) *Queue {
 	return &Queue{soft: soft, hard: hard, compactAt: soft, ready: make(chan struct{}, 1)}
 }
 
-// Ready receives a value when the queue becomes non-empty or overflows.
+// NewQueueFunc returns a queue like NewQueue's that calls notify, instead
+// of signalling Ready, whenever positions are added or it overflows: from
+// the goroutine that adds them (the hub's delivery), so notify must not
+// block. A reader that drains it then needs no goroutine while it waits.
+func NewQueueFunc(soft, hard int, notify func()) *Queue {
+	q := NewQueue(soft, hard)
+	q.ready, q.notify = nil, notify
+	return q
+}
+
+// Ready receives a value when the queue becomes non-empty or overflows
+// (nil for a queue of NewQueueFunc).
 func (q *Queue) Ready() <-chan struct{} { return q.ready }
 
 func (q *Queue) signal() {
+	if q.notify != nil {
+		q.notify()
+		return
+	}
 	select {
 	case q.ready <- struct{}{}:
 	default:
@@ -174,15 +190,15 @@ func (q *Queue) Prime(snapshot []tracking.Message, at tracking.Offset) {
 		queued[floorKey{m.Worker, m.Kind}] = struct{}{}
 	}
 	head := make([]tracking.Message, 0, len(snapshot)+1+len(q.items))
-	if q.floor == nil {
-		q.floor = make(map[floorKey]tracking.Message, len(snapshot))
-	}
 	for _, m := range snapshot {
 		if _, ok := queued[floorKey{m.Worker, m.Kind}]; ok || !m.Kind.InLast() {
 			continue
 		}
 		m.Offset = tracking.Offset{}
 		head = append(head, m)
+		if q.floor == nil {
+			q.floor = make(map[floorKey]tracking.Message, len(snapshot))
+		}
 		q.floor[floorKey{m.Worker, m.Kind}] = m
 	}
 	if !at.IsZero() {
@@ -234,12 +250,17 @@ func (q *Queue) Drain(dst []tracking.Message) (out []tracking.Message, conflated
 	dst = append(dst, q.items...)
 	clear(q.items)
 	q.items = q.items[:0]
-	if cap(q.items) > 4*q.soft {
-		q.items = nil // a burst grew it: give the memory back
+	if cap(q.items) > keptCap {
+		// A snapshot or a burst grew it: an idle watcher does not keep
+		// that memory.
+		q.items = nil
 	}
 	conflated, q.conflated = q.conflated, 0
 	return dst, conflated, false
 }
+
+// keptCap is the most room a drained queue keeps for the next positions.
+const keptCap = 4
 
 // Lost is the number of positions an overflowed queue dropped: those pending
 // when it overflowed and those pushed since (events are not counted). Zero

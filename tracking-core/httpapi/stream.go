@@ -210,6 +210,7 @@ func (m *managerStream) run() {
 		if p == 0 {
 			m.running = false
 			m.mu.Unlock()
+			m.q.Trim() // idle: the queue's room goes back
 			return
 		}
 		m.mu.Unlock()

@@ -250,16 +250,26 @@ func (q *Queue) Drain(dst []tracking.Message) (out []tracking.Message, conflated
 	dst = append(dst, q.items...)
 	clear(q.items)
 	q.items = q.items[:0]
-	if cap(q.items) > keptCap {
-		// A snapshot or a burst grew it: an idle watcher does not keep
-		// that memory.
-		q.items = nil
+	if cap(q.items) > 4*q.soft {
+		q.items = nil // a burst grew it: give the memory back
 	}
 	conflated, q.conflated = q.conflated, 0
 	return dst, conflated, false
 }
 
-// keptCap is the most room a drained queue keeps for the next positions.
+// Trim gives back the room an empty queue keeps beyond a few positions: a
+// reader calls it when its stream goes idle, so that an idle watcher does
+// not hold what a snapshot or a busy minute grew, while a busy one keeps
+// its room from drain to drain (no allocation per batch).
+func (q *Queue) Trim() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) == 0 && cap(q.items) > keptCap {
+		q.items = nil
+	}
+}
+
+// keptCap is the most room Trim leaves an empty queue.
 const keptCap = 4
 
 // Lost is the number of positions an overflowed queue dropped: those pending

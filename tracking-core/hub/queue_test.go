@@ -110,3 +110,42 @@ func TestQueueCompactionKeepsNewestFix(t *testing.T) {
 		}
 	}
 }
+
+// A busy queue keeps its room from drain to drain (no allocation per
+// batch); Trim, when its reader goes idle, gives it back.
+func TestQueueKeepsRoomUntilTrimmed(t *testing.T) {
+	q := NewQueue(100, 1000)
+	for i := 1; i <= 40; i++ {
+		q.Push([]tracking.Message{msg(fmt.Sprintf("w%d", i), int64(i))})
+	}
+	if got := len(drain(q)); got != 40 {
+		t.Fatalf("drained %d of 40", got)
+	}
+	grown := cap(q.items)
+	if grown < 40 {
+		t.Fatalf("room after a drain of 40: %d, want it kept", grown)
+	}
+	batch := make([][]tracking.Message, 40)
+	for i := range batch {
+		batch[i] = []tracking.Message{msg(fmt.Sprintf("w%d", i), int64(i))}
+	}
+	dst := make([]tracking.Message, 0, 64)
+	if allocs := testing.AllocsPerRun(20, func() {
+		for _, b := range batch {
+			q.Push(b)
+		}
+		dst, _, _ = q.Drain(dst[:0])
+	}); allocs != 0 {
+		t.Errorf("%.0f allocations per batch of 40: the queue's room was not kept", allocs)
+	}
+	q.Push([]tracking.Message{msg("w1", 100)})
+	q.Trim() // not empty: kept
+	if cap(q.items) != grown {
+		t.Fatalf("Trim of a queue holding a position: room %d, want %d", cap(q.items), grown)
+	}
+	drain(q)
+	q.Trim()
+	if cap(q.items) > keptCap {
+		t.Fatalf("room after Trim of an empty queue: %d, want at most %d", cap(q.items), keptCap)
+	}
+}

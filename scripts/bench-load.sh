@@ -180,11 +180,15 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-# Free ports below the ephemeral range for redis-server(s).
+# Free ports for redis-server(s), with their cluster bus port (port +
+# 10000) below the ephemeral range too: an outgoing connection cannot take
+# either between this check and the bind (it once took a bus port above it).
+ephemeral_lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 free_port() {
-	local p
+	local p span=$((ephemeral_lo - 10000 - 20000))
+	[ "$span" -ge 100 ] || span=2768
 	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 12000))
+		p=$((20000 + RANDOM % span))
 		if ! port_open "$p" && ! port_open "$((p + 10000))"; then # the cluster bus: port + 10000
 			echo "$p"
 			return 0

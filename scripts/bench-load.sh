@@ -44,6 +44,9 @@
 #                      same DSN: HISTORY_DSN also turns the history on.
 #   -report FILE       the JSON report (default .tmp/bench/<shape>[-fences<N>]-<time>.json)
 #   -no-build          use bin/ as it is
+#   -pprof             DEBUG_ADDR (net/http/pprof) on replica A at
+#                      127.0.0.1:18082 and B at :18084, to profile a run:
+#                      go tool pprof 'http://127.0.0.1:18082/debug/pprof/profile?seconds=10'
 #   -h                 this help
 #
 # Shapes a, b, c and f give the simulator both replicas' /metrics
@@ -85,7 +88,7 @@ esac
 name=$1
 shift
 
-geofences="" keep=() duration=30s report="" build=1 extra=() cluster=0
+geofences="" keep=() duration=30s report="" build=1 extra=() cluster=0 pprof=0
 dsn=${BENCH_HISTORY_DSN:-${TEST_POSTGRES_DSN:-}}
 need_arg() {
 	if [ "$#" -lt 2 ] || [ -z "$2" ]; then
@@ -118,6 +121,7 @@ while [ "$#" -gt 0 ]; do
 		shift 2
 		;;
 	-no-build) build=0 && shift ;;
+	-pprof) pprof=1 && shift ;;
 	-h | --help) usage 0 ;;
 	--)
 		shift
@@ -245,14 +249,16 @@ redis_pid_list=$(
 
 secret=$(openssl rand -base64 48)
 export AUTH_MODE=jwt AUTH_JWT_SECRET="$secret"
-start_replica() { # NAME ADDR
-	env HTTP_ADDR="$2" "${redis_env[@]}" HISTORY_DSN="$dsn" LOG_LEVEL=warn \
+start_replica() { # NAME ADDR DEBUG_ADDR
+	debug=()
+	[ "$pprof" = 0 ] || debug=(DEBUG_ADDR="$3")
+	env HTTP_ADDR="$2" "${redis_env[@]}" "${debug[@]}" HISTORY_DSN="$dsn" LOG_LEVEL=warn \
 		setsid bin/tracking-redis >"$logs/replica-$1.log" 2>&1 &
 	started+=("$!")
 }
-start_replica a 127.0.0.1:18081
+start_replica a 127.0.0.1:18081 127.0.0.1:18082
 a_pid=$!
-start_replica b 127.0.0.1:18083
+start_replica b 127.0.0.1:18083 127.0.0.1:18084
 b_pid=$!
 
 wait_ready() { # URL PID WHAT

@@ -78,6 +78,7 @@ type ReplicaScrape struct {
 	URL      string         `json:"url"`
 	Counters ServerCounters `json:"counters"`
 	Error    string         `json:"error,omitempty"`
+	latency  latencyBuckets // tracking_delivery_latency_seconds as scraped
 }
 
 // maxWorst bounds LossReport.Worst.

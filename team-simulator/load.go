@@ -142,6 +142,10 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 	sentBefore := lr.sentByWorker()
 	windowStart := time.Now()
 	lr.windowStart.Store(windowStart.UnixNano())
+	var metricsStart []ReplicaScrape
+	if len(lr.managers) > 0 {
+		metricsStart = lr.scrape(ctx, client)
+	}
 	var lastSend time.Time // after which nothing more is sent
 	if gate != nil {
 		close(gate)
@@ -156,6 +160,10 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 	after := lr.c.snapshot()
 	sentAfter := lr.sentByWorker()
 	procEnd := sampleProcs(cfg.PIDs)
+	var metricsEnd []ReplicaScrape
+	if metricsStart != nil {
+		metricsEnd = lr.scrape(context.WithoutCancel(ctx), client)
+	}
 	interrupted := ctx.Err() != nil
 
 	lr.setPhase("stopping workers")
@@ -178,6 +186,7 @@ func runLoad(ctx context.Context, cfg LoadConfig) (*Report, *loadRun, error) {
 		before: before, after: after, procStart: procStart, procEnd: procEnd,
 		interrupted: interrupted, sentBefore: sentBefore, sentAfter: sentAfter,
 	})
+	r.ServerLatency = serverLatency(metricsStart, metricsEnd)
 	if len(lr.managers) > 0 {
 		r.Loss = lr.account(metricsBefore, metricsAfter, grace)
 		if interrupted {

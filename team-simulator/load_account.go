@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"context"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
@@ -85,8 +86,8 @@ func (lr *loadRun) allSent() bool {
 func (lr *loadRun) scrape(ctx context.Context, client *http.Client) []ReplicaScrape {
 	out := make([]ReplicaScrape, 0, len(lr.cfg.MetricsURLs))
 	for _, u := range lr.cfg.MetricsURLs {
-		c, err := scrapeCounters(ctx, client, u)
-		s := ReplicaScrape{URL: u, Counters: c}
+		c, lat, err := scrapeReplica(ctx, client, u)
+		s := ReplicaScrape{URL: u, Counters: c, latency: lat}
 		if err != nil {
 			s.Error = err.Error()
 			lr.cfg.Logger.Warn("load: metrics scrape failed", "url", u, "err", err)
@@ -124,6 +125,28 @@ func (lr *loadRun) account(before, after []ReplicaScrape, grace time.Duration) *
 		replicas = append(replicas, r)
 	}
 	return accountLoss(accounts, replicas, grace)
+}
+
+// serverLatency is the replicas' delivery latency histogram over the window
+// (the scrapes at its start and end, summed over -metrics-url); nil without
+// metrics URLs or observations.
+func serverLatency(start, end []ReplicaScrape) *ServerLatency {
+	sum := latencyBuckets{}
+	for i, e := range end {
+		if i >= len(start) || start[i].Error != "" || e.Error != "" {
+			continue
+		}
+		for le, n := range e.latency.since(start[i].latency) {
+			sum[le] += n
+		}
+	}
+	p50, ok := sum.quantile(0.50)
+	if !ok {
+		return nil
+	}
+	p95, _ := sum.quantile(0.95)
+	p99, _ := sum.quantile(0.99)
+	return &ServerLatency{Count: int64(sum[math.Inf(1)]), P50Ms: round(p50*1000, 10), P95Ms: round(p95*1000, 10), P99Ms: round(p99*1000, 10)}
 }
 
 // fanout is count mode's figure, from the run's first send to the last

@@ -32,6 +32,12 @@ type Report struct {
 	// a stream that skips nothing would make.
 	ExpectedPerSecond float64 `json:"expectedPerSecond"`
 	Latency           Latency `json:"latency"`
+	// ServerLatency is the servers' share of Latency: from the ingesting
+	// replica's receipt to the write on the manager's stream, read from
+	// the replicas' metrics (-metrics-url) over the window. Latency minus
+	// it is the generator's share (stamping to sending, the loopback, and
+	// the managers' reading). Absent without -metrics-url.
+	ServerLatency *ServerLatency `json:"serverLatency,omitempty"`
 	// MissedLatest counts (manager, worker) pairs where the manager never saw
 	// the worker's last position, out of Pairs: a stream may skip superseded
 	// positions, never the latest.
@@ -95,6 +101,16 @@ type ReportConfig struct {
 	Positions     int      `json:"positions,omitempty"`
 	MetricsURLs   []string `json:"metricsUrls,omitempty"`
 	ManagerResume bool     `json:"managerResume,omitempty"`
+}
+
+// ServerLatency summarises the replicas' tracking_delivery_latency_seconds
+// over the window, in milliseconds, interpolated within the histogram's
+// buckets.
+type ServerLatency struct {
+	Count int64   `json:"count"`
+	P50Ms float64 `json:"p50Ms"`
+	P95Ms float64 `json:"p95Ms"`
+	P99Ms float64 `json:"p99Ms"`
 }
 
 // Latency summarises the latency histogram, in milliseconds.
@@ -293,6 +309,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("received", "%d (%.0f/s of %.0f/s expected)", r.Received, r.ReceivedPerSecond, r.ExpectedPerSecond)
 		l := r.Latency
 		row("latency", "p50 %.1fms  p95 %.1fms  p99 %.1fms  max %.1fms  mean %.1fms  (n=%d)", l.P50Ms, l.P95Ms, l.P99Ms, l.MaxMs, l.MeanMs, l.Count)
+		if sl := r.ServerLatency; sl != nil {
+			row("  of which servers", "p50 %.1fms  p95 %.1fms  p99 %.1fms  (n=%d; the ingesting replica's receipt to the manager stream's write, from the replicas' histogram)", sl.P50Ms, sl.P95Ms, sl.P99Ms, sl.Count)
+		}
 		row("missed latest", "%d of %d manager-worker pairs", r.MissedLatest, r.Pairs)
 		row("skipped", "%d  (never seen, a newer one seen: conflated or refused; see loss)", r.Skipped)
 		row("duplicates / foreign", "%d / %d", r.Duplicates, r.Foreign)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,37 +141,99 @@ func (c *ServerCounters) take(s counterSample) bool {
 	return true
 }
 
+// latencyBuckets is a scrape of a replica's tracking_delivery_latency_seconds
+// histogram: the cumulative count at each upper bound (le, seconds; +Inf
+// included).
+type latencyBuckets map[float64]float64
+
+// take adds s to l when it is one of the histogram's buckets.
+func (l latencyBuckets) take(s counterSample) {
+	if s.name != "tracking_delivery_latency_seconds_bucket" {
+		return
+	}
+	le, err := strconv.ParseFloat(s.labels["le"], 64) // "+Inf" parses
+	if err == nil {
+		l[le] += s.value
+	}
+}
+
+// since is l minus earlier, bucket by bucket (a bucket missing from earlier
+// counts from 0).
+func (l latencyBuckets) since(earlier latencyBuckets) latencyBuckets {
+	d := make(latencyBuckets, len(l))
+	for le, n := range l {
+		d[le] = n - earlier[le]
+	}
+	return d
+}
+
+// quantile is the q-quantile (0 < q < 1) in seconds, interpolated linearly
+// within its bucket as Prometheus's histogram_quantile does; one that falls
+// in the +Inf bucket is the highest finite bound. ok is false without
+// observations.
+func (l latencyBuckets) quantile(q float64) (float64, bool) {
+	les := make([]float64, 0, len(l))
+	for le := range l {
+		les = append(les, le)
+	}
+	slices.Sort(les)
+	if len(les) == 0 || l[les[len(les)-1]] <= 0 {
+		return 0, false
+	}
+	rank := q * l[les[len(les)-1]]
+	lower, below := 0.0, 0.0
+	for _, le := range les {
+		n := l[le]
+		if n >= rank && n > below {
+			if math.IsInf(le, 1) {
+				return lower, true
+			}
+			return lower + (le-lower)*(rank-below)/(n-below), true
+		}
+		lower, below = le, n
+	}
+	return lower, true
+}
+
 // scrapeCounters reads url (a replica's /metrics) into ServerCounters. It
 // fails when the page has no tracking_ metric at all (not a replica's).
 func scrapeCounters(ctx context.Context, client *http.Client, url string) (ServerCounters, error) {
+	c, _, err := scrapeReplica(ctx, client, url)
+	return c, err
+}
+
+// scrapeReplica is scrapeCounters with the delivery latency histogram.
+func scrapeReplica(ctx context.Context, client *http.Client, url string) (ServerCounters, latencyBuckets, error) {
 	var c ServerCounters
+	lat := latencyBuckets{}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return c, fmt.Errorf("metrics %s: %w", url, err)
+		return c, nil, fmt.Errorf("metrics %s: %w", url, err)
 	}
 	// The text format: a client that asks for nothing in particular gets it.
 	req.Header.Set("Accept", "text/plain")
 	resp, err := client.Do(req)
 	if err != nil {
-		return c, fmt.Errorf("metrics %s: %w", url, err)
+		return c, nil, fmt.Errorf("metrics %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return c, fmt.Errorf("metrics %s: %s", url, resp.Status)
+		return c, nil, fmt.Errorf("metrics %s: %s", url, resp.Status)
 	}
 	found := false
 	err = parseMetrics(resp.Body, func(s counterSample) {
 		found = c.take(s) || found
+		lat.take(s)
 	})
 	if err != nil {
-		return c, fmt.Errorf("metrics %s: %w", url, err)
+		return c, nil, fmt.Errorf("metrics %s: %w", url, err)
 	}
 	if !found {
-		return c, fmt.Errorf("metrics %s: no tracking_ metric (not a tracking replica's /metrics?)", url)
+		return c, nil, fmt.Errorf("metrics %s: no tracking_ metric (not a tracking replica's /metrics?)", url)
 	}
-	return c, nil
+	return c, lat, nil
 }
 
 // parseMetrics calls f for each sample of the Prometheus text exposition

@@ -84,3 +84,48 @@ func TestScrapeCounters(t *testing.T) {
 		t.Fatalf("404: %v", err)
 	}
 }
+
+// A histogram scraped twice: the window's difference, its quantiles
+// interpolated within buckets as histogram_quantile does, summed over
+// replicas; the +Inf bucket answers the highest finite bound.
+func TestServerLatency(t *testing.T) {
+	scrape := func(counts ...float64) ReplicaScrape {
+		les := []string{"0.01", "0.05", "0.1", "0.5", "+Inf"}
+		var b strings.Builder
+		for i, le := range les {
+			fmt.Fprintf(&b, "tracking_delivery_latency_seconds_bucket{le=%q} %g\n", le, counts[i])
+		}
+		lat := latencyBuckets{}
+		if err := parseMetrics(strings.NewReader(b.String()), lat.take); err != nil {
+			t.Fatal(err)
+		}
+		return ReplicaScrape{latency: lat}
+	}
+	// Before: 100 observations, all under 10 ms. In the window: 1,000 more,
+	// 500 under 10 ms, 400 more under 50 ms, 90 under 100 ms, 10 under 500 ms.
+	start := []ReplicaScrape{scrape(100, 100, 100, 100, 100)}
+	end := []ReplicaScrape{scrape(600, 1000, 1090, 1100, 1100)}
+	l := serverLatency(start, end)
+	if l == nil || l.Count != 1000 {
+		t.Fatalf("%+v", l)
+	}
+	// p50: rank 500, the 10 ms bucket's last: 10 ms. p95: rank 950, 50 of
+	// the 90 between 50 and 100 ms: 77.8 ms. p99: rank 990, the 100 ms
+	// bucket's last: 100 ms.
+	if l.P50Ms != 10 || l.P95Ms != 77.8 || l.P99Ms != 100 {
+		t.Fatalf("%+v", l)
+	}
+	// Two replicas add up; one that failed to scrape is left out.
+	two := serverLatency(append(start, start[0], ReplicaScrape{Error: "down"}), append(end, end[0], end[0]))
+	if two.Count != 2000 || two.P95Ms != 77.8 {
+		t.Fatalf("two replicas: %+v", two)
+	}
+	// Beyond the last finite bound.
+	slow := serverLatency([]ReplicaScrape{scrape(0, 0, 0, 0, 0)}, []ReplicaScrape{scrape(0, 0, 0, 10, 20)})
+	if slow.P50Ms != 500 || slow.P99Ms != 500 {
+		t.Fatalf("over the last bound: %+v", slow)
+	}
+	if serverLatency(start, start) != nil {
+		t.Fatal("no observations in the window: want nil")
+	}
+}

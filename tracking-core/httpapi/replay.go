@@ -47,7 +47,7 @@ func (a *API) handleReplay(w http.ResponseWriter, r *http.Request, _ *auth.Claim
 		return
 	}
 	if isUpgrade(r) {
-		conn, err := a.accept(w, r, wsQuietBufferSize)
+		conn, _, err := a.accept(w, r, wsQuietBufferSize)
 		if err != nil {
 			return
 		}

@@ -31,10 +31,14 @@ const wsReadLimit = 4 << 20
 const closeGrace = 5 * time.Second
 
 // accept upgrades to a WebSocket whose read buffer is readSize bytes
-// (wsBufferSize for a client that sends records, wsQuietBufferSize for
+// (wsWorkerReadSize for a client that sends records, wsQuietBufferSize for
 // one that sends only control frames).
-func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize int) (*websocket.Conn, error) {
-	return websocket.Accept(smallBuffers{w, readSize}, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
+// The returned idleConn is what the library reads from (nil when Accept
+// failed).
+func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize int) (*websocket.Conn, *idleConn, error) {
+	sb := &smallBuffers{ResponseWriter: w, readSize: readSize}
+	conn, err := websocket.Accept(sb, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
+	return conn, sb.idle, err
 }
 
 // handleWorkerWS reads records, one per text message or a JSON array of them.
@@ -72,7 +76,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 		}
 		_ = conn.Close(websocket.StatusServiceRestart, why)
 	})
-	conn, err := a.accept(w, r, wsBufferSize)
+	conn, idle, err := a.accept(w, r, wsWorkerReadSize)
 	if err != nil {
 		done()
 		return // Accept has answered
@@ -85,13 +89,13 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 		defer done()
 		defer conn.CloseNow()
 		defer a.recoverConn("worker_ws")
-		a.serveWorkerWS(conn, claims, &endedBy)
+		a.serveWorkerWS(conn, idle, claims, &endedBy)
 	}()
 }
 
-// serveWorkerWS is the read loop of a worker's WebSocket.
-func (a *API) serveWorkerWS(conn *websocket.Conn, claims *auth.Claims, endedBy *atomic.Value) {
-	ctx := context.Background() // the request's ends with the handler
+// serveWorkerWS is the read loop of a worker's WebSocket. Between
+// messages it waits on idle's shallow stack.
+func (a *API) serveWorkerWS(conn *websocket.Conn, idle *idleConn, claims *auth.Claims, endedBy *atomic.Value) {
 	in := a.ingestor("ws", claims)
 	in.mail = a.newWorkerMail(func(frame []byte) error { return writeWS(conn, a.cfg.WriteTimeout, frame) })
 	if claims != nil && claims.Role == auth.RoleWorker && len(claims.Teams) == 1 {
@@ -104,34 +108,51 @@ func (a *API) serveWorkerWS(conn *websocket.Conn, claims *auth.Claims, endedBy *
 		in.presence.End(presenceReason(why, in.over))
 		in.end()
 	}()
+	// Between messages the goroutine waits in idle.wait, called from this
+	// small frame: parked there, it uses little enough of its stack for the
+	// garbage collector to shrink it (see idleConn).
 	for {
-		// A context that is never done spares the websocket library a
-		// context.AfterFunc per message; the read ends when the connection
-		// closes (client gone, lifetime or drain close it above). The
-		// message buffer is the pool's only while a message is handled.
-		typ, rd, err := conn.Reader(ctx)
-		if err != nil {
-			return
-		}
-		buf := messageBuffers.Get().(*[]byte)
-		msg, err := a.readMessage(typ, rd, (*buf)[:0])
-		if err != nil {
-			putMessageBuffer(buf, msg)
-			var te *tracking.Error
-			if errors.As(err, &te) {
-				in.reject(err)
-				a.sendWS(conn, errorMessage(err, ""))
-				continue
-			}
-			return
-		}
-		a.ingestMessage(ctx, conn, in, msg)
-		putMessageBuffer(buf, msg)
-		if in.over {
-			_ = conn.Close(websocket.StatusPolicyViolation, "rate limit exceeded")
+		idle.wait()
+		if !a.workerMessage(conn, in) {
 			return
 		}
 	}
+}
+
+// workerMessage reads and handles a worker's next message; false when the
+// connection is done.
+//
+// A context that is never done spares the websocket library a
+// context.AfterFunc per message; the read ends when the connection closes
+// (client gone, lifetime or drain close it). The message buffer is the
+// pool's only while a message is handled.
+//
+//go:noinline
+func (a *API) workerMessage(conn *websocket.Conn, in *ingestor) bool {
+	ctx := context.Background()
+	typ, rd, err := conn.Reader(ctx)
+	if err != nil {
+		return false
+	}
+	buf := messageBuffers.Get().(*[]byte)
+	msg, err := a.readMessage(typ, rd, (*buf)[:0])
+	if err != nil {
+		putMessageBuffer(buf, msg)
+		var te *tracking.Error
+		if errors.As(err, &te) {
+			in.reject(err)
+			a.sendWS(conn, errorMessage(err, ""))
+			return true
+		}
+		return false
+	}
+	a.ingestMessage(ctx, conn, in, msg)
+	putMessageBuffer(buf, msg)
+	if in.over {
+		_ = conn.Close(websocket.StatusPolicyViolation, "rate limit exceeded")
+		return false
+	}
+	return true
 }
 
 // messageBuffers hold worker messages while they are read and handled.
@@ -163,37 +184,38 @@ func (a *API) recoverConn(kind string) {
 type smallBuffers struct {
 	http.ResponseWriter
 	readSize int
+	idle     *idleConn // the connection under the read buffer, once hijacked
 }
 
 const (
+	// wsBufferSize is the write buffer of every WebSocket.
 	wsBufferSize = 512
+	// wsWorkerReadSize is the read buffer of a worker's WebSocket: between
+	// messages its idleConn reads what came into a pooled buffer, which
+	// the library then reads from; this one holds frame headers only
+	// (bufio's least), payloads are read past it.
+	wsWorkerReadSize = 16
 	// wsQuietBufferSize is the read buffer of a manager's WebSocket: its
 	// client sends only pongs and a close (a frame header and at most 125
 	// bytes).
 	wsQuietBufferSize = 64
 )
 
-func (s smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(s.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	// What the client sent after its request (if anything) moves into the
-	// new read buffer.
-	n := brw.Reader.Buffered()
-	var rd io.Reader = c
-	if n > 0 {
+	// What the client sent after its request (if anything) is read first
+	// from the idleConn, which is what the library reads from (it moves
+	// what is buffered here in front of the connection returned).
+	s.idle = newIdleConn(c)
+	if n := brw.Reader.Buffered(); n > 0 {
 		early, _ := brw.Peek(n)
-		rd = io.MultiReader(bytes.NewReader(bytes.Clone(early)), c)
+		s.idle.pending = bytes.Clone(early)
 	}
-	br := bufio.NewReaderSize(rd, max(s.readSize, n))
-	if n > 0 {
-		if _, err := br.Peek(n); err != nil {
-			_ = c.Close()
-			return nil, nil, err
-		}
-	}
-	return c, bufio.NewReadWriter(br, bufio.NewWriterSize(c, wsBufferSize)), nil
+	s.idle.br = bufio.NewReaderSize(s.idle, s.readSize)
+	return s.idle, bufio.NewReadWriter(s.idle.br, bufio.NewWriterSize(c, wsBufferSize)), nil
 }
 
 // presenceReason is why a worker connection's session ended, from the

@@ -1,0 +1,117 @@
+package httpapi
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+)
+
+// idleConn is the reading side of a hijacked WebSocket connection, under
+// its bufio.Reader. Its wait lets the connection's reader goroutine sleep
+// between messages on a shallow stack: an idle worker's goroutine parked
+// deep in the websocket library's frame reader keeps a stack of 8 KB; one
+// parked here needs about a quarter of that, and the garbage collector
+// shrinks it.
+//
+// wait parks in the runtime's network poller (syscall.RawConn.Read) and,
+// once the socket is readable, reads what is there into a pooled buffer
+// that Read hands out first: the read the library would have made, made
+// early, not a read more. No buffer is held while idle.
+type idleConn struct {
+	net.Conn
+	raw   syscall.RawConn // nil when the connection has none: wait returns at once
+	br    *bufio.Reader   // the library's read buffer, over this
+	ready func(fd uintptr) bool
+
+	mu      sync.Mutex
+	pending []byte  // read by wait (or sent with the upgrade request), not yet by Read
+	stash   *[]byte // pending's pooled buffer, if it is one
+	err     error   // what wait's read met instead of data, for Read
+}
+
+// stashes are idleConn's read buffers, held only from a wake-up to the
+// library's read.
+var stashes = sync.Pool{New: func() any { b := make([]byte, 1024); return &b }}
+
+func newIdleConn(c net.Conn) *idleConn {
+	ic := &idleConn{Conn: c}
+	if sc, ok := c.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			ic.raw = raw
+		}
+	}
+	ic.ready = ic.readReady
+	return ic
+}
+
+// Read serves what wait read first, then reads the connection.
+func (c *idleConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		if len(c.pending) == 0 {
+			if c.stash != nil {
+				stashes.Put(c.stash)
+			}
+			c.pending, c.stash = nil, nil
+		}
+		c.mu.Unlock()
+		return n, nil
+	}
+	if err := c.err; err != nil {
+		c.mu.Unlock()
+		return 0, err
+	}
+	c.mu.Unlock()
+	return c.Conn.Read(p)
+}
+
+// wait returns when the connection has something to read, or has failed
+// or closed (the library's next read then says which). It returns at once
+// when something is already buffered.
+func (c *idleConn) wait() {
+	if c.raw == nil || c.br == nil || c.br.Buffered() > 0 {
+		return
+	}
+	c.mu.Lock()
+	has := len(c.pending) > 0 || c.err != nil
+	c.mu.Unlock()
+	if has {
+		return
+	}
+	// An error (the connection closed under it) is the next Read's too.
+	_ = c.raw.Read(c.ready)
+}
+
+// readReady is RawConn.Read's function: false (wait for the poller) while
+// the socket has nothing; else it keeps what it read, or the error or end
+// of stream it met, and says done.
+func (c *idleConn) readReady(fd uintptr) bool {
+	buf := stashes.Get().(*[]byte)
+	for {
+		n, err := syscall.Read(int(fd), *buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == syscall.EAGAIN {
+			stashes.Put(buf)
+			return false
+		}
+		c.mu.Lock()
+		switch {
+		case n > 0:
+			c.pending, c.stash = (*buf)[:n], buf
+		case err != nil:
+			c.err = &net.OpError{Op: "read", Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+			stashes.Put(buf)
+		default:
+			c.err = io.EOF
+			stashes.Put(buf)
+		}
+		c.mu.Unlock()
+		return true
+	}
+}

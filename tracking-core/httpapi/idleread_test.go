@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// tcpPair is a connected loopback TCP pair (server side, client side).
+func tcpPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+func returns(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { f(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s did not return", what)
+	}
+}
+
+// wait sleeps until there is something to read, and what it read comes out
+// of Read first, in order, however large: bytes sent with the upgrade, then
+// what wait read (more than a stash), then the connection; then the end.
+func TestIdleConnWaitAndRead(t *testing.T) {
+	server, client := tcpPair(t)
+	ic := newIdleConn(server)
+	if ic.raw == nil {
+		t.Fatal("a TCP connection without a RawConn")
+	}
+	ic.pending = []byte("early:")
+	ic.br = bufio.NewReaderSize(ic, 16)
+	returns(t, "wait with bytes pending", ic.wait)
+
+	head := make([]byte, 6)
+	if _, err := io.ReadFull(ic.br, head); err != nil || string(head) != "early:" {
+		t.Fatalf("%q %v", head, err)
+	}
+	woke := make(chan struct{})
+	go func() { ic.wait(); close(woke) }()
+	select {
+	case <-woke:
+		t.Fatal("wait returned with nothing to read")
+	case <-time.After(50 * time.Millisecond):
+	}
+	big := bytes.Repeat([]byte("0123456789"), 300) // 3,000 bytes: more than a stash
+	if _, err := client.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("wait did not return when data came")
+	}
+	if len(ic.pending) == 0 || ic.stash == nil {
+		t.Fatal("wait read nothing")
+	}
+	client.Close()
+	got, err := io.ReadAll(ic.br)
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("read %d bytes (%v), want the %d sent", len(got), err, len(big))
+	}
+	// At the end of the stream wait returns and Read says EOF.
+	returns(t, "wait at the end", ic.wait)
+	if n, err := ic.Read(make([]byte, 8)); n != 0 || err != io.EOF {
+		t.Fatalf("%d %v, want EOF", n, err)
+	}
+}
+
+// A connection closed under a waiting reader wakes it; the next read fails.
+func TestIdleConnWaitEndsOnClose(t *testing.T) {
+	server, _ := tcpPair(t)
+	ic := newIdleConn(server)
+	ic.br = bufio.NewReaderSize(ic, 16)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		server.Close()
+	}()
+	returns(t, "wait on a closed connection", ic.wait)
+	if _, err := ic.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read after close: %v", err)
+	}
+}

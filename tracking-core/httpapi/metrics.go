@@ -39,8 +39,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		// Receipt is stamped by the ingesting replica and the write timed by
 		// the manager's: across hosts, their clocks' offset adds in.
 		latency: f.NewHistogram(prometheus.HistogramOpts{
-			Name:    "tracking_delivery_latency_seconds",
-			Help:    "Time from a position's receipt by the platform (its Received stamp) to its write on a manager's live stream (snapshot and resumed positions are not counted).",
+			Name: "tracking_delivery_latency_seconds",
+			Help: "Time from a position's receipt by the platform (its Received stamp) to its write on a manager's live stream (snapshot and resumed positions are not counted).",
 			// Fine enough between 10 ms and 1 s for a load run's p99
 			// (team-simulator load -metrics-url) to be read from it.
 			Buckets: []float64{.001, .0025, .005, .01, .015, .02, .025, .035, .05, .075, .1, .15, .2, .25, .35, .5, .75, 1, 2.5, 5, 10, 30},

@@ -9,7 +9,7 @@
 # connection. Everything it started is stopped on exit.
 #
 # Usage: scripts/bench-idle.sh [-kind worker-ws|manager-sse|manager-ws] [-conns N]
-#                              [-per-process N] [-rate N] [-replica-env K=V]...
+#                              [-per-process N] [-rate N] [-first-position] [-replica-env K=V]...
 #                              [-history-dsn DSN] [-no-build]
 #
 #   -kind          connection kind (default worker-ws)
@@ -17,6 +17,9 @@
 #   -per-process   connections per client process (default 18000)
 #   -rate          new connections per second, per client process (default 3000)
 #   -settle        wait this long with all open before measuring (default 10s)
+#   -first-position  worker-ws: each worker sends one position once connected,
+#                  then nothing (a worker between positions rather than one
+#                  that never sent)
 #   -replica-env   K=V set in the replica's environment only (repeatable), e.g.
 #                  GOMEMLIMIT=200MiB or GOGC=50
 #   -history-dsn   HISTORY_DSN of the replica (turns on messages to workers:
@@ -36,7 +39,7 @@ usage() {
 	exit "${1:-2}"
 }
 
-kind=worker-ws conns=10000 per=18000 settle=10 dsn="" build=1 rate=3000
+kind=worker-ws conns=10000 per=18000 settle=10 dsn="" build=1 rate=3000 first=()
 renv=()
 while [ "$#" -gt 0 ]; do
 	case "$1" in
@@ -51,6 +54,7 @@ while [ "$#" -gt 0 ]; do
 		;;
 	-history-dsn) dsn=${2:?-history-dsn needs a value} && shift 2 ;;
 	-no-build) build=0 && shift ;;
+	-first-position) first=(-first-position) && shift ;;
 	-h | --help) usage 0 ;;
 	*) die "unknown option '$1' (-h for help)" ;;
 	esac
@@ -159,7 +163,7 @@ for ((k = 0; k < procs; k++)); do
 	[ "$hi" -le 254 ] || die "too many client processes for 127.0.0.2-254"
 	rm -f "$out/ready-$k.json"
 	setsid bin/team-simulator idle -kind "$kind" -conns "$n" -url "http://127.0.0.1:$http_port/tracking/" \
-		-sources "127.0.0.$lo-127.0.0.$hi" -id-prefix "p$k" -teams 100 -rate "$rate" \
+		-sources "127.0.0.$lo-127.0.0.$hi" -id-prefix "p$k" -teams 100 -rate "$rate" "${first[@]}" \
 		-ready-file "$out/ready-$k.json" -report "$out/client-$k.json" >"$out/client-$k.log" 2>&1 &
 	clients+=("$!")
 	started+=("$!")
@@ -184,7 +188,7 @@ curl -fsS -o "$out/goroutine.txt" "http://127.0.0.1:$debug_port/debug/pprof/goro
 [ "$open" -gt 0 ] || die "no connection open"
 per_conn() { echo "scale=1; ($1 - $2) / $open / 1024" | bc; }
 cat <<REPORT | tee "$out/summary.txt"
-kind $kind, $open open ($failed failed), $procs client process(es), HISTORY_DSN ${dsn:+set}${dsn:-unset}, replica env: ${renv[*]:-none}
+kind $kind${first:+ (one position each first)}, $open open ($failed failed), $procs client process(es), HISTORY_DSN ${dsn:+set}${dsn:-unset}, replica env: ${renv[*]:-none}
 replica RSS        $((rss0 >> 20)) -> $((rss1 >> 20)) MiB: $(per_conn "$rss1" "$rss0") KiB per connection
 Go heap in use     $((heap0 >> 20)) -> $((heap1 >> 20)) MiB: $(per_conn "$heap1" "$heap0") KiB per connection
 Go stacks in use   $((stack0 >> 20)) -> $((stack1 >> 20)) MiB: $(per_conn "$stack1" "$stack0") KiB per connection

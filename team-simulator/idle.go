@@ -18,6 +18,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	tracking "github.com/teamtrack/tracking-core"
+	"github.com/teamtrack/tracking-core/wire"
 )
 
 // IdleKind is the kind of connection team-simulator idle holds open.
@@ -49,6 +52,10 @@ type IdleConfig struct {
 	// IDPrefix names the workers and teams (several processes must not
 	// share worker ids: the newest connection of a worker wins). Default "idle".
 	IDPrefix string
+	// FirstPosition: each worker sends one position once connected, then
+	// nothing (a worker between two positions, rather than one that never
+	// sent). Workers only.
+	FirstPosition bool
 	// Rate of new connections per second. Default 2,000.
 	Rate float64
 	// Hold is how long the connections stay open once all are; 0: until ctx ends.
@@ -127,8 +134,10 @@ func RunIdle(ctx context.Context, cfg IdleConfig) (IdleReport, error) {
 		}
 		team := fmt.Sprintf("%s_t%d", cfg.IDPrefix, i%cfg.Teams)
 		var cred credential
+		worker := ""
 		if cfg.Kind == IdleWorkerWS {
-			cred = workerCredential(fmt.Sprintf("%s-w%d", cfg.IDPrefix, i), team)
+			worker = fmt.Sprintf("%s-w%d", cfg.IDPrefix, i)
+			cred = workerCredential(worker, team)
 		} else {
 			cred = managerCredential(i, team)
 		}
@@ -140,7 +149,7 @@ func RunIdle(ctx context.Context, cfg IdleConfig) (IdleReport, error) {
 		if len(cfg.Sources) > 0 {
 			src = cfg.Sources[i%len(cfg.Sources)]
 		}
-		wg.Go(func() { r.hold(connCtx, base, team, src, h) })
+		wg.Go(func() { r.hold(connCtx, base, team, worker, src, h) })
 		if (i+1)%10000 == 0 {
 			cfg.Logger.Info("idle: connecting", "started", i+1, "open", r.open.Load(), "failed", r.failed.Load())
 		}
@@ -197,8 +206,9 @@ func (r *idleRun) fail(err error) {
 	r.failed.Add(1)
 }
 
-// hold opens one connection and reads it until ctx ends or the server closes it.
-func (r *idleRun) hold(ctx context.Context, base *url.URL, team string, src netip.Addr, h http.Header) {
+// hold opens one connection and reads it until ctx ends or the server
+// closes it; worker is the worker's id on a worker connection.
+func (r *idleRun) hold(ctx context.Context, base *url.URL, team, worker string, src netip.Addr, h http.Header) {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	if src.IsValid() {
 		d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
@@ -265,6 +275,14 @@ func (r *idleRun) hold(ctx context.Context, base *url.URL, team string, src neti
 		}
 		if len(line) <= 2 {
 			break
+		}
+	}
+	if r.cfg.FirstPosition && worker != "" {
+		p := tracking.Position{ID: worker + ".1", WorkerID: worker, Team: team,
+			Location: tracking.Location{Latitude: 48.85, Longitude: 2.35}, TimeStamp: time.Now().UTC()}
+		if err := writeMasked(conn, 0x1, wire.AppendPosition(nil, &p)); err != nil {
+			r.fail(fmt.Errorf("%s: the first position: %w", path, err))
+			return
 		}
 	}
 	_ = conn.SetDeadline(time.Time{})
@@ -366,8 +384,15 @@ func (r *idleRun) readWS(conn net.Conn, br *bufio.Reader) error {
 func writeMasked(conn net.Conn, op byte, p []byte) error {
 	var key [4]byte
 	_, _ = rand.Read(key[:])
-	frame := make([]byte, 0, 6+len(p))
-	frame = append(frame, 0x80|op, 0x80|byte(len(p)))
+	frame := make([]byte, 0, 8+len(p))
+	frame = append(frame, 0x80|op)
+	if len(p) < 126 {
+		frame = append(frame, 0x80|byte(len(p)))
+	} else { // a data frame (control frames are at most 125 bytes)
+		frame = append(frame, 0x80|126)
+		frame = binary.BigEndian.AppendUint16(frame, uint16(min(len(p), 0xffff)))
+		p = p[:min(len(p), 0xffff)]
+	}
 	frame = append(frame, key[:]...)
 	for i, c := range p {
 		frame = append(frame, c^key[i%4])

@@ -32,6 +32,25 @@ func TestIdleHoldsConnections(t *testing.T) {
 			}
 		})
 	}
+	t.Run("worker-ws first position", func(t *testing.T) {
+		before, _ := s.records(t)
+		rep, err := RunIdle(t.Context(), IdleConfig{Kind: IdleWorkerWS, URL: s.base(), Conns: 20, Teams: 3, Hold: 200 * time.Millisecond,
+			IDPrefix: "idlefirst", FirstPosition: true})
+		if err != nil || rep.Open != 20 || rep.Failed != 0 {
+			t.Fatalf("%+v %v", rep, err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			accepted, rejected := s.records(t)
+			if accepted-before == 20 && rejected == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d positions accepted, %d rejected: want each worker's one", accepted-before, rejected)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 	t.Run("refused", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()

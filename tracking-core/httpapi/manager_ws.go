@@ -21,7 +21,7 @@ import (
 // an idle manager costs the goroutine that reads its control frames
 // (pongs, close) and the stream's state (see managerStream).
 func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	conn, _, err := a.accept(w, r, wsQuietBufferSize)
+	conn, _, err := a.accept(w, r, wsQuietBufferSize, false)
 	if err != nil {
 		return
 	}

@@ -32,11 +32,12 @@ const closeGrace = 5 * time.Second
 
 // accept upgrades to a WebSocket whose read buffer is readSize bytes
 // (wsWorkerReadSize for a client that sends records, wsQuietBufferSize for
-// one that sends only control frames).
-// The returned idleConn is what the library reads from (nil when Accept
-// failed).
-func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize int) (*websocket.Conn, *idleConn, error) {
-	sb := &smallBuffers{ResponseWriter: w, readSize: readSize}
+// one that sends only control frames). With waits, the library reads
+// through the returned idleConn, whose wait the read loop calls between
+// messages; else idleConn is nil (a reader parked in the library for the
+// connection's life gains nothing from it, and its stack one frame more).
+func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize int, waits bool) (*websocket.Conn, *idleConn, error) {
+	sb := &smallBuffers{ResponseWriter: w, readSize: readSize, waits: waits}
 	conn, err := websocket.Accept(sb, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
 	return conn, sb.idle, err
 }
@@ -76,7 +77,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 		}
 		_ = conn.Close(websocket.StatusServiceRestart, why)
 	})
-	conn, idle, err := a.accept(w, r, wsWorkerReadSize)
+	conn, idle, err := a.accept(w, r, wsWorkerReadSize, true)
 	if err != nil {
 		done()
 		return // Accept has answered
@@ -109,8 +110,9 @@ func (a *API) serveWorkerWS(conn *websocket.Conn, idle *idleConn, claims *auth.C
 		in.end()
 	}()
 	// Between messages the goroutine waits in idle.wait, called from this
-	// small frame: parked there, it uses little enough of its stack for the
-	// garbage collector to shrink it (see idleConn).
+	// small frame (workerMessage's frames are gone by then): parked there,
+	// a connection that has not sent yet keeps the smallest stack, and one
+	// that has keeps half of what it grew to (see idleConn).
 	for {
 		idle.wait()
 		if !a.workerMessage(conn, in) {
@@ -184,7 +186,8 @@ func (a *API) recoverConn(kind string) {
 type smallBuffers struct {
 	http.ResponseWriter
 	readSize int
-	idle     *idleConn // the connection under the read buffer, once hijacked
+	waits    bool      // read through an idleConn
+	idle     *idleConn // that connection, once hijacked
 }
 
 const (
@@ -206,14 +209,33 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	n := brw.Reader.Buffered()
+	var early []byte
+	if n > 0 {
+		b, _ := brw.Peek(n)
+		early = bytes.Clone(b)
+	}
+	if !s.waits {
+		// What the client sent after its request (if anything) moves into
+		// the new read buffer, where the library looks for it.
+		var rd io.Reader = c
+		if n > 0 {
+			rd = io.MultiReader(bytes.NewReader(early), c)
+		}
+		br := bufio.NewReaderSize(rd, max(s.readSize, n))
+		if n > 0 {
+			if _, err := br.Peek(n); err != nil {
+				_ = c.Close()
+				return nil, nil, err
+			}
+		}
+		return c, bufio.NewReadWriter(br, bufio.NewWriterSize(c, wsBufferSize)), nil
+	}
 	// What the client sent after its request (if anything) is read first
 	// from the idleConn, which is what the library reads from (it moves
 	// what is buffered here in front of the connection returned).
 	s.idle = newIdleConn(c)
-	if n := brw.Reader.Buffered(); n > 0 {
-		early, _ := brw.Peek(n)
-		s.idle.pending = bytes.Clone(early)
-	}
+	s.idle.pending = early
 	s.idle.br = bufio.NewReaderSize(s.idle, s.readSize)
 	return s.idle, bufio.NewReadWriter(s.idle.br, bufio.NewWriterSize(c, wsBufferSize)), nil
 }

@@ -41,6 +41,7 @@ func idleConfig(args []string, e *config.Env, stderr io.Writer) (idleArgs, error
 	fs.StringVar(&a.cfg.URL, "url", "", "tracking base URL (default http://HOST:PORT + REDIS_PATH), e.g. http://127.0.0.1:18081/tracking/")
 	sources := fs.String("sources", "", "local addresses to spread the connections over: a range 127.0.0.2-127.0.0.9 or a comma list (default: the system's choice)")
 	fs.IntVar(&a.cfg.Teams, "teams", 100, "teams (quiet ones: nobody sends positions on them)")
+	fs.BoolVar(&a.cfg.FirstPosition, "first-position", false, "worker-ws: each worker sends one position once connected, then nothing (a worker between positions)")
 	fs.StringVar(&a.cfg.IDPrefix, "id-prefix", "idle", "prefix of worker and team names (unique per process)")
 	fs.Float64Var(&a.cfg.Rate, "rate", 2000, "new connections per second")
 	fs.DurationVar(&a.cfg.Hold, "hold", 0, "how long to hold them once all are open (0: until interrupted)")

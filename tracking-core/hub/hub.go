@@ -74,6 +74,21 @@ type team struct {
 	// Used by deliver only (the subscription's one delivery goroutine).
 	statuses map[string]tracking.Message // per worker: the newest status seen (its identity as JSON)
 	kept     []tracking.Message          // scratch: a batch without superseded statuses
+
+	// Snapshot reads (see Hub.snapshot): the one under way, and the next,
+	// which watchers that ask meanwhile join.
+	flightMu sync.Mutex
+	inflight *snapshotFlight
+	pending  *snapshotFlight
+}
+
+// snapshotFlight is one read of a team's stream head and last positions,
+// shared by every watcher that asked for it before it began.
+type snapshotFlight struct {
+	done     chan struct{}
+	at       tracking.Offset
+	snapshot []tracking.Message
+	err      error
 }
 
 // New returns a hub over b.
@@ -143,14 +158,15 @@ func (h *Hub) Watch(ctx context.Context, teamName string, q *Queue, start Start)
 	h.m.queues.Inc()
 	// q receives live positions from here on; what the broker returns now
 	// overlaps them, and q drops the overlap by offset.
-	if started, err = h.prime(ctx, teamName, q, start); err != nil {
+	if started, err = h.prime(ctx, t, q, start); err != nil {
 		leave()
 		return nil, started, err
 	}
 	return leave, started, nil
 }
 
-func (h *Hub) prime(ctx context.Context, team string, q *Queue, start Start) (Started, error) {
+func (h *Hub) prime(ctx context.Context, t *team, q *Queue, start Start) (Started, error) {
+	team := t.name
 	var started Started
 	if !start.After.IsZero() {
 		missed, at, err := h.b.Since(ctx, team, start.After, h.cfg.ResumeLimit)
@@ -167,16 +183,74 @@ func (h *Hub) prime(ctx context.Context, team string, q *Queue, start Start) (St
 			return started, fmt.Errorf("resume team %s: %w", team, err)
 		}
 	}
-	_, at, err := h.b.Since(ctx, team, tracking.Offset{}, 0)
+	at, snapshot, err := h.snapshot(ctx, t)
 	if err != nil {
-		return started, fmt.Errorf("stream head of team %s: %w", team, err)
-	}
-	snapshot, err := h.b.Last(ctx, team)
-	if err != nil {
-		return started, fmt.Errorf("snapshot of team %s: %w", team, err)
+		return started, err
 	}
 	q.Prime(snapshot, at)
 	return started, nil
+}
+
+// snapshot reads t's stream head and last positions for a watcher whose
+// queue is in place: any read that begins after that overlaps what the
+// queue gets live, as Prime needs. Watchers that ask while a read is under
+// way share the next one (a reconnect storm costs the broker two reads a
+// team at a time, not one a watcher); Prime copies what it keeps, so they
+// share the slice too.
+func (h *Hub) snapshot(ctx context.Context, t *team) (tracking.Offset, []tracking.Message, error) {
+	t.flightMu.Lock()
+	f := t.pending
+	if f == nil {
+		f = &snapshotFlight{done: make(chan struct{})}
+		prev := t.inflight
+		if prev == nil {
+			t.inflight = f
+		} else {
+			t.pending = f
+		}
+		go h.fly(t, f, prev)
+	}
+	t.flightMu.Unlock()
+	select {
+	case <-f.done:
+		return f.at, f.snapshot, f.err
+	case <-ctx.Done():
+		return tracking.Offset{}, nil, ctx.Err()
+	}
+}
+
+// fly makes the read of f once prev (if any) is done, with the hub's
+// context: a watcher that gives up does not fail the others.
+func (h *Hub) fly(t *team, f *snapshotFlight, prev *snapshotFlight) {
+	defer close(f.done)
+	if prev != nil {
+		<-prev.done
+		t.flightMu.Lock()
+		t.inflight = f
+		if t.pending == f {
+			t.pending = nil // begun: later watchers wait for the next
+		}
+		t.flightMu.Unlock()
+	}
+	defer func() {
+		t.flightMu.Lock()
+		if t.inflight == f {
+			t.inflight = nil
+		}
+		t.flightMu.Unlock()
+	}()
+	h.m.snapshotReads.Inc()
+	_, at, err := h.b.Since(h.ctx, t.name, tracking.Offset{}, 0)
+	if err != nil {
+		f.err = fmt.Errorf("stream head of team %s: %w", t.name, err)
+		return
+	}
+	snapshot, err := h.b.Last(h.ctx, t.name)
+	if err != nil {
+		f.err = fmt.Errorf("snapshot of team %s: %w", t.name, err)
+		return
+	}
+	f.at, f.snapshot = at, snapshot
 }
 
 func (h *Hub) leave(t *team, q *Queue) {

@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamtrack/tracking-core/testsupport"
-
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 
 	tracking "github.com/teamtrack/tracking-core"
 	"github.com/teamtrack/tracking-core/hub"
@@ -172,4 +173,119 @@ func TestWatchWhileLastWatcherLeaves(t *testing.T) {
 	if got, _ := records(drain(q)); len(got) != 1 {
 		t.Fatalf("the watcher after the churn got %d positions, want 1", len(got))
 	}
+}
+
+// gatedLast wraps a Broadcaster: its Last reads, signals reading, then
+// waits for release, and counts its calls.
+type gatedLast struct {
+	tracking.Broadcaster
+	calls   atomic.Int32
+	reading chan struct{} // one signal a call
+	release chan struct{} // closed to let every call return
+}
+
+func (g *gatedLast) Last(ctx context.Context, team string) ([]tracking.Message, error) {
+	g.calls.Add(1)
+	last, err := g.Broadcaster.Last(ctx, team)
+	g.reading <- struct{}{}
+	<-g.release
+	return last, err
+}
+
+// Watchers of a team that start while its snapshot is being read share the
+// next read, which begins after they are in place: a position published
+// after the first read and before they watched is in their snapshot.
+func TestWatchersShareSnapshotReads(t *testing.T) {
+	mem := memory.New(memory.NewBackend(), memory.Config{})
+	defer mem.Close()
+	g := &gatedLast{Broadcaster: mem, reading: make(chan struct{}, 64), release: make(chan struct{})}
+	reg := prometheus.NewRegistry()
+	h := hub.New(g, hub.Config{Registerer: reg})
+	defer h.Close()
+	ctx := context.Background()
+	pos := func(worker string) tracking.Message {
+		now := time.Now().UnixNano()
+		return tracking.Message{Team: "team_a", Worker: worker, Time: now, Received: now, JSON: []byte(`{"workerId":"` + worker + `"}`)}
+	}
+	if err := mem.Publish(ctx, pos("w1")); err != nil {
+		t.Fatal(err)
+	}
+	testsupport.Eventually(t, 5*time.Second, "w1's last position", func() bool { l, _ := mem.Last(ctx, "team_a"); return len(l) == 1 })
+
+	const later = 10
+	queues := make([]*hub.Queue, 1+later)
+	for i := range queues {
+		queues[i] = hub.NewQueue(0, 0)
+	}
+	var wg sync.WaitGroup
+	leaves := make([]func(), len(queues))
+	watch := func(i int) {
+		wg.Go(func() {
+			leave, _, err := h.Watch(ctx, "team_a", queues[i], hub.Start{})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			leaves[i] = leave
+		})
+	}
+	watch(0)
+	<-g.reading // the first read has been made (w1 only) and is held
+	if err := mem.Publish(ctx, pos("w2")); err != nil {
+		t.Fatal(err)
+	}
+	// Delivered live to the first watcher, which is in place: once it has
+	// w2, the broker has published it, before the others watch.
+	testsupport.Eventually(t, 5*time.Second, "w2 live to the first watcher", func() bool { return queues[0].Len() > 0 })
+	for i := 1; i <= later; i++ {
+		watch(i)
+	}
+	testsupport.Eventually(t, 5*time.Second, "every watcher in place", func() bool {
+		return counterValue(t, reg, "tracking_hub_watchers") == 1+later
+	})
+	close(g.release)
+	wg.Wait()
+	for i, q := range queues {
+		got, _ := records(drain(q))
+		workers := map[string]bool{}
+		for _, m := range got {
+			workers[m.Worker] = true
+		}
+		if !workers["w1"] || !workers["w2"] {
+			t.Errorf("watcher %d got %v, want w1 and w2", i, workers)
+		}
+	}
+	// One read for the first watcher, one shared by the ten (a third if a
+	// watcher was slow to ask: it still reads once, not ten times).
+	if n := g.calls.Load(); n < 2 || n > 3 {
+		t.Errorf("%d snapshot reads for 11 watchers, want 2 (at most 3)", n)
+	}
+	if n := counterValue(t, reg, "tracking_hub_snapshot_reads_total"); n != float64(g.calls.Load()) {
+		t.Errorf("tracking_hub_snapshot_reads_total %v, want %d", n, g.calls.Load())
+	}
+	for _, leave := range leaves {
+		if leave != nil {
+			leave()
+		}
+	}
+}
+
+// counterValue is the value of reg's unlabelled counter or gauge name.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			if m.GetGauge() != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }

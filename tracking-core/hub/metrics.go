@@ -8,6 +8,9 @@ type metrics struct {
 	deliveries prometheus.Counter
 	resumes    *prometheus.CounterVec
 	replayed   prometheus.Counter
+	// snapshotReads: snapshot reads from the broker, each shared by the
+	// watchers of a team that asked while the one before was under way.
+	snapshotReads prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -24,12 +27,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			[]string{"outcome"}),
 		replayed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tracking_hub_resumed_positions_total", Help: "Positions replayed to resuming manager streams."}),
+		snapshotReads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_hub_snapshot_reads_total",
+			Help: "Reads of a team's last positions and stream head from the broker for new manager streams; the streams of a team that start together share one."}),
 	}
 	for _, o := range []string{"resumed", "reset"} {
 		m.resumes.WithLabelValues(o)
 	}
 	if reg != nil {
-		reg.MustRegister(m.teams, m.queues, m.deliveries, m.resumes, m.replayed)
+		reg.MustRegister(m.teams, m.queues, m.deliveries, m.resumes, m.replayed, m.snapshotReads)
 	}
 	return m
 }

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +67,8 @@ type fakeTracking struct {
 	jwtTokens map[string][]string
 
 	done chan struct{} // closed: streams end
+
+	sent atomic.Int64 // position records written, all teams
 
 	mu      sync.Mutex
 	conns   map[string]int
@@ -305,4 +308,5 @@ func (f *fakeTracking) writePositions(w io.Writer, team string) {
 			`"timeStamp":"%s","accuracy":%d,"speed":%g,"heading":%g}`+"\n\n",
 			id, now.UnixMilli(), id, team, lat, lng, now.UTC().Format("2006-01-02T15:04:05.000Z07:00"), 5+i%20, radius*111_000*omega, heading)
 	}
+	f.sent.Add(int64(f.teams[team]))
 }

@@ -489,6 +489,21 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(2 * time.Second) // measurement, not synchronisation: let the first fit settle
+			var stopProfile func(int) (string, error)
+			if os.Getenv("VIEW_FRAME_BENCH_PROFILE") != "" {
+				var err error
+				if stopProfile, err = startProfile(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var stopTrace func(int) (string, error)
+			if os.Getenv("VIEW_FRAME_BENCH_TRACE") != "" {
+				var err error
+				if stopTrace, err = startTrace(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cpu0, sent0, wall0 := sampleCPU(ctx), fake.sent.Load(), time.Now()
 			res, err := chromedp.Run(ctx, chromedp.Evaluate[map[string][]float64](`new Promise((resolve) => {
 				window.__frameWork.length = 0;
 				const r0 = window.__tracking.received();
@@ -502,6 +517,21 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 			})`, chromedp.EvalAwaitPromise))
 			if err != nil {
 				t.Fatal(err)
+			}
+			cpu1, sent1, wall := sampleCPU(ctx), fake.sent.Load(), time.Since(wall0)
+			if stopProfile != nil {
+				top, err := stopProfile(25)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%d workers: the page's main thread, self time: %s", n, top)
+			}
+			if stopTrace != nil {
+				top, err := stopTrace(25)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%d workers: the renderer's main thread by trace event, self time: %s", n, top)
 			}
 			times := res["times"]
 			intervals := make([]float64, 0, len(times))
@@ -518,6 +548,10 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 			span := (times[len(times)-1] - times[0]) / 1000
 			t.Logf("%d workers at 10/s: %d frames in %.1f s (%.0f/s), frame interval p95 %.1f ms, script per frame p95 %.2f ms (median %.2f), %.0f positions/s received",
 				n, len(intervals), span, float64(len(intervals))/span, p95(intervals), p95(res["work"]), median(res["work"]), res["received"][0]/span)
+			lay := evaluate[mapLayout](t, ctx, "window.__tracking.layout()")
+			t.Logf("%d workers: the fake stream wrote %.0f positions/s; the map at zoom %.0f drew %d markers on their own, %d clusters, %d labels",
+				n, float64(sent1-sent0)/wall.Seconds(), lay.Zoom, lay.Markers, len(lay.Clusters), len(lay.Labels))
+			t.Logf("%d workers: CPU over the %.1f s: %s", n, wall.Seconds(), cpuDelta(cpu0, cpu1, wall))
 		})
 	}
 }

@@ -131,7 +131,17 @@ export class TeamState {
     return true;
   }
 
-  /** Marks every worker changed: the map draws them all again (the team is shown anew). */
+  /**
+   * Counts position records received but not applied (the stream kept a
+   * newer one of the same worker): they count in received and the rate.
+   */
+  count(n: number, now: number): void {
+    if (n > 0) {
+      this.received += n;
+      this.rate.add(now, n);
+    }
+  }
+
   /** How workers are coloured: by default each by its id over the whole hue wheel. */
   private colourOf: (id: string) => string = workerColour;
 
@@ -147,6 +157,7 @@ export class TeamState {
     }
   }
 
+  /** Marks every worker changed: the map draws them all again (the team is shown anew). */
   markAllDirty(): void {
     for (const w of this.workers.values()) {
       this.dirty.add(w);
@@ -230,7 +241,7 @@ class RateMeter {
   private readonly seconds = new Float64Array(RateMeter.windowSeconds + 1).fill(-1);
   private first = -1;
 
-  add(now: number): void {
+  add(now: number, n = 1): void {
     if (this.first < 0) {
       this.first = now;
     }
@@ -240,7 +251,7 @@ class RateMeter {
       this.seconds[i] = s;
       this.counts[i] = 0;
     }
-    this.counts[i]++;
+    this.counts[i] += n;
   }
 
   /** Events per second over the last full seconds plus the current one. */

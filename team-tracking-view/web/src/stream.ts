@@ -7,9 +7,12 @@
 // lifetime, replica shutdown, slow client, token expiry).
 //
 // Each network read (the server writes the positions of 50 ms at once)
-// reaches the page as one batch, parsed in one JSON.parse: not one DOM
-// event per record, the cost that kept a tab of 2,000 workers at 10
-// positions/s from drawing smoothly (README, "Performance").
+// is parsed in one JSON.parse: not one DOM event per record, the cost that
+// kept a tab of 2,000 workers at 10 positions/s from drawing smoothly
+// (README, "Performance"). In the Web Worker (the default) the page gets
+// at most one batch per display frame, and only once it applied the last
+// one, with each worker's newest position (streamwire.ts): a worker
+// costs the page once a batch however often it reports.
 //
 // With authentication (auth.ts) each connection first gets its token and
 // sends it as Authorization: Bearer. A refusal (401, 403) is the stream's
@@ -36,6 +39,12 @@ export type { ConnectionInfo, ConnectionState } from "@teamtrack/client";
 export interface StreamHandlers {
   /** One position. */
   onPosition(p: Position): void;
+  /**
+   * Position records that arrived but are not passed to onPosition: the
+   * stream's Web Worker keeps only each worker's newest between two batches
+   * (streamwire.ts). For the counts (received, the rate).
+   */
+  onConflated?(n: number): void;
   /** A worker's presence status. */
   onStatus?(s: StatusRecord): void;
   /** A geofence or proximity alert. */
@@ -85,14 +94,30 @@ export class TeamStream {
   private watch: TeamWatch | null = null;
   private worker: Worker | null = null;
   private readonly baseURL: string;
+  private full: boolean;
 
+  /**
+   * full: every position reaches onPosition (the page draws trails);
+   * otherwise, with the stream in its Web Worker, each worker's newest
+   * between two batches (setFull changes it).
+   */
   constructor(
     strategy: string,
     private readonly team: string,
     private readonly handlers: StreamHandlers,
     private readonly credentials: StreamCredentials,
+    full = false,
   ) {
     this.baseURL = `/tracking/${encodeURIComponent(strategy)}`;
+    this.full = full;
+  }
+
+  /** Every position (on) or each worker's newest per batch (off); see the constructor. */
+  setFull(on: boolean): void {
+    if (on !== this.full) {
+      this.full = on;
+      this.worker?.postMessage({ type: "full", on } satisfies ToWorker);
+    }
   }
 
   start(): void {
@@ -200,6 +225,9 @@ export class TeamStream {
               accuracy: num(r[o + COL_ACCURACY]),
             });
           }
+          h.onConflated?.(m.received - r.length / COLUMNS);
+          // Applied: the worker may send the next batch.
+          reply({ type: "ack" });
           for (const e of m.others) {
             switch (e.type) {
               case "status":
@@ -243,7 +271,7 @@ export class TeamStream {
     };
     worker.onerror = (ev) => console.error(`team-tracking-view: stream worker: ${ev.message}`);
     const base = new URL(this.baseURL, location.href).href;
-    worker.postMessage({ type: "start", baseURL: base, team: this.team } satisfies ToWorker);
+    worker.postMessage({ type: "start", baseURL: base, team: this.team, full: this.full } satisfies ToWorker);
   }
 }
 

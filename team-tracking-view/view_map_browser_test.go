@@ -428,6 +428,84 @@ func metres(a, b browsertest.LatLng) float64 {
 	return r * math.Hypot(dx, dy)
 }
 
+// TestBrowserMapConflation is a stream that writes each worker's last five
+// positions every 200 ms (a worker reporting faster than the server's
+// flush interval). From the stream's Web Worker the page applies each
+// worker's newest per batch: far fewer records than it receives, every
+// worker still updated, the rate counting every record. With trails on it
+// applies every position (the trails draw them all), and off again each
+// worker's newest.
+func TestBrowserMapConflation(t *testing.T) {
+	const workers, burst = 20, 5
+	fake := &fakeTracking{teams: map[string]int{"team_c": workers}, burst: burst}
+	srv := fake.serve(t)
+	ctx := browsertest.NewPage(t)
+	stopConsole := browsertest.CollectConsole(ctx)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?team=team_c&tiles=none")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := browsertest.WaitFor(ctx, time.Now().Add(15*time.Second), func(s *browsertest.PageState) bool {
+		return s.Ready && s.Connected && s.Workers == workers && s.Markers == workers
+	}); err != nil {
+		t.Fatal(err)
+	}
+	counts := func() (received, applied float64) {
+		c := evaluate[[]float64](t, ctx, "[window.__tracking.received(), window.__tracking.applied()]")
+		return c[0], c[1]
+	}
+	// over returns what arrived and what was applied while at least n
+	// records arrived.
+	over := func(n float64) (received, applied float64) {
+		r0, a0 := counts()
+		waitFor(t, fmt.Sprintf("%.0f more records", n), 15*time.Second, func() bool {
+			r, _ := counts()
+			return r >= r0+n
+		})
+		r1, a1 := counts()
+		return r1 - r0, a1 - a0
+	}
+	const round = 3 * workers * burst // three writes of the stream
+
+	conflated := func(when string) {
+		t.Helper()
+		r, a := over(round)
+		t.Logf("%s: %.0f of %.0f records applied", when, a, r)
+		if a > r/2 || a < workers {
+			t.Errorf("%s: %.0f of %.0f records applied; want each worker's newest per batch (at most half, at least %d)", when, a, r, workers)
+		}
+	}
+	conflated("trails off")
+	// The rate counts every record received: 20 workers x 5 per 200 ms.
+	const wantRate = workers * burst * 5
+	waitFor(t, "the rate of every record", 10*time.Second, func() bool {
+		rate, err := strconv.ParseFloat(evaluate[string](t, ctx, `document.getElementById("rate").dataset.rate`), 64)
+		return err == nil && rate > 0.7*wantRate && rate < 1.3*wantRate
+	})
+
+	clickCSS(t, ctx, "#trails")
+	// Once the stream worker took the switch (a round trip), every record is applied.
+	waitFor(t, "every record applied with trails on", 15*time.Second, func() bool {
+		r, a := over(workers * burst)
+		return r == a
+	})
+	if r, a := over(round); r != a {
+		t.Errorf("trails on: %.0f of %.0f records applied; want all", a, r)
+	}
+	if loc := evaluate[string](t, ctx, "location.search"); !strings.Contains(loc, "trails=1") {
+		t.Errorf("URL %q does not say trails=1", loc)
+	}
+
+	clickCSS(t, ctx, "#trails")
+	waitFor(t, "each worker's newest again with trails off", 15*time.Second, func() bool {
+		r, a := over(workers * burst)
+		return a <= r/2
+	})
+	conflated("trails off again")
+	if err := browsertest.ConsoleErrors(stopConsole(), nil); err != nil {
+		t.Error(err)
+	}
+}
+
 // frameRecorder wraps requestAnimationFrame before the page's scripts run:
 // each callback's duration (performance.now() around it) is recorded, so
 // the script time of the map's frames can be read next to the intervals

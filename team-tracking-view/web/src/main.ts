@@ -803,6 +803,7 @@ class App {
       workerIds: () => [...app.shown.workers.keys()].sort(),
       connections: () => app.stream?.connections ?? 0,
       received: () => app.state.received,
+      applied: () => app.state.applied,
       get mode() {
         return app.timebar.replaying ? "replay" : "live";
       },

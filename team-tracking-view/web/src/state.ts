@@ -1,7 +1,8 @@
 // The team as the view knows it: the last position of each worker, a short
 // trail, each worker's presence status from the stream, and the counters
-// the panel shows. Records are applied here as they arrive (cheap); the map
-// and the panel read the state at their own pace.
+// the panel shows. Records are applied here as they arrive (cheap: from the
+// stream's Web Worker each worker's newest per batch, or every one while
+// trails are drawn); the map and the panel read the state at their own pace.
 //
 // A worker's status is its presence status from the stream (`event:
 // status`, docs/API.md: online, idle or offline, with a reason) when the
@@ -62,8 +63,10 @@ export class TeamState {
   readonly presence = new Map<string, Presence>();
   private readonly dirty = new Set<Worker>();
   private readonly rate = new RateMeter();
-  /** Records received, applied or not. */
+  /** Position records received, applied or not (those the stream conflated included). */
   received = 0;
+  /** Position records handed to apply (changing the worker or not). */
+  applied = 0;
 
   constructor(readonly team: string) {}
 
@@ -74,6 +77,7 @@ export class TeamState {
    */
   apply(p: Position, now: number): boolean {
     this.received++;
+    this.applied++;
     this.rate.add(now);
     if (p.team !== "" && p.team !== this.team) {
       return false;

@@ -41,6 +41,41 @@ type labelBox struct {
 	X, Y, W, H float64
 }
 
+// zoomMap zooms the map to zoom with its zoom buttons, one level at a
+// time, and waits until the marker canvas drew it.
+func zoomMap(t *testing.T, ctx context.Context, zoom float64) {
+	t.Helper()
+	layout := func() *mapLayout { return evaluate[*mapLayout](t, ctx, "window.__tracking.layout()") }
+	for i := 0; i < 20; i++ {
+		cur := evaluate[float64](t, ctx, "window.__tracking.mapView().zoom")
+		if cur == zoom {
+			break
+		}
+		button := ".leaflet-control-zoom-out"
+		if cur < zoom {
+			button = ".leaflet-control-zoom-in"
+		}
+		// Leaflet ignores a zoom asked for while one is animated: click
+		// again when the zoom did not change within a second.
+		deadline := time.Now().Add(15 * time.Second)
+		for changed := false; !changed; {
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button))); err != nil {
+				t.Fatal(err)
+			}
+			for retry := time.Now().Add(time.Second); !changed && time.Now().Before(retry); {
+				z := evaluate[float64](t, ctx, "window.__tracking.mapView().zoom")
+				// Changed, and drawn at the new zoom (the animation ended).
+				changed = z != cur && layout().Zoom == z
+				time.Sleep(50 * time.Millisecond) // polling
+			}
+			if !changed && time.Now().After(deadline) {
+				t.Fatalf("zoom still %v after clicks on %s", cur, button)
+			}
+		}
+	}
+	waitFor(t, fmt.Sprintf("zoom %v drawn", zoom), 10*time.Second, func() bool { return layout().Zoom == zoom })
+}
+
 // clustered returns how many workers the clusters hold, each once.
 func (l *mapLayout) clustered(t *testing.T) int {
 	t.Helper()
@@ -130,37 +165,7 @@ func TestBrowserMap(t *testing.T) {
 	}
 	layout := func() *mapLayout { return evaluate[*mapLayout](t, ctx, "window.__tracking.layout()") }
 
-	zoomTo := func(t *testing.T, zoom float64) {
-		t.Helper()
-		for i := 0; i < 20; i++ {
-			cur := evaluate[float64](t, ctx, "window.__tracking.mapView().zoom")
-			if cur == zoom {
-				break
-			}
-			button := ".leaflet-control-zoom-out"
-			if cur < zoom {
-				button = ".leaflet-control-zoom-in"
-			}
-			// Leaflet ignores a zoom asked for while one is animated: click
-			// again when the zoom did not change within a second.
-			deadline := time.Now().Add(15 * time.Second)
-			for changed := false; !changed; {
-				if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button))); err != nil {
-					t.Fatal(err)
-				}
-				for retry := time.Now().Add(time.Second); !changed && time.Now().Before(retry); {
-					z := evaluate[float64](t, ctx, "window.__tracking.mapView().zoom")
-					// Changed, and drawn at the new zoom (the animation ended).
-					changed = z != cur && layout().Zoom == z
-					time.Sleep(50 * time.Millisecond) // polling
-				}
-				if !changed && time.Now().After(deadline) {
-					t.Fatalf("zoom still %v after clicks on %s", cur, button)
-				}
-			}
-		}
-		waitFor(t, fmt.Sprintf("zoom %v drawn", zoom), 10*time.Second, func() bool { return layout().Zoom == zoom })
-	}
+	zoomTo := func(t *testing.T, zoom float64) { t.Helper(); zoomMap(t, ctx, zoom) }
 
 	t.Run("team fitted", func(t *testing.T) {
 		// Every marker is drawn, none outside the canvas, on the first load.
@@ -525,9 +530,15 @@ const frameRecorder = `(() => {
 // frames and of the script time per frame (performance.now()). Opt-in
 // (VIEW_FRAME_BENCH=1; VIEW_FRAME_BENCH_WORKERS=10,500 for other team
 // sizes; VIEW_FRAME_BENCH_QUERY=stream=main adds page parameters, here to
-// read the stream on the page's main thread rather than in its Web Worker):
+// read the stream on the page's main thread rather than in its Web Worker;
+// VIEW_FRAME_BENCH_ZOOM=16 measures at that zoom rather than the team
+// fitted, where more workers are drawn on their own, with labels):
 // a measurement, not a check; it logs the figures and asserts nothing about
-// them.
+// them. Beside them: what the fake stream wrote, what the map drew, and
+// the CPU the browser used by process and thread (/proc; the page's main
+// thread is renderer/chromium, the stream's worker renderer/DedicatedWorker);
+// VIEW_FRAME_BENCH_PROFILE=1 adds the page's JavaScript profile and
+// VIEW_FRAME_BENCH_TRACE=1 a summary of a trace of its main thread.
 func TestBrowserMapFrameTimes(t *testing.T) {
 	if os.Getenv("VIEW_FRAME_BENCH") == "" {
 		t.Skip("set VIEW_FRAME_BENCH=1 to measure frame times")
@@ -542,6 +553,14 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 			}
 			sizes = append(sizes, n)
 		}
+	}
+	var zoom float64
+	if v := os.Getenv("VIEW_FRAME_BENCH_ZOOM"); v != "" {
+		z, err := strconv.Atoi(v)
+		if err != nil || z < 2 || z > 19 {
+			t.Fatalf("VIEW_FRAME_BENCH_ZOOM=%q: want a zoom from 2 to 19, e.g. 16", v)
+		}
+		zoom = float64(z)
 	}
 	for _, n := range sizes {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
@@ -567,6 +586,10 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(2 * time.Second) // measurement, not synchronisation: let the first fit settle
+			if zoom != 0 {
+				zoomMap(t, ctx, zoom)
+				time.Sleep(time.Second) // measurement: the first repaints at the new zoom pass
+			}
 			var stopProfile func(int) (string, error)
 			if os.Getenv("VIEW_FRAME_BENCH_PROFILE") != "" {
 				var err error

@@ -31,7 +31,19 @@ import {
 } from "@teamtrack/client";
 import { AuthError, type StreamCredentials } from "./auth";
 import { fromRecord, type Position } from "./position";
-import { COL_ACCURACY, COL_HEADING, COL_LAT, COL_LNG, COL_SPEED, COL_TIME, COL_WORKER, COLUMNS, type FromWorker, type ToWorker } from "./streamwire";
+import {
+  COL_ACCURACY,
+  COL_HEADING,
+  COL_LAT,
+  COL_LNG,
+  COL_SPEED,
+  COL_TIME,
+  COL_WORKER,
+  COLUMNS,
+  type FromWorker,
+  type OtherEvent,
+  type ToWorker,
+} from "./streamwire";
 import workerURL from "./streamworker.ts?worker";
 
 export type { ConnectionInfo, ConnectionState } from "@teamtrack/client";
@@ -194,7 +206,6 @@ export class TeamStream {
     const worker = new Worker(new URL(workerURL, import.meta.url));
     this.worker = worker;
     const names: string[] = [];
-    const h = this.handlers;
     const reply = (m: ToWorker): void => {
       if (this.worker === worker) {
         worker.postMessage(m);
@@ -210,39 +221,11 @@ export class TeamStream {
           for (const n of m.names) {
             names.push(n);
           }
-          const now = Date.now();
-          const r = m.rows;
-          for (let o = 0; o < r.length; o += COLUMNS) {
-            const time = r[o + COL_TIME];
-            h.onPosition({
-              workerId: names[r[o + COL_WORKER]],
-              team: this.team,
-              lat: r[o + COL_LAT],
-              lng: r[o + COL_LNG],
-              time: Number.isFinite(time) ? time : now,
-              heading: num(r[o + COL_HEADING]),
-              speed: num(r[o + COL_SPEED]),
-              accuracy: num(r[o + COL_ACCURACY]),
-            });
-          }
-          h.onConflated?.(m.received - r.length / COLUMNS);
-          // Applied: the worker may send the next batch.
-          reply({ type: "ack" });
-          for (const e of m.others) {
-            switch (e.type) {
-              case "status":
-                h.onStatus?.(e.status);
-                break;
-              case "alert":
-                h.onAlert?.(e.alert);
-                break;
-              case "delivery":
-                h.onDelivery?.(e.delivery);
-                break;
-              case "reset":
-                h.onReset?.();
-                break;
-            }
+          try {
+            this.applyBatch(m.rows, m.received, m.others, names);
+          } finally {
+            // Applied (or a handler failed: its own error): the worker may send the next batch.
+            reply({ type: "ack" });
           }
           break;
         }
@@ -272,6 +255,42 @@ export class TeamStream {
     worker.onerror = (ev) => console.error(`team-tracking-view: stream worker: ${ev.message}`);
     const base = new URL(this.baseURL, location.href).href;
     worker.postMessage({ type: "start", baseURL: base, team: this.team, full: this.full } satisfies ToWorker);
+  }
+
+  /** One batch of the stream's worker: its rows, the records conflated away, the other events. */
+  private applyBatch(r: Float64Array, received: number, others: OtherEvent[], names: string[]): void {
+    const h = this.handlers;
+    const now = Date.now();
+    for (let o = 0; o < r.length; o += COLUMNS) {
+      const time = r[o + COL_TIME];
+      h.onPosition({
+        workerId: names[r[o + COL_WORKER]],
+        team: this.team,
+        lat: r[o + COL_LAT],
+        lng: r[o + COL_LNG],
+        time: Number.isFinite(time) ? time : now,
+        heading: num(r[o + COL_HEADING]),
+        speed: num(r[o + COL_SPEED]),
+        accuracy: num(r[o + COL_ACCURACY]),
+      });
+    }
+    h.onConflated?.(received - r.length / COLUMNS);
+    for (const e of others) {
+      switch (e.type) {
+        case "status":
+          h.onStatus?.(e.status);
+          break;
+        case "alert":
+          h.onAlert?.(e.alert);
+          break;
+        case "delivery":
+          h.onDelivery?.(e.delivery);
+          break;
+        case "reset":
+          h.onReset?.();
+          break;
+      }
+    }
   }
 }
 

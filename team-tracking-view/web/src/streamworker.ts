@@ -4,8 +4,9 @@
 //
 // Positions held for the next post: each worker's newest in `latest` (by
 // its index in the names table), or with full every one in `rows`; a post
-// sends the held workers' rows first, then those (a switch to full keeps
-// the order: the held rows are older).
+// sends the held workers' rows first, then those (after a switch to full
+// the held rows are the older ones; after a switch back a worker's older
+// rows may follow its newest, and the page's state ignores them as older).
 
 import { TeamWatch, type Refusal, type StreamBatch } from "@teamtrack/client";
 import {

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,6 +67,12 @@ type fakeTracking struct {
 	jwtTokens map[string][]string
 
 	done chan struct{} // closed: streams end
+
+	// burst is how many positions of each worker every interval writes
+	// (default 1): its last burst positions, spread over the interval.
+	burst int
+
+	sent atomic.Int64 // position records written, all teams
 
 	mu      sync.Mutex
 	conns   map[string]int
@@ -287,22 +294,30 @@ func (f *fakeTracking) snapshot() (logins []devLogin, streams, probes []request)
 
 // writePositions writes the current position of every worker of the team,
 // one unnamed data event each: the canonical position record of
-// docs/API.md, fields in order.
+// docs/API.md, fields in order. With burst > 1, each worker's last burst
+// positions (spread over the interval, oldest first, one worker's
+// together), as a server writes a worker that reports faster than its
+// flush interval.
 func (f *fakeTracking) writePositions(w io.Writer, team string) {
 	const lat0, lng0 = 52.52, 13.405 // Berlin
 	now := time.Now()
+	burst := max(f.burst, 1)
 	for i := range f.teams[team] {
 		id := fmt.Sprintf("%s-w%02d", team, i+1)
-		// Worker i circles at its own radius (about 200-650 m) and phase,
-		// at 4-15 m/s (a runner to a cyclist).
-		radius := 0.002 + 0.0015*float64(i%4)
-		const omega = 0.02 // rad/s
-		theta := float64(i)*2.399963 + omega*float64(now.UnixMilli())/1000
-		lat := lat0 + radius*math.Cos(theta)
-		lng := lng0 + radius*math.Sin(theta)/math.Cos(lat0*math.Pi/180)
-		heading := math.Mod(math.Atan2(math.Cos(theta), -math.Sin(theta))*180/math.Pi+360, 360)
-		_, _ = fmt.Fprintf(w, `data: {"id":"%s-%d","workerId":"%s","team":"%s","location":{"latitude":%g,"longitude":%g},`+
-			`"timeStamp":"%s","accuracy":%d,"speed":%g,"heading":%g}`+"\n\n",
-			id, now.UnixMilli(), id, team, lat, lng, now.UTC().Format("2006-01-02T15:04:05.000Z07:00"), 5+i%20, radius*111_000*omega, heading)
+		for j := range burst {
+			at := now.Add(-time.Duration(burst-1-j) * f.interval / time.Duration(burst))
+			// Worker i circles at its own radius (about 200-650 m) and phase,
+			// at 4-15 m/s (a runner to a cyclist).
+			radius := 0.002 + 0.0015*float64(i%4)
+			const omega = 0.02 // rad/s
+			theta := float64(i)*2.399963 + omega*float64(at.UnixMilli())/1000
+			lat := lat0 + radius*math.Cos(theta)
+			lng := lng0 + radius*math.Sin(theta)/math.Cos(lat0*math.Pi/180)
+			heading := math.Mod(math.Atan2(math.Cos(theta), -math.Sin(theta))*180/math.Pi+360, 360)
+			_, _ = fmt.Fprintf(w, `data: {"id":"%s-%d","workerId":"%s","team":"%s","location":{"latitude":%g,"longitude":%g},`+
+				`"timeStamp":"%s","accuracy":%d,"speed":%g,"heading":%g}`+"\n\n",
+				id, at.UnixMilli(), id, team, lat, lng, at.UTC().Format("2006-01-02T15:04:05.000Z07:00"), 5+i%20, radius*111_000*omega, heading)
+		}
 	}
+	f.sent.Add(int64(f.teams[team] * burst))
 }

@@ -41,6 +41,41 @@ type labelBox struct {
 	X, Y, W, H float64
 }
 
+// zoomMap zooms the map to zoom with its zoom buttons, one level at a
+// time, and waits until the marker canvas drew it.
+func zoomMap(t *testing.T, ctx context.Context, zoom float64) {
+	t.Helper()
+	layout := func() *mapLayout { return evaluate[*mapLayout](t, ctx, "window.__tracking.layout()") }
+	for i := 0; i < 20; i++ {
+		cur := evaluate[float64](t, ctx, "window.__tracking.mapView().zoom")
+		if cur == zoom {
+			break
+		}
+		button := ".leaflet-control-zoom-out"
+		if cur < zoom {
+			button = ".leaflet-control-zoom-in"
+		}
+		// Leaflet ignores a zoom asked for while one is animated: click
+		// again when the zoom did not change within a second.
+		deadline := time.Now().Add(15 * time.Second)
+		for changed := false; !changed; {
+			if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button))); err != nil {
+				t.Fatal(err)
+			}
+			for retry := time.Now().Add(time.Second); !changed && time.Now().Before(retry); {
+				z := evaluate[float64](t, ctx, "window.__tracking.mapView().zoom")
+				// Changed, and drawn at the new zoom (the animation ended).
+				changed = z != cur && layout().Zoom == z
+				time.Sleep(50 * time.Millisecond) // polling
+			}
+			if !changed && time.Now().After(deadline) {
+				t.Fatalf("zoom still %v after clicks on %s", cur, button)
+			}
+		}
+	}
+	waitFor(t, fmt.Sprintf("zoom %v drawn", zoom), 10*time.Second, func() bool { return layout().Zoom == zoom })
+}
+
 // clustered returns how many workers the clusters hold, each once.
 func (l *mapLayout) clustered(t *testing.T) int {
 	t.Helper()
@@ -130,37 +165,7 @@ func TestBrowserMap(t *testing.T) {
 	}
 	layout := func() *mapLayout { return evaluate[*mapLayout](t, ctx, "window.__tracking.layout()") }
 
-	zoomTo := func(t *testing.T, zoom float64) {
-		t.Helper()
-		for i := 0; i < 20; i++ {
-			cur := evaluate[float64](t, ctx, "window.__tracking.mapView().zoom")
-			if cur == zoom {
-				break
-			}
-			button := ".leaflet-control-zoom-out"
-			if cur < zoom {
-				button = ".leaflet-control-zoom-in"
-			}
-			// Leaflet ignores a zoom asked for while one is animated: click
-			// again when the zoom did not change within a second.
-			deadline := time.Now().Add(15 * time.Second)
-			for changed := false; !changed; {
-				if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button))); err != nil {
-					t.Fatal(err)
-				}
-				for retry := time.Now().Add(time.Second); !changed && time.Now().Before(retry); {
-					z := evaluate[float64](t, ctx, "window.__tracking.mapView().zoom")
-					// Changed, and drawn at the new zoom (the animation ended).
-					changed = z != cur && layout().Zoom == z
-					time.Sleep(50 * time.Millisecond) // polling
-				}
-				if !changed && time.Now().After(deadline) {
-					t.Fatalf("zoom still %v after clicks on %s", cur, button)
-				}
-			}
-		}
-		waitFor(t, fmt.Sprintf("zoom %v drawn", zoom), 10*time.Second, func() bool { return layout().Zoom == zoom })
-	}
+	zoomTo := func(t *testing.T, zoom float64) { t.Helper(); zoomMap(t, ctx, zoom) }
 
 	t.Run("team fitted", func(t *testing.T) {
 		// Every marker is drawn, none outside the canvas, on the first load.
@@ -428,6 +433,84 @@ func metres(a, b browsertest.LatLng) float64 {
 	return r * math.Hypot(dx, dy)
 }
 
+// TestBrowserMapConflation is a stream that writes each worker's last five
+// positions every 200 ms (a worker reporting faster than the server's
+// flush interval). From the stream's Web Worker the page applies each
+// worker's newest per batch: far fewer records than it receives, every
+// worker still updated, the rate counting every record. With trails on it
+// applies every position (the trails draw them all), and off again each
+// worker's newest.
+func TestBrowserMapConflation(t *testing.T) {
+	const workers, burst = 20, 5
+	fake := &fakeTracking{teams: map[string]int{"team_c": workers}, burst: burst}
+	srv := fake.serve(t)
+	ctx := browsertest.NewPage(t)
+	stopConsole := browsertest.CollectConsole(ctx)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/?team=team_c&tiles=none")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := browsertest.WaitFor(ctx, time.Now().Add(15*time.Second), func(s *browsertest.PageState) bool {
+		return s.Ready && s.Connected && s.Workers == workers && s.Markers == workers
+	}); err != nil {
+		t.Fatal(err)
+	}
+	counts := func() (received, applied float64) {
+		c := evaluate[[]float64](t, ctx, "[window.__tracking.received(), window.__tracking.applied()]")
+		return c[0], c[1]
+	}
+	// over returns what arrived and what was applied while at least n
+	// records arrived.
+	over := func(n float64) (received, applied float64) {
+		r0, a0 := counts()
+		waitFor(t, fmt.Sprintf("%.0f more records", n), 15*time.Second, func() bool {
+			r, _ := counts()
+			return r >= r0+n
+		})
+		r1, a1 := counts()
+		return r1 - r0, a1 - a0
+	}
+	const round = 3 * workers * burst // three writes of the stream
+
+	conflated := func(when string) {
+		t.Helper()
+		r, a := over(round)
+		t.Logf("%s: %.0f of %.0f records applied", when, a, r)
+		if a > r/2 || a < workers {
+			t.Errorf("%s: %.0f of %.0f records applied; want each worker's newest per batch (at most half, at least %d)", when, a, r, workers)
+		}
+	}
+	conflated("trails off")
+	// The rate counts every record received: 20 workers x 5 per 200 ms.
+	const wantRate = workers * burst * 5
+	waitFor(t, "the rate of every record", 10*time.Second, func() bool {
+		rate, err := strconv.ParseFloat(evaluate[string](t, ctx, `document.getElementById("rate").dataset.rate`), 64)
+		return err == nil && rate > 0.7*wantRate && rate < 1.3*wantRate
+	})
+
+	clickCSS(t, ctx, "#trails")
+	// Once the stream worker took the switch (a round trip), every record is applied.
+	waitFor(t, "every record applied with trails on", 15*time.Second, func() bool {
+		r, a := over(workers * burst)
+		return r == a
+	})
+	if r, a := over(round); r != a {
+		t.Errorf("trails on: %.0f of %.0f records applied; want all", a, r)
+	}
+	if loc := evaluate[string](t, ctx, "location.search"); !strings.Contains(loc, "trails=1") {
+		t.Errorf("URL %q does not say trails=1", loc)
+	}
+
+	clickCSS(t, ctx, "#trails")
+	waitFor(t, "each worker's newest again with trails off", 15*time.Second, func() bool {
+		r, a := over(workers * burst)
+		return a <= r/2
+	})
+	conflated("trails off again")
+	if err := browsertest.ConsoleErrors(stopConsole(), nil); err != nil {
+		t.Error(err)
+	}
+}
+
 // frameRecorder wraps requestAnimationFrame before the page's scripts run:
 // each callback's duration (performance.now() around it) is recorded, so
 // the script time of the map's frames can be read next to the intervals
@@ -447,9 +530,15 @@ const frameRecorder = `(() => {
 // frames and of the script time per frame (performance.now()). Opt-in
 // (VIEW_FRAME_BENCH=1; VIEW_FRAME_BENCH_WORKERS=10,500 for other team
 // sizes; VIEW_FRAME_BENCH_QUERY=stream=main adds page parameters, here to
-// read the stream on the page's main thread rather than in its Web Worker):
+// read the stream on the page's main thread rather than in its Web Worker;
+// VIEW_FRAME_BENCH_ZOOM=16 measures at that zoom rather than the team
+// fitted, where more workers are drawn on their own, with labels):
 // a measurement, not a check; it logs the figures and asserts nothing about
-// them.
+// them. Beside them: what the fake stream wrote, what the map drew, and
+// the CPU the browser used by process and thread (/proc; the page's main
+// thread is renderer/chromium, the stream's worker renderer/DedicatedWorker);
+// VIEW_FRAME_BENCH_PROFILE=1 adds the page's JavaScript profile and
+// VIEW_FRAME_BENCH_TRACE=1 a summary of a trace of its main thread.
 func TestBrowserMapFrameTimes(t *testing.T) {
 	if os.Getenv("VIEW_FRAME_BENCH") == "" {
 		t.Skip("set VIEW_FRAME_BENCH=1 to measure frame times")
@@ -464,6 +553,14 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 			}
 			sizes = append(sizes, n)
 		}
+	}
+	var zoom float64
+	if v := os.Getenv("VIEW_FRAME_BENCH_ZOOM"); v != "" {
+		z, err := strconv.Atoi(v)
+		if err != nil || z < 2 || z > 19 {
+			t.Fatalf("VIEW_FRAME_BENCH_ZOOM=%q: want a zoom from 2 to 19, e.g. 16", v)
+		}
+		zoom = float64(z)
 	}
 	for _, n := range sizes {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
@@ -489,6 +586,25 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(2 * time.Second) // measurement, not synchronisation: let the first fit settle
+			if zoom != 0 {
+				zoomMap(t, ctx, zoom)
+				time.Sleep(time.Second) // measurement: the first repaints at the new zoom pass
+			}
+			var stopProfile func(int) (string, error)
+			if os.Getenv("VIEW_FRAME_BENCH_PROFILE") != "" {
+				var err error
+				if stopProfile, err = startProfile(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var stopTrace func(int) (string, error)
+			if os.Getenv("VIEW_FRAME_BENCH_TRACE") != "" {
+				var err error
+				if stopTrace, err = startTrace(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cpu0, sent0, wall0 := sampleCPU(ctx), fake.sent.Load(), time.Now()
 			res, err := chromedp.Run(ctx, chromedp.Evaluate[map[string][]float64](`new Promise((resolve) => {
 				window.__frameWork.length = 0;
 				const r0 = window.__tracking.received();
@@ -502,6 +618,21 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 			})`, chromedp.EvalAwaitPromise))
 			if err != nil {
 				t.Fatal(err)
+			}
+			cpu1, sent1, wall := sampleCPU(ctx), fake.sent.Load(), time.Since(wall0)
+			if stopProfile != nil {
+				top, err := stopProfile(25)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%d workers: the page's main thread, self time: %s", n, top)
+			}
+			if stopTrace != nil {
+				top, err := stopTrace(25)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%d workers: the renderer's main thread by trace event, self time: %s", n, top)
 			}
 			times := res["times"]
 			intervals := make([]float64, 0, len(times))
@@ -518,6 +649,10 @@ func TestBrowserMapFrameTimes(t *testing.T) {
 			span := (times[len(times)-1] - times[0]) / 1000
 			t.Logf("%d workers at 10/s: %d frames in %.1f s (%.0f/s), frame interval p95 %.1f ms, script per frame p95 %.2f ms (median %.2f), %.0f positions/s received",
 				n, len(intervals), span, float64(len(intervals))/span, p95(intervals), p95(res["work"]), median(res["work"]), res["received"][0]/span)
+			lay := evaluate[mapLayout](t, ctx, "window.__tracking.layout()")
+			t.Logf("%d workers: the fake stream wrote %.0f positions/s; the map at zoom %.0f drew %d markers on their own, %d clusters, %d labels",
+				n, float64(sent1-sent0)/wall.Seconds(), lay.Zoom, lay.Markers, len(lay.Clusters), len(lay.Labels))
+			t.Logf("%d workers: CPU over the %.1f s: %s", n, wall.Seconds(), cpuDelta(cpu0, cpu1, wall))
 		})
 	}
 }

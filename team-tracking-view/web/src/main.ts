@@ -357,10 +357,12 @@ class App {
             this.requestFrame();
           }
         },
+        onConflated: (n) => ov.state.count(n, Date.now()),
         onStatus: (s) => ov.state.applyStatus(s),
         onStateChange: () => this.renderTeams(),
       },
       this.auth.credentials(ov.team),
+      this.cfg.trails,
     );
     ov.stream.start();
   }
@@ -489,6 +491,7 @@ class App {
       cfg.team,
       {
         onPosition: (p) => this.onPosition(state, p),
+        onConflated: (n) => state.count(n, Date.now()),
         onStatus: (s) => {
           if (state === this.state) {
             state.applyStatus(s); // the panel and the markers follow at its next render
@@ -513,6 +516,7 @@ class App {
         onStateChange: (info) => this.showConnection(info),
       },
       credentials,
+      cfg.trails,
     );
     this.stream.start();
     const target = { base: streamURL(cfg.strategy, cfg.team), team: cfg.team, credentials };
@@ -733,7 +737,14 @@ class App {
         window.history.replaceState(null, "", toSearch(this.cfg, this.base, location.search));
       });
     };
-    toggle(this.trailsInput, "trails", (on) => this.map.setTrails(on));
+    toggle(this.trailsInput, "trails", (on) => {
+      // Trails need every position; without, each worker's newest per batch is enough.
+      this.stream?.setFull(on);
+      for (const ov of this.overlays.values()) {
+        ov.stream?.setFull(on);
+      }
+      this.map.setTrails(on);
+    });
     toggle(this.labelsInput, "labels", (on) => this.map.setLabels(on));
 
     // On a narrow screen the panel starts collapsed (the map needs the
@@ -792,6 +803,7 @@ class App {
       workerIds: () => [...app.shown.workers.keys()].sort(),
       connections: () => app.stream?.connections ?? 0,
       received: () => app.state.received,
+      applied: () => app.state.applied,
       get mode() {
         return app.timebar.replaying ? "replay" : "live";
       },

@@ -274,10 +274,10 @@ export class TrackingMap {
 
   /**
    * Advances the animations to now and redraws the markers; returns whether
-   * an animation is still running.
+   * an animation is still running (or a repaint of the clusters waits).
    */
   frame(now: number): boolean {
-    if (this.animating.size === 0) {
+    if (this.animating.size === 0 && !this.workerLayer.deferred) {
       return false;
     }
     for (const v of this.animating) {
@@ -296,7 +296,7 @@ export class TrackingMap {
     if (this.hovered !== null) {
       this.tooltip.setLatLng([this.hovered.sprite.lat, this.hovered.sprite.lng]);
     }
-    return this.animating.size > 0;
+    return this.animating.size > 0 || this.workerLayer.deferred;
   }
 
   /** Sets the statuses that changed; redraws once. */

@@ -167,6 +167,14 @@ const HIT_RADIUS = 12;
 export const CLUSTER_MAX_ZOOM = 18;
 /** Workers within one cell of this many CSS px (of the map's pixel grid) form a cluster. */
 const CLUSTER_CELL = 56;
+/**
+ * A change of the clusters only (a count, a rounded centre) repaints at most
+ * this often, in ms; a marker drawn on its own that moves repaints at once.
+ * With 2,000 workers moving at city zoom, workers cross from one cluster's
+ * cell to another's dozens of times a second: a repaint of the whole canvas
+ * at every display frame for a count that changes by one.
+ */
+const CLUSTER_REPAINT_MS = 100;
 /** Labels placed per repaint at most (they are what costs the most to copy). */
 const LABEL_LIMIT = 400;
 /** Space kept between a label and its marker's centre, CSS px. */
@@ -274,6 +282,13 @@ export class WorkerLayer extends L.Layer {
   private drawnOutside = 0;
   /** New-heading arrows still allowed in this repaint. */
   private arrowBudget = 0;
+  /** performance.now() of the last repaint. */
+  private paintedAt = -Infinity;
+  /**
+   * Whether a change of the clusters waits for its repaint (CLUSTER_REPAINT_MS):
+   * the map keeps drawing frames until it is done.
+   */
+  deferred = false;
   /**
    * Hue of each team's colour family while several are shown ("" the
    * team's own, else the other teams by name): a cluster of one team's
@@ -406,7 +421,8 @@ export class WorkerLayer extends L.Layer {
    * Draws every sprite where it is now: clusters below CLUSTER_MAX_ZOOM,
    * the others on their own, then the labels that find room. Nothing is
    * repainted when no marker moved by a whole pixel or changed its image
-   * (walking workers at city zoom move less than a pixel per frame).
+   * (walking workers at city zoom move less than a pixel per frame), and a
+   * change of the clusters alone at most every CLUSTER_REPAINT_MS.
    */
   draw(): void {
     const map = this._map;
@@ -454,6 +470,9 @@ export class WorkerLayer extends L.Layer {
     singles.length = 0;
     const clusters: Cluster[] = [];
     let selected: Sprite | null = null;
+    /** Whether a cluster's count or centre changed, and the clusters' signatures of this draw. */
+    let clustersChanged = false;
+    let newSignatures = new Map<number, number>();
     if (zoom < CLUSTER_MAX_ZOOM) {
       const cells = this.cells;
       cells.clear();
@@ -482,17 +501,16 @@ export class WorkerLayer extends L.Layer {
           clusters.push(c);
           const sig = n * 2 ** 40 + (Math.round(c.sx / n) + 50_000) * 2 ** 20 + (Math.round(c.sy / n) + 50_000);
           signatures.set(key, sig);
-          changed ||= this.clusterSignatures.get(key) !== sig;
+          clustersChanged ||= this.clusterSignatures.get(key) !== sig;
         } else {
           singles.push(c.members[0]);
         }
       }
-      changed ||= signatures.size !== this.clusterSignatures.size;
-      this.clusterSignatures = signatures;
+      clustersChanged ||= signatures.size !== this.clusterSignatures.size;
+      newSignatures = signatures;
       cells.clear();
     } else {
       changed ||= this.clusterSignatures.size > 0;
-      this.clusterSignatures = new Map();
       for (const s of visible) {
         if (s.id === this.selectedId) {
           selected = s;
@@ -513,9 +531,16 @@ export class WorkerLayer extends L.Layer {
       changed ||= selected.moved || img !== selected.drawn;
       selected.drawn = img;
     }
-    if (!changed) {
+    const now = performance.now();
+    if (!changed && (!clustersChanged || now - this.paintedAt < CLUSTER_REPAINT_MS)) {
+      // Only clusters changed, and the last repaint was recent: later (the
+      // signatures stay those drawn, so the change is seen again).
+      this.deferred = clustersChanged;
       return;
     }
+    this.clusterSignatures = newSignatures;
+    this.deferred = false;
+    this.paintedAt = now;
     this.stale = false;
     this.drawnZoom = zoom;
     this.drawnOutside = outside;

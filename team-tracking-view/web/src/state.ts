@@ -1,7 +1,8 @@
 // The team as the view knows it: the last position of each worker, a short
 // trail, each worker's presence status from the stream, and the counters
-// the panel shows. Records are applied here as they arrive (cheap); the map
-// and the panel read the state at their own pace.
+// the panel shows. Records are applied here as they arrive (cheap: from the
+// stream's Web Worker each worker's newest per batch, or every one while
+// trails are drawn); the map and the panel read the state at their own pace.
 //
 // A worker's status is its presence status from the stream (`event:
 // status`, docs/API.md: online, idle or offline, with a reason) when the
@@ -62,8 +63,10 @@ export class TeamState {
   readonly presence = new Map<string, Presence>();
   private readonly dirty = new Set<Worker>();
   private readonly rate = new RateMeter();
-  /** Records received, applied or not. */
+  /** Position records received, applied or not (those the stream conflated included). */
   received = 0;
+  /** Position records handed to apply (changing the worker or not). */
+  applied = 0;
 
   constructor(readonly team: string) {}
 
@@ -74,6 +77,7 @@ export class TeamState {
    */
   apply(p: Position, now: number): boolean {
     this.received++;
+    this.applied++;
     this.rate.add(now);
     if (p.team !== "" && p.team !== this.team) {
       return false;
@@ -131,7 +135,17 @@ export class TeamState {
     return true;
   }
 
-  /** Marks every worker changed: the map draws them all again (the team is shown anew). */
+  /**
+   * Counts position records received but not applied (the stream kept a
+   * newer one of the same worker): they count in received and the rate.
+   */
+  count(n: number, now: number): void {
+    if (n > 0) {
+      this.received += n;
+      this.rate.add(now, n);
+    }
+  }
+
   /** How workers are coloured: by default each by its id over the whole hue wheel. */
   private colourOf: (id: string) => string = workerColour;
 
@@ -147,6 +161,7 @@ export class TeamState {
     }
   }
 
+  /** Marks every worker changed: the map draws them all again (the team is shown anew). */
   markAllDirty(): void {
     for (const w of this.workers.values()) {
       this.dirty.add(w);
@@ -230,7 +245,7 @@ class RateMeter {
   private readonly seconds = new Float64Array(RateMeter.windowSeconds + 1).fill(-1);
   private first = -1;
 
-  add(now: number): void {
+  add(now: number, n = 1): void {
     if (this.first < 0) {
       this.first = now;
     }
@@ -240,7 +255,7 @@ class RateMeter {
       this.seconds[i] = s;
       this.counts[i] = 0;
     }
-    this.counts[i]++;
+    this.counts[i] += n;
   }
 
   /** Events per second over the last full seconds plus the current one. */

@@ -7,9 +7,12 @@
 // lifetime, replica shutdown, slow client, token expiry).
 //
 // Each network read (the server writes the positions of 50 ms at once)
-// reaches the page as one batch, parsed in one JSON.parse: not one DOM
-// event per record, the cost that kept a tab of 2,000 workers at 10
-// positions/s from drawing smoothly (README, "Performance").
+// is parsed in one JSON.parse: not one DOM event per record, the cost that
+// kept a tab of 2,000 workers at 10 positions/s from drawing smoothly
+// (README, "Performance"). In the Web Worker (the default) the page gets
+// at most one batch per display frame, and only once it applied the last
+// one, with each worker's newest position (streamwire.ts): a worker
+// costs the page once a batch however often it reports.
 //
 // With authentication (auth.ts) each connection first gets its token and
 // sends it as Authorization: Bearer. A refusal (401, 403) is the stream's
@@ -28,7 +31,19 @@ import {
 } from "@teamtrack/client";
 import { AuthError, type StreamCredentials } from "./auth";
 import { fromRecord, type Position } from "./position";
-import { COL_ACCURACY, COL_HEADING, COL_LAT, COL_LNG, COL_SPEED, COL_TIME, COL_WORKER, COLUMNS, type FromWorker, type ToWorker } from "./streamwire";
+import {
+  COL_ACCURACY,
+  COL_HEADING,
+  COL_LAT,
+  COL_LNG,
+  COL_SPEED,
+  COL_TIME,
+  COL_WORKER,
+  COLUMNS,
+  type FromWorker,
+  type OtherEvent,
+  type ToWorker,
+} from "./streamwire";
 import workerURL from "./streamworker.ts?worker";
 
 export type { ConnectionInfo, ConnectionState } from "@teamtrack/client";
@@ -36,6 +51,12 @@ export type { ConnectionInfo, ConnectionState } from "@teamtrack/client";
 export interface StreamHandlers {
   /** One position. */
   onPosition(p: Position): void;
+  /**
+   * Position records that arrived but are not passed to onPosition: the
+   * stream's Web Worker keeps only each worker's newest between two batches
+   * (streamwire.ts). For the counts (received, the rate).
+   */
+  onConflated?(n: number): void;
   /** A worker's presence status. */
   onStatus?(s: StatusRecord): void;
   /** A geofence or proximity alert. */
@@ -85,14 +106,30 @@ export class TeamStream {
   private watch: TeamWatch | null = null;
   private worker: Worker | null = null;
   private readonly baseURL: string;
+  private full: boolean;
 
+  /**
+   * full: every position reaches onPosition (the page draws trails);
+   * otherwise, with the stream in its Web Worker, each worker's newest
+   * between two batches (setFull changes it).
+   */
   constructor(
     strategy: string,
     private readonly team: string,
     private readonly handlers: StreamHandlers,
     private readonly credentials: StreamCredentials,
+    full = false,
   ) {
     this.baseURL = `/tracking/${encodeURIComponent(strategy)}`;
+    this.full = full;
+  }
+
+  /** Every position (on) or each worker's newest per batch (off); see the constructor. */
+  setFull(on: boolean): void {
+    if (on !== this.full) {
+      this.full = on;
+      this.worker?.postMessage({ type: "full", on } satisfies ToWorker);
+    }
   }
 
   start(): void {
@@ -169,7 +206,6 @@ export class TeamStream {
     const worker = new Worker(new URL(workerURL, import.meta.url));
     this.worker = worker;
     const names: string[] = [];
-    const h = this.handlers;
     const reply = (m: ToWorker): void => {
       if (this.worker === worker) {
         worker.postMessage(m);
@@ -185,36 +221,11 @@ export class TeamStream {
           for (const n of m.names) {
             names.push(n);
           }
-          const now = Date.now();
-          const r = m.rows;
-          for (let o = 0; o < r.length; o += COLUMNS) {
-            const time = r[o + COL_TIME];
-            h.onPosition({
-              workerId: names[r[o + COL_WORKER]],
-              team: this.team,
-              lat: r[o + COL_LAT],
-              lng: r[o + COL_LNG],
-              time: Number.isFinite(time) ? time : now,
-              heading: num(r[o + COL_HEADING]),
-              speed: num(r[o + COL_SPEED]),
-              accuracy: num(r[o + COL_ACCURACY]),
-            });
-          }
-          for (const e of m.others) {
-            switch (e.type) {
-              case "status":
-                h.onStatus?.(e.status);
-                break;
-              case "alert":
-                h.onAlert?.(e.alert);
-                break;
-              case "delivery":
-                h.onDelivery?.(e.delivery);
-                break;
-              case "reset":
-                h.onReset?.();
-                break;
-            }
+          try {
+            this.applyBatch(m.rows, m.received, m.others, names);
+          } finally {
+            // Applied (or a handler failed: its own error): the worker may send the next batch.
+            reply({ type: "ack" });
           }
           break;
         }
@@ -243,7 +254,43 @@ export class TeamStream {
     };
     worker.onerror = (ev) => console.error(`team-tracking-view: stream worker: ${ev.message}`);
     const base = new URL(this.baseURL, location.href).href;
-    worker.postMessage({ type: "start", baseURL: base, team: this.team } satisfies ToWorker);
+    worker.postMessage({ type: "start", baseURL: base, team: this.team, full: this.full } satisfies ToWorker);
+  }
+
+  /** One batch of the stream's worker: its rows, the records conflated away, the other events. */
+  private applyBatch(r: Float64Array, received: number, others: OtherEvent[], names: string[]): void {
+    const h = this.handlers;
+    const now = Date.now();
+    for (let o = 0; o < r.length; o += COLUMNS) {
+      const time = r[o + COL_TIME];
+      h.onPosition({
+        workerId: names[r[o + COL_WORKER]],
+        team: this.team,
+        lat: r[o + COL_LAT],
+        lng: r[o + COL_LNG],
+        time: Number.isFinite(time) ? time : now,
+        heading: num(r[o + COL_HEADING]),
+        speed: num(r[o + COL_SPEED]),
+        accuracy: num(r[o + COL_ACCURACY]),
+      });
+    }
+    h.onConflated?.(received - r.length / COLUMNS);
+    for (const e of others) {
+      switch (e.type) {
+        case "status":
+          h.onStatus?.(e.status);
+          break;
+        case "alert":
+          h.onAlert?.(e.alert);
+          break;
+        case "delivery":
+          h.onDelivery?.(e.delivery);
+          break;
+        case "reset":
+          h.onReset?.();
+          break;
+      }
+    }
   }
 }
 

@@ -64,8 +64,15 @@ export interface TrackingHook {
   workerIds(): string[];
   /** Stream connections that opened since the team was chosen. */
   connections(): number;
-  /** Live position records received since the team was chosen. */
+  /** Live position records received since the team was chosen (before the stream worker keeps each worker's newest). */
   received(): number;
+  /**
+   * Live position records applied to the team's state since it was chosen:
+   * from the stream's Web Worker each worker's newest per batch (fewer than
+   * received when a worker reports more often than batches go), every one
+   * while trails are on or with ?stream=main.
+   */
+  applied(): number;
   /** Whether map tiles are in use (false: coordinate grid only). */
   tilesActive(): boolean;
   /** The map's zoom and centre. */

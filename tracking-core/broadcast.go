@@ -53,6 +53,8 @@ type Broadcaster interface {
 	// or none: ErrOverloaded when the send queue has no room for all of msgs
 	// (none of them is sent), ErrClosed after Close. Failures to deliver a
 	// queued message are counted in metrics and logged, never silently dropped.
+	// Publish copies what it keeps of msgs: the caller may reuse the slice
+	// once it returns (the Messages' JSON bytes stay immutable, as always).
 	Publish(ctx context.Context, msgs ...Message) error
 
 	// Subscribe calls h with every position of team published from now on, by

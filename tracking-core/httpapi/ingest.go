@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,7 +72,11 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 		// A fix much older than now was buffered by the phone: managers see it
 		// marked late (it never moves a worker's last position back).
 		p.Late = now.Sub(p.TimeStamp) > tracking.LateAfter
-		err = in.a.b.Publish(ctx, wire.NewMessage(&p, now))
+		one := oneMessage.Get().(*[1]tracking.Message)
+		one[0] = wire.NewMessage(&p, now)
+		err = in.a.b.Publish(ctx, one[:]...)
+		one[0] = tracking.Message{}
+		oneMessage.Put(one)
 	}
 	if err != nil {
 		in.reject(err)
@@ -92,6 +97,11 @@ func (in *ingestor) accept(ctx context.Context, rec []byte) (id string, err erro
 	}
 	return p.ID, nil
 }
+
+// oneMessage holds the argument of a Publish of one message: through the
+// interface, Publish's variadic slice would otherwise be allocated for
+// every record (Publish does not keep it; Broadcaster says so).
+var oneMessage = sync.Pool{New: func() any { return new([1]tracking.Message) }}
 
 // adviceWait is how long a POST's summary waits for its advice: not at all
 // for a flood, which is answered at once.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -258,13 +259,23 @@ func presenceReason(hint string, flooded bool) string {
 // readMessage reads one message from rd into buf; a too large one is
 // skipped and reported as a *tracking.Error.
 func (a *API) readMessage(typ websocket.MessageType, rd io.Reader, buf []byte) ([]byte, error) {
-	limit := int64(a.cfg.MaxRecordSize)
-	b := bytes.NewBuffer(buf)
-	n, err := b.ReadFrom(io.LimitReader(rd, limit+1))
-	if err != nil {
-		return buf, err
+	limit := a.cfg.MaxRecordSize
+	// Read up to limit+1 bytes into buf, growing it (no reader or buffer
+	// allocated a message).
+	for len(buf) <= limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(cap(buf), 512), limit+1-len(buf)))
+		}
+		n, err := rd.Read(buf[len(buf):min(cap(buf), limit+1)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
-	if n > limit {
+	if len(buf) > limit {
 		if _, err := io.Copy(io.Discard, rd); err != nil {
 			return buf, err
 		}
@@ -273,7 +284,7 @@ func (a *API) readMessage(typ websocket.MessageType, rd io.Reader, buf []byte) (
 	if typ != websocket.MessageText {
 		return buf, tracking.Errorf(tracking.CodeInvalidJSON, "binary messages are not accepted; send JSON text")
 	}
-	return b.Bytes(), nil
+	return buf, nil
 }
 
 // ingestMessage publishes a record or an array of records, or takes a

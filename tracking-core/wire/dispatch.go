@@ -78,10 +78,15 @@ type WorkerReply struct {
 // ok is false for anything else (records, arrays, malformed JSON), which
 // the record decoder then judges; a reply that is malformed past its type
 // comes back with ok and a zero ID.
-func DecodeWorkerReply(msg []byte) (r WorkerReply, ok bool) {
+func DecodeWorkerReply(msg []byte) (WorkerReply, bool) {
 	if len(msg) == 0 || msg[0] != '{' || !bytes.Contains(msg, typeKey) {
-		return r, false
+		return WorkerReply{}, false // records: nothing allocated for them
 	}
+	return decodeWorkerReply(msg)
+}
+
+func decodeWorkerReply(msg []byte) (WorkerReply, bool) {
+	var r WorkerReply
 	if err := json.Unmarshal(msg, &r); err != nil || r.Type == "" {
 		return WorkerReply{}, false
 	}

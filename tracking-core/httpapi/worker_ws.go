@@ -110,17 +110,29 @@ func (a *API) serveWorkerWS(conn *websocket.Conn, idle *idleConn, claims *auth.C
 		in.presence.End(presenceReason(why, in.over))
 		in.end()
 	}()
-	// Between messages the goroutine waits in idle.wait, called from this
-	// small frame (workerMessage's frames are gone by then): parked there,
-	// a connection that has not sent yet keeps the smallest stack, and one
-	// that has keeps half of what it grew to (see idleConn).
+	// Between messages of a quiet connection (none in the last
+	// busyWithin) the goroutine waits in idle.wait, called from this small
+	// frame (workerMessage's frames are gone by then): parked there, a
+	// connection that has not sent yet keeps the smallest stack, and one
+	// that has keeps half of what it grew to (see idleConn). A busy one
+	// waits in the library's read, as it would anyway within the
+	// message: its stack is not shrunk by every collection only to grow
+	// again at its next message, nor its reads made early.
+	var last time.Time
 	for {
-		idle.wait()
+		if time.Since(last) >= busyWithin {
+			idle.wait()
+		}
 		if !a.workerMessage(conn, in) {
 			return
 		}
+		last = time.Now()
 	}
 }
+
+// busyWithin: a worker connection whose last message is more recent than
+// this is busy (serveWorkerWS).
+const busyWithin = time.Second
 
 // workerMessage reads and handles a worker's next message; false when the
 // connection is done.

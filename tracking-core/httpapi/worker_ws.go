@@ -110,7 +110,7 @@ func (a *API) serveWorkerWS(conn *websocket.Conn, idle *idleConn, claims *auth.C
 		in.presence.End(presenceReason(why, in.over))
 		in.end()
 	}()
-	// Between messages of a quiet connection (none in the last
+	// Between messages of a quiet connection (not two in a row within
 	// busyWithin) the goroutine waits in idle.wait, called from this small
 	// frame (workerMessage's frames are gone by then): parked there, a
 	// connection that has not sent yet keeps the smallest stack, and one
@@ -118,20 +118,20 @@ func (a *API) serveWorkerWS(conn *websocket.Conn, idle *idleConn, claims *auth.C
 	// waits in the library's read, as it would anyway within the
 	// message: its stack is not shrunk by every collection only to grow
 	// again at its next message, nor its reads made early.
-	var last time.Time
+	var prev, last time.Time // the last two messages' arrivals
 	for {
-		if time.Since(last) >= busyWithin {
+		if last.Sub(prev) >= busyWithin || time.Since(last) >= busyWithin {
 			idle.wait()
 		}
 		if !a.workerMessage(conn, in) {
 			return
 		}
-		last = time.Now()
+		prev, last = last, time.Now()
 	}
 }
 
-// busyWithin: a worker connection whose last message is more recent than
-// this is busy (serveWorkerWS).
+// busyWithin: a worker connection whose last two messages came within this
+// of each other, the last within this of now, is busy (serveWorkerWS).
 const busyWithin = time.Second
 
 // workerMessage reads and handles a worker's next message; false when the

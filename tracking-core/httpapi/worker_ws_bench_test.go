@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -74,6 +73,6 @@ func counter(tb testing.TB, reg *prometheus.Registry, name string) float64 {
 			return sum
 		}
 	}
-	tb.Fatal(fmt.Sprintf("no metric %s", name))
+	tb.Fatalf("no metric %s", name)
 	return 0
 }

@@ -46,27 +46,38 @@ func newIdleConn(c net.Conn) *idleConn {
 	return ic
 }
 
-// Read serves what wait read first, then reads the connection.
+// Read serves what wait read first. With nothing pending it reads the
+// connection as wait does (RawConn.Read into a pooled buffer), not around
+// it: a reader that waits meanwhile (the read loop in wait, the library's
+// close handshake in Read) finds what the other read, rather than one of
+// them parking on a socket another has emptied.
 func (c *idleConn) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	if len(c.pending) > 0 {
-		n := copy(p, c.pending)
-		c.pending = c.pending[n:]
-		if len(c.pending) == 0 {
-			if c.stash != nil {
-				stashes.Put(c.stash)
+	for {
+		c.mu.Lock()
+		if len(c.pending) > 0 {
+			n := copy(p, c.pending)
+			c.pending = c.pending[n:]
+			if len(c.pending) == 0 {
+				if c.stash != nil {
+					stashes.Put(c.stash)
+				}
+				c.pending, c.stash = nil, nil
 			}
-			c.pending, c.stash = nil, nil
+			c.mu.Unlock()
+			return n, nil
+		}
+		if err := c.err; err != nil {
+			c.mu.Unlock()
+			return 0, err
 		}
 		c.mu.Unlock()
-		return n, nil
+		if c.raw == nil {
+			return c.Conn.Read(p)
+		}
+		if err := c.raw.Read(c.ready); err != nil {
+			return 0, err
+		}
 	}
-	if err := c.err; err != nil {
-		c.mu.Unlock()
-		return 0, err
-	}
-	c.mu.Unlock()
-	return c.Conn.Read(p)
 }
 
 // wait returns when the connection has something to read, or has failed
@@ -90,6 +101,12 @@ func (c *idleConn) wait() {
 // the socket has nothing; else it keeps what it read, or the error or end
 // of stream it met, and says done.
 func (c *idleConn) readReady(fd uintptr) bool {
+	c.mu.Lock()
+	has := len(c.pending) > 0 || c.err != nil // another reader's
+	c.mu.Unlock()
+	if has {
+		return true
+	}
 	buf := stashes.Get().(*[]byte)
 	for {
 		n, err := syscall.Read(int(fd), *buf)

@@ -103,3 +103,40 @@ func TestIdleConnWaitEndsOnClose(t *testing.T) {
 		t.Fatalf("read after close: %v", err)
 	}
 }
+
+// A read while the read loop waits (the library's close handshake, from
+// another goroutine) gets what arrives, whichever of the two read it from
+// the socket; the wait ends when the connection does.
+func TestIdleConnReadWhileWaiting(t *testing.T) {
+	server, client := tcpPair(t)
+	ic := newIdleConn(server)
+	ic.br = bufio.NewReaderSize(ic, 16)
+	waited := make(chan struct{})
+	go func() { ic.wait(); close(waited) }()
+	got := make(chan string, 1)
+	go func() {
+		b := make([]byte, 5)
+		_, err := io.ReadFull(ic, b)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		got <- string(b)
+	}()
+	time.Sleep(50 * time.Millisecond) // both parked (nothing to read yet)
+	if _, err := client.Write([]byte("close")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if s != "close" {
+			t.Fatalf("read %q, want close", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the read did not get what arrived while the loop waited")
+	}
+	// The loop's wait goes on (the other read took the data) until the
+	// connection closes, as after a close handshake.
+	server.Close()
+	returns(t, "wait", func() { <-waited })
+}

@@ -14,11 +14,14 @@ import (
 // SSE comments read) and is counted; a refused one is counted as failed
 // with the server's answer.
 func TestIdleHoldsConnections(t *testing.T) {
-	s := startService(t, httpapi.Config{Heartbeat: 100 * time.Millisecond})
+	// A manager WebSocket's heartbeat is a ping that must be answered
+	// within the write timeout: held for twice that, a connection whose
+	// pongs the server did not read would be closed.
+	s := startService(t, httpapi.Config{Heartbeat: 100 * time.Millisecond, WriteTimeout: time.Second})
 	for _, kind := range []IdleKind{IdleWorkerWS, IdleManagerSSE, IdleManagerWS} {
 		t.Run(string(kind), func(t *testing.T) {
 			var ready IdleReport
-			rep, err := RunIdle(t.Context(), IdleConfig{Kind: kind, URL: s.base(), Conns: 20, Teams: 3, Hold: 500 * time.Millisecond,
+			rep, err := RunIdle(t.Context(), IdleConfig{Kind: kind, URL: s.base(), Conns: 20, Teams: 3, Hold: 2 * time.Second,
 				Sources:  []netip.Addr{netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")},
 				IDPrefix: "idle" + string(kind[0]), Ready: func(r IdleReport) { ready = r }})
 			if err != nil {
@@ -28,7 +31,7 @@ func TestIdleHoldsConnections(t *testing.T) {
 				t.Fatalf("ready %+v, at the end %+v: want 20 open, none failed or closed", ready, rep)
 			}
 			if kind != IdleWorkerWS && rep.Pings < 20 {
-				t.Errorf("%d heartbeats over 20 managers in 500ms at 100ms: want each to have seen one", rep.Pings)
+				t.Errorf("%d heartbeats over 20 managers in 2s at 100ms: want each to have seen one", rep.Pings)
 			}
 		})
 	}

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"bufio"
+	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -29,6 +31,75 @@ type idleConn struct {
 	pending []byte  // read by wait (or sent with the upgrade request), not yet by Read
 	stash   *[]byte // pending's pooled buffer, if it is one
 	err     error   // what wait's read met instead of data, for Read
+
+	// With frames, Read follows the client's frames in what it hands out
+	// and, while the read loop is in the library (looping), answers
+	// errIdle at a frame boundary with nothing pending instead of waiting:
+	// the library's Reader then returns after the control frames that
+	// came (a pong), and the loop waits again on its shallow stack. For a
+	// connection whose client sends control frames only (a manager's).
+	frames  bool
+	looping bool
+	fr      frameTracker
+}
+
+// errIdle is Read's answer, in frames mode, when the library would wait
+// for a frame that has not begun to arrive.
+var errIdle = errors.New("websocket idle: no frame begun")
+
+// frameTracker follows WebSocket frame boundaries in a byte stream read
+// from a client (masked frames; RFC 6455 section 5.2).
+type frameTracker struct {
+	hdr  [14]byte // the current frame's header, as far as read
+	n    int      // header bytes read of the current frame
+	need int      // its header's length, once its second byte is read
+	left int64    // payload bytes left of the current frame
+}
+
+func (f *frameTracker) atBoundary() bool { return f.n == 0 && f.left == 0 }
+
+// advance takes p, the next bytes of the stream.
+func (f *frameTracker) advance(p []byte) {
+	for len(p) > 0 {
+		if f.left > 0 {
+			k := min(int64(len(p)), f.left)
+			f.left -= k
+			p = p[k:]
+			continue
+		}
+		f.hdr[f.n] = p[0]
+		f.n++
+		p = p[1:]
+		if f.n == 2 {
+			f.need = 2
+			switch f.hdr[1] & 0x7f {
+			case 126:
+				f.need += 2
+			case 127:
+				f.need += 8
+			}
+			if f.hdr[1]&0x80 != 0 {
+				f.need += 4
+			}
+		}
+		if f.n >= 2 && f.n == f.need {
+			f.left = int64(f.hdr[1] & 0x7f)
+			switch f.left {
+			case 126:
+				f.left = int64(binary.BigEndian.Uint16(f.hdr[2:4]))
+			case 127:
+				f.left = int64(binary.BigEndian.Uint64(f.hdr[2:10]) &^ (1 << 63))
+			}
+			f.n, f.need = 0, 0
+		}
+	}
+}
+
+// loop marks the read loop's call into the library (true) and its return.
+func (c *idleConn) loop(in bool) {
+	c.mu.Lock()
+	c.looping = in
+	c.mu.Unlock()
 }
 
 // stashes are idleConn's read buffers, held only from a wake-up to the
@@ -56,6 +127,9 @@ func (c *idleConn) Read(p []byte) (int, error) {
 		c.mu.Lock()
 		if len(c.pending) > 0 {
 			n := copy(p, c.pending)
+			if c.frames {
+				c.fr.advance(p[:n])
+			}
 			c.pending = c.pending[n:]
 			if len(c.pending) == 0 {
 				if c.stash != nil {
@@ -70,9 +144,19 @@ func (c *idleConn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, err
 		}
+		if c.frames && c.looping && c.raw != nil && c.fr.atBoundary() {
+			c.mu.Unlock()
+			return 0, errIdle
+		}
 		c.mu.Unlock()
 		if c.raw == nil {
-			return c.Conn.Read(p)
+			n, err := c.Conn.Read(p)
+			if c.frames {
+				c.mu.Lock()
+				c.fr.advance(p[:n])
+				c.mu.Unlock()
+			}
+			return n, err
 		}
 		if err := c.raw.Read(c.ready); err != nil {
 			return 0, err

@@ -140,3 +140,43 @@ func TestIdleConnReadWhileWaiting(t *testing.T) {
 	server.Close()
 	returns(t, "wait", func() { <-waited })
 }
+
+// The frame tracker is at a boundary exactly between frames, however the
+// bytes come: one at a time or in chunks, with 7-bit, 16-bit and 64-bit
+// payload lengths, masked or not.
+func TestFrameTracker(t *testing.T) {
+	frame := func(payload int, masked bool) []byte {
+		b := []byte{0x8a}
+		m := byte(0)
+		if masked {
+			m = 0x80
+		}
+		switch {
+		case payload < 126:
+			b = append(b, m|byte(payload))
+		case payload <= 0xffff:
+			b = append(b, m|126, byte(payload>>8), byte(payload))
+		default:
+			b = append(b, m|127, 0, 0, 0, 0, byte(payload>>24), byte(payload>>16), byte(payload>>8), byte(payload))
+		}
+		if masked {
+			b = append(b, 1, 2, 3, 4)
+		}
+		return append(b, bytes.Repeat([]byte{'x'}, payload)...)
+	}
+	frames := [][]byte{frame(0, true), frame(5, true), frame(125, true), frame(126, true), frame(300, false), frame(70000, true), frame(3, false)}
+	for _, chunk := range []int{1, 3, 7, 4096} {
+		var f frameTracker
+		for i, fr := range frames {
+			for off := 0; off < len(fr); off += chunk {
+				if off > 0 && f.atBoundary() {
+					t.Fatalf("chunk %d, frame %d: a boundary %d bytes into the frame", chunk, i, off)
+				}
+				f.advance(fr[off:min(off+chunk, len(fr))])
+			}
+			if !f.atBoundary() {
+				t.Fatalf("chunk %d: not at a boundary after frame %d", chunk, i)
+			}
+		}
+	}
+}

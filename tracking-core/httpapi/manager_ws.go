@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -19,12 +20,14 @@ import (
 //
 // As for a worker, the handler returns once the connection is upgraded:
 // an idle manager costs the goroutine that reads its control frames
-// (pongs, close) and the stream's state (see managerStream).
+// (pongs, close), parked on a shallow stack between them, and the stream's
+// state (see managerStream).
 func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	conn, _, err := a.accept(w, r, wsQuietBufferSize, false)
+	conn, idle, err := a.accept(w, r, wsQuietBufferSize, true)
 	if err != nil {
 		return
 	}
+	idle.frames = true
 	m := a.newManagerStream("manager_ws", claims)
 	s := &wsSink{conn: conn, timeout: a.cfg.WriteTimeout}
 	m.close = func(bool) { _ = conn.CloseNow() }
@@ -50,9 +53,29 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *au
 		// The client sends nothing: this reads control frames until the
 		// connection closes (with a context that is never done, which
 		// spares the library a callback per read). A data message is
-		// refused.
-		if _, _, err := conn.Reader(context.Background()); err == nil {
-			_ = conn.Close(websocket.StatusPolicyViolation, "unexpected data message")
+		// refused. Between frames it waits on idle's shallow stack; what
+		// came is read by a goroutine of its own (the library's Reader,
+		// which returns errIdle once it has handled the control frames
+		// that came, see idleConn), so that this one never runs the
+		// library's deep calls and keeps the smallest stack: a pong every
+		// heartbeat would otherwise leave it at 4 KB for good.
+		var wg sync.WaitGroup
+		for {
+			idle.wait()
+			var err error
+			wg.Go(func() {
+				idle.loop(true)
+				_, _, err = conn.Reader(context.Background())
+				idle.loop(false)
+			})
+			wg.Wait()
+			if errors.Is(err, errIdle) {
+				continue
+			}
+			if err == nil {
+				_ = conn.Close(websocket.StatusPolicyViolation, "unexpected data message")
+			}
+			break
 		}
 		m.end("")
 	}()

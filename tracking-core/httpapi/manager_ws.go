@@ -64,6 +64,8 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *au
 			idle.wait()
 			var err error
 			wg.Go(func() {
+				defer a.recoverConn("manager_ws")
+				err = errReaderPanicked // unless Reader returns
 				idle.loop(true)
 				_, _, err = conn.Reader(context.Background())
 				idle.loop(false)
@@ -80,6 +82,10 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *au
 		m.end("")
 	}()
 }
+
+// errReaderPanicked ends a manager WebSocket whose frame reader panicked
+// (recoverConn logs the panic).
+var errReaderPanicked = errors.New("manager WebSocket: frame reader panicked")
 
 type wsSink struct {
 	conn    *websocket.Conn

@@ -5,11 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/teamtrack/tracking-core/httpapi"
 	"github.com/teamtrack/tracking-core/memory"
 	"github.com/teamtrack/tracking-core/servicetest"
+	"github.com/teamtrack/tracking-core/testsupport"
 	"github.com/teamtrack/tracking-core/testsupport/benchcpu"
 )
 
@@ -27,7 +26,7 @@ func BenchmarkWorkerWSIngest(b *testing.B) {
 		workers[i] = servicetest.MustDialWorker(b, r.WS+"/tracking/ws")
 		recs[i] = servicetest.Rec("team_"+strconv.Itoa(i%10), "w"+strconv.Itoa(i), 1)
 	}
-	accepted := func() float64 { return counter(b, r.Registry, "tracking_records_total") }
+	accepted := func() float64 { return testsupport.MetricSum(b, r.Registry, "tracking_records_total") }
 	start := accepted()
 	cpu := benchcpu.Start()
 	b.ResetTimer()
@@ -55,24 +54,4 @@ func BenchmarkWorkerWSIngest(b *testing.B) {
 	}
 	b.StopTimer()
 	cpu.Report(b)
-}
-
-// counter is the sum of a counter's series in reg.
-func counter(tb testing.TB, reg *prometheus.Registry, name string) float64 {
-	tb.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				sum += m.GetCounter().GetValue()
-			}
-			return sum
-		}
-	}
-	tb.Fatalf("no metric %s", name)
-	return 0
 }

@@ -241,7 +241,7 @@ func TestWatchersShareSnapshotReads(t *testing.T) {
 		watch(i)
 	}
 	testsupport.Eventually(t, 5*time.Second, "every watcher in place", func() bool {
-		return counterValue(t, reg, "tracking_hub_watchers") == 1+later
+		return testsupport.MetricSum(t, reg, "tracking_hub_watchers") == 1+later
 	})
 	close(g.release)
 	wg.Wait()
@@ -260,7 +260,7 @@ func TestWatchersShareSnapshotReads(t *testing.T) {
 	if n := g.calls.Load(); n < 2 || n > 3 {
 		t.Errorf("%d snapshot reads for 11 watchers, want 2 (at most 3)", n)
 	}
-	if n := counterValue(t, reg, "tracking_hub_snapshot_reads_total"); n != float64(g.calls.Load()) {
+	if n := testsupport.MetricSum(t, reg, "tracking_hub_snapshot_reads_total"); n != float64(g.calls.Load()) {
 		t.Errorf("tracking_hub_snapshot_reads_total %v, want %d", n, g.calls.Load())
 	}
 	for _, leave := range leaves {
@@ -268,24 +268,4 @@ func TestWatchersShareSnapshotReads(t *testing.T) {
 			leave()
 		}
 	}
-}
-
-// counterValue is the value of reg's unlabelled counter or gauge name.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			m := mf.GetMetric()[0]
-			if m.GetGauge() != nil {
-				return m.GetGauge().GetValue()
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }

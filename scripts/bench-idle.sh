@@ -185,6 +185,7 @@ sleep "$settle"
 read -r rss1 heap1 stack1 gr1 < <(sample)
 curl -fsS -o "$out/heap.pprof" "http://127.0.0.1:$debug_port/debug/pprof/heap" || true
 curl -fsS -o "$out/goroutine.txt" "http://127.0.0.1:$debug_port/debug/pprof/goroutine?debug=1" || true
+curl -fsS -o "$out/metrics.txt" "http://127.0.0.1:$http_port/metrics" || true
 [ "$open" -gt 0 ] || die "no connection open"
 per_conn() { echo "scale=1; ($1 - $2) / $open / 1024" | bc; }
 cat <<REPORT | tee "$out/summary.txt"
@@ -193,5 +194,5 @@ replica RSS        $((rss0 >> 20)) -> $((rss1 >> 20)) MiB: $(per_conn "$rss1" "$
 Go heap in use     $((heap0 >> 20)) -> $((heap1 >> 20)) MiB: $(per_conn "$heap1" "$heap0") KiB per connection
 Go stacks in use   $((stack0 >> 20)) -> $((stack1 >> 20)) MiB: $(per_conn "$stack1" "$stack0") KiB per connection
 goroutines         $gr0 -> $gr1: $(echo "scale=2; ($gr1 - $gr0) / $open" | bc) per connection
-profiles in $out (heap.pprof, goroutine.txt)
+profiles in $out (heap.pprof, goroutine.txt, metrics.txt)
 REPORT

@@ -179,8 +179,9 @@ type API struct {
 	fences    *fencing.Engine // nil without alerts
 	drainOnce sync.Once
 	drain     chan struct{} // closed when the replica starts draining
-	wheel     *wheel        // manager streams' heartbeats and lifetimes
+	wheel     *wheel        // manager streams' heartbeats and lifetimes, workers' lifespans
 	streams   sync.WaitGroup
+	quiet     *quietHandlers // quiet worker connections' messages
 
 	drainersMu sync.Mutex
 	drainers   map[*func()]struct{} // called when the replica starts draining (onDrain)
@@ -204,6 +205,7 @@ func New(cfg Config, b tracking.Broadcaster, h *hub.Hub) *API {
 	// A tick of a sixteenth of the shortest period (at most 250 ms): a
 	// heartbeat or a lifetime's end is that late at most.
 	a.wheel = newWheel(min(min(cfg.Heartbeat, cfg.MaxLifetime)/16, 250*time.Millisecond))
+	a.quiet = a.newQuietHandlers()
 	a.mux = a.routes()
 	return a
 }

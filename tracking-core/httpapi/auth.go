@@ -103,24 +103,23 @@ func (a *API) lifespan(c *auth.Claims) (time.Duration, string) {
 // connection of the worker replaces it, or the replica drains. The func
 // cancels end's ctx and waits for end to return.
 //
-// An idle connection costs no goroutine for this: a runtime timer, an
-// entry in the worker's session and one in the API's drain list; the
-// goroutine that runs end starts when one of them fires.
+// An idle connection costs no goroutine for this: an entry on the API's
+// timing wheel (its lifespan ends up to two wheel ticks late), one in the
+// worker's session and one in the API's drain list; the goroutine that
+// runs end starts when one of them fires.
 func (a *API) worker(kind string, claims *auth.Claims, tokenOnly bool, end func(ctx context.Context, why string)) (done func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ce := &connEnd{end: end, ctx: ctx}
 	leave := a.workers.join(claims, func() { ce.fire(wire.ReasonReplaced) })
 	closed := a.open(kind)
 	undrain := a.onDrain(func() { ce.fire(wire.ReasonShutdown) })
-	var timer *time.Timer
 	if life, why := a.lifespan(claims); !tokenOnly || why == wire.ReasonTokenExpired {
-		timer = time.AfterFunc(life, func() { ce.fire(why) })
+		ce.why, ce.entry.owner = why, ce
+		a.wheel.after(&ce.entry, life)
 	}
 	return func() {
 		ce.finish(cancel)
-		if timer != nil {
-			timer.Stop()
-		}
+		a.wheel.remove(&ce.entry)
 		undrain()
 		closed()
 		leave()
@@ -130,8 +129,10 @@ func (a *API) worker(kind string, claims *auth.Claims, tokenOnly bool, end func(
 // connEnd runs a connection's end once, from the first trigger that fires
 // before the connection finished by itself.
 type connEnd struct {
-	end func(ctx context.Context, why string)
-	ctx context.Context
+	end   func(ctx context.Context, why string)
+	ctx   context.Context
+	entry wheelEntry // its lifespan
+	why   string     // why it ends when the lifespan is up
 
 	mu       sync.Mutex
 	finished bool
@@ -151,6 +152,9 @@ func (c *connEnd) fire(why string) {
 		c.end(c.ctx, why)
 	}()
 }
+
+// due is the wheel's call: the lifespan is up.
+func (c *connEnd) due() { c.fire(c.why) }
 
 // finish marks the connection ended: no end starts after it, and one that
 // started is cancelled and waited for.

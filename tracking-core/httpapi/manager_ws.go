@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/coder/websocket"
 
@@ -23,18 +22,19 @@ import (
 // (pongs, close), parked on a shallow stack between them, and the stream's
 // state (see managerStream).
 func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	conn, idle, err := a.accept(w, r, wsQuietBufferSize, true)
+	ws, idle, err := a.accept(w, r, wsQuietBufferSize, wsBufferSize, true)
 	if err != nil {
 		return
 	}
+	conn := ws.conn
 	idle.frames = true
 	m := a.newManagerStream("manager_ws", claims)
-	s := &wsSink{conn: conn, timeout: a.cfg.WriteTimeout}
+	s := &wsSink{ws}
 	m.close = func(bool) { _ = conn.CloseNow() }
 	leave, started, err := a.watch(r.Context(), r.PathValue("team"), since(r), m.q)
 	if err != nil {
 		a.log.Warn("manager WebSocket: cannot watch", "team", r.PathValue("team"), "err", errors.Unwrap(err))
-		a.sendWS(conn, errorMessage(err, ""))
+		ws.send(errorMessage(err, ""))
 		_ = conn.Close(websocket.StatusTryAgainLater, "cannot watch team")
 		return
 	}
@@ -87,10 +87,7 @@ func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *au
 // (recoverConn logs the panic).
 var errReaderPanicked = errors.New("manager WebSocket: frame reader panicked")
 
-type wsSink struct {
-	conn    *websocket.Conn
-	timeout time.Duration
-}
+type wsSink struct{ *wsWriter }
 
 // positions writes batch as positions messages, one per run of positions,
 // and a message per event between them, in order, from a buffer of the
@@ -133,5 +130,3 @@ func (s *wsSink) reconnect(reason string) error {
 }
 
 func (s *wsSink) reset(reason string) error { return s.write(wire.AppendReset(nil, reason)) }
-
-func (s *wsSink) write(b []byte) error { return writeWS(s.conn, s.timeout, b) }

@@ -16,6 +16,10 @@ type metrics struct {
 	reconnects  *prometheus.CounterVec // reconnect hints sent, by reason
 	advice      prometheus.Counter     // sampling advice written to workers
 	replies     *prometheus.CounterVec // workers' acks and read receipts, by result
+
+	quietHandlers prometheus.Gauge   // goroutines handling quiet worker connections' messages
+	quietHanded   prometheus.Counter // quiet connections' messages handled by a quiet handler
+	quietInline   prometheus.Counter // quiet connections' messages handled by the connection, no handler free
 }
 
 // newMetrics makes the metrics and registers them with reg, unless nil.
@@ -53,5 +57,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		replies: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tracking_worker_replies_total", Help: "Acks and read receipts of dispatch messages from workers, by type and result."},
 			[]string{"type", "result"}),
+		quietHandlers: f.NewGauge(prometheus.GaugeOpts{
+			Name: "tracking_quiet_handlers",
+			Help: "Goroutines handling the messages of quiet worker WebSockets (so that the connections' own goroutines keep their smallest stacks)."}),
+		quietHanded: f.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_quiet_handed_total",
+			Help: "Messages of quiet worker WebSockets handled by a quiet handler rather than the connection's own goroutine."}),
+		quietInline: f.NewCounter(prometheus.CounterOpts{
+			Name: "tracking_quiet_inline_total",
+			Help: "Messages of quiet worker WebSockets handled by the connection's own goroutine because every handler was busy."}),
 	}
 }

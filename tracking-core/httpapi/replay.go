@@ -47,14 +47,15 @@ func (a *API) handleReplay(w http.ResponseWriter, r *http.Request, _ *auth.Claim
 		return
 	}
 	if isUpgrade(r) {
-		conn, _, err := a.accept(w, r, wsQuietBufferSize, false)
+		ws, _, err := a.accept(w, r, wsQuietBufferSize, wsBufferSize, false)
 		if err != nil {
 			return
 		}
+		conn := ws.conn
 		defer conn.CloseNow()
 		ctx := conn.CloseRead(r.Context())
 		defer a.open("replay_ws")()
-		s := &wsSink{conn: conn, timeout: a.cfg.WriteTimeout}
+		s := &wsSink{ws}
 		end := a.replay(ctx, h.Store(), plan, s)
 		_ = s.write(wire.AppendEnd(nil, end))
 		_ = conn.Close(websocket.StatusNormalClosure, "replay ended")

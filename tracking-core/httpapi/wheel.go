@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// wheel is a hashed timing wheel shared by the manager streams of an API:
-// their heartbeats and their lifetimes are due on it, rather than on two
-// runtime timers and a channel each. An entry costs three words in its
+// wheel is a hashed timing wheel shared by the manager streams and the
+// worker connections of an API: the streams' heartbeats and lifetimes and
+// the workers' lifespans are due on it, rather than on runtime timers (two
+// and a channel for each stream, one for each worker). An entry costs three words in its
 // owner; the wheel's goroutine runs only while it holds entries, waking
 // once per tick.
 //

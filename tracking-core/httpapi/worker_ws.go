@@ -37,11 +37,48 @@ const closeGrace = 5 * time.Second
 // through the returned idleConn, whose wait the read loop calls between
 // messages; else idleConn is nil (a reader parked in the library for the
 // connection's life gains nothing from it, and its stack one frame more).
-func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize int, waits bool) (*websocket.Conn, *idleConn, error) {
-	sb := &smallBuffers{ResponseWriter: w, readSize: readSize, waits: waits}
+func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize, writeSize int, waits bool) (*wsWriter, *idleConn, error) {
+	sb := &smallBuffers{ResponseWriter: w, readSize: readSize, writeSize: writeSize, waits: waits}
 	conn, err := websocket.Accept(sb, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
-	return conn, sb.idle, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return &wsWriter{conn: conn, nc: sb.nc, timeout: a.cfg.WriteTimeout}, sb.idle, nil
 }
+
+// wsWriter writes whole messages to a WebSocket, each within timeout. The
+// timeout is the network connection's write deadline, not a context's:
+// the library keeps the context of a message until the next one (a
+// context with a deadline holds a timer and a channel), for every idle
+// connection, and arms a callback for each. A write that fails (its
+// deadline passed) closes the connection, as the library does when a
+// write's context ends: a frame may have been cut short.
+type wsWriter struct {
+	conn    *websocket.Conn
+	nc      net.Conn
+	timeout time.Duration
+	mu      sync.Mutex // one deadline at a time: set, write, cleared
+}
+
+func (w *wsWriter) write(msg []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	if err == nil {
+		err = w.conn.Write(context.Background(), websocket.MessageText, msg)
+	}
+	if err != nil {
+		_ = w.conn.CloseNow()
+		return err
+	}
+	// The library's own writes (a pong, the close handshake) meet no
+	// deadline of ours.
+	return w.nc.SetWriteDeadline(time.Time{})
+}
+
+// send writes msg, for a message whose failure the connection's reader
+// finds soon enough (the write closes the connection).
+func (w *wsWriter) send(msg []byte) { _ = w.write(msg) }
 
 // handleWorkerWS reads records, one per text message or a JSON array of them.
 // Bad records are answered with an error message; the connection stays.
@@ -53,7 +90,7 @@ func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize int, waits
 func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
 	// The worker's session starts before the upgrade answers, so that a
 	// connection the client sees open is already the worker's newest one.
-	var conn *websocket.Conn
+	var ws *wsWriter
 	upgraded := make(chan struct{})
 	// Lifetime and drain are told from the side: the hint and the close frame
 	// are written concurrently with the read loop, which then ends.
@@ -66,7 +103,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 			return
 		}
 		a.m.reconnects.WithLabelValues(why).Inc()
-		a.sendWS(conn, wire.AppendReconnect(nil, why))
+		ws.send(wire.AppendReconnect(nil, why))
 		// Keep reading while the worker winds down: records it sent before it
 		// saw the hint are still published. Close only if it does not go.
 		grace := time.NewTimer(closeGrace)
@@ -76,54 +113,67 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 			return
 		case <-grace.C:
 		}
-		_ = conn.Close(websocket.StatusServiceRestart, why)
+		_ = ws.conn.Close(websocket.StatusServiceRestart, why)
 	})
-	conn, idle, err := a.accept(w, r, wsWorkerReadSize, true)
+	ws, idle, err := a.accept(w, r, wsWorkerReadSize, wsWorkerWriteSize, true)
 	if err != nil {
 		done()
 		return // Accept has answered
 	}
 	close(upgraded)
-	conn.SetReadLimit(wsReadLimit)
-	a.streams.Add(1) // Shutdown waits for it as for the handler
-	go func() {
-		defer a.streams.Done()
-		defer done()
-		defer conn.CloseNow()
-		defer a.recoverConn("worker_ws")
-		a.serveWorkerWS(conn, idle, claims, &endedBy)
-	}()
-}
-
-// serveWorkerWS is the read loop of a worker's WebSocket. Between
-// messages it waits on idle's shallow stack.
-func (a *API) serveWorkerWS(conn *websocket.Conn, idle *idleConn, claims *auth.Claims, endedBy *atomic.Value) {
+	ws.conn.SetReadLimit(wsReadLimit)
+	// What the connection needs is set up here, on the HTTP server's
+	// goroutine, rather than on the connection's: any call that waits
+	// (a lock many connections take at once) grows a goroutine's stack,
+	// and the connection's would keep that for good.
+	leave := a.quiet.join()
 	in := a.ingestor("ws", claims)
-	in.mail = a.newWorkerMail(func(frame []byte) error { return writeWS(conn, a.cfg.WriteTimeout, frame) })
+	in.mail = a.newWorkerMail(ws.write)
 	if claims != nil && claims.Role == auth.RoleWorker && len(claims.Teams) == 1 {
 		// A phone's token names it: its messages and advice start now,
 		// not with its first position.
 		in.mail.seen(claims.Teams[0], claims.WorkerID)
 	}
-	defer func() {
-		why, _ := endedBy.Load().(string)
-		in.presence.End(presenceReason(why, in.over))
-		in.end()
+	a.streams.Add(1) // Shutdown waits for it as for the handler
+	go func() {
+		defer a.streams.Done()
+		defer done()
+		defer ws.conn.CloseNow()
+		defer leave()
+		defer func() {
+			why, _ := endedBy.Load().(string)
+			in.presence.End(presenceReason(why, in.over))
+			in.end()
+		}()
+		defer a.recoverConn("worker_ws")
+		a.serveWorkerWS(ws, idle, in)
 	}()
+}
+
+// serveWorkerWS is the read loop of a worker's WebSocket. Between
+// messages it waits on idle's shallow stack.
+func (a *API) serveWorkerWS(ws *wsWriter, idle *idleConn, in *ingestor) {
 	// Between messages of a quiet connection (not two in a row within
 	// busyWithin) the goroutine waits in idle.wait, called from this small
-	// frame (workerMessage's frames are gone by then): parked there, a
-	// connection that has not sent yet keeps the smallest stack, and one
-	// that has keeps half of what it grew to (see idleConn). A busy one
-	// waits in the library's read, as it would anyway within the
-	// message: its stack is not shrunk by every collection only to grow
-	// again at its next message, nor its reads made early.
+	// frame, and one of the replica's quiet handlers handles the message
+	// that came (see quietHandlers): the goroutine never runs deeper than
+	// that, and keeps the smallest stack for the connection's life. A busy
+	// one reads and handles its messages itself, waiting in the library's
+	// read between them: no handoff for each message, no read made early.
 	var prev, last time.Time // the last two messages' arrivals
+	var job *quietJob
 	for {
+		var ok bool
 		if last.Sub(prev) >= busyWithin || time.Since(last) >= busyWithin {
 			idle.wait()
+			if job == nil {
+				job = &quietJob{ws: ws, in: in, done: make(chan bool, 1)}
+			}
+			ok = a.quiet.run(job)
+		} else {
+			ok = a.workerMessage(ws, in)
 		}
-		if !a.workerMessage(conn, in) {
+		if !ok {
 			return
 		}
 		prev, last = last, time.Now()
@@ -143,9 +193,9 @@ const busyWithin = time.Second
 // pool's only while a message is handled.
 //
 //go:noinline
-func (a *API) workerMessage(conn *websocket.Conn, in *ingestor) bool {
+func (a *API) workerMessage(ws *wsWriter, in *ingestor) bool {
 	ctx := context.Background()
-	typ, rd, err := conn.Reader(ctx)
+	typ, rd, err := ws.conn.Reader(ctx)
 	if err != nil {
 		return false
 	}
@@ -156,15 +206,15 @@ func (a *API) workerMessage(conn *websocket.Conn, in *ingestor) bool {
 		var te *tracking.Error
 		if errors.As(err, &te) {
 			in.reject(err)
-			a.sendWS(conn, errorMessage(err, ""))
+			ws.send(errorMessage(err, ""))
 			return true
 		}
 		return false
 	}
-	a.ingestMessage(ctx, conn, in, msg)
+	a.ingestMessage(ctx, ws, in, msg)
 	putMessageBuffer(buf, msg)
 	if in.over {
-		_ = conn.Close(websocket.StatusPolicyViolation, "rate limit exceeded")
+		_ = ws.conn.Close(websocket.StatusPolicyViolation, "rate limit exceeded")
 		return false
 	}
 	return true
@@ -187,25 +237,36 @@ func putMessageBuffer(buf *[]byte, msg []byte) {
 // server's recovery does not reach it) instead of ending the process.
 func (a *API) recoverConn(kind string) {
 	if v := recover(); v != nil {
-		a.log.Error("panic serving a connection", "kind", kind, "panic", v, "stack", string(debug.Stack()))
+		a.logPanic(kind, v)
 	}
 }
 
+// logPanic logs panic v of a connection's goroutine, with its stack.
+func (a *API) logPanic(kind string, v any) {
+	a.log.Error("panic serving a connection", "kind", kind, "panic", v, "stack", string(debug.Stack()))
+}
+
 // smallBuffers hands the websocket library, at the upgrade, a connection
-// with a small read buffer (readSize) and a 512-byte write buffer instead
+// with a small read buffer (readSize) and write buffer (writeSize) instead
 // of the HTTP server's 4 KB each, which an idle connection would hold for
 // its whole life. Records are a few hundred bytes; larger reads and
 // writes go straight to the socket.
 type smallBuffers struct {
 	http.ResponseWriter
-	readSize int
-	waits    bool      // read through an idleConn
-	idle     *idleConn // that connection, once hijacked
+	readSize  int
+	writeSize int
+	waits     bool      // read through an idleConn
+	idle      *idleConn // that connection, once hijacked
+	nc        net.Conn  // the hijacked connection
 }
 
 const (
-	// wsBufferSize is the write buffer of every WebSocket.
+	// wsBufferSize is the write buffer of a manager's WebSocket.
 	wsBufferSize = 512
+	// wsWorkerWriteSize is the write buffer of a worker's WebSocket, which
+	// is written to seldom, and mostly short messages (advice, errors,
+	// reconnect hints): a longer one takes two writes.
+	wsWorkerWriteSize = 128
 	// wsWorkerReadSize is the read buffer of a worker's WebSocket: between
 	// messages its idleConn reads what came into a pooled buffer, which
 	// the library then reads from; this one holds frame headers only
@@ -222,6 +283,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	s.nc = c
 	n := brw.Reader.Buffered()
 	var early []byte
 	if n > 0 {
@@ -242,7 +304,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 				return nil, nil, err
 			}
 		}
-		return c, bufio.NewReadWriter(br, bufio.NewWriterSize(c, wsBufferSize)), nil
+		return c, bufio.NewReadWriter(br, bufio.NewWriterSize(c, s.writeSize)), nil
 	}
 	// What the client sent after its request (if anything) is read first
 	// from the idleConn, which is what the library reads from (it moves
@@ -250,7 +312,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	s.idle = newIdleConn(c)
 	s.idle.pending = early
 	s.idle.br = bufio.NewReaderSize(s.idle, s.readSize)
-	return s.idle, bufio.NewReadWriter(s.idle.br, bufio.NewWriterSize(c, wsBufferSize)), nil
+	return s.idle, bufio.NewReadWriter(s.idle.br, bufio.NewWriterSize(c, s.writeSize)), nil
 }
 
 // presenceReason is why a worker connection's session ended, from the
@@ -301,10 +363,10 @@ func (a *API) readMessage(typ websocket.MessageType, rd io.Reader, buf []byte) (
 
 // ingestMessage publishes a record or an array of records, or takes a
 // reply to a dispatch message.
-func (a *API) ingestMessage(ctx context.Context, conn *websocket.Conn, in *ingestor, msg []byte) {
+func (a *API) ingestMessage(ctx context.Context, ws *wsWriter, in *ingestor, msg []byte) {
 	msg = bytes.TrimSpace(msg)
 	if r, ok := wire.DecodeWorkerReply(msg); ok {
-		a.workerReply(conn, in, r)
+		a.workerReply(ws, in, r)
 		return
 	}
 	if len(msg) > 0 && msg[0] == '[' {
@@ -312,24 +374,24 @@ func (a *API) ingestMessage(ctx context.Context, conn *websocket.Conn, in *inges
 		if err := json.Unmarshal(msg, &recs); err != nil {
 			err = tracking.Errorf(tracking.CodeInvalidJSON, "malformed JSON array of records")
 			in.reject(err)
-			a.sendWS(conn, errorMessage(err, ""))
+			ws.send(errorMessage(err, ""))
 			return
 		}
 		for _, rec := range recs {
 			if id, err := in.accept(ctx, rec); err != nil {
-				a.sendWS(conn, errorMessage(err, id))
+				ws.send(errorMessage(err, id))
 			}
 		}
 		return
 	}
 	if id, err := in.accept(ctx, msg); err != nil {
-		a.sendWS(conn, errorMessage(err, id))
+		ws.send(errorMessage(err, id))
 	}
 }
 
 // workerReply records an ack or read receipt; a bad one is answered with
 // an error naming the message id.
-func (a *API) workerReply(conn *websocket.Conn, in *ingestor, r wire.WorkerReply) {
+func (a *API) workerReply(ws *wsWriter, in *ingestor, r wire.WorkerReply) {
 	typ := r.Type
 	if typ != wire.TypeAck && typ != wire.TypeRead {
 		typ = "other" // a label per type a client invents would grow without bound
@@ -342,19 +404,10 @@ func (a *API) workerReply(conn *websocket.Conn, in *ingestor, r wire.WorkerReply
 	}
 	if err != nil {
 		a.m.replies.WithLabelValues(typ, string(tracking.ErrorCode(err))).Inc()
-		a.sendWS(conn, errorMessage(err, r.ID))
+		ws.send(errorMessage(err, r.ID))
 		return
 	}
 	a.m.replies.WithLabelValues(typ, "ok").Inc()
-}
-
-func (a *API) sendWS(conn *websocket.Conn, msg []byte) { _ = writeWS(conn, a.cfg.WriteTimeout, msg) }
-
-// writeWS writes msg as one text message within timeout.
-func writeWS(conn *websocket.Conn, timeout time.Duration, msg []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return conn.Write(ctx, websocket.MessageText, msg)
 }
 
 // errorMessage is the error message answering a bad record (id: the

@@ -106,10 +106,11 @@ func (t *Tracker) Close() {
 // Conn is one worker connection's view of the tracker. Its methods are
 // called by the connection's one reading goroutine.
 type Conn struct {
-	t        *Tracker
-	posting  bool
-	start    time.Time
-	sessions map[workerKey]*session
+	t       *Tracker
+	posting bool
+	start   time.Time
+	one     *session               // the first worker's session: most connections carry one worker
+	more    map[workerKey]*session // the others'
 }
 
 // WebSocket returns the Conn of a WebSocket: one session per worker seen on
@@ -123,19 +124,32 @@ func (t *Tracker) Posting() *Conn { return &Conn{t: t, posting: true} }
 // Seen records an accepted record of worker at now: the worker is online.
 func (c *Conn) Seen(team, worker string, now time.Time) {
 	k := workerKey{team, worker}
-	s := c.sessions[k]
+	var s *session
+	if c.one != nil && c.one.key == k {
+		s = c.one
+	} else {
+		s = c.more[k]
+	}
 	if s == nil {
 		s = c.t.open(k, c.posting, c.start)
-		if c.sessions == nil {
-			c.sessions = make(map[workerKey]*session, 1)
+		switch {
+		case c.one == nil:
+			c.one = s
+		case c.more == nil:
+			c.more = map[workerKey]*session{k: s}
+		default:
+			c.more[k] = s
 		}
-		c.sessions[k] = s
 	}
 	s.lastSeen.Store(now.UnixNano())
 	if !s.online.Load() && !c.t.change(s, wire.StatusOnline, "") {
 		// The session ended (a posting worker silent for too long): this
 		// record starts another.
-		delete(c.sessions, k)
+		if c.one == s {
+			c.one = nil
+		} else {
+			delete(c.more, k)
+		}
 		c.Seen(team, worker, now)
 	}
 }
@@ -146,10 +160,13 @@ func (c *Conn) End(reason string) {
 	if c.posting {
 		return
 	}
-	for _, s := range c.sessions {
+	if c.one != nil {
+		c.t.end(c.one, wire.StatusOffline, reason)
+	}
+	for _, s := range c.more {
 		c.t.end(s, wire.StatusOffline, reason)
 	}
-	c.sessions = nil
+	c.one, c.more = nil, nil
 }
 
 // open returns the session of k: a new one, or for posting the worker's

@@ -22,7 +22,7 @@ import (
 // (pongs, close), parked on a shallow stack between them, and the stream's
 // state (see managerStream).
 func (a *API) handleManagerWS(w http.ResponseWriter, r *http.Request, claims *auth.Claims) {
-	ws, idle, err := a.accept(w, r, wsQuietBufferSize, wsBufferSize, true)
+	ws, idle, err := a.accept(w, r, wsQuietBufferSize, true)
 	if err != nil {
 		return
 	}

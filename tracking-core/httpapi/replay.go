@@ -47,7 +47,7 @@ func (a *API) handleReplay(w http.ResponseWriter, r *http.Request, _ *auth.Claim
 		return
 	}
 	if isUpgrade(r) {
-		ws, _, err := a.accept(w, r, wsQuietBufferSize, wsBufferSize, false)
+		ws, _, err := a.accept(w, r, wsQuietBufferSize, false)
 		if err != nil {
 			return
 		}

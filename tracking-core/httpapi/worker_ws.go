@@ -37,25 +37,26 @@ const closeGrace = 5 * time.Second
 // through the returned idleConn, whose wait the read loop calls between
 // messages; else idleConn is nil (a reader parked in the library for the
 // connection's life gains nothing from it, and its stack one frame more).
-func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize, writeSize int, waits bool) (*wsWriter, *idleConn, error) {
-	sb := &smallBuffers{ResponseWriter: w, readSize: readSize, writeSize: writeSize, waits: waits}
+func (a *API) accept(w http.ResponseWriter, r *http.Request, readSize int, waits bool) (*wsWriter, *idleConn, error) {
+	sb := &smallBuffers{ResponseWriter: w, readSize: readSize, waits: waits}
 	conn, err := websocket.Accept(sb, r, &websocket.AcceptOptions{OriginPatterns: a.cfg.AllowedOrigins})
 	if err != nil {
 		return nil, nil, err
 	}
-	return &wsWriter{conn: conn, nc: sb.nc, timeout: a.cfg.WriteTimeout}, sb.idle, nil
+	return &wsWriter{conn: conn, g: sb.gather, timeout: a.cfg.WriteTimeout}, sb.idle, nil
 }
 
-// wsWriter writes whole messages to a WebSocket, each within timeout. The
-// timeout is the network connection's write deadline, not a context's:
-// the library keeps the context of a message until the next one (a
-// context with a deadline holds a timer and a channel), for every idle
-// connection, and arms a callback for each. A write that fails (its
-// deadline passed) closes the connection, as the library does when a
-// write's context ends: a frame may have been cut short.
+// wsWriter writes whole messages to a WebSocket, each within timeout and
+// in one write (see gatherConn). The timeout is the network connection's
+// write deadline, not a context's: the library keeps the context of a
+// message until the next one (a context with a deadline holds a timer
+// and a channel), for every idle connection, and arms a callback for
+// each. A write that fails (its deadline passed) closes the connection,
+// as the library does when a write's context ends: a frame may have been
+// cut short.
 type wsWriter struct {
 	conn    *websocket.Conn
-	nc      net.Conn
+	g       *gatherConn
 	timeout time.Duration
 	mu      sync.Mutex // one deadline at a time: set, write, cleared
 }
@@ -63,9 +64,13 @@ type wsWriter struct {
 func (w *wsWriter) write(msg []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	err := w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	err := w.g.c.SetWriteDeadline(time.Now().Add(w.timeout))
 	if err == nil {
+		w.g.begin()
 		err = w.conn.Write(context.Background(), websocket.MessageText, msg)
+		if ferr := w.g.end(); err == nil {
+			err = ferr
+		}
 	}
 	if err != nil {
 		_ = w.conn.CloseNow()
@@ -73,7 +78,7 @@ func (w *wsWriter) write(msg []byte) error {
 	}
 	// The library's own writes (a pong, the close handshake) meet no
 	// deadline of ours.
-	return w.nc.SetWriteDeadline(time.Time{})
+	return w.g.c.SetWriteDeadline(time.Time{})
 }
 
 // send writes msg, for a message whose failure the connection's reader
@@ -115,7 +120,7 @@ func (a *API) handleWorkerWS(w http.ResponseWriter, r *http.Request, claims *aut
 		}
 		_ = ws.conn.Close(websocket.StatusServiceRestart, why)
 	})
-	ws, idle, err := a.accept(w, r, wsWorkerReadSize, wsWorkerWriteSize, true)
+	ws, idle, err := a.accept(w, r, wsWorkerReadSize, true)
 	if err != nil {
 		done()
 		return // Accept has answered
@@ -247,26 +252,23 @@ func (a *API) logPanic(kind string, v any) {
 }
 
 // smallBuffers hands the websocket library, at the upgrade, a connection
-// with a small read buffer (readSize) and write buffer (writeSize) instead
+// with a small read buffer (readSize) and write buffer (see gatherConn) instead
 // of the HTTP server's 4 KB each, which an idle connection would hold for
 // its whole life. Records are a few hundred bytes; larger reads and
 // writes go straight to the socket.
 type smallBuffers struct {
 	http.ResponseWriter
-	readSize  int
-	writeSize int
-	waits     bool      // read through an idleConn
-	idle      *idleConn // that connection, once hijacked
-	nc        net.Conn  // the hijacked connection
+	readSize int
+	waits    bool        // read through an idleConn
+	idle     *idleConn   // that connection, once hijacked
+	gather   *gatherConn // its writing side
 }
 
 const (
-	// wsBufferSize is the write buffer of a manager's WebSocket.
-	wsBufferSize = 512
-	// wsWorkerWriteSize is the write buffer of a worker's WebSocket, which
-	// is written to seldom, and mostly short messages (advice, errors,
-	// reconnect hints): a longer one takes two writes.
-	wsWorkerWriteSize = 128
+	// wsWriteBufferSize is the library's write buffer on every
+	// WebSocket: a control frame fits (a ping's header and the few
+	// bytes of its payload); messages are gathered past it (gatherConn).
+	wsWriteBufferSize = 32
 	// wsWorkerReadSize is the read buffer of a worker's WebSocket: between
 	// messages its idleConn reads what came into a pooled buffer, which
 	// the library then reads from; this one holds frame headers only
@@ -283,7 +285,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	s.nc = c
+	s.gather = &gatherConn{c: c}
 	n := brw.Reader.Buffered()
 	var early []byte
 	if n > 0 {
@@ -304,7 +306,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 				return nil, nil, err
 			}
 		}
-		return c, bufio.NewReadWriter(br, bufio.NewWriterSize(c, s.writeSize)), nil
+		return c, bufio.NewReadWriter(br, bufio.NewWriterSize(s.gather, wsWriteBufferSize)), nil
 	}
 	// What the client sent after its request (if anything) is read first
 	// from the idleConn, which is what the library reads from (it moves
@@ -312,7 +314,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	s.idle = newIdleConn(c)
 	s.idle.pending = early
 	s.idle.br = bufio.NewReaderSize(s.idle, s.readSize)
-	return s.idle, bufio.NewReadWriter(s.idle.br, bufio.NewWriterSize(c, s.writeSize)), nil
+	return s.idle, bufio.NewReadWriter(s.idle.br, bufio.NewWriterSize(s.gather, wsWriteBufferSize)), nil
 }
 
 // presenceReason is why a worker connection's session ended, from the

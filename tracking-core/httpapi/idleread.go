@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -21,26 +20,30 @@ import (
 // once the socket is readable, reads what is there into a pooled buffer
 // that Read hands out first: the read the library would have made, made
 // early, not a read more. No buffer is held while idle.
+//
+// Read follows the client's frames and hands out no byte past the end of
+// the frame being read: once the library has read a frame, its buffer is
+// empty, so wait need not look into it (which, with the library reading
+// from another goroutine, as its close handshake does, would race).
 type idleConn struct {
 	net.Conn
 	raw   syscall.RawConn // nil when the connection has none: wait returns at once
-	br    *bufio.Reader   // the library's read buffer, over this
 	ready func(fd uintptr) bool
 
 	mu      sync.Mutex
 	pending []byte  // read by wait (or sent with the upgrade request), not yet by Read
 	stash   *[]byte // pending's pooled buffer, if it is one
 	err     error   // what wait's read met instead of data, for Read
+	fr      frameTracker
 
-	// With frames, Read follows the client's frames in what it hands out
-	// and, while the read loop is in the library (looping), answers
-	// errIdle at a frame boundary with nothing pending instead of waiting:
-	// the library's Reader then returns after the control frames that
-	// came (a pong), and the loop waits again on its shallow stack. For a
-	// connection whose client sends control frames only (a manager's).
+	// With frames, while the read loop is in the library (looping), Read
+	// answers errIdle at a frame boundary with nothing pending instead of
+	// waiting: the library's Reader then returns after the control frames
+	// that came (a pong), and the loop waits again on its shallow stack.
+	// For a connection whose client sends control frames only (a
+	// manager's).
 	frames  bool
 	looping bool
-	fr      frameTracker
 }
 
 // errIdle is Read's answer, in frames mode, when the library would wait
@@ -57,6 +60,33 @@ type frameTracker struct {
 }
 
 func (f *frameTracker) atBoundary() bool { return f.n == 0 && f.left == 0 }
+
+// room is how many bytes are left of the current frame's header or, once
+// the header is read, its payload: none past them belong to this frame.
+func (f *frameTracker) room() int {
+	switch {
+	case f.left > 0:
+		return int(min(f.left, 1<<30))
+	case f.n < 2:
+		return 2 - f.n
+	}
+	return f.need - f.n
+}
+
+// span is how many of p's bytes, the next of the stream, belong to the
+// current frame: up to its end, or all of p if its end is not in p.
+func (f frameTracker) span(p []byte) int {
+	i := 0
+	for i < len(p) {
+		k := min(f.room(), len(p)-i)
+		f.advance(p[i : i+k])
+		i += k
+		if f.atBoundary() {
+			break
+		}
+	}
+	return i
+}
 
 // advance takes p, the next bytes of the stream.
 func (f *frameTracker) advance(p []byte) {
@@ -117,19 +147,23 @@ func newIdleConn(c net.Conn) *idleConn {
 	return ic
 }
 
-// Read serves what wait read first. With nothing pending it reads the
-// connection as wait does (RawConn.Read into a pooled buffer), not around
-// it: a reader that waits meanwhile (the read loop in wait, the library's
-// close handshake in Read) finds what the other read, rather than one of
-// them parking on a socket another has emptied.
+// Read serves what wait read first, up to the end of the current frame
+// (see idleConn). With nothing pending it reads the connection as wait
+// does (RawConn.Read into a pooled buffer), not around it: a reader that
+// waits meanwhile (the read loop in wait, the library's close handshake in
+// Read) finds what the other read, rather than one of them parking on a
+// socket another has emptied.
 func (c *idleConn) Read(p []byte) (int, error) {
 	for {
 		c.mu.Lock()
+		if len(p) == 0 {
+			c.mu.Unlock()
+			return 0, nil
+		}
 		if len(c.pending) > 0 {
-			n := copy(p, c.pending)
-			if c.frames {
-				c.fr.advance(p[:n])
-			}
+			q := p[:min(len(p), c.fr.span(c.pending))]
+			n := copy(q, c.pending)
+			c.fr.advance(q[:n])
 			c.pending = c.pending[n:]
 			if len(c.pending) == 0 {
 				if c.stash != nil {
@@ -148,14 +182,13 @@ func (c *idleConn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, errIdle
 		}
+		q := p[:min(len(p), c.fr.room())]
 		c.mu.Unlock()
 		if c.raw == nil {
-			n, err := c.Conn.Read(p)
-			if c.frames {
-				c.mu.Lock()
-				c.fr.advance(p[:n])
-				c.mu.Unlock()
-			}
+			n, err := c.Conn.Read(q)
+			c.mu.Lock()
+			c.fr.advance(q[:n])
+			c.mu.Unlock()
 			return n, err
 		}
 		if err := c.raw.Read(c.ready); err != nil {
@@ -166,9 +199,10 @@ func (c *idleConn) Read(p []byte) (int, error) {
 
 // wait returns when the connection has something to read, or has failed
 // or closed (the library's next read then says which). It returns at once
-// when something is already buffered.
+// when something is already read and not yet handed out. Called between
+// messages, when the library's buffer is empty (see idleConn).
 func (c *idleConn) wait() {
-	if c.raw == nil || c.br == nil || c.br.Buffered() > 0 {
+	if c.raw == nil {
 		return
 	}
 	c.mu.Lock()

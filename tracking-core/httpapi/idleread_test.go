@@ -51,11 +51,11 @@ func TestIdleConnWaitAndRead(t *testing.T) {
 		t.Fatal("a TCP connection without a RawConn")
 	}
 	ic.pending = []byte("early:")
-	ic.br = bufio.NewReaderSize(ic, 16)
+	br := bufio.NewReaderSize(ic, 16)
 	returns(t, "wait with bytes pending", ic.wait)
 
 	head := make([]byte, 6)
-	if _, err := io.ReadFull(ic.br, head); err != nil || string(head) != "early:" {
+	if _, err := io.ReadFull(br, head); err != nil || string(head) != "early:" {
 		t.Fatalf("%q %v", head, err)
 	}
 	woke := make(chan struct{})
@@ -78,7 +78,7 @@ func TestIdleConnWaitAndRead(t *testing.T) {
 		t.Fatal("wait read nothing")
 	}
 	client.Close()
-	got, err := io.ReadAll(ic.br)
+	got, err := io.ReadAll(br)
 	if err != nil || !bytes.Equal(got, big) {
 		t.Fatalf("read %d bytes (%v), want the %d sent", len(got), err, len(big))
 	}
@@ -93,7 +93,6 @@ func TestIdleConnWaitAndRead(t *testing.T) {
 func TestIdleConnWaitEndsOnClose(t *testing.T) {
 	server, _ := tcpPair(t)
 	ic := newIdleConn(server)
-	ic.br = bufio.NewReaderSize(ic, 16)
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		server.Close()
@@ -110,7 +109,6 @@ func TestIdleConnWaitEndsOnClose(t *testing.T) {
 func TestIdleConnReadWhileWaiting(t *testing.T) {
 	server, client := tcpPair(t)
 	ic := newIdleConn(server)
-	ic.br = bufio.NewReaderSize(ic, 16)
 	waited := make(chan struct{})
 	go func() { ic.wait(); close(waited) }()
 	got := make(chan string, 1)
@@ -178,5 +176,29 @@ func TestFrameTracker(t *testing.T) {
 				t.Fatalf("chunk %d: not at a boundary after frame %d", chunk, i)
 			}
 		}
+	}
+}
+
+// Read hands out no byte past the end of the frame being read, whatever
+// is pending and however large the caller's buffer: once the library has
+// read a frame its buffer is empty, and wait need not look into it.
+func TestIdleConnReadStopsAtFrameEnds(t *testing.T) {
+	server, _ := tcpPair(t)
+	ic := newIdleConn(server)
+	text := append([]byte{0x81, 0x80 | 2, 1, 2, 3, 4}, 'h', 'i')
+	ping := []byte{0x89, 0x80, 1, 2, 3, 4}
+	long := append([]byte{0x81, 0x80 | 126, 0x01, 0x00, 1, 2, 3, 4}, bytes.Repeat([]byte("x"), 256)...)
+	ic.pending = bytes.Join([][]byte{text, ping, long, text[:3]}, nil)
+	buf := make([]byte, 1024)
+	for i, want := range [][]byte{text, ping, long, text[:3]} {
+		n, err := ic.Read(buf)
+		if err != nil || !bytes.Equal(buf[:n], want) {
+			t.Fatalf("read %d: %d bytes (%v), want the %d of frame %d", i, n, err, len(want), i)
+		}
+	}
+	// The rest of a frame begun: only what is left of it.
+	ic.pending = append(text[3:], ping...)
+	if n, _ := ic.Read(buf); n != len(text)-3 {
+		t.Fatalf("read %d bytes, want the %d left of the frame", n, len(text)-3)
 	}
 }

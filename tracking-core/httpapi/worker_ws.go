@@ -313,8 +313,7 @@ func (s *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// what is buffered here in front of the connection returned).
 	s.idle = newIdleConn(c)
 	s.idle.pending = early
-	s.idle.br = bufio.NewReaderSize(s.idle, s.readSize)
-	return s.idle, bufio.NewReadWriter(s.idle.br, bufio.NewWriterSize(s.gather, wsWriteBufferSize)), nil
+	return s.idle, bufio.NewReadWriter(bufio.NewReaderSize(s.idle, s.readSize), bufio.NewWriterSize(s.gather, wsWriteBufferSize)), nil
 }
 
 // presenceReason is why a worker connection's session ended, from the

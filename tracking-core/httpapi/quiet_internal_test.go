@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/teamtrack/tracking-core/testsupport"
 )
 
 func testQuiet(max int32, handle func(*quietJob) bool) *quietHandlers {
@@ -26,16 +28,6 @@ func onHandler() bool {
 }
 
 func newJob() *quietJob { return &quietJob{done: make(chan bool, 1)} }
-
-func eventually(t *testing.T, what string, ok func() bool) {
-	t.Helper()
-	for end := time.Now().Add(5 * time.Second); !ok(); {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // A quiet connection's messages are handled on a handler, not on the
 // connection's goroutine, and a waiting handler takes the next one.
@@ -124,7 +116,7 @@ func TestQuietHandlersEndWithTheLastConnection(t *testing.T) {
 		t.Fatalf("after a panic: %d handlers, want the one that recovered", q.n.Load())
 	}
 	leave()
-	eventually(t, "the handler to end with the last connection", func() bool { return q.n.Load() == 0 })
+	testsupport.Eventually(t, 5*time.Second, "the handler to end with the last connection", func() bool { return q.n.Load() == 0 })
 	if got := testutil.ToFloat64(q.handlers); got != 0 {
 		t.Fatalf("handlers gauge %v after they ended", got)
 	}

@@ -14,6 +14,13 @@
 #   garbage input                                                 -> 2
 #   a loaded machine: wall time 50 % up, CPU time as before       -> 0; with -metric wall 1
 #   the wall metric on the 30 % slower file                       -> 1
+# and the gate's confirmation beside the baseline's code, on a small module
+# of its own in a git repository of its own (a benchmark of a loop; its
+# baseline, committed, claims half the time it takes here, as if recorded on
+# a faster day):
+#   the code as committed: fails on the numbers, not beside its commit -> 0
+#   the loop twice as long: fails on the numbers and beside its commit  -> 1
+#   no git history: measured again against the numbers               -> 1
 # scripts/test.sh runs it before the gate itself. Alone:
 #   scripts/bench-compare-test.sh        (KEEP=1 keeps its files and logs)
 set -euo pipefail
@@ -126,6 +133,101 @@ check garbage 2 base garbage 'holds no benchmark results'
 check loaded 0 base loaded 'ok: 10 benchmarks, none slower \(cpu-sec/op\)' '^DecodeAndEncode .*\+(49|50)\.[0-9]+% \(p=0\.00'
 metric=wall check loaded-wall 1 base loaded 'REGRESSION: DecodeAndEncode .*sec/op .*\+(49|50)\.[0-9] %'
 metric=wall check slow30-wall 1 base slow30 'REGRESSION: Fanout1000Teams1Manager .*sec/op' 'REGRESSION: DecodePosition/legacy'
+
+# The confirmation beside the baseline's code (see above).
+repo=$dir/repo
+mkdir -p "$repo/scripts/lib" "$repo/spin/work" "$repo/bench"
+cp scripts/bench-compare.sh "$repo/scripts/"
+cp scripts/lib/gotool.sh "$repo/scripts/lib/"
+printf 'module example.com/spin\n\ngo 1.26\n' >"$repo/spin/go.mod"
+cat >"$repo/spin/work/work.go" <<'GO'
+// Package work is a loop to benchmark.
+package work
+
+// Rounds of Work's loop.
+const Rounds = 20000
+
+// Work runs a xorshift generator Rounds times from seed.
+func Work(seed uint64) uint64 {
+	x := seed | 1
+	for i := 0; i < Rounds; i++ {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+	}
+	return x
+}
+GO
+cat >"$repo/spin/work/work_test.go" <<'GO'
+package work
+
+import (
+	"syscall"
+	"testing"
+	"time"
+)
+
+var sink uint64
+
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func BenchmarkSpin(b *testing.B) {
+	start := cpuNow()
+	for i := 0; i < b.N; i++ {
+		sink += Work(uint64(i))
+	}
+	b.ReportMetric(float64(cpuNow()-start)/float64(b.N), "cpu-ns/op")
+}
+GO
+# The baseline: this machine's header lines and six samples at half the
+# time measured now.
+(cd "$repo/spin" && GOWORK=off go test -run '^$' -bench '^BenchmarkSpin$' -benchtime 50ms -count 1 -cpu 1 -benchmem ./work/) >"$dir/spin-now.txt"
+python3 - "$dir/spin-now.txt" "$repo/bench/baseline.txt" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+head = [l for l in lines if re.match(r"^(goos|goarch|pkg|cpu): ", l)]
+res = next(l for l in lines if l.startswith("BenchmarkSpin"))
+with open(sys.argv[2], "w") as f:
+    f.write("# a baseline of a faster day\n\n" + "\n".join(head) + "\n")
+    for j in (-0.02, 0.01, 0.0, 0.015, -0.01, 0.02):
+        f.write(re.sub(r"([0-9.]+)( (cpu-)?ns/op)", lambda m: f"{float(m.group(1)) * 0.5 * (1 + j):.1f}{m.group(2)}", res) + "\n")
+PY
+(cd "$repo" && git init -q && git add -A && git -c user.name=bench-test -c user.email=bench-test@localhost commit -qm 'spin and its baseline')
+
+# gate NAME WANT_STATUS [must_match...] [!must_not_match...]: the gate in $repo.
+gate() {
+	local name=$1 want=$2 got=0 pat before=$failures
+	shift 2
+	(cd "$repo" && GOWORK=off BENCH_MODULE=spin BENCH_PACKAGES=./work/ BENCH_REGEXP='^BenchmarkSpin$' \
+		BENCH_COUNT=6 BENCH_TIME=50ms BENCH_QUIET_LOAD=1000 BENCH_THRESHOLD=20 BENCH_METRIC=cpu \
+		BENCH_BASELINE=bench/baseline.txt scripts/bench-compare.sh -out "$dir/$name.txt") >"$dir/$name.log" 2>&1 || got=$?
+	if [ "$got" != "$want" ]; then
+		fail "$name: exit status $got, want $want"
+		tail -n 25 "$dir/$name.log" >&2
+		return 0
+	fi
+	for pat in "$@"; do
+		if [ "${pat#!}" != "$pat" ]; then
+			if grep -qE -- "${pat#!}" "$dir/$name.log"; then fail "$name: output matches '${pat#!}'"; fi
+		elif ! grep -qE -- "$pat" "$dir/$name.log"; then
+			fail "$name: output lacks '$pat'"
+		fi
+	done
+	if [ "$failures" = "$before" ]; then printf '[bench-test] ok: %s (exit %s)\n' "$name" "$got" >&2; fi
+}
+
+gate beside-same 0 'REGRESSION: Spin .*cpu-sec/op' "building them from the baseline's commit [0-9a-f]{12}" \
+	'not confirmed' "no regression against the baseline's code \(commit [0-9a-f]{12}\)"
+sed -i 's/^const Rounds = 20000$/const Rounds = 40000/' "$repo/spin/work/work.go"
+gate beside-slower 1 "building them from the baseline's commit" \
+	"REGRESSION: Spin .*cpu-sec/op .*\+(9[0-9]|1[01][0-9])\.[0-9] %" "regression against the baseline's code \(commit [0-9a-f]{12}\)" '!not confirmed'
+sed -i 's/^const Rounds = 40000$/const Rounds = 20000/' "$repo/spin/work/work.go"
+rm -rf "$repo/.git"
+gate no-history 1 "commit is unknown .*: measuring again against its numbers" 'regression against bench/baseline.txt'
 
 if [ "$failures" -gt 0 ]; then
 	printf '[bench-test] %d check(s) failed\n' "$failures" >&2

@@ -20,6 +20,7 @@
 # a faster day):
 #   the code as committed: fails on the numbers, not beside its commit -> 0
 #   the loop twice as long: fails on the numbers and beside its commit  -> 1
+#   a shallow clone: its history fetched, then as committed           -> 0
 #   no git history: measured again against the numbers               -> 1
 # scripts/test.sh runs it before the gate itself. Alone:
 #   scripts/bench-compare-test.sh        (KEEP=1 keeps its files and logs)
@@ -198,11 +199,12 @@ with open(sys.argv[2], "w") as f:
 PY
 (cd "$repo" && git init -q && git add -A && git -c user.name=bench-test -c user.email=bench-test@localhost commit -qm 'spin and its baseline')
 
-# gate NAME WANT_STATUS [must_match...] [!must_not_match...]: the gate in $repo.
+# gate NAME WANT_STATUS [must_match...] [!must_not_match...]: the gate in
+# $repo (or $in_repo).
 gate() {
 	local name=$1 want=$2 got=0 pat before=$failures
 	shift 2
-	(cd "$repo" && GOWORK=off BENCH_MODULE=spin BENCH_PACKAGES=./work/ BENCH_REGEXP='^BenchmarkSpin$' \
+	(cd "${in_repo:-$repo}" && GOWORK=off BENCH_MODULE=spin BENCH_PACKAGES=./work/ BENCH_REGEXP='^BenchmarkSpin$' \
 		BENCH_COUNT=6 BENCH_TIME=50ms BENCH_QUIET_LOAD=1000 BENCH_THRESHOLD=20 BENCH_METRIC=cpu \
 		BENCH_BASELINE=bench/baseline.txt scripts/bench-compare.sh -out "$dir/$name.txt") >"$dir/$name.log" 2>&1 || got=$?
 	if [ "$got" != "$want" ]; then
@@ -226,6 +228,9 @@ sed -i 's/^const Rounds = 20000$/const Rounds = 40000/' "$repo/spin/work/work.go
 gate beside-slower 1 "building them from the baseline's commit" \
 	"REGRESSION: Spin .*cpu-sec/op .*\+(9[0-9]|1[01][0-9])\.[0-9] %" "regression against the baseline's code \(commit [0-9a-f]{12}\)" '!not confirmed'
 sed -i 's/^const Rounds = 40000$/const Rounds = 20000/' "$repo/spin/work/work.go"
+git clone -q --depth 1 "file://$repo" "$dir/shallow"
+in_repo=$dir/shallow gate shallow 0 'a shallow clone: fetching its history' "building them from the baseline's commit [0-9a-f]{12}" \
+	"no regression against the baseline's code"
 rm -rf "$repo/.git"
 gate no-history 1 "commit is unknown .*: measuring again against its numbers" 'regression against bench/baseline.txt'
 

@@ -302,13 +302,20 @@ tops_of() { printf '%s\n' "$@" | sed 's,/.*,,' | sort -u | sed 's/^/Benchmark/' 
 # baseline_rev -> the commit that last changed the baseline (BENCH_BASE_REV
 # names another): the code the baseline measured. Nothing when there is no
 # git history, or when the baseline has changes not committed (then it
-# measured the working tree).
+# measured the working tree), or in a shallow clone whose history cannot be
+# fetched.
 baseline_rev() {
 	if [ -n "${BENCH_BASE_REV:-}" ]; then
 		git rev-parse --verify -q "$BENCH_BASE_REV^{commit}" 2>/dev/null || true
 		return 0
 	fi
 	git rev-parse --git-dir >/dev/null 2>&1 || return 0
+	# In a shallow clone the oldest commit there seems to add every file: its
+	# history is fetched first, when the remote is there.
+	if [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" != false ]; then
+		say "a shallow clone: fetching its history (git fetch --unshallow) to find the baseline's commit"
+		timeout 120 git fetch -q --unshallow >&2 </dev/null || return 0
+	fi
 	git diff --quiet HEAD -- "$baseline" 2>/dev/null || return 0
 	git log -1 --format=%H -- "$baseline" 2>/dev/null || true
 }
@@ -341,7 +348,7 @@ confirm_beside_baseline_code() {
 	local rev tops work
 	rev=$(baseline_rev)
 	if [ -z "$rev" ]; then
-		say "the baseline's commit is unknown (no git history, or $baseline not committed): measuring again against its numbers"
+		say "the baseline's commit is unknown (no git history, a shallow clone, or $baseline not committed): measuring again against its numbers"
 		against="$baseline"
 		confirm_against_numbers "$@"
 		return

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	view "github.com/teamtrack/team-tracking-view"
@@ -228,4 +229,49 @@ func countString(ss []string, s string) int {
 		}
 	}
 	return n
+}
+
+// holdFrames keeps the page's animation frames until
+// window.__releaseFrames() is called: the map makes a worker's marker on
+// an animation frame, while the panel renders on a timer.
+const holdFrames = `(() => {
+	const raf = window.requestAnimationFrame.bind(window);
+	const held = [];
+	let holding = true;
+	window.requestAnimationFrame = (cb) => {
+		if (holding) { held.push(cb); return 0; }
+		return raf(cb);
+	};
+	window.__releaseFrames = () => { holding = false; for (const cb of held.splice(0)) raf(cb); };
+})()`
+
+// TestBrowserStatusBeforeMarker: a status the panel reports before the
+// worker's marker is made is the marker's status when it is made. The
+// panel reports a status once, when it changes; a reload in CI once had the
+// snapshot's offline statuses in the rows and the markers, made a frame
+// later, drawn online.
+func TestBrowserStatusBeforeMarker(t *testing.T) {
+	browsertest.Require(t, view.Built(), "the view is not built: run "+view.BuildCommand+" before go test")
+	browsertest.RequireChromium(t)
+	p := startPlatform(t, platformOptions{alerts: true, api: func(c *httpapi.Config) {
+		c.PresenceIdleAfter, c.PresenceOfflineAfter, c.PresenceSweep = 300*time.Millisecond, 800*time.Millisecond, 50*time.Millisecond
+	}})
+	ctx := browsertest.NewPage(t)
+	checkConsole(t, ctx, nil)
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: holdFrames}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(p.URL+"/?strategy=redis&team=team_one&tiles=none")); err != nil {
+		t.Fatal(err)
+	}
+	p.publish(t, []tracking.Position{{ID: "w1.0", WorkerID: "w1", Team: "team_one",
+		Location: tracking.Location{Latitude: spLat, Longitude: spLng}, TimeStamp: time.Now().UTC()}})
+	waitAlerts(t, ctx, "w1 offline in its row before its marker is made", 10*time.Second, func(v *alertView) bool {
+		return v.Workers["w1"].Status == "offline" && v.Presence["w1"].Status == "offline" && len(v.Markers) == 0
+	})
+	evaluate[any](t, ctx, `window.__releaseFrames()`)
+	waitAlerts(t, ctx, "w1's marker made offline", 5*time.Second, func(v *alertView) bool { return v.Markers["w1"] != "" })
+	if v := waitAlerts(t, ctx, "w1's marker", time.Second, func(*alertView) bool { return true }); v.Markers["w1"] != "offline" {
+		t.Errorf("w1's marker is drawn %q, its row %q: want offline", v.Markers["w1"], v.Workers["w1"].Status)
+	}
 }

@@ -78,6 +78,13 @@ interface View {
 export class TrackingMap {
   readonly map: L.Map;
   private readonly views = new Map<string, View>();
+  /**
+   * The last status given for each key by setStatuses, markers or not: the
+   * panel reports a status once, when it changes, and that can be before
+   * the worker's marker is made (a reload's snapshot brings presence and
+   * positions together; markers are made on the next animation frame).
+   */
+  private readonly statuses = new Map<string, Status>();
   private readonly animating = new Set<View>();
   private readonly workerLayer = new WorkerLayer();
   private readonly trailLayer = L.layerGroup();
@@ -242,7 +249,7 @@ export class TrackingMap {
     let v = this.views.get(key);
     const created = v === undefined;
     if (v === undefined) {
-      const sprite: Sprite = { id: key, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: "online",
+      const sprite: Sprite = { id: key, colour: w.colour, lat: w.lat, lng: w.lng, heading: w.heading, status: this.statuses.get(key) ?? "online",
         x: 0, y: 0, px: 0, py: 0, drawn: null, inView: false, moved: false, arrow: null, arrowKey: "", label: null, labelKey: "",
         moving: false, accuracy: w.accuracy ?? 0, labelSide: -1 };
       v = { sprite, worker: w, fromLat: w.lat, fromLng: w.lng, toLat: w.lat, toLng: w.lng, start: now, duration: 0, trail: null };
@@ -303,6 +310,7 @@ export class TrackingMap {
   setStatuses(changes: [string, Status][]): void {
     let changed = false;
     for (const [id, status] of changes) {
+      this.statuses.set(id, status);
       const v = this.views.get(id);
       if (v !== undefined && v.sprite.status !== status) {
         v.sprite.status = status;
@@ -323,6 +331,7 @@ export class TrackingMap {
     this.workerLayer.clear();
     this.trailLayer.clearLayers();
     this.views.clear();
+    this.statuses.clear();
     this.animating.clear();
   }
 
@@ -446,6 +455,11 @@ export class TrackingMap {
    * "team/"), when that team is no longer shown.
    */
   removeWhere(prefix: string): void {
+    for (const key of this.statuses.keys()) {
+      if (key.startsWith(prefix)) {
+        this.statuses.delete(key);
+      }
+    }
     for (const [key, v] of this.views) {
       if (key.startsWith(prefix)) {
         this.views.delete(key);

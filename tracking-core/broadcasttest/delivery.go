@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,15 +116,33 @@ func (s *suite) perWorkerOrder(t *testing.T) {
 	}
 }
 
+// Concurrent publishers, on the subscribing replica and on another: every
+// position arrives, in order per worker, and the handler is never called
+// while a call of it is still running (tracking.Handler: one delivery
+// goroutine; the hub keeps a team's state without a lock).
 func (s *suite) concurrentPublishers(t *testing.T) {
 	r := s.replicas(t, 3)
-	c, _ := Subscribe(t, context.Background(), r[2], "team_c")
+	c := NewCollector()
+	var inside, overlaps atomic.Int32
+	sub, err := r[2].Subscribe(context.Background(), "team_c", func(msgs []tracking.Message) {
+		if inside.Add(1) > 1 {
+			overlaps.Add(1)
+		}
+		time.Sleep(100 * time.Microsecond) // a window for an overlapping call to be seen in
+		c.Handle(msgs)
+		inside.Add(-1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Unsubscribe)
+	r = []tracking.Broadcaster{r[0], r[2]} // publishers: another replica and the subscriber's
 	var workers []string
 	for p := 0; p < 8; p++ {
 		workers = append(workers, fmt.Sprintf("w%d", p))
 	}
 	const n = 50
-	if err := publishSeqs(r[:2], []string{"team_c"}, workers, n); err != nil {
+	if err := publishSeqs(r, []string{"team_c"}, workers, n); err != nil {
 		t.Fatal(err)
 	}
 	if !c.WaitCount(s.f.Timeout, 8*n) {
@@ -131,6 +150,9 @@ func (s *suite) concurrentPublishers(t *testing.T) {
 	}
 	if err := CheckComplete(c.Messages(), workers, n); err != nil {
 		t.Fatal(err)
+	}
+	if n := overlaps.Load(); n > 0 {
+		t.Errorf("the handler was called %d times while a call of it was running: a Handler is called by one delivery goroutine at a time", n)
 	}
 }
 

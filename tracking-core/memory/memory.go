@@ -14,13 +14,17 @@ import (
 // Backend plays the broker: it holds the subscriptions of every replica and
 // the last known positions.
 type Backend struct {
-	mu     sync.RWMutex
-	epoch  uint64
-	subs   map[string][]*subscription // team -> one subscription per subscribed replica
-	last   map[string]map[lastKey]tracking.Message
-	stream map[string]*stream   // team -> its retained positions
-	states map[[2]string][]byte // {team, worker} -> state (tracking.StateStore)
-	mail   mailboxes            // tracking.Mailbox, see mailbox.go
+	// publish serialises Publish: the handlers of a subscription are called
+	// one at a time, as from a broker's delivery goroutine (tracking.Handler),
+	// and in the order of the offsets given.
+	publish sync.Mutex
+	mu      sync.RWMutex
+	epoch   uint64
+	subs    map[string][]*subscription // team -> one subscription per subscribed replica
+	last    map[string]map[lastKey]tracking.Message
+	stream  map[string]*stream   // team -> its retained positions
+	states  map[[2]string][]byte // {team, worker} -> state (tracking.StateStore)
+	mail    mailboxes            // tracking.Mailbox, see mailbox.go
 }
 
 // NewBackend returns an empty shared backend with a fresh epoch.
@@ -77,6 +81,8 @@ func New(backend *Backend, cfg Config) *Broadcaster {
 }
 
 // Publish delivers msgs synchronously: the handlers it calls do not block.
+// Publishes are delivered one at a time, each in full, on the publisher's
+// goroutine.
 // A worker's last position is the one with the newest fix time; its last
 // status the one that supersedes the others (tracking.Message.Supersedes).
 func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) error {
@@ -85,6 +91,8 @@ func (b *Broadcaster) Publish(ctx context.Context, msgs ...tracking.Message) err
 	}
 	be := b.backend
 	msgs = slices.Clone(msgs) // the caller's slice is theirs; these get offsets
+	be.publish.Lock()
+	defer be.publish.Unlock()
 	be.mu.Lock()
 	for i, m := range msgs {
 		msgs[i].Offset = be.append(m, b.window)

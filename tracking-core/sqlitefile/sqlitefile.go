@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,7 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+	"modernc.org/sqlite" // and the database/sql driver "sqlite"
 )
 
 // DB is one store's connections to its file.
@@ -72,6 +73,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
+	if err := Ping(ctx, w, busy); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("%s: open %s: %w", cfg.Name, cfg.Path, err)
+	}
 	r, err := sql.Open("sqlite", base+"?"+pragmas.Encode())
 	if err != nil {
 		_ = w.Close()
@@ -87,6 +92,34 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 	}
 	return d, nil
+}
+
+// Ping makes db's first connection, which sets its pragmas. Turning a new
+// file to WAL takes a lock that SQLite refuses at once (SQLITE_BUSY, without
+// waiting out busy_timeout) while another connection holds one, as when
+// processes start together on one file and migrate it: Ping tries again,
+// after a growing pause, until busy has passed.
+func Ping(ctx context.Context, db *sql.DB, busy time.Duration) error {
+	deadline := time.Now().Add(busy)
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil || !IsBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(pause/2 + rand.N(pause))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// IsBusy says whether err is SQLite's SQLITE_BUSY (any extended code).
+func IsBusy(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == 5 // SQLITE_BUSY
 }
 
 // Statements is a Migrate that runs each statement in order.

@@ -19,6 +19,7 @@ import (
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"github.com/teamtrack/tracking-core/history"
+	"github.com/teamtrack/tracking-core/sqlitefile"
 )
 
 var _ history.Store = (*Store)(nil)
@@ -72,7 +73,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	w.SetMaxOpenConns(1) // one writer
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
-	if err := w.PingContext(ctx); err != nil {
+	if err := sqlitefile.Ping(ctx, w, cfg.BusyTimeout); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlitehistory: open %s: %w", cfg.Path, err)
 	}

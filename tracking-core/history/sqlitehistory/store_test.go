@@ -1,9 +1,12 @@
 package sqlitehistory_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/teamtrack/tracking-core/history"
 	"github.com/teamtrack/tracking-core/history/historytest"
 	"github.com/teamtrack/tracking-core/history/sqlitehistory"
+	"github.com/teamtrack/tracking-core/sqlitefile"
 )
 
 func TestConformance(t *testing.T) {
@@ -104,4 +108,59 @@ func TestTablesBeforeBatteryGetTheColumn(t *testing.T) {
 	if !hasBattery(t2) || !hasBattery(t3) {
 		t.Fatalf("battery column: %s %v, %s %v", t2, hasBattery(t2), t3, hasBattery(t3))
 	}
+}
+
+// TestOpenTogether: processes starting together on one new file (the
+// one-command platform starts four replicas on one history file) all open
+// it. Making the file WAL takes a lock that SQLite may refuse at once
+// (SQLITE_BUSY) rather than wait for. The processes are this test binary
+// again, opening the file named by $SQLITEHISTORY_OPEN (see init).
+func TestOpenTogether(t *testing.T) {
+	for round := range 10 {
+		path := filepath.Join(t.TempDir(), "history.db")
+		const n = 8
+		cmds := make([]*exec.Cmd, n)
+		outs := make([]bytes.Buffer, n)
+		for i := range cmds {
+			cmds[i] = exec.Command(os.Args[0], "-test.run=^$")
+			cmds[i].Env = append(os.Environ(), "SQLITEHISTORY_OPEN="+path)
+			cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
+			if err := cmds[i].Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, c := range cmds {
+			if err := c.Wait(); err != nil {
+				t.Errorf("round %d, process %d: %v: %s", round, i, err, outs[i].String())
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// init: in a process of TestOpenTogether, open the store, close it, exit.
+func init() {
+	path := os.Getenv("SQLITEHISTORY_OPEN")
+	if path == "" {
+		return
+	}
+	s, err := sqlitehistory.Open(context.Background(), sqlitehistory.Config{Path: path})
+	if err == nil {
+		err = s.Close()
+	}
+	if err == nil {
+		var d *sqlitefile.DB
+		d, err = sqlitefile.Open(context.Background(), sqlitefile.Config{Name: "other", Path: path,
+			Migrate: sqlitefile.Statements(`CREATE TABLE IF NOT EXISTS other (k TEXT PRIMARY KEY)`)})
+		if err == nil {
+			err = d.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
